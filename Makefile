@@ -1,0 +1,36 @@
+# Two entry points: `make train` (the main job on the embedded default) and `make test` (what CI runs).
+# Both create the virtual environment first. torch is pinned to the CPU wheel so no CUDA packages are pulled.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: venv train test test-all lint format clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+train: venv
+	$(PY) src/run.py $(ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check src tests analysis experiments
+	$(VENV)/bin/ruff format --check src tests analysis experiments
+
+format: venv
+	$(VENV)/bin/ruff format src tests analysis experiments
+	$(VENV)/bin/ruff check --fix src tests analysis experiments
+
+test: lint
+	$(PY) -m pytest -q -m "not slow" --timeout 900
+
+test-all: lint
+	$(PY) -m pytest -q --timeout 1800
+
+clean:
+	rm -rf $(VENV) artifacts runs multirun

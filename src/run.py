@@ -1,0 +1,32 @@
+"""Train an agent: `python src/run.py [group=choice ...] [key=value ...]`, or sweep with `-m`.
+
+Examples:
+    python src/run.py                                        # TWOSOME, word norm, Tomato Salad, tiny LM
+    python src/run.py -m env=overcooked norm=word,token seed=0,1,2
+    python src/run.py env.task=tomato_lettuce_salad ppo.total_env_steps=20000
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TWOSOME_ROOT", str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from twosome.training.train import train  # noqa: E402
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float:
+    summary = train(cfg)
+    return summary.get("eval/episodic_return", float("nan"))
+
+
+if __name__ == "__main__":
+    main()

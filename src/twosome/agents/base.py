@@ -1,0 +1,87 @@
+"""The contract between PPO and a policy: one PPO, several policies (TWOSOME, PPO from scratch, SayCan, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.distributions import Categorical
+
+
+@dataclass
+class ObsBatch:
+    """What the environments show at one decision, for N environments.
+
+    ``vectors`` is the symbolic observation; ``prompts`` and ``actions`` the text (TWOSOME reads these);
+    ``action_mask[i, a]`` says whether action index a is valid in environment i.
+    """
+
+    vectors: torch.Tensor
+    prompts: list[str]
+    actions: list[list[str]]
+    action_mask: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+    def select(self, idx) -> ObsBatch:
+        idx = [int(i) for i in idx]
+        return ObsBatch(
+            vectors=self.vectors[idx],
+            prompts=[self.prompts[i] for i in idx],
+            actions=[self.actions[i] for i in idx],
+            action_mask=self.action_mask[idx],
+        )
+
+    @staticmethod
+    def concat(batches: list[ObsBatch]) -> ObsBatch:
+        width = max(b.action_mask.shape[1] for b in batches)
+        masks = [nn.functional.pad(b.action_mask, (0, width - b.action_mask.shape[1])) for b in batches]
+        return ObsBatch(
+            vectors=torch.cat([b.vectors for b in batches]),
+            prompts=[p for b in batches for p in b.prompts],
+            actions=[a for b in batches for a in b.actions],
+            action_mask=torch.cat(masks),
+        )
+
+
+def masked_categorical(logits: torch.Tensor, mask: torch.Tensor) -> Categorical:
+    """A categorical over the valid actions only: invalid ones get the most negative finite logit."""
+    logits = logits.masked_fill(~mask.to(logits.device), torch.finfo(logits.dtype).min)
+    return Categorical(logits=logits)
+
+
+class ActorCritic(nn.Module):
+    """Interface PPO trains. The critic reads ``value_features``, which PPO may cache across an update when
+    ``features_are_fixed`` (the features come from frozen weights), so the value phase costs no LM forward."""
+
+    features_are_fixed: bool = True
+
+    def distribution(self, obs: ObsBatch) -> Categorical:
+        raise NotImplementedError
+
+    def value_features(self, obs: ObsBatch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def value(self, features: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def policy_parameters(self) -> list[nn.Parameter]:
+        raise NotImplementedError
+
+    def value_parameters(self) -> list[nn.Parameter]:
+        raise NotImplementedError
+
+    def save(self, directory: str | Path) -> None:
+        raise NotImplementedError
+
+
+def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, bias: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b, bias=bias))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)

@@ -1,0 +1,110 @@
+"""TWOSOME: the policy is a softmax over the LM's normalized log-likelihoods of the valid actions' texts.
+
+Actor and critic share one frozen LM. The actor sees it through LoRA adapters; the critic is an MLP on the final
+hidden state of the prompt's last real token, computed with the adapters disabled and no gradient into the LM.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from torch import nn
+from torch.distributions import Categorical
+
+from twosome.agents.base import ActorCritic, ObsBatch, masked_categorical, mlp
+from twosome.scoring import NORMALIZATIONS, ActionScorer
+
+
+class TwosomeAgent(ActorCritic):
+    def __init__(
+        self,
+        lm: nn.Module,
+        tokenizer,
+        norm: str = "word",
+        lora_r: int = 8,
+        lora_alpha: int = 16,
+        lora_dropout: float = 0.0,
+        lora_target_modules: tuple[str, ...] = ("q_proj", "v_proj"),
+        critic_hidden: tuple[int, ...] = (1024, 512),
+        critic_uses_adapter: bool = False,
+        feature_cache_size: int = 50_000,
+    ):
+        super().__init__()
+        if norm not in NORMALIZATIONS:
+            raise ValueError(f"norm={norm!r} is not valid; valid: {list(NORMALIZATIONS)}")
+        self.norm = norm
+        self.scorer = ActionScorer(tokenizer)
+        lm.requires_grad_(False)
+        config = LoraConfig(
+            r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+            target_modules=list(lora_target_modules), bias="none", task_type="CAUSAL_LM",
+        )
+        self.actor: PeftModel = get_peft_model(lm, config)
+        for p in self.actor.parameters():  # adapters in fp32: tiny learning rates must not round away
+            if p.requires_grad:
+                p.data = p.data.float()
+        hidden = lm.config.hidden_size
+        self.critic_head = mlp([hidden, *critic_hidden, 1], bias=False)
+        self.critic_uses_adapter = critic_uses_adapter
+        self.features_are_fixed = not critic_uses_adapter
+        self._feature_cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._feature_cache_size = feature_cache_size
+
+    # --- actor -------------------------------------------------------------------------------------------
+    def action_scores(self, obs: ObsBatch) -> torch.Tensor:
+        """Normalized log-likelihood of every valid action, (N, A); invalid actions are not scored (-inf)."""
+        valid = [[a for a, ok in zip(acts, mask.tolist()) if ok] for acts, mask in zip(obs.actions, obs.action_mask)]
+        batch = self.scorer.encode(obs.prompts, valid)
+        scores = self.scorer.score(self.actor, batch)
+        values = scores.normalized(self.norm)
+        out = values.new_full(obs.action_mask.shape, float("-inf"))
+        return out.masked_scatter(obs.action_mask.to(values.device), values)
+
+    def distribution(self, obs: ObsBatch) -> Categorical:
+        return masked_categorical(self.action_scores(obs), obs.action_mask)
+
+    # --- critic ------------------------------------------------------------------------------------------
+    def _features(self, prompts: list[str]) -> torch.Tensor:
+        ids = [self.scorer.prompt_ids(p) for p in prompts]
+        if self.critic_uses_adapter:
+            return self.scorer.prompt_features(self.actor, ids)
+        with torch.no_grad(), self.actor.disable_adapter():
+            return self.scorer.prompt_features(self.actor, ids)
+
+    def value_features(self, obs: ObsBatch) -> torch.Tensor:
+        if not self.features_are_fixed:
+            return self._features(obs.prompts)
+        # The base LM is frozen, so a prompt's feature never changes: compute each distinct prompt once.
+        missing = list(dict.fromkeys(p for p in obs.prompts if p not in self._feature_cache))
+        if missing:
+            for p, f in zip(missing, self._features(missing)):
+                self._feature_cache[p] = f.detach()
+            while len(self._feature_cache) > self._feature_cache_size:
+                self._feature_cache.popitem(last=False)
+        return torch.stack([self._feature_cache[p] for p in obs.prompts])
+
+    def value(self, features: torch.Tensor) -> torch.Tensor:
+        return self.critic_head(features).squeeze(-1)
+
+    # --- training plumbing -------------------------------------------------------------------------------
+    def policy_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.actor.parameters() if p.requires_grad]
+
+    def value_parameters(self) -> list[nn.Parameter]:
+        return list(self.critic_head.parameters())
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        self.actor.save_pretrained(directory / "adapter")
+        torch.save(self.critic_head.state_dict(), directory / "critic_head.pt")
+
+    def load(self, directory: str | Path) -> None:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        set_peft_model_state_dict(self.actor, load_file(directory / "adapter" / "adapter_model.safetensors"))
+        self.critic_head.load_state_dict(torch.load(directory / "critic_head.pt", weights_only=True))

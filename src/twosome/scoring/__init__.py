@@ -1,0 +1,14 @@
+"""Score candidate action texts by their log-likelihood under a language model, given an observation prompt."""
+
+from twosome.scoring.normalization import NORMALIZATIONS, normalize
+from twosome.scoring.scorer import ActionScorer, CandidateBatch, CandidateScores
+from twosome.scoring.reference import reference_logprobs
+
+__all__ = [
+    "NORMALIZATIONS",
+    "ActionScorer",
+    "CandidateBatch",
+    "CandidateScores",
+    "normalize",
+    "reference_logprobs",
+]

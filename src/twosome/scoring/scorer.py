@@ -1,0 +1,182 @@
+"""Batched log-likelihood of candidate action texts given prompts, for any Hugging Face causal LM.
+
+Prompt and candidate are tokenized separately and their ids concatenated (never re-tokenized together), so the
+candidate's span is known exactly and is the same in rollouts and updates. Sequences are right-padded: real tokens
+keep positions 0..n-1 and padding after them cannot influence them under the causal mask.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from twosome.scoring.normalization import normalize
+
+
+@dataclass
+class CandidateBatch:
+    """Token ids for B prompts and their C candidates (flattened; candidate j belongs to prompt ``owner[j]``)."""
+
+    prompt_ids: list[list[int]]
+    candidate_ids: list[list[int]]
+    owner: torch.Tensor
+    n_words: torch.Tensor
+    counts: list[int]
+
+    @property
+    def n_tokens(self) -> torch.Tensor:
+        return torch.tensor([len(c) for c in self.candidate_ids])
+
+
+@dataclass
+class CandidateScores:
+    """Per-candidate summed log-probability with the counts the normalizations divide by."""
+
+    logprob_sum: torch.Tensor
+    n_tokens: torch.Tensor
+    n_words: torch.Tensor
+    owner: torch.Tensor
+    counts: list[int]
+
+    def normalized(self, mode: str) -> torch.Tensor:
+        return normalize(self.logprob_sum, self.n_tokens.to(self.logprob_sum.device),
+                         self.n_words.to(self.logprob_sum.device), mode)
+
+    def padded(self, values: torch.Tensor, fill: float = float("-inf")) -> torch.Tensor:
+        """Scatter per-candidate ``values`` into a (B, max candidates) matrix, ``fill`` where a prompt has fewer."""
+        width = max(self.counts)
+        out = values.new_full((len(self.counts), width), fill)
+        col = torch.cat([torch.arange(n) for n in self.counts]).to(values.device)
+        return out.index_put((self.owner.to(values.device), col), values)
+
+
+def _action_separator(tokenizer: PreTrainedTokenizerBase) -> str:
+    """The text to put before an action so that its separate tokenization equals 'prompt' + ' ' + action.
+
+    Byte-level BPE (GPT-2, Llama 3, Qwen) needs an explicit leading space; SentencePiece with a dummy prefix
+    (Llama 1/2, T5) adds one itself. Decide by which form reproduces the tail of a joint tokenization.
+    """
+    joint = tokenizer("cook the tomato", add_special_tokens=False)["input_ids"]
+    for sep in (" ", ""):
+        alone = tokenizer(sep + "tomato", add_special_tokens=False)["input_ids"]
+        if alone and joint[-len(alone):] == alone:
+            return sep
+    return " "
+
+
+class ActionScorer:
+    """Tokenize (prompt, candidates) batches once, with caches, and score them with a causal LM.
+
+    It knows nothing of environments: prompts and candidate texts are plain strings.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, cache_size: int = 200_000):
+        if tokenizer.pad_token_id is None:
+            raise ValueError("the tokenizer needs a pad token (set tokenizer.pad_token) to batch sequences")
+        self.tokenizer = tokenizer
+        self.separator = _action_separator(tokenizer)
+        self._prompt_cache: dict[str, list[int]] = {}
+        self._action_cache: dict[str, list[int]] = {}
+        self._cache_size = cache_size
+
+    def _cached(self, cache: dict[str, list[int]], text: str, **kwargs) -> list[int]:
+        ids = cache.get(text)
+        if ids is None:
+            ids = self.tokenizer(text, **kwargs)["input_ids"]
+            if len(cache) >= self._cache_size:
+                cache.clear()
+            cache[text] = ids
+        return ids
+
+    def prompt_ids(self, prompt: str) -> list[int]:
+        return self._cached(self._prompt_cache, prompt)
+
+    def action_ids(self, action: str) -> list[int]:
+        ids = self._cached(self._action_cache, self.separator + action, add_special_tokens=False)
+        if not ids:
+            raise ValueError(f"action text {action!r} tokenizes to nothing; an action needs at least one token")
+        return ids
+
+    def encode(self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]) -> CandidateBatch:
+        if len(prompts) != len(candidates):
+            raise ValueError(f"got {len(prompts)} prompts but {len(candidates)} candidate lists")
+        for i, cands in enumerate(candidates):
+            if len(cands) == 0:
+                raise ValueError(f"prompt {i} has an empty candidate list; every prompt needs at least one action")
+        flat = [a for cands in candidates for a in cands]
+        return CandidateBatch(
+            prompt_ids=[self.prompt_ids(p) for p in prompts],
+            candidate_ids=[self.action_ids(a) for a in flat],
+            owner=torch.repeat_interleave(torch.arange(len(prompts)), torch.tensor([len(c) for c in candidates])),
+            n_words=torch.tensor([max(len(a.split()), 1) for a in flat]),
+            counts=[len(c) for c in candidates],
+        )
+
+    def _pad(self, rows: list[list[int]], device) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = torch.tensor(r)
+            mask[i, : len(r)] = 1
+        return ids.to(device), mask.to(device)
+
+    def score(self, model, batch: CandidateBatch) -> CandidateScores:
+        """Summed log-probabilities of every candidate: one forward over all prompt+candidate sequences.
+
+        Gradients flow into whatever in ``model`` requires them (the LoRA adapters in updates).
+        """
+        device = _device_of(model)
+        owner = batch.owner.tolist()
+        seqs = [batch.prompt_ids[o] + c for o, c in zip(owner, batch.candidate_ids)]
+        ids, mask = self._pad(seqs, device)
+        p_len = torch.tensor([len(batch.prompt_ids[o]) for o in owner], device=device)
+        c_len = batch.n_tokens.to(device)
+        # Only positions that predict candidate tokens need logits: keep one contiguous window for all rows.
+        first = int(p_len.min()) - 1
+        last = int((p_len + c_len).max()) - 1
+        kwargs = {}
+        if _accepts_logits_to_keep(model):
+            kwargs["logits_to_keep"] = torch.arange(first, last, device=device)
+            offset = first
+        else:
+            offset = 0
+        logits = model(input_ids=ids, attention_mask=mask, **kwargs).logits
+        width = int(c_len.max())
+        steps = torch.arange(width, device=device)
+        valid = steps[None, :] < c_len[:, None]
+        pred_pos = (p_len[:, None] - 1 + steps[None, :]).clamp(max=ids.shape[1] - 2)  # position predicting token
+        targets = ids.gather(1, pred_pos + 1)
+        picked = logits.gather(1, (pred_pos - offset)[..., None].expand(-1, -1, logits.shape[-1])).float()
+        token_logp = torch.log_softmax(picked, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+        logprob_sum = (token_logp * valid).sum(-1)
+        return CandidateScores(logprob_sum, batch.n_tokens, batch.n_words, batch.owner, batch.counts)
+
+    def prompt_features(self, model, prompt_ids: list[list[int]]) -> torch.Tensor:
+        """Final hidden state at each prompt's last real token (not a pad token), shape (B, hidden)."""
+        device = _device_of(model)
+        ids, mask = self._pad(prompt_ids, device)
+        kwargs = {"logits_to_keep": 1} if _accepts_logits_to_keep(model) else {}
+        out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, **kwargs)
+        last = mask.sum(1) - 1
+        hidden = out.hidden_states[-1]
+        return hidden[torch.arange(len(prompt_ids), device=device), last].float()
+
+
+def _device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+_LOGITS_TO_KEEP: dict[type, bool] = {}
+
+
+def _accepts_logits_to_keep(model) -> bool:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    cls = type(base)
+    if cls not in _LOGITS_TO_KEEP:
+        _LOGITS_TO_KEEP[cls] = "logits_to_keep" in inspect.signature(cls.forward).parameters
+    return _LOGITS_TO_KEEP[cls]

@@ -1,0 +1,92 @@
+"""Turn a resolved Hydra config into the run's pieces: validated settings, agent, environments, trainer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import gymnasium as gym
+import hydra
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+import twosome.envs  # noqa: F401  (registers the environment ids)
+from twosome.agents.base import ActorCritic
+from twosome.lm.loading import DTYPES, load_causal_lm
+from twosome.scoring import NORMALIZATIONS
+from twosome.training.ppo_module import EvalConfig, PPOConfig, PPOModule
+from twosome.training.vector_env import make_vector_env
+
+
+class ConfigError(ValueError):
+    """A config value that is wrong; the message names the key, the value and what is valid."""
+
+
+def _check(ok: bool, key: str, value, valid) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is not valid; valid: {valid}")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Fail at start, with a useful message, instead of minutes into a run."""
+    tasks = OmegaConf.to_container(cfg.env.tasks) if "tasks" in cfg.env else None
+    if tasks is not None:
+        _check(cfg.env.task in tasks, "env.task", cfg.env.task, sorted(tasks))
+    registered = sorted(k for k in gym.registry if k.startswith("twosome/"))
+    _check(cfg.env.id in gym.registry, "env.id", cfg.env.id, registered)
+    _check(cfg.norm.mode in NORMALIZATIONS, "norm.mode", cfg.norm.mode, list(NORMALIZATIONS))
+    _check(cfg.model.dtype in DTYPES, "model.dtype", cfg.model.dtype, sorted(DTYPES))
+    _check(isinstance(cfg.seed, int) and not isinstance(cfg.seed, bool), "seed", cfg.seed, "an integer")
+    _check(cfg.trainer.accelerator in ("cpu", "gpu", "cuda", "mps", "auto"), "trainer.accelerator",
+           cfg.trainer.accelerator, ["cpu", "gpu", "cuda", "mps", "auto"])
+    for key in ("every_updates", "episodes", "num_envs"):
+        value = cfg.eval[key]
+        _check(isinstance(value, int) and value >= (0 if key == "every_updates" else 1), f"eval.{key}", value,
+               "an integer >= 1" if key != "every_updates" else "an integer >= 0")
+    ppo_config(cfg)
+
+
+def ppo_config(cfg: DictConfig) -> PPOConfig:
+    try:
+        return PPOConfig(**OmegaConf.to_container(cfg.ppo, resolve=True))
+    except TypeError as err:
+        raise ConfigError(f"ppo: {err}; valid keys: {sorted(PPOConfig.__dataclass_fields__)}") from err
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+
+
+def build_agent(cfg: DictConfig) -> ActorCritic:
+    if cfg.agent.get("uses_lm", False):
+        lm, tokenizer = load_causal_lm(cfg.model.path, cfg.model.build, cfg.model.dtype)
+        return hydra.utils.instantiate(cfg.agent.policy, lm=lm, tokenizer=tokenizer, _convert_="all")
+    return hydra.utils.instantiate(cfg.agent.policy, _convert_="all")
+
+
+def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
+    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) if "kwargs" in cfg.env else {}
+    return partial(make_vector_env, cfg.env.id, kwargs=kwargs)
+
+
+def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:
+    return PPOModule(agent, env_factory(cfg), ppo_config(cfg), EvalConfig(**OmegaConf.to_container(cfg.eval)),
+                     seed=cfg.seed)
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, **overrides) -> pl.Trainer:
+    if cfg.trainer.get("num_threads"):
+        torch.set_num_threads(int(cfg.trainer.num_threads))
+    loggers = []
+    if cfg.logger.csv:
+        loggers.append(CSVLogger(save_dir=str(run_dir), name="", version="", flush_logs_every_n_steps=1))
+    if cfg.logger.tensorboard:
+        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
+    kwargs = dict(
+        accelerator=cfg.trainer.accelerator, devices=cfg.trainer.devices, precision=cfg.trainer.precision,
+        max_epochs=1, logger=loggers or False, enable_checkpointing=False, enable_model_summary=False,
+        log_every_n_steps=1, default_root_dir=str(run_dir), num_sanity_val_steps=0,
+    )
+    kwargs.update(overrides)
+    return pl.Trainer(**kwargs)

@@ -1,0 +1,249 @@
+"""PPO as a LightningModule (manual optimization): collect a rollout, then the value phase, then the policy phase.
+
+The order and the batching follow TWOSOME: the critic is fitted first on the rollout's returns, then the actor
+takes optimizer steps of ``policy_minibatch_size`` decisions, each accumulated over forwards of
+``policy_chunk_size`` decisions, and stops early when the approximate KL of a step exceeds ``target_kl``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import gymnasium as gym
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from twosome.agents.base import ActorCritic, ObsBatch
+from twosome.rl.gae import compute_gae
+from twosome.rl.ppo import explained_variance, normalize_advantages, policy_loss, value_loss
+from twosome.training.rollout import RolloutCollector, evaluate
+
+
+@dataclass
+class PPOConfig:
+    total_env_steps: int = 12_800
+    num_envs: int = 4
+    num_steps: int = 32
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    update_epochs: int = 1
+    value_minibatch_size: int = 32
+    policy_minibatch_size: int = 32
+    policy_chunk_size: int = 4
+    policy_lr: float = 5e-7
+    value_lr: float = 1e-5
+    adam_eps: float = 1e-5
+    anneal_lr: bool = True
+    clip_coef: float = 0.2
+    clip_vloss: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float | None = 0.02
+    norm_adv: bool = True
+
+    def __post_init__(self):
+        checks = {
+            "num_envs": self.num_envs >= 1, "num_steps": self.num_steps >= 1, "total_env_steps": self.total_env_steps >= 1,
+            "gamma": 0 < self.gamma <= 1, "gae_lambda": 0 <= self.gae_lambda <= 1, "update_epochs": self.update_epochs >= 1,
+            "policy_lr": self.policy_lr > 0, "value_lr": self.value_lr > 0, "clip_coef": self.clip_coef > 0,
+            "value_minibatch_size": 1 <= self.value_minibatch_size <= self.batch_size,
+            "policy_minibatch_size": 1 <= self.policy_minibatch_size <= self.batch_size,
+            "policy_chunk_size": 1 <= self.policy_chunk_size <= self.policy_minibatch_size,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(
+                f"invalid PPO settings {bad} in {asdict(self)}: need num_envs, num_steps, update_epochs >= 1; "
+                "0 < gamma <= 1; 0 <= gae_lambda <= 1; positive learning rates and clip_coef; minibatch sizes between "
+                f"1 and the batch size (num_envs*num_steps={self.batch_size}); policy_chunk_size <= policy_minibatch_size"
+            )
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return max(1, self.total_env_steps // self.batch_size)
+
+
+@dataclass
+class EvalConfig:
+    every_updates: int = 10
+    episodes: int = 20
+    num_envs: int = 4
+    deterministic: bool = True
+    seed_offset: int = 10_000
+
+
+def summarize(records: list[dict], prefix: str) -> dict[str, float]:
+    if not records:
+        return {}
+    keys = ["episodic_return", "discounted_return", "episodic_length", "success"]
+    out = {f"{prefix}/{k}": float(np.mean([r[k] for r in records])) for k in keys}
+    out[f"{prefix}/success_rate"] = out.pop(f"{prefix}/success")
+    out[f"{prefix}/episodes"] = float(len(records))
+    return out
+
+
+class PPOModule(pl.LightningModule):
+    def __init__(
+        self,
+        agent: ActorCritic,
+        make_envs: Callable[[int], gym.vector.VectorEnv],
+        ppo: PPOConfig,
+        evaluation: EvalConfig,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.automatic_optimization = False
+        self.agent, self.make_envs, self.ppo, self.eval_cfg, self.seed = agent, make_envs, ppo, evaluation, seed
+        self.collector: RolloutCollector | None = None
+        self.history: list[dict] = []
+        self.final_eval: dict[str, float] = {}
+        self._start = time.time()
+
+    # --- Lightning plumbing ------------------------------------------------------------------------------
+    def configure_optimizers(self):
+        p = self.ppo
+        policy_opt = torch.optim.AdamW(self.agent.policy_parameters(), lr=p.policy_lr, eps=p.adam_eps, weight_decay=0.0)
+        value_opt = torch.optim.Adam(self.agent.value_parameters(), lr=p.value_lr, eps=p.adam_eps)
+
+        def decay(update: int) -> float:  # linear decay to 0 over the run, as cleanrl and TWOSOME
+            return 1.0 - update / p.num_updates if p.anneal_lr else 1.0
+
+        scheds = [torch.optim.lr_scheduler.LambdaLR(o, decay) for o in (policy_opt, value_opt)]
+        return [policy_opt, value_opt], scheds
+
+    def train_dataloader(self):
+        return DataLoader(list(range(self.ppo.num_updates)), batch_size=None, shuffle=False)
+
+    def on_fit_start(self):
+        if self.collector is None:
+            self.collector = RolloutCollector(self.make_envs(self.ppo.num_envs), self.agent, self.ppo.num_steps,
+                                              self.ppo.gamma, seed=self.seed)
+        self._start = time.time()
+
+    def on_save_checkpoint(self, checkpoint):
+        # The frozen LM is never trained: keep only what is, so a 7B run checkpoints megabytes, not gigabytes.
+        trainable = {n for n, prm in self.named_parameters() if prm.requires_grad}
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
+
+    strict_loading = False
+
+    # --- one PPO update ----------------------------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        p = self.ppo
+        policy_opt, value_opt = self.optimizers()
+        policy_sched, value_sched = self.lr_schedulers()
+        t0 = time.time()
+        rollout = self.collector.collect()
+        rollout_time = time.time() - t0
+        advantages, returns = compute_gae(rollout.rewards, rollout.values, rollout.next_values,
+                                          rollout.episode_ends, rollout.discounts, p.gae_lambda)
+
+        obs = ObsBatch.concat(rollout.obs)
+        b_actions = rollout.actions.reshape(-1)
+        b_logprobs = rollout.logprobs.reshape(-1)
+        b_values = rollout.values.reshape(-1)
+        b_features = rollout.features.reshape(p.batch_size, -1)
+        b_adv, b_returns = advantages.reshape(-1), returns.reshape(-1)
+        dev = self.device
+
+        stats: dict[str, list[float]] = {k: [] for k in
+                                         ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")}
+        kl_stop, policy_steps = False, 0
+        for _ in range(p.update_epochs):
+            if kl_stop:
+                break
+            order = torch.randperm(p.batch_size)
+            # Value phase: the critic's features come from the frozen LM, so they are reused from the rollout.
+            for mb in order.split(p.value_minibatch_size):
+                feats = (b_features[mb].to(dev) if self.agent.features_are_fixed
+                         else self.agent.value_features(obs.select(mb)))
+                new_value = self.agent.value(feats)
+                v_loss = value_loss(new_value, b_values[mb].to(dev), b_returns[mb].to(dev),
+                                    p.clip_coef if p.clip_vloss else None)
+                value_opt.zero_grad()
+                self.manual_backward(p.vf_coef * v_loss)
+                torch.nn.utils.clip_grad_norm_(self.agent.value_parameters(), p.max_grad_norm)
+                value_opt.step()
+                stats["value_loss"].append(v_loss.item())
+            # Policy phase: optimizer steps of policy_minibatch_size decisions, accumulated over chunks.
+            for mb in order.split(p.policy_minibatch_size):
+                policy_opt.zero_grad()
+                mb_adv = b_adv[mb]
+                if p.norm_adv:
+                    mb_adv = normalize_advantages(mb_adv)
+                step_kl = 0.0
+                for chunk in torch.arange(len(mb)).split(p.policy_chunk_size):
+                    idx = mb[chunk]
+                    dist = self.agent.distribution(obs.select(idx))
+                    new_logprob = dist.log_prob(b_actions[idx].to(dev))
+                    pg_loss, s = policy_loss(new_logprob, b_logprobs[idx].to(dev), mb_adv[chunk].to(dev), p.clip_coef)
+                    entropy = dist.entropy().mean()
+                    weight = len(chunk) / len(mb)
+                    self.manual_backward((pg_loss - p.ent_coef * entropy) * weight)
+                    step_kl += s["approx_kl"].item() * weight
+                    stats["policy_loss"].append(pg_loss.item())
+                    stats["entropy"].append(entropy.item())
+                    for k in ("old_approx_kl", "approx_kl", "clipfrac"):
+                        stats[k].append(s[k].item())
+                if p.target_kl is not None and step_kl > p.target_kl:
+                    policy_opt.zero_grad()  # this step would move the policy too far: drop it and stop
+                    kl_stop = True
+                    break
+                torch.nn.utils.clip_grad_norm_(self.agent.policy_parameters(), p.max_grad_norm)
+                policy_opt.step()
+                policy_steps += 1
+
+        metrics = {
+            "charts/policy_learning_rate": policy_opt.param_groups[0]["lr"],
+            "charts/value_learning_rate": value_opt.param_groups[0]["lr"],
+            "losses/explained_variance": explained_variance(b_values, b_returns),
+            "losses/policy_update_steps": float(policy_steps),
+            "losses/kl_early_stop": float(kl_stop),
+        }
+        metrics.update({f"losses/{k}": float(np.mean(v)) for k, v in stats.items() if v})
+        policy_sched.step()
+        value_sched.step()
+
+        env_steps = self.collector.env_steps
+        elapsed = time.time() - self._start
+        metrics["charts/SPS"] = env_steps / max(elapsed, 1e-9)
+        metrics["charts/rollout_seconds"] = rollout_time
+        metrics["charts/update_seconds"] = time.time() - t0 - rollout_time
+        metrics.update(summarize(self.collector.tracker.pop(), "charts"))
+        update = batch_idx + 1
+        every = self.eval_cfg.every_updates
+        if update == p.num_updates or (every > 0 and update % every == 0):
+            metrics.update(self.run_evaluation())
+        self._log(metrics, env_steps, update)
+
+    def run_evaluation(self) -> dict[str, float]:
+        envs = self.make_envs(self.eval_cfg.num_envs)
+        try:
+            records = evaluate(self.agent, envs, self.eval_cfg.episodes, self.ppo.gamma,
+                               self.seed + self.eval_cfg.seed_offset, self.eval_cfg.deterministic)
+        finally:
+            envs.close()
+        self.final_eval = summarize(records, "eval")
+        return self.final_eval
+
+    def _log(self, metrics: dict[str, float], env_steps: int, update: int):
+        metrics = {"global_step": float(env_steps), "update": float(update), **metrics}
+        metrics = {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
+        self.history.append(metrics)
+        for logger in self.loggers:
+            logger.log_metrics(metrics, step=env_steps)
+        bar = {"ret": metrics.get("charts/episodic_return"), "succ": metrics.get("charts/success_rate"),
+               "eval_ret": metrics.get("eval/episodic_return")}
+        for k, v in bar.items():
+            if v is not None:
+                self.log(k, v, prog_bar=True, logger=False, on_step=True)

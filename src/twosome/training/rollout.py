@@ -1,0 +1,143 @@
+"""Collect PPO rollouts from a vector environment with any ActorCritic, tracking episode statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from twosome.agents.base import ActorCritic, ObsBatch
+from twosome.training.vector_env import final_obs_batch, step_field, to_obs_batch
+
+
+@dataclass
+class Rollout:
+    """T decisions x N environments. ``obs[t]`` is what the agent saw at decision t."""
+
+    obs: list[ObsBatch]
+    actions: torch.Tensor
+    logprobs: torch.Tensor
+    values: torch.Tensor
+    features: torch.Tensor
+    rewards: torch.Tensor
+    discounts: torch.Tensor
+    episode_ends: torch.Tensor
+    next_values: torch.Tensor
+
+
+@dataclass
+class EpisodeTracker:
+    """Per-environment running sums, emitted as finished-episode records."""
+
+    gamma: float
+    num_envs: int
+    finished: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.reset_all()
+
+    def reset_all(self):
+        self.ret = np.zeros(self.num_envs)
+        self.disc_ret = np.zeros(self.num_envs)
+        self.elapsed = np.zeros(self.num_envs)  # primitive steps so far
+        self.length = np.zeros(self.num_envs, dtype=int)
+
+    def add(self, rewards, primitive_steps, ended, success):
+        self.disc_ret += self.gamma**self.elapsed * rewards
+        self.ret += rewards
+        self.elapsed += primitive_steps
+        self.length += 1
+        for i in np.flatnonzero(ended):
+            self.finished.append({
+                "episodic_return": float(self.ret[i]), "discounted_return": float(self.disc_ret[i]),
+                "episodic_length": int(self.length[i]), "primitive_steps": int(self.elapsed[i]),
+                "success": float(success[i]),
+            })
+            self.ret[i] = self.disc_ret[i] = self.elapsed[i] = self.length[i] = 0
+
+    def pop(self) -> list[dict]:
+        out, self.finished = self.finished, []
+        return out
+
+
+class RolloutCollector:
+    def __init__(self, envs: gym.vector.VectorEnv, agent: ActorCritic, num_steps: int, gamma: float, seed: int):
+        self.envs, self.agent, self.num_steps, self.gamma = envs, agent, num_steps, gamma
+        obs, info = envs.reset(seed=seed)
+        self.next_obs = to_obs_batch(obs, info)
+        self.tracker = EpisodeTracker(gamma, envs.num_envs)
+        self.env_steps = 0
+
+    @torch.no_grad()
+    def _value(self, obs: ObsBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        feats = self.agent.value_features(obs)
+        return self.agent.value(feats).float().cpu(), feats.float().cpu()
+
+    @torch.no_grad()
+    def collect(self) -> Rollout:
+        T, N = self.num_steps, self.envs.num_envs
+        obs_list, feats, acts, logps, vals = [], [], [], [], []
+        rewards, discounts, ends = torch.zeros(T, N), torch.zeros(T, N), torch.zeros(T, N)
+        next_values = torch.zeros(T, N)
+        for t in range(T):
+            obs = self.next_obs
+            dist = self.agent.distribution(obs)
+            action = dist.sample()
+            value, feat = self._value(obs)
+            obs_list.append(obs)
+            feats.append(feat)
+            acts.append(action.cpu())
+            logps.append(dist.log_prob(action).float().cpu())
+            vals.append(value)
+
+            next_obs, reward, terminated, truncated, info = self.envs.step(action.cpu().numpy())
+            ended = np.logical_or(terminated, truncated)
+            steps = step_field(info, "primitive_steps", ended, 1)
+            success = step_field(info, "success", ended, False)
+            self.tracker.add(np.asarray(reward, dtype=np.float64), steps, ended, success)
+            rewards[t] = torch.as_tensor(reward, dtype=torch.float32)
+            discounts[t] = torch.as_tensor(self.gamma**steps, dtype=torch.float32)
+            ends[t] = torch.as_tensor(ended, dtype=torch.float32)
+            # Time-limit truncation: bootstrap from the value of the observation the episode stopped at.
+            trunc_rows = np.flatnonzero(np.logical_and(truncated, ~np.asarray(terminated)))
+            if len(trunc_rows):
+                next_values[t, trunc_rows] = self._value(final_obs_batch(info, trunc_rows.tolist()))[0]
+            self.next_obs = to_obs_batch(next_obs, info)
+            self.env_steps += N
+
+        last_value, _ = self._value(self.next_obs)
+        values = torch.stack(vals)
+        following = torch.cat([values[1:], last_value[None]])
+        next_values = torch.where(ends.bool(), next_values, following)
+        return Rollout(
+            obs=obs_list, actions=torch.stack(acts), logprobs=torch.stack(logps), values=values,
+            features=torch.stack(feats), rewards=rewards, discounts=discounts, episode_ends=ends,
+            next_values=next_values,
+        )
+
+
+@torch.no_grad()
+def evaluate(
+    agent: ActorCritic, envs: gym.vector.VectorEnv, episodes: int, gamma: float, seed: int, deterministic: bool
+) -> list[dict]:
+    """Run ``episodes`` full episodes (greedy or sampled actions); return one record per episode."""
+    tracker = EpisodeTracker(gamma, envs.num_envs)
+    obs, info = envs.reset(seed=seed)
+    batch = to_obs_batch(obs, info)
+    records: list[dict] = []
+    generator = torch.Generator().manual_seed(seed)
+    while len(records) < episodes:
+        dist = agent.distribution(batch)
+        if deterministic:
+            action = dist.probs.argmax(-1)
+        else:
+            action = torch.multinomial(dist.probs.float().cpu(), 1, generator=generator).squeeze(-1)
+        obs, reward, terminated, truncated, info = envs.step(action.cpu().numpy())
+        ended = np.logical_or(terminated, truncated)
+        tracker.add(np.asarray(reward, dtype=np.float64), step_field(info, "primitive_steps", ended, 1), ended,
+                    step_field(info, "success", ended, False))
+        records.extend(tracker.pop())
+        batch = to_obs_batch(obs, info)
+    return records[:episodes]

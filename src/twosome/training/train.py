@@ -1,0 +1,50 @@
+"""One training run: validate, build, fit, save the adapter and heads, write the summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from twosome.training.build import build_agent, build_module, build_trainer, validate
+
+log = logging.getLogger(__name__)
+
+
+def run_dir_of(cfg: DictConfig) -> Path:
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    return Path(cfg.paths.runs_dir) / cfg.run_name
+
+
+def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> dict:
+    validate(cfg)
+    run_dir = Path(run_dir) if run_dir is not None else run_dir_of(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    start = time.time()
+    agent = build_agent(cfg)
+    module = build_module(cfg, agent)
+    trainer = build_trainer(cfg, run_dir, **trainer_overrides)
+    trainer.fit(module)
+    agent.save(run_dir)
+    summary = {
+        "run_name": cfg.run_name, "agent": cfg.agent.name, "env_id": cfg.env.id, "norm": cfg.norm.mode,
+        "model": cfg.model.name, "seed": cfg.seed, "env_steps": module.collector.env_steps,
+        "updates": module.ppo.num_updates, "wall_seconds": round(time.time() - start, 1), **module.final_eval,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"Results in {run_dir}")
+    print(
+        f"Summary: {cfg.agent.name} on {cfg.env.id} ({cfg.norm.mode} norm, seed {cfg.seed}): "
+        f"eval return {summary.get('eval/episodic_return', float('nan')):.3f}, "
+        f"success rate {summary.get('eval/success_rate', float('nan')):.2f} "
+        f"after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s"
+    )
+    return summary

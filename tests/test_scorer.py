@@ -1,0 +1,127 @@
+"""The batched scorer agrees with one-forward-per-action scoring, for several architectures and tokenizers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from twosome.lm.loading import load_causal_lm
+from twosome.scoring import ActionScorer, normalize, reference_logprobs
+
+PROMPTS = [
+    "There is a fixed cutting board in the room. You notice a tomato on the table. Currently you don't have "
+    "anything in hand. To serve the dish of a bowl only containing chopped tomato, you should first",
+    "You are in the kitchen.",
+    "Hi",
+]
+CANDIDATES = [
+    ["pick up the tomato", "take the bowl", "walk to the cutting board", "serve nothing", "chop nothing"],
+    ["open the microwave", "walk to the living room"],
+    ["x"],
+]
+
+
+@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel"])
+def test_batched_scores_match_reference(model_zoo, name):
+    model, tokenizer = model_zoo[name]
+    scorer = ActionScorer(tokenizer)
+    batch = scorer.encode(PROMPTS, CANDIDATES)
+    with torch.no_grad():
+        scores = scorer.score(model, batch)
+    expected = torch.tensor([
+        reference_logprobs(model, batch.prompt_ids[o], c) for o, c in zip(batch.owner.tolist(), batch.candidate_ids)
+    ])
+    torch.testing.assert_close(scores.logprob_sum, expected, atol=1e-5, rtol=0)
+    assert scores.counts == [5, 2, 1]
+
+
+@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel"])
+def test_scores_independent_of_batch_composition(model_zoo, name):
+    """Padding to the longest sequence in the batch must not change any candidate's score."""
+    model, tokenizer = model_zoo[name]
+    scorer = ActionScorer(tokenizer)
+    with torch.no_grad():
+        together = scorer.score(model, scorer.encode(PROMPTS, CANDIDATES)).logprob_sum
+        alone = torch.cat([scorer.score(model, scorer.encode([p], [c])).logprob_sum for p, c in zip(PROMPTS, CANDIDATES)])
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
+
+
+def test_separator_reproduces_joint_tokenization(model_zoo):
+    """Action ids tokenized alone equal the tail of prompt + ' ' + action tokenized jointly (common case)."""
+    for name in ("llama-metaspace", "gpt2-bytelevel"):
+        _, tokenizer = model_zoo[name]
+        scorer = ActionScorer(tokenizer)
+        joint = tokenizer("you should first pick up the tomato", add_special_tokens=False)["input_ids"]
+        alone = scorer.action_ids("pick up the tomato")
+        assert joint[-len(alone):] == alone, name
+
+
+def test_default_model_scores_match_reference(tiny_model_dir):
+    model, tokenizer = load_causal_lm(str(tiny_model_dir))
+    scorer = ActionScorer(tokenizer)
+    batch = scorer.encode(PROMPTS[:2], CANDIDATES[:2])
+    with torch.no_grad():
+        got = scorer.score(model, batch).logprob_sum
+    want = torch.tensor([reference_logprobs(model, batch.prompt_ids[o], c)
+                         for o, c in zip(batch.owner.tolist(), batch.candidate_ids)])
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+
+
+def test_prompt_features_read_last_real_token(model_zoo):
+    model, tokenizer = model_zoo["llama-metaspace"]
+    scorer = ActionScorer(tokenizer)
+    ids = [scorer.prompt_ids(p) for p in PROMPTS]
+    with torch.no_grad():
+        feats = scorer.prompt_features(model, ids)
+        for i, row in enumerate(ids):
+            alone = model(input_ids=torch.tensor([row]), output_hidden_states=True).hidden_states[-1][0, -1]
+            torch.testing.assert_close(feats[i], alone, atol=1e-5, rtol=0)
+
+
+def test_normalizations_and_padding(model_zoo):
+    model, tokenizer = model_zoo["gpt2-bytelevel"]
+    scorer = ActionScorer(tokenizer)
+    batch = scorer.encode(PROMPTS, CANDIDATES)
+    with torch.no_grad():
+        scores = scorer.score(model, batch)
+    n_words = torch.tensor([len(a.split()) for c in CANDIDATES for a in c])
+    torch.testing.assert_close(scores.normalized("word"), scores.logprob_sum / n_words)
+    torch.testing.assert_close(scores.normalized("token"), scores.logprob_sum / batch.n_tokens)
+    torch.testing.assert_close(scores.normalized("none"), scores.logprob_sum)
+    padded = scores.padded(scores.logprob_sum)
+    assert padded.shape == (3, 5)
+    assert torch.isinf(padded[1, 2:]).all() and torch.isinf(padded[2, 1:]).all()
+    torch.testing.assert_close(padded[0], scores.logprob_sum[:5])
+
+
+def test_gradients_flow_and_match_reference_direction(model_zoo):
+    """Gradient of the batched score equals the sum of per-sequence gradients."""
+    model, tokenizer = model_zoo["llama-metaspace"]
+    scorer = ActionScorer(tokenizer)
+    batch = scorer.encode(PROMPTS[:2], CANDIDATES[:2])
+    weight = model.model.layers[0].self_attn.q_proj.weight
+    weight.requires_grad_(True)
+    try:
+        scorer.score(model, batch).logprob_sum.sum().backward()
+        batched = weight.grad.clone()
+        weight.grad = None
+        for o, c in zip(batch.owner.tolist(), batch.candidate_ids):
+            ids = torch.tensor([batch.prompt_ids[o] + c])
+            logp = torch.log_softmax(model(input_ids=ids).logits[0], -1)
+            n = len(batch.prompt_ids[o])
+            sum(logp[n + k - 1, t] for k, t in enumerate(c)).backward()
+        torch.testing.assert_close(batched, weight.grad, atol=1e-5, rtol=1e-4)
+    finally:
+        weight.requires_grad_(False)
+        weight.grad = None
+
+
+def test_bad_input_errors(model_zoo):
+    _, tokenizer = model_zoo["gpt2-bytelevel"]
+    scorer = ActionScorer(tokenizer)
+    with pytest.raises(ValueError, match="empty candidate list"):
+        scorer.encode(["a prompt"], [[]])
+    with pytest.raises(ValueError, match="2 prompts but 1 candidate"):
+        scorer.encode(["a", "b"], [["x"]])
+    with pytest.raises(ValueError, match="valid: \\['none', 'token', 'word'\\]"):
+        normalize(torch.zeros(1), torch.ones(1), torch.ones(1), "words")

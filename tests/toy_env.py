@@ -1,0 +1,46 @@
+"""A tiny text environment for fast learning tests: the prompt names an apple colour, taking that one pays 1."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+COLORS = ["red", "green"]
+
+
+class ColorDoorEnv(gym.Env):
+    """Each decision shows one apple colour; ``horizon`` decisions per episode, then truncation (time limit)."""
+
+    def __init__(self, horizon: int = 4):
+        self.horizon = horizon
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (len(COLORS),), np.float32)
+        self.action_space = gym.spaces.Discrete(len(COLORS))
+        self.actions = [f"take the {c} apple" for c in COLORS]
+
+    def _obs(self):
+        vec = np.zeros(len(COLORS), np.float32)
+        vec[self.color] = 1.0
+        info = {"prompt": f"You see a {COLORS[self.color]} apple. You should", "actions": list(self.actions),
+                "action_mask": np.ones(len(COLORS), bool)}
+        return vec, info
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.color = int(self.np_random.integers(len(COLORS)))
+        return self._obs()
+
+    def step(self, action):
+        reward = float(int(action) == self.color)
+        self.t += 1
+        self.color = int(self.np_random.integers(len(COLORS)))
+        obs, info = self._obs()
+        info.update(primitive_steps=1, success=bool(reward))
+        return obs, reward, False, self.t >= self.horizon, info
+
+
+def register() -> str:
+    env_id = "twosome/ToyColorDoor-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=ColorDoorEnv)
+    return env_id
