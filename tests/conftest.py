@@ -36,9 +36,15 @@ def bytelevel_tokenizer(vocab: int = 600) -> PreTrainedTokenizerFast:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(_texts(), trainers.BpeTrainer(vocab_size=vocab, special_tokens=["<eos>"],
-                                                          initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                                          show_progress=False))
+    tok.train_from_iterator(
+        _texts(),
+        trainers.BpeTrainer(
+            vocab_size=vocab,
+            special_tokens=["<eos>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        ),
+    )
     # GPT-2 style: no BOS, the pad token is the EOS token.
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<eos>")
 
@@ -49,27 +55,46 @@ def metaspace_tokenizer(vocab: int = 500) -> PreTrainedTokenizerFast:
     tok.normalizer = normalizers.Sequence([])
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    tok.train_from_iterator(_texts(), trainers.BpeTrainer(vocab_size=vocab, special_tokens=["<unk>", "<s>", "</s>"],
-                                                          show_progress=False))
+    tok.train_from_iterator(
+        _texts(), trainers.BpeTrainer(vocab_size=vocab, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False)
+    )
     tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                                   pad_token="<unk>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<unk>"
+    )
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    return build_tiny_llama(tmp_path_factory.mktemp("models") / "tiny-llama",
-                            TinyLlamaSpec(tokenizer_sentences=3000, num_hidden_layers=2))
+    return build_tiny_llama(
+        tmp_path_factory.mktemp("models") / "tiny-llama", TinyLlamaSpec(tokenizer_sentences=3000, num_hidden_layers=2)
+    )
 
 
 def _model_zoo():
     torch.manual_seed(0)
     bl, ms = bytelevel_tokenizer(), metaspace_tokenizer()
-    llama = LlamaForCausalLM(LlamaConfig(vocab_size=len(ms), hidden_size=32, intermediate_size=64,
-                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2))
+    llama = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(ms),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+        )
+    )
     gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(bl), n_embd=32, n_layer=2, n_head=4, n_positions=512))
-    qwen = Qwen2ForCausalLM(Qwen2Config(vocab_size=len(bl), hidden_size=32, intermediate_size=64,
-                                        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2))
+    qwen = Qwen2ForCausalLM(
+        Qwen2Config(
+            vocab_size=len(bl),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+        )
+    )
     return {"llama-metaspace": (llama, ms), "gpt2-bytelevel": (gpt2, bl), "qwen2-bytelevel": (qwen, bl)}
 
 

@@ -44,7 +44,11 @@ def test_experiment_presets_compose(experiment):
 def test_default_is_the_main_job():
     cfg = compose_cfg()
     assert (cfg.agent.name, cfg.norm.mode, cfg.env.id, cfg.model.name) == (
-        "twosome", "word", "twosome/Overcooked-TomatoSalad-v0", "tiny-llama")
+        "twosome",
+        "word",
+        "twosome/Overcooked-TomatoSalad-v0",
+        "tiny-llama",
+    )
     assert compose_cfg("env.task=tomato_lettuce_salad").env.id == "twosome/Overcooked-TomatoLettuceSalad-v0"
 
 

@@ -56,7 +56,8 @@ def test_truncation_bootstraps_from_final_observation_and_cuts_the_chain():
 def test_environments_are_independent_columns():
     rewards = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     values = torch.zeros(2, 2)
-    adv, _ = compute_gae(rewards, values, torch.zeros(2, 2), torch.tensor([[0.0, 0.0], [1.0, 1.0]]),
-                         torch.full((2, 2), 0.5), 1.0)
+    adv, _ = compute_gae(
+        rewards, values, torch.zeros(2, 2), torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.full((2, 2), 0.5), 1.0
+    )
     assert adv[:, 0].tolist() == pytest.approx([1.0, 0.0])
     assert adv[:, 1].tolist() == pytest.approx([0.5, 1.0])

@@ -28,9 +28,9 @@ def test_batched_scores_match_reference(model_zoo, name):
     batch = scorer.encode(PROMPTS, CANDIDATES)
     with torch.no_grad():
         scores = scorer.score(model, batch)
-    expected = torch.tensor([
-        reference_logprobs(model, batch.prompt_ids[o], c) for o, c in zip(batch.owner.tolist(), batch.candidate_ids)
-    ])
+    expected = torch.tensor(
+        [reference_logprobs(model, batch.prompt_ids[o], c) for o, c in zip(batch.owner.tolist(), batch.candidate_ids)]
+    )
     torch.testing.assert_close(scores.logprob_sum, expected, atol=1e-5, rtol=0)
     assert scores.counts == [5, 2, 1]
 
@@ -42,7 +42,9 @@ def test_scores_independent_of_batch_composition(model_zoo, name):
     scorer = ActionScorer(tokenizer)
     with torch.no_grad():
         together = scorer.score(model, scorer.encode(PROMPTS, CANDIDATES)).logprob_sum
-        alone = torch.cat([scorer.score(model, scorer.encode([p], [c])).logprob_sum for p, c in zip(PROMPTS, CANDIDATES)])
+        alone = torch.cat(
+            [scorer.score(model, scorer.encode([p], [c])).logprob_sum for p, c in zip(PROMPTS, CANDIDATES)]
+        )
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
 
 
@@ -53,7 +55,7 @@ def test_separator_reproduces_joint_tokenization(model_zoo):
         scorer = ActionScorer(tokenizer)
         joint = tokenizer("you should first pick up the tomato", add_special_tokens=False)["input_ids"]
         alone = scorer.action_ids("pick up the tomato")
-        assert joint[-len(alone):] == alone, name
+        assert joint[-len(alone) :] == alone, name
 
 
 def test_default_model_scores_match_reference(tiny_model_dir):
@@ -62,8 +64,9 @@ def test_default_model_scores_match_reference(tiny_model_dir):
     batch = scorer.encode(PROMPTS[:2], CANDIDATES[:2])
     with torch.no_grad():
         got = scorer.score(model, batch).logprob_sum
-    want = torch.tensor([reference_logprobs(model, batch.prompt_ids[o], c)
-                         for o, c in zip(batch.owner.tolist(), batch.candidate_ids)])
+    want = torch.tensor(
+        [reference_logprobs(model, batch.prompt_ids[o], c) for o, c in zip(batch.owner.tolist(), batch.candidate_ids)]
+    )
     torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
 
 

@@ -64,17 +64,29 @@ def test_rollout_bootstraps_truncated_episodes_from_their_final_observation():
 def toy_config(tmp_path, *overrides):
     env_id = register()
     with initialize_config_dir(config_dir=os.path.abspath(CONF), version_base="1.3"):
-        return compose("train", overrides=[
-            f"env.id={env_id}", "~env.kwargs", f"paths.root_dir={tmp_path}", "model.path=" + str(tmp_path / "lm"),
-            *overrides,
-        ])
+        return compose(
+            "train",
+            overrides=[
+                f"env.id={env_id}",
+                "~env.kwargs",
+                f"paths.root_dir={tmp_path}",
+                "model.path=" + str(tmp_path / "lm"),
+                *overrides,
+            ],
+        )
 
 
 def test_twosome_ppo_learns_the_toy_task(tmp_path, tiny_model_dir):
     """Random policy: return 2 of 4; after 20 PPO updates the greedy policy is (almost) always right."""
     cfg = toy_config(
-        tmp_path, f"model.path={tiny_model_dir}", "model.build=null", "ppo.total_env_steps=1280", "ppo.num_steps=16",
-        "ppo.policy_lr=1e-2", "eval.every_updates=0", "eval.episodes=16",
+        tmp_path,
+        f"model.path={tiny_model_dir}",
+        "model.build=null",
+        "ppo.total_env_steps=1280",
+        "ppo.num_steps=16",
+        "ppo.policy_lr=1e-2",
+        "eval.every_updates=0",
+        "eval.episodes=16",
     )
     summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
     import pandas as pd

@@ -20,8 +20,11 @@ class ColorDoorEnv(gym.Env):
     def _obs(self):
         vec = np.zeros(len(COLORS), np.float32)
         vec[self.color] = 1.0
-        info = {"prompt": f"You see a {COLORS[self.color]} apple. You should", "actions": list(self.actions),
-                "action_mask": np.ones(len(COLORS), bool)}
+        info = {
+            "prompt": f"You see a {COLORS[self.color]} apple. You should",
+            "actions": list(self.actions),
+            "action_mask": np.ones(len(COLORS), bool),
+        }
         return vec, info
 
     def reset(self, *, seed=None, options=None):

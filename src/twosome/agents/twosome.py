@@ -39,8 +39,12 @@ class TwosomeAgent(ActorCritic):
         self.scorer = ActionScorer(tokenizer)
         lm.requires_grad_(False)
         config = LoraConfig(
-            r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
-            target_modules=list(lora_target_modules), bias="none", task_type="CAUSAL_LM",
+            r=lora_r,
+            lora_alpha=lora_alpha,
+            lora_dropout=lora_dropout,
+            target_modules=list(lora_target_modules),
+            bias="none",
+            task_type="CAUSAL_LM",
         )
         self.actor: PeftModel = get_peft_model(lm, config)
         for p in self.actor.parameters():  # adapters in fp32: tiny learning rates must not round away

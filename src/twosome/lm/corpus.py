@@ -10,13 +10,71 @@ import random
 from collections.abc import Iterator
 
 ROOMS = ["kitchen", "bathroom", "bedroom", "living room", "dining room", "hallway"]
-FOODS = ["tomato", "lettuce", "onion", "potato", "carrot", "cucumber", "pancake", "apple", "bread", "egg",
-         "cheese", "chips", "milk", "rice", "pasta", "soup", "salad", "banana", "pepper", "mushroom"]
-TOOLS = ["cutting board", "knife", "bowl", "plate", "pan", "pot", "microwave", "oven", "stove", "fridge",
-         "sink", "table", "counter", "cup", "spoon", "fork"]
+FOODS = [
+    "tomato",
+    "lettuce",
+    "onion",
+    "potato",
+    "carrot",
+    "cucumber",
+    "pancake",
+    "apple",
+    "bread",
+    "egg",
+    "cheese",
+    "chips",
+    "milk",
+    "rice",
+    "pasta",
+    "soup",
+    "salad",
+    "banana",
+    "pepper",
+    "mushroom",
+]
+TOOLS = [
+    "cutting board",
+    "knife",
+    "bowl",
+    "plate",
+    "pan",
+    "pot",
+    "microwave",
+    "oven",
+    "stove",
+    "fridge",
+    "sink",
+    "table",
+    "counter",
+    "cup",
+    "spoon",
+    "fork",
+]
 FURNITURE = ["sofa", "tv", "coffee table", "bed", "desk", "chair", "lamp", "shelf", "cabinet", "window"]
-VERBS = ["pick up", "take", "grab", "put", "place", "walk to", "go to", "open", "close", "turn on", "turn off",
-         "chop", "cut", "slice", "wash", "serve", "cook", "heat up", "sit on", "stand up from", "carry", "hold"]
+VERBS = [
+    "pick up",
+    "take",
+    "grab",
+    "put",
+    "place",
+    "walk to",
+    "go to",
+    "open",
+    "close",
+    "turn on",
+    "turn off",
+    "chop",
+    "cut",
+    "slice",
+    "wash",
+    "serve",
+    "cook",
+    "heat up",
+    "sit on",
+    "stand up from",
+    "carry",
+    "hold",
+]
 ADJ = ["fresh", "chopped", "sliced", "clean", "empty", "full", "hot", "cold", "small", "large", "red", "green"]
 
 TEMPLATES = [
@@ -43,7 +101,13 @@ def sentences(n: int, seed: int = 0) -> Iterator[str]:
     for _ in range(n):
         template = rng.choice(TEMPLATES)
         yield template.format(
-            verb=rng.choice(VERBS), verb2=rng.choice(VERBS), food=rng.choice(FOODS), food2=rng.choice(FOODS),
-            tool=rng.choice(TOOLS), room=rng.choice(ROOMS), furn=rng.choice(FURNITURE),
-            furn2=rng.choice(FURNITURE), adj=rng.choice(ADJ),
+            verb=rng.choice(VERBS),
+            verb2=rng.choice(VERBS),
+            food=rng.choice(FOODS),
+            food2=rng.choice(FOODS),
+            tool=rng.choice(TOOLS),
+            room=rng.choice(ROOMS),
+            furn=rng.choice(FURNITURE),
+            furn2=rng.choice(FURNITURE),
+            adj=rng.choice(ADJ),
         )

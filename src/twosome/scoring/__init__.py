@@ -1,8 +1,8 @@
 """Score candidate action texts by their log-likelihood under a language model, given an observation prompt."""
 
 from twosome.scoring.normalization import NORMALIZATIONS, normalize
-from twosome.scoring.scorer import ActionScorer, CandidateBatch, CandidateScores
 from twosome.scoring.reference import reference_logprobs
+from twosome.scoring.scorer import ActionScorer, CandidateBatch, CandidateScores
 
 __all__ = [
     "NORMALIZATIONS",

@@ -43,8 +43,9 @@ class CandidateScores:
     counts: list[int]
 
     def normalized(self, mode: str) -> torch.Tensor:
-        return normalize(self.logprob_sum, self.n_tokens.to(self.logprob_sum.device),
-                         self.n_words.to(self.logprob_sum.device), mode)
+        return normalize(
+            self.logprob_sum, self.n_tokens.to(self.logprob_sum.device), self.n_words.to(self.logprob_sum.device), mode
+        )
 
     def padded(self, values: torch.Tensor, fill: float = float("-inf")) -> torch.Tensor:
         """Scatter per-candidate ``values`` into a (B, max candidates) matrix, ``fill`` where a prompt has fewer."""
@@ -63,7 +64,7 @@ def _action_separator(tokenizer: PreTrainedTokenizerBase) -> str:
     joint = tokenizer("cook the tomato", add_special_tokens=False)["input_ids"]
     for sep in (" ", ""):
         alone = tokenizer(sep + "tomato", add_special_tokens=False)["input_ids"]
-        if alone and joint[-len(alone):] == alone:
+        if alone and joint[-len(alone) :] == alone:
             return sep
     return " "
 

@@ -40,12 +40,20 @@ def validate(cfg: DictConfig) -> None:
     _check(cfg.norm.mode in NORMALIZATIONS, "norm.mode", cfg.norm.mode, list(NORMALIZATIONS))
     _check(cfg.model.dtype in DTYPES, "model.dtype", cfg.model.dtype, sorted(DTYPES))
     _check(isinstance(cfg.seed, int) and not isinstance(cfg.seed, bool), "seed", cfg.seed, "an integer")
-    _check(cfg.trainer.accelerator in ("cpu", "gpu", "cuda", "mps", "auto"), "trainer.accelerator",
-           cfg.trainer.accelerator, ["cpu", "gpu", "cuda", "mps", "auto"])
+    _check(
+        cfg.trainer.accelerator in ("cpu", "gpu", "cuda", "mps", "auto"),
+        "trainer.accelerator",
+        cfg.trainer.accelerator,
+        ["cpu", "gpu", "cuda", "mps", "auto"],
+    )
     for key in ("every_updates", "episodes", "num_envs"):
         value = cfg.eval[key]
-        _check(isinstance(value, int) and value >= (0 if key == "every_updates" else 1), f"eval.{key}", value,
-               "an integer >= 1" if key != "every_updates" else "an integer >= 0")
+        _check(
+            isinstance(value, int) and value >= (0 if key == "every_updates" else 1),
+            f"eval.{key}",
+            value,
+            "an integer >= 1" if key != "every_updates" else "an integer >= 0",
+        )
     ppo_config(cfg)
 
 
@@ -71,8 +79,9 @@ def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
 
 
 def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:
-    return PPOModule(agent, env_factory(cfg), ppo_config(cfg), EvalConfig(**OmegaConf.to_container(cfg.eval)),
-                     seed=cfg.seed)
+    return PPOModule(
+        agent, env_factory(cfg), ppo_config(cfg), EvalConfig(**OmegaConf.to_container(cfg.eval)), seed=cfg.seed
+    )
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, **overrides) -> pl.Trainer:
@@ -84,9 +93,16 @@ def build_trainer(cfg: DictConfig, run_dir: Path, **overrides) -> pl.Trainer:
     if cfg.logger.tensorboard:
         loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
     kwargs = dict(
-        accelerator=cfg.trainer.accelerator, devices=cfg.trainer.devices, precision=cfg.trainer.precision,
-        max_epochs=1, logger=loggers or False, enable_checkpointing=False, enable_model_summary=False,
-        log_every_n_steps=1, default_root_dir=str(run_dir), num_sanity_val_steps=0,
+        accelerator=cfg.trainer.accelerator,
+        devices=cfg.trainer.devices,
+        precision=cfg.trainer.precision,
+        max_epochs=1,
+        logger=loggers or False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        default_root_dir=str(run_dir),
+        num_sanity_val_steps=0,
     )
     kwargs.update(overrides)
     return pl.Trainer(**kwargs)

@@ -49,9 +49,15 @@ class PPOConfig:
 
     def __post_init__(self):
         checks = {
-            "num_envs": self.num_envs >= 1, "num_steps": self.num_steps >= 1, "total_env_steps": self.total_env_steps >= 1,
-            "gamma": 0 < self.gamma <= 1, "gae_lambda": 0 <= self.gae_lambda <= 1, "update_epochs": self.update_epochs >= 1,
-            "policy_lr": self.policy_lr > 0, "value_lr": self.value_lr > 0, "clip_coef": self.clip_coef > 0,
+            "num_envs": self.num_envs >= 1,
+            "num_steps": self.num_steps >= 1,
+            "total_env_steps": self.total_env_steps >= 1,
+            "gamma": 0 < self.gamma <= 1,
+            "gae_lambda": 0 <= self.gae_lambda <= 1,
+            "update_epochs": self.update_epochs >= 1,
+            "policy_lr": self.policy_lr > 0,
+            "value_lr": self.value_lr > 0,
+            "clip_coef": self.clip_coef > 0,
             "value_minibatch_size": 1 <= self.value_minibatch_size <= self.batch_size,
             "policy_minibatch_size": 1 <= self.policy_minibatch_size <= self.batch_size,
             "policy_chunk_size": 1 <= self.policy_chunk_size <= self.policy_minibatch_size,
@@ -61,7 +67,8 @@ class PPOConfig:
             raise ValueError(
                 f"invalid PPO settings {bad} in {asdict(self)}: need num_envs, num_steps, update_epochs >= 1; "
                 "0 < gamma <= 1; 0 <= gae_lambda <= 1; positive learning rates and clip_coef; minibatch sizes between "
-                f"1 and the batch size (num_envs*num_steps={self.batch_size}); policy_chunk_size <= policy_minibatch_size"
+                f"1 and the batch size (num_envs*num_steps={self.batch_size}); "
+                "policy_chunk_size <= policy_minibatch_size"
             )
 
     @property
@@ -126,8 +133,9 @@ class PPOModule(pl.LightningModule):
 
     def on_fit_start(self):
         if self.collector is None:
-            self.collector = RolloutCollector(self.make_envs(self.ppo.num_envs), self.agent, self.ppo.num_steps,
-                                              self.ppo.gamma, seed=self.seed)
+            self.collector = RolloutCollector(
+                self.make_envs(self.ppo.num_envs), self.agent, self.ppo.num_steps, self.ppo.gamma, seed=self.seed
+            )
         self._start = time.time()
 
     def on_save_checkpoint(self, checkpoint):
@@ -145,8 +153,9 @@ class PPOModule(pl.LightningModule):
         t0 = time.time()
         rollout = self.collector.collect()
         rollout_time = time.time() - t0
-        advantages, returns = compute_gae(rollout.rewards, rollout.values, rollout.next_values,
-                                          rollout.episode_ends, rollout.discounts, p.gae_lambda)
+        advantages, returns = compute_gae(
+            rollout.rewards, rollout.values, rollout.next_values, rollout.episode_ends, rollout.discounts, p.gae_lambda
+        )
 
         obs = ObsBatch.concat(rollout.obs)
         b_actions = rollout.actions.reshape(-1)
@@ -156,8 +165,9 @@ class PPOModule(pl.LightningModule):
         b_adv, b_returns = advantages.reshape(-1), returns.reshape(-1)
         dev = self.device
 
-        stats: dict[str, list[float]] = {k: [] for k in
-                                         ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")}
+        stats: dict[str, list[float]] = {
+            k: [] for k in ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")
+        }
         kl_stop, policy_steps = False, 0
         for _ in range(p.update_epochs):
             if kl_stop:
@@ -165,11 +175,15 @@ class PPOModule(pl.LightningModule):
             order = torch.randperm(p.batch_size)
             # Value phase: the critic's features come from the frozen LM, so they are reused from the rollout.
             for mb in order.split(p.value_minibatch_size):
-                feats = (b_features[mb].to(dev) if self.agent.features_are_fixed
-                         else self.agent.value_features(obs.select(mb)))
+                feats = (
+                    b_features[mb].to(dev)
+                    if self.agent.features_are_fixed
+                    else self.agent.value_features(obs.select(mb))
+                )
                 new_value = self.agent.value(feats)
-                v_loss = value_loss(new_value, b_values[mb].to(dev), b_returns[mb].to(dev),
-                                    p.clip_coef if p.clip_vloss else None)
+                v_loss = value_loss(
+                    new_value, b_values[mb].to(dev), b_returns[mb].to(dev), p.clip_coef if p.clip_vloss else None
+                )
                 value_opt.zero_grad()
                 self.manual_backward(p.vf_coef * v_loss)
                 torch.nn.utils.clip_grad_norm_(self.agent.value_parameters(), p.max_grad_norm)
@@ -229,8 +243,14 @@ class PPOModule(pl.LightningModule):
     def run_evaluation(self) -> dict[str, float]:
         envs = self.make_envs(self.eval_cfg.num_envs)
         try:
-            records = evaluate(self.agent, envs, self.eval_cfg.episodes, self.ppo.gamma,
-                               self.seed + self.eval_cfg.seed_offset, self.eval_cfg.deterministic)
+            records = evaluate(
+                self.agent,
+                envs,
+                self.eval_cfg.episodes,
+                self.ppo.gamma,
+                self.seed + self.eval_cfg.seed_offset,
+                self.eval_cfg.deterministic,
+            )
         finally:
             envs.close()
         self.final_eval = summarize(records, "eval")
@@ -242,8 +262,11 @@ class PPOModule(pl.LightningModule):
         self.history.append(metrics)
         for logger in self.loggers:
             logger.log_metrics(metrics, step=env_steps)
-        bar = {"ret": metrics.get("charts/episodic_return"), "succ": metrics.get("charts/success_rate"),
-               "eval_ret": metrics.get("eval/episodic_return")}
+        bar = {
+            "ret": metrics.get("charts/episodic_return"),
+            "succ": metrics.get("charts/success_rate"),
+            "eval_ret": metrics.get("eval/episodic_return"),
+        }
         for k, v in bar.items():
             if v is not None:
                 self.log(k, v, prog_bar=True, logger=False, on_step=True)

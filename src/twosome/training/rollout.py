@@ -50,11 +50,15 @@ class EpisodeTracker:
         self.elapsed += primitive_steps
         self.length += 1
         for i in np.flatnonzero(ended):
-            self.finished.append({
-                "episodic_return": float(self.ret[i]), "discounted_return": float(self.disc_ret[i]),
-                "episodic_length": int(self.length[i]), "primitive_steps": int(self.elapsed[i]),
-                "success": float(success[i]),
-            })
+            self.finished.append(
+                {
+                    "episodic_return": float(self.ret[i]),
+                    "discounted_return": float(self.disc_ret[i]),
+                    "episodic_length": int(self.length[i]),
+                    "primitive_steps": int(self.elapsed[i]),
+                    "success": float(success[i]),
+                }
+            )
             self.ret[i] = self.disc_ret[i] = self.elapsed[i] = self.length[i] = 0
 
     def pop(self) -> list[dict]:
@@ -112,8 +116,14 @@ class RolloutCollector:
         following = torch.cat([values[1:], last_value[None]])
         next_values = torch.where(ends.bool(), next_values, following)
         return Rollout(
-            obs=obs_list, actions=torch.stack(acts), logprobs=torch.stack(logps), values=values,
-            features=torch.stack(feats), rewards=rewards, discounts=discounts, episode_ends=ends,
+            obs=obs_list,
+            actions=torch.stack(acts),
+            logprobs=torch.stack(logps),
+            values=values,
+            features=torch.stack(feats),
+            rewards=rewards,
+            discounts=discounts,
+            episode_ends=ends,
             next_values=next_values,
         )
 
@@ -136,8 +146,12 @@ def evaluate(
             action = torch.multinomial(dist.probs.float().cpu(), 1, generator=generator).squeeze(-1)
         obs, reward, terminated, truncated, info = envs.step(action.cpu().numpy())
         ended = np.logical_or(terminated, truncated)
-        tracker.add(np.asarray(reward, dtype=np.float64), step_field(info, "primitive_steps", ended, 1), ended,
-                    step_field(info, "success", ended, False))
+        tracker.add(
+            np.asarray(reward, dtype=np.float64),
+            step_field(info, "primitive_steps", ended, 1),
+            ended,
+            step_field(info, "success", ended, False),
+        )
         records.extend(tracker.pop())
         batch = to_obs_batch(obs, info)
     return records[:episodes]

@@ -35,9 +35,16 @@ def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> 
     trainer.fit(module)
     agent.save(run_dir)
     summary = {
-        "run_name": cfg.run_name, "agent": cfg.agent.name, "env_id": cfg.env.id, "norm": cfg.norm.mode,
-        "model": cfg.model.name, "seed": cfg.seed, "env_steps": module.collector.env_steps,
-        "updates": module.ppo.num_updates, "wall_seconds": round(time.time() - start, 1), **module.final_eval,
+        "run_name": cfg.run_name,
+        "agent": cfg.agent.name,
+        "env_id": cfg.env.id,
+        "norm": cfg.norm.mode,
+        "model": cfg.model.name,
+        "seed": cfg.seed,
+        "env_steps": module.collector.env_steps,
+        "updates": module.ppo.num_updates,
+        "wall_seconds": round(time.time() - start, 1),
+        **module.final_eval,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"Results in {run_dir}")

@@ -1,0 +1,13 @@
+"""Text environments. Importing this package registers their gymnasium ids; it knows nothing of models."""
+
+import gymnasium as gym
+
+from .overcooked.tasks import TASKS as _OVERCOOKED_TASKS
+
+for _env_id in _OVERCOOKED_TASKS:
+    if _env_id not in gym.registry:
+        gym.register(
+            id=_env_id,
+            entry_point="twosome.envs.overcooked.env:OvercookedEnv",
+            kwargs={"task": _env_id},
+        )
