@@ -21,10 +21,11 @@ CANDIDATES = [
 ]
 
 
+@pytest.mark.parametrize("mode", ["naive", "shared"])
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel"])
-def test_batched_scores_match_reference(model_zoo, name):
+def test_batched_scores_match_reference(model_zoo, name, mode):
     model, tokenizer = model_zoo[name]
-    scorer = ActionScorer(tokenizer)
+    scorer = ActionScorer(tokenizer, mode=mode)
     batch = scorer.encode(PROMPTS, CANDIDATES)
     with torch.no_grad():
         scores = scorer.score(model, batch)
@@ -35,11 +36,12 @@ def test_batched_scores_match_reference(model_zoo, name):
     assert scores.counts == [5, 2, 1]
 
 
+@pytest.mark.parametrize("mode", ["naive", "shared"])
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel"])
-def test_scores_independent_of_batch_composition(model_zoo, name):
+def test_scores_independent_of_batch_composition(model_zoo, name, mode):
     """Padding to the longest sequence in the batch must not change any candidate's score."""
     model, tokenizer = model_zoo[name]
-    scorer = ActionScorer(tokenizer)
+    scorer = ActionScorer(tokenizer, mode=mode)
     with torch.no_grad():
         together = scorer.score(model, scorer.encode(PROMPTS, CANDIDATES)).logprob_sum
         alone = torch.cat(
@@ -128,3 +130,38 @@ def test_bad_input_errors(model_zoo):
         scorer.encode(["a", "b"], [["x"]])
     with pytest.raises(ValueError, match="valid: \\['none', 'token', 'word'\\]"):
         normalize(torch.zeros(1), torch.ones(1), torch.ones(1), "words")
+
+
+@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel"])
+def test_shared_prefix_lora_gradients_equal_naive(model_zoo, name):
+    """Through LoRA adapters, the shared-prefix graph gives the naive computation's gradients."""
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    base, tokenizer = model_zoo[name]
+    targets = ["c_attn"] if name.startswith("gpt2") else ["q_proj", "v_proj"]
+    torch.manual_seed(1)
+    model = get_peft_model(copy.deepcopy(base), LoraConfig(r=4, lora_alpha=8, target_modules=targets))
+    for n, prm in model.named_parameters():  # non-zero B so gradients reach A and the prompt's keys and values
+        if "lora_B" in n:
+            torch.nn.init.normal_(prm, std=0.1)
+    scorer = ActionScorer(tokenizer)
+    batch = scorer.encode(PROMPTS, CANDIDATES)
+    weights = torch.randn(len(batch.candidate_ids))
+    grads = {}
+    for mode in ("naive", "shared"):
+        model.zero_grad()
+        scores = scorer.score(model, batch, mode=mode)
+        (scores.normalized("word") * weights).sum().backward()
+        grads[mode] = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    assert grads["naive"]
+    for n, g in grads["naive"].items():
+        torch.testing.assert_close(grads["shared"][n], g, atol=1e-4, rtol=1e-4, msg=n)
+    assert any(g.abs().sum() > 0 for n, g in grads["shared"].items() if "lora_A" in n)
+
+
+def test_unknown_scorer_mode_is_rejected(model_zoo):
+    _, tokenizer = model_zoo["gpt2-bytelevel"]
+    with pytest.raises(ValueError, match="valid: \\['shared', 'naive'\\]"):
+        ActionScorer(tokenizer, mode="fast")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,10 @@ class ActorCritic(nn.Module):
     ``features_are_fixed`` (the features come from frozen weights), so the value phase costs no LM forward."""
 
     features_are_fixed: bool = True
+
+    def frozen_policy(self):
+        """Context in which the weights do not change (rollouts, evaluation): agents may memoize inside it."""
+        return nullcontext()
 
     def distribution(self, obs: ObsBatch) -> Categorical:
         raise NotImplementedError

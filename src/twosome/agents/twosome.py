@@ -7,6 +7,7 @@ hidden state of the prompt's last real token, computed with the adapters disable
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -31,12 +32,13 @@ class TwosomeAgent(ActorCritic):
         critic_hidden: tuple[int, ...] = (1024, 512),
         critic_uses_adapter: bool = False,
         feature_cache_size: int = 50_000,
+        scorer_mode: str = "shared",
     ):
         super().__init__()
         if norm not in NORMALIZATIONS:
             raise ValueError(f"norm={norm!r} is not valid; valid: {list(NORMALIZATIONS)}")
         self.norm = norm
-        self.scorer = ActionScorer(tokenizer)
+        self.scorer = ActionScorer(tokenizer, mode=scorer_mode)
         lm.requires_grad_(False)
         config = LoraConfig(
             r=lora_r,
@@ -56,16 +58,45 @@ class TwosomeAgent(ActorCritic):
         self.features_are_fixed = not critic_uses_adapter
         self._feature_cache: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._feature_cache_size = feature_cache_size
+        self._score_memo: dict | None = None
 
     # --- actor -------------------------------------------------------------------------------------------
     def action_scores(self, obs: ObsBatch) -> torch.Tensor:
-        """Normalized log-likelihood of every valid action, (N, A); invalid actions are not scored (-inf)."""
-        valid = [[a for a, ok in zip(acts, mask.tolist()) if ok] for acts, mask in zip(obs.actions, obs.action_mask)]
-        batch = self.scorer.encode(obs.prompts, valid)
-        scores = self.scorer.score(self.actor, batch)
-        values = scores.normalized(self.norm)
-        out = values.new_full(obs.action_mask.shape, float("-inf"))
-        return out.masked_scatter(obs.action_mask.to(values.device), values)
+        """Normalized log-likelihood of every valid action, (N, A); invalid actions are not scored (-inf).
+
+        Each distinct (prompt, valid actions) pair in the batch is scored once and shared by its duplicates (the
+        gradient is the same). Without gradients, scores are also memoized while the adapter weights are
+        unchanged (inside ``frozen_policy()``), so a rollout scores each distinct state once.
+        """
+        keys = [
+            (prompt, tuple(a for a, ok in zip(acts, mask.tolist()) if ok))
+            for prompt, acts, mask in zip(obs.prompts, obs.actions, obs.action_mask)
+        ]
+        unique = list(dict.fromkeys(keys))
+        memo = None if torch.is_grad_enabled() else self._score_memo
+        todo = [k for k in unique if memo is None or k not in memo]
+        computed: dict = {}
+        if todo:
+            batch = self.scorer.encode([k[0] for k in todo], [list(k[1]) for k in todo])
+            values = self.scorer.score(self.actor, batch).normalized(self.norm)
+            for k, v in zip(todo, values.split([len(k[1]) for k in todo])):
+                computed[k] = v
+            if memo is not None:
+                if len(memo) + len(computed) > self._feature_cache_size:
+                    memo.clear()
+                memo.update(computed)
+        rows = [computed[k] if k in computed else memo[k] for k in keys]
+        out = torch.full(obs.action_mask.shape, float("-inf"), device=rows[0].device, dtype=rows[0].dtype)
+        return out.masked_scatter(obs.action_mask.to(out.device), torch.cat(rows))
+
+    @contextmanager
+    def frozen_policy(self):
+        """While the weights stay fixed (a rollout, an evaluation), memoize each distinct state's scores."""
+        self._score_memo = {}
+        try:
+            yield
+        finally:
+            self._score_memo = None
 
     def distribution(self, obs: ObsBatch) -> Categorical:
         return masked_categorical(self.action_scores(obs), obs.action_mask)

@@ -16,6 +16,8 @@ from transformers import PreTrainedTokenizerBase
 
 from twosome.scoring.normalization import normalize
 
+SCORING_MODES = ("shared", "naive")
+
 
 @dataclass
 class CandidateBatch:
@@ -75,7 +77,10 @@ class ActionScorer:
     It knows nothing of environments: prompts and candidate texts are plain strings.
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, cache_size: int = 200_000):
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, mode: str = "shared", cache_size: int = 200_000):
+        if mode not in SCORING_MODES:
+            raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
+        self.mode = mode
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer needs a pad token (set tokenizer.pad_token) to batch sequences")
         self.tokenizer = tokenizer
@@ -126,11 +131,28 @@ class ActionScorer:
             mask[i, : len(r)] = 1
         return ids.to(device), mask.to(device)
 
-    def score(self, model, batch: CandidateBatch) -> CandidateScores:
-        """Summed log-probabilities of every candidate: one forward over all prompt+candidate sequences.
+    def score(self, model, batch: CandidateBatch, mode: str | None = None) -> CandidateScores:
+        """Summed log-probability of every candidate; gradients flow into whatever in ``model`` requires them.
 
-        Gradients flow into whatever in ``model`` requires them (the LoRA adapters in updates).
+        ``shared`` (default) encodes each prompt once and scores all its candidates against the cached keys and
+        values; ``naive`` runs every prompt+candidate sequence in full. Both give the same numbers.
         """
+        mode = mode or self.mode
+        if mode not in SCORING_MODES:
+            raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
+        if mode == "shared" and max(len(p) for p in batch.prompt_ids) >= 2:
+            logprob_sum = self._score_shared(model, batch)
+        else:
+            logprob_sum = self._score_naive(model, batch)
+        return CandidateScores(logprob_sum, batch.n_tokens, batch.n_words, batch.owner, batch.counts)
+
+    def _candidate_logprob(self, logits: torch.Tensor, targets: torch.Tensor, c_len: torch.Tensor) -> torch.Tensor:
+        """Sum over each row's first ``c_len`` positions of log_softmax(logits)[target]."""
+        valid = torch.arange(targets.shape[1], device=targets.device)[None, :] < c_len[:, None]
+        token_logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+        return (token_logp * valid).sum(-1)
+
+    def _score_naive(self, model, batch: CandidateBatch) -> torch.Tensor:
         device = _device_of(model)
         owner = batch.owner.tolist()
         seqs = [batch.prompt_ids[o] + c for o, c in zip(owner, batch.candidate_ids)]
@@ -141,28 +163,55 @@ class ActionScorer:
         first = int(p_len.min()) - 1
         last = int((p_len + c_len).max()) - 1
         kwargs = {}
+        offset = 0
         if _accepts_logits_to_keep(model):
             kwargs["logits_to_keep"] = torch.arange(first, last, device=device)
             offset = first
-        else:
-            offset = 0
         logits = model(input_ids=ids, attention_mask=mask, **kwargs).logits
-        width = int(c_len.max())
-        steps = torch.arange(width, device=device)
-        valid = steps[None, :] < c_len[:, None]
+        steps = torch.arange(int(c_len.max()), device=device)
         pred_pos = (p_len[:, None] - 1 + steps[None, :]).clamp(max=ids.shape[1] - 2)  # position predicting token
         targets = ids.gather(1, pred_pos + 1)
-        picked = logits.gather(1, (pred_pos - offset)[..., None].expand(-1, -1, logits.shape[-1])).float()
-        token_logp = torch.log_softmax(picked, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-        logprob_sum = (token_logp * valid).sum(-1)
-        return CandidateScores(logprob_sum, batch.n_tokens, batch.n_words, batch.owner, batch.counts)
+        picked = logits.gather(1, (pred_pos - offset)[..., None].expand(-1, -1, logits.shape[-1]))
+        return self._candidate_logprob(picked, targets, c_len)
+
+    def _score_shared(self, model, batch: CandidateBatch) -> torch.Tensor:
+        """Prefix pass over the prompts minus their last token (cached), then one pass over the candidates.
+
+        The candidate pass feeds [last prompt token, candidate tokens but the last]: its logits at step k predict
+        candidate token k. The cache rows are gathered per candidate inside the graph, so in updates the gradient
+        reaches the adapters through the prompt's keys and values too. Right-padded prefixes leave masked holes
+        in the cache; candidate positions are set explicitly to continue each prompt.
+        """
+        device = _device_of(model)
+        prefix_ids, prefix_mask = self._pad([p[:-1] for p in batch.prompt_ids], device)
+        out = model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True, **self._one_logit(model))
+        cache = out.past_key_values
+        owner = batch.owner.to(device)
+        cache.batch_select_indices(owner)
+        owner_list = batch.owner.tolist()
+        inputs = [[batch.prompt_ids[o][-1]] + c[:-1] for o, c in zip(owner_list, batch.candidate_ids)]
+        cand_ids, cand_mask = self._pad(inputs, device)
+        targets, _ = self._pad(batch.candidate_ids, device)
+        p_len = torch.tensor([len(batch.prompt_ids[o]) for o in owner_list], device=device)
+        positions = p_len[:, None] - 1 + torch.arange(cand_ids.shape[1], device=device)[None, :]
+        logits = model(
+            input_ids=cand_ids,
+            attention_mask=torch.cat([prefix_mask[owner], cand_mask], dim=1),
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+        ).logits
+        return self._candidate_logprob(logits, targets, batch.n_tokens.to(device))
+
+    @staticmethod
+    def _one_logit(model) -> dict:
+        return {"logits_to_keep": 1} if _accepts_logits_to_keep(model) else {}
 
     def prompt_features(self, model, prompt_ids: list[list[int]]) -> torch.Tensor:
         """Final hidden state at each prompt's last real token (not a pad token), shape (B, hidden)."""
         device = _device_of(model)
         ids, mask = self._pad(prompt_ids, device)
-        kwargs = {"logits_to_keep": 1} if _accepts_logits_to_keep(model) else {}
-        out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, **kwargs)
+        out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, **self._one_logit(model))
         last = mask.sum(1) - 1
         hidden = out.hidden_states[-1]
         return hidden[torch.arange(len(prompt_ids), device=device), last].float()

@@ -81,6 +81,10 @@ class RolloutCollector:
 
     @torch.no_grad()
     def collect(self) -> Rollout:
+        with self.agent.frozen_policy():
+            return self._collect()
+
+    def _collect(self) -> Rollout:
         T, N = self.num_steps, self.envs.num_envs
         obs_list, feats, acts, logps, vals = [], [], [], [], []
         rewards, discounts, ends = torch.zeros(T, N), torch.zeros(T, N), torch.zeros(T, N)
@@ -133,6 +137,11 @@ def evaluate(
     agent: ActorCritic, envs: gym.vector.VectorEnv, episodes: int, gamma: float, seed: int, deterministic: bool
 ) -> list[dict]:
     """Run ``episodes`` full episodes (greedy or sampled actions); return one record per episode."""
+    with agent.frozen_policy():
+        return _evaluate(agent, envs, episodes, gamma, seed, deterministic)
+
+
+def _evaluate(agent, envs, episodes, gamma, seed, deterministic) -> list[dict]:
     tracker = EpisodeTracker(gamma, envs.num_envs)
     obs, info = envs.reset(seed=seed)
     batch = to_obs_batch(obs, info)

@@ -1,0 +1,93 @@
+"""The TWOSOME agent: policy = softmax of normalized scores; memoization and de-duplication change nothing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from twosome.agents.base import ObsBatch
+from twosome.agents.twosome import TwosomeAgent
+from twosome.lm.loading import load_causal_lm
+from twosome.scoring import ActionScorer
+
+PROMPT_A = "You are in the kitchen. You notice a tomato on the table. You should"
+PROMPT_B = "You hold the bowl. You should"
+ACTIONS = ["pick up the tomato", "take the bowl", "serve nothing"]
+
+
+@pytest.fixture()
+def agent(tiny_model_dir):
+    lm, tok = load_causal_lm(str(tiny_model_dir))
+    torch.manual_seed(0)
+    agent = TwosomeAgent(lm, tok, norm="word")
+    for n, p in agent.actor.named_parameters():
+        if "lora_B" in n:
+            torch.nn.init.normal_(p, std=0.05)
+    return agent
+
+
+def obs_of(prompts, masks):
+    return ObsBatch(torch.zeros(len(prompts), 1), list(prompts), [list(ACTIONS)] * len(prompts), torch.tensor(masks))
+
+
+def test_policy_is_softmax_of_word_normalized_scores(agent, tiny_model_dir):
+    obs = obs_of([PROMPT_A], [[True, True, True]])
+    with torch.no_grad():
+        probs = agent.distribution(obs).probs[0]
+        scorer = ActionScorer(agent.scorer.tokenizer, mode="naive")
+        scores = scorer.score(agent.actor, scorer.encode([PROMPT_A], [ACTIONS])).normalized("word")
+    torch.testing.assert_close(probs, torch.softmax(scores, -1), atol=1e-6, rtol=1e-5)
+
+
+def test_invalid_actions_get_zero_probability(agent):
+    with torch.no_grad():
+        dist = agent.distribution(obs_of([PROMPT_A], [[True, False, True]]))
+    assert dist.probs[0, 1] == 0
+    assert dist.probs[0].sum().item() == pytest.approx(1.0)
+    assert torch.isfinite(dist.entropy()).all()
+
+
+def test_duplicates_and_memo_give_identical_scores(agent):
+    prompts = [PROMPT_A, PROMPT_B, PROMPT_A, PROMPT_B]
+    masks = [[True, True, True], [True, True, True], [True, True, True], [True, False, True]]
+    obs = obs_of(prompts, masks)
+    with torch.no_grad():
+        rows = torch.cat([agent.action_scores(obs.select([i])) for i in range(4)])
+        together = agent.action_scores(obs)
+        with agent.frozen_policy():
+            memo_first = agent.action_scores(obs)
+            memo_again = agent.action_scores(obs)
+    torch.testing.assert_close(together, rows, atol=1e-6, rtol=0)
+    torch.testing.assert_close(memo_first, rows, atol=1e-6, rtol=0)
+    torch.testing.assert_close(memo_again, rows, atol=1e-6, rtol=0)
+
+
+def test_memo_does_not_outlive_a_weight_change(agent):
+    obs = obs_of([PROMPT_A], [[True, True, True]])
+    with torch.no_grad():
+        with agent.frozen_policy():
+            before = agent.action_scores(obs)
+        for p in agent.policy_parameters():
+            p.add_(0.1)
+        with agent.frozen_policy():
+            after = agent.action_scores(obs)
+    assert not torch.allclose(before, after)
+
+
+def test_critic_features_ignore_the_adapter_and_are_cached(agent):
+    obs = obs_of([PROMPT_A, PROMPT_B], [[True] * 3] * 2)
+    with torch.no_grad():
+        f1 = agent.value_features(obs)
+        for p in agent.policy_parameters():
+            p.add_(0.5)
+        agent._feature_cache.clear()
+        f2 = agent.value_features(obs)  # recomputed: adapters are disabled for the critic
+    torch.testing.assert_close(f1, f2)
+    assert agent.value(f1).shape == (2,)
+
+
+def test_adapters_and_heads_are_fp32_and_only_they_train(agent):
+    trainable = [n for n, p in agent.named_parameters() if p.requires_grad]
+    assert trainable and all(("lora_" in n) or n.startswith("critic_head") for n in trainable)
+    assert all(p.dtype == torch.float32 for n, p in agent.named_parameters() if p.requires_grad)
+    assert sum(p.numel() for p in agent.policy_parameters()) > 0
