@@ -21,7 +21,7 @@ CANDIDATES = [
 ]
 
 
-@pytest.mark.parametrize("mode", ["naive", "shared"])
+@pytest.mark.parametrize("mode", ["naive", "shared", "shared_repeat"])
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel"])
 def test_batched_scores_match_reference(model_zoo, name, mode):
     model, tokenizer = model_zoo[name]
@@ -36,7 +36,7 @@ def test_batched_scores_match_reference(model_zoo, name, mode):
     assert scores.counts == [5, 2, 1]
 
 
-@pytest.mark.parametrize("mode", ["naive", "shared"])
+@pytest.mark.parametrize("mode", ["naive", "shared", "shared_repeat"])
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel"])
 def test_scores_independent_of_batch_composition(model_zoo, name, mode):
     """Padding to the longest sequence in the batch must not change any candidate's score."""
@@ -150,18 +150,19 @@ def test_shared_prefix_lora_gradients_equal_naive(model_zoo, name):
     batch = scorer.encode(PROMPTS, CANDIDATES)
     weights = torch.randn(len(batch.candidate_ids))
     grads = {}
-    for mode in ("naive", "shared"):
+    for mode in ("naive", "shared", "shared_repeat"):
         model.zero_grad()
         scores = scorer.score(model, batch, mode=mode)
         (scores.normalized("word") * weights).sum().backward()
         grads[mode] = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
     assert grads["naive"]
     for n, g in grads["naive"].items():
-        torch.testing.assert_close(grads["shared"][n], g, atol=1e-4, rtol=1e-4, msg=n)
+        for mode in ("shared", "shared_repeat"):
+            torch.testing.assert_close(grads[mode][n], g, atol=1e-4, rtol=1e-4, msg=f"{mode} {n}")
     assert any(g.abs().sum() > 0 for n, g in grads["shared"].items() if "lora_A" in n)
 
 
 def test_unknown_scorer_mode_is_rejected(model_zoo):
     _, tokenizer = model_zoo["gpt2-bytelevel"]
-    with pytest.raises(ValueError, match="valid: \\['shared', 'naive'\\]"):
+    with pytest.raises(ValueError, match="valid: \\['shared', 'shared_repeat', 'naive'\\]"):
         ActionScorer(tokenizer, mode="fast")

@@ -16,7 +16,7 @@ from transformers import PreTrainedTokenizerBase
 
 from twosome.scoring.normalization import normalize
 
-SCORING_MODES = ("shared", "naive")
+SCORING_MODES = ("shared", "shared_repeat", "naive")
 
 
 @dataclass
@@ -123,25 +123,30 @@ class ActionScorer:
         )
 
     def _pad(self, rows: list[list[int]], device) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = torch.tensor(r)
-            mask[i, : len(r)] = 1
+        """Right-pad id lists into (ids, attention mask)."""
+        lengths = torch.tensor([len(r) for r in rows])
+        flat = torch.tensor([t for r in rows for t in r], dtype=torch.long)
+        mask = (torch.arange(int(lengths.max()))[None, :] < lengths[:, None]).long()
+        ids = torch.full(mask.shape, self.tokenizer.pad_token_id, dtype=torch.long)
+        ids[mask.bool()] = flat
         return ids.to(device), mask.to(device)
 
     def score(self, model, batch: CandidateBatch, mode: str | None = None) -> CandidateScores:
         """Summed log-probability of every candidate; gradients flow into whatever in ``model`` requires them.
 
-        ``shared`` (default) encodes each prompt once and scores all its candidates against the cached keys and
-        values; ``naive`` runs every prompt+candidate sequence in full. Both give the same numbers.
+        All modes give the same numbers (tests hold them to 1e-5). ``shared`` (default) encodes each prompt once
+        and packs all its candidates into one row after the cached prompt, with a tree attention mask;
+        ``shared_repeat`` instead repeats the prompt's cache once per candidate (simpler, slower with many
+        actions); ``naive`` runs every prompt+candidate sequence in full, as the original TWOSOME did.
         """
         mode = mode or self.mode
         if mode not in SCORING_MODES:
             raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
-        if mode == "shared" and max(len(p) for p in batch.prompt_ids) >= 2:
-            logprob_sum = self._score_shared(model, batch)
+        has_prefix = max(len(p) for p in batch.prompt_ids) >= 2
+        if mode == "shared" and has_prefix:
+            logprob_sum = self._score_packed(model, batch)
+        elif mode == "shared_repeat" and has_prefix:
+            logprob_sum = self._score_repeat(model, batch)
         else:
             logprob_sum = self._score_naive(model, batch)
         return CandidateScores(logprob_sum, batch.n_tokens, batch.n_words, batch.owner, batch.counts)
@@ -174,7 +179,7 @@ class ActionScorer:
         picked = logits.gather(1, (pred_pos - offset)[..., None].expand(-1, -1, logits.shape[-1]))
         return self._candidate_logprob(picked, targets, c_len)
 
-    def _score_shared(self, model, batch: CandidateBatch) -> torch.Tensor:
+    def _score_repeat(self, model, batch: CandidateBatch) -> torch.Tensor:
         """Prefix pass over the prompts minus their last token (cached), then one pass over the candidates.
 
         The candidate pass feeds [last prompt token, candidate tokens but the last]: its logits at step k predict
@@ -203,6 +208,55 @@ class ActionScorer:
         ).logits
         return self._candidate_logprob(logits, targets, batch.n_tokens.to(device))
 
+    def _score_packed(self, model, batch: CandidateBatch) -> torch.Tensor:
+        """Prefix pass (cached) as in ``_score_repeat``, then each prompt's candidates packed into one row.
+
+        A 4D mask lets each candidate token see the prompt and the earlier tokens of its own candidate only
+        (tree attention); positions restart at the prompt's end for every candidate.
+        """
+        device = _device_of(model)
+        prefix_ids, prefix_mask = self._pad([p[:-1] for p in batch.prompt_ids], device)
+        out = model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True, **self._one_logit(model))
+        owner = batch.owner.tolist()
+        rows: list[list[int]] = [[] for _ in batch.prompt_ids]
+        seg_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
+        pos_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
+        for j, (o, c) in enumerate(zip(owner, batch.candidate_ids)):
+            rows[o] += [batch.prompt_ids[o][-1]] + c[:-1]
+            seg_rows[o] += [j] * len(c)
+            pos_rows[o] += list(range(len(batch.prompt_ids[o]) - 1, len(batch.prompt_ids[o]) - 1 + len(c)))
+        ids, mask = self._pad(rows, device)
+        seg, _ = self._pad_values(seg_rows, -1, device)
+        pos, _ = self._pad_values(pos_rows, 0, device)
+        length = ids.shape[1]
+        same = seg[:, :, None] == seg[:, None, :]
+        causal = torch.ones(length, length, dtype=torch.bool, device=device).tril()
+        own = same & causal[None] & (seg[:, :, None] >= 0)
+        own = own | torch.eye(length, dtype=torch.bool, device=device)[None]  # padded queries see themselves
+        see_prompt = prefix_mask.bool()[:, None, :].expand(-1, length, -1)
+        allowed = torch.cat([see_prompt, own], dim=2)[:, None]
+        attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
+        logits = model(
+            input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=out.past_key_values, use_cache=True
+        ).logits
+        targets_rows = [
+            [t for o2, c in zip(owner, batch.candidate_ids) if o2 == o for t in c] for o in range(len(rows))
+        ]
+        targets, _ = self._pad(targets_rows, device)
+        token_logp = torch.log_softmax(logits.float(), -1).gather(-1, targets[..., None]).squeeze(-1)
+        valid = seg >= 0
+        flat_seg = seg[valid]
+        return torch.zeros(len(batch.candidate_ids), device=device, dtype=token_logp.dtype).index_add(
+            0, flat_seg, token_logp[valid]
+        )
+
+    def _pad_values(self, rows: list[list[int]], fill: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        lengths = torch.tensor([len(r) for r in rows])
+        mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
+        out = torch.full(mask.shape, fill, dtype=torch.long)
+        out[mask] = torch.tensor([t for r in rows for t in r], dtype=torch.long)
+        return out.to(device), mask.to(device)
+
     @staticmethod
     def _one_logit(model) -> dict:
         return {"logits_to_keep": 1} if _accepts_logits_to_keep(model) else {}
@@ -215,6 +269,10 @@ class ActionScorer:
         last = mask.sum(1) - 1
         hidden = out.hidden_states[-1]
         return hidden[torch.arange(len(prompt_ids), device=device), last].float()
+
+
+def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)
 
 
 def _device_of(model) -> torch.device:

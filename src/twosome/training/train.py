@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -14,6 +15,16 @@ from omegaconf import DictConfig, OmegaConf
 from twosome.training.build import build_agent, build_module, build_trainer, validate
 
 log = logging.getLogger(__name__)
+
+# Noise that says nothing about this run: the frozen LM is in eval mode on purpose (no dropout in scoring), and the
+# run directory is created before Lightning's loggers see it.
+for _message in (
+    ".*module\\(s\\) in eval mode.*",
+    ".*exists and is not empty.*",
+    ".*LeafSpec.*",
+    ".*is_gradient_checkpointing.*",
+):
+    warnings.filterwarnings("ignore", message=_message)
 
 
 def run_dir_of(cfg: DictConfig) -> Path:

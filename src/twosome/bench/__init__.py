@@ -1,0 +1,1 @@
+"""Benchmarks that anyone can rerun; timings live here, never in test assertions."""
