@@ -33,6 +33,7 @@ class TwosomeAgent(ActorCritic):
         critic_uses_adapter: bool = False,
         feature_cache_size: int = 50_000,
         scorer_mode: str = "shared",
+        memoize: bool = True,
     ):
         super().__init__()
         if norm not in NORMALIZATIONS:
@@ -59,6 +60,7 @@ class TwosomeAgent(ActorCritic):
         self._feature_cache: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._feature_cache_size = feature_cache_size
         self._score_memo: dict | None = None
+        self.memoize = memoize
 
     # --- actor -------------------------------------------------------------------------------------------
     def action_scores(self, obs: ObsBatch) -> torch.Tensor:
@@ -72,6 +74,11 @@ class TwosomeAgent(ActorCritic):
             (prompt, tuple(a for a, ok in zip(acts, mask.tolist()) if ok))
             for prompt, acts, mask in zip(obs.prompts, obs.actions, obs.action_mask)
         ]
+        if not self.memoize:  # score every row as it is (the original's behaviour; for benchmarks)
+            batch = self.scorer.encode(obs.prompts, [list(k[1]) for k in keys])
+            values = self.scorer.score(self.actor, batch).normalized(self.norm)
+            out = torch.full(obs.action_mask.shape, float("-inf"), device=values.device, dtype=values.dtype)
+            return out.masked_scatter(obs.action_mask.to(out.device), values)
         unique = list(dict.fromkeys(keys))
         memo = None if torch.is_grad_enabled() else self._score_memo
         todo = [k for k in unique if memo is None or k not in memo]

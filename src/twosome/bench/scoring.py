@@ -167,11 +167,14 @@ def plot(df: pd.DataFrame, path: Path) -> None:
         (axes[0], by_actions, "actions", "vs number of actions (prompt ~150 tokens)"),
         (axes[1], by_prompt, "target_prompt_tokens", "vs prompt length (8 actions)"),
     ):
-        data = data.assign(ms=1000 * data.seconds_per_decision, series=data["mode"] + " " + data["phase"])
-        sns.lineplot(data=data, x=x, y="ms", hue="series", marker="o", ax=ax)
+        data = data.assign(ms=1000 * data.seconds_per_decision)
+        sns.lineplot(data=data, x=x, y="ms", hue="mode", style="phase", marker="o", ax=ax,
+                     hue_order=["naive", "shared_repeat", "shared"], legend=ax is axes[1])
         ax.set_yscale("log")
         ax.set_ylabel("ms per decision (log)")
         ax.set_title(title)
+    sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle(f"Scoring cost per decision ({df.envs.iloc[0]} prompts per call, ~6-token actions)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -188,12 +191,14 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", default="results/bench_scoring")
+    ap.add_argument("--replot", action="store_true", help="redraw the plot and tables from an existing CSV")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    df = run(args)
+    csv = out / "scoring.csv"
+    df = pd.read_csv(csv) if args.replot and csv.exists() else run(args)
     df.to_csv(out / "scoring.csv", index=False)
     wide = speedups(df)
     wide.to_csv(out / "speedup.csv", index=False)

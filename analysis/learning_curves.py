@@ -1,0 +1,121 @@
+"""Learning curves from run directories: return vs environment steps, mean and 95% CI over seeds.
+
+    python analysis/learning_curves.py multirun/2026-11-21_03-10-00 --out figures/tomato_salad
+
+Every directory below the given paths that holds a ``summary.json`` and ``metrics.csv`` is one run; runs are
+grouped by (env, agent, norm) and seeds are aggregated. Writes a PNG, a PDF and the tidy CSV behind them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+METRICS = {
+    "charts/episodic_return": "training episodes",
+    "eval/episodic_return": "evaluation (greedy)",
+}
+
+
+def load_runs(paths: list[Path]) -> pd.DataFrame:
+    """One tidy frame: a row per (run, global_step, metric)."""
+    frames = []
+    for root in paths:
+        for summary_path in sorted(Path(root).rglob("summary.json")):
+            run = summary_path.parent
+            if not (run / "metrics.csv").exists():
+                continue
+            summary = json.loads(summary_path.read_text())
+            metrics = pd.read_csv(run / "metrics.csv")
+            for column, label in METRICS.items():
+                if column not in metrics:
+                    continue
+                part = metrics[["global_step", column]].dropna().rename(columns={column: "return"})
+                part = part.assign(
+                    curve=label,
+                    run=str(run),
+                    seed=summary["seed"],
+                    env=summary["env_id"],
+                    agent=summary["agent"],
+                    norm=summary["norm"],
+                )
+                frames.append(part)
+    if not frames:
+        raise SystemExit(f"no run directories (summary.json + metrics.csv) under {[str(p) for p in paths]}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def smooth(df: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Rolling mean of the training curve per run (episode returns in one rollout are few and noisy)."""
+    out = df.copy()
+    train = out.curve == METRICS["charts/episodic_return"]
+    out.loc[train, "return"] = (
+        out[train].groupby("run")["return"].transform(lambda s: s.rolling(window, min_periods=1).mean())
+    )
+    return out
+
+
+def optimal_returns(envs) -> dict[str, float]:
+    """Undiscounted return of the optimal plan, where the environment provides one."""
+    out = {}
+    try:
+        import gymnasium as gym
+
+        from twosome.envs.overcooked import optimal_return
+
+        for env_id in envs:
+            if "Overcooked" in env_id:
+                _, plan, _ = optimal_return(env_id)
+                env = gym.make(env_id)
+                env.reset(seed=0)
+                out[env_id] = sum(env.step(a)[1] for a in plan)
+    except ImportError:
+        pass
+    return out
+
+
+def plot(df: pd.DataFrame, out: Path) -> None:
+    sns.set_theme(style="whitegrid")
+    envs = sorted(df.env.unique())
+    optimal = optimal_returns(envs)
+    fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.2), squeeze=False)
+    for ax, env_id in zip(axes[0], envs):
+        data = df[df.env == env_id].assign(series=lambda d: d.agent + " (" + d.norm + ") " + d.curve)
+        sns.lineplot(data=data, x="global_step", y="return", hue="series", errorbar=("ci", 95), ax=ax)
+        if env_id in optimal:
+            ax.axhline(optimal[env_id], color="black", ls="--", lw=1, label="optimal")
+        n_seeds = data.groupby("series")["seed"].nunique().max()
+        ax.set_title(f"{env_id.split('/')[-1]} ({n_seeds} seeds, mean and 95% CI)")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("episodic return")
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out.with_suffix(".png"), dpi=130)
+    fig.savefig(out.with_suffix(".pdf"))
+    plt.close(fig)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("paths", nargs="+", type=Path, help="run or sweep directories")
+    ap.add_argument("--out", type=Path, default=Path("figures/learning_curves"))
+    ap.add_argument("--smooth", type=int, default=10, help="rolling window (updates) for training returns")
+    args = ap.parse_args(argv)
+    df = smooth(load_runs(args.paths), args.smooth)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.out.with_suffix(".csv"), index=False)
+    plot(df, args.out)
+    print(f"Wrote {args.out.with_suffix('.png')}, .pdf and .csv ({df.run.nunique()} runs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Analysis scripts on synthetic run directories."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
+import learning_curves  # noqa: E402
+
+
+def fake_run(root: Path, seed: int, norm: str, returns: list[float]) -> None:
+    root.mkdir(parents=True)
+    summary = {"seed": seed, "env_id": "twosome/Overcooked-TomatoSalad-v0", "agent": "twosome", "norm": norm}
+    (root / "summary.json").write_text(json.dumps(summary))
+    steps = [128 * (i + 1) for i in range(len(returns))]
+    pd.DataFrame({"global_step": steps, "charts/episodic_return": returns}).to_csv(root / "metrics.csv", index=False)
+
+
+def test_learning_curves_group_runs_and_write_figures(tmp_path):
+    fake_run(tmp_path / "sweep" / "0", 0, "word", [0.0, 0.5, 1.0])
+    fake_run(tmp_path / "sweep" / "1", 1, "word", [0.2, 0.7, 1.0])
+    fake_run(tmp_path / "sweep" / "2", 0, "token", [0.0, 0.0, 0.1])
+    (tmp_path / "sweep" / "not_a_run").mkdir()
+    df = learning_curves.load_runs([tmp_path / "sweep"])
+    assert df.run.nunique() == 3
+    word = df[df.norm == "word"].groupby("global_step")["return"].mean()
+    assert word.tolist() == [0.1, 0.6, 1.0]
+    smoothed = learning_curves.smooth(df, window=2)
+    first_run = smoothed[smoothed.run.str.endswith("0")].sort_values("global_step")["return"].tolist()
+    assert first_run == [0.0, 0.25, 0.75]
+    out = tmp_path / "fig" / "curves"
+    learning_curves.main([str(tmp_path / "sweep"), "--out", str(out)])
+    assert out.with_suffix(".png").stat().st_size > 1000 and out.with_suffix(".pdf").exists()
