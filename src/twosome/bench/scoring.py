@@ -168,8 +168,17 @@ def plot(df: pd.DataFrame, path: Path) -> None:
         (axes[1], by_prompt, "target_prompt_tokens", "vs prompt length (8 actions)"),
     ):
         data = data.assign(ms=1000 * data.seconds_per_decision)
-        sns.lineplot(data=data, x=x, y="ms", hue="mode", style="phase", marker="o", ax=ax,
-                     hue_order=["naive", "shared_repeat", "shared"], legend=ax is axes[1])
+        sns.lineplot(
+            data=data,
+            x=x,
+            y="ms",
+            hue="mode",
+            style="phase",
+            marker="o",
+            ax=ax,
+            hue_order=["naive", "shared_repeat", "shared"],
+            legend=ax is axes[1],
+        )
         ax.set_yscale("log")
         ax.set_ylabel("ms per decision (log)")
         ax.set_title(title)

@@ -112,7 +112,6 @@ class PPOModule(pl.LightningModule):
         self.automatic_optimization = False
         self.agent, self.make_envs, self.ppo, self.eval_cfg, self.seed = agent, make_envs, ppo, evaluation, seed
         self.collector: RolloutCollector | None = None
-        self.history: list[dict] = []
         self.final_eval: dict[str, float] = {}
         self._start = time.time()
 
@@ -259,7 +258,6 @@ class PPOModule(pl.LightningModule):
     def _log(self, metrics: dict[str, float], env_steps: int, update: int):
         metrics = {"global_step": float(env_steps), "update": float(update), **metrics}
         metrics = {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
-        self.history.append(metrics)
         for logger in self.loggers:
             logger.log_metrics(metrics, step=env_steps)
         bar = {
