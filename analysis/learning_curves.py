@@ -19,14 +19,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-METRICS = {
-    "charts/episodic_return": "training episodes",
-    "eval/episodic_return": "evaluation (greedy)",
-}
+CURVES = {"charts": "training episodes", "eval": "evaluation (greedy)"}
+TRAINING = CURVES["charts"]
 
 
-def load_runs(paths: list[Path]) -> pd.DataFrame:
-    """One tidy frame: a row per (run, global_step, metric)."""
+def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFrame:
+    """One tidy frame: a row per (run, global_step, curve) with the chosen metric in column ``return``.
+
+    ``discounted_return`` (gamma per primitive step, from the episode's start) is what optimality is measured in;
+    ``episodic_return`` is the plain sum of the macro actions' rewards, as the original code logged it.
+    """
+    METRICS = {f"{prefix}/{metric}": label for prefix, label in CURVES.items()}
     frames = []
     for root in paths:
         for summary_path in sorted(Path(root).rglob("summary.json")):
@@ -56,36 +59,35 @@ def load_runs(paths: list[Path]) -> pd.DataFrame:
 def smooth(df: pd.DataFrame, window: int) -> pd.DataFrame:
     """Rolling mean of the training curve per run (episode returns in one rollout are few and noisy)."""
     out = df.copy()
-    train = out.curve == METRICS["charts/episodic_return"]
+    train = out.curve == TRAINING
     out.loc[train, "return"] = (
         out[train].groupby("run")["return"].transform(lambda s: s.rolling(window, min_periods=1).mean())
     )
     return out
 
 
-def optimal_returns(envs) -> dict[str, float]:
-    """Undiscounted return of the optimal plan, where the environment provides one."""
+def optimal_returns(envs, metric: str) -> dict[str, float]:
+    """The optimal plan's return in ``metric``, where the environment provides an optimal plan."""
     out = {}
     try:
         import gymnasium as gym
 
         from twosome.envs.overcooked import optimal_return
-
-        for env_id in envs:
-            if "Overcooked" in env_id:
-                _, plan, _ = optimal_return(env_id)
-                env = gym.make(env_id)
-                env.reset(seed=0)
-                out[env_id] = sum(env.step(a)[1] for a in plan)
     except ImportError:
-        pass
+        return out
+    for env_id in envs:
+        if "Overcooked" in env_id:
+            best, plan, _ = optimal_return(env_id)
+            env = gym.make(env_id)
+            env.reset(seed=0)
+            out[env_id] = best if metric == "discounted_return" else sum(env.step(a)[1] for a in plan)
     return out
 
 
-def plot(df: pd.DataFrame, out: Path) -> None:
+def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return") -> None:
     sns.set_theme(style="whitegrid")
     envs = sorted(df.env.unique())
-    optimal = optimal_returns(envs)
+    optimal = optimal_returns(envs, metric)
     fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.2), squeeze=False)
     for ax, env_id in zip(axes[0], envs):
         data = df[df.env == env_id].assign(series=lambda d: d.agent + " (" + d.norm + ") " + d.curve)
@@ -95,7 +97,7 @@ def plot(df: pd.DataFrame, out: Path) -> None:
         n_seeds = data.groupby("series")["seed"].nunique().max()
         ax.set_title(f"{env_id.split('/')[-1]} ({n_seeds} seeds, mean and 95% CI)")
         ax.set_xlabel("environment steps")
-        ax.set_ylabel("episodic return")
+        ax.set_ylabel(metric.replace("_", " "))
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -109,11 +111,14 @@ def main(argv=None) -> None:
     ap.add_argument("paths", nargs="+", type=Path, help="run or sweep directories")
     ap.add_argument("--out", type=Path, default=Path("figures/learning_curves"))
     ap.add_argument("--smooth", type=int, default=10, help="rolling window (updates) for training returns")
+    ap.add_argument(
+        "--metric", default="discounted_return", choices=["discounted_return", "episodic_return", "success_rate"]
+    )
     args = ap.parse_args(argv)
-    df = smooth(load_runs(args.paths), args.smooth)
+    df = smooth(load_runs(args.paths, args.metric), args.smooth)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out.with_suffix(".csv"), index=False)
-    plot(df, args.out)
+    plot(df, args.out, args.metric)
     print(f"Wrote {args.out.with_suffix('.png')}, .pdf and .csv ({df.run.nunique()} runs)")
 
 

@@ -17,7 +17,7 @@ def fake_run(root: Path, seed: int, norm: str, returns: list[float]) -> None:
     summary = {"seed": seed, "env_id": "twosome/Overcooked-TomatoSalad-v0", "agent": "twosome", "norm": norm}
     (root / "summary.json").write_text(json.dumps(summary))
     steps = [128 * (i + 1) for i in range(len(returns))]
-    pd.DataFrame({"global_step": steps, "charts/episodic_return": returns}).to_csv(root / "metrics.csv", index=False)
+    pd.DataFrame({"global_step": steps, "charts/discounted_return": returns}).to_csv(root / "metrics.csv", index=False)
 
 
 def test_learning_curves_group_runs_and_write_figures(tmp_path):

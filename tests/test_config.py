@@ -47,7 +47,7 @@ def test_default_is_the_main_job():
         "twosome",
         "word",
         "twosome/Overcooked-TomatoSalad-v0",
-        "tiny-llama",
+        "tiny-household",
     )
     assert compose_cfg("env.task=tomato_lettuce_salad").env.id == "twosome/Overcooked-TomatoLettuceSalad-v0"
 

@@ -99,3 +99,15 @@ def test_twosome_ppo_learns_the_toy_task(tmp_path, tiny_model_dir):
     for name in ("config.yaml", "metrics.csv", "summary.json", "critic_head.pt", "adapter/adapter_config.json"):
         assert (tmp_path / "run" / name).exists(), name
     assert np.isfinite(metrics["losses/value_loss"].dropna()).all()
+
+
+def test_evaluation_only_agents_write_a_summary_without_training(tmp_path, tiny_model_dir):
+    """agent=random is uniform (return ~2 of 4 on the toy task); agent=zeroshot scores with the untrained LM."""
+    cfg = toy_config(tmp_path, "agent=random", "eval.episodes=40")
+    summary = train(cfg, run_dir=tmp_path / "random")
+    assert summary["env_steps"] == 0 and summary["eval/episodes"] == 40
+    assert 1.0 < summary["eval/episodic_return"] < 3.0
+    assert not (tmp_path / "random" / "adapter").exists()
+    cfg = toy_config(tmp_path, "agent=zeroshot", f"model.path={tiny_model_dir}", "model.build=null", "eval.episodes=8")
+    summary = train(cfg, run_dir=tmp_path / "zeroshot")
+    assert summary["agent"] == "zeroshot" and summary["env_steps"] == 0

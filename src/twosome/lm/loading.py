@@ -11,16 +11,33 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-BUILDERS = ("tiny_llama",)
+BUILDERS = ("household_llama", "random_twin", "tiny_llama")
 
 
-def ensure_model_dir(path: str, build: str | None) -> str:
-    """Return ``path``; build the named recipe there first if it is absent."""
+def ensure_model_dir(path: str, build: str | None, source: str | None = None) -> str:
+    """Return ``path``; build the named recipe there first if it is absent (once; later runs load it).
+
+    ``household_llama`` pretrains the default on the generated corpus (a few minutes on 2 cores);
+    ``random_twin`` copies ``source``'s architecture and tokenizer with fresh weights (the no-pretraining
+    ablation); ``tiny_llama`` is a random tiny model for tests.
+    """
     if build is None:
         return path
     if build not in BUILDERS:
         raise ValueError(f"model.build={build!r} is not a known recipe; valid: {list(BUILDERS)} or null")
-    if not (Path(path) / "config.json").exists():
+    if (Path(path) / "config.json").exists():
+        return path
+    if build == "household_llama":
+        from twosome.lm.pretrain import build_household_llama
+
+        build_household_llama(path)
+    elif build == "random_twin":
+        if source is None:
+            raise ValueError("model.build=random_twin needs model.source: the model whose architecture it copies")
+        from twosome.lm.tiny import build_random_twin
+
+        build_random_twin(ensure_model_dir(source, "household_llama"), path)
+    else:
         from twosome.lm.tiny import build_tiny_llama
 
         build_tiny_llama(path)
@@ -28,12 +45,12 @@ def ensure_model_dir(path: str, build: str | None) -> str:
 
 
 def load_causal_lm(
-    path: str, build: str | None = None, dtype: str = "float32"
+    path: str, build: str | None = None, dtype: str = "float32", source: str | None = None
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load ``(model, tokenizer)``; the model is frozen and in eval mode (dropout off for exact log-probs)."""
     if dtype not in DTYPES:
         raise ValueError(f"model.dtype={dtype!r} is not valid; valid: {sorted(DTYPES)}")
-    path = ensure_model_dir(path, build)
+    path = ensure_model_dir(path, build, source)
     local = Path(path)
     if (path.startswith(("/", ".", "~")) or local.exists()) and not (local / "config.json").exists():
         raise FileNotFoundError(

@@ -1,6 +1,6 @@
-"""Build the embedded default: a BPE tokenizer trained offline and a small Llama, saved as an HF directory.
+"""The embedded default's parts: a BPE tokenizer trained offline and a small Llama, saved as an HF directory.
 
-Nothing is downloaded. The result is deterministic given the seed, so every machine builds the same model.
+Nothing is downloaded. Everything is deterministic given the seed, so every machine builds the same model.
 """
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ SPECIAL_TOKENS = ["<pad>", "<s>", "</s>", "<unk>"]
 
 @dataclass(frozen=True)
 class TinyLlamaSpec:
-    """Architecture of the embedded default model (about 1M parameters)."""
+    """Architecture of a small Llama (the defaults: about 1M parameters)."""
 
     vocab_size: int = 1024
     hidden_size: int = 128
@@ -38,7 +40,7 @@ class TinyLlamaSpec:
     tokenizer_sentences: int = 20000
 
 
-def train_tokenizer(spec: TinyLlamaSpec) -> PreTrainedTokenizerFast:
+def train_tokenizer(spec: TinyLlamaSpec, texts: Iterable[str] | None = None) -> PreTrainedTokenizerFast:
     """Byte-level BPE (GPT-2 style): any text round-trips, so no environment can produce an unknown token."""
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -49,7 +51,9 @@ def train_tokenizer(spec: TinyLlamaSpec) -> PreTrainedTokenizerFast:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(corpus.sentences(spec.tokenizer_sentences, seed=spec.seed), trainer=trainer)
+    if texts is None:
+        texts = corpus.sentences(spec.tokenizer_sentences, seed=spec.seed)
+    tok.train_from_iterator(texts, trainer=trainer)
     bos = tok.token_to_id("<s>")
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos)]
@@ -64,12 +68,8 @@ def train_tokenizer(spec: TinyLlamaSpec) -> PreTrainedTokenizerFast:
     )
 
 
-def build_tiny_llama(out_dir: str | os.PathLike, spec: TinyLlamaSpec | None = None) -> Path:
-    """Train the tokenizer, initialise the model from the seed, and save both atomically to ``out_dir``."""
-    spec = spec or TinyLlamaSpec()
-    out = Path(out_dir)
-    log.info("Building the default tiny Llama in %s", out)
-    tokenizer = train_tokenizer(spec)
+def init_model(tokenizer: PreTrainedTokenizerFast, spec: TinyLlamaSpec) -> LlamaForCausalLM:
+    """A randomly initialised Llama sized by ``spec``, seeded by ``spec.seed``."""
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=spec.hidden_size,
@@ -84,16 +84,40 @@ def build_tiny_llama(out_dir: str | os.PathLike, spec: TinyLlamaSpec | None = No
         tie_word_embeddings=True,
     )
     torch.manual_seed(spec.seed)
-    model = LlamaForCausalLM(config)
+    return LlamaForCausalLM(config)
+
+
+def save_atomically(model, tokenizer, out_dir: str | os.PathLike, metadata: dict) -> Path:
+    """Write into a sibling temp dir and rename: a crash never leaves a half-written model that later loads."""
+    out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # Write into a sibling temp dir and rename: a crash never leaves a half-written model that later loads.
     tmp = Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "twosome_spec.json").write_text(json.dumps(asdict(spec), indent=2))
     try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "twosome_spec.json").write_text(json.dumps(metadata, indent=2))
         tmp.rename(out)
-    except OSError:  # another process built it first
-        if not (out / "config.json").exists():
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (out / "config.json").exists():  # not a lost race with another builder: a real failure
             raise
     return out
+
+
+def build_tiny_llama(out_dir: str | os.PathLike, spec: TinyLlamaSpec | None = None) -> Path:
+    """A randomly initialised tiny Llama with a tokenizer trained on short household sentences (for tests)."""
+    spec = spec or TinyLlamaSpec()
+    log.info("Building a random tiny Llama in %s", out_dir)
+    tokenizer = train_tokenizer(spec)
+    return save_atomically(init_model(tokenizer, spec), tokenizer, out_dir, {"recipe": "tiny_llama", **asdict(spec)})
+
+
+def build_random_twin(source_dir: str | os.PathLike, out_dir: str | os.PathLike, seed: int = 0) -> Path:
+    """Same architecture and tokenizer as ``source_dir``, weights freshly initialised (the no-pretraining ablation)."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source_dir)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source_dir))
+    meta = {"recipe": "random_twin", "source": str(source_dir), "seed": seed}
+    return save_atomically(model, tokenizer, out_dir, meta)

@@ -68,7 +68,7 @@ def ppo_config(cfg: DictConfig) -> PPOConfig:
 
 def build_agent(cfg: DictConfig) -> ActorCritic:
     if cfg.agent.get("uses_lm", False):
-        lm, tokenizer = load_causal_lm(cfg.model.path, cfg.model.build, cfg.model.dtype)
+        lm, tokenizer = load_causal_lm(cfg.model.path, cfg.model.build, cfg.model.dtype, cfg.model.get("source"))
         return hydra.utils.instantiate(cfg.agent.policy, lm=lm, tokenizer=tokenizer, _convert_="all")
     return hydra.utils.instantiate(cfg.agent.policy, _convert_="all")
 

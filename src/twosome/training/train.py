@@ -42,9 +42,12 @@ def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> 
     start = time.time()
     agent = build_agent(cfg)
     module = build_module(cfg, agent)
-    trainer = build_trainer(cfg, run_dir, **trainer_overrides)
-    trainer.fit(module)
-    agent.save(run_dir)
+    if cfg.agent.get("train", True):
+        trainer = build_trainer(cfg, run_dir, **trainer_overrides)
+        trainer.fit(module)
+        agent.save(run_dir)
+    else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
+        module.run_evaluation()
     summary = {
         "run_name": cfg.run_name,
         "agent": cfg.agent.name,
@@ -52,8 +55,8 @@ def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> 
         "norm": cfg.norm.mode,
         "model": cfg.model.name,
         "seed": cfg.seed,
-        "env_steps": module.collector.env_steps,
-        "updates": module.ppo.num_updates,
+        "env_steps": module.collector.env_steps if module.collector else 0,
+        "updates": module.ppo.num_updates if module.collector else 0,
         "wall_seconds": round(time.time() - start, 1),
         **module.final_eval,
     }
