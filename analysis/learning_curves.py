@@ -49,6 +49,7 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
                     env=summary["env_id"],
                     agent=summary["agent"],
                     norm=summary["norm"],
+                    model=summary.get("model", "?"),
                 )
                 frames.append(part)
     if not frames:
@@ -84,13 +85,54 @@ def optimal_returns(envs, metric: str) -> dict[str, float]:
     return out
 
 
+def summary_table(df: pd.DataFrame, metric: str = "discounted_return", fraction: float = 0.95) -> pd.DataFrame:
+    """Per (env, agent, model, norm): final evaluation return and environment steps until the evaluation curve
+    first reaches ``fraction`` of the optimal return (NaN where a seed never did), mean over seeds."""
+    optimal = optimal_returns(sorted(df.env.unique()), metric)
+    evals = df[df.curve == CURVES["eval"]]
+    rows = []
+    for _, data in evals.groupby("run"):
+        data = data.sort_values("global_step")
+        env = data.env.iloc[0]
+        target = fraction * optimal[env] if env in optimal else float("nan")
+        reached = data[data["return"] >= target]["global_step"]
+        rows.append(
+            {
+                "env": env,
+                "agent": data.agent.iloc[0],
+                "model": data.model.iloc[0],
+                "norm": data.norm.iloc[0],
+                "seed": data.seed.iloc[0],
+                "final_return": data["return"].iloc[-1],
+                "optimal": optimal.get(env, float("nan")),
+                "steps_to_target": reached.iloc[0] if len(reached) else float("nan"),
+            }
+        )
+    per_run = pd.DataFrame(rows)
+    keys = ["env", "agent", "model", "norm"]
+    if per_run.empty:  # no evaluation curves in these runs
+        return pd.DataFrame(columns=[*keys, "seeds", "final_return", "steps_to_target"])
+    return (
+        per_run.groupby(keys)
+        .agg(
+            seeds=("seed", "nunique"),
+            final_return=("final_return", "mean"),
+            final_return_std=("final_return", "std"),
+            optimal=("optimal", "first"),
+            reached=("steps_to_target", lambda s: int(s.notna().sum())),
+            steps_to_target=("steps_to_target", "mean"),
+        )
+        .reset_index()
+    )
+
+
 def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return") -> None:
     sns.set_theme(style="whitegrid")
     envs = sorted(df.env.unique())
     optimal = optimal_returns(envs, metric)
     fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.2), squeeze=False)
     for ax, env_id in zip(axes[0], envs):
-        data = df[df.env == env_id].assign(series=lambda d: d.agent + " (" + d.norm + ") " + d.curve)
+        data = df[df.env == env_id].assign(series=lambda d: d.agent + " " + d.model + " (" + d.norm + ") " + d.curve)
         sns.lineplot(data=data, x="global_step", y="return", hue="series", errorbar=("ci", 95), ax=ax)
         if env_id in optimal:
             ax.axhline(optimal[env_id], color="black", ls="--", lw=1, label="optimal")
@@ -119,7 +161,10 @@ def main(argv=None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out.with_suffix(".csv"), index=False)
     plot(df, args.out, args.metric)
-    print(f"Wrote {args.out.with_suffix('.png')}, .pdf and .csv ({df.run.nunique()} runs)")
+    table = summary_table(df, args.metric)
+    table.to_csv(args.out.with_name(args.out.name + "_summary.csv"), index=False)
+    print(table.to_string(index=False))
+    print(f"Wrote {args.out.with_suffix('.png')}, .pdf, .csv and _summary.csv ({df.run.nunique()} runs)")
 
 
 if __name__ == "__main__":

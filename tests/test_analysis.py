@@ -35,3 +35,20 @@ def test_learning_curves_group_runs_and_write_figures(tmp_path):
     out = tmp_path / "fig" / "curves"
     learning_curves.main([str(tmp_path / "sweep"), "--out", str(out)])
     assert out.with_suffix(".png").stat().st_size > 1000 and out.with_suffix(".pdf").exists()
+
+
+def test_summary_table_reports_steps_to_95_percent_of_optimal(tmp_path):
+    from twosome.envs.overcooked import optimal_return
+
+    best = optimal_return("twosome/Overcooked-TomatoSalad-v0")[0]
+    for seed, curve in enumerate([[0.1, 0.5, 0.95 * best, best], [0.0, 0.1, 0.2, 0.3]]):
+        run = tmp_path / f"run{seed}"
+        fake_run(run, seed, "word", curve)
+        metrics = pd.read_csv(run / "metrics.csv")
+        metrics["eval/discounted_return"] = curve
+        metrics.to_csv(run / "metrics.csv", index=False)
+    table = learning_curves.summary_table(learning_curves.load_runs([tmp_path]))
+    row = table.iloc[0]
+    assert row.seeds == 2 and row.reached == 1
+    assert row.steps_to_target == 3 * 128  # the first seed reaches the target at its third evaluation
+    assert abs(row.final_return - (best + 0.3) / 2) < 1e-9

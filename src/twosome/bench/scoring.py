@@ -194,7 +194,7 @@ def plot(df: pd.DataFrame, path: Path) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="tiny", choices=["tiny", "hf", "llama7b-random"])
-    ap.add_argument("--model-path", default="artifacts/models/tiny-household")
+    ap.add_argument("--model-path", default="models/tiny-household")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     ap.add_argument("--envs", type=int, default=4, help="prompts scored per call (environments batched)")
