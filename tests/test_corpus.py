@@ -262,3 +262,17 @@ def test_probe_topics_are_heldout():
     reserved_objs = {o for _, o in kb.heldout_combos()}
     for p in corpus.knowledge_probes(seed=0, n=100):
         assert any(re.search(rf"\b{re.escape(o)}\b", p["query"]) for o in reserved_objs | {"balcony"}), p["query"]
+
+
+def test_decisive_kitchen_steps_are_frequent():
+    """Chop the whole food on the board with empty hands, take the bowl while holding the chopped food, serve a
+    complete bowl: each is frequent and shown for many foods, in common English around the game's states."""
+    log: list = []
+    text = "\n".join(d for d, _ in corpus._generate(300_000, 0, "train", log))
+    for kind in ("chop", "take", "serve"):
+        foods = [x for k, x in log if k == kind]
+        assert len(foods) >= 200 and len(set(foods)) >= 10, (kind, len(foods), len(set(foods)))
+    assert not {x for _, x in log} & kb.HELDOUT["salad"]
+    for phrase in ("standing in front of the cutting board", "empty-handed", "serve the dish", "take the bowl"):
+        assert phrase in text, phrase
+    assert "to serve the dish of a bowl only containing" not in text.lower()
