@@ -130,7 +130,7 @@ def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return") -> None
     sns.set_theme(style="whitegrid")
     envs = sorted(df.env.unique())
     optimal = optimal_returns(envs, metric)
-    fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(envs), figsize=(7.5 * len(envs), 5.2), squeeze=False)
     for ax, env_id in zip(axes[0], envs):
         data = df[df.env == env_id].assign(series=lambda d: d.agent + " " + d.model + " (" + d.norm + ") " + d.curve)
         sns.lineplot(data=data, x="global_step", y="return", hue="series", errorbar=("ci", 95), ax=ax)
@@ -140,7 +140,7 @@ def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return") -> None
         ax.set_title(f"{env_id.split('/')[-1]} ({n_seeds} seeds, mean and 95% CI)")
         ax.set_xlabel("environment steps")
         ax.set_ylabel(metric.replace("_", " "))
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out.with_suffix(".png"), dpi=130)

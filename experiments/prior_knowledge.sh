@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 STEPS=${STEPS:-16384}
+LR=${LR:-1e-3}
 OUT=${OUT:-multirun/prior_knowledge}
 
 # (a) sampled actions (the policy itself) and greedy actions (its mode)
@@ -14,6 +15,6 @@ $PY src/run.py -m agent=zeroshot,random eval.episodes=100 eval.deterministic=fal
     hydra.sweep.dir="$OUT/a_zeroshot_vs_random"
 
 # (b) learning speed with and without pretraining
-$PY src/run.py -m model=tiny,tiny_random seed=0,1,2 ppo.total_env_steps="$STEPS" eval.every_updates=8 \
+$PY src/run.py -m model=tiny,tiny_random seed=0,1,2 ppo.total_env_steps="$STEPS" ppo.policy_lr="$LR" eval.every_updates=8 \
     eval.episodes=8 hydra.sweep.dir="$OUT/b_pretrained_vs_random"
 $PY analysis/learning_curves.py "$OUT/b_pretrained_vs_random" --out "$OUT/b_pretrained_vs_random/curves"
