@@ -66,11 +66,22 @@ def ppo_config(cfg: DictConfig) -> PPOConfig:
         raise ConfigError(str(err)) from err
 
 
+def env_spaces(cfg: DictConfig) -> dict[str, int]:
+    """Observation size and number of actions of the configured environment (for agents that read vectors)."""
+    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) if "kwargs" in cfg.env else {}
+    env = gym.make(cfg.env.id, **kwargs)
+    try:
+        return {"obs_dim": int(env.observation_space.shape[0]), "n_actions": int(env.action_space.n)}
+    finally:
+        env.close()
+
+
 def build_agent(cfg: DictConfig) -> ActorCritic:
+    extra = env_spaces(cfg) if cfg.agent.get("uses_vectors", False) else {}
     if cfg.agent.get("uses_lm", False):
         lm, tokenizer = load_causal_lm(cfg.model.path, cfg.model.build, cfg.model.dtype, cfg.model.get("source"))
-        return hydra.utils.instantiate(cfg.agent.policy, lm=lm, tokenizer=tokenizer, _convert_="all")
-    return hydra.utils.instantiate(cfg.agent.policy, _convert_="all")
+        extra.update(lm=lm, tokenizer=tokenizer)
+    return hydra.utils.instantiate(cfg.agent.policy, **extra, _convert_="all")
 
 
 def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:

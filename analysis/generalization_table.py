@@ -1,0 +1,145 @@
+"""The unseen-task generalization table and bar chart (TWOSOME, Fig. 6 style).
+
+    python analysis/generalization_table.py results/generalization/generalization.csv --out results/generalization/table
+
+Reads the rows written by ``python -m twosome.evaluation.generalization``; writes ``<out>.csv``, ``<out>.md`` and a
+bar chart ``<out>.png`` / ``.pdf``. One row per task, one column per agent (TWOSOME per normalization); each cell is
+the success rate ``mean ± standard error`` over the pooled evaluation episodes of all seeds, and ``n/a`` with the
+reason where the agent cannot be run on the task (PPO from scratch on a task with other objects).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+AGENT_ORDER = ["twosome", "zeroshot", "saycan", "ppo"]
+
+
+def short_task(env_id: str) -> str:
+    return env_id.removeprefix("twosome/").removesuffix("-v0").replace("VirtualHome-", "").replace("Overcooked-", "")
+
+
+def agent_label(row) -> str:
+    norm = row.get("norm")
+    return (
+        f"{row['agent']} ({norm})"
+        if row["agent"] in ("twosome", "zeroshot") and isinstance(norm, str) and norm
+        else row["agent"]
+    )
+
+
+def summarize(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, agent): pooled success and return, mean and standard error, or the n/a reason."""
+    rows = rows.copy()
+    rows["agent_label"] = rows.apply(agent_label, axis=1)
+    rows["task_name"] = rows["task"].map(short_task)
+    out = []
+    for (task, label), group in rows.groupby(["task_name", "agent_label"], sort=False):
+        ok = group[group["applicable"].astype(bool)]
+        record = {
+            "task": task,
+            "agent": label,
+            "seeds": group["seed"].nunique(),
+            "trained_on": short_task(group["train_task"].iloc[0]),
+        }
+        if ok.empty:
+            record.update(applicable=False, note=group["note"].iloc[0])
+        else:
+            n = ok["episodes"].to_numpy()
+            p = float((ok["success_rate"] * n).sum() / n.sum())
+            # pooled episodes: the per-run variance plus the spread of the run means
+            var = float(
+                (ok["success_se"] ** 2 * n * (n - 1) + n * (ok["success_rate"] - p) ** 2).sum() / max(n.sum() - 1, 1)
+            )
+            ret = float((ok["return_mean"] * n).sum() / n.sum())
+            record.update(
+                applicable=True,
+                note="",
+                success_rate=p,
+                success_se=math.sqrt(var / n.sum()),
+                return_mean=ret,
+                episodes=int(n.sum()),
+            )
+        out.append(record)
+    return pd.DataFrame(out)
+
+
+def markdown(summary: pd.DataFrame) -> str:
+    labels = sorted(
+        summary["agent"].unique(),
+        key=lambda a: (AGENT_ORDER.index(a.split(" ")[0]) if a.split(" ")[0] in AGENT_ORDER else 99, a),
+    )
+    tasks = list(dict.fromkeys(summary["task"]))
+    lines = ["| task | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+    for task in tasks:
+        cells = []
+        for label in labels:
+            hit = summary[(summary["task"] == task) & (summary["agent"] == label)]
+            if hit.empty:
+                cells.append("")
+            elif not hit["applicable"].iloc[0]:
+                cells.append(f"n/a ({hit['note'].iloc[0]})")
+            else:
+                r = hit.iloc[0]
+                cells.append(f"{r['success_rate']:.2f} ± {r['success_se']:.2f}")
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\nSuccess rate, mean ± standard error over all evaluation episodes of all seeds.\n"
+
+
+def bar_chart(summary: pd.DataFrame, path: Path) -> None:
+    data = summary[summary["applicable"]]
+    tasks = list(dict.fromkeys(summary["task"]))
+    labels = sorted(
+        data["agent"].unique(),
+        key=lambda a: (AGENT_ORDER.index(a.split(" ")[0]) if a.split(" ")[0] in AGENT_ORDER else 99, a),
+    )
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(tasks)), 3.8))
+    sns.barplot(data=data, x="task", y="success_rate", hue="agent", order=tasks, hue_order=labels, ax=ax, errorbar=None)
+    width = 0.8 / max(len(labels), 1)
+    for i, label in enumerate(labels):
+        for j, task in enumerate(tasks):
+            hit = data[(data["task"] == task) & (data["agent"] == label)]
+            if not hit.empty:
+                x = j - 0.4 + width * (i + 0.5)
+                ax.errorbar(
+                    x, hit["success_rate"].iloc[0], yerr=hit["success_se"].iloc[0], color="black", capsize=2, lw=1
+                )
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("success rate")
+    ax.set_xlabel("")
+    ax.tick_params(axis="x", rotation=20)
+    ax.set_title("Generalization to unseen tasks (mean ± s.e.; PPO from scratch only on its own task)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=len(labels), frameon=False)
+    fig.tight_layout()
+    for suffix in (".png", ".pdf"):
+        fig.savefig(path.with_suffix(suffix), dpi=150)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("csv", type=Path, help="generalization.csv from twosome.evaluation.generalization")
+    parser.add_argument("--out", type=Path, default=Path("results/generalization/table"))
+    args = parser.parse_args(argv)
+    if not args.csv.exists():
+        raise SystemExit(f"{args.csv} does not exist; run python -m twosome.evaluation.generalization first")
+    summary = summarize(pd.read_csv(args.csv, keep_default_na=False, na_values=[""]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(args.out.with_suffix(".csv"), index=False)
+    args.out.with_suffix(".md").write_text(markdown(summary))
+    bar_chart(summary, args.out)
+    print(markdown(summary))
+    print(f"wrote {args.out.with_suffix('.csv')}, .md, .png, .pdf")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""PPO from scratch: cleanrl's MLP actor and critic on the symbolic observation vector, with invalid-action masking.
+
+It reads no text, so it cannot transfer to a task whose objects or vector layout differ: the generalization table
+reports that instead of running it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.distributions import Categorical
+
+from twosome.agents.base import ActorCritic, ObsBatch, masked_categorical
+
+
+def layer_init(layer: nn.Linear, std: float = float(np.sqrt(2)), bias_const: float = 0.0) -> nn.Linear:
+    """cleanrl's orthogonal initialisation (small std on the policy output keeps the first policy near uniform)."""
+    nn.init.orthogonal_(layer.weight, std)
+    nn.init.constant_(layer.bias, bias_const)
+    return layer
+
+
+def cleanrl_mlp(inputs: int, hidden: list[int], outputs: int, out_std: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip([inputs, *hidden[:-1]], hidden):
+        layers += [layer_init(nn.Linear(a, b)), nn.Tanh()]
+    layers.append(layer_init(nn.Linear(hidden[-1], outputs), std=out_std))
+    return nn.Sequential(*layers)
+
+
+class MLPAgent(ActorCritic):
+    """Separate actor and critic MLPs (tanh), as cleanrl's ``ppo.py``; the critic's features are the vector."""
+
+    features_are_fixed = True
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: tuple[int, ...] = (64, 64)):
+        super().__init__()
+        if obs_dim < 1 or n_actions < 1 or not hidden:
+            raise ValueError(
+                f"need obs_dim >= 1, n_actions >= 1 and a hidden size; got {obs_dim}, {n_actions}, {hidden}"
+            )
+        self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)
+        self.actor = cleanrl_mlp(self.obs_dim, list(hidden), self.n_actions, out_std=0.01)
+        self.critic = cleanrl_mlp(self.obs_dim, list(hidden), 1, out_std=1.0)
+
+    def _vectors(self, obs: ObsBatch) -> torch.Tensor:
+        x = obs.vectors.float().to(next(self.parameters()).device)
+        if x.shape[-1] != self.obs_dim:
+            raise ValueError(
+                f"this MLP agent reads {self.obs_dim}-dim observations, got {x.shape[-1]}-dim ones: PPO from "
+                "scratch cannot be run on a task with another observation layout"
+            )
+        return x
+
+    def distribution(self, obs: ObsBatch) -> Categorical:
+        return masked_categorical(self.actor(self._vectors(obs)), obs.action_mask)
+
+    def value_features(self, obs: ObsBatch) -> torch.Tensor:
+        return self._vectors(obs)
+
+    def value(self, features: torch.Tensor) -> torch.Tensor:
+        return self.critic(features).squeeze(-1)
+
+    def policy_parameters(self) -> list[nn.Parameter]:
+        return list(self.actor.parameters())
+
+    def value_parameters(self) -> list[nn.Parameter]:
+        return list(self.critic.parameters())
+
+    def save(self, directory: str | Path) -> None:
+        torch.save(
+            {"actor": self.actor.state_dict(), "critic": self.critic.state_dict()}, Path(directory) / "mlp_agent.pt"
+        )
+
+    def load(self, directory: str | Path) -> None:
+        state = torch.load(Path(directory) / "mlp_agent.pt", weights_only=True)
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])

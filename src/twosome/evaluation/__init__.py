@@ -1,0 +1,1 @@
+"""Evaluating trained agents outside their training run (unseen tasks)."""
