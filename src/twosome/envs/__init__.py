@@ -3,11 +3,20 @@
 import gymnasium as gym
 
 from .overcooked.tasks import TASKS as _OVERCOOKED_TASKS
+from .virtualhome.tasks import TASKS as _VIRTUALHOME_TASKS
 
 for _env_id in _OVERCOOKED_TASKS:
     if _env_id not in gym.registry:
         gym.register(
             id=_env_id,
             entry_point="twosome.envs.overcooked.env:OvercookedEnv",
+            kwargs={"task": _env_id},
+        )
+
+for _env_id in _VIRTUALHOME_TASKS:
+    if _env_id not in gym.registry:
+        gym.register(
+            id=_env_id,
+            entry_point="twosome.envs.virtualhome.env:VirtualHomeEnv",
             kwargs={"task": _env_id},
         )
