@@ -1,0 +1,67 @@
+"""The paper's comparison for one task: TWOSOME (word, token, none), PPO from scratch, SayCan, untrained TWOSOME.
+
+    python experiments/compare.py --profile small --task tomato_salad            # 2-core CPU budgets
+    python experiments/compare.py --profile paper --task food_preparation -- trainer.devices=1
+    python experiments/compare.py --profile small --task tomato_salad --dry-run  # print the commands
+
+A profile (``conf/compare/<profile>.yaml``) lists the tasks, seeds and per-agent budgets. Each agent is one Hydra
+multirun of ``src/run.py`` (seeds x norms), all into ``multirun/compare-<profile>/<task>/``; arguments after ``--``
+go to every command (a launcher, a trainer). Then:
+
+    python analysis/learning_curves.py multirun/compare-small/tomato_salad --out figures/compare_tomato_salad
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def commands(profile: str, task: str, agents: list[str] | None, extra: list[str]) -> list[list[str]]:
+    path = ROOT / "conf" / "compare" / f"{profile}.yaml"
+    if not path.exists():
+        valid = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise SystemExit(f"unknown profile {profile!r}; valid: {valid}")
+    spec = OmegaConf.load(path)
+    if task not in spec.tasks:
+        raise SystemExit(f"unknown task {task!r} in profile {profile}; valid: {sorted(spec.tasks)}")
+    chosen = agents or list(spec.agents)
+    unknown = [a for a in chosen if a not in spec.agents]
+    if unknown:
+        raise SystemExit(f"unknown agents {unknown}; valid: {sorted(spec.agents)}")
+    out = []
+    for agent in chosen:
+        a = spec.agents[agent]
+        cmd = [sys.executable, str(ROOT / "src" / "run.py"), "-m", *spec.tasks[task], f"agent={agent}"]
+        cmd += [f"seed={','.join(str(s) for s in spec.seeds)}", f"norm={','.join(a.norms)}"]
+        if task in a.get("steps", {}):
+            cmd.append(f"ppo.total_env_steps={a.steps[task]}")
+        cmd += [*a.get("overrides", []), f"hydra.sweep.dir=multirun/compare-{profile}/{task}", *extra]
+        out.append(cmd)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="small")
+    parser.add_argument("--task", required=True)
+    parser.add_argument("--agents", nargs="+", help="a subset of the profile's agents")
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    for cmd in commands(args.profile, args.task, args.agents, extra):
+        print(" ".join(cmd[1:]), flush=True)
+        if not args.dry_run:
+            subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+if __name__ == "__main__":
+    main()
