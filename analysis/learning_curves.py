@@ -50,11 +50,22 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
                     agent=summary["agent"],
                     norm=summary["norm"],
                     model=summary.get("model", "?"),
+                    gamma=run_gamma(run),
                 )
                 frames.append(part)
     if not frames:
         raise SystemExit(f"no run directories (summary.json + metrics.csv) under {[str(p) for p in paths]}")
     return pd.concat(frames, ignore_index=True)
+
+
+def run_gamma(run: Path) -> float:
+    """The run's per-step discount (``env.gamma`` in its resolved config), NaN if the config is missing."""
+    config = run / "config.yaml"
+    if not config.exists():
+        return float("nan")
+    from omegaconf import OmegaConf
+
+    return float(OmegaConf.load(config).env.get("gamma", float("nan")))
 
 
 def smooth(df: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -67,17 +78,27 @@ def smooth(df: pd.DataFrame, window: int) -> pd.DataFrame:
     return out
 
 
-def optimal_returns(envs, metric: str) -> dict[str, float]:
-    """The optimal plan's return in ``metric``, where the environment provides an optimal plan."""
+def optimal_returns(envs, metric: str, gammas: dict[str, float] | None = None) -> dict[str, float]:
+    """The optimal plan's return in ``metric``, where the environment provides an optimal plan.
+
+    VirtualHome pays 1 at the end of its shortest plan of ``optimal_steps`` decisions, so its optimal discounted
+    return is ``gamma ** (optimal_steps - 1)`` with the runs' gamma.
+    """
     out = {}
     try:
         import gymnasium as gym
 
         from twosome.envs.overcooked import optimal_return
+        from twosome.envs.virtualhome.tasks import TASKS as VIRTUALHOME
     except ImportError:
         return out
     for env_id in envs:
-        if "Overcooked" in env_id:
+        if metric == "success_rate":
+            out[env_id] = 1.0
+        elif env_id in VIRTUALHOME:
+            gamma = (gammas or {}).get(env_id, float("nan"))
+            out[env_id] = gamma ** (VIRTUALHOME[env_id].optimal_steps - 1) if metric == "discounted_return" else 1.0
+        elif "Overcooked" in env_id:
             best, plan, _ = optimal_return(env_id)
             env = gym.make(env_id)
             env.reset(seed=0)
@@ -85,10 +106,16 @@ def optimal_returns(envs, metric: str) -> dict[str, float]:
     return out
 
 
+def env_gammas(df: pd.DataFrame) -> dict[str, float]:
+    if "gamma" not in df:
+        return {}
+    return df.dropna(subset=["gamma"]).groupby("env")["gamma"].first().to_dict()
+
+
 def summary_table(df: pd.DataFrame, metric: str = "discounted_return", fraction: float = 0.95) -> pd.DataFrame:
     """Per (env, agent, model, norm): final evaluation return and environment steps until the evaluation curve
     first reaches ``fraction`` of the optimal return (NaN where a seed never did), mean over seeds."""
-    optimal = optimal_returns(sorted(df.env.unique()), metric)
+    optimal = optimal_returns(sorted(df.env.unique()), metric, env_gammas(df))
     evals = df[df.curve == CURVES["eval"]]
     rows = []
     for _, data in evals.groupby("run"):
@@ -129,7 +156,7 @@ def summary_table(df: pd.DataFrame, metric: str = "discounted_return", fraction:
 def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return") -> None:
     sns.set_theme(style="whitegrid")
     envs = sorted(df.env.unique())
-    optimal = optimal_returns(envs, metric)
+    optimal = optimal_returns(envs, metric, env_gammas(df))
     fig, axes = plt.subplots(1, len(envs), figsize=(7.5 * len(envs), 5.2), squeeze=False)
     for ax, env_id in zip(axes[0], envs):
         data = df[df.env == env_id].assign(series=lambda d: d.agent + " " + d.model + " (" + d.norm + ") " + d.curve)
