@@ -92,7 +92,11 @@ def markdown(summary: pd.DataFrame) -> str:
                 r = hit.iloc[0]
                 cells.append(f"{r['success_rate']:.2f} ± {r['success_se']:.2f}")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\nSuccess rate, mean ± standard error over all evaluation episodes of all seeds.\n"
+    return (
+        "\n".join(lines)
+        + "\n\nSuccess rate (actions sampled from the policy), mean ± standard error over all evaluation episodes "
+        + "of all seeds.\n"
+    )
 
 
 def bar_chart(summary: pd.DataFrame, path: Path) -> None:

@@ -8,7 +8,9 @@ training: "zeroshot"). Agents that read the symbolic vector instead of text (PPO
 objects a new task is about, so they are evaluated on their own training task only; the other rows say
 ``not applicable`` with the reason, instead of hiding it. SayCan's LM reads the new task's text but its
 affordance reads the vector, so it runs where the vector layout matches and is marked otherwise.
-Writes ``generalization.csv`` (one row per run, agent and task: success and return, mean and standard error).
+Actions are sampled from each policy (the environments are deterministic, so greedy episodes would all be equal;
+``--greedy`` is there for one-episode checks). Writes ``generalization.csv`` (one row per run, agent and task:
+success and return, mean and standard error over episodes).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def generalization(
     episodes: int = 50,
     seed: int = 10_000,
     num_envs: int = 4,
-    greedy: bool = True,
+    greedy: bool = False,
     with_untrained: bool = True,
 ) -> pd.DataFrame:
     unknown = [t for t in tasks if t not in gym.registry]
@@ -137,14 +139,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--episodes", type=int, default=50)
     parser.add_argument("--seed", type=int, default=10_000, help="evaluation seed (differs from training seeds)")
-    parser.add_argument("--sample", action="store_true", help="sample actions instead of taking the most likely")
+    parser.add_argument(
+        "--greedy",
+        action="store_true",
+        help="take the most likely action (the environments are deterministic, so all N episodes would be equal); "
+        "default: sample from the policy",
+    )
     parser.add_argument("--no-untrained", action="store_true", help="skip the untrained TWOSOME twin")
     parser.add_argument("--out", type=Path, default=Path("results/generalization"))
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     table = generalization(
-        args.runs, args.tasks, args.episodes, args.seed, greedy=not args.sample, with_untrained=not args.no_untrained
+        args.runs, args.tasks, args.episodes, args.seed, greedy=args.greedy, with_untrained=not args.no_untrained
     )
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "generalization.csv", index=False)
