@@ -17,6 +17,8 @@ from transformers import (
     PreTrainedTokenizerFast,
     Qwen2Config,
     Qwen2ForCausalLM,
+    T5Config,
+    T5ForConditionalGeneration,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,7 +97,28 @@ def _model_zoo():
             num_key_value_heads=2,
         )
     )
-    return {"llama-metaspace": (llama, ms), "gpt2-bytelevel": (gpt2, bl), "qwen2-bytelevel": (qwen, bl)}
+    t5 = T5ForConditionalGeneration(
+        T5Config(
+            vocab_size=len(ms),
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=2,
+            num_decoder_layers=2,
+            num_heads=4,
+            feed_forward_proj="gated-gelu",
+            dropout_rate=0.0,
+            pad_token_id=ms.pad_token_id,
+            eos_token_id=ms.eos_token_id,
+            decoder_start_token_id=ms.pad_token_id,
+        )
+    )
+    return {
+        "llama-metaspace": (llama, ms),
+        "gpt2-bytelevel": (gpt2, bl),
+        "qwen2-bytelevel": (qwen, bl),
+        "t5-metaspace": (t5, ms),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import torch
 
 from twosome.agents.base import ObsBatch
 from twosome.agents.twosome import TwosomeAgent
-from twosome.lm.loading import load_causal_lm
+from twosome.lm.loading import load_lm
 from twosome.scoring import ActionScorer
 
 PROMPT_A = "You are in the kitchen. You notice a tomato on the table. You should"
@@ -17,7 +17,7 @@ ACTIONS = ["pick up the tomato", "take the bowl", "serve nothing"]
 
 @pytest.fixture()
 def agent(tiny_model_dir):
-    lm, tok = load_causal_lm(str(tiny_model_dir))
+    lm, tok = load_lm(str(tiny_model_dir))
     torch.manual_seed(0)
     agent = TwosomeAgent(lm, tok, norm="word")
     for n, p in agent.actor.named_parameters():

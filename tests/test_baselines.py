@@ -11,7 +11,7 @@ from test_training import toy_config
 from twosome.agents.base import ObsBatch
 from twosome.agents.mlp_agent import MLPAgent
 from twosome.agents.saycan import SayCanAgent
-from twosome.lm.loading import load_causal_lm
+from twosome.lm.loading import load_lm
 from twosome.scoring import ActionScorer
 from twosome.training.train import train
 
@@ -46,7 +46,7 @@ def test_mlp_agent_never_picks_an_invalid_action_and_rejects_other_layouts():
 
 
 def test_saycan_policy_is_the_product_of_lm_probability_and_affordance(tiny_model_dir):
-    lm, tok = load_causal_lm(str(tiny_model_dir), None, "float32")
+    lm, tok = load_lm(str(tiny_model_dir), None, "float32")
     agent = SayCanAgent(lm, tok, obs_dim=3, n_actions=3, norm="token")
     obs = toy_obs([[True, True, True], [True, False, True]])
     with torch.no_grad():

@@ -33,13 +33,21 @@ def test_every_group_choice_composes_and_validates(group, choice):
     assert cfg.run_name
 
 
+# The original scripts' settings: (model, policy learning rate).
+PAPER = {
+    "twosome_paper_tomato_salad": ("llama-7b", 5e-7),
+    "twosome_paper_tomato_lettuce_salad": ("llama-7b", 5e-7),
+    "twosome_paper_food_preparation": ("llama-7b", 1e-6),
+    "twosome_paper_entertainment": ("llama-7b", 1e-6),
+    "glam_paper_babyai": ("flan-t5", 1e-6),
+}
+
+
 @pytest.mark.parametrize("experiment", sorted(f.stem for f in (CONF / "experiment").glob("*.yaml")))
 def test_experiment_presets_compose(experiment):
     cfg = compose_cfg(f"experiment={experiment}")
     validate(cfg)
-    # the paper's LLaMA-7B settings (the original scripts' --policy-learning-rate)
-    assert cfg.ppo.policy_lr == pytest.approx(1e-6 if cfg.env.name == "virtualhome" else 5e-7)
-    assert cfg.model.name == "llama-7b"
+    assert (cfg.model.name, cfg.ppo.policy_lr) == pytest.approx(PAPER[experiment])
 
 
 def test_default_is_the_main_job():
@@ -80,12 +88,12 @@ def test_bad_values_fail_with_clear_messages(override, message):
 
 
 def test_missing_model_directory_is_a_clear_error(tmp_path):
-    from twosome.lm.loading import load_causal_lm
+    from twosome.lm.loading import load_lm
 
     with pytest.raises(FileNotFoundError, match="not a Hugging Face model directory"):
-        load_causal_lm(str(tmp_path / "nowhere"))
+        load_lm(str(tmp_path / "nowhere"))
     with pytest.raises(ValueError, match="model.build='gpt5' is not a known recipe"):
-        load_causal_lm(str(tmp_path / "x"), build="gpt5")
+        load_lm(str(tmp_path / "x"), build="gpt5")
 
 
 def test_ppo_batch_arithmetic():

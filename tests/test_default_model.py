@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from twosome.lm.loading import load_causal_lm
+from twosome.lm.loading import load_lm
 from twosome.lm.pretrain import PretrainSpec, build_household_llama
 from twosome.lm.tiny import TinyLlamaSpec, build_random_twin
 
@@ -35,8 +35,8 @@ SMALL = PretrainSpec(
 def test_pretraining_is_deterministic_and_reduces_loss(tmp_path):
     a = build_household_llama(tmp_path / "a", SMALL, progress=False)
     b = build_household_llama(tmp_path / "b", SMALL, progress=False)
-    ma, _ = load_causal_lm(str(a))
-    mb, _ = load_causal_lm(str(b))
+    ma, _ = load_lm(str(a))
+    mb, _ = load_lm(str(b))
     for (name, pa), pb in zip(ma.state_dict().items(), mb.state_dict().values()):
         assert torch.equal(pa, pb), name
     meta = json.loads((a / "twosome_spec.json").read_text())
@@ -46,12 +46,12 @@ def test_pretraining_is_deterministic_and_reduces_loss(tmp_path):
 
 def test_shipped_default_loads_offline_and_its_random_twin_differs(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model, tokenizer = load_causal_lm(str(SHIPPED), "household_llama")
+    model, tokenizer = load_lm(str(SHIPPED), "household_llama")
     meta = json.loads((SHIPPED / "twosome_spec.json").read_text())
     assert meta["recipe"] == "household_llama" and meta["heldout_perplexity"] < 10
     assert sum(p.numel() for p in model.parameters()) == meta["parameters"]
     twin_dir = build_random_twin(SHIPPED, tmp_path / "twin")
-    twin, twin_tok = load_causal_lm(str(twin_dir))
+    twin, twin_tok = load_lm(str(twin_dir))
     assert twin.config.to_dict()["hidden_size"] == model.config.hidden_size
     assert twin_tok("pick up the tomato")["input_ids"] == tokenizer("pick up the tomato")["input_ids"]
     assert not torch.equal(twin.model.layers[0].self_attn.q_proj.weight, model.model.layers[0].self_attn.q_proj.weight)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from twosome.lm.loading import load_causal_lm
+from twosome.lm.loading import load_lm
 from twosome.scoring import ActionScorer, normalize, reference_logprobs
 
 PROMPTS = [
@@ -22,10 +22,10 @@ CANDIDATES = [
 
 
 @pytest.mark.parametrize("mode", ["naive", "shared", "shared_repeat"])
-@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel"])
+@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel", "t5-metaspace"])
 def test_batched_scores_match_reference(model_zoo, name, mode):
     model, tokenizer = model_zoo[name]
-    scorer = ActionScorer(tokenizer, mode=mode)
+    scorer = ActionScorer.for_model(model, tokenizer, mode=mode)
     batch = scorer.encode(PROMPTS, CANDIDATES)
     with torch.no_grad():
         scores = scorer.score(model, batch)
@@ -37,11 +37,11 @@ def test_batched_scores_match_reference(model_zoo, name, mode):
 
 
 @pytest.mark.parametrize("mode", ["naive", "shared", "shared_repeat"])
-@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel"])
+@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "t5-metaspace"])
 def test_scores_independent_of_batch_composition(model_zoo, name, mode):
     """Padding to the longest sequence in the batch must not change any candidate's score."""
     model, tokenizer = model_zoo[name]
-    scorer = ActionScorer(tokenizer, mode=mode)
+    scorer = ActionScorer.for_model(model, tokenizer, mode=mode)
     with torch.no_grad():
         together = scorer.score(model, scorer.encode(PROMPTS, CANDIDATES)).logprob_sum
         alone = torch.cat(
@@ -61,7 +61,7 @@ def test_separator_reproduces_joint_tokenization(model_zoo):
 
 
 def test_default_model_scores_match_reference(tiny_model_dir):
-    model, tokenizer = load_causal_lm(str(tiny_model_dir))
+    model, tokenizer = load_lm(str(tiny_model_dir))
     scorer = ActionScorer(tokenizer)
     batch = scorer.encode(PROMPTS[:2], CANDIDATES[:2])
     with torch.no_grad():
@@ -132,7 +132,7 @@ def test_bad_input_errors(model_zoo):
         normalize(torch.zeros(1), torch.ones(1), torch.ones(1), "words")
 
 
-@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel"])
+@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel", "t5-metaspace"])
 def test_shared_prefix_lora_gradients_equal_naive(model_zoo, name):
     """Through LoRA adapters, the shared-prefix graph gives the naive computation's gradients."""
     import copy
@@ -140,13 +140,13 @@ def test_shared_prefix_lora_gradients_equal_naive(model_zoo, name):
     from peft import LoraConfig, get_peft_model
 
     base, tokenizer = model_zoo[name]
-    targets = ["c_attn"] if name.startswith("gpt2") else ["q_proj", "v_proj"]
+    targets = {"gpt2": ["c_attn"], "t5": ["q", "v"]}.get(name.split("-")[0], ["q_proj", "v_proj"])
     torch.manual_seed(1)
     model = get_peft_model(copy.deepcopy(base), LoraConfig(r=4, lora_alpha=8, target_modules=targets))
     for n, prm in model.named_parameters():  # non-zero B so gradients reach A and the prompt's keys and values
         if "lora_B" in n:
             torch.nn.init.normal_(prm, std=0.1)
-    scorer = ActionScorer(tokenizer)
+    scorer = ActionScorer.for_model(base, tokenizer)
     batch = scorer.encode(PROMPTS, CANDIDATES)
     weights = torch.randn(len(batch.candidate_ids))
     grads = {}
@@ -166,3 +166,16 @@ def test_unknown_scorer_mode_is_rejected(model_zoo):
     _, tokenizer = model_zoo["gpt2-bytelevel"]
     with pytest.raises(ValueError, match="valid: \\['shared', 'shared_repeat', 'naive'\\]"):
         ActionScorer(tokenizer, mode="fast")
+
+
+def test_seq2seq_prompt_features_are_the_first_decoder_position(model_zoo):
+    """GLAM's value head input: the decoder's final hidden state at the start token, per prompt (padding-free)."""
+    model, tokenizer = model_zoo["t5-metaspace"]
+    scorer = ActionScorer.for_model(model, tokenizer)
+    ids = [scorer.prompt_ids(p) for p in PROMPTS]
+    with torch.no_grad():
+        batched = scorer.prompt_features(model, ids)
+        for i, row in enumerate(ids):
+            start = torch.tensor([[model.config.decoder_start_token_id]])
+            out = model(input_ids=torch.tensor([row]), decoder_input_ids=start, output_hidden_states=True)
+            torch.testing.assert_close(batched[i], out.decoder_hidden_states[-1][0, 0], atol=1e-5, rtol=0)

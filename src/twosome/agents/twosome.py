@@ -1,7 +1,9 @@
 """TWOSOME: the policy is a softmax over the LM's normalized log-likelihoods of the valid actions' texts.
 
 Actor and critic share one frozen LM. The actor sees it through LoRA adapters; the critic is an MLP on the final
-hidden state of the prompt's last real token, computed with the adapters disabled and no gradient into the LM.
+hidden state of the prompt's last real token (the first decoder position for an encoder-decoder), computed with the
+adapters disabled and no gradient into the LM. GLAM is the same class configured differently (conf/agent/glam.yaml):
+no normalization, and a value head that reads the adapted LM.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from torch.distributions import Categorical
 from twosome.agents.base import ActorCritic, ObsBatch, masked_categorical, mlp
 from twosome.scoring import NORMALIZATIONS, ActionScorer
 
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
 
 class TwosomeAgent(ActorCritic):
     def __init__(
@@ -30,6 +34,8 @@ class TwosomeAgent(ActorCritic):
         lora_dropout: float = 0.0,
         lora_target_modules: tuple[str, ...] = ("q_proj", "v_proj"),
         critic_hidden: tuple[int, ...] = (1024, 512),
+        critic_activation: str = "relu",
+        critic_bias: bool = False,
         critic_uses_adapter: bool = False,
         feature_cache_size: int = 50_000,
         scorer_mode: str = "shared",
@@ -39,7 +45,7 @@ class TwosomeAgent(ActorCritic):
         if norm not in NORMALIZATIONS:
             raise ValueError(f"norm={norm!r} is not valid; valid: {list(NORMALIZATIONS)}")
         self.norm = norm
-        self.scorer = ActionScorer(tokenizer, mode=scorer_mode)
+        self.scorer = ActionScorer.for_model(lm, tokenizer, mode=scorer_mode)
         lm.requires_grad_(False)
         config = LoraConfig(
             r=lora_r,
@@ -47,14 +53,16 @@ class TwosomeAgent(ActorCritic):
             lora_dropout=lora_dropout,
             target_modules=list(lora_target_modules),
             bias="none",
-            task_type="CAUSAL_LM",
+            task_type="SEQ_2_SEQ_LM" if self.scorer.encoder_decoder else "CAUSAL_LM",
         )
         self.actor: PeftModel = get_peft_model(lm, config)
         for p in self.actor.parameters():  # adapters in fp32: tiny learning rates must not round away
             if p.requires_grad:
                 p.data = p.data.float()
-        hidden = lm.config.hidden_size
-        self.critic_head = mlp([hidden, *critic_hidden, 1], bias=False)
+        if critic_activation not in ACTIVATIONS:
+            raise ValueError(f"critic_activation={critic_activation!r} is not valid; valid: {sorted(ACTIVATIONS)}")
+        hidden = lm.config.hidden_size  # T5 configs map it to d_model
+        self.critic_head = mlp([hidden, *critic_hidden, 1], activation=ACTIVATIONS[critic_activation], bias=critic_bias)
         self.critic_uses_adapter = critic_uses_adapter
         self.features_are_fixed = not critic_uses_adapter
         self._feature_cache: OrderedDict[str, torch.Tensor] = OrderedDict()

@@ -55,7 +55,7 @@ def synthetic_actions(tokenizer, n: int, n_tokens: int, rng: random.Random) -> l
 
 
 def load_model(name: str, path: str | None, dtype: torch.dtype, device: str):
-    from twosome.lm.loading import load_causal_lm
+    from twosome.lm.loading import load_lm
 
     if name == "llama7b-random":  # LLaMA-7B architecture with random weights: no download needed
         from transformers import LlamaConfig, LlamaForCausalLM
@@ -76,7 +76,7 @@ def load_model(name: str, path: str | None, dtype: torch.dtype, device: str):
             model = LlamaForCausalLM(config).to(dtype)
         model.requires_grad_(False).eval()
         return model, tokenizer
-    model, tokenizer = load_causal_lm(
+    model, tokenizer = load_lm(
         path, "household_llama" if name == "tiny" else None, dtype=str(dtype).split(".")[-1]
     )
     return model.to(device), tokenizer

@@ -115,7 +115,7 @@ def generalization(
                 row = {
                     "run": str(run_dir),
                     "agent": label,
-                    "norm": cfg.norm.mode if label != "ppo" else "",
+                    "norm": OmegaConf.select(cfg, "agent.policy.norm", default=""),
                     "seed": int(cfg.seed),
                     "train_task": cfg.env.id,
                     "task": task,

@@ -1,5 +1,5 @@
 """Language models: the small embedded default, its tokenizer, and loading of any local or hub HF model."""
 
-from twosome.lm.loading import load_causal_lm
+from twosome.lm.loading import load_lm
 
-__all__ = ["load_causal_lm"]
+__all__ = ["load_lm"]

@@ -121,3 +121,51 @@ def build_random_twin(source_dir: str | os.PathLike, out_dir: str | os.PathLike,
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source_dir))
     meta = {"recipe": "random_twin", "source": str(source_dir), "seed": seed}
     return save_atomically(model, tokenizer, out_dir, meta)
+
+
+@dataclass(frozen=True)
+class TinyT5Spec:
+    """A small T5 (encoder-decoder, GLAM's family) that runs fast on a CPU; random weights."""
+
+    d_model: int = 128
+    d_kv: int = 32
+    d_ff: int = 256
+    num_layers: int = 2
+    num_decoder_layers: int = 2
+    num_heads: int = 4
+    seed: int = 0
+
+
+def build_tiny_t5(
+    out_dir: str | os.PathLike, tokenizer_source: str | os.PathLike | None = None, spec: TinyT5Spec | None = None
+) -> Path:
+    """A randomly initialised tiny T5. Its tokenizer is ``tokenizer_source``'s (the household BPE) or a fresh one;
+    the decoder starts from the pad token, as T5's does."""
+    from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
+
+    spec = spec or TinyT5Spec()
+    if tokenizer_source is not None:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+    else:
+        tokenizer = train_tokenizer(TinyLlamaSpec())
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=spec.d_model,
+        d_kv=spec.d_kv,
+        d_ff=spec.d_ff,
+        num_layers=spec.num_layers,
+        num_decoder_layers=spec.num_decoder_layers,
+        num_heads=spec.num_heads,
+        feed_forward_proj="gated-gelu",  # Flan-T5's (T5 v1.1) feed-forward
+        dropout_rate=0.0,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+        # Tied, T5 scales the decoder output by d_model**-0.5 before the vocabulary projection; untied and random, the
+        # logits have std ~sqrt(d_model) and the summed log-prob policy starts saturated (probabilities 1e-19 vs 1).
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(spec.seed)
+    model = T5ForConditionalGeneration(config)
+    log.info("Building a random tiny T5 in %s", out_dir)
+    return save_atomically(model, tokenizer, out_dir, {"recipe": "tiny_t5", **asdict(spec)})

@@ -1,8 +1,9 @@
-"""Batched log-likelihood of candidate action texts given prompts, for any Hugging Face causal LM.
+"""Batched log-likelihood of candidate action texts given prompts, for any Hugging Face causal or seq2seq LM.
 
 Prompt and candidate are tokenized separately and their ids concatenated (never re-tokenized together), so the
 candidate's span is known exactly and is the same in rollouts and updates. Sequences are right-padded: real tokens
-keep positions 0..n-1 and padding after them cannot influence them under the causal mask.
+keep positions 0..n-1 and padding after them cannot influence them under the causal mask. An encoder-decoder
+model (T5, as GLAM) reads the prompt in its encoder and the candidate in its decoder, after the start token.
 """
 
 from __future__ import annotations
@@ -77,17 +78,38 @@ class ActionScorer:
     It knows nothing of environments: prompts and candidate texts are plain strings.
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, mode: str = "shared", cache_size: int = 200_000):
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        mode: str = "shared",
+        cache_size: int = 200_000,
+        encoder_decoder: bool = False,
+        decoder_start_token_id: int | None = None,
+    ):
         if mode not in SCORING_MODES:
             raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
         self.mode = mode
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer needs a pad token (set tokenizer.pad_token) to batch sequences")
         self.tokenizer = tokenizer
-        self.separator = _action_separator(tokenizer)
+        self.encoder_decoder = encoder_decoder
+        if encoder_decoder:
+            # The candidate is a decoder sequence of its own: no separator, decoding starts from the start token.
+            self.separator = ""
+            self.decoder_start = tokenizer.pad_token_id if decoder_start_token_id is None else decoder_start_token_id
+        else:
+            self.separator = _action_separator(tokenizer)
         self._prompt_cache: dict[str, list[int]] = {}
         self._action_cache: dict[str, list[int]] = {}
         self._cache_size = cache_size
+
+    @classmethod
+    def for_model(cls, model, tokenizer: PreTrainedTokenizerBase, mode: str = "shared", **kwargs) -> ActionScorer:
+        """A scorer set up for ``model``'s kind (causal, or encoder-decoder with its decoder start token)."""
+        config = model.get_base_model().config if hasattr(model, "get_base_model") else model.config
+        if getattr(config, "is_encoder_decoder", False):
+            kwargs.update(encoder_decoder=True, decoder_start_token_id=config.decoder_start_token_id)
+        return cls(tokenizer, mode=mode, **kwargs)
 
     def _cached(self, cache: dict[str, list[int]], text: str, **kwargs) -> list[int]:
         ids = cache.get(text)
@@ -142,6 +164,9 @@ class ActionScorer:
         mode = mode or self.mode
         if mode not in SCORING_MODES:
             raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
+        if self.encoder_decoder:
+            logprob_sum = self._score_seq2seq(model, batch, share_encoder=mode != "naive")
+            return CandidateScores(logprob_sum, batch.n_tokens, batch.n_words, batch.owner, batch.counts)
         has_prefix = max(len(p) for p in batch.prompt_ids) >= 2
         if mode == "shared" and has_prefix:
             logprob_sum = self._score_packed(model, batch)
@@ -250,6 +275,31 @@ class ActionScorer:
             0, flat_seg, token_logp[valid]
         )
 
+    def _score_seq2seq(self, model, batch: CandidateBatch, share_encoder: bool) -> torch.Tensor:
+        """Encoder over the prompts, decoder over [start, candidate but its last token] predicting the candidate.
+
+        ``share_encoder`` encodes each prompt once and gathers its output per candidate inside the graph (gradients
+        reach the encoder's adapters from every candidate); otherwise every (prompt, candidate) pair is encoded.
+        """
+        device = _device_of(model)
+        owner = batch.owner.to(device)
+        if share_encoder:
+            enc_ids, enc_mask = self._pad(batch.prompt_ids, device)
+            hidden = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask).last_hidden_state
+            hidden, enc_mask = hidden[owner], enc_mask[owner]
+        else:
+            enc_ids, enc_mask = self._pad([batch.prompt_ids[o] for o in batch.owner.tolist()], device)
+            hidden = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask).last_hidden_state
+        dec_ids, dec_mask = self._pad([[self.decoder_start] + c[:-1] for c in batch.candidate_ids], device)
+        targets, _ = self._pad(batch.candidate_ids, device)
+        logits = model(
+            encoder_outputs=(hidden,),
+            attention_mask=enc_mask,
+            decoder_input_ids=dec_ids,
+            decoder_attention_mask=dec_mask,
+        ).logits
+        return self._candidate_logprob(logits, targets, batch.n_tokens.to(device))
+
     def _pad_values(self, rows: list[list[int]], fill: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = torch.tensor([len(r) for r in rows])
         mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
@@ -262,8 +312,16 @@ class ActionScorer:
         return {"logits_to_keep": 1} if _accepts_logits_to_keep(model) else {}
 
     def prompt_features(self, model, prompt_ids: list[list[int]]) -> torch.Tensor:
-        """Final hidden state at each prompt's last real token (not a pad token), shape (B, hidden)."""
+        """Final hidden state at each prompt's last real token (not a pad token), shape (B, hidden).
+
+        For an encoder-decoder: the decoder's final hidden state at its first position (GLAM's value head input).
+        """
         device = _device_of(model)
+        if self.encoder_decoder:
+            ids, mask = self._pad(prompt_ids, device)
+            start = torch.full((len(prompt_ids), 1), self.decoder_start, dtype=torch.long, device=device)
+            out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=start, output_hidden_states=True)
+            return out.decoder_hidden_states[-1][:, 0].float()
         ids, mask = self._pad(prompt_ids, device)
         out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, **self._one_logit(model))
         last = mask.sum(1) - 1

@@ -15,7 +15,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.base import ActorCritic
-from twosome.lm.loading import DTYPES, load_causal_lm
+from twosome.lm.loading import DTYPES, load_lm
 from twosome.scoring import NORMALIZATIONS
 from twosome.training.ppo_module import EvalConfig, PPOConfig, PPOModule
 from twosome.training.vector_env import make_vector_env
@@ -79,7 +79,7 @@ def env_spaces(cfg: DictConfig) -> dict[str, int]:
 def build_agent(cfg: DictConfig) -> ActorCritic:
     extra = env_spaces(cfg) if cfg.agent.get("uses_vectors", False) else {}
     if cfg.agent.get("uses_lm", False):
-        lm, tokenizer = load_causal_lm(cfg.model.path, cfg.model.build, cfg.model.dtype, cfg.model.get("source"))
+        lm, tokenizer = load_lm(cfg.model.path, cfg.model.build, cfg.model.dtype, cfg.model.get("source"))
         extra.update(lm=lm, tokenizer=tokenizer)
     return hydra.utils.instantiate(cfg.agent.policy, **extra, _convert_="all")
 

@@ -48,11 +48,13 @@ def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> 
         agent.save(run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         module.run_evaluation()
+    # The normalization the policy really uses ("-" for agents that read no action likelihoods, e.g. PPO).
+    norm = OmegaConf.select(cfg, "agent.policy.norm", default="-")
     summary = {
         "run_name": cfg.run_name,
         "agent": cfg.agent.name,
         "env_id": cfg.env.id,
-        "norm": cfg.norm.mode,
+        "norm": norm,
         "model": cfg.model.name,
         "seed": cfg.seed,
         "env_steps": module.collector.env_steps if module.collector else 0,
@@ -63,7 +65,7 @@ def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> 
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"Results in {run_dir}")
     print(
-        f"Summary: {cfg.agent.name} on {cfg.env.id} ({cfg.norm.mode} norm, seed {cfg.seed}): "
+        f"Summary: {cfg.agent.name} on {cfg.env.id} ({norm} norm, seed {cfg.seed}): "
         f"eval return {summary.get('eval/episodic_return', float('nan')):.3f}, "
         f"success rate {summary.get('eval/success_rate', float('nan')):.2f} "
         f"after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s"

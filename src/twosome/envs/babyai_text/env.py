@@ -1,0 +1,213 @@
+"""Gymnasium environment: GLAM's BabyAI-Text, one step is one primitive minigrid action chosen among six texts."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from minigrid.core.constants import COLOR_NAMES
+from minigrid.envs.babyai.core.verifier import (
+    AfterInstr,
+    BeforeInstr,
+    GoToInstr,
+    ObjDesc,
+    OpenInstr,
+    PickupInstr,
+    PutNextInstr,
+)
+
+from .levels import FAMILIES, SPLITS, MixedLocalLevel
+from .text import build_prompt, describe
+from .variants import VARIANTS, Variant
+
+REWARD_SCALE = 20.0
+"""GLAM multiplies the environment's success reward by 20 in the learner (``train_language_agent.reward_function``)."""
+
+HISTORY = 3
+"""GLAM's ``nbr_obs``: the prompt shows the last 3 observations and the 2 actions between them."""
+
+VIEW = 7
+MISSION_FORMS = ("goto", "pickup", "open", "putnext", "pickup_then_goto", "goto_after_pickup")
+_TYPES = ("key", "ball", "box", "door")
+_SLOT = len(_TYPES) + len(COLOR_NAMES) + 1  # type one-hot, colour one-hot, "no colour named"
+MISSION_SIZE = len(MISSION_FORMS) + 2 * _SLOT
+OBS_SIZE = VIEW * VIEW * 3 + MISSION_SIZE
+
+
+_SINGLE = {GoToInstr: "goto", PickupInstr: "pickup", OpenInstr: "open"}
+
+
+def _slot(desc: ObjDesc | None) -> np.ndarray:
+    out = np.zeros(_SLOT, dtype=np.float32)
+    if desc is not None:
+        out[_TYPES.index(desc.type)] = 1.0
+        out[len(_TYPES) + (COLOR_NAMES.index(desc.color) if desc.color else len(COLOR_NAMES))] = 1.0
+    return out
+
+
+def encode_mission(instr) -> np.ndarray:
+    """The mission as numbers, for agents that read no text: its form, then the first and second object named."""
+    if type(instr) in _SINGLE:
+        form, first, second = _SINGLE[type(instr)], instr.desc, None
+    elif isinstance(instr, PutNextInstr):
+        form, first, second = "putnext", instr.desc_move, instr.desc_fixed
+    elif isinstance(instr, BeforeInstr):  # pick up A, then go to B
+        form, first, second = "pickup_then_goto", instr.instr_a.desc, instr.instr_b.desc
+    elif isinstance(instr, AfterInstr):  # go to B after you pick up A
+        form, first, second = "goto_after_pickup", instr.instr_b.desc, instr.instr_a.desc
+    else:
+        raise TypeError(f"cannot encode instruction {type(instr).__name__}")
+    head = np.zeros(len(MISSION_FORMS), dtype=np.float32)
+    head[MISSION_FORMS.index(form)] = 1.0
+    return np.concatenate([head, _slot(first), _slot(second)])
+
+
+class BabyAITextEnv(gym.Env):
+    """GLAM's BabyAI-Text Mixed levels (train or held-out test), told in English or a generalization variant.
+
+    Actions: ``Discrete(6)``, the texts in ``info["actions"]`` ("turn left", "turn right", "go forward", "pick up",
+    "drop", "toggle" unless the variant renames them), all always valid. Observation: float32 vector of
+    ``OBS_SIZE`` = the 7x7x3 minigrid view (object, colour, state indices) flattened, then ``encode_mission``.
+    ``info["prompt"]`` is GLAM's prompt over the last ``history`` observations of this episode.
+
+    Reward ``reward_scale * (1 - 0.9 * t / T)`` on success (minigrid's BabyAI reward, scaled as GLAM's learner
+    does), else 0. Success or a failed sequence terminates; the horizon ``T`` (64 goto/pickup, 128 open, putnext
+    and sequences, or ``max_steps``) truncates.
+
+    ``family_sampling``: ``"episode"`` draws the goal family at every reset; ``"instance"`` draws it at the first
+    reset and keeps it, as GLAM's level does per ``gym.make`` (so GLAM's 32 training envs are 32 fixed families).
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        split: str = "train",
+        families: Sequence[str] | str | None = None,
+        variant: str = "none",
+        reward_scale: float = REWARD_SCALE,
+        family_sampling: str = "episode",
+        history: int = HISTORY,
+        max_steps: int | None = None,
+        render_mode: str | None = None,
+    ):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; known: {sorted(SPLITS)}")
+        families = FAMILIES if families is None else (families,) if isinstance(families, str) else tuple(families)
+        unknown = [f for f in families if f not in FAMILIES]
+        if not families or unknown:
+            raise ValueError(f"families must be a non-empty subset of {list(FAMILIES)}, got {list(families)}")
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; known: {sorted(VARIANTS)}")
+        if not np.isfinite(reward_scale) or reward_scale <= 0:
+            raise ValueError(f"reward_scale must be a positive number, got {reward_scale!r}")
+        if family_sampling not in ("episode", "instance"):
+            raise ValueError(f"family_sampling must be 'episode' or 'instance', got {family_sampling!r}")
+        if not isinstance(history, int | np.integer) or isinstance(history, bool) or history < 1:
+            raise ValueError(f"history must be an integer >= 1, got {history!r}")
+        if max_steps is not None and (not isinstance(max_steps, int | np.integer) or max_steps < 1):
+            raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
+        self.split = split
+        self.families = families
+        self.variant: Variant = VARIANTS[variant]
+        self.reward_scale = float(reward_scale)
+        self.family_sampling = family_sampling
+        self.history = int(history)
+        self.max_steps = None if max_steps is None else int(max_steps)
+        self.render_mode = render_mode
+        self.action_texts = list(self.variant.actions)
+        self.action_space = gym.spaces.Discrete(len(self.action_texts))
+        self.observation_space = gym.spaces.Box(0.0, 10.0, shape=(OBS_SIZE,), dtype=np.float32)
+        self._levels: dict[str, MixedLocalLevel] = {}
+        self._pinned: str | None = None
+        self.level: MixedLocalLevel | None = None
+        self.family: str | None = None
+        self._goal = ""
+        self._observations: deque[list[str]] = deque(maxlen=self.history)
+        self._past_actions: deque[str] = deque(maxlen=self.history - 1)
+        self._ended = True
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if self.family_sampling == "instance" and self._pinned is not None:
+            family = self._pinned
+        else:
+            family = self.families[int(self.np_random.integers(len(self.families)))]
+            self._pinned = family
+        self.family = family
+        self.level = self._level(family)
+        obs, _ = self.level.reset(seed=int(self.np_random.integers(2**31 - 1)))
+        self._goal = self.variant.goal(self.level)
+        self._observations.clear()
+        self._past_actions.clear()
+        self._ended = False
+        return self._observe(obs["image"])
+
+    def step(self, action):
+        index = self._check_action(action)
+        if self._ended:
+            raise RuntimeError("step() called after the episode ended; call reset() first")
+        obs, raw, terminated, truncated, _ = self.level.step(index)
+        success = bool(terminated and raw > 0)
+        truncated = bool(truncated and not terminated)
+        self._ended = bool(terminated or truncated)
+        self._past_actions.append(self.action_texts[index])
+        vector, info = self._observe(obs["image"])
+        info.update(primitive_steps=1, success=success, elapsed_steps=int(self.level.step_count))
+        return vector, self.reward_scale * float(raw) if success else 0.0, bool(terminated), truncated, info
+
+    def render(self):
+        if self.level is None:
+            return None
+        if self.render_mode == "ansi":
+            return f"{self.level.mission}\n{self.level.pprint_grid()}"
+        if self.render_mode == "rgb_array":
+            return self.level.get_frame()
+        return None
+
+    def close(self):
+        for level in self._levels.values():
+            level.close()
+
+    @property
+    def horizon(self) -> int:
+        """The current episode's step limit T."""
+        return int(self.level.max_steps)
+
+    def _level(self, family: str) -> MixedLocalLevel:
+        if family not in self._levels:
+            self._levels[family] = MixedLocalLevel(family, self.split, max_steps=self.max_steps)
+        return self._levels[family]
+
+    def _observe(self, image: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        sentences = describe(image, self.variant.lexicon)
+        self._observations.append(sentences)
+        prompt = build_prompt(
+            self.action_texts, self._goal, list(self._observations), list(self._past_actions), self.variant.prompt_words
+        )
+        vector = np.concatenate([image.reshape(-1).astype(np.float32), encode_mission(self.level.instrs)])
+        info = {
+            "prompt": self.variant.reword(prompt),
+            "actions": list(self.action_texts),
+            "action_mask": np.ones(len(self.action_texts), dtype=bool),
+            "mission": self.level.mission,
+            "descriptions": list(sentences),
+            "family": self.family,
+            "horizon": self.horizon,
+        }
+        return vector, info
+
+    def _check_action(self, action) -> int:
+        n = int(self.action_space.n)
+        value = action.item() if isinstance(action, np.ndarray) and action.ndim == 0 else action
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+            kind = type(action).__name__
+            raise ValueError(f"invalid action {action!r} of type {kind}: expected an integer in [0, {n - 1}]")
+        if not 0 <= value < n:
+            raise ValueError(f"invalid action {value}: expected an integer in [0, {n - 1}] ({n} actions)")
+        return int(value)
