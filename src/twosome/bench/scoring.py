@@ -76,9 +76,7 @@ def load_model(name: str, path: str | None, dtype: torch.dtype, device: str):
             model = LlamaForCausalLM(config).to(dtype)
         model.requires_grad_(False).eval()
         return model, tokenizer
-    model, tokenizer = load_lm(
-        path, "household_llama" if name == "tiny" else None, dtype=str(dtype).split(".")[-1]
-    )
+    model, tokenizer = load_lm(path, "household_llama" if name == "tiny" else None, dtype=str(dtype).split(".")[-1])
     return model.to(device), tokenizer
 
 

@@ -82,6 +82,3 @@ def load_lm(
     model.requires_grad_(False)
     model.eval()
     return model, tokenizer
-
-
-
