@@ -50,3 +50,16 @@ def test_generalization_rows_reload_agents_and_mark_what_cannot_transfer(tmp_pat
     md = (tmp_path / "table.md").read_text()
     assert "n/a (reads only the symbolic vector" in md
     assert (tmp_path / "table.png").stat().st_size > 0
+
+
+def test_every_suite_lists_registered_tasks_including_its_training_task():
+    import gymnasium as gym
+    from omegaconf import OmegaConf
+
+    from twosome.evaluation.generalization import SUITES, suites
+
+    assert {"virtualhome_food", "virtualhome_entertainment", "glam_babyai"} <= set(suites())
+    for name in suites():
+        suite = OmegaConf.load(SUITES / f"{name}.yaml")
+        assert suite.trained_on in suite.tasks
+        assert all(t in gym.registry for t in suite.tasks), name

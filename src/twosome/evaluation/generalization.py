@@ -1,6 +1,7 @@
 """Unseen-task generalization: evaluate trained agents (and their untrained twins) on a list of tasks.
 
     python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --tasks ID [ID ...] --episodes 50 --out DIR
+    python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --suite virtualhome_food   # conf/generalization/
 
 For every run directory (written by ``src/run.py``) the agent is rebuilt from the run's ``config.yaml`` and its
 saved weights (adapter and heads) are loaded. A TWOSOME run also yields its untrained twin (same LM, no adapter
@@ -32,6 +33,11 @@ from twosome.training.rollout import evaluate
 from twosome.training.vector_env import make_vector_env
 
 TEXT_AGENTS = ("twosome", "zeroshot", "glam")
+SUITES = Path(__file__).resolve().parents[3] / "conf" / "generalization"
+
+
+def suites() -> list[str]:
+    return sorted(p.stem for p in SUITES.glob("*.yaml"))
 
 
 def load_run(run_dir: Path, untrained: bool = False):
@@ -150,8 +156,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
+    if bool(args.tasks) == bool(args.suite):
+        parser.error(f"give either --tasks or --suite (suites: {suites()})")
+    if args.suite and args.suite not in suites():
+        parser.error(f"unknown suite {args.suite!r}; valid: {suites()}")
+    tasks = args.tasks or list(OmegaConf.load(SUITES / f"{args.suite}.yaml").tasks)
     table = generalization(
-        args.runs, args.tasks, args.episodes, args.seed, greedy=args.greedy, with_untrained=not args.no_untrained
+        args.runs, tasks, args.episodes, args.seed, greedy=args.greedy, with_untrained=not args.no_untrained
     )
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "generalization.csv", index=False)
