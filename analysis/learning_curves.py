@@ -68,9 +68,23 @@ def run_gamma(run: Path) -> float:
     return float(OmegaConf.load(config).env.get("gamma", float("nan")))
 
 
+def fill_gaps(df: pd.DataFrame) -> pd.DataFrame:
+    """Carry each run's last training return over updates in which no episode ended (a stuck policy ends none
+    within a rollout), so that seeds are averaged at every step instead of whichever happened to log there."""
+    train = df[df.curve == TRAINING]
+    parts = [df[df.curve != TRAINING]]
+    for _, group in train.groupby(["env", "agent", "model", "norm"]):
+        grid = sorted(group.global_step.unique())
+        for _, run in group.groupby("run"):
+            run = run.set_index("global_step")
+            full = run.reindex([x for x in grid if x >= run.index.min() and x <= run.index.max()]).ffill()
+            parts.append(full.reset_index())
+    return pd.concat(parts, ignore_index=True)
+
+
 def smooth(df: pd.DataFrame, window: int) -> pd.DataFrame:
     """Rolling mean of the training curve per run (episode returns in one rollout are few and noisy)."""
-    out = df.copy()
+    out = fill_gaps(df)
     train = out.curve == TRAINING
     out.loc[train, "return"] = (
         out[train].groupby("run")["return"].transform(lambda s: s.rolling(window, min_periods=1).mean())
@@ -153,21 +167,80 @@ def summary_table(df: pd.DataFrame, metric: str = "discounted_return", fraction:
     )
 
 
-def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return") -> None:
+def eval_only_table(paths: list[Path], metric: str = "discounted_return", fraction: float = 0.95) -> pd.DataFrame:
+    """Runs that only evaluate (zero-shot, random): their evaluation return, in the summary table's columns."""
+    rows = []
+    for root in paths:
+        for summary_path in sorted(Path(root).rglob("summary.json")):
+            summary = json.loads(summary_path.read_text())
+            if summary.get("env_steps", 0) != 0 or f"eval/{metric}" not in summary:
+                continue
+            rows.append(
+                {
+                    "env": summary["env_id"],
+                    "agent": summary["agent"],
+                    "model": summary.get("model", "?"),
+                    "norm": summary["norm"],
+                    "seed": summary["seed"],
+                    "final_return": summary[f"eval/{metric}"],
+                    "gamma": run_gamma(summary_path.parent),
+                }
+            )
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows)
+    optimal = optimal_returns(sorted(df.env.unique()), metric, df.groupby("env")["gamma"].first().to_dict())
+    out = (
+        df.groupby(["env", "agent", "model", "norm"])
+        .agg(
+            seeds=("seed", "nunique"),
+            final_return=("final_return", "mean"),
+            final_return_std=("final_return", "std"),
+        )
+        .reset_index()
+    )
+    out["optimal"] = out.env.map(optimal)
+    out["reached"] = (out.final_return >= fraction * out.optimal).astype(int) * out.seeds
+    out["steps_to_target"] = float("nan")  # no training: 0 steps if it is already there, else never
+    out.loc[out.reached > 0, "steps_to_target"] = 0.0
+    return out
+
+
+def series_label(d: pd.DataFrame, with_model: bool) -> pd.Series:
+    """'twosome (word)', 'ppo', ...; the model is named only when a panel mixes models."""
+    norm = d.norm.where(d.norm.isin(["word", "token", "none"]), "")
+    label = d.agent + norm.map(lambda n: f" ({n})" if n else "")
+    return label + " " + d.model if with_model else label
+
+
+def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return", curves: str = "train") -> None:
+    """One panel per task; a line per agent (and normalization), mean and 95% CI over seeds. ``curves``: ``train``
+    (smoothed training episodes, the paper's style), ``eval`` (greedy evaluations) or ``both``. The x axis is
+    logarithmic when one agent's budget is over 4x another's (PPO from scratch next to TWOSOME)."""
     sns.set_theme(style="whitegrid")
+    keep = {"train": [CURVES["charts"]], "eval": [CURVES["eval"]], "both": list(CURVES.values())}[curves]
+    df = df[df.curve.isin(keep)]
     envs = sorted(df.env.unique())
     optimal = optimal_returns(envs, metric, env_gammas(df))
-    fig, axes = plt.subplots(1, len(envs), figsize=(7.5 * len(envs), 5.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.8), squeeze=False)
     for ax, env_id in zip(axes[0], envs):
-        data = df[df.env == env_id].assign(series=lambda d: d.agent + " " + d.model + " (" + d.norm + ") " + d.curve)
-        sns.lineplot(data=data, x="global_step", y="return", hue="series", errorbar=("ci", 95), ax=ax)
+        data = df[df.env == env_id]
+        series = series_label(data, data.model[data.agent != "ppo"].nunique() > 1)
+        if curves == "both":
+            series = series + " " + data.curve
+        data = data.assign(series=series)
+        order = sorted(data.series.unique())
+        sns.lineplot(data=data, x="global_step", y="return", hue="series", hue_order=order, errorbar=("ci", 95), ax=ax)
         if env_id in optimal:
             ax.axhline(optimal[env_id], color="black", ls="--", lw=1, label="optimal")
+        budgets = data.groupby("series")["global_step"].max()
+        if budgets.max() > 4 * budgets.min():
+            ax.set_xscale("log")
         n_seeds = data.groupby("series")["seed"].nunique().max()
         ax.set_title(f"{env_id.split('/')[-1]} ({n_seeds} seeds, mean and 95% CI)")
         ax.set_xlabel("environment steps")
-        ax.set_ylabel(metric.replace("_", " "))
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
+        ax.set_ylabel(metric.replace("_", " ") + (" (training episodes)" if curves == "train" else ""))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out.with_suffix(".png"), dpi=130)
@@ -183,12 +256,13 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--metric", default="discounted_return", choices=["discounted_return", "episodic_return", "success_rate"]
     )
+    ap.add_argument("--curves", default="train", choices=["train", "eval", "both"], help="which curves to draw")
     args = ap.parse_args(argv)
     df = smooth(load_runs(args.paths, args.metric), args.smooth)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out.with_suffix(".csv"), index=False)
-    plot(df, args.out, args.metric)
-    table = summary_table(df, args.metric)
+    plot(df, args.out, args.metric, args.curves)
+    table = pd.concat([summary_table(df, args.metric), eval_only_table(args.paths, args.metric)], ignore_index=True)
     table.to_csv(args.out.with_name(args.out.name + "_summary.csv"), index=False)
     print(table.to_string(index=False))
     print(f"Wrote {args.out.with_suffix('.png')}, .pdf, .csv and _summary.csv ({df.run.nunique()} runs)")
