@@ -63,3 +63,17 @@ def test_every_suite_lists_registered_tasks_including_its_training_task():
         suite = OmegaConf.load(SUITES / f"{name}.yaml")
         assert suite.trained_on in suite.tasks
         assert all(t in gym.registry for t in suite.tasks), name
+
+
+def test_cli_needs_exactly_one_of_tasks_or_suite(tmp_path, capsys):
+    import pytest
+
+    from twosome.evaluation.generalization import main
+
+    for argv in ([str(tmp_path)], [str(tmp_path), "--suite", "glam_babyai", "--tasks", "x"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "either --tasks or --suite" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "--suite", "nope"])
+    assert "unknown suite 'nope'; valid: " in capsys.readouterr().err

@@ -140,9 +140,8 @@ def generalization(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (config.yaml + saved weights)")
-    parser.add_argument(
-        "--tasks", nargs="+", required=True, help="registered env ids, e.g. twosome/VirtualHome-Cheese-v0"
-    )
+    parser.add_argument("--tasks", nargs="+", help="registered env ids, e.g. twosome/VirtualHome-Cheese-v0")
+    parser.add_argument("--suite", help=f"a task list from conf/generalization/: {suites()}")
     parser.add_argument("--episodes", type=int, default=50)
     parser.add_argument("--seed", type=int, default=10_000, help="evaluation seed (differs from training seeds)")
     parser.add_argument(
