@@ -103,7 +103,7 @@ def bar_chart(summary: pd.DataFrame, path: Path) -> None:
     data = summary[summary["applicable"]]
     tasks = list(dict.fromkeys(summary["task"]))
     labels = sorted(
-        data["agent"].unique(),
+        summary["agent"].unique(),
         key=lambda a: (AGENT_ORDER.index(a.split(" ")[0]) if a.split(" ")[0] in AGENT_ORDER else 99, a),
     )
     fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(tasks)), 3.8))
@@ -117,6 +117,10 @@ def bar_chart(summary: pd.DataFrame, path: Path) -> None:
                 ax.errorbar(
                     x, hit["success_rate"].iloc[0], yerr=hit["success_se"].iloc[0], color="black", capsize=2, lw=1
                 )
+    for _, r in summary[~summary["applicable"]].iterrows():  # say so on the chart too, not just leave a gap
+        if r["agent"] in labels:
+            x = tasks.index(r["task"]) - 0.4 + width * (labels.index(r["agent"]) + 0.5)
+            ax.text(x, 0.02, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color="grey")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("success rate")
     ax.set_xlabel("")
