@@ -15,6 +15,19 @@ from twosome.lm.loading import load_lm
 from twosome.scoring import ActionScorer
 from twosome.training.train import train
 
+# Small MLP heads learn the toy task in a few updates at a large learning rate.
+FAST_HEADS = [
+    "ppo.total_env_steps=2048",
+    "ppo.num_steps=32",
+    "ppo.policy_lr=1e-2",
+    "ppo.value_lr=1e-2",
+    "ppo.value_minibatch_size=32",
+    "ppo.policy_minibatch_size=32",
+    "ppo.policy_chunk_size=32",
+    "eval.every_updates=0",
+    "eval.episodes=16",
+]
+
 
 def toy_obs(masks: list[list[bool]], dim: int = 3) -> ObsBatch:
     n = len(masks)
@@ -69,19 +82,7 @@ def test_saycan_policy_is_the_product_of_lm_probability_and_affordance(tiny_mode
 
 
 def test_ppo_from_scratch_learns_the_toy_task(tmp_path):
-    cfg = toy_config(
-        tmp_path,
-        "agent=ppo",
-        "ppo.total_env_steps=2048",
-        "ppo.num_steps=32",
-        "ppo.policy_lr=1e-2",
-        "ppo.value_lr=1e-2",
-        "ppo.value_minibatch_size=32",
-        "ppo.policy_minibatch_size=32",
-        "ppo.policy_chunk_size=32",
-        "eval.every_updates=0",
-        "eval.episodes=16",
-    )
+    cfg = toy_config(tmp_path, "agent=ppo", *FAST_HEADS)
     summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
     returns = pd.read_csv(tmp_path / "run" / "metrics.csv")["charts/episodic_return"].dropna().to_numpy()
     assert returns[-3:].mean() > returns[:3].mean() + 0.5, returns
@@ -90,21 +91,7 @@ def test_ppo_from_scratch_learns_the_toy_task(tmp_path):
 
 
 def test_saycan_learns_its_affordance(tmp_path, tiny_model_dir):
-    cfg = toy_config(
-        tmp_path,
-        "agent=saycan",
-        f"model.path={tiny_model_dir}",
-        "model.build=null",
-        "ppo.total_env_steps=2048",
-        "ppo.num_steps=32",
-        "ppo.policy_lr=1e-2",
-        "ppo.value_lr=1e-2",
-        "ppo.value_minibatch_size=32",
-        "ppo.policy_minibatch_size=32",
-        "ppo.policy_chunk_size=32",
-        "eval.every_updates=0",
-        "eval.episodes=16",
-    )
+    cfg = toy_config(tmp_path, "agent=saycan", f"model.path={tiny_model_dir}", "model.build=null", *FAST_HEADS)
     summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
     assert summary["eval/episodic_return"] >= 3.5
     state = torch.load(tmp_path / "run" / "saycan_heads.pt", weights_only=True)

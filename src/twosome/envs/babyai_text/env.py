@@ -19,6 +19,8 @@ from minigrid.envs.babyai.core.verifier import (
     PutNextInstr,
 )
 
+from twosome.envs.actions import check_action
+
 from .levels import FAMILIES, SPLITS, MixedLocalLevel
 from .text import build_prompt, describe
 from .variants import VARIANTS, Variant
@@ -203,11 +205,4 @@ class BabyAITextEnv(gym.Env):
         return vector, info
 
     def _check_action(self, action) -> int:
-        n = int(self.action_space.n)
-        value = action.item() if isinstance(action, np.ndarray) and action.ndim == 0 else action
-        if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-            kind = type(action).__name__
-            raise ValueError(f"invalid action {action!r} of type {kind}: expected an integer in [0, {n - 1}]")
-        if not 0 <= value < n:
-            raise ValueError(f"invalid action {value}: expected an integer in [0, {n - 1}] ({n} actions)")
-        return int(value)
+        return check_action(action, int(self.action_space.n))

@@ -7,6 +7,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from twosome.envs.actions import check_action
+
 from .macros import run_macro
 from .observation import encode, vector_size
 from .render import render_ansi
@@ -93,11 +95,4 @@ class OvercookedEnv(gym.Env):
         return {"prompt": prompt, "actions": actions, "action_mask": np.ones(len(actions), dtype=bool)}
 
     def _check_action(self, action) -> int:
-        n = int(self.action_space.n)
-        value = action.item() if isinstance(action, np.ndarray) and action.ndim == 0 else action
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            kind = type(action).__name__
-            raise ValueError(f"invalid action {action!r} of type {kind}: expected an integer in [0, {n - 1}]")
-        if not 0 <= value < n:
-            raise ValueError(f"invalid action {value}: expected an integer in [0, {n - 1}] ({n} macro actions)")
-        return int(value)
+        return check_action(action, int(self.action_space.n), "macro actions")

@@ -7,6 +7,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from twosome.envs.actions import check_action
+
 from .observation import holds_goal, read_features, to_vector
 from .prompts import describe
 from .render import render_card
@@ -84,11 +86,4 @@ class VirtualHomeEnv(gym.Env):
         return {"prompt": prompt, "actions": list(self.action_texts), "action_mask": mask}
 
     def _check_action(self, action) -> int:
-        n = int(self.action_space.n)
-        value = action.item() if isinstance(action, np.ndarray) and action.ndim == 0 else action
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            kind = type(action).__name__
-            raise ValueError(f"invalid action {action!r} of type {kind}: expected an integer in [0, {n - 1}]")
-        if not 0 <= value < n:
-            raise ValueError(f"invalid action {value}: expected an integer in [0, {n - 1}] ({n} actions)")
-        return int(value)
+        return check_action(action, int(self.action_space.n))
