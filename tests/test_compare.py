@@ -24,7 +24,8 @@ def sweep_members(cmd: list[str]) -> list[list[str]]:
         if arg.startswith("hydra.") or "=" not in arg:
             continue
         key, value = arg.split("=", 1)
-        jobs = [job + [f"{key}={v}"] for job in jobs for v in value.split(",")]
+        values = value.split(",")[:1] if key == "seed" else value.split(",")  # seeds compose alike: one is enough
+        jobs = [job + [f"{key}={v}"] for job in jobs for v in values]
     return jobs
 
 
