@@ -12,7 +12,9 @@ from hydra.errors import MissingConfigException
 from twosome.training.build import ConfigError, ppo_config, validate
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
-GROUPS = [d.name for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra", "experiment", "compare", "generalization")]
+GROUPS = [
+    d.name for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra", "experiment", "compare", "generalization")
+]
 
 
 def compose_cfg(*overrides):
