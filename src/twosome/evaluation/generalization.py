@@ -66,8 +66,10 @@ def not_applicable_reason(agent_name: str, train_env: str, task: str, train_dim:
         return None
     if agent_name == "ppo":
         return "reads only the symbolic vector: cannot know the new task's objects"
-    if agent_name == "saycan" and obs_dim_of(task) != train_dim:
-        return f"affordance reads a {train_dim}-dim vector; this task's vector has {obs_dim_of(task)} dims"
+    if agent_name == "saycan":
+        task_dim = obs_dim_of(task)  # builds the env once
+        if task_dim != train_dim:
+            return f"affordance reads a {train_dim}-dim vector; this task's vector has {task_dim} dims"
     return None
 
 
