@@ -60,6 +60,17 @@ class ActorCritic(nn.Module):
 
     features_are_fixed: bool = True
 
+    #: Set for data-parallel training: every call makes the same model forwards whatever the data (no memoization,
+    #: no caches), because each forward of a sharded model is a collective all ranks must join.
+    lockstep: bool = False
+
+    def shard(self, mesh) -> int:
+        """Shard the agent's modules for FSDP over ``mesh``; return the number of units. Default: one unit per
+        child module that has parameters (enough for small networks)."""
+        from twosome.training.fsdp import shard_modules
+
+        return shard_modules([m for m in self.children() if any(True for _ in m.parameters())], mesh)
+
     def frozen_policy(self):
         """Context in which the weights do not change (rollouts, evaluation): agents may memoize inside it."""
         return nullcontext()
@@ -79,8 +90,16 @@ class ActorCritic(nn.Module):
     def value_parameters(self) -> list[nn.Parameter]:
         raise NotImplementedError
 
-    def save(self, directory: str | Path) -> None:
+    def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
+        """Write the trained weights. ``state_dict``: the agent's weights gathered from every rank (FSDP, where
+        each rank holds a shard); by default the module's own."""
         raise NotImplementedError
+
+    def part(self, name: str, state_dict: dict | None) -> dict:
+        """The state dict of child ``name``, from ``state_dict`` when given (keys prefixed ``name.``)."""
+        if state_dict is None:
+            return getattr(self, name).state_dict()
+        return {k.removeprefix(name + "."): v for k, v in state_dict.items() if k.startswith(name + ".")}
 
 
 def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, bias: bool = True) -> nn.Sequential:

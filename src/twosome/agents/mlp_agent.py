@@ -70,10 +70,9 @@ class MLPAgent(ActorCritic):
     def value_parameters(self) -> list[nn.Parameter]:
         return list(self.critic.parameters())
 
-    def save(self, directory: str | Path) -> None:
-        torch.save(
-            {"actor": self.actor.state_dict(), "critic": self.critic.state_dict()}, Path(directory) / "mlp_agent.pt"
-        )
+    def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
+        state = {"actor": self.part("actor", state_dict), "critic": self.part("critic", state_dict)}
+        torch.save(state, Path(directory) / "mlp_agent.pt")
 
     def load(self, directory: str | Path) -> None:
         state = torch.load(Path(directory) / "mlp_agent.pt", weights_only=True)

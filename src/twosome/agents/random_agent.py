@@ -23,5 +23,5 @@ class UniformRandomAgent(ActorCritic):
     def value_parameters(self):
         return []
 
-    def save(self, directory) -> None:
+    def save(self, directory, state_dict=None) -> None:
         """Nothing to save."""

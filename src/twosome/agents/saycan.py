@@ -50,6 +50,12 @@ class SayCanAgent(ActorCritic):
         self._lm_scores: dict[tuple[str, tuple[str, ...]], torch.Tensor] = {}
         self._cache_size = cache_size
 
+    def shard(self, mesh) -> int:
+        """The LM is frozen and never trained: each rank keeps a full copy (and its memo); the heads are sharded."""
+        from twosome.training.fsdp import shard_modules
+
+        return shard_modules([self.affordance, self.critic], mesh)
+
     def lm_log_probs(self, obs: ObsBatch) -> torch.Tensor:
         """log p_LM(a | s) over the valid actions (N, A), -inf elsewhere; memoized per (prompt, valid actions)."""
         keys = [
@@ -91,8 +97,8 @@ class SayCanAgent(ActorCritic):
     def value_parameters(self) -> list[nn.Parameter]:
         return list(self.critic.parameters())
 
-    def save(self, directory: str | Path) -> None:
-        state = {"affordance": self.affordance.state_dict(), "critic": self.critic.state_dict()}
+    def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
+        state = {"affordance": self.part("affordance", state_dict), "critic": self.part("critic", state_dict)}
         torch.save(state, Path(directory) / "saycan_heads.pt")
 
     def load(self, directory: str | Path) -> None:

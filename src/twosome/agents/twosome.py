@@ -82,7 +82,7 @@ class TwosomeAgent(ActorCritic):
             (prompt, tuple(a for a, ok in zip(acts, mask.tolist()) if ok))
             for prompt, acts, mask in zip(obs.prompts, obs.actions, obs.action_mask)
         ]
-        if not self.memoize:  # score every row as it is (the original's behaviour; for benchmarks)
+        if not self.memoize or self.lockstep:  # score every row as it is (the original's behaviour; FSDP)
             batch = self.scorer.encode(obs.prompts, [list(k[1]) for k in keys])
             values = self.scorer.score(self.actor, batch).normalized(self.norm)
             out = torch.full(obs.action_mask.shape, float("-inf"), device=values.device, dtype=values.dtype)
@@ -125,7 +125,7 @@ class TwosomeAgent(ActorCritic):
             return self.scorer.prompt_features(self.actor, ids)
 
     def value_features(self, obs: ObsBatch) -> torch.Tensor:
-        if not self.features_are_fixed:
+        if not self.features_are_fixed or self.lockstep:
             return self._features(obs.prompts)
         # The base LM is frozen, so a prompt's feature never changes: compute each distinct prompt once.
         missing = list(dict.fromkeys(p for p in obs.prompts if p not in self._feature_cache))
@@ -146,10 +146,20 @@ class TwosomeAgent(ActorCritic):
     def value_parameters(self) -> list[nn.Parameter]:
         return list(self.critic_head.parameters())
 
-    def save(self, directory: str | Path) -> None:
+    def shard(self, mesh) -> int:
+        """FSDP: the LM block by block, the critic head as its own unit. Scoring switches to one forward per
+        (prompt, action) batch: FSDP2 frees a unit's gathered weights after its backward, and the shared modes run
+        the same blocks twice in one graph (prompt, then actions on its cache), whose second backward needs them."""
+        from twosome.training.fsdp import shard_modules, shard_transformer
+
+        self.scorer.mode = "naive"
+        return shard_transformer(self.actor, mesh) + shard_modules([self.critic_head], mesh)
+
+    def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
         directory = Path(directory)
-        self.actor.save_pretrained(directory / "adapter")
-        torch.save(self.critic_head.state_dict(), directory / "critic_head.pt")
+        actor_sd = None if state_dict is None else self.part("actor", state_dict)
+        self.actor.save_pretrained(directory / "adapter", state_dict=actor_sd)
+        torch.save(self.part("critic_head", state_dict), directory / "critic_head.pt")
 
     def load(self, directory: str | Path) -> None:
         from peft import set_peft_model_state_dict

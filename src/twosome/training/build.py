@@ -95,22 +95,61 @@ def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:
     )
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, **overrides) -> pl.Trainer:
+STRATEGIES = ("auto", "fsdp", "ddp")
+
+
+def build_strategy(cfg: DictConfig):
+    """``fsdp``: Lightning's ModelParallelStrategy, every process one data-parallel rank (the PPO module shards the
+    agent in ``configure_model``); gloo on CPU, NCCL on GPUs."""
+    name = cfg.trainer.get("strategy", "auto")
+    _check(name in STRATEGIES, "trainer.strategy", name, list(STRATEGIES))
+    if name != "fsdp":
+        return name
+    from pytorch_lightning.strategies import ModelParallelStrategy
+
+    world = int(cfg.trainer.devices) * int(cfg.trainer.get("num_nodes", 1))
+    return ModelParallelStrategy(data_parallel_size=world, tensor_parallel_size=1, save_distributed_checkpoint=False)
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = None, **overrides) -> pl.Trainer:
+    """``tb_purge_step``: a resumed run drops TensorBoard events logged after its checkpoint."""
+    from pytorch_lightning.plugins.environments import SLURMEnvironment
+
+    from twosome.training.checkpointing import (
+        AtomicCheckpointIO,
+        PeriodicCheckpoint,
+        PreemptionCheckpoint,
+        checkpoint_path,
+    )
+
     if cfg.trainer.get("num_threads"):
         torch.set_num_threads(int(cfg.trainer.num_threads))
     loggers = []
     if cfg.logger.csv:
         loggers.append(CSVLogger(save_dir=str(run_dir), name="", version="", flush_logs_every_n_steps=1))
     if cfg.logger.tensorboard:
-        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
+        tb_kwargs = {} if tb_purge_step is None else {"purge_step": tb_purge_step}
+        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", **tb_kwargs))
+    ckpt = checkpoint_path(run_dir)
+    callbacks = [PeriodicCheckpoint(ckpt, cfg.checkpoint.every_updates)]
+    if cfg.checkpoint.requeue_signals:
+        callbacks.append(PreemptionCheckpoint(ckpt, tuple(cfg.checkpoint.requeue_signals)))
+    plugins = [AtomicCheckpointIO()]
+    if SLURMEnvironment.detect():  # requeueing is PreemptionCheckpoint's job: at an update boundary, not mid-step
+        plugins.append(SLURMEnvironment(auto_requeue=False))
     kwargs = dict(
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,
+        num_nodes=cfg.trainer.get("num_nodes", 1),
+        strategy=build_strategy(cfg),
         precision=cfg.trainer.precision,
         max_epochs=1,
         logger=loggers or False,
-        enable_checkpointing=False,
+        callbacks=callbacks,
+        plugins=plugins,
+        enable_checkpointing=False,  # PeriodicCheckpoint saves at PPO-update boundaries
         enable_model_summary=False,
+        use_distributed_sampler=False,  # the "dataloader" is the update schedule: every rank runs every update
         log_every_n_steps=1,
         default_root_dir=str(run_dir),
         num_sanity_val_steps=0,

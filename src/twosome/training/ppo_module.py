@@ -8,19 +8,20 @@ takes optimizer steps of ``policy_minibatch_size`` decisions, each accumulated o
 from __future__ import annotations
 
 import math
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 import gymnasium as gym
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader
 
 from twosome.agents.base import ActorCritic, ObsBatch
 from twosome.rl.gae import compute_gae
-from twosome.rl.ppo import explained_variance, normalize_advantages, policy_loss, value_loss
+from twosome.rl.ppo import explained_variance, policy_loss, value_loss
+from twosome.training import distributed as dist
 from twosome.training.rollout import RolloutCollector, evaluate
 
 
@@ -77,7 +78,12 @@ class PPOConfig:
 
     @property
     def num_updates(self) -> int:
-        return max(1, self.total_env_steps // self.batch_size)
+        return self.updates_for(world_size=1)
+
+    def updates_for(self, world_size: int) -> int:
+        """``total_env_steps`` is the budget of the whole run: with several ranks each update sees
+        ``world_size * batch_size`` environment steps, so there are fewer updates."""
+        return max(1, self.total_env_steps // (self.batch_size * world_size))
 
 
 @dataclass
@@ -99,6 +105,43 @@ def summarize(records: list[dict], prefix: str) -> dict[str, float]:
     return out
 
 
+class NonFiniteLossError(FloatingPointError):
+    """A loss or gradient norm became NaN/inf: training stops before the optimizer step that would spread it."""
+
+
+class UpdateSchedule:
+    """The train "dataloader": PPO update indices, from the first update not yet done to the last.
+
+    It is stateful (``state_dict``) so that Lightning resumes it mid-epoch: a resumed run continues at the update
+    after its checkpoint instead of replaying the epoch from the start.
+    """
+
+    def __init__(self, total: int):
+        self.total, self.done = total, 0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.done, self.total))
+
+    def __len__(self) -> int:
+        return self.total - self.done
+
+    def state_dict(self) -> dict:
+        return {"done": self.done, "total": self.total}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.done = int(state["done"])
+
+
+def _rng_state() -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
 class PPOModule(pl.LightningModule):
     def __init__(
         self,
@@ -113,7 +156,24 @@ class PPOModule(pl.LightningModule):
         self.agent, self.make_envs, self.ppo, self.eval_cfg, self.seed = agent, make_envs, ppo, evaluation, seed
         self.collector: RolloutCollector | None = None
         self.final_eval: dict[str, float] = {}
+        self.schedule = UpdateSchedule(ppo.num_updates)
+        self._restored: dict | None = None  # run state read from a checkpoint, applied when training starts
         self._start = time.time()
+        self.elapsed_before = 0.0  # training seconds of the run before it was resumed
+        self._start_steps = 0
+
+    @property
+    def num_updates(self) -> int:
+        return self.schedule.total
+
+    @property
+    def updates_done(self) -> int:
+        return self.schedule.done
+
+    @property
+    def env_steps(self) -> int:
+        """Environment steps of all ranks."""
+        return self.collector.env_steps * dist.world_size() if self.collector else 0
 
     # --- Lightning plumbing ------------------------------------------------------------------------------
     def configure_optimizers(self):
@@ -121,31 +181,81 @@ class PPOModule(pl.LightningModule):
         policy_opt = torch.optim.AdamW(self.agent.policy_parameters(), lr=p.policy_lr, eps=p.adam_eps, weight_decay=0.0)
         value_opt = torch.optim.Adam(self.agent.value_parameters(), lr=p.value_lr, eps=p.adam_eps)
 
+        total = self.num_updates
+
         def decay(update: int) -> float:  # linear decay to 0 over the run, as cleanrl and TWOSOME
-            return 1.0 - update / p.num_updates if p.anneal_lr else 1.0
+            return 1.0 - update / total if p.anneal_lr else 1.0
 
         scheds = [torch.optim.lr_scheduler.LambdaLR(o, decay) for o in (policy_opt, value_opt)]
         return [policy_opt, value_opt], scheds
 
+    def setup(self, stage: str) -> None:
+        # The budget is global: the number of updates depends on how many ranks share it.
+        self.schedule.total = self.ppo.updates_for(dist.world_size())
+
+    def configure_model(self) -> None:
+        """FSDP (Lightning's ModelParallelStrategy): shard the agent over the data-parallel ranks."""
+        mesh = getattr(self, "_device_mesh", None)
+        if mesh is None or self.agent.lockstep:  # single process, or already sharded
+            return
+        self.agent.lockstep = True
+        self.agent.shard(mesh["data_parallel"])
+
     def train_dataloader(self):
-        return DataLoader(list(range(self.ppo.num_updates)), batch_size=None, shuffle=False)
+        return self.schedule
 
     def on_fit_start(self):
+        rank, n = dist.rank(), self.ppo.num_envs
+        if rank > 0:  # rank r's environments are environments r*n .. r*n+n-1 of one run with all of them
+            torch.manual_seed(self.seed + rank)
         if self.collector is None:
             self.collector = RolloutCollector(
-                self.make_envs(self.ppo.num_envs), self.agent, self.ppo.num_steps, self.ppo.gamma, seed=self.seed
+                self.make_envs(n), self.agent, self.ppo.num_steps, self.ppo.gamma, seed=self.seed + rank * n
             )
-        self._start = time.time()
+        if self._restored is not None:
+            self.collector.load_state_dict(self._restored["collector"])
+            self.elapsed_before = self._restored["elapsed_seconds"]
+            self.final_eval = self._restored["final_eval"]
+            _set_rng_state(self._restored["rng"])  # last: nothing above may draw from the generators
+            self._restored = None
+        self._start, self._start_steps = time.time(), self.env_steps  # SPS: steps since this process started
 
     def on_save_checkpoint(self, checkpoint):
         # The frozen LM is never trained: keep only what is, so a 7B run checkpoints megabytes, not gigabytes.
         trainable = {n for n, prm in self.named_parameters() if prm.requires_grad}
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
+        here = {"collector": self.collector.state_dict(), "rng": _rng_state()}  # this rank's
+        checkpoint["ppo_run"] = {
+            "ranks": dist.gather_records([here]),  # every rank's environments and generators, in rank order
+            "updates_done": self.updates_done,
+            "env_steps": self.env_steps,
+            "elapsed_seconds": self.elapsed_before + time.time() - self._start,
+            "final_eval": self.final_eval,
+        }
+
+    def on_load_checkpoint(self, checkpoint):
+        run = checkpoint["ppo_run"]
+        if len(run["ranks"]) != dist.world_size():
+            raise ValueError(
+                f"the checkpoint was written by {len(run['ranks'])} ranks and this run has {dist.world_size()}: "
+                "resume with the same trainer.devices and trainer.num_nodes"
+            )
+        self._restored = {**run, **run["ranks"][dist.rank()]}
+        self.schedule.done = int(run["updates_done"])
 
     strict_loading = False
 
+    def _check_finite(self, value: torch.Tensor, name: str) -> None:
+        if not torch.isfinite(value).all():
+            raise NonFiniteLossError(
+                f"{name} is {value.item() if value.numel() == 1 else value} at update {self.updates_done + 1} "
+                f"(after {self.env_steps} env steps): training stopped before the optimizer step; the last good "
+                "checkpoint is kept. Lower the learning rates (ppo.policy_lr, ppo.value_lr) or check the model dtype."
+            )
+
     # --- one PPO update ----------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
+        """One PPO update; ``batch`` is its index (0-based) in the run."""
         p = self.ppo
         policy_opt, value_opt = self.optimizers()
         policy_sched, value_sched = self.lr_schedulers()
@@ -183,9 +293,11 @@ class PPOModule(pl.LightningModule):
                 v_loss = value_loss(
                     new_value, b_values[mb].to(dev), b_returns[mb].to(dev), p.clip_coef if p.clip_vloss else None
                 )
+                self._check_finite(v_loss, "the value loss")
                 value_opt.zero_grad()
                 self.manual_backward(p.vf_coef * v_loss)
-                torch.nn.utils.clip_grad_norm_(self.agent.value_parameters(), p.max_grad_norm)
+                grad_norm = torch.nn.utils.clip_grad_norm_(self.agent.value_parameters(), p.max_grad_norm)
+                self._check_finite(grad_norm, "the value gradient norm")
                 value_opt.step()
                 stats["value_loss"].append(v_loss.item())
             # Policy phase: optimizer steps of policy_minibatch_size decisions, accumulated over chunks.
@@ -193,14 +305,15 @@ class PPOModule(pl.LightningModule):
                 policy_opt.zero_grad()
                 mb_adv = b_adv[mb]
                 if p.norm_adv:
-                    mb_adv = normalize_advantages(mb_adv)
+                    mb_adv = dist.normalize_advantages(mb_adv)
                 step_kl = 0.0
                 for chunk in torch.arange(len(mb)).split(p.policy_chunk_size):
                     idx = mb[chunk]
-                    dist = self.agent.distribution(obs.select(idx))
-                    new_logprob = dist.log_prob(b_actions[idx].to(dev))
+                    pi = self.agent.distribution(obs.select(idx))
+                    new_logprob = pi.log_prob(b_actions[idx].to(dev))
                     pg_loss, s = policy_loss(new_logprob, b_logprobs[idx].to(dev), mb_adv[chunk].to(dev), p.clip_coef)
-                    entropy = dist.entropy().mean()
+                    entropy = pi.entropy().mean()
+                    self._check_finite(pg_loss, "the policy loss")
                     weight = len(chunk) / len(mb)
                     self.manual_backward((pg_loss - p.ent_coef * entropy) * weight)
                     step_kl += s["approx_kl"].item() * weight
@@ -208,11 +321,13 @@ class PPOModule(pl.LightningModule):
                     stats["entropy"].append(entropy.item())
                     for k in ("old_approx_kl", "approx_kl", "clipfrac"):
                         stats[k].append(s[k].item())
+                step_kl = dist.all_mean({"kl": step_kl})["kl"]  # all ranks stop together, on the global batch's KL
                 if p.target_kl is not None and step_kl > p.target_kl:
                     policy_opt.zero_grad()  # this step would move the policy too far: drop it and stop
                     kl_stop = True
                     break
-                torch.nn.utils.clip_grad_norm_(self.agent.policy_parameters(), p.max_grad_norm)
+                grad_norm = torch.nn.utils.clip_grad_norm_(self.agent.policy_parameters(), p.max_grad_norm)
+                self._check_finite(grad_norm, "the policy gradient norm")
                 policy_opt.step()
                 policy_steps += 1
 
@@ -226,33 +341,36 @@ class PPOModule(pl.LightningModule):
         metrics.update({f"losses/{k}": float(np.mean(v)) for k, v in stats.items() if v})
         policy_sched.step()
         value_sched.step()
-
-        env_steps = self.collector.env_steps
-        elapsed = time.time() - self._start
-        metrics["charts/SPS"] = env_steps / max(elapsed, 1e-9)
         metrics["charts/rollout_seconds"] = rollout_time
         metrics["charts/update_seconds"] = time.time() - t0 - rollout_time
-        metrics.update(summarize(self.collector.tracker.pop(), "charts"))
-        update = batch_idx + 1
+        metrics = dist.all_mean(metrics)  # every rank has the same keys: means over the global batch
+
+        env_steps = self.env_steps
+        metrics["charts/SPS"] = (env_steps - self._start_steps) / max(time.time() - self._start, 1e-9)
+        metrics.update(summarize(dist.gather_records(self.collector.tracker.pop()), "charts"))
+        update = int(batch) + 1
         every = self.eval_cfg.every_updates
-        if update == p.num_updates or (every > 0 and update % every == 0):
+        if update == self.num_updates or (every > 0 and update % every == 0):
             metrics.update(self.run_evaluation())
+        self.schedule.done = update
         self._log(metrics, env_steps, update)
 
     def run_evaluation(self) -> dict[str, float]:
-        envs = self.make_envs(self.eval_cfg.num_envs)
+        """Greedy (or sampled) episodes on fresh environments; with several ranks each runs its share."""
+        world, rank, n = dist.world_size(), dist.rank(), self.eval_cfg.num_envs
+        envs = self.make_envs(n)
         try:
             records = evaluate(
                 self.agent,
                 envs,
-                self.eval_cfg.episodes,
+                math.ceil(self.eval_cfg.episodes / world),
                 self.ppo.gamma,
-                self.seed + self.eval_cfg.seed_offset,
+                self.seed + self.eval_cfg.seed_offset + rank * n,
                 self.eval_cfg.deterministic,
             )
         finally:
             envs.close()
-        self.final_eval = summarize(records, "eval")
+        self.final_eval = summarize(dist.gather_records(records)[: self.eval_cfg.episodes], "eval")
         return self.final_eval
 
     def _log(self, metrics: dict[str, float], env_steps: int, update: int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -9,6 +10,7 @@ import numpy as np
 import torch
 
 from twosome.agents.base import ActorCritic, ObsBatch
+from twosome.training.distributed import all_true
 from twosome.training.vector_env import final_obs_batch, step_field, to_obs_batch
 
 
@@ -74,6 +76,29 @@ class RolloutCollector:
         self.tracker = EpisodeTracker(gamma, envs.num_envs)
         self.env_steps = 0
 
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs to continue this rollout stream exactly: the environments (their
+        simulator state and random generators), the pending observation, the unfinished episodes' sums."""
+        return {
+            "envs": pickle.dumps(self.envs.envs),
+            "next_obs": self.next_obs,
+            "tracker": pickle.dumps(self.tracker),
+            "env_steps": self.env_steps,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if len(state["next_obs"]) != self.envs.num_envs:
+            raise ValueError(
+                f"the checkpoint has {len(state['next_obs'])} environments, this run {self.envs.num_envs}: "
+                "resume with the same ppo.num_envs"
+            )
+        for env in self.envs.envs:
+            env.close()
+        self.envs.envs = pickle.loads(state["envs"])
+        self.next_obs = state["next_obs"]
+        self.tracker = pickle.loads(state["tracker"])
+        self.env_steps = int(state["env_steps"])
+
     @torch.no_grad()
     def _value(self, obs: ObsBatch) -> tuple[torch.Tensor, torch.Tensor]:
         feats = self.agent.value_features(obs)
@@ -112,6 +137,8 @@ class RolloutCollector:
             trunc_rows = np.flatnonzero(np.logical_and(truncated, ~np.asarray(terminated)))
             if len(trunc_rows):
                 next_values[t, trunc_rows] = self._value(final_obs_batch(info, trunc_rows.tolist()))[0]
+            elif self.agent.lockstep:  # the other ranks may be bootstrapping now: make the same LM forwards
+                self._value(obs.select([0]))
             self.next_obs = to_obs_batch(next_obs, info)
             self.env_steps += N
 
@@ -147,7 +174,8 @@ def _evaluate(agent, envs, episodes, gamma, seed, deterministic) -> list[dict]:
     batch = to_obs_batch(obs, info)
     records: list[dict] = []
     generator = torch.Generator().manual_seed(seed)
-    while len(records) < episodes:
+    # With several ranks every rank steps until all have their episodes: model forwards are collectives.
+    while not all_true(len(records) >= episodes) if agent.lockstep else len(records) < episodes:
         dist = agent.distribution(batch)
         if deterministic:
             action = dist.probs.argmax(-1)

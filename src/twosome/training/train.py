@@ -1,10 +1,16 @@
-"""One training run: validate, build, fit, save the adapter and heads, write the summary."""
+"""One training run: validate, build, fit (resuming from the run's checkpoint), save the adapter and heads, write the
+summary. The run directory's ``status.json`` always says where the run stands: running, preempted, failed (and
+why) or finished."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import logging
+import shutil
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -12,7 +18,14 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from twosome.training.build import build_agent, build_module, build_trainer, validate
+from twosome.training import distributed as dist
+from twosome.training.build import ConfigError, build_agent, build_module, build_trainer, validate
+from twosome.training.checkpointing import (
+    Preempted,
+    atomic_write_text,
+    checkpoint_path,
+    read_run_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +39,9 @@ for _message in (
 ):
     warnings.filterwarnings("ignore", message=_message)
 
+# Settings that may change between a run and its resumption without changing its results.
+RESUMABLE_CHANGES = ("checkpoint.", "trainer.num_threads", "logger.")
+
 
 def run_dir_of(cfg: DictConfig) -> Path:
     if HydraConfig.initialized():
@@ -33,21 +49,112 @@ def run_dir_of(cfg: DictConfig) -> Path:
     return Path(cfg.paths.runs_dir) / cfg.run_name
 
 
+def write_status(run_dir: Path, status: str, **details) -> None:
+    if dist.rank() == 0:
+        atomic_write_text(run_dir / "status.json", json.dumps({"status": status, **details}, indent=2))
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_changes(old: dict, new: dict) -> list[str]:
+    """Keys whose values differ between two resolved configs, ignoring settings a resume may change."""
+    a, b = _flat(old), _flat(new)
+    keys = sorted(set(a) | set(b))
+    return [
+        f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
+        for k in keys
+        if a.get(k) != b.get(k) and not k.startswith(RESUMABLE_CHANGES)
+    ]
+
+
+def truncate_csv(path: Path, last_update: int) -> None:
+    """Drop the metric rows a killed run logged after its checkpoint: they are logged again when it resumes."""
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+        header = rows[0].keys() if rows else None
+    if header is None:
+        return
+    kept = [r for r in rows if r.get("update") and float(r["update"]) <= last_update]
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(header))
+        writer.writeheader()
+        writer.writerows(kept)
+    tmp.replace(path)
+
+
+def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict | None]:
+    """Decide how this run starts: (checkpoint to resume from, None), (None, finished summary), or (None, None)."""
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    ckpt, config_file, summary_file = checkpoint_path(run_dir), run_dir / "config.yaml", run_dir / "summary.json"
+    previous = config_file.exists() and (ckpt.exists() or summary_file.exists())
+    if previous and cfg.checkpoint.resume:
+        changes = config_changes(OmegaConf.to_container(OmegaConf.load(config_file)), resolved)
+        if changes:
+            raise ConfigError(
+                f"{run_dir} holds a run of a different config ({'; '.join(changes)}). To keep it, give this run "
+                "its own directory (run_name=... or hydra.run.dir=...); to overwrite it, checkpoint.resume=false"
+            )
+        if summary_file.exists():
+            return None, json.loads(summary_file.read_text())
+        return ckpt, None
+    if previous and dist.rank() == 0:  # resume=false: start over, without stale results beside the new ones
+        for name in ("summary.json", "metrics.csv", "adapter", "checkpoints", "tensorboard"):
+            target = run_dir / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    return None, None
+
+
 def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> dict:
     validate(cfg)
     run_dir = Path(run_dir) if run_dir is not None else run_dir_of(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    resume_from, finished = prepare_run_dir(cfg, run_dir)
+    if finished is not None:
+        print(f"{run_dir} is already finished (checkpoint.resume=false reruns it); its summary: {finished}")
+        return finished
+    if dist.rank() == 0:
+        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    try:
+        return _train(cfg, run_dir, resume_from, **trainer_overrides)
+    except Preempted as stop:
+        write_status(run_dir, "preempted", reason=str(stop))
+        print(f"Preempted: {stop}")
+        raise
+    except BaseException as err:
+        write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
+        raise
+
+
+def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     start = time.time()
     agent = build_agent(cfg)
     module = build_module(cfg, agent)
     if cfg.agent.get("train", True):
-        trainer = build_trainer(cfg, run_dir, **trainer_overrides)
-        trainer.fit(module)
-        agent.save(run_dir)
+        purge = None
+        if resume_from is not None:
+            state = read_run_state(resume_from)
+            truncate_csv(run_dir / "metrics.csv", state["updates_done"])
+            purge = state["env_steps"] + 1
+            print(f"Resuming {run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
+        write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
+        trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, **trainer_overrides)
+        trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
+        digest = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         module.run_evaluation()
+        digest = None
     # The normalization the policy really uses ("-" for agents that read no action likelihoods, e.g. PPO).
     norm = OmegaConf.select(cfg, "agent.policy.norm", default="-")
     summary = {
@@ -57,17 +164,59 @@ def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> 
         "norm": norm,
         "model": cfg.model.name,
         "seed": cfg.seed,
-        "env_steps": module.collector.env_steps if module.collector else 0,
-        "updates": module.ppo.num_updates if module.collector else 0,
-        "wall_seconds": round(time.time() - start, 1),
+        "env_steps": module.env_steps,
+        "updates": module.num_updates if module.collector else 0,
+        "wall_seconds": round(time.time() - start + module.elapsed_before, 1),
+        "world_size": dist.world_size(),
+        "weights_digest": digest,  # sha256 of the trained weights (every rank agreed on it)
         **module.final_eval,
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"Results in {run_dir}")
-    print(
-        f"Summary: {cfg.agent.name} on {cfg.env.id} ({norm} norm, seed {cfg.seed}): "
-        f"eval return {summary.get('eval/episodic_return', float('nan')):.3f}, "
-        f"success rate {summary.get('eval/success_rate', float('nan')):.2f} "
-        f"after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s"
-    )
+    if dist.rank() == 0:
+        atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
+        write_status(run_dir, "finished")
+        print(f"Results in {run_dir}")
+        print(
+            f"Summary: {cfg.agent.name} on {cfg.env.id} ({norm} norm, seed {cfg.seed}): "
+            f"eval return {summary.get('eval/episodic_return', float('nan')):.3f}, "
+            f"success rate {summary.get('eval/success_rate', float('nan')):.2f} "
+            f"after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s"
+        )
     return summary
+
+
+def weights_digest(state_dict: dict) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        digest.update(name.encode())
+        digest.update(state_dict[name].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def save_agent(agent, run_dir: Path) -> str:
+    """The trained weights in their own formats (peft adapter, heads), written to a temporary directory that
+    replaces the old files only when complete; returns their digest. With FSDP every rank gathers the full trained
+    weights, the ranks check that they agree, and rank 0 writes them."""
+    if dist.is_distributed():
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        options = StateDictOptions(full_state_dict=True, ignore_frozen_params=True)
+        state_dict = {k: v.detach().cpu() for k, v in get_model_state_dict(agent, options=options).items()}
+        digests = dist.gather_records([weights_digest(state_dict)])
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"the ranks disagree on the trained weights (digests {digests}): not saving them")
+    else:
+        state_dict = {n: p.detach() for n, p in agent.named_parameters() if p.requires_grad}
+    digest = weights_digest(state_dict)
+    if dist.rank() != 0:
+        return digest
+    staging = run_dir / ".saving"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    agent.save(staging, state_dict=state_dict if dist.is_distributed() else None)
+    for item in staging.iterdir():
+        target = run_dir / item.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        item.replace(target)
+    staging.rmdir()
+    return digest

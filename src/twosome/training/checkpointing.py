@@ -1,0 +1,132 @@
+"""Checkpoints that survive SIGKILL and preemption.
+
+* ``AtomicCheckpointIO``: Lightning writes checkpoints through this plugin; the bytes go to a temporary file in the
+  same directory, are flushed to disk, and replace the old checkpoint in one ``os.replace``. A kill at any moment
+  leaves either the previous checkpoint or the new one, never half of one.
+* ``PeriodicCheckpoint``: ``last.ckpt`` every ``every_updates`` PPO updates, at an update boundary (the only point
+  where rollout, optimizers and environments agree), so a resumed run continues exactly.
+* ``PreemptionCheckpoint``: the requeue signal (SLURM sends it before a time limit or a preemption) only raises a
+  flag; at the end of the running update the checkpoint is written, the job is requeued and training stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from pytorch_lightning.callbacks import Callback
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "last.ckpt"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        import io
+
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        atomic_write_bytes(path, buffer.getvalue())
+
+
+def checkpoint_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "checkpoints" / CHECKPOINT_NAME
+
+
+def read_run_state(path: str | Path) -> dict:
+    """The PPO run state stored in a checkpoint (updates done, env steps), without building a trainer."""
+    return torch.load(path, map_location="cpu", weights_only=False)["ppo_run"]
+
+
+class PeriodicCheckpoint(Callback):
+    def __init__(self, path: str | Path, every_updates: int):
+        self.path, self.every_updates = Path(path), int(every_updates)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
+        done = pl_module.updates_done
+        if self.every_updates > 0 and (done % self.every_updates == 0 or done == pl_module.num_updates):
+            trainer.save_checkpoint(self.path)
+
+
+class Preempted(Exception):
+    """Training stopped on the requeue signal after saving its checkpoint; the same command resumes it."""
+
+
+class PreemptionCheckpoint(Callback):
+    """On ``signals`` (default SIGUSR1, Lightning's and ``#SBATCH --signal``'s convention, and SIGUSR2, submitit's
+    timeout signal): finish the update, save, requeue, stop.
+
+    Requeueing: a handler that was installed before ours (submitit's) is called and does it; otherwise, inside a
+    SLURM job, ``scontrol requeue $SLURM_JOB_ID``; outside SLURM the run just stops and the same command resumes it.
+    """
+
+    def __init__(self, path: str | Path, signals: tuple[str, ...] = ("SIGUSR1", "SIGUSR2")):
+        self.path = Path(path)
+        self.signals = [getattr(signal, name) for name in signals]
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum, frame) -> None:
+        self.received = signum  # acted upon at the end of the running update
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        for sig in self.signals:
+            self._previous[sig] = signal.signal(sig, self._handler)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        self._restore()
+
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.received is None:
+            return
+        signum, self.received = self.received, None
+        trainer.save_checkpoint(self.path)
+        name = signal.Signals(signum).name
+        log.warning("%s received: checkpoint saved at update %d (%s)", name, pl_module.updates_done, self.path)
+        previous = self._previous.get(signum)
+        self._restore()
+        if callable(previous):  # submitit's handler requeues the job and exits
+            previous(signum, None)
+        elif trainer.is_global_zero and "SLURM_JOB_ID" in os.environ:
+            job = os.environ.get("SLURM_ARRAY_JOB_ID", os.environ["SLURM_JOB_ID"])
+            if "SLURM_ARRAY_TASK_ID" in os.environ:
+                job = f"{job}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+            result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+            log.warning("scontrol requeue %s: %s", job, "done" if result.returncode == 0 else result.stderr.strip())
+        raise Preempted(f"{name} at update {pl_module.updates_done}: checkpoint {self.path}; rerun to resume")

@@ -1,0 +1,153 @@
+"""Data-parallel PPO: the cross-rank reductions equal one process's computation on all the data, the FSDP sharding
+plan, and a real two-rank FSDP training run on CPU (gloo) through the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import torch.distributed as torch_dist
+import torch.multiprocessing as mp
+from safetensors.torch import load_file
+from test_run_cli import run_cli
+
+from twosome.rl.ppo import normalize_advantages
+from twosome.training import distributed as dist
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _in_group(rank: int, world: int, port: int, fn, out_dir: str):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch_dist.init_process_group("gloo", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    try:
+        result = fn(rank, world)
+        torch.save(result, Path(out_dir) / f"rank{rank}.pt")
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def run_ranks(fn, world: int, tmp_path: Path) -> list:
+    """Run ``fn(rank, world)`` in ``world`` gloo processes; return each rank's result."""
+    mp.spawn(_in_group, args=(world, _free_port(), fn, str(tmp_path)), nprocs=world)
+    return [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(world)]
+
+
+ADVANTAGES = torch.tensor([0.5, -1.0, 2.0, 0.0, 3.5, -0.25, 1.0])
+
+
+def _reductions(rank: int, world: int) -> dict:
+    mine = ADVANTAGES[[0, 1, 2] if rank == 0 else [3, 4, 5, 6]]  # unequal slices, as after a KL stop
+    return {
+        "normalized": dist.normalize_advantages(mine),
+        "mean": dist.all_mean({"loss": float(rank + 1), "kl": 0.5 * rank}),
+        "all_true": (dist.all_true(True), dist.all_true(rank == 0)),
+        "records": dist.gather_records([{"rank": rank}]),
+    }
+
+
+def test_reductions_across_two_ranks_equal_one_process_on_all_data(tmp_path):
+    r0, r1 = run_ranks(_reductions, 2, tmp_path)
+    expected = normalize_advantages(ADVANTAGES)
+    torch.testing.assert_close(torch.cat([r0["normalized"], r1["normalized"]]), expected, rtol=1e-5, atol=1e-6)
+    assert r0["mean"] == r1["mean"] == {"kl": 0.25, "loss": 1.5}
+    assert r0["all_true"] == r1["all_true"] == (True, False)
+    assert r0["records"] == r1["records"] == [{"rank": 0}, {"rank": 1}]
+
+
+def test_single_process_reductions_are_the_identity():
+    adv = torch.tensor([1.0, 2.0, 4.0])
+    assert torch.equal(dist.normalize_advantages(adv), normalize_advantages(adv))
+    assert dist.all_mean({"a": 1.0}) == {"a": 1.0} and dist.all_true(False) is False
+    assert dist.world_size() == 1 and dist.rank() == 0
+
+
+def _shard_mixed_dtypes(rank: int, world: int) -> dict:
+    from peft import LoraConfig, get_peft_model
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import FSDPModule
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from twosome.training.fsdp import shard_transformer, transformer_blocks
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2
+    )
+    lm = get_peft_model(LlamaForCausalLM(config).to(torch.bfloat16), LoraConfig(r=2, target_modules=["q_proj"]))
+    for p in lm.parameters():
+        if p.requires_grad:
+            p.data = p.data.float()
+    blocks = len(transformer_blocks(lm))
+    units = shard_transformer(lm, init_device_mesh("cpu", (world,)))
+    lora_units = [n for n, m in lm.named_modules() if isinstance(m, FSDPModule) and "lora_" in n]
+    ids = torch.tensor([[1, 2, 3]])
+    lm(input_ids=ids).logits.float().sum().backward()
+    grads = [p.grad is not None for p in lm.parameters() if p.requires_grad]
+    return {"blocks": blocks, "units": units, "lora_units": lora_units, "all_grads": all(grads)}
+
+
+def test_mixed_dtype_blocks_put_adapters_in_their_own_units(tmp_path):
+    r0, r1 = run_ranks(_shard_mixed_dtypes, 2, tmp_path)
+    assert r0 == r1
+    assert r0["blocks"] == 2
+    # per block: lora_A and lora_B of q_proj (2 units) + the block; + the rest of the LM
+    assert len(r0["lora_units"]) == 4 and r0["units"] == 2 * 3 + 1
+    assert r0["all_grads"]
+
+
+def test_transformer_blocks_needs_the_models_block_names():
+    from twosome.training.fsdp import transformer_blocks
+
+    with pytest.raises(ValueError, match="_no_split_modules"):
+        transformer_blocks(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+
+
+def test_two_fsdp_ranks_train_to_identical_weights(tmp_path, tiny_model_dir):
+    """The issue's check: two CPU ranks (gloo) train a few updates with the LM sharded; the ranks end with the same
+    weights (training checks their digests before saving) and the adapter moved away from its initialization."""
+    run_dir = tmp_path / "fsdp"
+    proc = run_cli(
+        "trainer=fsdp_cpu",
+        f"model.path={tiny_model_dir}",
+        "model.build=null",
+        "ppo.total_env_steps=256",
+        "ppo.num_envs=2",
+        "ppo.num_steps=16",
+        "ppo.value_minibatch_size=16",
+        "ppo.policy_minibatch_size=16",
+        "ppo.policy_chunk_size=8",
+        "ppo.policy_lr=1e-2",
+        "ppo.target_kl=null",
+        "eval.episodes=2",
+        "eval.num_envs=2",
+        "logger.tensorboard=false",
+        "checkpoint.every_updates=2",
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["world_size"] == 2 and len(summary["weights_digest"]) == 64
+    assert summary["env_steps"] == 256 and summary["updates"] == 4  # the budget is global: 2 ranks x 64 per update
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    assert metrics["global_step"].tolist() == [64, 128, 192, 256]
+    adapter = load_file(run_dir / "adapter" / "adapter_model.safetensors")
+    lora_b = [t for k, t in adapter.items() if "lora_B" in k]
+    assert lora_b and all(t.abs().sum() > 0 for t in lora_b)  # LoRA B starts at zero
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
+    ranks = ckpt["ppo_run"]["ranks"]
+    assert len(ranks) == 2  # each rank's environments are in the checkpoint
+    assert ranks[0]["collector"]["next_obs"].prompts != ranks[1]["collector"]["next_obs"].prompts or (
+        ranks[0]["collector"]["envs"] != ranks[1]["collector"]["envs"]
+    )
