@@ -133,12 +133,14 @@ class UpdateSchedule:
 
 
 def _rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """The global generators Lightning's seed_everything seeds (the environments carry their own)."""
+    numpy_state = np.random.get_state()  # noqa: NPY002 (the legacy global generator is the one that is seeded)
+    return {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
 
 
 def _set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    np.random.set_state(state["numpy"])  # noqa: NPY002
     random.setstate(state["python"])
 
 
