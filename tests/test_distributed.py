@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from test_run_cli import run_cli
 
 from twosome.rl.ppo import normalize_advantages
+from twosome.training.checkpointing import read_run_state
 from twosome.training import distributed as dist
 
 
@@ -145,8 +146,7 @@ def test_two_fsdp_ranks_train_to_identical_weights(tmp_path, tiny_model_dir):
     adapter = load_file(run_dir / "adapter" / "adapter_model.safetensors")
     lora_b = [t for k, t in adapter.items() if "lora_B" in k]
     assert lora_b and all(t.abs().sum() > 0 for t in lora_b)  # LoRA B starts at zero
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
-    ranks = ckpt["ppo_run"]["ranks"]
+    ranks = read_run_state(run_dir / "checkpoints" / "last.ckpt")["ranks"]
     assert len(ranks) == 2  # each rank's environments are in the checkpoint
     assert ranks[0]["collector"]["next_obs"].prompts != ranks[1]["collector"]["next_obs"].prompts or (
         ranks[0]["collector"]["envs"] != ranks[1]["collector"]["envs"]

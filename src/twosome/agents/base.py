@@ -71,6 +71,14 @@ class ActorCritic(nn.Module):
 
         return shard_modules([m for m in self.children() if any(True for _ in m.parameters())], mesh)
 
+    def cache_state(self) -> dict:
+        """Caches of values computed from frozen weights. A checkpoint keeps them: recomputed in other batches
+        they could differ in the last bits, and a resumed run would drift from an uninterrupted one."""
+        return {}
+
+    def load_cache_state(self, state: dict) -> None:
+        pass
+
     def frozen_policy(self):
         """Context in which the weights do not change (rollouts, evaluation): agents may memoize inside it."""
         return nullcontext()

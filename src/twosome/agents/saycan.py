@@ -56,6 +56,12 @@ class SayCanAgent(ActorCritic):
 
         return shard_modules([self.affordance, self.critic], mesh)
 
+    def cache_state(self) -> dict:
+        return {"lm_scores": dict(self._lm_scores)}
+
+    def load_cache_state(self, state: dict) -> None:
+        self._lm_scores = dict(state.get("lm_scores", {}))
+
     def lm_log_probs(self, obs: ObsBatch) -> torch.Tensor:
         """log p_LM(a | s) over the valid actions (N, A), -inf elsewhere; memoized per (prompt, valid actions)."""
         keys = [

@@ -136,6 +136,12 @@ class TwosomeAgent(ActorCritic):
                 self._feature_cache.popitem(last=False)
         return torch.stack([self._feature_cache[p] for p in obs.prompts])
 
+    def cache_state(self) -> dict:
+        return {"features": dict(self._feature_cache)}
+
+    def load_cache_state(self, state: dict) -> None:
+        self._feature_cache = OrderedDict(state.get("features", {}))
+
     def value(self, features: torch.Tensor) -> torch.Tensor:
         return self.critic_head(features).squeeze(-1)
 

@@ -11,12 +11,13 @@ import hydra
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+from pytorch_lightning.loggers import TensorBoardLogger
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.base import ActorCritic
 from twosome.lm.loading import DTYPES, load_lm
 from twosome.scoring import NORMALIZATIONS
+from twosome.training.csv_logger import ContinuingCSVLogger
 from twosome.training.ppo_module import EvalConfig, PPOConfig, PPOModule
 from twosome.training.vector_env import make_vector_env
 
@@ -46,6 +47,11 @@ def validate(cfg: DictConfig) -> None:
         cfg.trainer.accelerator,
         ["cpu", "gpu", "cuda", "mps", "auto"],
     )
+    strategy = cfg.trainer.get("strategy", "auto")
+    _check(strategy in STRATEGIES, "trainer.strategy", strategy, list(STRATEGIES))
+    processes = cfg.trainer.devices * cfg.trainer.get("num_nodes", 1) if isinstance(cfg.trainer.devices, int) else 1
+    # Lightning's default for several processes is DDP, which syncs gradients in forward(): PPO never calls it.
+    _check(strategy == "fsdp" or processes == 1, "trainer.strategy", strategy, "fsdp when devices x num_nodes > 1")
     for key in ("every_updates", "episodes", "num_envs"):
         value = cfg.eval[key]
         _check(
@@ -95,14 +101,13 @@ def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:
     )
 
 
-STRATEGIES = ("auto", "fsdp", "ddp")
+STRATEGIES = ("auto", "fsdp")
 
 
 def build_strategy(cfg: DictConfig):
     """``fsdp``: Lightning's ModelParallelStrategy, every process one data-parallel rank (the PPO module shards the
     agent in ``configure_model``); gloo on CPU, NCCL on GPUs."""
     name = cfg.trainer.get("strategy", "auto")
-    _check(name in STRATEGIES, "trainer.strategy", name, list(STRATEGIES))
     if name != "fsdp":
         return name
     from pytorch_lightning.strategies import ModelParallelStrategy
@@ -126,7 +131,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = No
         torch.set_num_threads(int(cfg.trainer.num_threads))
     loggers = []
     if cfg.logger.csv:
-        loggers.append(CSVLogger(save_dir=str(run_dir), name="", version="", flush_logs_every_n_steps=1))
+        loggers.append(ContinuingCSVLogger(save_dir=str(run_dir), name="", version="", flush_logs_every_n_steps=1))
     if cfg.logger.tensorboard:
         tb_kwargs = {} if tb_purge_step is None else {"purge_step": tb_purge_step}
         loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", **tb_kwargs))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import tempfile
@@ -63,7 +64,7 @@ def checkpoint_path(run_dir: str | Path) -> Path:
 
 def read_run_state(path: str | Path) -> dict:
     """The PPO run state stored in a checkpoint (updates done, env steps), without building a trainer."""
-    return torch.load(path, map_location="cpu", weights_only=False)["ppo_run"]
+    return pickle.loads(torch.load(path, map_location="cpu", weights_only=True)["ppo_run"])
 
 
 class PeriodicCheckpoint(Callback):

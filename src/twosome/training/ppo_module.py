@@ -8,6 +8,7 @@ takes optimizer steps of ``policy_minibatch_size`` decisions, each accumulated o
 from __future__ import annotations
 
 import math
+import pickle
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +50,18 @@ class PPOConfig:
     norm_adv: bool = True
 
     def __post_init__(self):
+        for name, field_ in self.__dataclass_fields__.items():  # a mistyped override, e.g. ppo.num_envs=four
+            value, kind = getattr(self, name), str(field_.type)
+            if kind == "bool":
+                ok = isinstance(value, bool)
+            elif kind == "int":
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            else:  # float, float | None
+                ok = (value is None and "None" in kind) or (
+                    isinstance(value, int | float) and not isinstance(value, bool)
+                )
+            if not ok:
+                raise ValueError(f"ppo.{name}={value!r} is not valid; valid: {kind.replace(' | None', ' or null')}")
         checks = {
             "num_envs": self.num_envs >= 1,
             "num_steps": self.num_steps >= 1,
@@ -122,8 +135,8 @@ class UpdateSchedule:
     def __iter__(self) -> Iterator[int]:
         return iter(range(self.done, self.total))
 
-    def __len__(self) -> int:
-        return self.total - self.done
+    def __len__(self) -> int:  # the epoch's length; Lightning's restored progress counts the updates done
+        return self.total
 
     def state_dict(self) -> dict:
         return {"done": self.done, "total": self.total}
@@ -216,6 +229,7 @@ class PPOModule(pl.LightningModule):
             )
         if self._restored is not None:
             self.collector.load_state_dict(self._restored["collector"])
+            self.agent.load_cache_state(self._restored["caches"])
             self.elapsed_before = self._restored["elapsed_seconds"]
             self.final_eval = self._restored["final_eval"]
             _set_rng_state(self._restored["rng"])  # last: nothing above may draw from the generators
@@ -226,17 +240,20 @@ class PPOModule(pl.LightningModule):
         # The frozen LM is never trained: keep only what is, so a 7B run checkpoints megabytes, not gigabytes.
         trainable = {n for n, prm in self.named_parameters() if prm.requires_grad}
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
-        here = {"collector": self.collector.state_dict(), "rng": _rng_state()}  # this rank's
-        checkpoint["ppo_run"] = {
-            "ranks": dist.gather_records([here]),  # every rank's environments and generators, in rank order
-            "updates_done": self.updates_done,
-            "env_steps": self.env_steps,
-            "elapsed_seconds": self.elapsed_before + time.time() - self._start,
-            "final_eval": self.final_eval,
-        }
+        here = {"collector": self.collector.state_dict(), "rng": _rng_state(), "caches": self.agent.cache_state()}
+        # Pickled to bytes: Lightning loads checkpoints with torch.load(weights_only=True), which accepts bytes.
+        checkpoint["ppo_run"] = pickle.dumps(
+            {
+                "ranks": dist.gather_records([here]),  # every rank's environments and generators, in rank order
+                "updates_done": self.updates_done,
+                "env_steps": self.env_steps,
+                "elapsed_seconds": self.elapsed_before + time.time() - self._start,
+                "final_eval": self.final_eval,
+            }
+        )
 
     def on_load_checkpoint(self, checkpoint):
-        run = checkpoint["ppo_run"]
+        run = pickle.loads(checkpoint["ppo_run"])
         if len(run["ranks"]) != dist.world_size():
             raise ValueError(
                 f"the checkpoint was written by {len(run['ranks'])} ranks and this run has {dist.world_size()}: "

@@ -1,0 +1,83 @@
+"""A Hydra callback that keeps ``<sweep dir>/sweep_summary.csv`` up to date: one row per job, with its status
+(finished, failed, preempted), its overrides, the error that stopped it and its final evaluation.
+
+Hydra runs every job of a sweep even when some fail (each job's exception is caught and reported at the end), so
+one failing job loses none of the others; this file says which failed and why without reading logs. Each job
+writes its own record (``.jobs/<num>.json``) and rebuilds the table from all records, so jobs running at the same
+time on a cluster never write the same file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from twosome.training.checkpointing import atomic_write_text
+
+COLUMNS = ["job", "status", "overrides", "error", "eval/episodic_return", "eval/success_rate", "env_steps", "run_dir"]
+
+
+def _job_record(config: DictConfig, job_return: JobReturn) -> dict[str, Any]:
+    run_dir = Path(config.hydra.runtime.output_dir)
+    record: dict[str, Any] = {
+        "job": int(config.hydra.job.num),
+        "overrides": " ".join(job_return.overrides or []),
+        "run_dir": str(run_dir),
+        "error": "",
+    }
+    status_file, summary_file = run_dir / "status.json", run_dir / "summary.json"
+    run_status = json.loads(status_file.read_text()) if status_file.exists() else {}
+    if job_return.status == JobStatus.COMPLETED:
+        record["status"] = "finished"
+        if summary_file.exists():
+            summary = json.loads(summary_file.read_text())
+            record.update({k: summary.get(k) for k in ("eval/episodic_return", "eval/success_rate", "env_steps")})
+    else:
+        error = job_return._return_value
+        record["status"] = "preempted" if run_status.get("status") == "preempted" else "failed"
+        record["error"] = f"{type(error).__name__}: {error}".replace("\n", " ")[:500]
+    return record
+
+
+def write_sweep_summary(sweep_dir: str | Path) -> pd.DataFrame:
+    """Rebuild the table from the job records written so far."""
+    sweep_dir = Path(sweep_dir)
+    records = [json.loads(p.read_text()) for p in sorted((sweep_dir / ".jobs").glob("*.json"))]
+    table = pd.DataFrame(records, columns=COLUMNS).sort_values("job")
+    atomic_write_text(sweep_dir / "sweep_summary.csv", table.to_csv(index=False))
+    return table
+
+
+class SweepSummary(Callback):
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
+        if config.hydra.mode != RunMode.MULTIRUN:
+            return
+        record = _job_record(config, job_return)
+        sweep_dir = Path(config.hydra.sweep.dir)
+        atomic_write_text(sweep_dir / ".jobs" / f"{record['job']:05d}.json", json.dumps(record))
+        table = write_sweep_summary(sweep_dir)
+        if record["status"] != "finished":  # said now: Hydra skips on_multirun_end when a job failed
+            failed = int((table["status"] != "finished").sum())
+            print(
+                f"Job {record['job']} {record['status']}: {record['error']}\n"
+                f"Sweep summary ({len(table)} jobs so far, {failed} not finished): {sweep_dir / 'sweep_summary.csv'}"
+            )
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if not (sweep_dir / ".jobs").exists():
+            return
+        table = write_sweep_summary(sweep_dir)
+        failed = table[table["status"] != "finished"]
+        print(
+            f"Sweep summary: {len(table) - len(failed)}/{len(table)} jobs finished ({sweep_dir / 'sweep_summary.csv'})"
+        )
+        for _, row in failed.iterrows():
+            print(f"  job {row['job']} {row['status']}: {row['overrides']}: {row['error']}")

@@ -1,0 +1,237 @@
+"""Faults a long run meets on a cluster (docs/RELIABILITY.md): SIGKILL, the requeue signal, a half-written checkpoint,
+a failing sweep member, a non-finite loss, mistyped settings. None may cost finished work or change results."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+from test_config import compose_cfg
+from test_run_cli import ROOT, run_cli
+from test_training import toy_config
+
+from twosome.training.build import ConfigError, validate
+from twosome.training.checkpointing import AtomicCheckpointIO, read_run_state
+from twosome.training.train import config_changes, train
+
+TIMING = {"charts/SPS", "charts/rollout_seconds", "charts/update_seconds", "epoch", "step"}
+
+
+def small_run(model_dir: Path, run_dir: Path | None, *extra: str) -> list[str]:
+    """A 6-update TWOSOME run on Tomato Salad that checkpoints every 2 updates."""
+    return [
+        f"model.path={model_dir}",
+        "model.build=null",
+        "ppo.total_env_steps=192",
+        "ppo.num_envs=2",
+        "ppo.num_steps=16",
+        "ppo.value_minibatch_size=16",
+        "ppo.policy_minibatch_size=16",
+        "ppo.policy_chunk_size=8",
+        "ppo.policy_lr=1e-2",
+        "eval.every_updates=3",
+        "eval.episodes=2",
+        "eval.num_envs=2",
+        "logger.tensorboard=false",
+        "checkpoint.every_updates=2",
+        "trainer.num_threads=1",
+        *([f"hydra.run.dir={run_dir}"] if run_dir else []),
+        *extra,
+    ]
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "src" / "run.py"), *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_checkpoint(run_dir: Path, proc: subprocess.Popen, timeout: float = 300) -> int:
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ckpt.exists():
+            return read_run_state(ckpt)["updates_done"]
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before its first checkpoint:\n{proc.stdout.read()[-3000:]}")
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint appeared")
+
+
+def same_results(a: Path, b: Path) -> None:
+    """Metrics (all but timings), adapter, critic head and final evaluation are equal, bit for bit."""
+    ma, mb = pd.read_csv(a / "metrics.csv"), pd.read_csv(b / "metrics.csv")
+    columns = sorted(set(ma.columns) - TIMING)
+    assert sorted(set(mb.columns) - TIMING) == columns
+    assert ma["update"].tolist() == list(range(1, 7)) and mb["update"].tolist() == list(range(1, 7))
+    pd.testing.assert_frame_equal(ma[columns], mb[columns], check_exact=True)
+    adapter_a = load_file(a / "adapter" / "adapter_model.safetensors")
+    adapter_b = load_file(b / "adapter" / "adapter_model.safetensors")
+    assert adapter_a.keys() == adapter_b.keys()
+    for k in adapter_a:
+        assert torch.equal(adapter_a[k], adapter_b[k]), k
+    head_a, head_b = (torch.load(d / "critic_head.pt", weights_only=True) for d in (a, b))
+    assert all(torch.equal(head_a[k], head_b[k]) for k in head_a)
+    sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
+    assert {k: v for k, v in sa.items() if k.startswith("eval/")} == {
+        k: v for k, v in sb.items() if k.startswith("eval/")
+    }
+    assert sa["weights_digest"] == sb["weights_digest"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, tiny_model_dir) -> Path:
+    root = tmp_path_factory.mktemp("uninterrupted")
+    proc = run_cli(*small_run(tiny_model_dir, root / "run"), cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root / "run"
+
+
+def test_sigkill_then_the_same_command_ends_as_an_uninterrupted_run(tmp_path, tiny_model_dir, uninterrupted):
+    args = small_run(tiny_model_dir, tmp_path / "run")
+    proc = start(args, tmp_path)
+    done = wait_for_checkpoint(tmp_path / "run", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert done < 6 and not (tmp_path / "run" / "summary.json").exists()
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming" in resumed.stdout
+    same_results(uninterrupted, tmp_path / "run")
+    # The same command once more: the run is finished, nothing is redone or overwritten.
+    again = run_cli(*args, cwd=tmp_path)
+    assert again.returncode == 0 and "already finished" in again.stdout
+
+
+def test_requeue_signal_saves_stops_and_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
+    args = small_run(tiny_model_dir, tmp_path / "run")
+    proc = start(args, tmp_path)
+    wait_for_checkpoint(tmp_path / "run", proc)
+    proc.send_signal(signal.SIGUSR1)
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0, out[-2000:]
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "preempted" and "SIGUSR1" in status["reason"], out[-2000:]
+    assert not (tmp_path / "run" / "summary.json").exists()
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    same_results(uninterrupted, tmp_path / "run")
+
+
+def test_resume_refuses_a_different_config(tmp_path, tiny_model_dir, uninterrupted):
+    proc = run_cli(*small_run(tiny_model_dir, uninterrupted, "ppo.policy_lr=5e-3"), cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "different config (ppo.policy_lr: 0.01 -> 0.005)" in proc.stderr
+    assert json.loads((uninterrupted / "status.json").read_text())["status"] == "finished"  # untouched
+
+
+def test_config_changes_ignore_settings_a_resume_may_change():
+    old = {"ppo": {"policy_lr": 0.01}, "checkpoint": {"every_updates": 2}, "trainer": {"num_threads": 1}}
+    new = {"ppo": {"policy_lr": 0.01}, "checkpoint": {"every_updates": 8}, "trainer": {"num_threads": 2}}
+    assert config_changes(old, new) == []
+    assert config_changes(old, {**new, "seed": 1}) == ["seed: '<absent>' -> 1"]
+
+
+def test_an_interrupted_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "last.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"update": 1}, path)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies between writing the bytes and putting them in place
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"update": 2, "big": torch.zeros(1000)}, path)
+    assert torch.load(path, weights_only=False) == {"update": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no temporary file left behind
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, tiny_model_dir):
+    """A NaN policy loss in update 3: training stops before any optimizer step of that update; the checkpoint of
+    update 2 stays, nothing claims the run finished, and status.json says why."""
+    import twosome.training.ppo_module as ppo_module
+
+    calls = {"n": 0}
+    real = ppo_module.policy_loss
+
+    def poisoned(*args, **kwargs):
+        loss, stats = real(*args, **kwargs)
+        calls["n"] += 1
+        return (loss * float("nan"), stats) if calls["n"] > calls.get("limit", 10**9) else (loss, stats)
+
+    monkeypatch.setattr(ppo_module, "policy_loss", poisoned)
+    cfg = toy_config(
+        tmp_path,
+        f"model.path={tiny_model_dir}",
+        "model.build=null",
+        "checkpoint.every_updates=1",
+        "ppo.total_env_steps=640",
+        "ppo.num_steps=16",
+        "ppo.target_kl=null",  # every update makes all its policy steps
+        "eval.every_updates=0",
+    )
+    # Count the policy-loss calls of two updates, then poison the third update's.
+    per_update = cfg.ppo.num_envs * cfg.ppo.num_steps // cfg.ppo.policy_chunk_size
+    calls["limit"] = 2 * per_update * cfg.ppo.update_epochs
+    with pytest.raises(ppo_module.NonFiniteLossError, match="the policy loss is nan at update 3"):
+        train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
+    run = tmp_path / "run"
+    assert read_run_state(run / "checkpoints" / "last.ckpt")["updates_done"] == 2
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "failed" and "NonFiniteLossError" in status["error"]
+    assert not (run / "summary.json").exists() and not (run / "adapter").exists()
+    assert pd.read_csv(run / "metrics.csv")["update"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("ppo.num_envs=four", "ppo.num_envs='four' is not valid; valid: int"),
+        ("ppo.target_kl=high", "ppo.target_kl='high' is not valid; valid: float or null"),
+        ("ppo.anneal_lr=1", "ppo.anneal_lr=1 is not valid; valid: bool"),
+        ("trainer.strategy=horovod", "trainer.strategy='horovod' is not valid; valid: \\['auto', 'fsdp'\\]"),
+        ("trainer.devices=2", "trainer.strategy='auto' is not valid; valid: fsdp when devices x num_nodes > 1"),
+    ],
+)
+def test_wrongly_typed_settings_fail_before_anything_is_written(tmp_path, override, message):
+    cfg = compose_cfg(override)
+    with pytest.raises(ConfigError, match=message):
+        validate(cfg)
+    with pytest.raises(ConfigError, match=message):
+        train(cfg, run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_failing_sweep_member_loses_none_of_the_others(tmp_path, tiny_model_dir):
+    sweep = tmp_path / "sweep"
+    proc = run_cli(
+        "-m",
+        *small_run(tiny_model_dir, None, "ppo.total_env_steps=64", "ppo.policy_lr=1e-3,-1"),
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode != 0  # the sweep reports its failure
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert table["job"].tolist() == [0, 1]
+    ok, bad = table.iloc[0], table.iloc[1]
+    assert ok["status"] == "finished" and ok["env_steps"] == 64
+    assert (Path(ok["run_dir"]) / "summary.json").exists() and (Path(ok["run_dir"]) / "adapter").exists()
+    assert bad["status"] == "failed" and "ppo.policy_lr=-1" in bad["overrides"]
+    assert "invalid PPO settings ['policy_lr']" in bad["error"]
+    assert f"Sweep summary (2 jobs so far, 1 not finished): {sweep / 'sweep_summary.csv'}" in proc.stdout
