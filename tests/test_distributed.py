@@ -17,8 +17,8 @@ from safetensors.torch import load_file
 from test_run_cli import run_cli
 
 from twosome.rl.ppo import normalize_advantages
-from twosome.training.checkpointing import read_run_state
 from twosome.training import distributed as dist
+from twosome.training.checkpointing import read_run_state
 
 
 def _free_port() -> int:
