@@ -1,7 +1,7 @@
 """Print a TWOSOME policy's action probabilities along the optimal plan of an Overcooked task.
 
     python analysis/inspect_policy.py                                   # the default model, untrained
-    python analysis/inspect_policy.py --run runs/<run>/<time>           # a trained adapter from a run directory
+    python analysis/inspect_policy.py --run runs/<run>           # a trained adapter from a run directory
 
 Shows, state by state, the prompt, every action's probability and the optimal action: a quick look at what the
 model knows before RL and what RL changed.

@@ -79,7 +79,14 @@ def test_slurm_launcher_values_follow_the_trainer_and_overrides():
     assert (slurm["nodes"], slurm["tasks_per_node"], slurm["gpus_per_node"]) == (2, 4, 4)
     assert (slurm["timeout_min"], slurm["max_num_timeout"], slurm["mem_gb"]) == (30, 3, 200)
     assert slurm["additional_parameters"] == {"mail-type": "END"}
-    assert (cfg.trainer.accelerator, cfg.trainer.strategy, cfg.trainer.num_nodes) == ("gpu", "auto", 2)
+    assert (cfg.trainer.accelerator, cfg.trainer.strategy, cfg.trainer.num_nodes) == ("gpu", "fsdp", 2)
+    from pytorch_lightning.strategies import ModelParallelStrategy
+
+    from twosome.training.build import build_strategy
+
+    strategy = build_strategy(cfg)  # FSDP over all 8 GPUs: one data-parallel group, no tensor parallelism
+    assert isinstance(strategy, ModelParallelStrategy)
+    assert (strategy._data_parallel_size, strategy._tensor_parallel_size) == (8, 1)
 
 
 def test_local_launcher_composes():

@@ -151,3 +151,16 @@ def test_two_fsdp_ranks_train_to_identical_weights(tmp_path, tiny_model_dir):
     assert ranks[0]["collector"]["next_obs"].prompts != ranks[1]["collector"]["next_obs"].prompts or (
         ranks[0]["collector"]["envs"] != ranks[1]["collector"]["envs"]
     )
+
+
+def test_each_rank_holds_a_share_of_the_agents_parameters(tmp_path):
+    """Memory scales: with 2 ranks, every kind of parameter (bf16 base LM, fp32 LoRA, critic head) takes half the
+    bytes on each rank (up to the padding of uneven shards)."""
+    from twosome.bench.fsdp_memory import main
+
+    main(["--layers", "2", "--hidden", "128", "--vocab", "1000", "--ranks", "1", "2", "--out", str(tmp_path)])
+    table = pd.read_csv(tmp_path / "fsdp_memory.csv").set_index("ranks")
+    for kind in ("base_lm_MiB", "lora_MiB", "critic_head_MiB"):
+        assert table.loc[1, kind] > 0
+        assert table.loc[2, kind] == pytest.approx(table.loc[1, kind] / 2, rel=0.01), kind
+    assert table.loc[2, "fsdp_units"] == 2 * (4 + 1) + 2  # per block: 4 LoRA leaves + the block; LM rest; head
