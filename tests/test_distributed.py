@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import torch
 import torch.distributed as torch_dist
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
+from test_reliability import start, wait_for_checkpoint
 from test_run_cli import run_cli
 
 from twosome.rl.ppo import normalize_advantages
@@ -164,3 +166,40 @@ def test_each_rank_holds_a_share_of_the_agents_parameters(tmp_path):
         assert table.loc[1, kind] > 0
         assert table.loc[2, kind] == pytest.approx(table.loc[1, kind] / 2, rel=0.01), kind
     assert table.loc[2, "fsdp_units"] == 2 * (4 + 1) + 2  # per block: 4 LoRA leaves + the block; LM rest; head
+
+
+@pytest.mark.slow  # ~95 s: two 2-rank runs
+def test_a_killed_fsdp_run_resumes_with_every_ranks_state(tmp_path, tiny_model_dir):
+    """SIGKILL to both ranks after the first checkpoint; the same command continues from it: counters, every rank's
+    environments and the logger carry on (bit-for-bit equality is checked single-process, test_reliability.py)."""
+    run_dir = tmp_path / "fsdp"
+    args = [
+        "trainer=fsdp_cpu",
+        f"model.path={tiny_model_dir}",
+        "model.build=null",
+        "ppo.total_env_steps=384",
+        "ppo.num_envs=2",
+        "ppo.num_steps=16",
+        "ppo.value_minibatch_size=16",
+        "ppo.policy_minibatch_size=16",
+        "ppo.policy_chunk_size=8",
+        "eval.every_updates=0",
+        "eval.episodes=2",
+        "eval.num_envs=2",
+        "logger.tensorboard=false",
+        "checkpoint.every_updates=2",
+        f"hydra.run.dir={run_dir}",
+    ]
+    proc = start(args, tmp_path)
+    done = wait_for_checkpoint(run_dir, proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert done < 6
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    assert f"Resuming {run_dir} from update {done}" in resumed.stdout
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    assert metrics["update"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert metrics["global_step"].tolist() == [64, 128, 192, 256, 320, 384]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["env_steps"] == 384 and summary["world_size"] == 2

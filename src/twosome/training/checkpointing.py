@@ -25,6 +25,8 @@ import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from pytorch_lightning.callbacks import Callback
 
+from twosome.training import distributed as dist
+
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "last.ckpt"
@@ -114,9 +116,10 @@ class PreemptionCheckpoint(Callback):
         self._previous = {}
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.received is None:
+        # Ranks may get the signal at different moments: all stop after the same update (saving is a collective).
+        if not dist.any_true(self.received is not None):
             return
-        signum, self.received = self.received, None
+        signum, self.received = self.received or self.signals[0], None
         trainer.save_checkpoint(self.path)
         name = signal.Signals(signum).name
         log.warning("%s received: checkpoint saved at update %d (%s)", name, pl_module.updates_done, self.path)

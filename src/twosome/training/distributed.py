@@ -56,6 +56,13 @@ def all_true(flag: bool) -> bool:
     return bool(all_sum(torch.tensor([float(not flag)])).item() == 0)
 
 
+def any_true(flag: bool) -> bool:
+    """True when ``flag`` holds on some rank (a signal one rank received: all must act on it together)."""
+    if not is_distributed():
+        return flag
+    return bool(all_sum(torch.tensor([float(flag)])).item() > 0)
+
+
 def gather_records(records: list[dict]) -> list[dict]:
     """Every rank's finished-episode records, rank 0's first."""
     if not is_distributed():

@@ -227,6 +227,10 @@ class PPOModule(pl.LightningModule):
             self.collector = RolloutCollector(
                 self.make_envs(n), self.agent, self.ppo.num_steps, self.ppo.gamma, seed=self.seed + rank * n
             )
+        self._start, self._start_steps = time.time(), self.env_steps
+
+    def on_train_start(self):
+        # Here, not in on_fit_start: with ModelParallelStrategy Lightning restores checkpoints after fit starts.
         if self._restored is not None:
             self.collector.load_state_dict(self._restored["collector"])
             self.agent.load_cache_state(self._restored["caches"])
