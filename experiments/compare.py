@@ -6,7 +6,10 @@
 
 A profile (``conf/compare/<profile>.yaml``) lists the tasks, seeds and per-agent budgets. Each agent is one Hydra
 multirun of ``src/run.py`` (seeds x norms), all into ``multirun/compare-<profile>/<task>/``; arguments after ``--``
-go to every command (a launcher, a trainer). Then:
+go to every command (a launcher, a trainer). Rerunning continues the comparison: finished runs are kept as they are,
+interrupted ones resume from their checkpoints (``-- checkpoint.resume=false`` redoes them). An agent whose sweep
+has a failing job does not stop the others; the failures are listed at the end (and in each sweep's
+``sweep_summary.csv``). Then:
 
     python analysis/learning_curves.py multirun/compare-small/tomato_salad --out figures/compare_tomato_salad
 """
@@ -57,10 +60,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--agents", nargs="+", help="a subset of the profile's agents")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
+    failed = []
     for cmd in commands(args.profile, args.task, args.agents, extra):
         print(" ".join(cmd[1:]), flush=True)
-        if not args.dry_run:
-            subprocess.run(cmd, cwd=ROOT, check=True)
+        if not args.dry_run and subprocess.run(cmd, cwd=ROOT).returncode != 0:
+            failed.append(next(c for c in cmd if c.startswith("agent=")))
+    if failed:
+        summary = ROOT / f"multirun/compare-{args.profile}/{args.task}/sweep_summary.csv"
+        raise SystemExit(f"jobs failed in the sweeps of {failed}; see {summary}")
 
 
 if __name__ == "__main__":

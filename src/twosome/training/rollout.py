@@ -168,14 +168,19 @@ def evaluate(
         return _evaluate(agent, envs, episodes, gamma, seed, deterministic)
 
 
+def _needs_more(agent: ActorCritic, have: int, want: int) -> bool:
+    if agent.lockstep:  # every rank steps until all have their episodes: model forwards are collectives
+        return not all_true(have >= want)
+    return have < want
+
+
 def _evaluate(agent, envs, episodes, gamma, seed, deterministic) -> list[dict]:
     tracker = EpisodeTracker(gamma, envs.num_envs)
     obs, info = envs.reset(seed=seed)
     batch = to_obs_batch(obs, info)
     records: list[dict] = []
     generator = torch.Generator().manual_seed(seed)
-    # With several ranks every rank steps until all have their episodes: model forwards are collectives.
-    while not all_true(len(records) >= episodes) if agent.lockstep else len(records) < episodes:
+    while _needs_more(agent, len(records), episodes):
         dist = agent.distribution(batch)
         if deterministic:
             action = dist.probs.argmax(-1)

@@ -3,8 +3,8 @@
 
 Hydra runs every job of a sweep even when some fail (each job's exception is caught and reported at the end), so
 one failing job loses none of the others; this file says which failed and why without reading logs. Each job
-writes its own record (``.jobs/<num>.json``) and rebuilds the table from all records, so jobs running at the same
-time on a cluster never write the same file.
+writes its own record (``.jobs/<job dir>.json``) and rebuilds the table from all records, so jobs running at the
+same time on a cluster never write the same record.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def write_sweep_summary(sweep_dir: str | Path) -> pd.DataFrame:
     """Rebuild the table from the job records written so far."""
     sweep_dir = Path(sweep_dir)
     records = [json.loads(p.read_text()) for p in sorted((sweep_dir / ".jobs").glob("*.json"))]
-    table = pd.DataFrame(records, columns=COLUMNS).sort_values("job")
+    table = pd.DataFrame(records, columns=COLUMNS).sort_values(["job", "run_dir"], ignore_index=True)
     atomic_write_text(sweep_dir / "sweep_summary.csv", table.to_csv(index=False))
     return table
 
@@ -61,7 +61,9 @@ class SweepSummary(Callback):
             return
         record = _job_record(config, job_return)
         sweep_dir = Path(config.hydra.sweep.dir)
-        atomic_write_text(sweep_dir / ".jobs" / f"{record['job']:05d}.json", json.dumps(record))
+        # One record per job directory: several multiruns may share a sweep dir (experiments/compare.py).
+        name = Path(record["run_dir"]).name
+        atomic_write_text(sweep_dir / ".jobs" / f"{name}.json", json.dumps(record))
         table = write_sweep_summary(sweep_dir)
         if record["status"] != "finished":  # said now: Hydra skips on_multirun_end when a job failed
             failed = int((table["status"] != "finished").sum())
