@@ -236,3 +236,17 @@ def test_a_failing_sweep_member_loses_none_of_the_others(tmp_path, tiny_model_di
     assert bad["status"] == "failed" and "ppo.policy_lr=-1" in bad["overrides"]
     assert "invalid PPO settings ['policy_lr']" in bad["error"]
     assert f"Sweep summary (2 jobs so far, 1 not finished): {sweep / 'sweep_summary.csv'}" in proc.stdout
+
+
+def test_a_run_that_died_before_its_first_checkpoint_starts_afresh(tmp_path):
+    from omegaconf import OmegaConf
+
+    from twosome.training.train import prepare_run_dir
+
+    cfg = compose_cfg()
+    run = tmp_path / "run"
+    (run / "tensorboard").mkdir(parents=True)
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    (run / "metrics.csv").write_text("update,global_step\n1,32\n")  # logged, then killed before last.ckpt
+    assert prepare_run_dir(cfg, run) == (None, None)
+    assert not (run / "metrics.csv").exists() and not (run / "tensorboard").exists()  # no stale rows to append to

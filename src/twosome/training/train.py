@@ -39,6 +39,8 @@ for _message in (
 ):
     warnings.filterwarnings("ignore", message=_message)
 
+RESULTS = ("summary.json", "metrics.csv", "adapter", "checkpoints", "tensorboard")  # what a training run writes
+
 # Settings that may change between a run and its resumption without changing its results.
 RESUMABLE_CHANGES = ("checkpoint.", "trainer.num_threads", "logger.")
 
@@ -108,8 +110,9 @@ def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict |
         if summary_file.exists():
             return None, json.loads(summary_file.read_text())
         return ckpt, None
-    if previous and dist.rank() == 0:  # resume=false: start over, without stale results beside the new ones
-        for name in ("summary.json", "metrics.csv", "adapter", "checkpoints", "tensorboard"):
+    # A fresh start (resume=false, or a run that died before its first checkpoint): no stale results beside the new.
+    if dist.rank() == 0:
+        for name in RESULTS:
             target = run_dir / name
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     return None, None
