@@ -60,7 +60,7 @@ def test_slurm_launcher_composes_with_the_documented_fields():
     # one task per GPU, as Lightning requires under SLURM; one node unless the trainer says otherwise
     assert slurm["tasks_per_node"] == slurm["gpus_per_node"] == cfg.trainer.devices == 1
     assert slurm["nodes"] == 1
-    assert slurm["max_num_timeout"] == 0 and slurm["additional_parameters"] == {}
+    assert slurm["max_num_timeout"] == 3 and slurm["additional_parameters"] == {}
     assert slurm["submitit_folder"].endswith("/.submitit/%j")
 
 

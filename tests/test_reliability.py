@@ -250,3 +250,56 @@ def test_a_run_that_died_before_its_first_checkpoint_starts_afresh(tmp_path):
     (run / "metrics.csv").write_text("update,global_step\n1,32\n")  # logged, then killed before last.ckpt
     assert prepare_run_dir(cfg, run) == (None, None)
     assert not (run / "metrics.csv").exists() and not (run / "tensorboard").exists()  # no stale rows to append to
+
+
+class _FakeTrainer:
+    is_global_zero = True
+
+    def __init__(self):
+        self.saved = []
+
+    def save_checkpoint(self, path):
+        self.saved.append(path)
+
+
+class _FakeModule:
+    updates_done = 5
+
+
+def test_requeue_signal_calls_submitits_handler_after_saving(tmp_path):
+    """Under hydra/launcher=slurm, submitit's SIGUSR2 handler (installed first) requeues the job: ours saves at the
+    update boundary, then hands the signal to it."""
+    from twosome.training.checkpointing import Preempted, PreemptionCheckpoint
+
+    handed = []
+    previous = signal.signal(signal.SIGUSR2, lambda signum, frame: handed.append(signum))
+    try:
+        callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ("SIGUSR2",)), _FakeTrainer()
+        callback.on_fit_start(trainer, _FakeModule())
+        os.kill(os.getpid(), signal.SIGUSR2)
+        assert handed == [] and trainer.saved == []  # mid-update: nothing happens yet
+        with pytest.raises(Preempted, match="SIGUSR2 at update 5"):
+            callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
+        assert trainer.saved == [tmp_path / "last.ckpt"] and handed == [signal.SIGUSR2]
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+
+
+def test_requeue_signal_inside_a_slurm_job_runs_scontrol_requeue(tmp_path, monkeypatch):
+    from twosome.training.checkpointing import Preempted, PreemptionCheckpoint
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "scontrol").write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "scontrol_args"}\n')
+    (bin_dir / "scontrol").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ("SIGUSR1",)), _FakeTrainer()
+    callback.on_fit_start(trainer, _FakeModule())
+    try:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        with pytest.raises(Preempted):
+            callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
+    finally:
+        callback.on_fit_end(trainer, _FakeModule())
+    assert trainer.saved and (tmp_path / "scontrol_args").read_text().split() == ["requeue", "4242"]
