@@ -294,6 +294,7 @@ def test_requeue_signal_inside_a_slurm_job_runs_scontrol_requeue(tmp_path, monke
     (bin_dir / "scontrol").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    before = signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # no handler of an earlier test (or library) to hand to
     callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ("SIGUSR1",)), _FakeTrainer()
     callback.on_fit_start(trainer, _FakeModule())
     try:
@@ -302,4 +303,5 @@ def test_requeue_signal_inside_a_slurm_job_runs_scontrol_requeue(tmp_path, monke
             callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
     finally:
         callback.on_fit_end(trainer, _FakeModule())
+        signal.signal(signal.SIGUSR1, before)
     assert trainer.saved and (tmp_path / "scontrol_args").read_text().split() == ["requeue", "4242"]
