@@ -6,45 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
-import torch.distributed as torch_dist
-import torch.multiprocessing as mp
 from safetensors.torch import load_file
-from test_reliability import start, wait_for_checkpoint
+from test_reliability import small_run, start, wait_for_checkpoint
 from test_run_cli import run_cli
 
 from twosome.rl.ppo import normalize_advantages
 from twosome.training import distributed as dist
 from twosome.training.checkpointing import read_run_state
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _in_group(rank: int, world: int, port: int, fn, out_dir: str):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch_dist.init_process_group("gloo", rank=rank, world_size=world)
-    torch.set_num_threads(1)
-    try:
-        result = fn(rank, world)
-        torch.save(result, Path(out_dir) / f"rank{rank}.pt")
-    finally:
-        torch_dist.destroy_process_group()
-
-
-def run_ranks(fn, world: int, tmp_path: Path) -> list:
-    """Run ``fn(rank, world)`` in ``world`` gloo processes; return each rank's result."""
-    mp.spawn(_in_group, args=(world, _free_port(), fn, str(tmp_path)), nprocs=world)
-    return [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(world)]
-
 
 ADVANTAGES = torch.tensor([0.5, -1.0, 2.0, 0.0, 3.5, -0.25, 1.0])
 
@@ -55,12 +27,12 @@ def _reductions(rank: int, world: int) -> dict:
         "normalized": dist.normalize_advantages(mine),
         "mean": dist.all_mean({"loss": float(rank + 1), "kl": 0.5 * rank}),
         "all_true": (dist.all_true(True), dist.all_true(rank == 0)),
-        "records": dist.gather_records([{"rank": rank}]),
+        "records": dist.gather([{"rank": rank}]),
     }
 
 
-def test_reductions_across_two_ranks_equal_one_process_on_all_data(tmp_path):
-    r0, r1 = run_ranks(_reductions, 2, tmp_path)
+def test_reductions_across_two_ranks_equal_one_process_on_all_data():
+    r0, r1 = dist.spawn_gloo(_reductions, 2)
     expected = normalize_advantages(ADVANTAGES)
     torch.testing.assert_close(torch.cat([r0["normalized"], r1["normalized"]]), expected, rtol=1e-5, atol=1e-6)
     assert r0["mean"] == r1["mean"] == {"kl": 0.25, "loss": 1.5}
@@ -100,8 +72,8 @@ def _shard_mixed_dtypes(rank: int, world: int) -> dict:
     return {"blocks": blocks, "units": units, "lora_units": lora_units, "all_grads": all(grads)}
 
 
-def test_mixed_dtype_blocks_put_adapters_in_their_own_units(tmp_path):
-    r0, r1 = run_ranks(_shard_mixed_dtypes, 2, tmp_path)
+def test_mixed_dtype_blocks_put_adapters_in_their_own_units():
+    r0, r1 = dist.spawn_gloo(_shard_mixed_dtypes, 2)
     assert r0 == r1
     assert r0["blocks"] == 2
     # per block: lora_A and lora_B of q_proj (2 units) + the block; + the rest of the LM
@@ -120,25 +92,9 @@ def test_two_fsdp_ranks_train_to_identical_weights(tmp_path, tiny_model_dir):
     """The issue's check: two CPU ranks (gloo) train a few updates with the LM sharded; the ranks end with the same
     weights (training checks their digests before saving) and the adapter moved away from its initialization."""
     run_dir = tmp_path / "fsdp"
-    proc = run_cli(
-        "trainer=fsdp_cpu",
-        f"model.path={tiny_model_dir}",
-        "model.build=null",
-        "ppo.total_env_steps=256",
-        "ppo.num_envs=2",
-        "ppo.num_steps=16",
-        "ppo.value_minibatch_size=16",
-        "ppo.policy_minibatch_size=16",
-        "ppo.policy_chunk_size=8",
-        "ppo.policy_lr=1e-2",
-        "ppo.target_kl=null",
-        "eval.episodes=2",
-        "eval.num_envs=2",
-        "logger.tensorboard=false",
-        "checkpoint.every_updates=2",
-        f"hydra.run.dir={run_dir}",
-        cwd=tmp_path,
-    )
+    overrides = ("trainer=fsdp_cpu", "ppo.total_env_steps=256", "ppo.target_kl=null", "eval.every_updates=0")
+    args = small_run(tiny_model_dir, run_dir, *overrides)
+    proc = run_cli(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["world_size"] == 2 and len(summary["weights_digest"]) == 64
@@ -173,23 +129,7 @@ def test_a_killed_fsdp_run_resumes_with_every_ranks_state(tmp_path, tiny_model_d
     """SIGKILL to both ranks after the first checkpoint; the same command continues from it: counters, every rank's
     environments and the logger carry on (bit-for-bit equality is checked single-process, test_reliability.py)."""
     run_dir = tmp_path / "fsdp"
-    args = [
-        "trainer=fsdp_cpu",
-        f"model.path={tiny_model_dir}",
-        "model.build=null",
-        "ppo.total_env_steps=384",
-        "ppo.num_envs=2",
-        "ppo.num_steps=16",
-        "ppo.value_minibatch_size=16",
-        "ppo.policy_minibatch_size=16",
-        "ppo.policy_chunk_size=8",
-        "eval.every_updates=0",
-        "eval.episodes=2",
-        "eval.num_envs=2",
-        "logger.tensorboard=false",
-        "checkpoint.every_updates=2",
-        f"hydra.run.dir={run_dir}",
-    ]
+    args = small_run(tiny_model_dir, run_dir, "trainer=fsdp_cpu", "ppo.total_env_steps=384", "eval.every_updates=0")
     proc = start(args, tmp_path)
     done = wait_for_checkpoint(run_dir, proc)
     os.killpg(proc.pid, signal.SIGKILL)

@@ -11,21 +11,13 @@ between forwards. A forward all-gathers one unit (one transformer block) at a ti
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import socket
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from twosome.training.distributed import spawn_gloo
 
 
 def _build_agent(layers: int, hidden: int, vocab: int):
@@ -62,27 +54,16 @@ def _local_bytes(agent) -> dict[str, int]:
     return out
 
 
-def _rank_main(rank: int, world: int, port: int, args, out_dir: str):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    torch.set_num_threads(1)
-    try:
-        from torch.distributed.device_mesh import init_device_mesh
+def _measure_rank(rank: int, world: int, args) -> dict:
+    from torch.distributed.device_mesh import init_device_mesh
 
-        agent = _build_agent(args.layers, args.hidden, args.vocab)
-        units = agent.shard(init_device_mesh("cpu", (world,))) if world > 1 else 0
-        record = {"ranks": world, "rank": rank, "fsdp_units": units, **_local_bytes(agent)}
-        (Path(out_dir) / f"{world}_{rank}.json").write_text(json.dumps(record))
-    finally:
-        dist.destroy_process_group()
+    agent = _build_agent(args.layers, args.hidden, args.vocab)
+    units = agent.shard(init_device_mesh("cpu", (world,))) if world > 1 else 0
+    return {"ranks": world, "rank": rank, "fsdp_units": units, **_local_bytes(agent)}
 
 
 def measure(args) -> pd.DataFrame:
-    tmp = Path(args.out) / "per_rank"
-    tmp.mkdir(parents=True, exist_ok=True)
-    for world in args.ranks:
-        mp.spawn(_rank_main, args=(world, _free_port(), args, str(tmp)), nprocs=world)
-    rows = [json.loads(p.read_text()) for p in sorted(tmp.glob("*.json"))]
+    rows = [row for world in args.ranks for row in spawn_gloo(partial(_measure_rank, args=args), world)]
     table = pd.DataFrame(rows)
     kinds = ["base_lm", "lora", "critic_head"]
     per_world = table.groupby("ranks")[kinds].max().reset_index()  # the largest shard of any rank
@@ -106,6 +87,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     table = measure(args)
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "fsdp_memory.csv", index=False)
     shape = f"Llama {args.layers} layers x {args.hidden} hidden, vocab {args.vocab}: bf16 base, fp32 LoRA q/v r=8"
     (out / "fsdp_memory.md").write_text(f"{shape}\n\n" + table.round(4).to_markdown(index=False) + "\n")

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pickle
@@ -53,8 +54,6 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
-        import io
-
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         atomic_write_bytes(path, buffer.getvalue())

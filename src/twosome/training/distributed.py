@@ -63,13 +63,13 @@ def any_true(flag: bool) -> bool:
     return bool(all_sum(torch.tensor([float(flag)])).item() > 0)
 
 
-def gather_records(records: list[dict]) -> list[dict]:
-    """Every rank's finished-episode records, rank 0's first."""
+def gather(items: list) -> list:
+    """Every rank's ``items`` (finished episodes, checkpoint states, digests) in one list, rank 0's first."""
     if not is_distributed():
-        return records
+        return items
     gathered: list = [None] * world_size()
-    dist.all_gather_object(gathered, records)
-    return [r for part in gathered for r in part]
+    dist.all_gather_object(gathered, items)
+    return [item for part in gathered for item in part]
 
 
 def normalize_advantages(adv: torch.Tensor) -> torch.Tensor:
@@ -83,3 +83,31 @@ def normalize_advantages(adv: torch.Tensor) -> torch.Tensor:
     mean = total / n
     var = max(squares - n * mean * mean, 0.0) / (n - 1)  # unbiased, as torch.std
     return (adv - mean) / (var**0.5 + 1e-8)
+
+
+def _run_rank(rank: int, world: int, port: int, fn, out_dir: str) -> None:
+    import os
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    try:
+        torch.save(fn(rank, world), f"{out_dir}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def spawn_gloo(fn, world: int) -> list:
+    """Run ``fn(rank, world)`` in ``world`` local CPU processes joined in a gloo group; return each rank's result.
+    For checking and measuring distributed code on one machine (tests, benchmarks); ``fn`` must be picklable."""
+    import socket
+    import tempfile
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as out_dir:
+        mp.spawn(_run_rank, args=(world, port, fn, out_dir), nprocs=world)
+        return [torch.load(f"{out_dir}/rank{r}.pt", weights_only=False) for r in range(world)]

@@ -248,7 +248,7 @@ class PPOModule(pl.LightningModule):
         # Pickled to bytes: Lightning loads checkpoints with torch.load(weights_only=True), which accepts bytes.
         checkpoint["ppo_run"] = pickle.dumps(
             {
-                "ranks": dist.gather_records([here]),  # every rank's environments and generators, in rank order
+                "ranks": dist.gather([here]),  # every rank's environments and generators, in rank order
                 "updates_done": self.updates_done,
                 "env_steps": self.env_steps,
                 "elapsed_seconds": self.elapsed_before + time.time() - self._start,
@@ -370,7 +370,7 @@ class PPOModule(pl.LightningModule):
 
         env_steps = self.env_steps
         metrics["charts/SPS"] = (env_steps - self._start_steps) / max(time.time() - self._start, 1e-9)
-        metrics.update(summarize(dist.gather_records(self.collector.tracker.pop()), "charts"))
+        metrics.update(summarize(dist.gather(self.collector.tracker.pop()), "charts"))
         update = int(batch) + 1
         every = self.eval_cfg.every_updates
         if update == self.num_updates or (every > 0 and update % every == 0):
@@ -393,7 +393,7 @@ class PPOModule(pl.LightningModule):
             )
         finally:
             envs.close()
-        self.final_eval = summarize(dist.gather_records(records)[: self.eval_cfg.episodes], "eval")
+        self.final_eval = summarize(dist.gather(records)[: self.eval_cfg.episodes], "eval")
         return self.final_eval
 
     def _log(self, metrics: dict[str, float], env_steps: int, update: int):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import logging
 import shutil
@@ -82,17 +83,16 @@ def truncate_csv(path: Path, last_update: int) -> None:
     if not path.exists():
         return
     with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-        header = rows[0].keys() if rows else None
-    if header is None:
+        reader = csv.DictReader(f)
+        kept = [r for r in reader if r.get("update") and float(r["update"]) <= last_update]
+        header = reader.fieldnames
+    if not header:
         return
-    kept = [r for r in rows if r.get("update") and float(r["update"]) <= last_update]
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(header))
-        writer.writeheader()
-        writer.writerows(kept)
-    tmp.replace(path)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header)
+    writer.writeheader()
+    writer.writerows(kept)
+    atomic_write_text(path, out.getvalue())
 
 
 def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict | None]:
@@ -204,7 +204,7 @@ def save_agent(agent, run_dir: Path) -> str:
 
         options = StateDictOptions(full_state_dict=True, ignore_frozen_params=True)
         state_dict = {k: v.detach().cpu() for k, v in get_model_state_dict(agent, options=options).items()}
-        digests = dist.gather_records([weights_digest(state_dict)])
+        digests = dist.gather([weights_digest(state_dict)])
         if len(set(digests)) != 1:
             raise RuntimeError(f"the ranks disagree on the trained weights (digests {digests}): not saving them")
     else:
