@@ -246,12 +246,12 @@ def test_knowledge_probes(train_text):
         assert isinstance(p["query"], str) and p["query"] and not p["query"].endswith(" ")
         choices = p["choices"]
         assert len(choices) >= 3 and len(set(choices)) == len(choices)
-        assert all(c.startswith(" ") and c.strip() for c in choices)
+        assert all(c == c.strip() and c for c in choices)  # lm-eval's target delimiter adds the one space
         assert 0 <= p["gold"] < len(choices)
         lengths = [len(c.split()) for c in choices]
         assert max(lengths) - min(lengths) <= 5, choices
         # Held out: the correct completion is never written in training text.
-        assert (p["query"] + choices[p["gold"]]).lower() not in train_text.lower()
+        assert (p["query"] + " " + choices[p["gold"]]).lower() not in train_text.lower()
     assert len({p["query"] for p in probes}) == len(probes)
     assert len({p["gold"] for p in probes}) > 1  # the right answer is not always in the same place
     assert sum(p["query"].startswith("To ") for p in probes) >= 15  # schema facts

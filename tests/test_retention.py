@@ -184,3 +184,32 @@ def test_standard_task_without_cached_data_names_the_task(tiny_model_dir):
         assert "arc_challenge" in str(e) and "offline" in str(e)
     else:
         pytest.skip("arc_challenge is cached on this machine")
+
+
+def test_no_scored_continuation_follows_two_spaces(tmp_path):
+    """lm-eval joins context and choice with its target delimiter (a space): the data must not add a second one.
+    With a leading space in every choice the default model scored 0.175 (below chance) instead of about 0.43."""
+    from lm_eval.tasks import TaskManager
+
+    include = ev.render_local_tasks(tmp_path, ["twosome_household_mc"])
+    with ev.hf_offline():
+        task = TaskManager(include_path=str(include), include_defaults=False).load(["twosome_household_mc"])
+    task = task["tasks"]["twosome_household_mc"]
+    task.build_all_requests(rank=0, world_size=1)
+    assert len(task.instances) == 4 * 200
+    for inst in task.instances:
+        context, continuation = inst.arguments
+        joined = context + continuation
+        assert continuation.startswith(" ") and not continuation.startswith("  "), continuation
+        assert not context.endswith((" ", "\n")) and "  " not in joined[len(context) - 1 : len(context) + 2], joined
+
+
+def test_probe_writer_normalizes_spaces(tmp_path):
+    path = ev.write_probe_data(
+        [{"query": "You cut the bread with a ", "choices": [" knife", "spoon"], "gold": 0}], tmp_path / "p.jsonl"
+    )
+    assert json.loads(path.read_text()) == {
+        "query": "You cut the bread with a",
+        "choices": ["knife", "spoon"],
+        "gold": 0,
+    }

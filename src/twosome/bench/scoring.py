@@ -102,7 +102,10 @@ def run(args) -> pd.DataFrame:
         if p.requires_grad:
             p.data = p.data.float()
     rng = random.Random(0)
-    cases = [(150, a) for a in ACTION_COUNTS] + [(p, 8) for p in PROMPT_LENGTHS if p != 150]
+    body_params = sum(p.numel() for n, p in model.named_parameters() if "embed" not in n and "lm_head" not in n)
+    counts = args.actions or ACTION_COUNTS
+    lengths = args.prompt_lengths or PROMPT_LENGTHS
+    cases = [(150, a) for a in counts] + [(p, 8) for p in lengths if p != 150]
     rows = []
     for prompt_tokens, n_actions in cases:
         prompts = [synthetic_prompt(tokenizer, prompt_tokens, rng) for _ in range(args.envs)]
@@ -119,8 +122,18 @@ def run(args) -> pd.DataFrame:
                 model.zero_grad(set_to_none=True)
                 scorer.score(model, batch).normalized("word").sum().backward()
 
+            # Tokens the mode runs through the model: naive repeats the prompt per candidate, shared does not.
+            cand = int(batch.n_tokens.sum())
+            if mode == "naive":
+                tokens = sum(len(batch.prompt_ids[o]) for o in batch.owner.tolist()) + cand
+            else:
+                tokens = sum(len(p) for p in batch.prompt_ids) + cand
             for phase, fn in (("rollout", rollout), ("update", update)):
                 seconds = time_call(fn, args.device, args.repeats)
+                # 2 FLOPs per body parameter per token forward; the update adds the input-gradient backward (the
+                # base is frozen: no weight gradients), about as much again. Attention scores and the LM head are
+                # left out, so this is a lower bound on the work done.
+                flops = 2 * body_params * tokens * (2 if phase == "update" else 1)
                 rows.append(
                     {
                         "mode": mode,
@@ -133,11 +146,14 @@ def run(args) -> pd.DataFrame:
                         "seconds_per_call": seconds,
                         "seconds_per_decision": seconds / args.envs,
                         "decisions_per_second": args.envs / seconds,
+                        "tokens_processed": tokens,
+                        "tflops": flops / seconds / 1e12,
                     }
                 )
                 print(
                     f"{phase:7s} {mode:6s} prompt~{prompt_tokens:3d} actions={n_actions:2d}: "
-                    f"{1000 * seconds / args.envs:8.2f} ms/decision",
+                    f"{1000 * seconds / args.envs:8.2f} ms/decision, {args.envs / seconds:8.1f} decisions/s, "
+                    f"{flops / seconds / 1e12:7.2f} TFLOP/s",
                     flush=True,
                 )
     return pd.DataFrame(rows)
@@ -199,6 +215,18 @@ def main(argv=None) -> None:
     ap.add_argument("--action-tokens", type=int, default=6)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument(
+        "--actions",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=None,
+        help=f"action counts to sweep at ~150 prompt tokens (default {ACTION_COUNTS})",
+    )
+    ap.add_argument(
+        "--prompt-lengths",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=None,
+        help=f"prompt lengths to sweep at 8 actions (default {PROMPT_LENGTHS})",
+    )
     ap.add_argument("--out", default="results/bench_scoring")
     ap.add_argument("--replot", action="store_true", help="redraw the plot and tables from an existing CSV")
     args = ap.parse_args(argv)
@@ -220,6 +248,8 @@ def main(argv=None) -> None:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "machine": platform.processor(),
+        "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
+        "cuda": torch.version.cuda,
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2))
     (out / "speedup.md").write_text(

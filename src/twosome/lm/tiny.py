@@ -96,12 +96,22 @@ def save_atomically(model, tokenizer, out_dir: str | os.PathLike, metadata: dict
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "twosome_spec.json").write_text(json.dumps(metadata, indent=2))
+        _respect_umask(tmp)
         tmp.rename(out)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         if not (out / "config.json").exists():  # not a lost race with another builder: a real failure
             raise
     return out
+
+
+def _respect_umask(directory: Path) -> None:
+    """mkdtemp and safetensors create owner-only entries; give the model the modes the user's umask asks for."""
+    umask = os.umask(0)
+    os.umask(umask)
+    directory.chmod(0o777 & ~umask)
+    for f in directory.rglob("*"):
+        f.chmod((0o777 if f.is_dir() else 0o666) & ~umask)
 
 
 def build_tiny_llama(out_dir: str | os.PathLike, spec: TinyLlamaSpec | None = None) -> Path:
@@ -121,6 +131,32 @@ def build_random_twin(source_dir: str | os.PathLike, out_dir: str | os.PathLike,
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source_dir))
     meta = {"recipe": "random_twin", "source": str(source_dir), "seed": seed}
     return save_atomically(model, tokenizer, out_dir, meta)
+
+
+LLAMA7B = {
+    "vocab_size": 32000,
+    "hidden_size": 4096,
+    "intermediate_size": 11008,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 32,
+    "max_position_embeddings": 2048,
+}
+
+
+def build_random_init_llama7b(out_dir: str | os.PathLike, tokenizer_source: str | os.PathLike) -> Path:
+    """LLaMA-7B's config and ``tokenizer_source``'s tokenizer, no weights: ``load_lm`` initialises it randomly."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+    ids = {k: getattr(tokenizer, k) for k in ("bos_token_id", "eos_token_id", "pad_token_id")}
+    config = LlamaConfig(**LLAMA7B, **ids)
+
+    class _ConfigOnly:  # save_atomically's model interface, writing the config alone
+        def save_pretrained(self, directory):
+            config.save_pretrained(directory)
+
+    return save_atomically(_ConfigOnly(), tokenizer, out_dir, {"recipe": "random_init", **LLAMA7B})
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,9 @@ def _check_probe(i: int, rec: Any) -> dict:
         raise ValueError(f"probe {i}: 'choices' must be a list of at least 2 strings, got {choices!r}")
     if isinstance(gold, bool) or not isinstance(gold, int) or not 0 <= gold < len(choices):
         raise ValueError(f"probe {i}: 'gold' must be an index into choices (0..{len(choices) - 1}), got {gold!r}")
-    return {"query": query, "choices": list(choices), "gold": int(gold)}
+    # lm-eval joins context and choice with its target delimiter (one space): a choice that starts with a space, or
+    # a query that ends with one, would be scored after two spaces.
+    return {"query": query.rstrip(), "choices": [c.lstrip() for c in choices], "gold": int(gold)}
 
 
 def write_probe_data(records: Iterable[dict], path: str | os.PathLike | None = None) -> Path:

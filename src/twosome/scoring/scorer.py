@@ -121,7 +121,20 @@ class ActionScorer:
         return ids
 
     def prompt_ids(self, prompt: str) -> list[int]:
-        return self._cached(self._prompt_cache, prompt)
+        """Token ids of ``prompt`` as scored: trailing spaces dropped for a causal LM (see ``scored_text``)."""
+        return self._cached(self._prompt_cache, self.scored_prompt(prompt))
+
+    def scored_prompt(self, prompt: str) -> str:
+        """The prompt text the action follows. A causal LM reads exactly one space between prompt and action:
+        the separator (or the tokenizer's word-initial marker) supplies it, so spaces that end the prompt
+        ("Action 2: ") are dropped, as they would be merged into the action's first token in running text."""
+        return prompt if self.encoder_decoder else prompt.rstrip(" ")
+
+    def scored_text(self, prompt: str, action: str) -> str:
+        """The text whose likelihood the scorer computes for ``action`` after ``prompt`` (for checks and docs)."""
+        if self.encoder_decoder:
+            return action
+        return self.scored_prompt(prompt) + (self.separator or " ") + action
 
     def action_ids(self, action: str) -> list[int]:
         ids = self._cached(self._action_cache, self.separator + action, add_special_tokens=False)

@@ -85,7 +85,9 @@ def env_spaces(cfg: DictConfig) -> dict[str, int]:
 def build_agent(cfg: DictConfig) -> ActorCritic:
     extra = env_spaces(cfg) if cfg.agent.get("uses_vectors", False) else {}
     if cfg.agent.get("uses_lm", False):
-        lm, tokenizer = load_lm(cfg.model.path, cfg.model.build, cfg.model.dtype, cfg.model.get("source"))
+        m = cfg.model
+        options = {"source_build": m.get("source_build", "household_llama"), "wheel": m.get("wheel")}
+        lm, tokenizer = load_lm(m.path, m.build, m.dtype, m.get("source"), **options)
         extra.update(lm=lm, tokenizer=tokenizer)
     return hydra.utils.instantiate(cfg.agent.policy, **extra, _convert_="all")
 

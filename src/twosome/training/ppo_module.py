@@ -300,11 +300,12 @@ class PPOModule(pl.LightningModule):
         stats: dict[str, list[float]] = {
             k: [] for k in ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")
         }
-        kl_stop, policy_steps = False, 0
+        kl_stop, policy_steps, value_time = False, 0, 0.0
         for _ in range(p.update_epochs):
             if kl_stop:
                 break
             order = torch.randperm(p.batch_size)
+            t_value = time.time()
             # Value phase: the critic's features come from the frozen LM, so they are reused from the rollout.
             for mb in order.split(p.value_minibatch_size):
                 feats = (
@@ -323,6 +324,7 @@ class PPOModule(pl.LightningModule):
                 self._check_finite(grad_norm, "the value gradient norm")
                 value_opt.step()
                 stats["value_loss"].append(v_loss.item())
+            value_time += time.time() - t_value
             # Policy phase: optimizer steps of policy_minibatch_size decisions, accumulated over chunks.
             for mb in order.split(p.policy_minibatch_size):
                 policy_opt.zero_grad()
@@ -366,6 +368,10 @@ class PPOModule(pl.LightningModule):
         value_sched.step()
         metrics["charts/rollout_seconds"] = rollout_time
         metrics["charts/update_seconds"] = time.time() - t0 - rollout_time
+        metrics["charts/value_seconds"] = value_time
+        metrics["charts/policy_seconds"] = metrics["charts/update_seconds"] - value_time
+        if dev.type == "cuda":
+            metrics["charts/gpu_peak_memory_gb"] = torch.cuda.max_memory_allocated(dev) / 2**30
         metrics = dist.all_mean(metrics)  # every rank has the same keys: means over the global batch
 
         env_steps = self.env_steps

