@@ -52,3 +52,24 @@ def test_summary_table_reports_steps_to_95_percent_of_optimal(tmp_path):
     assert row.seeds == 2 and row.reached == 1
     assert row.steps_to_target == 3 * 128  # the first seed reaches the target at its third evaluation
     assert abs(row.final_return - (best + 0.3) / 2) < 1e-9
+
+
+def test_zero_shot_table_keeps_evaluations_only(tmp_path):
+    import zero_shot_table
+
+    base = {"env_id": "twosome/Overcooked-TomatoSalad-v0", "model": "smollm2-135m", "env_steps": 0}
+    runs = {
+        "zs_word": {**base, "agent": "zeroshot", "norm": "word", "eval/success_rate": 0.7, "eval/episodes": 100.0},
+        "zs_none": {**base, "agent": "zeroshot", "norm": "none", "eval/success_rate": 0.0, "eval/episodes": 100.0},
+        "random": {**base, "agent": "random", "norm": "word", "eval/success_rate": 0.4, "eval/episodes": 100.0},
+        "trained": {**base, "agent": "twosome", "norm": "word", "env_steps": 1024, "eval/success_rate": 1.0},
+    }
+    for name, summary in runs.items():
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "summary.json").write_text(json.dumps(summary))
+    table = zero_shot_table.main([str(tmp_path / "runs"), "--out", str(tmp_path / "out" / "zs")])
+    assert len(table) == 3 and set(table.agent) == {"zeroshot", "random"}
+    assert table.set_index("norm").loc["word", "success_rate"] == 0.7
+    assert table[table.agent == "random"].model.item() == "-"  # random reads no model
+    assert (tmp_path / "out" / "zs.png").stat().st_size > 1000
+    assert pd.read_csv(tmp_path / "out" / "zs.csv").shape == (3, len(zero_shot_table.COLUMNS))

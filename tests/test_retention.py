@@ -213,3 +213,9 @@ def test_probe_writer_normalizes_spaces(tmp_path):
         "choices": ["knife", "spoon"],
         "gold": 0,
     }
+
+
+def test_real_english_perplexity_task_runs(tiny_model_dir):
+    assert "twosome_english_ppl" in ev.local_tasks()
+    scores = ev.evaluate_retention(str(tiny_model_dir), None, ["twosome_english_ppl"], limit=2, batch_size=2)
+    assert scores["twosome_english_ppl/byte_perplexity"] > 1.0

@@ -129,7 +129,14 @@ def run(args) -> pd.DataFrame:
             else:
                 tokens = sum(len(p) for p in batch.prompt_ids) + cand
             for phase, fn in (("rollout", rollout), ("update", update)):
-                seconds = time_call(fn, args.device, args.repeats)
+                try:
+                    seconds = time_call(fn, args.device, args.repeats)
+                except torch.OutOfMemoryError:  # a case too large for the device: record it and go on
+                    model.zero_grad(set_to_none=True)
+                    if args.device.startswith("cuda"):
+                        torch.cuda.empty_cache()
+                    seconds = float("nan")
+                    print(f"{phase:7s} {mode:6s} prompt~{prompt_tokens:3d} actions={n_actions:2d}: out of memory")
                 # 2 FLOPs per body parameter per token forward; the update adds the input-gradient backward (the
                 # base is frozen: no weight gradients), about as much again. Attention scores and the LM head are
                 # left out, so this is a lower bound on the work done.

@@ -16,8 +16,10 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import logging as hf_logging
 
 log = logging.getLogger(__name__)
+hf_logging.disable_progress_bar()  # per-tensor loading bars: noise in a run's console and logs
 
 _DEFAULT_DIR = str(Path(__file__).resolve().parents[3] / "models" / "tiny-household")
 

@@ -1,0 +1,36 @@
+"""The scoring benchmark runs end to end on the default model and survives a case that does not fit in memory."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import torch
+
+from twosome.bench import scoring
+
+
+def test_benchmark_writes_its_tables_and_reports_flops(tmp_path):
+    scoring.main(["--actions", "2", "--prompt-lengths", "50", "--repeats", "1", "--envs", "2", "--out", str(tmp_path)])
+    df = pd.read_csv(tmp_path / "scoring.csv")
+    assert set(df["mode"]) == {"naive", "shared_repeat", "shared"} and set(df.phase) == {"rollout", "update"}
+    assert (df.tflops > 0).all() and (df.decisions_per_second > 0).all()
+    # naive runs the prompt once per action, shared once per prompt: more tokens for the same decisions
+    tokens = df[(df.phase == "rollout") & (df.actions == 2)].set_index("mode").tokens_processed
+    assert tokens["naive"] > tokens["shared"] == tokens["shared_repeat"]
+    assert (tmp_path / "scoring.png").stat().st_size > 1000 and (tmp_path / "speedup.csv").exists()
+
+
+def test_out_of_memory_case_is_recorded_not_fatal(tmp_path, monkeypatch):
+    real = scoring.time_call
+
+    def flaky(fn, device, repeats):
+        if fn.__name__ == "update":
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(fn, device, repeats)
+
+    monkeypatch.setattr(scoring, "time_call", flaky)
+    scoring.main(["--actions", "2", "--prompt-lengths", "50", "--repeats", "1", "--envs", "2", "--out", str(tmp_path)])
+    df = pd.read_csv(tmp_path / "scoring.csv")
+    assert df[df.phase == "update"].seconds_per_call.map(math.isnan).all()
+    assert not df[df.phase == "rollout"].seconds_per_call.map(math.isnan).any()
