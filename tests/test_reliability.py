@@ -134,6 +134,54 @@ def test_requeue_signal_saves_stops_and_resumes_exactly(tmp_path, tiny_model_dir
     same_results(uninterrupted, tmp_path / "run")
 
 
+def test_sigterm_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
+    """Issue 15.1: Lightning turns SIGTERM into SIGTERMException (exit status 0, nothing saved) and Hydra's launcher
+    then starts no other job. Now: the update ends, the checkpoint is written, status says preempted, the sweep
+    stops with a non-zero status and its table, and the same command resumes and ends as an uninterrupted run."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", *small_run(tiny_model_dir, None, "seed=0,1"), f"hydra.sweep.dir={sweep}"]
+    proc = start(args, tmp_path)
+    deadline = time.time() + 300
+    while not list(sweep.glob("0_*")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    job0 = next(sweep.glob("0_*"))
+    wait_for_checkpoint(job0, proc)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0, out[-3000:]
+    status = json.loads((job0 / "status.json").read_text())
+    assert status["status"] == "preempted" and "SIGTERM" in status["reason"], out[-3000:]
+    assert read_run_state(job0 / "checkpoints" / "last.ckpt")["updates_done"] < 6
+    assert not (job0 / "summary.json").exists() and not list(sweep.glob("1_*"))  # job 1 never started
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert table[["job", "status"]].values.tolist() == [[0, "preempted"]]
+    assert f"rerun the same command with hydra.sweep.dir={sweep}" in out
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming" in resumed.stdout
+    same_results(uninterrupted, job0)
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert table[["job", "status"]].values.tolist() == [[0, "finished"], [1, "finished"]]
+
+
+def test_a_requeued_job_reads_preempted_and_ends_without_a_result(tmp_path, monkeypatch):
+    """Issue 15.2: after a requeue (submitit's handler exits with SystemExit(-1)) status.json said
+    ``failed: SystemExit: -1``. ``Requeued`` is a SystemExit, not an Exception: Hydra's job runner and submitit record
+    no result for it, so the submitting process waits for the requeued job instead of reporting a failure."""
+    import twosome.training.train as train_module
+    from twosome.training.checkpointing import Requeued
+
+    def requeued(*args, **kwargs):
+        raise Requeued("SIGUSR2 at update 5: checkpoint x; the job was requeued by submitit and resumes from it")
+
+    monkeypatch.setattr(train_module, "_train", requeued)
+    with pytest.raises(Requeued):
+        train(compose_cfg(), run_dir=tmp_path / "run")
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "preempted" and "the job was requeued by submitit" in status["reason"]
+    assert not isinstance(Requeued("x"), Exception)
+
+
 def test_resume_refuses_a_different_config(tmp_path, tiny_model_dir, uninterrupted):
     proc = run_cli(*small_run(tiny_model_dir, uninterrupted, "ppo.policy_lr=5e-3"), cwd=tmp_path)
     assert proc.returncode != 0
@@ -254,6 +302,7 @@ def test_a_run_that_died_before_its_first_checkpoint_starts_afresh(tmp_path):
 
 class _FakeTrainer:
     is_global_zero = True
+    received_sigterm = False
 
     def __init__(self):
         self.saved = []
@@ -285,23 +334,60 @@ def test_requeue_signal_calls_submitits_handler_after_saving(tmp_path):
         signal.signal(signal.SIGUSR2, previous)
 
 
-def test_requeue_signal_inside_a_slurm_job_runs_scontrol_requeue(tmp_path, monkeypatch):
-    from twosome.training.checkpointing import Preempted, PreemptionCheckpoint
+def test_submitits_requeue_exit_becomes_requeued(tmp_path):
+    from twosome.training.checkpointing import PreemptionCheckpoint, Requeued
 
+    def submitit_requeues(signum, frame):
+        sys.exit(-1)  # what submitit's checkpoint_and_try_requeue does after `scontrol requeue`
+
+    previous = signal.signal(signal.SIGUSR2, submitit_requeues)
+    try:
+        callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ("SIGUSR2",)), _FakeTrainer()
+        callback.on_fit_start(trainer, _FakeModule())
+        os.kill(os.getpid(), signal.SIGUSR2)
+        with pytest.raises(Requeued, match="SIGUSR2 at update 5: .*requeued by submitit"):
+            callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
+        assert trainer.saved == [tmp_path / "last.ckpt"]
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+
+
+def _stand_in_scontrol(tmp_path, monkeypatch, status: int = 0) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "scontrol").write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "scontrol_args"}\n')
+    (bin_dir / "scontrol").write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "scontrol_args"}\nexit {status}\n')
     (bin_dir / "scontrol").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    return tmp_path / "scontrol_args"
+
+
+def test_requeue_signal_inside_a_slurm_job_runs_scontrol_requeue(tmp_path, monkeypatch):
+    from twosome.training.checkpointing import PreemptionCheckpoint, Requeued
+
+    scontrol_args = _stand_in_scontrol(tmp_path, monkeypatch)
     before = signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # no handler of an earlier test (or library) to hand to
     callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ("SIGUSR1",)), _FakeTrainer()
     callback.on_fit_start(trainer, _FakeModule())
     try:
         os.kill(os.getpid(), signal.SIGUSR1)
-        with pytest.raises(Preempted):
+        with pytest.raises(Requeued, match="SLURM job 4242 was requeued"):
             callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
     finally:
         callback.on_fit_end(trainer, _FakeModule())
         signal.signal(signal.SIGUSR1, before)
-    assert trainer.saved and (tmp_path / "scontrol_args").read_text().split() == ["requeue", "4242"]
+    assert trainer.saved and scontrol_args.read_text().split() == ["requeue", "4242"]
+
+
+@pytest.mark.parametrize("scontrol_status", [0, 1])
+def test_sigterm_inside_a_slurm_job_saves_and_requeues(tmp_path, monkeypatch, scontrol_status):
+    """SLURM sends SIGTERM on preemption with a grace time, scontrol requeue, node drain and scancel: the job saves and
+    is requeued; when SLURM refuses the requeue (a cancelled job) it stops as preempted."""
+    from twosome.training.checkpointing import Preempted, PreemptionCheckpoint, Requeued
+
+    scontrol_args = _stand_in_scontrol(tmp_path, monkeypatch, scontrol_status)
+    callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ()), _FakeTrainer()
+    trainer.received_sigterm = True  # what Lightning's SIGTERM handler sets
+    with pytest.raises(Requeued if scontrol_status == 0 else Preempted, match="SIGTERM at update 5"):
+        callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
+    assert trainer.saved and scontrol_args.read_text().split() == ["requeue", "4242"]

@@ -5,8 +5,9 @@
   leaves either the previous checkpoint or the new one, never half of one.
 * ``PeriodicCheckpoint``: ``last.ckpt`` every ``every_updates`` PPO updates, at an update boundary (the only point
   where rollout, optimizers and environments agree), so a resumed run continues exactly.
-* ``PreemptionCheckpoint``: the requeue signal (SLURM sends it before a time limit or a preemption) only raises a
-  flag; at the end of the running update the checkpoint is written, the job is requeued and training stops.
+* ``PreemptionCheckpoint``: the requeue signal (SLURM sends it before a time limit or a preemption) and SIGTERM
+  (``scancel``, ``scontrol requeue``, a node drain, preemption with a grace time) only raise a flag; at the end of the
+  running update the checkpoint is written, the job is requeued (under SLURM) and training stops.
 """
 
 from __future__ import annotations
@@ -33,11 +34,18 @@ log = logging.getLogger(__name__)
 CHECKPOINT_NAME = "last.ckpt"
 
 
+def current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; a plain open() would respect the umask
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -79,15 +87,39 @@ class PeriodicCheckpoint(Callback):
 
 
 class Preempted(Exception):
-    """Training stopped on the requeue signal after saving its checkpoint; the same command resumes it."""
+    """Training stopped on a signal after saving its checkpoint; the same command resumes it. ``signum``: the
+    signal."""
+
+    def __init__(self, message: str, signum: int | None = None):
+        super().__init__(message)
+        self.signum = signum
+
+
+class Requeued(SystemExit):
+    """Training stopped after saving and the SLURM job was requeued: the requeued job resumes the run. A
+    ``SystemExit``, as submitit's own requeue ends the job: neither Hydra nor submitit records a result for a job
+    that is coming back, so the submitting process keeps waiting for it instead of reporting a failure."""
+
+
+def slurm_job_id() -> str | None:
+    """The id ``scontrol requeue`` takes for this job (``<array job>_<task>`` in an array), None outside SLURM."""
+    if "SLURM_JOB_ID" not in os.environ:
+        return None
+    job = os.environ.get("SLURM_ARRAY_JOB_ID", os.environ["SLURM_JOB_ID"])
+    if "SLURM_ARRAY_TASK_ID" in os.environ:
+        job = f"{job}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+    return job
 
 
 class PreemptionCheckpoint(Callback):
     """On ``signals`` (default SIGUSR1, Lightning's and ``#SBATCH --signal``'s convention, and SIGUSR2, submitit's
-    timeout signal): finish the update, save, requeue, stop.
+    timeout signal) and on SIGTERM (Lightning's handler records it; SLURM sends it on ``scancel``, ``scontrol
+    requeue``, node drain and preemption): finish the update, save, requeue, stop.
 
     Requeueing: a handler that was installed before ours (submitit's) is called and does it; otherwise, inside a
-    SLURM job, ``scontrol requeue $SLURM_JOB_ID``; outside SLURM the run just stops and the same command resumes it.
+    SLURM job, ``scontrol requeue $SLURM_JOB_ID``, and the job ends with ``Requeued``. Outside SLURM (or when the
+    requeue is refused, e.g. after ``scancel``) training stops with ``Preempted`` (a non-zero exit) and the same
+    command resumes it.
     """
 
     def __init__(self, path: str | Path, signals: tuple[str, ...] = ("SIGUSR1", "SIGUSR2")):
@@ -115,21 +147,31 @@ class PreemptionCheckpoint(Callback):
         self._previous = {}
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
+        # SIGTERM: Lightning's own handler sets ``received_sigterm`` (and forwards it to the ranks it launched); left
+        # alone, Lightning would raise SIGTERMException, a SystemExit with status 0, after this hook, without saving.
+        sigterm = bool(getattr(trainer, "received_sigterm", False))
         # Ranks may get the signal at different moments: all stop after the same update (saving is a collective).
-        if not dist.any_true(self.received is not None):
+        if not dist.any_true(self.received is not None or sigterm):
             return
-        signum, self.received = self.received or self.signals[0], None
+        signum = self.received or (signal.SIGTERM if sigterm else self.signals[0])
+        self.received = None
         trainer.save_checkpoint(self.path)
         name = signal.Signals(signum).name
+        stopped = f"{name} at update {pl_module.updates_done}: checkpoint {self.path}"
         log.warning("%s received: checkpoint saved at update %d (%s)", name, pl_module.updates_done, self.path)
         previous = self._previous.get(signum)
         self._restore()
-        if callable(previous):  # submitit's handler requeues the job and exits
-            previous(signum, None)
-        elif trainer.is_global_zero and "SLURM_JOB_ID" in os.environ:
-            job = os.environ.get("SLURM_ARRAY_JOB_ID", os.environ["SLURM_JOB_ID"])
-            if "SLURM_ARRAY_TASK_ID" in os.environ:
-                job = f"{job}_{os.environ['SLURM_ARRAY_TASK_ID']}"
-            result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
-            log.warning("scontrol requeue %s: %s", job, "done" if result.returncode == 0 else result.stderr.strip())
-        raise Preempted(f"{name} at update {pl_module.updates_done}: checkpoint {self.path}; rerun to resume")
+        if callable(previous):  # submitit's handler requeues the job and exits (SystemExit)
+            try:
+                previous(signum, None)
+            except SystemExit as exit_:
+                raise Requeued(f"{stopped}; the job was requeued by submitit and resumes from it") from exit_
+        else:
+            job = slurm_job_id()
+            if trainer.is_global_zero and job is not None:
+                result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+                if result.returncode == 0:
+                    log.warning("scontrol requeue %s: done", job)
+                    raise Requeued(f"{stopped}; SLURM job {job} was requeued and resumes from it")
+                log.warning("scontrol requeue %s: %s", job, result.stderr.strip())
+        raise Preempted(f"{stopped}; rerun the same command to resume", signum=signum)

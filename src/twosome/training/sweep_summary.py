@@ -5,11 +5,17 @@ Hydra runs every job of a sweep even when some fail (each job's exception is cau
 one failing job loses none of the others; this file says which failed and why without reading logs. Each job
 writes its own record (``.jobs/<job dir>.json``) and rebuilds the table from all records, so jobs running at the
 same time on a cluster never write the same record.
+
+A job stopped by SIGTERM (``Preempted`` with ``signum`` SIGTERM) ends the whole sweep when its jobs run in this
+process (Hydra's basic launcher): SIGTERM asks the process to stop, so the remaining jobs are not started; the table
+is written and the process exits non-zero, saying how to finish the sweep (the same command with the same
+``hydra.sweep.dir``: finished jobs return at once, the stopped one resumes from its checkpoint).
 """
 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +77,13 @@ class SweepSummary(Callback):
                 f"Job {record['job']} {record['status']}: {record['error']}\n"
                 f"Sweep summary ({len(table)} jobs so far, {failed} not finished): {sweep_dir / 'sweep_summary.csv'}"
             )
+            error = job_return._return_value
+            in_process = config.hydra.launcher._target_.endswith("BasicLauncher")
+            if in_process and getattr(error, "signum", None) == signal.SIGTERM:
+                raise SystemExit(
+                    f"The sweep stopped on SIGTERM during job {record['job']}; the jobs after it were not started. "
+                    f"To finish it, rerun the same command with hydra.sweep.dir={sweep_dir}"
+                )
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import shutil
+import signal
 import time
 import traceback
 import warnings
@@ -18,11 +19,13 @@ from pathlib import Path
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from twosome.training import distributed as dist
 from twosome.training.build import ConfigError, build_agent, build_module, build_trainer, validate
 from twosome.training.checkpointing import (
     Preempted,
+    Requeued,
     atomic_write_text,
     checkpoint_path,
     read_run_state,
@@ -130,10 +133,14 @@ def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> 
         atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     try:
         return _train(cfg, run_dir, resume_from, **trainer_overrides)
-    except Preempted as stop:
+    except (Preempted, Requeued) as stop:
         write_status(run_dir, "preempted", reason=str(stop))
         print(f"Preempted: {stop}")
         raise
+    except SIGTERMException as stop:  # SIGTERM outside an update (Lightning's own exit would have status 0)
+        reason = f"SIGTERM: stopped at the last checkpoint, {checkpoint_path(run_dir)}"
+        write_status(run_dir, "preempted", reason=reason)
+        raise Preempted(f"{reason}; rerun the same command to resume", signum=signal.SIGTERM) from stop
     except BaseException as err:
         write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
         raise
