@@ -211,6 +211,31 @@ def test_an_interrupted_checkpoint_write_keeps_the_previous_checkpoint(tmp_path,
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no temporary file left behind
 
 
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomically_written_files_respect_the_umask(tmp_path, umask, mode):
+    """Issue 15.4: mkstemp's 0600 made config, status, summary, checkpoints (and metrics.csv after a resume) unreadable
+    to colleagues whatever the umask."""
+    from twosome.training.checkpointing import atomic_write_text
+
+    old = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "status.json", "{}")
+        AtomicCheckpointIO().save_checkpoint({"update": 1}, tmp_path / "last.ckpt")
+    finally:
+        os.umask(old)
+    assert {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {"status.json": mode, "last.ckpt": mode}
+
+
+def test_a_runs_files_are_readable_as_the_umask_allows(uninterrupted):
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {
+        str(p.relative_to(uninterrupted)): p.stat().st_mode & 0o777 for p in uninterrupted.rglob("*") if p.is_file()
+    }
+    assert {"config.yaml", "status.json", "summary.json", "checkpoints/last.ckpt", "metrics.csv"} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode != 0o666 & ~umask} == {}
+
+
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, tiny_model_dir):
     """A NaN policy loss in update 3: training stops before any optimizer step of that update; the checkpoint of
     update 2 stays, nothing claims the run finished, and status.json says why."""

@@ -28,6 +28,7 @@ from twosome.training.checkpointing import (
     Requeued,
     atomic_write_text,
     checkpoint_path,
+    current_umask,
     read_run_state,
 )
 
@@ -223,6 +224,10 @@ def save_agent(agent, run_dir: Path) -> str:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     agent.save(staging, state_dict=state_dict if dist.is_distributed() else None)
+    mode = 0o666 & ~current_umask()
+    for item in staging.rglob("*"):  # safetensors writes its files 0600, whatever the umask
+        if item.is_file():
+            item.chmod(mode)
     for item in staging.iterdir():
         target = run_dir / item.name
         if target.is_dir():
