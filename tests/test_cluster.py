@@ -89,6 +89,18 @@ def test_slurm_launcher_values_follow_the_trainer_and_overrides():
     assert (strategy._data_parallel_size, strategy._tensor_parallel_size) == (8, 1)
 
 
+@pytest.mark.parametrize("trainer,gpus", [("cpu", None), ("fsdp_cpu", None), ("gpu", 1), ("gpu_cluster", 1)])
+def test_slurm_gpus_follow_the_accelerator(tmp_path, trainer, gpus):
+    """Issue 15.3: trainer=cpu asked for trainer.devices (1) GPUs, which a CPU partition refuses; now no GPU line."""
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    slurm = launcher(compose_with_hydra("hydra/launcher=slurm", f"trainer={trainer}"))
+    assert slurm["gpus_per_node"] == gpus
+    script = _make_sbatch_string(command="python -c 1", folder=tmp_path, gpus_per_node=slurm["gpus_per_node"])
+    assert ("#SBATCH --gpus-per-node=1" in script.splitlines()) == (gpus == 1)
+    assert ("gpus-per-node" in script) == (gpus is not None)
+
+
 def test_local_launcher_composes():
     local = launcher(compose_with_hydra("hydra/launcher=local"))
     assert local["_target_"] == LOCAL_LAUNCHER
