@@ -18,7 +18,6 @@ import os
 import pickle
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,37 +26,12 @@ import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from pytorch_lightning.callbacks import Callback
 
+from twosome.fileio import atomic_write_bytes, atomic_write_text, current_umask  # noqa: F401  (re-exported)
 from twosome.training import distributed as dist
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "last.ckpt"
-
-
-def current_umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; a plain open() would respect the umask
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -71,9 +45,19 @@ def checkpoint_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / "checkpoints" / CHECKPOINT_NAME
 
 
+class DamagedCheckpoint(RuntimeError):
+    """A checkpoint that cannot be read (truncated or overwritten outside the suite)."""
+
+
 def read_run_state(path: str | Path) -> dict:
     """The PPO run state stored in a checkpoint (updates done, env steps), without building a trainer."""
-    return pickle.loads(torch.load(path, map_location="cpu", weights_only=True)["ppo_run"])
+    try:
+        return pickle.loads(torch.load(path, map_location="cpu", weights_only=True)["ppo_run"])
+    except Exception as err:
+        raise DamagedCheckpoint(
+            f"{path} cannot be read ({type(err).__name__}: {err}); the suite writes checkpoints atomically, so it was "
+            "damaged or replaced outside it. checkpoint.resume=false starts the run afresh (deleting its results)"
+        ) from err
 
 
 class PeriodicCheckpoint(Callback):

@@ -19,13 +19,12 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from twosome.training.checkpointing import atomic_write_text
+from twosome.fileio import atomic_write_text
 
 COLUMNS = ["job", "status", "overrides", "error", "eval/episodic_return", "eval/success_rate", "env_steps", "run_dir"]
 
@@ -52,8 +51,10 @@ def _job_record(config: DictConfig, job_return: JobReturn) -> dict[str, Any]:
     return record
 
 
-def write_sweep_summary(sweep_dir: str | Path) -> pd.DataFrame:
-    """Rebuild the table from the job records written so far."""
+def write_sweep_summary(sweep_dir: str | Path):
+    """Rebuild the table (a pandas DataFrame) from the job records written so far."""
+    import pandas as pd  # here: Hydra builds this callback before every command, --help and config errors included
+
     sweep_dir = Path(sweep_dir)
     records = [json.loads(p.read_text()) for p in sorted((sweep_dir / ".jobs").glob("*.json"))]
     table = pd.DataFrame(records, columns=COLUMNS).sort_values(["job", "run_dir"], ignore_index=True)
