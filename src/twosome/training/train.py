@@ -142,10 +142,10 @@ def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict |
             return None, summary
         if not ckpt.exists():
             raise ConfigError(
-                f"{run_dir} finished, but its {', '.join(missing)} are missing and there is no checkpoint to "
-                "write them again from: checkpoint.resume=false reruns it"
+                f"{run_dir} finished, but its saved weights are missing ({', '.join(missing)}) and there is no "
+                "checkpoint to write them again from: checkpoint.resume=false reruns it"
             )
-        print(f"{run_dir} finished, but its {', '.join(missing)} are missing: writing them again from {ckpt}")
+        print(f"{run_dir} finished, but its saved weights are missing ({', '.join(missing)}): writing them again")
         return ckpt, None
     # A fresh start (resume=false, or a run that died before its first checkpoint): no stale results beside the new.
     if dist.rank() == 0:
