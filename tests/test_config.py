@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import hydra
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
@@ -105,3 +106,16 @@ def test_ppo_batch_arithmetic():
     assert ppo.policy_minibatch_size // ppo.policy_chunk_size == 8  # TWOSOME's gradient accumulation
     assert ppo.num_updates == 500_000 // 128
     assert os.environ.get("TWOSOME_ROOT")
+
+
+@pytest.mark.parametrize("agent", ["twosome", "zeroshot", "glam", "saycan"])
+def test_the_config_records_every_setting_that_shapes_the_saved_weights(agent):
+    """Issue 15.14: the critic's activation and bias came from code defaults, so a saved head would reload wrongly
+    once they changed. Every constructor argument but the model, the tokenizer and cache sizes is in config.yaml."""
+    import inspect
+
+    cfg = compose_cfg(f"agent={agent}")
+    cls = hydra.utils.get_class(cfg.agent.policy._target_)
+    not_settings = {"self", "lm", "tokenizer", "obs_dim", "n_actions", "feature_cache_size", "cache_size"}
+    arguments = set(inspect.signature(cls.__init__).parameters) - not_settings
+    assert arguments <= set(cfg.agent.policy), sorted(arguments - set(cfg.agent.policy))
