@@ -61,3 +61,22 @@ def test_learning_curves_reads_a_run(finished_run, tmp_path):
     proc = run_script(script, str(finished_run), "--out", str(tmp_path / "curves"), "--curves", "eval")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "curves.png").exists() and (tmp_path / "curves_summary.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "script,name", [("generalization_table.py", "generalization.csv"), ("retention_table.py", "retention.json")]
+)
+def test_table_scripts_explain_a_directory_or_an_empty_input(tmp_path, script, name):
+    """Issue 15.9: both crashed with a traceback on a directory or an empty file."""
+    script = ROOT / "analysis" / script
+    proc = run_script(script, str(tmp_path), "--out", str(tmp_path / "t"))
+    assert proc.returncode != 0 and f"{tmp_path} is a directory without {name}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    (tmp_path / name).write_text("")
+    proc = run_script(script, str(tmp_path), "--out", str(tmp_path / "t"))
+    assert proc.returncode != 0 and f"{tmp_path / name} is empty" in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    if name.endswith(".csv"):
+        (tmp_path / name).write_text("run,agent,task,applicable\n")  # a header, no rows
+        proc = run_script(script, str(tmp_path / name), "--out", str(tmp_path / "t"))
+        assert proc.returncode != 0 and "has no rows" in proc.stderr and "Traceback" not in proc.stderr

@@ -33,3 +33,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+def input_file(path: str | Path, name: str, made_by: str) -> Path:
+    """The file an analysis script reads: ``path`` itself, or ``path/name`` when given its directory; a missing,
+    misplaced or empty file ends the script with a message saying what to give it instead of a traceback."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / name).is_file():
+            raise SystemExit(f"{path} is a directory without {name}: give the {name} that {made_by} writes")
+        path = path / name
+    if not path.exists():
+        raise SystemExit(f"{path} does not exist: {made_by} writes it")
+    if path.stat().st_size == 0:
+        raise SystemExit(f"{path} is empty: did {made_by} fail before writing it?")
+    return path
