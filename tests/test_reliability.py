@@ -332,7 +332,7 @@ class _FakeTrainer:
     def __init__(self):
         self.saved = []
 
-    def save_checkpoint(self, path):
+    def save_checkpoint(self, path, weights_only=None):
         self.saved.append(path)
 
 

@@ -198,3 +198,25 @@ def test_a_finished_run_with_deleted_weights_writes_them_again_and_prints_its_su
     assert "its saved weights are missing (adapter): writing them again" in rewritten.stdout
     assert json.loads((run / "summary.json").read_text())["weights_digest"] == summary["weights_digest"]
     assert (run / "adapter" / "adapter_model.safetensors").exists()
+
+
+# --- 11: console noise -------------------------------------------------------------------------------------------
+def test_a_run_prints_progress_results_and_its_summary_without_library_noise(tmp_path, tiny_model_dir):
+    """`make train` printed a "weights_only was not set" line per checkpoint, a logging-service advertisement,
+    Lightning's srun hint, GPU/TPU lines, and a progress bar wrapped onto three lines without a terminal."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")  # srun installed, as on a cluster's login node
+    (bin_dir / "srun").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    args = small_run(tiny_model_dir, tmp_path / "run", "checkpoint.every_updates=1", "ppo.total_env_steps=96")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "src" / "run.py"), *args], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    for noise in ("weights_only", "litlogger", "srun", "GPU available", "TPU available", "max_epochs=1"):
+        assert noise not in out, noise
+    bar = [line for line in out.splitlines() if line.startswith("Epoch 0/0")]
+    assert len(bar) == 1 and "ret:" in bar[0] and "eval_ret:" in bar[0]  # one line, metrics included
+    assert "Summary: twosome on twosome/Overcooked-TomatoSalad-v0" in proc.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -86,6 +87,11 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = No
     callbacks = [PeriodicCheckpoint(ckpt, cfg.checkpoint.every_updates)]
     if cfg.checkpoint.requeue_signals:
         callbacks.append(PreemptionCheckpoint(ckpt, tuple(cfg.checkpoint.requeue_signals)))
+    if not sys.stdout.isatty() and overrides.get("enable_progress_bar", True):
+        from pytorch_lightning.callbacks import RichProgressBar
+
+        # Without a terminal rich assumes 80 columns and wraps the bar's metrics onto three lines (logs, CI, sbatch)
+        callbacks.append(RichProgressBar(console_kwargs={"width": 160}))
     plugins = [AtomicCheckpointIO()]
     if SLURMEnvironment.detect():  # requeueing is PreemptionCheckpoint's job: at an update boundary, not mid-step
         plugins.append(SLURMEnvironment(auto_requeue=False))

@@ -67,7 +67,7 @@ class PeriodicCheckpoint(Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
         done = pl_module.updates_done
         if self.every_updates > 0 and (done % self.every_updates == 0 or done == pl_module.num_updates):
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # said: Lightning logs each default
 
 
 class Preempted(Exception):
@@ -139,7 +139,7 @@ class PreemptionCheckpoint(Callback):
             return
         signum = self.received or (signal.SIGTERM if sigterm else self.signals[0])
         self.received = None
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # said: Lightning logs each default
         name = signal.Signals(signum).name
         stopped = f"{name} at update {pl_module.updates_done}: checkpoint {self.path}"
         log.warning("%s received: checkpoint saved at update %d (%s)", name, pl_module.updates_done, self.path)
