@@ -16,6 +16,7 @@ import io
 import logging
 import os
 import pickle
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -95,15 +96,26 @@ def slurm_job_id() -> str | None:
     return job
 
 
+def slurm_requeued(job: str) -> bool:
+    """Whether SLURM has requeued this running job (``scontrol requeue``, preemption, a node going down): its
+    ``Restarts`` count is already above the one this run started with. ``scancel`` leaves it unchanged."""
+    result = subprocess.run(["scontrol", "show", "job", job, "-o"], capture_output=True, text=True)
+    restarts = re.search(r"\bRestarts=(\d+)", result.stdout)
+    return restarts is not None and int(restarts.group(1)) > int(os.environ.get("SLURM_RESTART_COUNT", "0"))
+
+
 class PreemptionCheckpoint(Callback):
     """On ``signals`` (default SIGUSR1, Lightning's and ``#SBATCH --signal``'s convention, and SIGUSR2, submitit's
-    timeout signal) and on SIGTERM (Lightning's handler records it; SLURM sends it on ``scancel``, ``scontrol
-    requeue``, node drain and preemption): finish the update, save, requeue, stop.
+    timeout signal) and on SIGTERM (Lightning's handler records it): finish the update, save, then:
 
-    Requeueing: a handler that was installed before ours (submitit's) is called and does it; otherwise, inside a
-    SLURM job, ``scontrol requeue $SLURM_JOB_ID``, and the job ends with ``Requeued``. Outside SLURM (or when the
-    requeue is refused, e.g. after ``scancel``) training stops with ``Preempted`` (a non-zero exit) and the same
-    command resumes it.
+    * a requeue signal: a handler that was installed before ours (submitit's) is called and requeues the job;
+      otherwise, inside a SLURM job, ``scontrol requeue``; the job ends with ``Requeued``;
+    * SIGTERM inside a SLURM job: SLURM sends it on ``scontrol requeue``, preemption (``PreemptMode=REQUEUE``), a
+      node going down, and on ``scancel``. In the first cases SLURM has already requeued the job when the signal
+      arrives (its restart count went up), so the job ends with ``Requeued``; otherwise (``scancel``, a time limit
+      without ``--signal``) it is not requeued: cancelling means stop;
+    * otherwise (outside SLURM, or not requeued) training stops with ``Preempted``, a non-zero exit, and the same
+      command resumes it.
     """
 
     def __init__(self, path: str | Path, signals: tuple[str, ...] = ("SIGUSR1", "SIGUSR2")):
@@ -150,12 +162,15 @@ class PreemptionCheckpoint(Callback):
                 previous(signum, None)
             except SystemExit as exit_:
                 raise Requeued(f"{stopped}; the job was requeued by submitit and resumes from it") from exit_
-        else:
-            job = slurm_job_id()
-            if trainer.is_global_zero and job is not None:
+        job = slurm_job_id()
+        if job is not None and trainer.is_global_zero:
+            if slurm_requeued(job):
+                raise Requeued(f"{stopped}; SLURM requeued job {job} and it resumes from it")
+            if signum != signal.SIGTERM:
                 result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
                 if result.returncode == 0:
                     log.warning("scontrol requeue %s: done", job)
                     raise Requeued(f"{stopped}; SLURM job {job} was requeued and resumes from it")
                 log.warning("scontrol requeue %s: %s", job, result.stderr.strip())
+            raise Preempted(f"{stopped}; SLURM job {job} was not requeued: resubmit it to resume", signum=signum)
         raise Preempted(f"{stopped}; rerun the same command to resume", signum=signum)
