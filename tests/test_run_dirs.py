@@ -154,6 +154,14 @@ def test_small_mistakes_name_the_key(override, message):
         validate(compose_cfg(override))
 
 
+def test_a_model_directory_without_a_tokenizer_says_so(tmp_path):
+    """It said "install sentencepiece or tiktoken"."""
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ConfigError, match="holds a model config but no tokenizer .*tokenizer.save_pretrained"):
+        validate(compose_cfg("model=hf", f"model.path={tmp_path}"))
+    validate(compose_cfg("model=hf", f"model.path={tmp_path}", "agent=ppo"))  # reads no text: no model needed
+
+
 def test_a_budget_that_is_not_whole_updates_is_said():
     cfg = compose_cfg("ppo.total_env_steps=200")  # laptop: 4 envs x 32 steps = 128 per update
     assert ppo_config(cfg).num_updates == 1

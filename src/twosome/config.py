@@ -118,6 +118,31 @@ def _check(ok: bool, key: str, value, valid) -> None:
         raise ConfigError(f"{key}={value!r} is not valid; valid: {valid}")
 
 
+# Files a Hugging Face tokenizer is loaded from (fast, SentencePiece, BPE vocabularies).
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "vocab.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+)
+
+
+def check_model_dir(cfg: DictConfig) -> None:
+    """A local model directory with a config but no tokenizer: transformers' own error would suggest installing
+    sentencepiece or tiktoken, which does not help."""
+    if not cfg.agent.get("uses_lm", False):
+        return
+    path = Path(str(cfg.model.path))
+    if (path / "config.json").is_file() and not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ConfigError(
+            f"model.path={str(path)!r} holds a model config but no tokenizer (none of {', '.join(TOKENIZER_FILES)}): "
+            "save the tokenizer beside the model (tokenizer.save_pretrained(path))"
+        )
+
+
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]*")
 
 
@@ -128,6 +153,7 @@ def validate(cfg: DictConfig) -> None:
             "model.path is required with model=hf: a local directory saved with save_pretrained (or a hub id where "
             "you have a network), e.g. model=hf model.path=/data/models/my-model"
         )
+    check_model_dir(cfg)
     _check(
         isinstance(cfg.run_name, str) and RUN_NAME.fullmatch(cfg.run_name) is not None,
         "run_name",
