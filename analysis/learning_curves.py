@@ -265,7 +265,7 @@ def plot(
     ``curves``: ``train`` (smoothed training episodes, the paper's style), ``eval`` (greedy evaluations, marked
     points) or ``both``. ``untrained``: evaluation-only runs (eval_only_table), drawn as dotted horizontal lines. The
     x axis is logarithmic when one agent's budget is over 4x another's (PPO from scratch next to TWOSOME). Returns
-    each panel's title and legend entries."""
+    each panel's title, legend entries and number of marked evaluation points."""
     sns.set_theme(style="whitegrid")
     keep = {"train": [CURVES["charts"]], "eval": [CURVES["eval"]], "both": list(CURVES.values())}[curves]
     df = df[df.curve.isin(keep)]
@@ -319,8 +319,11 @@ def plot(
     fig.savefig(out.with_suffix(".png"), dpi=130)
     fig.savefig(out.with_suffix(".pdf"))
     panels = [(ax.get_title(), [t.get_text() for t in ax.get_legend().get_texts()]) for ax in axes[0][: len(envs)]]
+    marked = [
+        sum(len(c.get_offsets()) for c in ax.collections if type(c).__name__ == "PathCollection") for ax in axes[0]
+    ]
     plt.close(fig)
-    return panels
+    return [(title, legend, n) for (title, legend), n in zip(panels, marked)]
 
 
 def main(argv=None) -> None:

@@ -78,9 +78,12 @@ def test_runs_of_different_configurations_are_not_pooled_and_untrained_runs_are_
     assert sorted(df.variant.unique()) == ["ppo.policy_lr=0.001", "ppo.policy_lr=0.01"]
     untrained = learning_curves.eval_only_table([tmp_path / "sweep"])
     panels = learning_curves.plot(learning_curves.smooth(df, 2), tmp_path / "fig", untrained=untrained)
-    title, legend = panels[0]
+    title, legend, _ = panels[0]
     assert "2 seeds, mean and 95% CI" in title
     assert "twosome (word) [ppo.policy_lr=0.001]" in legend and "twosome (word) [ppo.policy_lr=0.01]" in legend
     assert "zeroshot (word) (untrained)" in legend
     one = learning_curves.plot(df[df.variant == "ppo.policy_lr=0.001"], tmp_path / "one")[0][0]
     assert "1 seed, no CI" in one
+    final_eval = df[df.variant == "ppo.policy_lr=0.01"].iloc[[-1]].assign(curve=learning_curves.CURVES["eval"])
+    both = learning_curves.plot(pd.concat([df, final_eval]), tmp_path / "both", curves="both")
+    assert both[0][2] == 1  # the single evaluation is a marked point, not an invisible one-point line
