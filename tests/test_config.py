@@ -132,3 +132,14 @@ def test_the_readme_config_table_lists_every_choice():
     for group in ("env", "norm", "agent", "model", "ppo", "trainer", "experiment"):
         missing = [f.stem for f in (CONF / group).glob("*.yaml") if f"`{f.stem}`" not in rows[group]]
         assert not missing, (group, missing)
+
+
+def test_the_light_config_module_agrees_with_the_modules_it_stands_in_for():
+    """twosome.config validates without importing torch (fast --help and config errors): its names must stay those
+    the heavy modules accept."""
+    import twosome.config as light
+    from twosome.lm.loading import DTYPES
+    from twosome.scoring import NORMALIZATIONS
+
+    assert light.NORMALIZATIONS == NORMALIZATIONS
+    assert set(light.DTYPES) == set(DTYPES)

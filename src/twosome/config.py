@@ -13,7 +13,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 # The names the heavy modules accept, here so that validation does not import them (tests/test_config.py checks
-# that they agree with twosome.scoring.NORMALIZATIONS, twosome.lm.loading.DTYPES and the critic's ACTIVATIONS).
+# that they agree with twosome.scoring.NORMALIZATIONS and twosome.lm.loading.DTYPES).
 NORMALIZATIONS = ("none", "token", "word")
 DTYPES = ("bfloat16", "float16", "float32")
 STRATEGIES = ("auto", "fsdp")
@@ -182,7 +182,7 @@ def validate(cfg: DictConfig) -> None:
         isinstance(every, int) and not isinstance(every, bool) and every >= 0,
         "checkpoint.every_updates",
         every,
-        "an integer >= 0 (0: only the requeue signals and the end save)",
+        "an integer >= 0 (0: no periodic checkpoint; the requeue signals and SIGTERM still save)",
     )
     _check(
         cfg.trainer.accelerator in ("cpu", "gpu", "cuda", "mps", "auto"),
@@ -192,9 +192,8 @@ def validate(cfg: DictConfig) -> None:
     )
     strategy = cfg.trainer.get("strategy", "auto")
     _check(strategy in STRATEGIES, "trainer.strategy", strategy, list(STRATEGIES))
-    processes = cfg.trainer.devices * cfg.trainer.get("num_nodes", 1) if isinstance(cfg.trainer.devices, int) else 1
     # Lightning's default for several processes is DDP, which syncs gradients in forward(): PPO never calls it.
-    _check(strategy == "fsdp" or processes == 1, "trainer.strategy", strategy, "fsdp when devices x num_nodes > 1")
+    _check(strategy == "fsdp" or processes(cfg) == 1, "trainer.strategy", strategy, "fsdp when devices x num_nodes > 1")
     for key in ("every_updates", "episodes", "num_envs"):
         value = cfg.eval[key]
         _check(
