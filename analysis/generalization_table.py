@@ -21,6 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from twosome.fileio import input_file  # noqa: E402
+
 AGENT_ORDER = ["twosome", "zeroshot", "saycan", "ppo"]
 
 
@@ -138,9 +140,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("csv", type=Path, help="generalization.csv from twosome.evaluation.generalization")
     parser.add_argument("--out", type=Path, default=Path("results/generalization/table"))
     args = parser.parse_args(argv)
-    if not args.csv.exists():
-        raise SystemExit(f"{args.csv} does not exist; run python -m twosome.evaluation.generalization first")
-    summary = summarize(pd.read_csv(args.csv, keep_default_na=False, na_values=[""]))
+    path = input_file(args.csv, "generalization.csv", "python -m twosome.evaluation.generalization")
+    rows = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if rows.empty:
+        raise SystemExit(f"{path} has no rows: no run was evaluated")
+    summary = summarize(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     summary.to_csv(args.out.with_suffix(".csv"), index=False)
     args.out.with_suffix(".md").write_text(markdown(summary))

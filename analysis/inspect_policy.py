@@ -1,7 +1,11 @@
 """Print a TWOSOME policy's action probabilities along the optimal plan of an Overcooked task.
 
     python analysis/inspect_policy.py                                   # the default model, untrained
-    python analysis/inspect_policy.py --run runs/<run>           # a trained adapter from a run directory
+    python analysis/inspect_policy.py --run runs/<run>                  # a trained run, rebuilt from its config.yaml
+
+With ``--run`` the agent is the run's own (its model, normalization, LoRA and critic settings, from the run's
+config.yaml) with its trained weights; without it, the untrained TWOSOME agent of the default config (the options
+below choose its model and normalization).
 
 Shows, state by state, the prompt, every action's probability and the optimal action: a quick look at what the
 model knows before RL and what RL changed.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import gymnasium as gym
 import torch
@@ -19,7 +24,8 @@ import twosome.envs  # noqa: F401
 from twosome.agents.base import ObsBatch
 from twosome.agents.twosome import TwosomeAgent
 from twosome.envs.overcooked import optimal_return
-from twosome.lm.loading import load_causal_lm
+from twosome.evaluation.generalization import load_run
+from twosome.lm.loading import load_lm
 
 
 def policy_along_plan(agent: TwosomeAgent, env_id: str) -> list[dict]:
@@ -42,16 +48,18 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model-path", default="models/tiny-household")
     ap.add_argument("--build", default="household_llama")
-    ap.add_argument("--run", default=None, help="run directory holding adapter/ and critic_head.pt")
-    ap.add_argument("--env", default="twosome/Overcooked-TomatoSalad-v0")
-    ap.add_argument("--norm", default="word", choices=["none", "token", "word"])
+    ap.add_argument("--run", default=None, help="a TWOSOME run directory: its config, model and trained weights")
+    ap.add_argument("--env", default=None, help="default: the run's environment, else Overcooked Tomato Salad")
+    ap.add_argument("--norm", default="word", choices=["none", "token", "word"], help="without --run")
     ap.add_argument("--json", default=None, help="also write the rows as JSON here")
     args = ap.parse_args(argv)
-    lm, tokenizer = load_causal_lm(args.model_path, args.build)
-    agent = TwosomeAgent(lm, tokenizer, norm=args.norm)
     if args.run:
-        agent.load(args.run)
-    rows = policy_along_plan(agent, args.env)
+        cfg, agent = load_run(Path(args.run))
+        env_id = args.env or cfg.env.id
+    else:
+        lm, tokenizer = load_lm(args.model_path, args.build)
+        agent, env_id = TwosomeAgent(lm, tokenizer, norm=args.norm), args.env or "twosome/Overcooked-TomatoSalad-v0"
+    rows = policy_along_plan(agent, env_id)
     for i, row in enumerate(rows):
         print(f"\n[{i}] {row['prompt']}")
         for j, (a, p) in enumerate(zip(row["actions"], row["probs"])):

@@ -3,7 +3,10 @@
     python analysis/learning_curves.py multirun/2026-11-21_03-10-00 --out figures/tomato_salad
 
 Every directory below the given paths that holds a ``summary.json`` and ``metrics.csv`` is one run; runs are
-grouped by (env, agent, norm) and seeds are aggregated. Writes a PNG, a PDF and the tidy CSV behind them.
+grouped by configuration (env, agent, model, norm and every other setting of their config.yaml but the seed) and
+seeds are aggregated; configurations that differ in other settings are drawn apart, labelled with those settings.
+Evaluation-only runs (zero-shot, random) are drawn as horizontal lines. Writes a PNG, a PDF and the tidy CSV behind
+them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,35 @@ import seaborn as sns  # noqa: E402
 
 CURVES = {"charts": "training episodes", "eval": "evaluation (greedy)"}
 TRAINING = CURVES["charts"]
+KEYS = ["env", "agent", "model", "norm", "variant"]  # one configuration; its seeds are pooled
+# Settings that do not make runs different configurations: where the run is written, how often it saves, threads.
+NOT_CONFIG = ("seed", "run_name", "paths.", "checkpoint.", "logger.", "trainer.num_threads", "hydra.")
+
+
+def run_settings(run: Path) -> dict:
+    """The run's settings that define its configuration (flattened config.yaml), {} without a config."""
+    config = run / "config.yaml"
+    if not config.exists():
+        return {}
+    from omegaconf import OmegaConf
+
+    flat = pd.json_normalize(OmegaConf.to_container(OmegaConf.load(config)), sep=".").iloc[0].to_dict()
+    return {k: str(v) for k, v in flat.items() if not k.startswith(NOT_CONFIG)}
+
+
+def variants(runs: dict[str, dict], groups: dict[str, tuple]) -> dict[str, str]:
+    """For each run, the settings that set its configuration apart from other runs of the same (env, agent, model,
+    norm): '' when there is one configuration, else e.g. 'ppo.policy_lr=0.01'."""
+    out = {}
+    by_group: dict[tuple, list[str]] = {}
+    for run, group in groups.items():
+        by_group.setdefault(group, []).append(run)
+    for members in by_group.values():
+        keys = sorted({k for r in members for k in runs[r]})
+        differing = [k for k in keys if len({runs[r].get(k) for r in members}) > 1]
+        for r in members:
+            out[r] = ", ".join(f"{k}={runs[r].get(k)}" for k in differing)
+    return out
 
 
 def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFrame:
@@ -30,7 +62,7 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
     ``episodic_return`` is the plain sum of the macro actions' rewards, as the original code logged it.
     """
     METRICS = {f"{prefix}/{metric}": label for prefix, label in CURVES.items()}
-    frames = []
+    frames, settings, groups = [], {}, {}
     for root in paths:
         for summary_path in sorted(Path(root).rglob("summary.json")):
             run = summary_path.parent
@@ -38,6 +70,8 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
                 continue
             summary = json.loads(summary_path.read_text())
             metrics = pd.read_csv(run / "metrics.csv")
+            settings[str(run)] = run_settings(run)
+            groups[str(run)] = (summary["env_id"], summary["agent"], summary.get("model", "?"), summary["norm"])
             for column, label in METRICS.items():
                 if column not in metrics:
                     continue
@@ -55,7 +89,8 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
                 frames.append(part)
     if not frames:
         raise SystemExit(f"no run directories (summary.json + metrics.csv) under {[str(p) for p in paths]}")
-    return pd.concat(frames, ignore_index=True)
+    df = pd.concat(frames, ignore_index=True)
+    return df.assign(variant=df.run.map(variants(settings, groups)))
 
 
 def run_gamma(run: Path) -> float:
@@ -65,7 +100,7 @@ def run_gamma(run: Path) -> float:
         return float("nan")
     from omegaconf import OmegaConf
 
-    return float(OmegaConf.load(config).env.get("gamma", float("nan")))
+    return float(OmegaConf.select(OmegaConf.load(config), "env.gamma", default=float("nan")))
 
 
 def fill_gaps(df: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +108,7 @@ def fill_gaps(df: pd.DataFrame) -> pd.DataFrame:
     within a rollout), so that seeds are averaged at every step instead of whichever happened to log there."""
     train = df[df.curve == TRAINING]
     parts = [df[df.curve != TRAINING]]
-    for _, group in train.groupby(["env", "agent", "model", "norm"]):
+    for _, group in train.groupby(KEYS):
         grid = sorted(group.global_step.unique())
         for _, run in group.groupby("run"):
             run = run.set_index("global_step")
@@ -143,6 +178,7 @@ def summary_table(df: pd.DataFrame, metric: str = "discounted_return", fraction:
                 "agent": data.agent.iloc[0],
                 "model": data.model.iloc[0],
                 "norm": data.norm.iloc[0],
+                "variant": data.variant.iloc[0],
                 "seed": data.seed.iloc[0],
                 "final_return": data["return"].iloc[-1],
                 "optimal": optimal.get(env, float("nan")),
@@ -150,11 +186,10 @@ def summary_table(df: pd.DataFrame, metric: str = "discounted_return", fraction:
             }
         )
     per_run = pd.DataFrame(rows)
-    keys = ["env", "agent", "model", "norm"]
     if per_run.empty:  # no evaluation curves in these runs
-        return pd.DataFrame(columns=[*keys, "seeds", "final_return", "steps_to_target"])
+        return pd.DataFrame(columns=[*KEYS, "seeds", "final_return", "steps_to_target"])
     return (
-        per_run.groupby(keys)
+        per_run.groupby(KEYS)
         .agg(
             seeds=("seed", "nunique"),
             final_return=("final_return", "mean"),
@@ -184,14 +219,17 @@ def eval_only_table(paths: list[Path], metric: str = "discounted_return", fracti
                     "seed": summary["seed"],
                     "final_return": summary[f"eval/{metric}"],
                     "gamma": run_gamma(summary_path.parent),
+                    "run": str(summary_path.parent),
                 }
             )
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(rows)
+    groups = {r.run: (r.env, r.agent, r.model, r.norm) for r in df.itertuples()}
+    df["variant"] = df.run.map(variants({run: run_settings(Path(run)) for run in df.run}, groups))
     optimal = optimal_returns(sorted(df.env.unique()), metric, df.groupby("env")["gamma"].first().to_dict())
     out = (
-        df.groupby(["env", "agent", "model", "norm"])
+        df.groupby(KEYS)
         .agg(
             seeds=("seed", "nunique"),
             final_return=("final_return", "mean"),
@@ -207,19 +245,33 @@ def eval_only_table(paths: list[Path], metric: str = "discounted_return", fracti
 
 
 def series_label(d: pd.DataFrame, with_model: bool) -> pd.Series:
-    """'twosome (word)', 'ppo', ...; the model is named only when a panel mixes models."""
+    """'twosome (word)', 'ppo', ...; the model is named only when a panel mixes models, the settings that set a
+    configuration apart (``variant``) when there are several of one agent."""
     norm = d.norm.where(d.norm.isin(["word", "token", "none"]), "")
     label = d.agent + norm.map(lambda n: f" ({n})" if n else "")
-    return label + " " + d.model if with_model else label
+    label = label + " " + d.model if with_model else label
+    variant = d.variant.fillna("") if "variant" in d else pd.Series("", index=d.index)
+    return label + variant.map(lambda v: f" [{v}]" if v else "")
 
 
-def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return", curves: str = "train") -> None:
-    """One panel per task; a line per agent (and normalization), mean and 95% CI over seeds. ``curves``: ``train``
-    (smoothed training episodes, the paper's style), ``eval`` (greedy evaluations) or ``both``. The x axis is
-    logarithmic when one agent's budget is over 4x another's (PPO from scratch next to TWOSOME)."""
+def plot(
+    df: pd.DataFrame,
+    out: Path,
+    metric: str = "discounted_return",
+    curves: str = "train",
+    untrained: pd.DataFrame | None = None,
+) -> list[tuple[str, list[str]]]:
+    """One panel per task; a line per configuration, mean and 95% CI over seeds (a plain line for one seed).
+    ``curves``: ``train`` (smoothed training episodes, the paper's style), ``eval`` (greedy evaluations, marked
+    points) or ``both``. ``untrained``: evaluation-only runs (eval_only_table), drawn as dotted horizontal lines. The
+    x axis is logarithmic when one agent's budget is over 4x another's (PPO from scratch next to TWOSOME). Returns
+    each panel's title, legend entries and number of marked evaluation points."""
     sns.set_theme(style="whitegrid")
     keep = {"train": [CURVES["charts"]], "eval": [CURVES["eval"]], "both": list(CURVES.values())}[curves]
     df = df[df.curve.isin(keep)]
+    if df.empty:
+        other = {"train": "eval", "eval": "train"}.get(curves, "eval")
+        raise SystemExit(f"no {' or '.join(keep)} points in these runs (no episode ended?): try --curves {other}")
     envs = sorted(df.env.unique())
     optimal = optimal_returns(envs, metric, env_gammas(df))
     fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.8), squeeze=False)
@@ -230,14 +282,35 @@ def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return", curves:
             series = series + " " + data.curve
         data = data.assign(series=series)
         order = sorted(data.series.unique())
-        sns.lineplot(data=data, x="global_step", y="return", hue="series", hue_order=order, errorbar=("ci", 95), ax=ax)
+        n_seeds = data.groupby("series")["seed"].nunique().max()
+        sns.lineplot(
+            data=data,
+            x="global_step",
+            y="return",
+            hue="series",
+            hue_order=order,
+            errorbar=("ci", 95) if n_seeds > 1 else None,
+            ax=ax,
+        )
+        evals = data[data.curve == CURVES["eval"]]
+        if not evals.empty:  # evaluations are few points: marked, so that a single evaluation is still seen
+            means = evals.groupby(["series", "global_step"], as_index=False)["return"].mean()
+            sns.scatterplot(
+                data=means, x="global_step", y="return", hue="series", hue_order=order, legend=False, s=30, ax=ax
+            )
         if env_id in optimal:
             ax.axhline(optimal[env_id], color="black", ls="--", lw=1, label="optimal")
+        if untrained is not None and not untrained.empty:
+            for i, row in enumerate(untrained[untrained.env == env_id].itertuples()):
+                label = series_label(pd.DataFrame([row._asdict()]), False).iloc[0]
+                ax.axhline(
+                    row.final_return, color=f"C{(len(order) + i) % 10}", ls=":", lw=1.5, label=f"{label} (untrained)"
+                )
         budgets = data.groupby("series")["global_step"].max()
         if budgets.max() > 4 * budgets.min():
             ax.set_xscale("log")
-        n_seeds = data.groupby("series")["seed"].nunique().max()
-        ax.set_title(f"{env_id.split('/')[-1]} ({n_seeds} seeds, mean and 95% CI)")
+        spread = "mean and 95% CI" if n_seeds > 1 else "no CI"
+        ax.set_title(f"{env_id.split('/')[-1]} ({n_seeds} seed{'s' if n_seeds > 1 else ''}, {spread})")
         ax.set_xlabel("environment steps")
         ax.set_ylabel(metric.replace("_", " ") + (" (training episodes)" if curves == "train" else ""))
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
@@ -245,7 +318,12 @@ def plot(df: pd.DataFrame, out: Path, metric: str = "discounted_return", curves:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out.with_suffix(".png"), dpi=130, bbox_inches="tight")
     fig.savefig(out.with_suffix(".pdf"), bbox_inches="tight")
+    panels = [(ax.get_title(), [t.get_text() for t in ax.get_legend().get_texts()]) for ax in axes[0][: len(envs)]]
+    marked = [
+        sum(len(c.get_offsets()) for c in ax.collections if type(c).__name__ == "PathCollection") for ax in axes[0]
+    ]
     plt.close(fig)
+    return [(title, legend, n) for (title, legend), n in zip(panels, marked)]
 
 
 def main(argv=None) -> None:
@@ -261,8 +339,9 @@ def main(argv=None) -> None:
     df = smooth(load_runs(args.paths, args.metric), args.smooth)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out.with_suffix(".csv"), index=False)
-    plot(df, args.out, args.metric, args.curves)
-    table = pd.concat([summary_table(df, args.metric), eval_only_table(args.paths, args.metric)], ignore_index=True)
+    untrained = eval_only_table(args.paths, args.metric)
+    plot(df, args.out, args.metric, args.curves, untrained)
+    table = pd.concat([summary_table(df, args.metric), untrained], ignore_index=True)
     table.to_csv(args.out.with_name(args.out.name + "_summary.csv"), index=False)
     print(table.to_string(index=False))
     print(f"Wrote {args.out.with_suffix('.png')}, .pdf, .csv and _summary.csv ({df.run.nunique()} runs)")

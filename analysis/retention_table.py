@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from twosome.fileio import input_file
+
 RUN_KEYS = ["run", "model", "agent", "env_id", "norm", "seed"]
 CONFIG_KEYS = ["model", "agent", "env_id", "norm"]
 WHICH = ["before", "after", "delta"]
@@ -25,7 +27,14 @@ LOWER_IS_BETTER = ("perplexity", "bits_per_byte", "_stderr")
 
 def load_records(source: str | Path | list[dict]) -> pd.DataFrame:
     """Records (a list, or the path of retention.json) as a frame with one row per value."""
-    records = json.loads(Path(source).read_text()) if isinstance(source, str | Path) else list(source)
+    if isinstance(source, str | Path):
+        path = input_file(source, "retention.json", "python -m twosome.retention.evaluate")
+        try:
+            records = json.loads(path.read_text())
+        except ValueError as err:
+            raise SystemExit(f"{path} is not JSON ({err}): did python -m twosome.retention.evaluate fail?") from None
+    else:
+        records = list(source)
     if not records:
         raise SystemExit("no retention records")
     df = pd.DataFrame(records)

@@ -19,11 +19,13 @@ sys.path.insert(0, str(ROOT / "src"))
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from twosome.training.train import train  # noqa: E402
+import twosome  # noqa: E402,F401  (registers the config's resolvers; light: torch is imported after composition)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
+    from twosome.training.train import train  # torch, Lightning, transformers: only once the config is valid
+
     summary = train(cfg)
     return summary.get("eval/episodic_return", float("nan"))
 

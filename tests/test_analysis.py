@@ -73,3 +73,38 @@ def test_zero_shot_table_keeps_evaluations_only(tmp_path):
     assert table[table.agent == "random"].model.item() == "-"  # random reads no model
     assert (tmp_path / "out" / "zs.png").stat().st_size > 1000
     assert pd.read_csv(tmp_path / "out" / "zs.csv").shape == (3, len(zero_shot_table.COLUMNS))
+
+
+def test_runs_of_different_configurations_are_not_pooled_and_untrained_runs_are_drawn(tmp_path):
+    """Issue 15.9: runs differing in a setting other than the seed were averaged as seeds; the title said "1 seeds ...
+    95% CI"; zero-shot runs were missing from the plot; a single evaluation point was invisible."""
+    for name, seed, lr in [("a", 0, 0.01), ("b", 1, 0.01), ("c", 0, 0.001)]:
+        fake_run(tmp_path / "sweep" / name, seed, "word", [0.0, 0.5, 1.0])
+        (tmp_path / "sweep" / name / "config.yaml").write_text(f"seed: {seed}\nppo:\n  policy_lr: {lr}\n")
+    zero = tmp_path / "sweep" / "zeroshot"
+    zero.mkdir()
+    (zero / "summary.json").write_text(
+        json.dumps(
+            {
+                "seed": 0,
+                "env_id": "twosome/Overcooked-TomatoSalad-v0",
+                "agent": "zeroshot",
+                "norm": "word",
+                "env_steps": 0,
+                "eval/discounted_return": 0.3,
+            }
+        )
+    )
+    df = learning_curves.load_runs([tmp_path / "sweep"])
+    assert sorted(df.variant.unique()) == ["ppo.policy_lr=0.001", "ppo.policy_lr=0.01"]
+    untrained = learning_curves.eval_only_table([tmp_path / "sweep"])
+    panels = learning_curves.plot(learning_curves.smooth(df, 2), tmp_path / "fig", untrained=untrained)
+    title, legend, _ = panels[0]
+    assert "2 seeds, mean and 95% CI" in title
+    assert "twosome (word) [ppo.policy_lr=0.001]" in legend and "twosome (word) [ppo.policy_lr=0.01]" in legend
+    assert "zeroshot (word) (untrained)" in legend
+    one = learning_curves.plot(df[df.variant == "ppo.policy_lr=0.001"], tmp_path / "one")[0][0]
+    assert "1 seed, no CI" in one
+    final_eval = df[df.variant == "ppo.policy_lr=0.01"].iloc[[-1]].assign(curve=learning_curves.CURVES["eval"])
+    both = learning_curves.plot(pd.concat([df, final_eval]), tmp_path / "both", curves="both")
+    assert both[0][2] == 1  # the single evaluation is a marked point, not an invisible one-point line

@@ -89,6 +89,18 @@ def test_slurm_launcher_values_follow_the_trainer_and_overrides():
     assert (strategy._data_parallel_size, strategy._tensor_parallel_size) == (8, 1)
 
 
+@pytest.mark.parametrize("trainer,gpus", [("cpu", None), ("fsdp_cpu", None), ("gpu", 1), ("gpu_cluster", 1)])
+def test_slurm_gpus_follow_the_accelerator(tmp_path, trainer, gpus):
+    """Issue 15.3: trainer=cpu asked for trainer.devices (1) GPUs, which a CPU partition refuses; now no GPU line."""
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    slurm = launcher(compose_with_hydra("hydra/launcher=slurm", f"trainer={trainer}"))
+    assert slurm["gpus_per_node"] == gpus
+    script = _make_sbatch_string(command="python -c 1", folder=tmp_path, gpus_per_node=slurm["gpus_per_node"])
+    assert ("#SBATCH --gpus-per-node=1" in script.splitlines()) == (gpus == 1)
+    assert ("gpus-per-node" in script) == (gpus is not None)
+
+
 def test_local_launcher_composes():
     local = launcher(compose_with_hydra("hydra/launcher=local"))
     assert local["_target_"] == LOCAL_LAUNCHER
@@ -158,3 +170,39 @@ def test_real_two_job_multirun_through_submitit_local(tmp_path):
     }
     # each job ran in its own submitit process, which left its pickled result and logs
     assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2
+
+
+def _requeued():
+    from twosome.training.checkpointing import Requeued
+
+    raise Requeued("SIGUSR2 at update 5: checkpoint x; SLURM job 1 was requeued and resumes from it")
+
+
+def _preempted():
+    from twosome.training.checkpointing import Preempted
+
+    raise Preempted("SIGTERM at update 5: checkpoint x; SLURM job 1 was not requeued: resubmit it to resume")
+
+
+def test_a_requeued_job_leaves_submitit_no_result_and_a_stopped_one_an_error(tmp_path):
+    """Issue 15.2: submitit's submitter reads a job's result pickle when the job's state is final; a requeued job
+    must write none (as submitit's own requeue, sys.exit(-1), does) or the submitter reports a failure while SLURM
+    reruns the job. A job that SLURM did not requeue (scancel) does report its error."""
+    import cloudpickle
+    import submitit
+
+    executor = submitit.AutoExecutor(folder=tmp_path, cluster="local")
+    executor.update_parameters(timeout_min=5)
+    this_module = sys.modules[__name__]  # the job process cannot import tests/: pickle these functions by value
+    cloudpickle.register_pickle_by_value(this_module)
+    try:
+        requeued, preempted = executor.submit(_requeued), executor.submit(_preempted)
+    finally:
+        cloudpickle.unregister_pickle_by_value(this_module)
+    for job in (requeued, preempted):
+        job.wait()
+    assert not requeued.paths.result_pickle.exists()
+    assert "requeued and resumes from it" in requeued.stderr()
+    assert preempted.paths.result_pickle.exists()
+    with pytest.raises(submitit.core.utils.FailedJobError, match="was not requeued"):
+        preempted.result()

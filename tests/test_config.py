@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import hydra
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
@@ -105,3 +106,40 @@ def test_ppo_batch_arithmetic():
     assert ppo.policy_minibatch_size // ppo.policy_chunk_size == 8  # TWOSOME's gradient accumulation
     assert ppo.num_updates == 500_000 // 128
     assert os.environ.get("TWOSOME_ROOT")
+
+
+@pytest.mark.parametrize("agent", ["twosome", "zeroshot", "glam", "saycan"])
+def test_the_config_records_every_setting_that_shapes_the_saved_weights(agent):
+    """Issue 15.14: the critic's activation and bias came from code defaults, so a saved head would reload wrongly
+    once they changed. Every constructor argument but the model, the tokenizer and cache sizes is in config.yaml."""
+    import inspect
+
+    cfg = compose_cfg(f"agent={agent}")
+    cls = hydra.utils.get_class(cfg.agent.policy._target_)
+    not_settings = {"self", "lm", "tokenizer", "obs_dim", "n_actions", "feature_cache_size", "cache_size"}
+    arguments = set(inspect.signature(cls.__init__).parameters) - not_settings
+    assert arguments <= set(cfg.agent.policy), sorted(arguments - set(cfg.agent.policy))
+
+
+def test_the_readme_config_table_lists_every_choice():
+    """Issue 15.12: the README's table missed babyai_text, glam and the T5 models."""
+    readme = (CONF.parent / "README.md").read_text()
+    rows = {}
+    for line in readme.splitlines():
+        cells = line.split(" | ")
+        if line.startswith("| `") and len(cells) >= 2:
+            rows[cells[0].strip("| `")] = cells[1]
+    for group in ("env", "norm", "agent", "model", "ppo", "trainer", "experiment"):
+        missing = [f.stem for f in (CONF / group).glob("*.yaml") if f"`{f.stem}`" not in rows[group]]
+        assert not missing, (group, missing)
+
+
+def test_the_light_config_module_agrees_with_the_modules_it_stands_in_for():
+    """twosome.config validates without importing torch (fast --help and config errors): its names must stay those
+    the heavy modules accept."""
+    import twosome.config as light
+    from twosome.lm.loading import DTYPES
+    from twosome.scoring import NORMALIZATIONS
+
+    assert light.NORMALIZATIONS == NORMALIZATIONS
+    assert set(light.DTYPES) == set(DTYPES)

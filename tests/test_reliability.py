@@ -134,6 +134,54 @@ def test_requeue_signal_saves_stops_and_resumes_exactly(tmp_path, tiny_model_dir
     same_results(uninterrupted, tmp_path / "run")
 
 
+def test_sigterm_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
+    """Issue 15.1: Lightning turns SIGTERM into SIGTERMException (exit status 0, nothing saved) and Hydra's launcher
+    then starts no other job. Now: the update ends, the checkpoint is written, status says preempted, the sweep
+    stops with a non-zero status and its table, and the same command resumes and ends as an uninterrupted run."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", *small_run(tiny_model_dir, None, "seed=0,1"), f"hydra.sweep.dir={sweep}"]
+    proc = start(args, tmp_path)
+    deadline = time.time() + 300
+    while not list(sweep.glob("0_*")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    job0 = next(sweep.glob("0_*"))
+    wait_for_checkpoint(job0, proc)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0, out[-3000:]
+    status = json.loads((job0 / "status.json").read_text())
+    assert status["status"] == "preempted" and "SIGTERM" in status["reason"], out[-3000:]
+    assert read_run_state(job0 / "checkpoints" / "last.ckpt")["updates_done"] < 6
+    assert not (job0 / "summary.json").exists() and not list(sweep.glob("1_*"))  # job 1 never started
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert table[["job", "status"]].values.tolist() == [[0, "preempted"]]
+    assert f"rerun the same command with hydra.sweep.dir={sweep}" in out
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming" in resumed.stdout
+    same_results(uninterrupted, job0)
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert table[["job", "status"]].values.tolist() == [[0, "finished"], [1, "finished"]]
+
+
+def test_a_requeued_job_reads_preempted_and_ends_without_a_result(tmp_path, monkeypatch):
+    """Issue 15.2: after a requeue (submitit's handler exits with SystemExit(-1)) status.json said
+    ``failed: SystemExit: -1``. ``Requeued`` is a SystemExit, not an Exception: Hydra's job runner and submitit record
+    no result for it, so the submitting process waits for the requeued job instead of reporting a failure."""
+    import twosome.training.train as train_module
+    from twosome.training.checkpointing import Requeued
+
+    def requeued(*args, **kwargs):
+        raise Requeued("SIGUSR2 at update 5: checkpoint x; the job was requeued by submitit and resumes from it")
+
+    monkeypatch.setattr(train_module, "_train", requeued)
+    with pytest.raises(Requeued):
+        train(compose_cfg(), run_dir=tmp_path / "run")
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "preempted" and "the job was requeued by submitit" in status["reason"]
+    assert not isinstance(Requeued("x"), Exception)
+
+
 def test_resume_refuses_a_different_config(tmp_path, tiny_model_dir, uninterrupted):
     proc = run_cli(*small_run(tiny_model_dir, uninterrupted, "ppo.policy_lr=5e-3"), cwd=tmp_path)
     assert proc.returncode != 0
@@ -161,6 +209,31 @@ def test_an_interrupted_checkpoint_write_keeps_the_previous_checkpoint(tmp_path,
         io.save_checkpoint({"update": 2, "big": torch.zeros(1000)}, path)
     assert torch.load(path, weights_only=False) == {"update": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomically_written_files_respect_the_umask(tmp_path, umask, mode):
+    """Issue 15.4: mkstemp's 0600 made config, status, summary, checkpoints (and metrics.csv after a resume) unreadable
+    to colleagues whatever the umask."""
+    from twosome.training.checkpointing import atomic_write_text
+
+    old = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "status.json", "{}")
+        AtomicCheckpointIO().save_checkpoint({"update": 1}, tmp_path / "last.ckpt")
+    finally:
+        os.umask(old)
+    assert {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {"status.json": mode, "last.ckpt": mode}
+
+
+def test_a_runs_files_are_readable_as_the_umask_allows(uninterrupted):
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {
+        str(p.relative_to(uninterrupted)): p.stat().st_mode & 0o777 for p in uninterrupted.rglob("*") if p.is_file()
+    }
+    assert {"config.yaml", "status.json", "summary.json", "checkpoints/last.ckpt", "metrics.csv"} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode != 0o666 & ~umask} == {}
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, tiny_model_dir):
@@ -254,11 +327,12 @@ def test_a_run_that_died_before_its_first_checkpoint_starts_afresh(tmp_path):
 
 class _FakeTrainer:
     is_global_zero = True
+    received_sigterm = False
 
     def __init__(self):
         self.saved = []
 
-    def save_checkpoint(self, path):
+    def save_checkpoint(self, path, weights_only=None):
         self.saved.append(path)
 
 
@@ -285,23 +359,69 @@ def test_requeue_signal_calls_submitits_handler_after_saving(tmp_path):
         signal.signal(signal.SIGUSR2, previous)
 
 
-def test_requeue_signal_inside_a_slurm_job_runs_scontrol_requeue(tmp_path, monkeypatch):
-    from twosome.training.checkpointing import Preempted, PreemptionCheckpoint
+def test_submitits_requeue_exit_becomes_requeued(tmp_path):
+    from twosome.training.checkpointing import PreemptionCheckpoint, Requeued
 
+    def submitit_requeues(signum, frame):
+        sys.exit(-1)  # what submitit's checkpoint_and_try_requeue does after `scontrol requeue`
+
+    previous = signal.signal(signal.SIGUSR2, submitit_requeues)
+    try:
+        callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ("SIGUSR2",)), _FakeTrainer()
+        callback.on_fit_start(trainer, _FakeModule())
+        os.kill(os.getpid(), signal.SIGUSR2)
+        with pytest.raises(Requeued, match="SIGUSR2 at update 5: .*requeued by submitit"):
+            callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
+        assert trainer.saved == [tmp_path / "last.ckpt"]
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+
+
+def _stand_in_scontrol(tmp_path, monkeypatch, restarts: int = 0) -> Path:
+    """A stand-in ``scontrol``: ``show job`` reports the job's restart count (SLURM raises it when it requeues a
+    job: ``scontrol requeue``, preemption), ``requeue`` is recorded."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "scontrol").write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "scontrol_args"}\n')
+    (bin_dir / "scontrol").write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = show ]; then echo "JobId=$3 JobState=COMPLETING Restarts={restarts}"; exit 0; fi\n'
+        f'echo "$@" > {tmp_path / "scontrol_args"}\n'
+    )
     (bin_dir / "scontrol").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "0")
+    return tmp_path / "scontrol_args"
+
+
+def test_requeue_signal_inside_a_slurm_job_runs_scontrol_requeue(tmp_path, monkeypatch):
+    from twosome.training.checkpointing import PreemptionCheckpoint, Requeued
+
+    scontrol_args = _stand_in_scontrol(tmp_path, monkeypatch)
     before = signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # no handler of an earlier test (or library) to hand to
     callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ("SIGUSR1",)), _FakeTrainer()
     callback.on_fit_start(trainer, _FakeModule())
     try:
         os.kill(os.getpid(), signal.SIGUSR1)
-        with pytest.raises(Preempted):
+        with pytest.raises(Requeued, match="SLURM job 4242 was requeued"):
             callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
     finally:
         callback.on_fit_end(trainer, _FakeModule())
         signal.signal(signal.SIGUSR1, before)
-    assert trainer.saved and (tmp_path / "scontrol_args").read_text().split() == ["requeue", "4242"]
+    assert trainer.saved and scontrol_args.read_text().split() == ["requeue", "4242"]
+
+
+@pytest.mark.parametrize("restarts", [1, 0])
+def test_sigterm_inside_a_slurm_job_saves_and_ends_as_slurm_decided(tmp_path, monkeypatch, restarts):
+    """SLURM sends SIGTERM on scontrol requeue and on preemption (PreemptMode=REQUEUE), having already requeued the
+    job (its restart count went up; seen on Slurm 22.05): the job saves and ends as requeued. On scancel (count
+    unchanged) it saves and stops as preempted, not requeued: cancelling means stop."""
+    from twosome.training.checkpointing import Preempted, PreemptionCheckpoint, Requeued
+
+    scontrol_args = _stand_in_scontrol(tmp_path, monkeypatch, restarts)
+    callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ()), _FakeTrainer()
+    trainer.received_sigterm = True  # what Lightning's SIGTERM handler sets
+    expected = (Requeued, "SLURM requeued job 4242") if restarts else (Preempted, "job 4242 was not requeued")
+    with pytest.raises(expected[0], match=f"SIGTERM at update 5: .*{expected[1]}"):
+        callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
+    assert trainer.saved and not scontrol_args.exists()  # no requeue asked for

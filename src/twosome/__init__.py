@@ -1,3 +1,5 @@
 """TWOSOME / GLAM reproduction suite: LLM policies that act by scoring valid actions, trained with PPO."""
 
 __version__ = "0.1.0"
+
+from twosome import config as _config  # noqa: E402,F401  (registers the OmegaConf resolvers conf/ uses)

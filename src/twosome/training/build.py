@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -15,61 +16,11 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.base import ActorCritic
-from twosome.lm.loading import DTYPES, load_lm
-from twosome.scoring import NORMALIZATIONS
+from twosome.config import STRATEGIES, ConfigError, ppo_config, validate  # noqa: F401  (re-exported)
+from twosome.lm.loading import load_lm
 from twosome.training.csv_logger import ContinuingCSVLogger
-from twosome.training.ppo_module import EvalConfig, PPOConfig, PPOModule
+from twosome.training.ppo_module import EvalConfig, PPOModule
 from twosome.training.vector_env import make_vector_env
-
-
-class ConfigError(ValueError):
-    """A config value that is wrong; the message names the key, the value and what is valid."""
-
-
-def _check(ok: bool, key: str, value, valid) -> None:
-    if not ok:
-        raise ConfigError(f"{key}={value!r} is not valid; valid: {valid}")
-
-
-def validate(cfg: DictConfig) -> None:
-    """Fail at start, with a useful message, instead of minutes into a run."""
-    tasks = OmegaConf.to_container(cfg.env.tasks) if "tasks" in cfg.env else None
-    if tasks is not None:
-        _check(cfg.env.task in tasks, "env.task", cfg.env.task, sorted(tasks))
-    registered = sorted(k for k in gym.registry if k.startswith("twosome/"))
-    _check(cfg.env.id in gym.registry, "env.id", cfg.env.id, registered)
-    _check(cfg.norm.mode in NORMALIZATIONS, "norm.mode", cfg.norm.mode, list(NORMALIZATIONS))
-    _check(cfg.model.dtype in DTYPES, "model.dtype", cfg.model.dtype, sorted(DTYPES))
-    _check(isinstance(cfg.seed, int) and not isinstance(cfg.seed, bool), "seed", cfg.seed, "an integer")
-    _check(
-        cfg.trainer.accelerator in ("cpu", "gpu", "cuda", "mps", "auto"),
-        "trainer.accelerator",
-        cfg.trainer.accelerator,
-        ["cpu", "gpu", "cuda", "mps", "auto"],
-    )
-    strategy = cfg.trainer.get("strategy", "auto")
-    _check(strategy in STRATEGIES, "trainer.strategy", strategy, list(STRATEGIES))
-    processes = cfg.trainer.devices * cfg.trainer.get("num_nodes", 1) if isinstance(cfg.trainer.devices, int) else 1
-    # Lightning's default for several processes is DDP, which syncs gradients in forward(): PPO never calls it.
-    _check(strategy == "fsdp" or processes == 1, "trainer.strategy", strategy, "fsdp when devices x num_nodes > 1")
-    for key in ("every_updates", "episodes", "num_envs"):
-        value = cfg.eval[key]
-        _check(
-            isinstance(value, int) and value >= (0 if key == "every_updates" else 1),
-            f"eval.{key}",
-            value,
-            "an integer >= 1" if key != "every_updates" else "an integer >= 0",
-        )
-    ppo_config(cfg)
-
-
-def ppo_config(cfg: DictConfig) -> PPOConfig:
-    try:
-        return PPOConfig(**OmegaConf.to_container(cfg.ppo, resolve=True))
-    except TypeError as err:
-        raise ConfigError(f"ppo: {err}; valid keys: {sorted(PPOConfig.__dataclass_fields__)}") from err
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
 
 
 def env_spaces(cfg: DictConfig) -> dict[str, int]:
@@ -101,9 +52,6 @@ def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:
     return PPOModule(
         agent, env_factory(cfg), ppo_config(cfg), EvalConfig(**OmegaConf.to_container(cfg.eval)), seed=cfg.seed
     )
-
-
-STRATEGIES = ("auto", "fsdp")
 
 
 def build_strategy(cfg: DictConfig):
@@ -141,6 +89,11 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = No
     callbacks = [PeriodicCheckpoint(ckpt, cfg.checkpoint.every_updates)]
     if cfg.checkpoint.requeue_signals:
         callbacks.append(PreemptionCheckpoint(ckpt, tuple(cfg.checkpoint.requeue_signals)))
+    if not sys.stdout.isatty() and overrides.get("enable_progress_bar", True):
+        from pytorch_lightning.callbacks import RichProgressBar
+
+        # Without a terminal rich assumes 80 columns and wraps the bar's metrics onto three lines (logs, CI, sbatch)
+        callbacks.append(RichProgressBar(console_kwargs={"width": 160}))
     plugins = [AtomicCheckpointIO()]
     if SLURMEnvironment.detect():  # requeueing is PreemptionCheckpoint's job: at an update boundary, not mid-step
         plugins.append(SLURMEnvironment(auto_requeue=False))

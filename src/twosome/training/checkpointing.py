@@ -5,8 +5,9 @@
   leaves either the previous checkpoint or the new one, never half of one.
 * ``PeriodicCheckpoint``: ``last.ckpt`` every ``every_updates`` PPO updates, at an update boundary (the only point
   where rollout, optimizers and environments agree), so a resumed run continues exactly.
-* ``PreemptionCheckpoint``: the requeue signal (SLURM sends it before a time limit or a preemption) only raises a
-  flag; at the end of the running update the checkpoint is written, the job is requeued and training stops.
+* ``PreemptionCheckpoint``: the requeue signal (SLURM sends it before a time limit or a preemption) and SIGTERM
+  (``scancel``, ``scontrol requeue``, a node drain, preemption with a grace time) only raise a flag; at the end of the
+  running update the checkpoint is written, the job is requeued (under SLURM) and training stops.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import io
 import logging
 import os
 import pickle
+import re
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,30 +27,12 @@ import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from pytorch_lightning.callbacks import Callback
 
+from twosome.fileio import atomic_write_bytes, atomic_write_text, current_umask  # noqa: F401  (re-exported)
 from twosome.training import distributed as dist
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "last.ckpt"
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -63,9 +46,19 @@ def checkpoint_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / "checkpoints" / CHECKPOINT_NAME
 
 
+class DamagedCheckpoint(RuntimeError):
+    """A checkpoint that cannot be read (truncated or overwritten outside the suite)."""
+
+
 def read_run_state(path: str | Path) -> dict:
     """The PPO run state stored in a checkpoint (updates done, env steps), without building a trainer."""
-    return pickle.loads(torch.load(path, map_location="cpu", weights_only=True)["ppo_run"])
+    try:
+        return pickle.loads(torch.load(path, map_location="cpu", weights_only=True)["ppo_run"])
+    except Exception as err:
+        raise DamagedCheckpoint(
+            f"{path} cannot be read ({type(err).__name__}: {err}); the suite writes checkpoints atomically, so it was "
+            "damaged or replaced outside it. checkpoint.resume=false starts the run afresh (deleting its results)"
+        ) from err
 
 
 class PeriodicCheckpoint(Callback):
@@ -75,19 +68,54 @@ class PeriodicCheckpoint(Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
         done = pl_module.updates_done
         if self.every_updates > 0 and (done % self.every_updates == 0 or done == pl_module.num_updates):
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # said: Lightning logs each default
 
 
 class Preempted(Exception):
-    """Training stopped on the requeue signal after saving its checkpoint; the same command resumes it."""
+    """Training stopped on a signal after saving its checkpoint; the same command resumes it. ``signum``: the
+    signal."""
+
+    def __init__(self, message: str, signum: int | None = None):
+        super().__init__(message)
+        self.signum = signum
+
+
+class Requeued(SystemExit):
+    """Training stopped after saving and the SLURM job was requeued: the requeued job resumes the run. A
+    ``SystemExit``, as submitit's own requeue ends the job: neither Hydra nor submitit records a result for a job
+    that is coming back, so the submitting process keeps waiting for it instead of reporting a failure."""
+
+
+def slurm_job_id() -> str | None:
+    """The id ``scontrol requeue`` takes for this job (``<array job>_<task>`` in an array), None outside SLURM."""
+    if "SLURM_JOB_ID" not in os.environ:
+        return None
+    job = os.environ.get("SLURM_ARRAY_JOB_ID", os.environ["SLURM_JOB_ID"])
+    if "SLURM_ARRAY_TASK_ID" in os.environ:
+        job = f"{job}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+    return job
+
+
+def slurm_requeued(job: str) -> bool:
+    """Whether SLURM has requeued this running job (``scontrol requeue``, preemption, a node going down): its
+    ``Restarts`` count is already above the one this run started with. ``scancel`` leaves it unchanged."""
+    result = subprocess.run(["scontrol", "show", "job", job, "-o"], capture_output=True, text=True)
+    restarts = re.search(r"\bRestarts=(\d+)", result.stdout)
+    return restarts is not None and int(restarts.group(1)) > int(os.environ.get("SLURM_RESTART_COUNT", "0"))
 
 
 class PreemptionCheckpoint(Callback):
     """On ``signals`` (default SIGUSR1, Lightning's and ``#SBATCH --signal``'s convention, and SIGUSR2, submitit's
-    timeout signal): finish the update, save, requeue, stop.
+    timeout signal) and on SIGTERM (Lightning's handler records it): finish the update, save, then:
 
-    Requeueing: a handler that was installed before ours (submitit's) is called and does it; otherwise, inside a
-    SLURM job, ``scontrol requeue $SLURM_JOB_ID``; outside SLURM the run just stops and the same command resumes it.
+    * a requeue signal: a handler that was installed before ours (submitit's) is called and requeues the job;
+      otherwise, inside a SLURM job, ``scontrol requeue``; the job ends with ``Requeued``;
+    * SIGTERM inside a SLURM job: SLURM sends it on ``scontrol requeue``, preemption (``PreemptMode=REQUEUE``), a
+      node going down, and on ``scancel``. In the first cases SLURM has already requeued the job when the signal
+      arrives (its restart count went up), so the job ends with ``Requeued``; otherwise (``scancel``, a time limit
+      without ``--signal``) it is not requeued: cancelling means stop;
+    * otherwise (outside SLURM, or not requeued) training stops with ``Preempted``, a non-zero exit, and the same
+      command resumes it.
     """
 
     def __init__(self, path: str | Path, signals: tuple[str, ...] = ("SIGUSR1", "SIGUSR2")):
@@ -115,21 +143,34 @@ class PreemptionCheckpoint(Callback):
         self._previous = {}
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
+        # SIGTERM: Lightning's own handler sets ``received_sigterm`` (and forwards it to the ranks it launched); left
+        # alone, Lightning would raise SIGTERMException, a SystemExit with status 0, after this hook, without saving.
+        sigterm = bool(getattr(trainer, "received_sigterm", False))
         # Ranks may get the signal at different moments: all stop after the same update (saving is a collective).
-        if not dist.any_true(self.received is not None):
+        if not dist.any_true(self.received is not None or sigterm):
             return
-        signum, self.received = self.received or self.signals[0], None
-        trainer.save_checkpoint(self.path)
+        signum = self.received or (signal.SIGTERM if sigterm else self.signals[0])
+        self.received = None
+        trainer.save_checkpoint(self.path, weights_only=False)  # said: Lightning logs each default
         name = signal.Signals(signum).name
+        stopped = f"{name} at update {pl_module.updates_done}: checkpoint {self.path}"
         log.warning("%s received: checkpoint saved at update %d (%s)", name, pl_module.updates_done, self.path)
         previous = self._previous.get(signum)
         self._restore()
-        if callable(previous):  # submitit's handler requeues the job and exits
-            previous(signum, None)
-        elif trainer.is_global_zero and "SLURM_JOB_ID" in os.environ:
-            job = os.environ.get("SLURM_ARRAY_JOB_ID", os.environ["SLURM_JOB_ID"])
-            if "SLURM_ARRAY_TASK_ID" in os.environ:
-                job = f"{job}_{os.environ['SLURM_ARRAY_TASK_ID']}"
-            result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
-            log.warning("scontrol requeue %s: %s", job, "done" if result.returncode == 0 else result.stderr.strip())
-        raise Preempted(f"{name} at update {pl_module.updates_done}: checkpoint {self.path}; rerun to resume")
+        if callable(previous):  # submitit's handler requeues the job and exits (SystemExit)
+            try:
+                previous(signum, None)
+            except SystemExit as exit_:
+                raise Requeued(f"{stopped}; the job was requeued by submitit and resumes from it") from exit_
+        job = slurm_job_id()
+        if job is not None and trainer.is_global_zero:
+            if slurm_requeued(job):
+                raise Requeued(f"{stopped}; SLURM requeued job {job} and it resumes from it")
+            if signum != signal.SIGTERM:
+                result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+                if result.returncode == 0:
+                    log.warning("scontrol requeue %s: done", job)
+                    raise Requeued(f"{stopped}; SLURM job {job} was requeued and resumes from it")
+                log.warning("scontrol requeue %s: %s", job, result.stderr.strip())
+            raise Preempted(f"{stopped}; SLURM job {job} was not requeued: resubmit it to resume", signum=signum)
+        raise Preempted(f"{stopped}; rerun the same command to resume", signum=signum)

@@ -12,7 +12,6 @@ import pickle
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
 
 import gymnasium as gym
 import numpy as np
@@ -20,92 +19,11 @@ import pytorch_lightning as pl
 import torch
 
 from twosome.agents.base import ActorCritic, ObsBatch
+from twosome.config import EvalConfig, PPOConfig
 from twosome.rl.gae import compute_gae
 from twosome.rl.ppo import explained_variance, policy_loss, value_loss
 from twosome.training import distributed as dist
 from twosome.training.rollout import RolloutCollector, evaluate
-
-
-@dataclass
-class PPOConfig:
-    total_env_steps: int = 12_800
-    num_envs: int = 4
-    num_steps: int = 32
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    update_epochs: int = 1
-    value_minibatch_size: int = 32
-    policy_minibatch_size: int = 32
-    policy_chunk_size: int = 4
-    policy_lr: float = 5e-7
-    value_lr: float = 1e-5
-    adam_eps: float = 1e-5
-    anneal_lr: bool = True
-    clip_coef: float = 0.2
-    clip_vloss: bool = True
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    target_kl: float | None = 0.02
-    norm_adv: bool = True
-
-    def __post_init__(self):
-        for name, field_ in self.__dataclass_fields__.items():  # a mistyped override, e.g. ppo.num_envs=four
-            value, kind = getattr(self, name), str(field_.type)
-            if kind == "bool":
-                ok = isinstance(value, bool)
-            elif kind == "int":
-                ok = isinstance(value, int) and not isinstance(value, bool)
-            else:  # float, float | None
-                ok = (value is None and "None" in kind) or (
-                    isinstance(value, int | float) and not isinstance(value, bool)
-                )
-            if not ok:
-                raise ValueError(f"ppo.{name}={value!r} is not valid; valid: {kind.replace(' | None', ' or null')}")
-        checks = {
-            "num_envs": self.num_envs >= 1,
-            "num_steps": self.num_steps >= 1,
-            "total_env_steps": self.total_env_steps >= 1,
-            "gamma": 0 < self.gamma <= 1,
-            "gae_lambda": 0 <= self.gae_lambda <= 1,
-            "update_epochs": self.update_epochs >= 1,
-            "policy_lr": self.policy_lr > 0,
-            "value_lr": self.value_lr > 0,
-            "clip_coef": self.clip_coef > 0,
-            "value_minibatch_size": 1 <= self.value_minibatch_size <= self.batch_size,
-            "policy_minibatch_size": 1 <= self.policy_minibatch_size <= self.batch_size,
-            "policy_chunk_size": 1 <= self.policy_chunk_size <= self.policy_minibatch_size,
-        }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(
-                f"invalid PPO settings {bad} in {asdict(self)}: need num_envs, num_steps, update_epochs >= 1; "
-                "0 < gamma <= 1; 0 <= gae_lambda <= 1; positive learning rates and clip_coef; minibatch sizes between "
-                f"1 and the batch size (num_envs*num_steps={self.batch_size}); "
-                "policy_chunk_size <= policy_minibatch_size"
-            )
-
-    @property
-    def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return self.updates_for(world_size=1)
-
-    def updates_for(self, world_size: int) -> int:
-        """``total_env_steps`` is the budget of the whole run: with several ranks each update sees
-        ``world_size * batch_size`` environment steps, so there are fewer updates."""
-        return max(1, self.total_env_steps // (self.batch_size * world_size))
-
-
-@dataclass
-class EvalConfig:
-    every_updates: int = 10
-    episodes: int = 20
-    num_envs: int = 4
-    deterministic: bool = True
-    seed_offset: int = 10_000
 
 
 def summarize(records: list[dict], prefix: str) -> dict[str, float]:

@@ -5,21 +5,26 @@ Hydra runs every job of a sweep even when some fail (each job's exception is cau
 one failing job loses none of the others; this file says which failed and why without reading logs. Each job
 writes its own record (``.jobs/<job dir>.json``) and rebuilds the table from all records, so jobs running at the
 same time on a cluster never write the same record.
+
+A job stopped by SIGTERM (``Preempted`` with ``signum`` SIGTERM) ends the whole sweep when its jobs run in this
+process (Hydra's basic launcher): SIGTERM asks the process to stop, so the remaining jobs are not started; the table
+is written and the process exits non-zero, saying how to finish the sweep (the same command with the same
+``hydra.sweep.dir``: finished jobs return at once, the stopped one resumes from its checkpoint).
 """
 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from twosome.training.checkpointing import atomic_write_text
+from twosome.fileio import atomic_write_text
 
 COLUMNS = ["job", "status", "overrides", "error", "eval/episodic_return", "eval/success_rate", "env_steps", "run_dir"]
 
@@ -46,8 +51,10 @@ def _job_record(config: DictConfig, job_return: JobReturn) -> dict[str, Any]:
     return record
 
 
-def write_sweep_summary(sweep_dir: str | Path) -> pd.DataFrame:
-    """Rebuild the table from the job records written so far."""
+def write_sweep_summary(sweep_dir: str | Path):
+    """Rebuild the table (a pandas DataFrame) from the job records written so far."""
+    import pandas as pd  # here: Hydra builds this callback before every command, --help and config errors included
+
     sweep_dir = Path(sweep_dir)
     records = [json.loads(p.read_text()) for p in sorted((sweep_dir / ".jobs").glob("*.json"))]
     table = pd.DataFrame(records, columns=COLUMNS).sort_values(["job", "run_dir"], ignore_index=True)
@@ -71,6 +78,13 @@ class SweepSummary(Callback):
                 f"Job {record['job']} {record['status']}: {record['error']}\n"
                 f"Sweep summary ({len(table)} jobs so far, {failed} not finished): {sweep_dir / 'sweep_summary.csv'}"
             )
+            error = job_return._return_value
+            in_process = config.hydra.launcher._target_.endswith("BasicLauncher")
+            if in_process and getattr(error, "signum", None) == signal.SIGTERM:
+                raise SystemExit(
+                    f"The sweep stopped on SIGTERM during job {record['job']}; the jobs after it were not started. "
+                    f"To finish it, rerun the same command with hydra.sweep.dir={sweep_dir}"
+                )
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

@@ -4,12 +4,16 @@ why) or finished."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import hashlib
 import io
 import json
 import logging
+import os
 import shutil
+import signal
 import time
 import traceback
 import warnings
@@ -18,13 +22,24 @@ from pathlib import Path
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from twosome.config import (  # noqa: F401  (config_changes: re-exported)
+    ConfigError,
+    budget_note,
+    check_run_dir,
+    config_changes,
+    has_previous_run,
+    validate,
+)
 from twosome.training import distributed as dist
-from twosome.training.build import ConfigError, build_agent, build_module, build_trainer, validate
+from twosome.training.build import build_agent, build_module, build_trainer
 from twosome.training.checkpointing import (
     Preempted,
+    Requeued,
     atomic_write_text,
     checkpoint_path,
+    current_umask,
     read_run_state,
 )
 
@@ -37,13 +52,13 @@ for _message in (
     ".*exists and is not empty.*",
     ".*LeafSpec.*",
     ".*is_gradient_checkpointing.*",
+    # Lightning's hint to prepend `srun` wherever srun is installed: runs here are one process (or ranks Lightning
+    # launches itself); SLURM jobs from hydra/launcher=slurm already run under srun.
+    ".*The `srun` command is available on your system but is not used.*",
 ):
     warnings.filterwarnings("ignore", message=_message)
 
 RESULTS = ("summary.json", "metrics.csv", "adapter", "checkpoints", "tensorboard")  # what a training run writes
-
-# Settings that may change between a run and its resumption without changing its results.
-RESUMABLE_CHANGES = ("checkpoint.", "trainer.num_threads", "logger.")
 
 
 def run_dir_of(cfg: DictConfig) -> Path:
@@ -55,27 +70,6 @@ def run_dir_of(cfg: DictConfig) -> Path:
 def write_status(run_dir: Path, status: str, **details) -> None:
     if dist.rank() == 0:
         atomic_write_text(run_dir / "status.json", json.dumps({"status": status, **details}, indent=2))
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def config_changes(old: dict, new: dict) -> list[str]:
-    """Keys whose values differ between two resolved configs, ignoring settings a resume may change."""
-    a, b = _flat(old), _flat(new)
-    keys = sorted(set(a) | set(b))
-    return [
-        f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
-        for k in keys
-        if a.get(k) != b.get(k) and not k.startswith(RESUMABLE_CHANGES)
-    ]
 
 
 def truncate_csv(path: Path, last_update: int) -> None:
@@ -95,20 +89,66 @@ def truncate_csv(path: Path, last_update: int) -> None:
     atomic_write_text(path, out.getvalue())
 
 
+class RunDirInUse(RuntimeError):
+    """Another process runs in this run directory."""
+
+
+@contextlib.contextmanager
+def run_dir_lock(run_dir: Path):
+    """Hold ``<run_dir>/.lock`` (``fcntl.flock``) while the run works in the directory, so that a second identical
+    command refuses instead of writing every metric twice. The kernel releases the lock when its process dies
+    (even by SIGKILL): a stale lock never blocks. Only the launching process takes it (rank 0); ranks Lightning or
+    SLURM start share the directory."""
+    if dist.rank() != 0:
+        yield
+        return
+    with open(run_dir / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise RunDirInUse(
+                f"{run_dir} is in use by process {holder} (it holds {run_dir / '.lock'}): wait for it to end or "
+                "stop it, or give this run its own directory (run_name=... or hydra.run.dir=...)"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _read_summary(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"{path} cannot be read ({type(err).__name__}: {err}): the run finished but its summary is damaged. "
+            "checkpoint.resume=false reruns it"
+        ) from None
+
+
 def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict | None]:
     """Decide how this run starts: (checkpoint to resume from, None), (None, finished summary), or (None, None)."""
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    ckpt, config_file, summary_file = checkpoint_path(run_dir), run_dir / "config.yaml", run_dir / "summary.json"
-    previous = config_file.exists() and (ckpt.exists() or summary_file.exists())
-    if previous and cfg.checkpoint.resume:
-        changes = config_changes(OmegaConf.to_container(OmegaConf.load(config_file)), resolved)
-        if changes:
+    ckpt, summary_file = checkpoint_path(run_dir), run_dir / "summary.json"
+    if has_previous_run(run_dir) and cfg.checkpoint.resume:
+        check_run_dir(cfg, run_dir)
+        if not summary_file.exists():
+            return ckpt, None
+        summary = _read_summary(summary_file)
+        missing = [name for name in summary.get("saved", []) if not (run_dir / name).exists()]
+        if not missing:
+            return None, summary
+        if not ckpt.exists():
             raise ConfigError(
-                f"{run_dir} holds a run of a different config ({'; '.join(changes)}). To keep it, give this run "
-                "its own directory (run_name=... or hydra.run.dir=...); to overwrite it, checkpoint.resume=false"
+                f"{run_dir} finished, but its saved weights are missing ({', '.join(missing)}) and there is no "
+                "checkpoint to write them again from: checkpoint.resume=false reruns it"
             )
-        if summary_file.exists():
-            return None, json.loads(summary_file.read_text())
+        print(f"{run_dir} finished, but its saved weights are missing ({', '.join(missing)}): writing them again")
         return ckpt, None
     # A fresh start (resume=false, or a run that died before its first checkpoint): no stale results beside the new.
     if dist.rank() == 0:
@@ -118,22 +158,45 @@ def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict |
     return None, None
 
 
+def summary_line(summary: dict) -> str:
+    """The one line a researcher reads at the end of a run (and when the same command finds it finished)."""
+    return (
+        f"Summary: {summary['agent']} on {summary['env_id']} ({summary['norm']} norm, seed {summary['seed']}): "
+        f"eval return {summary.get('eval/episodic_return', float('nan')):.3f}, "
+        f"success rate {summary.get('eval/success_rate', float('nan')):.2f} "
+        f"after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s"
+    )
+
+
 def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> dict:
     validate(cfg)
     run_dir = Path(run_dir) if run_dir is not None else run_dir_of(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with run_dir_lock(run_dir):
+        return _locked_train(cfg, run_dir, **trainer_overrides)
+
+
+def _locked_train(cfg: DictConfig, run_dir: Path, **trainer_overrides) -> dict:
     resume_from, finished = prepare_run_dir(cfg, run_dir)
     if finished is not None:
-        print(f"{run_dir} is already finished (checkpoint.resume=false reruns it); its summary: {finished}")
+        print(f"{run_dir} is already finished (checkpoint.resume=false reruns it)")
+        print(summary_line(finished))
         return finished
+    note = budget_note(cfg)
+    if note:
+        print(note)
     if dist.rank() == 0:
         atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     try:
         return _train(cfg, run_dir, resume_from, **trainer_overrides)
-    except Preempted as stop:
+    except (Preempted, Requeued) as stop:
         write_status(run_dir, "preempted", reason=str(stop))
         print(f"Preempted: {stop}")
         raise
+    except SIGTERMException as stop:  # SIGTERM outside an update (Lightning's own exit would have status 0)
+        reason = f"SIGTERM: stopped at the last checkpoint, {checkpoint_path(run_dir)}"
+        write_status(run_dir, "preempted", reason=reason)
+        raise Preempted(f"{reason}; rerun the same command to resume", signum=signal.SIGTERM) from stop
     except BaseException as err:
         write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
         raise
@@ -154,10 +217,10 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
         trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, **trainer_overrides)
         trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
-        digest = save_agent(agent, run_dir)
+        digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         module.run_evaluation()
-        digest = None
+        digest, saved = None, []
     # The normalization the policy really uses ("-" for agents that read no action likelihoods, e.g. PPO).
     norm = OmegaConf.select(cfg, "agent.policy.norm", default="-")
     summary = {
@@ -172,18 +235,14 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
         "wall_seconds": round(time.time() - start + module.elapsed_before, 1),
         "world_size": dist.world_size(),
         "weights_digest": digest,  # sha256 of the trained weights (every rank agreed on it)
+        "saved": saved,  # the files and directories holding them (adapter/, heads)
         **module.final_eval,
     }
     if dist.rank() == 0:
         atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
         write_status(run_dir, "finished")
         print(f"Results in {run_dir}")
-        print(
-            f"Summary: {cfg.agent.name} on {cfg.env.id} ({norm} norm, seed {cfg.seed}): "
-            f"eval return {summary.get('eval/episodic_return', float('nan')):.3f}, "
-            f"success rate {summary.get('eval/success_rate', float('nan')):.2f} "
-            f"after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s"
-        )
+        print(summary_line(summary))
     return summary
 
 
@@ -195,10 +254,10 @@ def weights_digest(state_dict: dict) -> str:
     return digest.hexdigest()
 
 
-def save_agent(agent, run_dir: Path) -> str:
+def save_agent(agent, run_dir: Path) -> tuple[str, list[str]]:
     """The trained weights in their own formats (peft adapter, heads), written to a temporary directory that
-    replaces the old files only when complete; returns their digest. With FSDP every rank gathers the full trained
-    weights, the ranks check that they agree, and rank 0 writes them."""
+    replaces the old files only when complete; returns their digest and the names written. With FSDP every rank
+    gathers the full trained weights, the ranks check that they agree, and rank 0 writes them."""
     if dist.is_distributed():
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
@@ -211,15 +270,20 @@ def save_agent(agent, run_dir: Path) -> str:
         state_dict = {n: p.detach() for n, p in agent.named_parameters() if p.requires_grad}
     digest = weights_digest(state_dict)
     if dist.rank() != 0:
-        return digest
+        return digest, []
     staging = run_dir / ".saving"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     agent.save(staging, state_dict=state_dict if dist.is_distributed() else None)
+    mode = 0o666 & ~current_umask()
+    for item in staging.rglob("*"):  # safetensors writes its files 0600, whatever the umask
+        if item.is_file():
+            item.chmod(mode)
+    saved = sorted(item.name for item in staging.iterdir())
     for item in staging.iterdir():
         target = run_dir / item.name
         if target.is_dir():
             shutil.rmtree(target)
         item.replace(target)
     staging.rmdir()
-    return digest
+    return digest, saved

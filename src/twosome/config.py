@@ -1,0 +1,325 @@
+"""What the configuration needs before anything heavy is imported: the settings' dataclasses, their validation, and
+the OmegaConf resolvers conf/ uses (registered on import of the ``twosome`` package). No torch, Lightning or
+transformers here: `src/run.py --help` and config errors must stay fast (tests/test_config.py checks the imports)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+# The names the heavy modules accept, here so that validation does not import them (tests/test_config.py checks
+# that they agree with twosome.scoring.NORMALIZATIONS and twosome.lm.loading.DTYPES).
+NORMALIZATIONS = ("none", "token", "word")
+DTYPES = ("bfloat16", "float16", "float32")
+STRATEGIES = ("auto", "fsdp")
+
+GPU_ACCELERATORS = ("gpu", "cuda", "auto")  # "auto" may land on a GPU: ask for the devices
+
+
+def gpus_per_node(accelerator: str, devices) -> int | None:
+    """GPUs a SLURM job asks for per node: ``trainer.devices`` for GPU trainers; None (no ``--gpus-per-node`` line at
+    all) for CPU ones, which a partition without GPUs would refuse."""
+    return int(devices) if accelerator in GPU_ACCELERATORS and isinstance(devices, int) else None
+
+
+@dataclass
+class PPOConfig:
+    total_env_steps: int = 12_800
+    num_envs: int = 4
+    num_steps: int = 32
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    update_epochs: int = 1
+    value_minibatch_size: int = 32
+    policy_minibatch_size: int = 32
+    policy_chunk_size: int = 4
+    policy_lr: float = 5e-7
+    value_lr: float = 1e-5
+    adam_eps: float = 1e-5
+    anneal_lr: bool = True
+    clip_coef: float = 0.2
+    clip_vloss: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float | None = 0.02
+    norm_adv: bool = True
+
+    def __post_init__(self):
+        for name, field_ in self.__dataclass_fields__.items():  # a mistyped override, e.g. ppo.num_envs=four
+            value, kind = getattr(self, name), str(field_.type)
+            if kind == "bool":
+                ok = isinstance(value, bool)
+            elif kind == "int":
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            else:  # float, float | None
+                ok = (value is None and "None" in kind) or (
+                    isinstance(value, int | float) and not isinstance(value, bool)
+                )
+            if not ok:
+                raise ValueError(f"ppo.{name}={value!r} is not valid; valid: {kind.replace(' | None', ' or null')}")
+        checks = {
+            "num_envs": self.num_envs >= 1,
+            "num_steps": self.num_steps >= 1,
+            "total_env_steps": self.total_env_steps >= 1,
+            "gamma": 0 < self.gamma <= 1,
+            "gae_lambda": 0 <= self.gae_lambda <= 1,
+            "update_epochs": self.update_epochs >= 1,
+            "policy_lr": self.policy_lr > 0,
+            "value_lr": self.value_lr > 0,
+            "clip_coef": self.clip_coef > 0,
+            "value_minibatch_size": 1 <= self.value_minibatch_size <= self.batch_size,
+            "policy_minibatch_size": 1 <= self.policy_minibatch_size <= self.batch_size,
+            "policy_chunk_size": 1 <= self.policy_chunk_size <= self.policy_minibatch_size,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(
+                f"invalid PPO settings {bad} in {asdict(self)}: need num_envs, num_steps, update_epochs >= 1; "
+                "0 < gamma <= 1; 0 <= gae_lambda <= 1; positive learning rates and clip_coef; minibatch sizes between "
+                f"1 and the batch size (num_envs*num_steps={self.batch_size}); "
+                "policy_chunk_size <= policy_minibatch_size"
+            )
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return self.updates_for(world_size=1)
+
+    def updates_for(self, world_size: int) -> int:
+        """``total_env_steps`` is the budget of the whole run: with several ranks each update sees
+        ``world_size * batch_size`` environment steps, so there are fewer updates."""
+        return max(1, self.total_env_steps // (self.batch_size * world_size))  # rounded down, as cleanrl and TWOSOME
+
+
+@dataclass
+class EvalConfig:
+    every_updates: int = 10
+    episodes: int = 20
+    num_envs: int = 4
+    deterministic: bool = True
+    seed_offset: int = 10_000
+
+
+class ConfigError(ValueError):
+    """A config value that is wrong; the message names the key, the value and what is valid."""
+
+
+def _check(ok: bool, key: str, value, valid) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is not valid; valid: {valid}")
+
+
+# Files a Hugging Face tokenizer is loaded from (fast, SentencePiece, BPE vocabularies).
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "vocab.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+)
+
+
+def check_model_dir(cfg: DictConfig) -> None:
+    """A local model directory with a config but no tokenizer: transformers' own error would suggest installing
+    sentencepiece or tiktoken, which does not help."""
+    if not cfg.agent.get("uses_lm", False):
+        return
+    path = Path(str(cfg.model.path))
+    if (path / "config.json").is_file() and not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ConfigError(
+            f"model.path={str(path)!r} holds a model config but no tokenizer (none of {', '.join(TOKENIZER_FILES)}): "
+            "save the tokenizer beside the model (tokenizer.save_pretrained(path))"
+        )
+
+
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]*")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Fail at start, with a useful message, instead of minutes into a run."""
+    if OmegaConf.is_missing(cfg.model, "path"):
+        raise ConfigError(
+            "model.path is required with model=hf: a local directory saved with save_pretrained (or a hub id where "
+            "you have a network), e.g. model=hf model.path=/data/models/my-model"
+        )
+    check_model_dir(cfg)
+    _check(
+        isinstance(cfg.run_name, str) and RUN_NAME.fullmatch(cfg.run_name) is not None,
+        "run_name",
+        cfg.run_name,
+        "letters, digits and . _ + = - (not starting with . or -; no path separators)",
+    )
+    tasks = OmegaConf.to_container(cfg.env.tasks) if "tasks" in cfg.env else None
+    if tasks is not None:
+        _check(cfg.env.task in tasks, "env.task", cfg.env.task, sorted(tasks))
+    import gymnasium as gym
+
+    import twosome.envs  # noqa: F401  (registers the environment ids; no torch)
+
+    registered = sorted(k for k in gym.registry if k.startswith("twosome/"))
+    _check(cfg.env.id in gym.registry, "env.id", cfg.env.id, registered)
+    _check(cfg.norm.mode in NORMALIZATIONS, "norm.mode", cfg.norm.mode, list(NORMALIZATIONS))
+    _check(cfg.model.dtype in DTYPES, "model.dtype", cfg.model.dtype, list(DTYPES))
+    _check(
+        isinstance(cfg.seed, int) and not isinstance(cfg.seed, bool) and 0 <= cfg.seed < 2**32,
+        "seed",
+        cfg.seed,
+        "an integer from 0 to 2**32 - 1",
+    )
+    every = cfg.checkpoint.every_updates
+    _check(
+        isinstance(every, int) and not isinstance(every, bool) and every >= 0,
+        "checkpoint.every_updates",
+        every,
+        "an integer >= 0 (0: no periodic checkpoint; the requeue signals and SIGTERM still save)",
+    )
+    _check(
+        cfg.trainer.accelerator in ("cpu", "gpu", "cuda", "mps", "auto"),
+        "trainer.accelerator",
+        cfg.trainer.accelerator,
+        ["cpu", "gpu", "cuda", "mps", "auto"],
+    )
+    strategy = cfg.trainer.get("strategy", "auto")
+    _check(strategy in STRATEGIES, "trainer.strategy", strategy, list(STRATEGIES))
+    # Lightning's default for several processes is DDP, which syncs gradients in forward(): PPO never calls it.
+    _check(strategy == "fsdp" or processes(cfg) == 1, "trainer.strategy", strategy, "fsdp when devices x num_nodes > 1")
+    for key in ("every_updates", "episodes", "num_envs"):
+        value = cfg.eval[key]
+        _check(
+            isinstance(value, int) and value >= (0 if key == "every_updates" else 1),
+            f"eval.{key}",
+            value,
+            "an integer >= 1" if key != "every_updates" else "an integer >= 0",
+        )
+    ppo_config(cfg)
+
+
+def ppo_config(cfg: DictConfig) -> PPOConfig:
+    try:
+        return PPOConfig(**OmegaConf.to_container(cfg.ppo, resolve=True))
+    except TypeError as err:
+        raise ConfigError(f"ppo: {err}; valid keys: {sorted(PPOConfig.__dataclass_fields__)}") from err
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+
+
+def processes(cfg: DictConfig) -> int:
+    devices = cfg.trainer.devices
+    return devices * cfg.trainer.get("num_nodes", 1) if isinstance(devices, int) else 1
+
+
+def budget_note(cfg: DictConfig) -> str | None:
+    """What a ``ppo.total_env_steps`` that is not a whole number of updates becomes, or None. The number of updates
+    is rounded down, as in cleanrl and TWOSOME's scripts (the paper presets, e.g. 500,000 steps of 128, rely on it:
+    3,906 updates), and at least one; the run says so at its start instead of silently running fewer steps."""
+    ppo = ppo_config(cfg)
+    per_update = ppo.batch_size * processes(cfg)
+    updates = ppo.updates_for(processes(cfg))
+    if updates * per_update == ppo.total_env_steps:
+        return None
+    return (
+        f"ppo.total_env_steps={ppo.total_env_steps} is not a multiple of the steps per update "
+        f"(num_envs x num_steps x processes = {per_update}): running {updates} updates = {updates * per_update} "
+        "env steps (rounded down, as cleanrl and TWOSOME do)"
+    )
+
+
+# Settings that may change between a run and its resumption without changing its results.
+RESUMABLE_CHANGES = ("checkpoint.", "trainer.num_threads", "logger.")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_changes(old: dict, new: dict) -> list[str]:
+    """Keys whose values differ between two resolved configs, ignoring settings a resume may change."""
+    a, b = _flat(old), _flat(new)
+    keys = sorted(set(a) | set(b))
+    return [
+        f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
+        for k in keys
+        if a.get(k) != b.get(k) and not k.startswith(RESUMABLE_CHANGES)
+    ]
+
+
+def has_previous_run(run_dir: Path) -> bool:
+    return (run_dir / "config.yaml").exists() and (
+        (run_dir / "checkpoints" / "last.ckpt").exists() or (run_dir / "summary.json").exists()
+    )
+
+
+def check_run_dir(cfg: DictConfig, run_dir: Path) -> None:
+    """Refuse to resume a run directory that holds a run of another config (before anything is written)."""
+    if not (cfg.checkpoint.resume and has_previous_run(run_dir)):
+        return
+    old = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
+    changes = config_changes(old, OmegaConf.to_container(cfg, resolve=True))
+    if changes:
+        raise ConfigError(
+            f"{run_dir} holds a run of a different config ({'; '.join(changes)}). To keep it, give this run "
+            "its own directory (run_name=... or hydra.run.dir=...); to overwrite it, checkpoint.resume=false"
+        )
+
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def env_tasks() -> str:
+    """For ``--help``: each environment's ``env.task`` choices (conf/env/*.yaml), which Hydra's group list omits."""
+    lines = []
+    for path in sorted(CONF_DIR.glob("env/*.yaml")):
+        tasks = OmegaConf.load(path).get("tasks")
+        if tasks:
+            lines.append(f"env={path.stem}: env.task=" + "|".join(tasks))
+    return "\n".join(lines)
+
+
+def model_name(path: str) -> str:
+    """A model's name for run names and legends: its directory's name (or a hub id's last part), not its path."""
+    return Path(str(path).rstrip("/")).name or str(path)
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("twosome.gpus_per_node"):
+        OmegaConf.register_new_resolver("twosome.gpus_per_node", gpus_per_node)
+    if not OmegaConf.has_resolver("twosome.model_name"):
+        OmegaConf.register_new_resolver("twosome.model_name", model_name)
+    if not OmegaConf.has_resolver("twosome.env_tasks"):
+        OmegaConf.register_new_resolver("twosome.env_tasks", env_tasks)
+
+
+register_resolvers()
+
+
+class ValidateBeforeWriting(Callback):
+    """Hydra creates the run directory and writes ``.hydra/`` before the task starts: a rejected command would leave
+    an orphan directory, or overwrite a finished run's ``.hydra/`` files. This checks the config (and that the run
+    directory holds no run of another config) first; an error ends the command before anything is written.
+    Hydra turns a callback's exceptions into warnings, so the error leaves as SystemExit."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        task = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
+        try:
+            validate(task)
+            check_run_dir(task, Path(config.hydra.run.dir))
+        except ConfigError as err:
+            print(f"Error: {err}", file=sys.stderr)
+            raise SystemExit(1) from err

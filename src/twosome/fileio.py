@@ -1,0 +1,50 @@
+"""Files written atomically: to a temporary file in the same directory, flushed, then renamed over the old one, so
+a kill at any instant leaves the previous version or the new one. Light (no torch): the sweep summary and the config
+checks use it before anything heavy is imported."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; a plain open() would respect the umask
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def input_file(path: str | Path, name: str, made_by: str) -> Path:
+    """The file an analysis script reads: ``path`` itself, or ``path/name`` when given its directory; a missing,
+    misplaced or empty file ends the script with a message saying what to give it instead of a traceback."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / name).is_file():
+            raise SystemExit(f"{path} is a directory without {name}: give the {name} that {made_by} writes")
+        path = path / name
+    if not path.exists():
+        raise SystemExit(f"{path} does not exist: {made_by} writes it")
+    if path.stat().st_size == 0:
+        raise SystemExit(f"{path} is empty: did {made_by} fail before writing it?")
+    return path

@@ -1,0 +1,230 @@
+"""Run directories and the first hour of a new user (issue 15, items 6-9, 12, 13): a run directory is locked, a
+rejected command writes nothing, names are safe, small mistakes get clear messages, --help and config errors are
+fast (no torch), a finished run prints its summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+from test_config import compose_cfg
+from test_reliability import small_run, start, uninterrupted, wait_for_checkpoint  # noqa: F401  (a fixture)
+from test_run_cli import ROOT, run_cli
+
+from twosome.config import ConfigError, budget_note, ppo_config, validate
+from twosome.training.checkpointing import DamagedCheckpoint, read_run_state
+from twosome.training.train import RunDirInUse, prepare_run_dir, run_dir_lock, train
+
+
+# --- 6: one process per run directory ------------------------------------------------------------------------------
+def _hold_lock(run_dir: Path) -> subprocess.Popen:
+    """Another process that holds the run directory's lock (as a running training would) until killed."""
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT / "src")!r})
+        from pathlib import Path
+        from twosome.training.train import run_dir_lock
+        with run_dir_lock(Path({str(run_dir)!r})):
+            print("locked", flush=True)
+            time.sleep(600)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_second_command_refuses_a_run_directory_in_use_and_a_dead_holder_does_not_block(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    holder = _hold_lock(run)
+    try:
+        with pytest.raises(RunDirInUse, match=f"{run} is in use by process {holder.pid}"):
+            train(compose_cfg("checkpoint.every_updates=1"), run_dir=run)
+        assert sorted(p.name for p in run.iterdir()) == [".lock"]  # nothing else written
+    finally:
+        holder.send_signal(signal.SIGKILL)  # the kernel releases its lock; the pid stays in the file
+        holder.wait()
+    assert (run / ".lock").read_text().strip() == str(holder.pid)
+    with run_dir_lock(run):  # a stale lock never blocks
+        assert (run / ".lock").read_text().strip() == str(os.getpid())
+
+
+def test_two_identical_commands_at_once_the_second_refuses(tmp_path, tiny_model_dir):
+    args = small_run(tiny_model_dir, tmp_path / "run", "ppo.total_env_steps=6400")  # long enough to be running
+    first = start(args, tmp_path)
+    try:
+        wait_for_checkpoint(tmp_path / "run", first)
+        second = run_cli(*args, cwd=tmp_path)
+        assert second.returncode != 0
+        assert f"{tmp_path / 'run'} is in use by process {first.pid}" in second.stderr
+    finally:
+        first.kill()
+        first.wait()
+
+
+# --- 7: validate before writing ----------------------------------------------------------------------------------
+def _finished_looking_run(run: Path) -> dict[str, str]:
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
+    (run / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(compose_cfg(), resolve=True))
+    (run / "summary.json").write_text("{}")
+    return {str(p.relative_to(run)): p.read_text() for p in run.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("ppo.num_envs=abc", "ppo.num_envs='abc' is not valid; valid: int"),
+        ("ppo.policy_lr=0.5", "holds a run of a different config \\(ppo.policy_lr: 0.001 -> 0.5\\)"),
+    ],
+)
+def test_a_rejected_command_writes_nothing(tmp_path, override, message):
+    """Hydra wrote .hydra/ (and created the directory) before the run's own checks."""
+    import re
+
+    run = tmp_path / "run"
+    before = _finished_looking_run(run)
+    proc = run_cli(override, f"hydra.run.dir={run}", cwd=tmp_path, timeout=120)
+    assert proc.returncode != 0 and re.search(message, proc.stderr), proc.stderr[-2000:]
+    assert {str(p.relative_to(run)): p.read_text() for p in run.rglob("*") if p.is_file()} == before
+    if "abc" in override:  # a config error leaves no orphan directory
+        proc = run_cli(override, f"hydra.run.dir={tmp_path / 'new'}", cwd=tmp_path, timeout=120)
+        assert proc.returncode != 0 and not (tmp_path / "new").exists()
+
+
+# --- 12: --help and config errors are fast ------------------------------------------------------------------------
+HEAVY = ("torch", "pytorch_lightning", "transformers")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["ppo.num_envs=four"], ["model=hf"], ["norm=words"]])
+def test_help_and_config_errors_import_no_torch(tmp_path, args):
+    code = textwrap.dedent(
+        f"""
+        import runpy, sys
+        sys.argv = ["run.py", *{args!r}, "hydra.run.dir={tmp_path / "run"}"]
+        try:
+            runpy.run_path({str(ROOT / "src" / "run.py")!r}, run_name="__main__")
+        except SystemExit:
+            pass
+        print("HEAVY", sorted(m for m in {HEAVY!r} if m in sys.modules))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not (tmp_path / "run").exists()
+    if args == ["--help"]:
+        assert "env=virtualhome: env.task=food_preparation|entertainment|cheese" in proc.stdout
+        assert "env=babyai_text: env.task=mixed_train" in proc.stdout
+
+
+# --- 8: names ----------------------------------------------------------------------------------------------------
+def test_run_names_are_checked_and_a_model_path_names_runs_by_its_directory():
+    cfg = compose_cfg("model=hf", "model.path=/abs/models/My-Model-7b/")
+    assert cfg.model.name == "My-Model-7b"
+    assert cfg.run_name == "twosome-My-Model-7b-tomato_salad-word-s0"
+    assert compose_cfg("model=hf", "model.path=org/hub-model").model.name == "hub-model"
+    for bad in ("../../x", "a/b", ".hidden", "-x", "with space"):
+        with pytest.raises(ConfigError, match="run_name=.* is not valid"):
+            validate(compose_cfg(f"run_name='{bad}'"))
+    validate(compose_cfg("run_name='my_run-2.b+c=d'"))
+
+
+# --- 9: the small ones -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("seed=-1", "seed=-1 is not valid; valid: an integer from 0"),
+        ("checkpoint.every_updates=-1", "checkpoint.every_updates=-1 is not valid; valid: an integer >= 0"),
+        ("model=hf", "model.path is required with model=hf"),
+    ],
+)
+def test_small_mistakes_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose_cfg(override))
+
+
+def test_a_model_directory_without_a_tokenizer_says_so(tmp_path):
+    """It said "install sentencepiece or tiktoken"."""
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ConfigError, match="holds a model config but no tokenizer .*tokenizer.save_pretrained"):
+        validate(compose_cfg("model=hf", f"model.path={tmp_path}"))
+    validate(compose_cfg("model=hf", f"model.path={tmp_path}", "agent=ppo"))  # reads no text: no model needed
+
+
+def test_a_budget_that_is_not_whole_updates_is_said():
+    cfg = compose_cfg("ppo.total_env_steps=200")  # laptop: 4 envs x 32 steps = 128 per update
+    assert ppo_config(cfg).num_updates == 1
+    assert budget_note(cfg) == (
+        "ppo.total_env_steps=200 is not a multiple of the steps per update (num_envs x num_steps x processes = 128): "
+        "running 1 updates = 128 env steps (rounded down, as cleanrl and TWOSOME do)"
+    )
+    assert budget_note(compose_cfg("ppo.total_env_steps=256")) is None
+
+
+def test_a_damaged_checkpoint_or_summary_names_the_file_and_the_way_out(tmp_path):
+    ckpt = tmp_path / "last.ckpt"
+    ckpt.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(DamagedCheckpoint, match=f"{ckpt} cannot be read .*checkpoint.resume=false"):
+        read_run_state(ckpt)
+    cfg = compose_cfg()
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    (run / "summary.json").write_text("")
+    with pytest.raises(ConfigError, match=f"{run / 'summary.json'} cannot be read .*checkpoint.resume=false"):
+        prepare_run_dir(cfg, run)
+
+
+def test_a_finished_run_with_deleted_weights_writes_them_again_and_prints_its_summary(
+    tmp_path, tiny_model_dir, request
+):
+    """A finished run whose adapter/ was deleted said "already finished"; re-running printed a raw dict (13)."""
+    run = tmp_path / "run"
+    shutil.copytree(request.getfixturevalue("uninterrupted"), run)
+    args = small_run(tiny_model_dir, run)
+    again = run_cli(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "already finished" in again.stdout
+    assert "Summary: twosome on twosome/Overcooked-TomatoSalad-v0 (word norm, seed 0): eval return" in again.stdout
+    assert "{" not in again.stdout  # no raw dict
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["saved"] == ["adapter", "critic_head.pt"]
+    shutil.rmtree(run / "adapter")
+    rewritten = run_cli(*args, cwd=tmp_path)
+    assert rewritten.returncode == 0, rewritten.stderr[-2000:]
+    assert "its saved weights are missing (adapter): writing them again" in rewritten.stdout
+    assert json.loads((run / "summary.json").read_text())["weights_digest"] == summary["weights_digest"]
+    assert (run / "adapter" / "adapter_model.safetensors").exists()
+
+
+# --- 11: console noise -------------------------------------------------------------------------------------------
+def test_a_run_prints_progress_results_and_its_summary_without_library_noise(tmp_path, tiny_model_dir):
+    """`make train` printed a "weights_only was not set" line per checkpoint, a logging-service advertisement,
+    Lightning's srun hint, GPU/TPU lines, and a progress bar wrapped onto three lines without a terminal."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")  # srun installed, as on a cluster's login node
+    (bin_dir / "srun").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    args = small_run(tiny_model_dir, tmp_path / "run", "checkpoint.every_updates=1", "ppo.total_env_steps=96")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "src" / "run.py"), *args], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    for noise in ("weights_only", "litlogger", "srun", "GPU available", "TPU available", "max_epochs=1"):
+        assert noise not in out, noise
+    bar = [line for line in out.splitlines() if line.startswith("Epoch 0/0")]
+    assert len(bar) == 1 and "ret:" in bar[0] and "eval_ret:" in bar[0]  # one line, metrics included
+    assert "Summary: twosome on twosome/Overcooked-TomatoSalad-v0" in proc.stdout
