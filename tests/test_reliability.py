@@ -23,7 +23,16 @@ from twosome.training.build import ConfigError, validate
 from twosome.training.checkpointing import AtomicCheckpointIO, read_run_state
 from twosome.training.train import config_changes, train
 
-TIMING = {"charts/SPS", "charts/rollout_seconds", "charts/update_seconds", "epoch", "step"}
+TIMING = {
+    "charts/SPS",
+    "charts/rollout_seconds",
+    "charts/update_seconds",
+    "charts/value_seconds",
+    "charts/policy_seconds",
+    "charts/gpu_peak_memory_gb",
+    "epoch",
+    "step",
+}
 
 
 def small_run(model_dir: Path, run_dir: Path | None, *extra: str) -> list[str]:
