@@ -59,9 +59,11 @@ def load(paths: list[Path]) -> pd.DataFrame:
 def plot(table: pd.DataFrame, path: Path) -> None:
     data = table.assign(policy=table.agent.where(table.agent == "random", table.model + " (" + table.norm + ")"))
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * data.task.nunique()), 4))
+    data = data.assign(task=data.task.str.split("-", n=1).str[-1])  # "Overcooked-TomatoSalad" -> "TomatoSalad"
+    fig, ax = plt.subplots(figsize=(max(6, 1.8 * data.task.nunique()), 4))
     sns.barplot(data=data, x="task", y="success_rate", hue="policy", ax=ax)
     ax.set_ylim(0, 1)
+    ax.tick_params(axis="x", labelrotation=20)
     ax.set_ylabel("success rate (sampled actions)")
     ax.set_title("Zero-shot policies, no training")
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
