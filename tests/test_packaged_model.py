@@ -22,7 +22,6 @@ from twosome.lm.packaged import SMOLLM2, ConversionError, convert_packaged
 from twosome.scoring import ActionScorer, reference_logprobs
 
 ROOT = Path(__file__).resolve().parent.parent
-SMOLLM2_DIR = ROOT / "artifacts" / "models" / "smollm2-135m-instruct"  # where the smollm2_dir fixture converts
 PROMPTS = [
     "There is a fixed cutting board in the room. You notice a tomato on the table. Currently you don't have "
     "anything in hand. To serve the dish of a bowl only containing chopped tomato, you should first",
@@ -136,7 +135,7 @@ def test_model_config_composes():
 
 # ------------------------------------------------------------------------------------------------- the real model
 def test_converted_logits_equal_the_gguf_models(smollm2_dir):
-    wheel = SMOLLM2_DIR.parent / "wheels" / SMOLLM2.wheel
+    wheel = smollm2_dir.parent / "wheels" / SMOLLM2.wheel  # where the conversion downloaded it
     if not wheel.exists():
         pytest.skip(f"{wheel} is gone (the model was converted from a wheel given elsewhere)")
     import tempfile

@@ -15,6 +15,15 @@ def current_umask() -> int:
     return umask
 
 
+def apply_umask(directory: str | Path) -> None:
+    """Give ``directory`` and everything below it the modes the user's umask asks for: mkdtemp and safetensors
+    create owner-only entries (0700, 0600) that colleagues on a shared cluster could not read."""
+    umask = current_umask()
+    directory = Path(directory)
+    for item in [directory, *directory.rglob("*")]:
+        item.chmod((0o777 if item.is_dir() else 0o666) & ~umask)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

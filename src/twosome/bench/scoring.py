@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import random
 import statistics
@@ -136,7 +137,6 @@ def run(args) -> pd.DataFrame:
                     if args.device.startswith("cuda"):
                         torch.cuda.empty_cache()
                     seconds = float("nan")
-                    print(f"{phase:7s} {mode:6s} prompt~{prompt_tokens:3d} actions={n_actions:2d}: out of memory")
                 # 2 FLOPs per body parameter per token forward; the update adds the input-gradient backward (the
                 # base is frozen: no weight gradients), about as much again. Attention scores and the LM head are
                 # left out, so this is a lower bound on the work done.
@@ -157,12 +157,13 @@ def run(args) -> pd.DataFrame:
                         "tflops": flops / seconds / 1e12,
                     }
                 )
-                print(
-                    f"{phase:7s} {mode:6s} prompt~{prompt_tokens:3d} actions={n_actions:2d}: "
-                    f"{1000 * seconds / args.envs:8.2f} ms/decision, {args.envs / seconds:8.1f} decisions/s, "
-                    f"{flops / seconds / 1e12:7.2f} TFLOP/s",
-                    flush=True,
+                timing = (
+                    "out of memory"
+                    if math.isnan(seconds)
+                    else f"{1000 * seconds / args.envs:8.2f} ms/decision, {args.envs / seconds:8.1f} decisions/s, "
+                    f"{flops / seconds / 1e12:7.2f} TFLOP/s"
                 )
+                print(f"{phase:7s} {mode:6s} prompt~{prompt_tokens:3d} actions={n_actions:2d}: {timing}", flush=True)
     return pd.DataFrame(rows)
 
 

@@ -18,6 +18,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from twosome.fileio import apply_umask
 from twosome.lm import corpus
 
 log = logging.getLogger(__name__)
@@ -96,22 +97,13 @@ def save_atomically(model, tokenizer, out_dir: str | os.PathLike, metadata: dict
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "twosome_spec.json").write_text(json.dumps(metadata, indent=2))
-        _respect_umask(tmp)
+        apply_umask(tmp)
         tmp.rename(out)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         if not (out / "config.json").exists():  # not a lost race with another builder: a real failure
             raise
     return out
-
-
-def _respect_umask(directory: Path) -> None:
-    """mkdtemp and safetensors create owner-only entries; give the model the modes the user's umask asks for."""
-    umask = os.umask(0)
-    os.umask(umask)
-    directory.chmod(0o777 & ~umask)
-    for f in directory.rglob("*"):
-        f.chmod((0o777 if f.is_dir() else 0o666) & ~umask)
 
 
 def build_tiny_llama(out_dir: str | os.PathLike, spec: TinyLlamaSpec | None = None) -> Path:

@@ -32,6 +32,7 @@ from twosome.config import (  # noqa: F401  (config_changes: re-exported)
     has_previous_run,
     validate,
 )
+from twosome.fileio import apply_umask
 from twosome.training import distributed as dist
 from twosome.training.build import build_agent, build_module, build_trainer
 from twosome.training.checkpointing import (
@@ -39,7 +40,6 @@ from twosome.training.checkpointing import (
     Requeued,
     atomic_write_text,
     checkpoint_path,
-    current_umask,
     read_run_state,
 )
 
@@ -275,10 +275,7 @@ def save_agent(agent, run_dir: Path) -> tuple[str, list[str]]:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     agent.save(staging, state_dict=state_dict if dist.is_distributed() else None)
-    mode = 0o666 & ~current_umask()
-    for item in staging.rglob("*"):  # safetensors writes its files 0600, whatever the umask
-        if item.is_file():
-            item.chmod(mode)
+    apply_umask(staging)  # safetensors writes its files 0600, whatever the umask
     saved = sorted(item.name for item in staging.iterdir())
     for item in staging.iterdir():
         target = run_dir / item.name
