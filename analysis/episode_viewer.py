@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
-from twosome.agents.base import ObsBatch
+from twosome.agents.observation import ObsBatch
 from twosome.evaluation.generalization import load_run
 
 FAMILIES = {"twosome/Overcooked-": "overcooked", "twosome/VirtualHome-": "virtualhome", "twosome/BabyAI-": "babyai"}

@@ -21,7 +21,7 @@ import gymnasium as gym
 import torch
 
 import twosome.envs  # noqa: F401
-from twosome.agents.base import ObsBatch
+from twosome.agents.observation import ObsBatch
 from twosome.agents.twosome import TwosomeAgent
 from twosome.envs.overcooked import optimal_return
 from twosome.evaluation.generalization import load_run
@@ -35,7 +35,7 @@ def policy_along_plan(agent: TwosomeAgent, env_id: str) -> list[dict]:
     rows = []
     for action in plan:
         batch = ObsBatch(
-            torch.as_tensor(obs)[None], [info["prompt"]], [info["actions"]], torch.as_tensor(info["action_mask"])[None]
+            [info["prompt"]], [info["actions"]], torch.as_tensor(info["action_mask"])[None], torch.as_tensor(obs)[None]
         )
         with torch.no_grad():
             probs = agent.distribution(batch).probs[0].tolist()

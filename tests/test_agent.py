@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from twosome.agents.base import ObsBatch
+from twosome.agents.observation import ObsBatch
 from twosome.agents.twosome import TwosomeAgent
 from twosome.lm.loading import load_lm
 from twosome.scoring import ActionScorer
@@ -27,7 +27,9 @@ def agent(tiny_model_dir):
 
 
 def obs_of(prompts, masks):
-    return ObsBatch(torch.zeros(len(prompts), 1), list(prompts), [list(ACTIONS)] * len(prompts), torch.tensor(masks))
+    return ObsBatch(
+        list(prompts), [list(ACTIONS)] * len(prompts), torch.tensor(masks), vectors=torch.zeros(len(prompts), 1)
+    )
 
 
 def test_policy_is_softmax_of_word_normalized_scores(agent, tiny_model_dir):

@@ -8,8 +8,8 @@ import torch
 from test_config import compose_cfg
 from test_training import toy_config
 
-from twosome.agents.base import ObsBatch
 from twosome.agents.mlp_agent import MLPAgent
+from twosome.agents.observation import ObsBatch
 from twosome.agents.saycan import SayCanAgent
 from twosome.lm.loading import load_lm
 from twosome.scoring import ActionScorer

@@ -7,7 +7,7 @@ import torch
 from test_config import compose_cfg
 from test_training import toy_config
 
-from twosome.agents.base import ObsBatch
+from twosome.agents.observation import ObsBatch
 from twosome.agents.twosome import TwosomeAgent
 from twosome.lm.loading import load_lm
 from twosome.lm.tiny import TinyT5Spec, build_tiny_t5

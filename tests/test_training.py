@@ -10,7 +10,8 @@ import torch
 from hydra import compose, initialize_config_dir
 from toy_env import register
 
-from twosome.agents.base import ActorCritic, ObsBatch, masked_categorical
+from twosome.agents.base import ActorCritic, masked_categorical
+from twosome.agents.observation import ObsBatch
 from twosome.training.rollout import RolloutCollector
 from twosome.training.train import train
 from twosome.training.vector_env import make_vector_env

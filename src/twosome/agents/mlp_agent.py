@@ -13,7 +13,8 @@ import torch
 from torch import nn
 from torch.distributions import Categorical
 
-from twosome.agents.base import ActorCritic, ObsBatch, masked_categorical
+from twosome.agents.base import ActorCritic, masked_categorical
+from twosome.agents.observation import ObsBatch
 
 
 def layer_init(layer: nn.Linear, std: float = float(np.sqrt(2)), bias_const: float = 0.0) -> nn.Linear:

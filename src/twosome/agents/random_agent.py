@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from twosome.agents.base import ActorCritic, ObsBatch, masked_categorical
+from twosome.agents.base import ActorCritic, masked_categorical
+from twosome.agents.observation import ObsBatch
 
 
 class UniformRandomAgent(ActorCritic):

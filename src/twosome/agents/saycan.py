@@ -18,8 +18,9 @@ import torch
 from torch import nn
 from torch.distributions import Categorical
 
-from twosome.agents.base import ActorCritic, ObsBatch, masked_categorical
+from twosome.agents.base import ActorCritic, masked_categorical
 from twosome.agents.mlp_agent import cleanrl_mlp
+from twosome.agents.observation import ObsBatch
 from twosome.scoring import NORMALIZATIONS, ActionScorer
 
 

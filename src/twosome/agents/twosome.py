@@ -17,7 +17,8 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
 from torch.distributions import Categorical
 
-from twosome.agents.base import ActorCritic, ObsBatch, masked_categorical, mlp
+from twosome.agents.base import ActorCritic, masked_categorical, mlp
+from twosome.agents.observation import ObsBatch
 from twosome.scoring import NORMALIZATIONS, ActionScorer
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}

@@ -18,7 +18,8 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from twosome.agents.base import ActorCritic, ObsBatch
+from twosome.agents.base import ActorCritic
+from twosome.agents.observation import ObsBatch
 from twosome.config import EvalConfig, PPOConfig
 from twosome.rl.gae import compute_gae
 from twosome.rl.ppo import explained_variance, policy_loss, value_loss

@@ -9,7 +9,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from twosome.agents.base import ActorCritic, ObsBatch
+from twosome.agents.base import ActorCritic
+from twosome.agents.observation import ObsBatch
 from twosome.training.distributed import all_true
 from twosome.training.vector_env import final_obs_batch, step_field, to_obs_batch
 

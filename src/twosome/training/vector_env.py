@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
-from twosome.agents.base import ObsBatch
+from twosome.agents.observation import ObsBatch
 
 
 def make_vector_env(env_id: str, num_envs: int, kwargs: dict[str, Any] | None = None) -> gym.vector.SyncVectorEnv:
