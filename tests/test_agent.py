@@ -79,13 +79,14 @@ def test_memo_does_not_outlive_a_weight_change(agent):
 def test_critic_features_ignore_the_adapter_and_are_cached(agent):
     obs = obs_of([PROMPT_A, PROMPT_B], [[True] * 3] * 2)
     with torch.no_grad():
-        f1 = agent.value_features(obs)
+        v1 = agent.value(obs)
+        assert set(agent.cache_state()["features"]) == {PROMPT_A, PROMPT_B}
         for p in agent.policy_parameters():
             p.add_(0.5)
-        agent._feature_cache.clear()
-        f2 = agent.value_features(obs)  # recomputed: adapters are disabled for the critic
-    torch.testing.assert_close(f1, f2)
-    assert agent.value(f1).shape == (2,)
+        agent.load_cache_state({})
+        v2 = agent.value(obs)  # recomputed: adapters are disabled for the critic
+    torch.testing.assert_close(v1, v2)
+    assert v1.shape == (2,)
 
 
 def test_adapters_and_heads_are_fp32_and_only_they_train(agent):

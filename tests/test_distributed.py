@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 from test_reliability import small_run, start, wait_for_checkpoint
 from test_run_cli import run_cli
 
-from twosome.rl.ppo import normalize_advantages
-from twosome.training import distributed as dist
+from twosome.parallel import collectives as dist
+from twosome.rl.losses import normalize_advantages
 from twosome.training.checkpointing import read_run_state
 
 ADVANTAGES = torch.tensor([0.5, -1.0, 2.0, 0.0, 3.5, -0.25, 1.0])
@@ -53,7 +53,7 @@ def _shard_mixed_dtypes(rank: int, world: int) -> dict:
     from torch.distributed.fsdp import FSDPModule
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from twosome.training.fsdp import shard_transformer, transformer_blocks
+    from twosome.parallel.fsdp import shard, transformer_blocks, transformer_units
 
     torch.manual_seed(0)
     config = LlamaConfig(
@@ -64,7 +64,7 @@ def _shard_mixed_dtypes(rank: int, world: int) -> dict:
         if p.requires_grad:
             p.data = p.data.float()
     blocks = len(transformer_blocks(lm))
-    units = shard_transformer(lm, init_device_mesh("cpu", (world,)))
+    units = shard(transformer_units(lm), init_device_mesh("cpu", (world,)))
     lora_units = [n for n, m in lm.named_modules() if isinstance(m, FSDPModule) and "lora_" in n]
     ids = torch.tensor([[1, 2, 3]])
     lm(input_ids=ids).logits.float().sum().backward()
@@ -82,7 +82,7 @@ def test_mixed_dtype_blocks_put_adapters_in_their_own_units():
 
 
 def test_transformer_blocks_needs_the_models_block_names():
-    from twosome.training.fsdp import transformer_blocks
+    from twosome.parallel.fsdp import transformer_blocks
 
     with pytest.raises(ValueError, match="_no_split_modules"):
         transformer_blocks(torch.nn.Sequential(torch.nn.Linear(2, 2)))

@@ -53,7 +53,7 @@ def test_glam_agent_on_t5_is_a_softmax_over_summed_logprobs(tiny_t5_dir):
         expected = torch.tensor([reference_logprobs(lm, ids, agent.scorer.action_ids(a)) for a in obs.actions[0]])
     torch.testing.assert_close(probs, expected.softmax(0), atol=1e-5, rtol=0)
     # The value reads the adapted model, so it has a gradient path into the adapters (B starts at 0: B moves first).
-    value = agent.value(agent.value_features(obs))
+    value = agent.value(obs)
     value.sum().backward()
     assert any(
         p.grad is not None and p.grad.abs().sum() > 0 for n, p in agent.actor.named_parameters() if "lora_B" in n

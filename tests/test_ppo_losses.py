@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from twosome.rl.ppo import explained_variance, normalize_advantages, policy_loss, value_loss
+from twosome.rl.losses import explained_variance, normalize_advantages, policy_loss, value_loss
 
 
 def test_policy_loss_clips_positive_advantage_above_one_plus_eps():

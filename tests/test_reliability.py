@@ -248,17 +248,18 @@ def test_a_runs_files_are_readable_as_the_umask_allows(uninterrupted):
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, tiny_model_dir):
     """A NaN policy loss in update 3: training stops before any optimizer step of that update; the checkpoint of
     update 2 stays, nothing claims the run finished, and status.json says why."""
-    import twosome.training.ppo_module as ppo_module
+    import twosome.rl.ppo as ppo
+    from twosome.rl.algorithm import NonFiniteLossError
 
     calls = {"n": 0}
-    real = ppo_module.policy_loss
+    real = ppo.policy_loss
 
     def poisoned(*args, **kwargs):
         loss, stats = real(*args, **kwargs)
         calls["n"] += 1
         return (loss * float("nan"), stats) if calls["n"] > calls.get("limit", 10**9) else (loss, stats)
 
-    monkeypatch.setattr(ppo_module, "policy_loss", poisoned)
+    monkeypatch.setattr(ppo, "policy_loss", poisoned)
     cfg = toy_config(
         tmp_path,
         f"model.path={tiny_model_dir}",
@@ -272,7 +273,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
     # Count the policy-loss calls of two updates, then poison the third update's.
     per_update = cfg.ppo.num_envs * cfg.ppo.num_steps // cfg.ppo.policy_chunk_size
     calls["limit"] = 2 * per_update * cfg.ppo.update_epochs
-    with pytest.raises(ppo_module.NonFiniteLossError, match="the policy loss is nan at update 3"):
+    with pytest.raises(NonFiniteLossError, match="the policy loss is nan at update 3"):
         train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
     run = tmp_path / "run"
     assert read_run_state(run / "checkpoints" / "last.ckpt")["updates_done"] == 2

@@ -21,7 +21,7 @@ CANDIDATES = [
 ]
 
 
-@pytest.mark.parametrize("mode", ["naive", "shared", "shared_repeat"])
+@pytest.mark.parametrize("mode", ["naive", "shared"])
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel", "t5-metaspace"])
 def test_batched_scores_match_reference(model_zoo, name, mode):
     model, tokenizer = model_zoo[name]
@@ -36,7 +36,7 @@ def test_batched_scores_match_reference(model_zoo, name, mode):
     assert scores.counts == [5, 2, 1]
 
 
-@pytest.mark.parametrize("mode", ["naive", "shared", "shared_repeat"])
+@pytest.mark.parametrize("mode", ["naive", "shared"])
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "t5-metaspace"])
 def test_scores_independent_of_batch_composition(model_zoo, name, mode):
     """Padding to the longest sequence in the batch must not change any candidate's score."""
@@ -93,10 +93,10 @@ def test_normalizations_and_padding(model_zoo):
     torch.testing.assert_close(scores.normalized("word"), scores.logprob_sum / n_words)
     torch.testing.assert_close(scores.normalized("token"), scores.logprob_sum / batch.n_tokens)
     torch.testing.assert_close(scores.normalized("none"), scores.logprob_sum)
-    padded = scores.padded(scores.logprob_sum)
-    assert padded.shape == (3, 5)
-    assert torch.isinf(padded[1, 2:]).all() and torch.isinf(padded[2, 1:]).all()
-    torch.testing.assert_close(padded[0], scores.logprob_sum[:5])
+    assert scores.token_logprobs.shape == (len(scores.n_tokens), int(scores.n_tokens.max()))
+    assert (scores.token_logprobs[~scores.token_mask] == 0).all() and (
+        scores.token_logprobs[scores.token_mask] < 0
+    ).all()
 
 
 def test_gradients_flow_and_match_reference_direction(model_zoo):
@@ -150,21 +150,21 @@ def test_shared_prefix_lora_gradients_equal_naive(model_zoo, name):
     batch = scorer.encode(PROMPTS, CANDIDATES)
     weights = torch.randn(len(batch.candidate_ids))
     grads = {}
-    for mode in ("naive", "shared", "shared_repeat"):
+    for mode in ("naive", "shared"):
         model.zero_grad()
         scores = scorer.score(model, batch, mode=mode)
         (scores.normalized("word") * weights).sum().backward()
         grads[mode] = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
     assert grads["naive"]
     for n, g in grads["naive"].items():
-        for mode in ("shared", "shared_repeat"):
+        for mode in ("shared",):
             torch.testing.assert_close(grads[mode][n], g, atol=1e-4, rtol=1e-4, msg=f"{mode} {n}")
     assert any(g.abs().sum() > 0 for n, g in grads["shared"].items() if "lora_A" in n)
 
 
 def test_unknown_scorer_mode_is_rejected(model_zoo):
     _, tokenizer = model_zoo["gpt2-bytelevel"]
-    with pytest.raises(ValueError, match="valid: \\['shared', 'shared_repeat', 'naive'\\]"):
+    with pytest.raises(ValueError, match="valid: \\['shared', 'naive'\\]"):
         ActionScorer(tokenizer, mode="fast")
 
 
@@ -179,3 +179,43 @@ def test_seq2seq_prompt_features_are_the_first_decoder_position(model_zoo):
             start = torch.tensor([[model.config.decoder_start_token_id]])
             out = model(input_ids=torch.tensor([row]), decoder_input_ids=start, output_hidden_states=True)
             torch.testing.assert_close(batched[i], out.decoder_hidden_states[-1][0, 0], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("mode", ["naive", "shared"])
+@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel", "t5-metaspace"])
+def test_token_logprobs_match_one_forward_per_token(model_zoo, name, mode):
+    """Each candidate token's log-probability, not only their sum: what token-level methods read."""
+    model, tokenizer = model_zoo[name]
+    scorer = ActionScorer.for_model(model, tokenizer, mode=mode)
+    batch = scorer.encode(PROMPTS, CANDIDATES)
+    with torch.no_grad():
+        scores = scorer.score(model, batch)
+        for j, (o, cand) in enumerate(zip(batch.owner.tolist(), batch.candidate_ids)):
+            expected = [reference_logprobs(model, batch.prompt_ids[o], cand[: k + 1]) for k in range(len(cand))]
+            per_token = torch.tensor(expected).diff(prepend=torch.zeros(1))
+            torch.testing.assert_close(scores.token_logprobs[j, : len(cand)], per_token, atol=1e-5, rtol=1e-5)
+            assert scores.token_mask[j].sum() == len(cand)
+
+
+@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel", "t5-metaspace"])
+def test_hidden_states_from_the_scoring_pass(model_zoo, name):
+    """The prompt's hidden state the scoring pass returns is the critic's feature (prompt_features), and the
+    token hidden states agree between modes: a critic can read them instead of running a forward of its own."""
+    model, tokenizer = model_zoo[name]
+    scorer = ActionScorer.for_model(model, tokenizer)
+    batch = scorer.encode(PROMPTS, CANDIDATES)
+    with torch.no_grad():
+        shared = scorer.score(model, batch, mode="shared", hidden=True)
+        naive = scorer.score(model, batch, mode="naive", hidden=True)
+        features = scorer.prompt_features(model, batch.prompt_ids)
+    for scores in (shared, naive):
+        torch.testing.assert_close(scores.prompt_hidden.float(), features, atol=1e-5, rtol=1e-5)
+        assert scores.token_hidden.shape[:2] == scores.token_logprobs.shape
+    mask = shared.token_mask
+    torch.testing.assert_close(shared.token_hidden[mask], naive.token_hidden[mask], atol=1e-5, rtol=1e-5)
+
+
+def test_empty_prompt_is_rejected(model_zoo):
+    _, tokenizer = model_zoo["gpt2-bytelevel"]
+    with pytest.raises(ValueError, match="tokenizes to nothing"):
+        ActionScorer(tokenizer).encode([""], [["x"]])

@@ -29,11 +29,8 @@ class VectorValueAgent(ActorCritic):
     def distribution(self, obs: ObsBatch):
         return masked_categorical(torch.zeros(obs.action_mask.shape), obs.action_mask)
 
-    def value_features(self, obs):
-        return obs.vectors
-
-    def value(self, features):
-        return features @ self.w
+    def value(self, obs):
+        return obs.vectors @ self.w
 
 
 def test_rollout_bootstraps_truncated_episodes_from_their_final_observation():

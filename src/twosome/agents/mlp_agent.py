@@ -13,7 +13,8 @@ import torch
 from torch import nn
 from torch.distributions import Categorical
 
-from twosome.agents.base import ActorCritic, masked_categorical
+from twosome.agents.base import ActorCritic, masked_categorical, require_vectors
+from twosome.agents.capabilities import child_state_dict
 from twosome.agents.observation import ObsBatch
 
 
@@ -33,9 +34,7 @@ def cleanrl_mlp(inputs: int, hidden: list[int], outputs: int, out_std: float) ->
 
 
 class MLPAgent(ActorCritic):
-    """Separate actor and critic MLPs (tanh), as cleanrl's ``ppo.py``; the critic's features are the vector."""
-
-    features_are_fixed = True
+    """Separate actor and critic MLPs (tanh), as cleanrl's ``ppo.py``."""
 
     def __init__(self, obs_dim: int, n_actions: int, hidden: tuple[int, ...] = (64, 64)):
         super().__init__()
@@ -48,22 +47,13 @@ class MLPAgent(ActorCritic):
         self.critic = cleanrl_mlp(self.obs_dim, list(hidden), 1, out_std=1.0)
 
     def _vectors(self, obs: ObsBatch) -> torch.Tensor:
-        x = obs.vectors.float().to(next(self.parameters()).device)
-        if x.shape[-1] != self.obs_dim:
-            raise ValueError(
-                f"this MLP agent reads {self.obs_dim}-dim observations, got {x.shape[-1]}-dim ones: PPO from "
-                "scratch cannot be run on a task with another observation layout"
-            )
-        return x
+        return require_vectors(obs, "PPO from scratch", self.obs_dim).to(next(self.parameters()).device)
 
     def distribution(self, obs: ObsBatch) -> Categorical:
         return masked_categorical(self.actor(self._vectors(obs)), obs.action_mask)
 
-    def value_features(self, obs: ObsBatch) -> torch.Tensor:
-        return self._vectors(obs)
-
-    def value(self, features: torch.Tensor) -> torch.Tensor:
-        return self.critic(features).squeeze(-1)
+    def value(self, obs: ObsBatch) -> torch.Tensor:
+        return self.critic(self._vectors(obs)).squeeze(-1)
 
     def policy_parameters(self) -> list[nn.Parameter]:
         return list(self.actor.parameters())
@@ -72,7 +62,7 @@ class MLPAgent(ActorCritic):
         return list(self.critic.parameters())
 
     def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
-        state = {"actor": self.part("actor", state_dict), "critic": self.part("critic", state_dict)}
+        state = {name: child_state_dict(self, name, state_dict) for name in ("actor", "critic")}
         torch.save(state, Path(directory) / "mlp_agent.pt")
 
     def load(self, directory: str | Path) -> None:

@@ -12,17 +12,11 @@ class UniformRandomAgent(ActorCritic):
     def distribution(self, obs: ObsBatch):
         return masked_categorical(torch.zeros(obs.action_mask.shape), obs.action_mask)
 
-    def value_features(self, obs: ObsBatch) -> torch.Tensor:
-        return torch.zeros(len(obs), 1)
-
-    def value(self, features: torch.Tensor) -> torch.Tensor:
-        return features[:, 0]
+    def value(self, obs: ObsBatch) -> torch.Tensor:
+        return torch.zeros(len(obs))
 
     def policy_parameters(self):
         return []
 
     def value_parameters(self):
         return []
-
-    def save(self, directory, state_dict=None) -> None:
-        """Nothing to save."""

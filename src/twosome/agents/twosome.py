@@ -8,7 +8,6 @@ no normalization, and a value head that reads the adapted LM.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,7 +17,10 @@ from torch import nn
 from torch.distributions import Categorical
 
 from twosome.agents.base import ActorCritic, masked_categorical, mlp
+from twosome.agents.capabilities import child_state_dict
+from twosome.agents.memo import Memo, candidate_keys
 from twosome.agents.observation import ObsBatch
+from twosome.parallel.fsdp import transformer_units
 from twosome.scoring import NORMALIZATIONS, ActionScorer
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
@@ -65,11 +67,10 @@ class TwosomeAgent(ActorCritic):
         hidden = lm.config.hidden_size  # T5 configs map it to d_model
         self.critic_head = mlp([hidden, *critic_hidden, 1], activation=ACTIVATIONS[critic_activation], bias=critic_bias)
         self.critic_uses_adapter = critic_uses_adapter
-        self.features_are_fixed = not critic_uses_adapter
-        self._feature_cache: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self._feature_cache_size = feature_cache_size
-        self._score_memo: dict | None = None
         self.memoize = memoize
+        self._scores = Memo(feature_cache_size)  # per (prompt, valid actions), inside frozen_policy() only
+        self._features = Memo(feature_cache_size)  # per prompt, from the frozen base LM: valid for the whole run
+        self._in_frozen_policy = False
 
     # --- actor -------------------------------------------------------------------------------------------
     def action_scores(self, obs: ObsBatch) -> torch.Tensor:
@@ -77,74 +78,58 @@ class TwosomeAgent(ActorCritic):
 
         Each distinct (prompt, valid actions) pair in the batch is scored once and shared by its duplicates (the
         gradient is the same). Without gradients, scores are also memoized while the adapter weights are
-        unchanged (inside ``frozen_policy()``), so a rollout scores each distinct state once.
+        unchanged (inside ``frozen_policy()``), so a rollout scores each distinct state once. With ``memoize``
+        off, every row is scored as it is (the original's behaviour; data-parallel training).
         """
-        keys = [
-            (prompt, tuple(a for a, ok in zip(acts, mask.tolist()) if ok))
-            for prompt, acts, mask in zip(obs.prompts, obs.actions, obs.action_mask)
-        ]
-        if not self.memoize or self.lockstep:  # score every row as it is (the original's behaviour; FSDP)
-            batch = self.scorer.encode(obs.prompts, [list(k[1]) for k in keys])
-            values = self.scorer.score(self.actor, batch).normalized(self.norm)
-            out = torch.full(obs.action_mask.shape, float("-inf"), device=values.device, dtype=values.dtype)
-            return out.masked_scatter(obs.action_mask.to(out.device), values)
-        unique = list(dict.fromkeys(keys))
-        memo = None if torch.is_grad_enabled() else self._score_memo
-        todo = [k for k in unique if memo is None or k not in memo]
-        computed: dict = {}
-        if todo:
-            batch = self.scorer.encode([k[0] for k in todo], [list(k[1]) for k in todo])
-            values = self.scorer.score(self.actor, batch).normalized(self.norm)
-            for k, v in zip(todo, values.split([len(k[1]) for k in todo])):
-                computed[k] = v
-            if memo is not None:
-                if len(memo) + len(computed) > self._feature_cache_size:
-                    memo.clear()
-                memo.update(computed)
-        rows = [computed[k] if k in computed else memo[k] for k in keys]
-        out = torch.full(obs.action_mask.shape, float("-inf"), device=rows[0].device, dtype=rows[0].dtype)
-        return out.masked_scatter(obs.action_mask.to(out.device), torch.cat(rows))
+        keys = candidate_keys(obs)
+        if self.memoize:
+            remember = self._in_frozen_policy and not torch.is_grad_enabled()
+            values = torch.cat(self._scores.get_many(keys, self._score, remember=remember))
+        else:
+            values = torch.cat(self._score(keys))
+        out = torch.full(obs.action_mask.shape, float("-inf"), device=values.device, dtype=values.dtype)
+        return out.masked_scatter(obs.action_mask.to(out.device), values)
+
+    def _score(self, keys: list[tuple[str, tuple[str, ...]]]) -> list[torch.Tensor]:
+        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys])
+        return list(self.scorer.score(self.actor, batch).normalized(self.norm).split(batch.counts))
 
     @contextmanager
     def frozen_policy(self):
         """While the weights stay fixed (a rollout, an evaluation), memoize each distinct state's scores."""
-        self._score_memo = {}
+        self._in_frozen_policy = True
         try:
             yield
         finally:
-            self._score_memo = None
+            self._in_frozen_policy = False
+            self._scores.values.clear()
+
+    def set_memoization(self, enabled: bool) -> None:
+        self.memoize = enabled
 
     def distribution(self, obs: ObsBatch) -> Categorical:
         return masked_categorical(self.action_scores(obs), obs.action_mask)
 
     # --- critic ------------------------------------------------------------------------------------------
-    def _features(self, prompts: list[str]) -> torch.Tensor:
+    def _prompt_features(self, prompts: list[str]) -> list[torch.Tensor]:
         ids = [self.scorer.prompt_ids(p) for p in prompts]
         if self.critic_uses_adapter:
-            return self.scorer.prompt_features(self.actor, ids)
+            return list(self.scorer.prompt_features(self.actor, ids))
         with torch.no_grad(), self.actor.disable_adapter():
-            return self.scorer.prompt_features(self.actor, ids)
+            return list(self.scorer.prompt_features(self.actor, ids))
 
-    def value_features(self, obs: ObsBatch) -> torch.Tensor:
-        if not self.features_are_fixed or self.lockstep:
-            return self._features(obs.prompts)
-        # The base LM is frozen, so a prompt's feature never changes: compute each distinct prompt once.
-        missing = list(dict.fromkeys(p for p in obs.prompts if p not in self._feature_cache))
-        if missing:
-            for p, f in zip(missing, self._features(missing)):
-                self._feature_cache[p] = f.detach()
-            while len(self._feature_cache) > self._feature_cache_size:
-                self._feature_cache.popitem(last=False)
-        return torch.stack([self._feature_cache[p] for p in obs.prompts])
+    def value(self, obs: ObsBatch) -> torch.Tensor:
+        if self.critic_uses_adapter:  # the features move with the adapters: computed afresh
+            features = self._prompt_features(obs.prompts)
+        else:  # from the frozen base LM: a prompt's feature never changes, so each is computed once in a run
+            features = self._features.get_many(obs.prompts, self._prompt_features, remember=self.memoize)
+        return self.critic_head(torch.stack(features)).squeeze(-1)
 
     def cache_state(self) -> dict:
-        return {"features": dict(self._feature_cache)}
+        return {"features": dict(self._features.values)}
 
     def load_cache_state(self, state: dict) -> None:
-        self._feature_cache = OrderedDict(state.get("features", {}))
-
-    def value(self, features: torch.Tensor) -> torch.Tensor:
-        return self.critic_head(features).squeeze(-1)
+        self._features.values = dict(state.get("features", {}))
 
     # --- training plumbing -------------------------------------------------------------------------------
     def policy_parameters(self) -> list[nn.Parameter]:
@@ -153,20 +138,15 @@ class TwosomeAgent(ActorCritic):
     def value_parameters(self) -> list[nn.Parameter]:
         return list(self.critic_head.parameters())
 
-    def shard(self, mesh) -> int:
-        """FSDP: the LM block by block, the critic head as its own unit. Scoring switches to one forward per
-        (prompt, action) batch: FSDP2 frees a unit's gathered weights after its backward, and the shared modes run
-        the same blocks twice in one graph (prompt, then actions on its cache), whose second backward needs them."""
-        from twosome.training.fsdp import shard_modules, shard_transformer
-
-        self.scorer.mode = "naive"
-        return shard_transformer(self.actor, mesh) + shard_modules([self.critic_head], mesh)
+    def fsdp_units(self) -> list[nn.Module]:
+        """The LM block by block, then the critic head."""
+        return [*transformer_units(self.actor), self.critic_head]
 
     def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
         directory = Path(directory)
-        actor_sd = None if state_dict is None else self.part("actor", state_dict)
+        actor_sd = None if state_dict is None else child_state_dict(self, "actor", state_dict)
         self.actor.save_pretrained(directory / "adapter", state_dict=actor_sd)
-        torch.save(self.part("critic_head", state_dict), directory / "critic_head.pt")
+        torch.save(child_state_dict(self, "critic_head", state_dict), directory / "critic_head.pt")
 
     def load(self, directory: str | Path) -> None:
         from peft import set_peft_model_state_dict

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from twosome.training.distributed import spawn_gloo
+from twosome.parallel.collectives import spawn_gloo
 
 
 def _build_agent(layers: int, hidden: int, vocab: int):
@@ -58,7 +58,10 @@ def _measure_rank(rank: int, world: int, args) -> dict:
     from torch.distributed.device_mesh import init_device_mesh
 
     agent = _build_agent(args.layers, args.hidden, args.vocab)
-    units = agent.shard(init_device_mesh("cpu", (world,))) if world > 1 else 0
+    from twosome.agents.capabilities import fsdp_units
+    from twosome.parallel.fsdp import shard
+
+    units = shard(fsdp_units(agent), init_device_mesh("cpu", (world,))) if world > 1 else 0
     return {"ranks": world, "rank": rank, "fsdp_units": units, **_local_bytes(agent)}
 
 

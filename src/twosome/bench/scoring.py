@@ -111,7 +111,7 @@ def run(args) -> pd.DataFrame:
     for prompt_tokens, n_actions in cases:
         prompts = [synthetic_prompt(tokenizer, prompt_tokens, rng) for _ in range(args.envs)]
         actions = [synthetic_actions(tokenizer, n_actions, args.action_tokens, rng) for _ in range(args.envs)]
-        for mode in ("naive", "shared_repeat", "shared"):
+        for mode in ("naive", "shared"):
             scorer = ActionScorer(tokenizer, mode=mode)
             batch = scorer.encode(prompts, actions)
 
@@ -172,7 +172,6 @@ def speedups(df: pd.DataFrame) -> pd.DataFrame:
         index=["phase", "target_prompt_tokens", "actions"], columns="mode", values="seconds_per_decision"
     ).reset_index()
     wide["speedup"] = wide["naive"] / wide["shared"]
-    wide["speedup_repeat"] = wide["naive"] / wide["shared_repeat"]
     return wide
 
 
@@ -200,7 +199,7 @@ def plot(df: pd.DataFrame, path: Path) -> None:
             style="phase",
             marker="o",
             ax=ax,
-            hue_order=["naive", "shared_repeat", "shared"],
+            hue_order=["naive", "shared"],
             legend=ax is axes[1],
         )
         ax.set_yscale("log")

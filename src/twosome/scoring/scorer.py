@@ -17,7 +17,7 @@ from transformers import PreTrainedTokenizerBase
 
 from twosome.scoring.normalization import normalize
 
-SCORING_MODES = ("shared", "shared_repeat", "naive")
+SCORING_MODES = ("shared", "naive")
 
 
 @dataclass
@@ -37,25 +37,33 @@ class CandidateBatch:
 
 @dataclass
 class CandidateScores:
-    """Per-candidate summed log-probability with the counts the normalizations divide by."""
+    """Log-probability of every token of every candidate, and what derives from it.
 
-    logprob_sum: torch.Tensor
-    n_tokens: torch.Tensor
+    ``token_logprobs[j, k]`` is log P(token k of candidate j | prompt, its tokens before k), right-padded with
+    zeros where ``token_mask`` is False. Sums, normalizations and token-level methods all read this one matrix.
+    With ``hidden=True`` the scorer also returns the final hidden states it computed on the way: at each prompt's
+    last token (``prompt_hidden``, (B, H): a critic's input) and at the position that predicts each candidate token
+    (``token_hidden``, (C, L, H): a token-level critic's input).
+    """
+
+    token_logprobs: torch.Tensor
+    token_mask: torch.Tensor
     n_words: torch.Tensor
     owner: torch.Tensor
     counts: list[int]
+    prompt_hidden: torch.Tensor | None = None
+    token_hidden: torch.Tensor | None = None
+
+    @property
+    def logprob_sum(self) -> torch.Tensor:
+        return self.token_logprobs.sum(-1)
+
+    @property
+    def n_tokens(self) -> torch.Tensor:
+        return self.token_mask.sum(-1)
 
     def normalized(self, mode: str) -> torch.Tensor:
-        return normalize(
-            self.logprob_sum, self.n_tokens.to(self.logprob_sum.device), self.n_words.to(self.logprob_sum.device), mode
-        )
-
-    def padded(self, values: torch.Tensor, fill: float = float("-inf")) -> torch.Tensor:
-        """Scatter per-candidate ``values`` into a (B, max candidates) matrix, ``fill`` where a prompt has fewer."""
-        width = max(self.counts)
-        out = values.new_full((len(self.counts), width), fill)
-        col = torch.cat([torch.arange(n) for n in self.counts]).to(values.device)
-        return out.index_put((self.owner.to(values.device), col), values)
+        return normalize(self.logprob_sum, self.n_tokens, self.n_words.to(self.token_logprobs.device), mode)
 
 
 def _action_separator(tokenizer: PreTrainedTokenizerBase) -> str:
@@ -149,176 +157,167 @@ class ActionScorer:
             if len(cands) == 0:
                 raise ValueError(f"prompt {i} has an empty candidate list; every prompt needs at least one action")
         flat = [a for cands in candidates for a in cands]
+        prompt_ids = [self.prompt_ids(p) for p in prompts]
+        if not self.encoder_decoder and not all(prompt_ids):
+            empty = [p for p, ids in zip(prompts, prompt_ids) if not ids]
+            raise ValueError(f"prompt {empty[0]!r} tokenizes to nothing; a causal LM needs a token to predict from")
         return CandidateBatch(
-            prompt_ids=[self.prompt_ids(p) for p in prompts],
+            prompt_ids=prompt_ids,
             candidate_ids=[self.action_ids(a) for a in flat],
             owner=torch.repeat_interleave(torch.arange(len(prompts)), torch.tensor([len(c) for c in candidates])),
             n_words=torch.tensor([max(len(a.split()), 1) for a in flat]),
             counts=[len(c) for c in candidates],
         )
 
-    def _pad(self, rows: list[list[int]], device) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-pad id lists into (ids, attention mask)."""
+    def _pad(self, rows: list[list[int]], device, fill: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-pad int lists into (values, bool mask); ``fill`` defaults to the pad token."""
         lengths = torch.tensor([len(r) for r in rows])
-        flat = torch.tensor([t for r in rows for t in r], dtype=torch.long)
-        mask = (torch.arange(int(lengths.max()))[None, :] < lengths[:, None]).long()
-        ids = torch.full(mask.shape, self.tokenizer.pad_token_id, dtype=torch.long)
-        ids[mask.bool()] = flat
-        return ids.to(device), mask.to(device)
+        mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
+        out = torch.full(mask.shape, self.tokenizer.pad_token_id if fill is None else fill, dtype=torch.long)
+        out[mask] = torch.tensor([t for r in rows for t in r], dtype=torch.long)
+        return out.to(device), mask.to(device)
 
-    def score(self, model, batch: CandidateBatch, mode: str | None = None) -> CandidateScores:
-        """Summed log-probability of every candidate; gradients flow into whatever in ``model`` requires them.
+    def score(self, model, batch: CandidateBatch, mode: str | None = None, hidden: bool = False) -> CandidateScores:
+        """Per-token log-probabilities of every candidate; gradients flow into whatever in ``model`` requires them.
 
-        All modes give the same numbers (tests hold them to 1e-5). ``shared`` (default) encodes each prompt once
-        and packs all its candidates into one row after the cached prompt, with a tree attention mask;
-        ``shared_repeat`` instead repeats the prompt's cache once per candidate (simpler, slower with many
-        actions); ``naive`` runs every prompt+candidate sequence in full, as the original TWOSOME did.
+        All modes give the same numbers (tests hold them to 1e-5). ``shared`` (default) runs one forward per prompt
+        over [prompt, every candidate but its last token] packed in one row, with a tree attention mask (each
+        candidate sees the prompt and its own earlier tokens) and positions that restart after the prompt for each
+        candidate: every block runs once, so it also works under FSDP. ``naive`` runs every prompt+candidate
+        sequence in full, as the original TWOSOME did. An encoder-decoder encodes each prompt once (``shared``) or
+        once per candidate (``naive``). ``hidden``: also return the final hidden states (see CandidateScores).
         """
         mode = mode or self.mode
         if mode not in SCORING_MODES:
             raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
         if self.encoder_decoder:
-            logprob_sum = self._score_seq2seq(model, batch, share_encoder=mode != "naive")
-            return CandidateScores(logprob_sum, batch.n_tokens, batch.n_words, batch.owner, batch.counts)
-        has_prefix = max(len(p) for p in batch.prompt_ids) >= 2
-        if mode == "shared" and has_prefix:
-            logprob_sum = self._score_packed(model, batch)
-        elif mode == "shared_repeat" and has_prefix:
-            logprob_sum = self._score_repeat(model, batch)
+            kernel = self._score_seq2seq_shared if mode == "shared" else self._score_seq2seq_naive
         else:
-            logprob_sum = self._score_naive(model, batch)
-        return CandidateScores(logprob_sum, batch.n_tokens, batch.n_words, batch.owner, batch.counts)
+            kernel = self._score_packed if mode == "shared" else self._score_naive
+        token_logprobs, token_mask, prompt_hidden, token_hidden = kernel(model, batch, hidden)
+        return CandidateScores(
+            token_logprobs, token_mask, batch.n_words, batch.owner, batch.counts, prompt_hidden, token_hidden
+        )
 
-    def _candidate_logprob(self, logits: torch.Tensor, targets: torch.Tensor, c_len: torch.Tensor) -> torch.Tensor:
-        """Sum over each row's first ``c_len`` positions of log_softmax(logits)[target]."""
-        valid = torch.arange(targets.shape[1], device=targets.device)[None, :] < c_len[:, None]
+    def _targets(self, batch: CandidateBatch, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The candidates' token ids, (C, L) right-padded, and their mask."""
+        return self._pad(batch.candidate_ids, device)
+
+    @staticmethod
+    def _token_logprobs(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """log_softmax(logits)[target] at every (candidate, token), zero where ``mask`` is False."""
         token_logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-        return (token_logp * valid).sum(-1)
+        return token_logp * mask
 
-    def _score_naive(self, model, batch: CandidateBatch) -> torch.Tensor:
+    @staticmethod
+    def _first_of_each_prompt(batch: CandidateBatch) -> torch.Tensor:
+        """Index of each prompt's first candidate (its rows share the prompt's hidden state)."""
+        return torch.tensor([0, *batch.counts[:-1]]).cumsum(0)
+
+    def _score_naive(self, model, batch: CandidateBatch, hidden: bool):
         device = _device_of(model)
         owner = batch.owner.tolist()
         seqs = [batch.prompt_ids[o] + c for o, c in zip(owner, batch.candidate_ids)]
         ids, mask = self._pad(seqs, device)
         p_len = torch.tensor([len(batch.prompt_ids[o]) for o in owner], device=device)
-        c_len = batch.n_tokens.to(device)
+        targets, t_mask = self._targets(batch, device)
         # Only positions that predict candidate tokens need logits: keep one contiguous window for all rows.
-        first = int(p_len.min()) - 1
-        last = int((p_len + c_len).max()) - 1
-        kwargs = {}
-        offset = 0
-        if _accepts_logits_to_keep(model):
-            kwargs["logits_to_keep"] = torch.arange(first, last, device=device)
-            offset = first
-        logits = model(input_ids=ids, attention_mask=mask, **kwargs).logits
-        steps = torch.arange(int(c_len.max()), device=device)
-        pred_pos = (p_len[:, None] - 1 + steps[None, :]).clamp(max=ids.shape[1] - 2)  # position predicting token
-        targets = ids.gather(1, pred_pos + 1)
-        picked = logits.gather(1, (pred_pos - offset)[..., None].expand(-1, -1, logits.shape[-1]))
-        return self._candidate_logprob(picked, targets, c_len)
-
-    def _score_repeat(self, model, batch: CandidateBatch) -> torch.Tensor:
-        """Prefix pass over the prompts minus their last token (cached), then one pass over the candidates.
-
-        The candidate pass feeds [last prompt token, candidate tokens but the last]: its logits at step k predict
-        candidate token k. The cache rows are gathered per candidate inside the graph, so in updates the gradient
-        reaches the adapters through the prompt's keys and values too. Right-padded prefixes leave masked holes
-        in the cache; candidate positions are set explicitly to continue each prompt.
-        """
-        device = _device_of(model)
-        prefix_ids, prefix_mask = self._pad([p[:-1] for p in batch.prompt_ids], device)
-        out = model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True, **self._one_logit(model))
-        cache = out.past_key_values
-        owner = batch.owner.to(device)
-        cache.batch_select_indices(owner)
-        owner_list = batch.owner.tolist()
-        inputs = [[batch.prompt_ids[o][-1]] + c[:-1] for o, c in zip(owner_list, batch.candidate_ids)]
-        cand_ids, cand_mask = self._pad(inputs, device)
-        targets, _ = self._pad(batch.candidate_ids, device)
-        p_len = torch.tensor([len(batch.prompt_ids[o]) for o in owner_list], device=device)
-        positions = p_len[:, None] - 1 + torch.arange(cand_ids.shape[1], device=device)[None, :]
-        logits = model(
-            input_ids=cand_ids,
-            attention_mask=torch.cat([prefix_mask[owner], cand_mask], dim=1),
-            position_ids=positions,
-            past_key_values=cache,
-            use_cache=True,
-        ).logits
-        return self._candidate_logprob(logits, targets, batch.n_tokens.to(device))
-
-    def _score_packed(self, model, batch: CandidateBatch) -> torch.Tensor:
-        """Prefix pass (cached) as in ``_score_repeat``, then each prompt's candidates packed into one row.
-
-        A 4D mask lets each candidate token see the prompt and the earlier tokens of its own candidate only
-        (tree attention); positions restart at the prompt's end for every candidate.
-        """
-        device = _device_of(model)
-        prefix_ids, prefix_mask = self._pad([p[:-1] for p in batch.prompt_ids], device)
-        out = model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True, **self._one_logit(model))
-        owner = batch.owner.tolist()
-        rows: list[list[int]] = [[] for _ in batch.prompt_ids]
-        seg_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
-        pos_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
-        for j, (o, c) in enumerate(zip(owner, batch.candidate_ids)):
-            rows[o] += [batch.prompt_ids[o][-1]] + c[:-1]
-            seg_rows[o] += [j] * len(c)
-            pos_rows[o] += list(range(len(batch.prompt_ids[o]) - 1, len(batch.prompt_ids[o]) - 1 + len(c)))
-        ids, mask = self._pad(rows, device)
-        seg, _ = self._pad_values(seg_rows, -1, device)
-        pos, _ = self._pad_values(pos_rows, 0, device)
-        length = ids.shape[1]
-        same = seg[:, :, None] == seg[:, None, :]
-        causal = torch.ones(length, length, dtype=torch.bool, device=device).tril()
-        own = same & causal[None] & (seg[:, :, None] >= 0)
-        own = own | torch.eye(length, dtype=torch.bool, device=device)[None]  # padded queries see themselves
-        see_prompt = prefix_mask.bool()[:, None, :].expand(-1, length, -1)
-        allowed = torch.cat([see_prompt, own], dim=2)[:, None]
-        attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
-        logits = model(
-            input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=out.past_key_values, use_cache=True
-        ).logits
-        targets_rows = [
-            [t for o2, c in zip(owner, batch.candidate_ids) if o2 == o for t in c] for o in range(len(rows))
-        ]
-        targets, _ = self._pad(targets_rows, device)
-        token_logp = torch.log_softmax(logits.float(), -1).gather(-1, targets[..., None]).squeeze(-1)
-        valid = seg >= 0
-        flat_seg = seg[valid]
-        return torch.zeros(len(batch.candidate_ids), device=device, dtype=token_logp.dtype).index_add(
-            0, flat_seg, token_logp[valid]
+        pred_pos = p_len[:, None] - 1 + torch.arange(targets.shape[1], device=device)[None, :]
+        pred_pos = pred_pos.clamp(max=ids.shape[1] - 1)
+        out = model(
+            input_ids=ids, attention_mask=mask.long(), output_hidden_states=hidden, **self._window(model, pred_pos)
         )
+        first = int(pred_pos.min()) if _accepts_logits_to_keep(model) else 0
+        picked = out.logits.gather(1, (pred_pos - first)[..., None].expand(-1, -1, out.logits.shape[-1]))
+        token_logp = self._token_logprobs(picked, targets, t_mask)
+        if not hidden:
+            return token_logp, t_mask, None, None
+        h = out.hidden_states[-1]
+        token_hidden = h.gather(1, pred_pos[..., None].expand(-1, -1, h.shape[-1]))
+        return token_logp, t_mask, token_hidden[self._first_of_each_prompt(batch).to(device), 0], token_hidden
 
-    def _score_seq2seq(self, model, batch: CandidateBatch, share_encoder: bool) -> torch.Tensor:
-        """Encoder over the prompts, decoder over [start, candidate but its last token] predicting the candidate.
-
-        ``share_encoder`` encodes each prompt once and gathers its output per candidate inside the graph (gradients
-        reach the encoder's adapters from every candidate); otherwise every (prompt, candidate) pair is encoded.
-        """
+    def _score_packed(self, model, batch: CandidateBatch, hidden: bool):
+        """One row per prompt: [prompt, c_1[:-1], c_2[:-1], ...]. Token 0 of every candidate is predicted at the
+        prompt's last position; token k > 0 at the position of its own token k-1."""
         device = _device_of(model)
+        rows = [list(p) for p in batch.prompt_ids]
+        seg_rows = [[-1] * len(p) for p in batch.prompt_ids]
+        pos_rows = [list(range(len(p))) for p in batch.prompt_ids]
+        pred_rows: list[list[int]] = []
+        for j, (o, c) in enumerate(zip(batch.owner.tolist(), batch.candidate_ids)):
+            p_len, start = len(batch.prompt_ids[o]), len(rows[o])
+            pred_rows.append([p_len - 1, *range(start, start + len(c) - 1)])
+            rows[o] += c[:-1]
+            seg_rows[o] += [j] * (len(c) - 1)
+            pos_rows[o] += range(p_len, p_len + len(c) - 1)
+        ids, mask = self._pad(rows, device)
+        seg, _ = self._pad(seg_rows, device, fill=-2)
+        pos, _ = self._pad(pos_rows, device, fill=0)
+        length = ids.shape[1]
+        causal = torch.ones(length, length, dtype=torch.bool, device=device).tril()
+        sees = (seg[:, None, :] == -1) | (seg[:, :, None] == seg[:, None, :])  # the prompt, or its own candidate
+        allowed = (sees & causal[None])[:, None]
+        attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
+        pred_pos, _ = self._pad(pred_rows, device, fill=0)
+        out = model(
+            input_ids=ids,
+            attention_mask=attn,
+            position_ids=pos,
+            output_hidden_states=hidden,
+            **self._window(model, pred_pos),
+        )
+        first = int(pred_pos.min()) if _accepts_logits_to_keep(model) else 0
         owner = batch.owner.to(device)
-        if share_encoder:
-            enc_ids, enc_mask = self._pad(batch.prompt_ids, device)
-            hidden = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask).last_hidden_state
-            hidden, enc_mask = hidden[owner], enc_mask[owner]
-        else:
-            enc_ids, enc_mask = self._pad([batch.prompt_ids[o] for o in batch.owner.tolist()], device)
-            hidden = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask).last_hidden_state
-        dec_ids, dec_mask = self._pad([[self.decoder_start] + c[:-1] for c in batch.candidate_ids], device)
-        targets, _ = self._pad(batch.candidate_ids, device)
-        logits = model(
-            encoder_outputs=(hidden,),
-            attention_mask=enc_mask,
-            decoder_input_ids=dec_ids,
-            decoder_attention_mask=dec_mask,
-        ).logits
-        return self._candidate_logprob(logits, targets, batch.n_tokens.to(device))
+        picked = out.logits[owner[:, None], pred_pos - first]  # (C, L, V): each candidate reads its prompt's row
+        targets, t_mask = self._targets(batch, device)
+        token_logp = self._token_logprobs(picked, targets, t_mask)
+        if not hidden:
+            return token_logp, t_mask, None, None
+        h = out.hidden_states[-1]
+        p_last = torch.tensor([len(p) - 1 for p in batch.prompt_ids], device=device)
+        token_hidden = h[owner[:, None], pred_pos]
+        return token_logp, t_mask, h[torch.arange(len(rows), device=device), p_last], token_hidden
 
-    def _pad_values(self, rows: list[list[int]], fill: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-        lengths = torch.tensor([len(r) for r in rows])
-        mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
-        out = torch.full(mask.shape, fill, dtype=torch.long)
-        out[mask] = torch.tensor([t for r in rows for t in r], dtype=torch.long)
-        return out.to(device), mask.to(device)
+    def _score_seq2seq_shared(self, model, batch: CandidateBatch, hidden: bool):
+        """Encoder once per prompt, its output gathered per candidate inside the graph (gradients reach the
+        encoder's adapters from every candidate); decoder over [start, candidate but its last token]."""
+        device = _device_of(model)
+        enc_ids, enc_mask = self._pad(batch.prompt_ids, device)
+        encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
+        owner = batch.owner.to(device)
+        return self._decode(model, batch, encoded[owner], enc_mask[owner], hidden)
+
+    def _score_seq2seq_naive(self, model, batch: CandidateBatch, hidden: bool):
+        """Every (prompt, candidate) pair encoded on its own."""
+        device = _device_of(model)
+        enc_ids, enc_mask = self._pad([batch.prompt_ids[o] for o in batch.owner.tolist()], device)
+        encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
+        return self._decode(model, batch, encoded, enc_mask, hidden)
+
+    def _decode(self, model, batch: CandidateBatch, encoded, enc_mask, hidden: bool):
+        device = encoded.device
+        dec_ids, dec_mask = self._pad([[self.decoder_start] + c[:-1] for c in batch.candidate_ids], device)
+        out = model(
+            encoder_outputs=(encoded,),
+            attention_mask=enc_mask.long(),
+            decoder_input_ids=dec_ids,
+            decoder_attention_mask=dec_mask.long(),
+            output_hidden_states=hidden,
+        )
+        targets, t_mask = self._targets(batch, device)
+        token_logp = self._token_logprobs(out.logits, targets, t_mask)
+        if not hidden:
+            return token_logp, t_mask, None, None
+        h = out.decoder_hidden_states[-1]
+        return token_logp, t_mask, h[self._first_of_each_prompt(batch).to(device), 0], h
+
+    @staticmethod
+    def _window(model, pred_pos: torch.Tensor) -> dict:
+        """Ask for logits at the positions from the first that predicts a candidate token to the end only."""
+        if not _accepts_logits_to_keep(model):
+            return {}
+        first = int(pred_pos.min())
+        return {"logits_to_keep": torch.arange(first, int(pred_pos.max()) + 1, device=pred_pos.device)}
 
     @staticmethod
     def _one_logit(model) -> dict:
@@ -330,16 +329,14 @@ class ActionScorer:
         For an encoder-decoder: the decoder's final hidden state at its first position (GLAM's value head input).
         """
         device = _device_of(model)
-        if self.encoder_decoder:
-            ids, mask = self._pad(prompt_ids, device)
-            start = torch.full((len(prompt_ids), 1), self.decoder_start, dtype=torch.long, device=device)
-            out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=start, output_hidden_states=True)
-            return out.decoder_hidden_states[-1][:, 0].float()
         ids, mask = self._pad(prompt_ids, device)
-        out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, **self._one_logit(model))
+        if self.encoder_decoder:
+            start = torch.full((len(prompt_ids), 1), self.decoder_start, dtype=torch.long, device=device)
+            out = model(input_ids=ids, attention_mask=mask.long(), decoder_input_ids=start, output_hidden_states=True)
+            return out.decoder_hidden_states[-1][:, 0].float()
+        out = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True, **self._one_logit(model))
         last = mask.sum(1) - 1
-        hidden = out.hidden_states[-1]
-        return hidden[torch.arange(len(prompt_ids), device=device), last].float()
+        return out.hidden_states[-1][torch.arange(len(prompt_ids), device=device), last].float()
 
 
 def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

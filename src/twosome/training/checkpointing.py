@@ -28,7 +28,7 @@ from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from pytorch_lightning.callbacks import Callback
 
 from twosome.fileio import atomic_write_bytes, atomic_write_text, current_umask  # noqa: F401  (re-exported)
-from twosome.training import distributed as dist
+from twosome.parallel import collectives as dist
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Collect PPO rollouts from a vector environment with any ActorCritic, tracking episode statistics."""
+"""Collect rollouts from a vector environment with any ActorCritic, tracking episode statistics."""
 
 from __future__ import annotations
 
@@ -10,24 +10,11 @@ import numpy as np
 import torch
 
 from twosome.agents.base import ActorCritic
+from twosome.agents.capabilities import frozen_policy
 from twosome.agents.observation import ObsBatch
-from twosome.training.distributed import all_true
+from twosome.parallel.collectives import all_true
+from twosome.rl.rollout import Rollout
 from twosome.training.vector_env import final_obs_batch, step_field, to_obs_batch
-
-
-@dataclass
-class Rollout:
-    """T decisions x N environments. ``obs[t]`` is what the agent saw at decision t."""
-
-    obs: list[ObsBatch]
-    actions: torch.Tensor
-    logprobs: torch.Tensor
-    values: torch.Tensor
-    features: torch.Tensor
-    rewards: torch.Tensor
-    discounts: torch.Tensor
-    episode_ends: torch.Tensor
-    next_values: torch.Tensor
 
 
 @dataclass
@@ -70,8 +57,19 @@ class EpisodeTracker:
 
 
 class RolloutCollector:
-    def __init__(self, envs: gym.vector.VectorEnv, agent: ActorCritic, num_steps: int, gamma: float, seed: int):
-        self.envs, self.agent, self.num_steps, self.gamma = envs, agent, num_steps, gamma
+    """``lockstep``: data-parallel training, where every model forward is a collective: every rank makes the same
+    forwards whatever its data (a bootstrap value on one rank means one on all)."""
+
+    def __init__(
+        self,
+        envs: gym.vector.VectorEnv,
+        agent: ActorCritic,
+        num_steps: int,
+        gamma: float,
+        seed: int,
+        lockstep: bool = False,
+    ):
+        self.envs, self.agent, self.num_steps, self.gamma, self.lockstep = envs, agent, num_steps, gamma, lockstep
         obs, info = envs.reset(seed=seed)
         self.next_obs = to_obs_batch(obs, info)
         self.tracker = EpisodeTracker(gamma, envs.num_envs)
@@ -101,27 +99,25 @@ class RolloutCollector:
         self.env_steps = int(state["env_steps"])
 
     @torch.no_grad()
-    def _value(self, obs: ObsBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        feats = self.agent.value_features(obs)
-        return self.agent.value(feats).float().cpu(), feats.float().cpu()
+    def _value(self, obs: ObsBatch) -> torch.Tensor:
+        return self.agent.value(obs).float().cpu()
 
     @torch.no_grad()
     def collect(self) -> Rollout:
-        with self.agent.frozen_policy():
+        with frozen_policy(self.agent):
             return self._collect()
 
     def _collect(self) -> Rollout:
         T, N = self.num_steps, self.envs.num_envs
-        obs_list, feats, acts, logps, vals = [], [], [], [], []
+        obs_list, acts, logps, vals = [], [], [], []
         rewards, discounts, ends = torch.zeros(T, N), torch.zeros(T, N), torch.zeros(T, N)
         next_values = torch.zeros(T, N)
         for t in range(T):
             obs = self.next_obs
             dist = self.agent.distribution(obs)
             action = dist.sample()
-            value, feat = self._value(obs)
+            value = self._value(obs)
             obs_list.append(obs)
-            feats.append(feat)
             acts.append(action.cpu())
             logps.append(dist.log_prob(action).float().cpu())
             vals.append(value)
@@ -137,13 +133,13 @@ class RolloutCollector:
             # Time-limit truncation: bootstrap from the value of the observation the episode stopped at.
             trunc_rows = np.flatnonzero(np.logical_and(truncated, ~np.asarray(terminated)))
             if len(trunc_rows):
-                next_values[t, trunc_rows] = self._value(final_obs_batch(info, trunc_rows.tolist()))[0]
-            elif self.agent.lockstep:  # the other ranks may be bootstrapping now: make the same LM forwards
+                next_values[t, trunc_rows] = self._value(final_obs_batch(info, trunc_rows.tolist()))
+            elif self.lockstep:  # the other ranks may be bootstrapping now: make the same LM forwards
                 self._value(obs.select([0]))
             self.next_obs = to_obs_batch(next_obs, info)
             self.env_steps += N
 
-        last_value, _ = self._value(self.next_obs)
+        last_value = self._value(self.next_obs)
         values = torch.stack(vals)
         following = torch.cat([values[1:], last_value[None]])
         next_values = torch.where(ends.bool(), next_values, following)
@@ -152,7 +148,6 @@ class RolloutCollector:
             actions=torch.stack(acts),
             logprobs=torch.stack(logps),
             values=values,
-            features=torch.stack(feats),
             rewards=rewards,
             discounts=discounts,
             episode_ends=ends,
@@ -162,26 +157,31 @@ class RolloutCollector:
 
 @torch.no_grad()
 def evaluate(
-    agent: ActorCritic, envs: gym.vector.VectorEnv, episodes: int, gamma: float, seed: int, deterministic: bool
+    agent: ActorCritic,
+    envs: gym.vector.VectorEnv,
+    episodes: int,
+    gamma: float,
+    seed: int,
+    deterministic: bool,
+    lockstep: bool = False,
 ) -> list[dict]:
-    """Run ``episodes`` full episodes (greedy or sampled actions); return one record per episode."""
-    with agent.frozen_policy():
-        return _evaluate(agent, envs, episodes, gamma, seed, deterministic)
+    """Run ``episodes`` full episodes (greedy or sampled actions); return one record per episode. ``lockstep``:
+    every rank steps until all have their episodes (model forwards are collectives)."""
+    with frozen_policy(agent):
+        return _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep)
 
 
-def _needs_more(agent: ActorCritic, have: int, want: int) -> bool:
-    if agent.lockstep:  # every rank steps until all have their episodes: model forwards are collectives
-        return not all_true(have >= want)
-    return have < want
+def _needs_more(have: int, want: int, lockstep: bool) -> bool:
+    return not all_true(have >= want) if lockstep else have < want
 
 
-def _evaluate(agent, envs, episodes, gamma, seed, deterministic) -> list[dict]:
+def _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep) -> list[dict]:
     tracker = EpisodeTracker(gamma, envs.num_envs)
     obs, info = envs.reset(seed=seed)
     batch = to_obs_batch(obs, info)
     records: list[dict] = []
     generator = torch.Generator().manual_seed(seed)
-    while _needs_more(agent, len(records), episodes):
+    while _needs_more(len(records), episodes, lockstep):
         dist = agent.distribution(batch)
         if deterministic:
             action = dist.probs.argmax(-1)

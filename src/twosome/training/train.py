@@ -33,7 +33,7 @@ from twosome.config import (  # noqa: F401  (config_changes: re-exported)
     validate,
 )
 from twosome.fileio import apply_umask
-from twosome.training import distributed as dist
+from twosome.parallel import collectives as dist
 from twosome.training.build import build_agent, build_module, build_trainer
 from twosome.training.checkpointing import (
     Preempted,

@@ -10,8 +10,6 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
-from twosome.rl import ppo
-
 
 def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
@@ -75,7 +73,7 @@ def gather(items: list) -> list:
 def normalize_advantages(adv: torch.Tensor) -> torch.Tensor:
     """Zero mean, unit std over the global minibatch (every rank's slice), as one process with all data would."""
     if not is_distributed():
-        return ppo.normalize_advantages(adv)
+        return adv if adv.numel() < 2 else (adv - adv.mean()) / (adv.std() + 1e-8)
     moments = all_sum(torch.stack([adv.new_tensor(float(adv.numel())), adv.sum(), (adv * adv).sum()]).double())
     n, total, squares = moments.tolist()
     if n < 2:

@@ -1,0 +1,72 @@
+"""What an agent may do beyond the ActorCritic contract. Training asks for each with ``isinstance`` and falls back
+to a default when an agent lacks it, so a new agent implements only what it needs.
+
+- ``Memoizing``: reuses values computed from frozen weights (LM scores, critic features) while a rollout runs.
+- ``Persistent``: writes its trained weights to a run directory and reads them back (evaluation, generalization).
+- ``Shardable``: names its FSDP units (default: one per child module with parameters).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from torch import nn
+
+
+@runtime_checkable
+class Memoizing(Protocol):
+    def frozen_policy(self) -> AbstractContextManager:
+        """A context in which the weights do not change (rollouts, evaluation): memoize inside it."""
+
+    def set_memoization(self, enabled: bool) -> None:
+        """Off for data-parallel training: every call must make the same model forwards on every rank, because
+        each forward of a sharded model is a collective."""
+
+    def cache_state(self) -> dict:
+        """The memoized values that outlive a rollout. A checkpoint keeps them: recomputed in other batches they
+        could differ in the last bits, and a resumed run would drift from an uninterrupted one."""
+
+    def load_cache_state(self, state: dict) -> None: ...
+
+
+@runtime_checkable
+class Persistent(Protocol):
+    def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
+        """Write the trained weights. ``state_dict``: the agent's weights gathered from every rank (FSDP, where each
+        rank holds a shard); by default the module's own."""
+
+    def load(self, directory: str | Path) -> None: ...
+
+
+@runtime_checkable
+class Shardable(Protocol):
+    def fsdp_units(self) -> list[nn.Module]:
+        """Modules to wrap as FSDP units, inner modules before the modules that contain them."""
+
+
+def frozen_policy(agent) -> AbstractContextManager:
+    return agent.frozen_policy() if isinstance(agent, Memoizing) else nullcontext()
+
+
+def cache_state(agent) -> dict:
+    return agent.cache_state() if isinstance(agent, Memoizing) else {}
+
+
+def load_cache_state(agent, state: dict) -> None:
+    if isinstance(agent, Memoizing):
+        agent.load_cache_state(state)
+
+
+def fsdp_units(agent: nn.Module) -> list[nn.Module]:
+    if isinstance(agent, Shardable):
+        return agent.fsdp_units()
+    return [m for m in agent.children() if any(True for _ in m.parameters())]
+
+
+def child_state_dict(agent: nn.Module, name: str, state_dict: dict | None) -> dict:
+    """The state dict of child ``name``, from ``state_dict`` when given (keys prefixed ``name.``): for ``save``."""
+    if state_dict is None:
+        return getattr(agent, name).state_dict()
+    return {k.removeprefix(name + "."): v for k, v in state_dict.items() if k.startswith(name + ".")}

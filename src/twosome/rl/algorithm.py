@@ -1,0 +1,46 @@
+"""The contract between a run and a learning algorithm: build the optimizers, then turn rollouts into updates.
+
+An algorithm knows the agent contract and its own settings; it knows nothing of Lightning, checkpoints or
+environments. The run (``training/ppo_module.py``) collects the rollout and hands over what the update needs from
+the training loop in an ``UpdateContext``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from twosome.rl.rollout import Rollout
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss or gradient norm became NaN/inf: training stops before the optimizer step that would spread it."""
+
+
+def check_finite(value: torch.Tensor, name: str) -> None:
+    if not torch.isfinite(value).all():
+        shown = value.item() if value.numel() == 1 else value
+        raise NonFiniteLossError(f"{name} is {shown}")
+
+
+@dataclass
+class UpdateContext:
+    """What an update borrows from the training loop: the optimizers and schedulers the algorithm configured (as
+    the loop wraps them), the backward pass to use (mixed precision and FSDP hook into it), and the device."""
+
+    optimizers: Sequence
+    schedulers: Sequence
+    backward: Callable[[torch.Tensor], None]
+    device: torch.device
+
+
+class Algorithm(Protocol):
+    def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
+        """(optimizers, lr schedulers), in the order ``update`` receives them."""
+
+    def update(self, rollout: Rollout, ctx: UpdateContext) -> dict[str, float]:
+        """One update from ``rollout``; returns metrics named as in the literature (``losses/...``,
+        ``charts/...``)."""

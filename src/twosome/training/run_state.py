@@ -1,0 +1,111 @@
+"""What a run is besides weights and optimizers, and how a checkpoint carries it: the update schedule, every
+rank's environments and random generators, the agent's memoized values, the clock and the last evaluation.
+
+Lightning saves the trainable weights, optimizers and schedulers itself; this is the rest, so that a resumed run
+continues bit for bit where the uninterrupted one would be.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from twosome.agents import capabilities
+from twosome.parallel import collectives as dist
+
+
+class UpdateSchedule:
+    """The train "dataloader" Lightning iterates: PPO update indices, from the first update not yet done to the
+    last. Stateful, so that a resumed run continues at the update after its checkpoint instead of replaying."""
+
+    def __init__(self, total: int):
+        self.total, self.done = total, 0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.done, self.total))
+
+    def __len__(self) -> int:  # the epoch's length; Lightning's restored progress counts the updates done
+        return self.total
+
+    def state_dict(self) -> dict:
+        return {"done": self.done, "total": self.total}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.done = int(state["done"])
+
+
+def rng_state() -> dict:
+    """The global generators Lightning's seed_everything seeds (the environments carry their own)."""
+    numpy_state = np.random.get_state()  # noqa: NPY002 (the legacy global generator is the one that is seeded)
+    return {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])  # noqa: NPY002
+    random.setstate(state["python"])
+
+
+class RunState:
+    """Owned by the run's LightningModule; ``to_bytes``/``restore`` are called from its checkpoint hooks."""
+
+    def __init__(self, total_updates: int):
+        self.schedule = UpdateSchedule(total_updates)
+        self.final_eval: dict[str, float] = {}
+        self.elapsed_before = 0.0  # training seconds of the run before it was resumed
+        self._pending: dict | None = None  # read from a checkpoint, applied when training starts
+        self.start_clock(0)
+
+    @property
+    def updates_done(self) -> int:
+        return self.schedule.done
+
+    def start_clock(self, env_steps: int) -> None:
+        """Steps per second count from here (this process's start)."""
+        self._start, self._start_steps = time.time(), env_steps
+
+    def steps_per_second(self, env_steps: int) -> float:
+        return (env_steps - self._start_steps) / max(time.time() - self._start, 1e-9)
+
+    def elapsed_seconds(self) -> float:
+        return self.elapsed_before + time.time() - self._start
+
+    def to_bytes(self, collector, agent, env_steps: int) -> bytes:
+        """Pickled to bytes: Lightning loads checkpoints with torch.load(weights_only=True), which accepts bytes.
+        A collective: every rank's environments and generators are gathered, in rank order."""
+        here = {"collector": collector.state_dict(), "rng": rng_state(), "caches": capabilities.cache_state(agent)}
+        return pickle.dumps(
+            {
+                "ranks": dist.gather([here]),
+                "updates_done": self.updates_done,
+                "env_steps": env_steps,
+                "elapsed_seconds": self.elapsed_seconds(),
+                "final_eval": self.final_eval,
+            }
+        )
+
+    def restore(self, blob: bytes) -> None:
+        """Read a checkpoint's run state; it is applied by ``apply`` once the collector exists."""
+        run = pickle.loads(blob)
+        if len(run["ranks"]) != dist.world_size():
+            raise ValueError(
+                f"the checkpoint was written by {len(run['ranks'])} ranks and this run has {dist.world_size()}: "
+                "resume with the same trainer.devices and trainer.num_nodes"
+            )
+        self._pending = {**run, **run["ranks"][dist.rank()]}
+        self.schedule.done = int(run["updates_done"])
+
+    def apply(self, collector, agent) -> None:
+        if self._pending is None:
+            return
+        state, self._pending = self._pending, None
+        collector.load_state_dict(state["collector"])
+        capabilities.load_cache_state(agent, state["caches"])
+        self.elapsed_before = state["elapsed_seconds"]
+        self.final_eval = state["final_eval"]
+        set_rng_state(state["rng"])  # last: nothing above may draw from the generators
