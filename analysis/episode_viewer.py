@@ -30,8 +30,9 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
-from twosome.agents.observation import ObsBatch
+from twosome.envs.contract import read_decision, read_step
 from twosome.evaluation.generalization import load_run
+from twosome.training.vector_env import single_obs_batch
 
 FAMILIES = {"twosome/Overcooked-": "overcooked", "twosome/VirtualHome-": "virtualhome", "twosome/BabyAI-": "babyai"}
 RENDER_MODE = {"overcooked": "ansi", "virtualhome": "ansi", "babyai": "rgb_array"}
@@ -55,16 +56,6 @@ def make_env(cfg, env_id: str) -> gym.Env:
     return gym.make(env_id, render_mode=RENDER_MODE[family_of(env_id)], **kwargs)
 
 
-def obs_batch(obs: np.ndarray, info: dict[str, Any]) -> ObsBatch:
-    """A batch of one, from a single env's observation and info."""
-    return ObsBatch(
-        vectors=torch.as_tensor(np.asarray(obs, dtype=np.float32))[None],
-        prompts=[str(info["prompt"])],
-        actions=[list(info["actions"])],
-        action_mask=torch.as_tensor(np.asarray(info["action_mask"], dtype=bool))[None],
-    )
-
-
 def snapshot(env: gym.Env, family: str) -> dict[str, Any]:
     """What the frame drawer needs of the current state (copied: the env moves on)."""
     base = env.unwrapped
@@ -84,22 +75,22 @@ def play_episode(agent, env: gym.Env, seed: int, greedy: bool, max_steps: int | 
     with torch.no_grad(), agent.frozen_policy():
         while not ended and (max_steps is None or len(steps) < max_steps):
             scenes.append(snapshot(env, family))
-            dist = agent.distribution(obs_batch(obs, info))
+            dist = agent.distribution(single_obs_batch(obs, info))
             probs = dist.probs[0].double()
             action = int(probs.argmax() if greedy else dist.sample()[0])
-            prompt, actions, mask = str(info["prompt"]), list(info["actions"]), np.asarray(info["action_mask"], bool)
+            decision = read_decision(info)
             obs, reward, terminated, truncated, info = env.step(action)
             total += float(reward)
-            success, ended = bool(info.get("success", False)), bool(terminated or truncated)
+            success, ended = read_step(info).success, bool(terminated or truncated)
             steps.append(
                 {
                     "step": len(steps),
-                    "prompt": prompt,
-                    "actions": actions,
-                    "valid": mask.tolist(),
-                    "probabilities": probs[: len(actions)].tolist(),
+                    "prompt": decision.prompt,
+                    "actions": decision.actions,
+                    "valid": decision.action_mask.tolist(),
+                    "probabilities": probs[: len(decision.actions)].tolist(),
                     "chosen": action,
-                    "chosen_text": actions[action],
+                    "chosen_text": decision.actions[action],
                     "reward": float(reward),
                     "return_so_far": total,
                 }

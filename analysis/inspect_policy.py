@@ -21,11 +21,12 @@ import gymnasium as gym
 import torch
 
 import twosome.envs  # noqa: F401
-from twosome.agents.observation import ObsBatch
 from twosome.agents.twosome import TwosomeAgent
+from twosome.envs.contract import read_decision
 from twosome.envs.overcooked import optimal_return
 from twosome.evaluation.generalization import load_run
 from twosome.lm.loading import load_lm
+from twosome.training.vector_env import single_obs_batch
 
 
 def policy_along_plan(agent: TwosomeAgent, env_id: str) -> list[dict]:
@@ -34,12 +35,10 @@ def policy_along_plan(agent: TwosomeAgent, env_id: str) -> list[dict]:
     obs, info = env.reset(seed=0)
     rows = []
     for action in plan:
-        batch = ObsBatch(
-            [info["prompt"]], [info["actions"]], torch.as_tensor(info["action_mask"])[None], torch.as_tensor(obs)[None]
-        )
+        decision = read_decision(info)
         with torch.no_grad():
-            probs = agent.distribution(batch).probs[0].tolist()
-        rows.append({"prompt": info["prompt"], "actions": info["actions"], "probs": probs, "optimal": action})
+            probs = agent.distribution(single_obs_batch(obs, info)).probs[0].tolist()
+        rows.append({"prompt": decision.prompt, "actions": decision.actions, "probs": probs, "optimal": action})
         obs, _, _, _, info = env.step(action)
     return rows
 

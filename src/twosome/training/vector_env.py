@@ -1,7 +1,12 @@
-"""Vector environments with same-step autoreset, and conversion of what they return into an ObsBatch."""
+"""Vector environments with same-step autoreset, and the one reading of what environments return into an ObsBatch.
+
+Every reader (the rollouts, the evaluation, the analysis scripts) goes through ``to_obs_batch`` / ``final_obs_batch``
+(vector envs) or ``single_obs_batch`` (one env), which read the contract of :mod:`twosome.envs.contract`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -10,6 +15,7 @@ import torch
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.observation import ObsBatch
+from twosome.envs.contract import Decision, read_decision, read_vector
 
 
 def make_vector_env(env_id: str, num_envs: int, kwargs: dict[str, Any] | None = None) -> gym.vector.SyncVectorEnv:
@@ -25,29 +31,24 @@ def make_vector_env(env_id: str, num_envs: int, kwargs: dict[str, Any] | None = 
     )
 
 
-def to_obs_batch(obs: np.ndarray, info: dict[str, Any]) -> ObsBatch:
-    n = len(obs)
-    return ObsBatch(
-        vectors=torch.as_tensor(np.stack([np.asarray(o, dtype=np.float32) for o in obs])),
-        prompts=[str(p) for p in info["prompt"]],
-        actions=[list(a) for a in info["actions"]],
-        action_mask=torch.as_tensor(np.asarray(info["action_mask"], dtype=bool)).reshape(n, -1),
-    )
+def to_obs_batch(obs, info: dict[str, Any]) -> ObsBatch:
+    """What the N environments of a vector env show now (``vectors`` None for text-only environments)."""
+    return _rows(obs, info, range(len(obs)))
 
 
 def final_obs_batch(info: dict[str, Any], rows: list[int]) -> ObsBatch:
     """The observations at which episodes ``rows`` ended (before the autoreset replaced them)."""
-    final = info["final_info"]
-    return ObsBatch(
-        vectors=torch.as_tensor(np.stack([np.asarray(info["final_obs"][i], dtype=np.float32) for i in rows])),
-        prompts=[str(final["prompt"][i]) for i in rows],
-        actions=[list(final["actions"][i]) for i in rows],
-        action_mask=torch.as_tensor(np.stack([np.asarray(final["action_mask"][i], dtype=bool) for i in rows])),
-    )
+    return _rows(info["final_obs"], info["final_info"], rows)
+
+
+def single_obs_batch(obs, info: dict[str, Any]) -> ObsBatch:
+    """A batch of one, from a single (not vectorized) environment's observation and info."""
+    return _batch([read_vector(obs)], [read_decision(info)])
 
 
 def step_field(info: dict[str, Any], key: str, ended: np.ndarray, default) -> np.ndarray:
-    """A per-step info field, read from ``final_info`` for environments whose episode just ended."""
+    """A per-step info field (``contract.STEP_FIELDS``), read from ``final_info`` for environments whose episode
+    just ended; ``default`` where an environment did not report it."""
     n = len(ended)
     out = np.full(n, default, dtype=type(default))
     if key in info:
@@ -58,3 +59,18 @@ def step_field(info: dict[str, Any], key: str, ended: np.ndarray, default) -> np
         present = fin.get("_" + key, np.ones(n, bool)) & ended
         out[present] = np.asarray(fin[key])[present]
     return out
+
+
+def _rows(obs, info: dict[str, Any], rows: Sequence[int]) -> ObsBatch:
+    """Rows ``rows`` of a vector env's batched observation and info."""
+    return _batch([read_vector(obs[i]) for i in rows], [read_decision(info, i) for i in rows])
+
+
+def _batch(vectors: list[np.ndarray | None], decisions: list[Decision]) -> ObsBatch:
+    """Vectors are kept only if every row has one: a text-only environment gives None for all."""
+    return ObsBatch(
+        vectors=None if any(v is None for v in vectors) else torch.as_tensor(np.stack(vectors)),
+        prompts=[d.prompt for d in decisions],
+        actions=[d.actions for d in decisions],
+        action_mask=torch.as_tensor(np.stack([d.action_mask for d in decisions])),
+    )

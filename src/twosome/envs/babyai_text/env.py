@@ -20,6 +20,7 @@ from minigrid.envs.babyai.core.verifier import (
 )
 
 from twosome.envs.actions import check_action
+from twosome.envs.contract import decision_info, step_info
 
 from .levels import FAMILIES, SPLITS, MixedLocalLevel
 from .text import build_prompt, describe
@@ -160,7 +161,7 @@ class BabyAITextEnv(gym.Env):
         self._ended = bool(terminated or truncated)
         self._past_actions.append(self.action_texts[index])
         vector, info = self._observe(obs["image"])
-        info.update(primitive_steps=1, success=success, elapsed_steps=int(self.level.step_count))
+        step_info(info, 1, success, elapsed_steps=int(self.level.step_count))
         return vector, self.reward_scale * float(raw) if success else 0.0, bool(terminated), truncated, info
 
     def render(self):
@@ -193,15 +194,14 @@ class BabyAITextEnv(gym.Env):
             self.action_texts, self._goal, list(self._observations), list(self._past_actions), self.variant.prompt_words
         )
         vector = np.concatenate([image.reshape(-1).astype(np.float32), encode_mission(self.level.instrs)])
-        info = {
-            "prompt": self.variant.reword(prompt),
-            "actions": list(self.action_texts),
-            "action_mask": np.ones(len(self.action_texts), dtype=bool),
-            "mission": self.level.mission,
-            "descriptions": list(sentences),
-            "family": self.family,
-            "horizon": self.horizon,
-        }
+        info = decision_info(  # all six actions are always valid
+            self.variant.reword(prompt),
+            self.action_texts,
+            mission=self.level.mission,
+            descriptions=list(sentences),
+            family=self.family,
+            horizon=self.horizon,
+        )
         return vector, info
 
     def _check_action(self, action) -> int:

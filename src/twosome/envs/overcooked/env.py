@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from twosome.envs.actions import check_action
+from twosome.envs.contract import decision_info, step_info
 
 from .macros import run_macro
 from .observation import encode, vector_size
@@ -81,8 +82,7 @@ class OvercookedEnv(gym.Env):
         truncated = not terminated and self.elapsed_steps >= self.max_steps
         self._ended = terminated or truncated
         obs = encode(self.world)
-        info = self._text_info(obs)
-        info.update(primitive_steps=result.steps, success=result.success, elapsed_steps=self.elapsed_steps)
+        info = step_info(self._text_info(obs), result.steps, result.success, elapsed_steps=self.elapsed_steps)
         return obs, float(result.reward), terminated, truncated, info
 
     def render(self):
@@ -91,8 +91,7 @@ class OvercookedEnv(gym.Env):
         return None
 
     def _text_info(self, obs: np.ndarray) -> dict[str, Any]:
-        prompt, actions = describe(obs, self.task)
-        return {"prompt": prompt, "actions": actions, "action_mask": np.ones(len(actions), dtype=bool)}
+        return decision_info(*describe(obs, self.task))  # every macro action is always valid
 
     def _check_action(self, action) -> int:
         return check_action(action, int(self.action_space.n), "macro actions")

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from twosome.envs.actions import check_action
+from twosome.envs.contract import decision_info, step_info
 
 from .observation import holds_goal, read_features, to_vector
 from .prompts import describe
@@ -70,8 +71,7 @@ class VirtualHomeEnv(gym.Env):
         success = holds_goal(flags, self.task.goal)
         truncated = not success and self.elapsed_steps >= self.max_steps
         self._ended = success or truncated
-        info = self._text_info(flags)
-        info.update(primitive_steps=1, success=success, elapsed_steps=self.elapsed_steps, executed=bool(executed))
+        info = step_info(self._text_info(flags), 1, success, elapsed_steps=self.elapsed_steps, executed=bool(executed))
         return to_vector(flags, self.task.features), float(success), success, truncated, info
 
     def render(self):
@@ -83,7 +83,7 @@ class VirtualHomeEnv(gym.Env):
         prompt, valid = describe(flags, self.task.words)
         mask = np.zeros(len(self.task.actions), dtype=bool)
         mask[list(valid)] = True
-        return {"prompt": prompt, "actions": list(self.action_texts), "action_mask": mask}
+        return decision_info(prompt, self.action_texts, mask)
 
     def _check_action(self, action) -> int:
         return check_action(action, int(self.action_space.n))
