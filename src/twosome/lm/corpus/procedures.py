@@ -71,6 +71,14 @@ class _Builder:
                 self.do("pick", x)
                 self.put(x, into)
 
+    def add(self, x: str, into: str, chop: bool) -> None:
+        """Put ``x`` into ``into``, chopped on the board on the way when ``chop``."""
+        if chop:
+            self.chop_on_board(x, into)
+        else:
+            self.get(x)
+            self.put(x, into)
+
     def plan(self, schema: str, objs, **kw) -> Plan:
         return Plan(schema, tuple(objs), self.steps, self.w, **kw)
 
@@ -82,6 +90,20 @@ def _start_room(rng: random.Random, usual: str, p_usual: float = 0.6) -> str:
 def _scene_foods(b: _Builder, foods, extras) -> None:
     for x in [*foods, *extras]:
         b.at(x, THINGS[x].spot)
+
+
+def _cook_on_stove_and_plate(b: _Builder, x: str, vessel: str, chop: bool) -> None:
+    """The end of a boiled or fried dish: ``x`` into ``vessel`` on the stove, cooked, then on a plate, maybe served."""
+    if chop:
+        b.at("cutting board", "counter")
+    b.add(x, vessel, chop)
+    b.do("wait", "stove")
+    b.do("off", "stove")
+    b.at("plate", "counter")
+    b.do("move", x, "plate")
+    if b.rng.random() < 0.5:
+        b.get("plate")
+        b.do("serve", "plate")
 
 
 def _salad(rng, objs, extras):
@@ -137,11 +159,7 @@ def _sandwich(rng, objs, extras):
     b.put("plate", "counter")
     b.chop_on_board("bread", "plate")
     for x in objs:
-        if "chop" in THINGS[x].tags:
-            b.chop_on_board(x, "plate")
-        else:
-            b.get(x)
-            b.put(x, "plate")
+        b.add(x, "plate", chop="chop" in THINGS[x].tags)
     b.get("plate")
     if rng.random() < 0.5:
         b.do("serve", "plate")
@@ -185,19 +203,7 @@ def _boil(rng, objs, extras):
     b.do("on", "stove")
     if rng.random() < 0.5:
         b.do("wait", "stove")
-    if "chop" in THINGS[x].tags and rng.random() < 0.5:
-        b.at("cutting board", "counter")
-        b.chop_on_board(x, "pot")
-    else:
-        b.get(x)
-        b.put(x, "pot")
-    b.do("wait", "stove")
-    b.do("off", "stove")
-    b.at("plate", "counter")
-    b.do("move", x, "plate")
-    if rng.random() < 0.5:
-        b.get("plate")
-        b.do("serve", "plate")
+    _cook_on_stove_and_plate(b, x, "pot", chop="chop" in THINGS[x].tags and rng.random() < 0.5)
     return b.plan("boil", objs, needed=frozenset(objs), dish=x)
 
 
@@ -214,19 +220,7 @@ def _fry(rng, objs, extras):
         b.get("oil")
         b.do("pour", "oil", "pan")
         b.put("oil", "counter")
-    if "chop" in THINGS[x].tags:
-        b.at("cutting board", "counter")
-        b.chop_on_board(x, "pan")
-    else:
-        b.get(x)
-        b.put(x, "pan")
-    b.do("wait", "stove")
-    b.do("off", "stove")
-    b.at("plate", "counter")
-    b.do("move", x, "plate")
-    if rng.random() < 0.5:
-        b.get("plate")
-        b.do("serve", "plate")
+    _cook_on_stove_and_plate(b, x, "pan", chop="chop" in THINGS[x].tags)
     return b.plan("fry", objs, needed=frozenset(objs), dish=x)
 
 
