@@ -3,6 +3,8 @@ the held-out split, internal consistency of the knowledge base, and the knowledg
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 import time
@@ -12,7 +14,10 @@ import pytest
 
 import twosome.envs  # noqa: F401  (registers the environments)
 from twosome.lm import corpus
-from twosome.lm import knowledge as kb
+from twosome.lm.corpus import procedures, split, world
+from twosome.lm.corpus.acts import goal_phrases
+from twosome.lm.corpus.guard import _forbidden
+from twosome.lm.corpus.writer import _generate
 
 OVERCOOKED = ("twosome/Overcooked-TomatoSalad-v0", "twosome/Overcooked-TomatoLettuceSalad-v0")
 
@@ -94,6 +99,27 @@ def test_public_word_lists():
     assert all(s and len(s.split()) < 80 for s in sents)
 
 
+# sha256 of generated outputs. The shipped default model (models/tiny-household) is trained on this corpus: a change
+# here is a change of the model's recipe, so rebuild the model (python -m twosome.lm.pretrain) and update the hashes.
+GOLDEN = {
+    "train": "7d5abd0c0926eb33b293a6c73654f2c5c58fa4d38a1ad5364ab223cca1b2a744",
+    "heldout": "28dac67f721a1fb8af9faf913f990e2291fc8c94d772eafc35d6cc84b4abdab2",
+    "sentences": "b51c904dffc9651b58f235ea9458956543d42b5026e4e901b1de11180554ee41",
+    "probes": "dd14c169a1ebe18f5a8bfd25cc900029169ead76aec9383e0fe863b2f44679ae",
+}
+
+
+def test_outputs_unchanged():
+    """Byte-identical to the corpus the shipped model's recipe was checked against (a refactor changes nothing)."""
+    outputs = {
+        "train": "\x00".join(corpus.documents(20_000, seed=2)),
+        "heldout": "\x00".join(corpus.documents(20_000, seed=2, split="heldout")),
+        "sentences": "\n".join(corpus.sentences(3000, seed=1)),
+        "probes": json.dumps(corpus.knowledge_probes(seed=0, n=200)),
+    }
+    assert {k: hashlib.sha256(v.encode()).hexdigest() for k, v in outputs.items()} == GOLDEN
+
+
 def test_deterministic_and_seed_dependent():
     a = list(corpus.documents(20_000, seed=1))
     assert a == list(corpus.documents(20_000, seed=1))
@@ -153,8 +179,8 @@ def test_no_environment_prompt_leaks(env_texts, train_text):
 
 def test_guard_never_triggers(train_docs):
     # The guard drops documents with phrasing typical of the environments; the templates never produce it.
-    assert not any(corpus._forbidden(d) for d in train_docs[:2000])
-    assert corpus._forbidden("Currently you are carrying a chopped tomato in hand.")
+    assert not any(_forbidden(d) for d in train_docs[:2000])
+    assert _forbidden("Currently you are carrying a chopped tomato in hand.")
 
 
 def test_action_vocabulary_covered(env_texts, train_text):
@@ -197,38 +223,38 @@ def test_plans_are_consistent():
     """Every step of every procedure makes sense in the state it is taken in, and each state is described."""
     rng = random.Random(0)
     for i in range(1500):
-        plan = kb.make_plan(rng, "train" if i % 3 else "heldout")
+        plan = procedures.make_plan(rng, "train" if i % 3 else "heldout")
         assert plan.steps
         for step in plan.steps:
-            assert kb.why_not(step.before, step.act, plan) is None, (plan.schema, plan.objs, step.act)
-            core, _ = kb.relevant_facts(step.before, step.act, plan)
+            assert world.why_not(step.before, step.act, plan) is None, (plan.schema, plan.objs, step.act)
+            core, _ = world.relevant_facts(step.before, step.act, plan)
             assert core and core[0][0] == "hand"
     # why_not catches the mistakes the corpus warns about.
-    w = kb.World("kitchen")
+    w = world.World("kitchen")
     w.loc["tomato"] = "hand"
     w.hand = "tomato"
-    assert kb.why_not(w, kb.Act("pick", "tomato")) == "the tomato is already in your hand"
-    assert kb.why_not(w, kb.Act("chop", "tomato")) is not None
-    assert kb.why_not(w, kb.Act("open", "microwave")) is None
+    assert world.why_not(w, world.Act("pick", "tomato")) == "the tomato is already in your hand"
+    assert world.why_not(w, world.Act("chop", "tomato")) is not None
+    assert world.why_not(w, world.Act("open", "microwave")) is None
     w.set("microwave", "open")
-    assert kb.why_not(w, kb.Act("open", "microwave")) is not None
-    assert kb.why_not(w, kb.Act("on", "microwave")) is not None  # door open
+    assert world.why_not(w, world.Act("open", "microwave")) is not None
+    assert world.why_not(w, world.Act("on", "microwave")) is not None  # door open
 
 
 def test_heldout_split_is_separate(train_docs, heldout_docs, train_text):
     assert heldout_docs and not set(heldout_docs) & set(train_docs)
-    reserved = set(kb.heldout_combos())
-    for _, combos in corpus._generate(200_000, 0, "train"):
+    reserved = set(split.heldout_combos())
+    for _, combos in _generate(200_000, 0, "train"):
         assert not combos & reserved
     n = 0
-    for _, combos in corpus._generate(50_000, 0, "heldout"):
+    for _, combos in _generate(50_000, 0, "heldout"):
         assert combos & reserved
         n += 1
     assert n > 100
     # The goals of reserved combinations are never written in training text.
     for schema, obj in sorted(reserved):
-        plan = kb.Plan(schema, (obj,), [], kb.World("kitchen"))
-        for phrase in corpus.goal_phrases(plan):
+        plan = world.Plan(schema, (obj,), [], world.World("kitchen"))
+        for phrase in goal_phrases(plan):
             if obj in phrase:
                 assert phrase not in train_text, (schema, obj, phrase)
     # ... but the reserved objects do appear in training text, in other contexts.
@@ -259,7 +285,7 @@ def test_knowledge_probes(train_text):
 
 
 def test_probe_topics_are_heldout():
-    reserved_objs = {o for _, o in kb.heldout_combos()}
+    reserved_objs = {o for _, o in split.heldout_combos()}
     for p in corpus.knowledge_probes(seed=0, n=100):
         assert any(re.search(rf"\b{re.escape(o)}\b", p["query"]) for o in reserved_objs | {"balcony"}), p["query"]
 
@@ -268,11 +294,11 @@ def test_decisive_kitchen_steps_are_frequent():
     """Chop the whole food on the board with empty hands, take the bowl while holding the chopped food, serve a
     complete bowl: each is frequent and shown for many foods, in common English around the game's states."""
     log: list = []
-    text = "\n".join(d for d, _ in corpus._generate(300_000, 0, "train", log))
+    text = "\n".join(d for d, _ in _generate(300_000, 0, "train", log))
     for kind in ("chop", "take", "serve"):
         foods = [x for k, x in log if k == kind]
         assert len(foods) >= 200 and len(set(foods)) >= 10, (kind, len(foods), len(set(foods)))
-    assert not {x for _, x in log} & kb.HELDOUT["salad"]
+    assert not {x for _, x in log} & split.HELDOUT["salad"]
     for phrase in ("standing in front of the cutting board", "empty-handed", "serve the dish", "take the bowl"):
         assert phrase in text, phrase
     assert "to serve the dish of a bowl only containing" not in text.lower()

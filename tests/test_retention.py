@@ -156,6 +156,13 @@ def test_unknown_task_names_give_a_clear_error(tiny_model_dir):
         ev.evaluate_retention(str(tiny_model_dir), None, [])
 
 
+def test_a_base_that_is_not_a_model_directory_gives_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    for base in (str(tmp_path / "empty"), str(tmp_path / "nowhere")):
+        with pytest.raises(FileNotFoundError, match=r"base model .* is not a Hugging Face model directory"):
+            ev.evaluate_retention(base, None, ["twosome_household_mc"])
+
+
 def test_probe_data_round_trip_and_override(tmp_path):
     probes = [{"query": "You cut bread with a", "choices": ["knife", "pillow"], "gold": 0}] * 3
     path = ev.write_probe_data(probes, tmp_path / "probes.jsonl")

@@ -1,4 +1,5 @@
-"""Language models: the small embedded default, its tokenizer, and loading of any local or hub HF model."""
+"""Language models: loading of any local or hub HF model (``loading``, ``packaged``), and the small embedded default
+(``tiny``, ``pretrain``) with the generator of its pretraining corpus (``corpus``)."""
 
 from twosome.lm.loading import load_lm
 

@@ -91,11 +91,11 @@ def load_lm(
         raise ValueError(f"model.dtype={dtype!r} is not valid; valid: {sorted(DTYPES)}")
     path = ensure_model_dir(path, build, source, **build_options)
     local = Path(path)
-    if (path.startswith(("/", ".", "~")) or local.exists()) and not (local / "config.json").exists():
-        raise FileNotFoundError(
-            f"model.path={path!r} is not a Hugging Face model directory (no config.json there). Point model.path "
-            "at a directory saved with save_pretrained, or use model=tiny for the embedded default."
-        )
+    local_model_dir(
+        path,
+        f"model.path={path!r}",
+        "Point model.path at a directory saved with save_pretrained, or use model=tiny for the embedded default.",
+    )
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
@@ -111,6 +111,18 @@ def load_lm(
     model.requires_grad_(False)
     model.eval()
     return model, tokenizer
+
+
+def local_model_dir(path: str, name: str, hint: str = "") -> Path | None:
+    """``path`` as a local directory, or ``None`` when it reads as a hub id (not absolute, relative or under ``~``,
+    and nothing there). A local path without config.json raises FileNotFoundError naming it as ``name``: handed to
+    transformers, it would be tried as a hub id and fail with a confusing download error."""
+    local = Path(path)
+    if not (path.startswith(("/", ".", "~")) or local.exists()):
+        return None
+    if not (local / "config.json").exists():
+        raise FileNotFoundError(f"{name} is not a Hugging Face model directory (no config.json there). {hint}".rstrip())
+    return local
 
 
 def _recipe(model_dir: Path) -> str | None:

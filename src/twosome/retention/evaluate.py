@@ -33,6 +33,8 @@ from typing import Any
 
 import yaml
 
+from twosome.fileio import atomic_write_text
+
 log = logging.getLogger(__name__)
 
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
@@ -98,10 +100,7 @@ def write_ppl_data(texts: Iterable[str], path: str | os.PathLike | None = None) 
 
 
 def _write_jsonl(rows: list[dict], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
-    tmp.replace(path)
+    atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     return path
 
 
@@ -288,11 +287,11 @@ def evaluate_retention(
     raises :class:`RetentionDataError` naming the task. ``data`` overrides a local task's JSONL file.
     ``bootstrap_iters`` > 0 (with ``include_stderr``) adds bootstrap stderrs of the perplexity metrics.
     """
+    from twosome.lm.loading import local_model_dir  # torch and transformers: only when evaluating
+
     local, external = split_tasks(tasks)
-    base = Path(base_model).expanduser()
-    if base_model.startswith(("/", ".", "~")) or base.exists():
-        if not (base / "config.json").is_file():
-            raise FileNotFoundError(f"base model {base_model!r} is not a Hugging Face model directory (no config.json)")
+    base = local_model_dir(os.path.expanduser(base_model), f"base model {base_model!r}")
+    if base is not None:
         base_model = str(base.resolve())
     if adapter is not None:
         if not (Path(adapter) / "adapter_config.json").is_file():
@@ -400,12 +399,9 @@ def retention_records(
 
 
 def write_records(records: list[dict[str, Any]], out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
     path = out / "retention.json"
     clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in records]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(clean, indent=1))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(clean, indent=1))
     return path
 
 

@@ -1,5 +1,22 @@
 """Lightning's CSV logger, except that it continues an existing ``metrics.csv`` instead of deleting it, so a resumed
-run's file reads as one run (train.py first drops the rows logged after the checkpoint)."""
+run's file reads as one run (train.py first drops the rows logged after the checkpoint).
+
+It overrides private members because Lightning (pytorch_lightning 2.6) offers no public way to keep the file:
+
+* the writer's constructor (lightning_fabric ``_ExperimentWriter.__init__``) calls ``_check_log_dir_exists``, which
+  warns and deletes ``metrics.csv`` whenever the log directory is not empty; here the log directory is the run
+  directory, never empty. No argument turns this off, so the writer overrides that private method;
+* ``CSVLogger.experiment`` builds the writer from a module-level class, so using another writer means overriding
+  ``experiment``, which must cache it in the private ``_experiment`` (which ``finalize`` reads) and create
+  the directory with the private ``_fs``, as Lightning's own property does.
+
+Public-only alternatives were weighed and rejected: moving ``metrics.csv`` aside while Lightning builds its writer
+(a kill in that window loses the earlier rows, which the resume tests guard, and the misleading "will be deleted"
+warning is printed on every run), and a logger written from scratch against the public ``Logger`` interface (a copy
+of Lightning's CSV writing: columns sorted, the header rewritten when a new metric appears). ``metrics_keys`` and
+``metrics_file_path`` are public attributes of the writer. tests/test_reliability.py (resume) and
+tests/test_run_dirs.py catch a Lightning upgrade that breaks this.
+"""
 
 from __future__ import annotations
 
