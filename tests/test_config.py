@@ -8,8 +8,10 @@ from pathlib import Path
 import hydra
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra.errors import MissingConfigException
+from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import OmegaConf
 
+from twosome.config import AgentConfig, check_run_dir, load_run_config
 from twosome.training.build import ConfigError, ppo_config, validate
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
@@ -77,17 +79,125 @@ def test_unknown_group_choice_lists_the_options():
         ("env.id=twosome/Nope-v0", "env.id='twosome/Nope-v0' is not valid; valid: \\[.*Overcooked-TomatoSalad-v0"),
         ("norm.mode=sum", "norm.mode='sum' is not valid; valid: \\['none', 'token', 'word'\\]"),
         ("model.dtype=fp8", "model.dtype='fp8' is not valid"),
-        ("seed=abc", "seed='abc' is not valid; valid: an integer"),
-        ("ppo.gamma=1.5", "invalid PPO settings \\['gamma'\\]"),
-        ("ppo.policy_minibatch_size=1000", "invalid PPO settings \\['policy_minibatch_size'\\]"),
-        ("+ppo.learning_rate=0.1", "unexpected keyword argument 'learning_rate'.*valid keys"),
-        ("eval.episodes=0", "eval.episodes=0 is not valid"),
+        ("seed=4294967296", "seed=4294967296 is not valid; valid: an integer from 0"),
+        ("ppo.gamma=1.5", "ppo.gamma=1.5 is not valid; valid: 0 < gamma <= 1"),
+        (
+            "ppo.policy_minibatch_size=1000",
+            "ppo.policy_minibatch_size=1000 is not valid; valid: from 1 to the batch size, num_envs x num_steps = 128",
+        ),
+        ("ppo.policy_chunk_size=0", "ppo.policy_chunk_size=0 is not valid; valid: from 1 to policy_minibatch_size"),
+        (
+            "+ppo.learning_rate=0.1",
+            "ppo.learning_rate: Key 'learning_rate' not in 'PPOConfig'; valid keys: .*policy_lr",
+        ),
+        ("+agent.uses_llm=true", "agent.uses_llm: Key 'uses_llm' not in 'AgentConfig'; valid keys: .*uses_lm"),
+        ("eval.episodes=0", "eval.episodes=0 is not valid; valid: an integer >= 1"),
+        (
+            "checkpoint.requeue_signals=[SIGFOO]",
+            "checkpoint.requeue_signals=\\['SIGFOO'\\] is not valid; valid: signal",
+        ),
     ],
 )
 def test_bad_values_fail_with_clear_messages(override, message):
     cfg = compose_cfg(override)
     with pytest.raises(ConfigError, match=message):
         validate(cfg)
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("ppo.polcy_lr=1", "Key 'polcy_lr' not in 'PPOConfig'"),
+        ("ppo.num_envs=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
+        ("ppo.num_envs=2.5", "could not be converted to Integer"),
+        ("ppo.anneal_lr=maybe", "Value 'maybe' is not a valid bool"),
+        ("eval.episodes=x", "could not be converted to Integer"),
+        ("checkpoint.every_updates=a", "could not be converted to Integer"),
+        ("agent.uses_llm=true", "Key 'uses_llm' not in 'AgentConfig'"),
+        ("seed=abc", "could not be converted to Integer"),
+    ],
+)
+def test_hydra_rejects_wrong_types_and_unknown_keys_at_compose_time(override, message):
+    """The schema (twosome.config.TrainConfig) types the settings: Hydra names the key before anything runs."""
+    key = override.split("=")[0]
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_cfg(override)
+    text = f"{err.value}\n{err.value.__cause__}"
+    assert message in text and key in text, text
+
+
+# Every PPO preset's values, recorded from the presets as they were when they inherited from ppo=laptop; gamma is
+# the environment's (0.99 Overcooked and BabyAI-Text, 0.95 VirtualHome) for every preset.
+SHARED = dict(adam_eps=1e-05, anneal_lr=True, clip_coef=0.2, clip_vloss=True, ent_coef=0.01, max_grad_norm=0.5)
+SHARED.update(norm_adv=True, vf_coef=0.5)
+COLUMNS = "total_env_steps num_envs num_steps gae_lambda update_epochs value_minibatch_size policy_minibatch_size"
+COLUMNS += " policy_chunk_size policy_lr value_lr target_kl"
+RECORDED = {
+    "laptop": (16384, 4, 32, 0.95, 1, 32, 32, 32, 1e-3, 1e-3, 0.02),
+    "twosome_overcooked": (500000, 4, 32, 0.95, 1, 32, 32, 4, 5e-7, 1e-5, 0.02),
+    "twosome_virtualhome": (50000, 4, 32, 0.95, 1, 32, 32, 4, 1e-6, 5e-5, 0.02),
+    "scratch": (100000, 4, 128, 0.95, 4, 128, 128, 128, 2.5e-4, 2.5e-4, None),
+    "glam": (1500000, 32, 40, 0.99, 4, 64, 64, 16, 1e-6, 1e-6, None),
+}
+PRESETS = {name: dict(SHARED, **dict(zip(COLUMNS.split(), row, strict=True))) for name, row in RECORDED.items()}
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("env,gamma", [("overcooked", 0.99), ("virtualhome", 0.95), ("babyai_text", 0.99)])
+def test_ppo_presets_keep_their_values(preset, env, gamma):
+    """The paper presets now inherit from the schema's defaults, not from ppo=laptop: same values as before."""
+    cfg = compose_cfg(f"ppo={preset}", f"env={env}")
+    assert OmegaConf.to_container(cfg.ppo, resolve=True) == {**PRESETS[preset], "gamma": gamma}
+    assert ppo_config(cfg).gamma == gamma
+
+
+def test_eval_and_checkpoint_defaults_are_the_schemas():
+    cfg = compose_cfg()
+    assert OmegaConf.to_container(cfg.eval) == dict(
+        every_updates=16, episodes=8, num_envs=4, deterministic=True, seed_offset=10000
+    )
+    assert OmegaConf.to_container(cfg.checkpoint) == dict(
+        every_updates=8, resume=True, requeue_signals=["SIGUSR1", "SIGUSR2"]
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides,norm",
+    [([], "none"), (["norm=word"], "word"), (["norm=token"], "token"), (["experiment=glam_paper_babyai"], "none")],
+)
+def test_glam_normalization_has_one_source(overrides, norm):
+    """GLAM selects norm=none; a norm= override really changes the policy, and the run name says which."""
+    cfg = compose_cfg("agent=glam", *overrides)
+    assert cfg.norm.mode == cfg.agent.policy.norm == norm
+    assert cfg.run_name.endswith(f"-{norm}-s0")
+
+
+@pytest.mark.parametrize("agent", sorted(f.stem for f in (CONF / "agent").glob("*.yaml")))
+def test_every_agent_declares_its_meta_keys(agent):
+    cfg = compose_cfg(f"agent={agent}")
+    meta = OmegaConf.to_object(cfg.agent)
+    assert isinstance(meta, AgentConfig) and meta.name == agent and meta.run_label
+    assert (meta.uses_lm, meta.uses_vectors) == {
+        "twosome": (True, False),
+        "zeroshot": (True, False),
+        "glam": (True, False),
+        "saycan": (True, True),
+        "ppo": (False, True),
+        "random": (False, False),
+    }[agent]
+
+
+def test_a_run_written_before_the_meta_keys_were_declared_reads_their_defaults(tmp_path):
+    cfg = OmegaConf.to_container(compose_cfg("agent=random"), resolve=True)
+    train = cfg["agent"].pop("train")
+    del cfg["agent"]["uses_vectors"]
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    agent = load_run_config(tmp_path / "config.yaml").agent
+    assert (agent.name, agent.uses_vectors, agent.train) == ("random", False, True)
+    cfg["agent"]["train"] = train  # a run of the same command written before uses_vectors was declared
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    (tmp_path / "summary.json").write_text("{}")
+    check_run_dir(compose_cfg("agent=random"), tmp_path)  # resumes: no "different config" refusal
 
 
 def test_missing_model_directory_is_a_clear_error(tmp_path):

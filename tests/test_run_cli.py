@@ -67,3 +67,15 @@ def test_bad_override_fails_before_training_with_the_valid_choices(tmp_path):
     assert proc.returncode != 0
     assert "norm.mode='sum' is not valid; valid: ['none', 'token', 'word']" in proc.stderr
     assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_a_misspelt_or_mistyped_setting_fails_at_compose_time_naming_the_key(tmp_path):
+    """The typed schema (twosome.config): Hydra rejects the override before the run directory exists."""
+    for override, message in (
+        ("ppo.polcy_lr=1", "Key 'polcy_lr' not in 'PPOConfig'"),
+        ("ppo.num_envs=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
+    ):
+        proc = run_cli(override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, timeout=120)
+        assert proc.returncode != 0
+        assert message in proc.stderr and f"full_key: {override.split('=')[0]}" in proc.stderr, proc.stderr
+        assert not (tmp_path / "run").exists()

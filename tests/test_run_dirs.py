@@ -85,7 +85,7 @@ def _finished_looking_run(run: Path) -> dict[str, str]:
 @pytest.mark.parametrize(
     "override,message",
     [
-        ("ppo.num_envs=abc", "ppo.num_envs='abc' is not valid; valid: int"),
+        ("ppo.num_envs=abc", "Value 'abc' of type 'str' could not be converted to Integer\n    full_key: ppo.num_envs"),
         ("ppo.policy_lr=0.5", "holds a run of a different config \\(ppo.policy_lr: 0.001 -> 0.5\\)"),
     ],
 )

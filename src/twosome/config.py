@@ -1,16 +1,23 @@
-"""What the configuration needs before anything heavy is imported: the settings' dataclasses, their validation, and
-the OmegaConf resolvers conf/ uses (registered on import of the ``twosome`` package). No torch, Lightning or
-transformers here: `src/run.py --help` and config errors must stay fast (tests/test_config.py checks the imports)."""
+"""What the configuration needs before anything heavy is imported: the typed schema (dataclasses Hydra checks,
+registered in its ConfigStore as ``train_schema``), the checks types cannot express, and the OmegaConf resolvers conf/
+uses (both registered on import of the ``twosome`` package). No torch, Lightning or transformers here:
+`src/run.py --help` and config errors must stay fast (tests/test_config.py checks the imports)."""
 
 from __future__ import annotations
 
 import re
+import signal
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
 
+from hydra.core.config_store import ConfigStore
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+T = TypeVar("T")
 
 # The names the heavy modules accept, here so that validation does not import them (tests/test_config.py checks
 # that they agree with twosome.scoring.NORMALIZATIONS and twosome.lm.loading.DTYPES).
@@ -27,17 +34,53 @@ def gpus_per_node(accelerator: str, devices) -> int | None:
     return int(devices) if accelerator in GPU_ACCELERATORS and isinstance(devices, int) else None
 
 
+class ConfigError(ValueError):
+    """A config value that is wrong; the message names the key, the value and what is valid."""
+
+
+def _problem(key: str, value, valid) -> str:
+    return f"{key}={value!r} is not valid; valid: {valid}"
+
+
+def _check(ok: bool, key: str, value, valid) -> None:
+    if not ok:
+        raise ConfigError(_problem(key, value, valid))
+
+
+# --- The typed schema ----------------------------------------------------------------------------------------------
+# Hydra merges every group's YAML and every command-line override onto these dataclasses (``train_schema``, first in
+# conf/train.yaml's defaults), so a misspelt key or a value of the wrong type fails at compose time with Hydra's
+# message naming the key. What a type cannot say (ranges, a minibatch within the batch) each class checks in
+# ``__post_init__``, which runs when ``validate`` turns the node into the dataclass: before anything is written.
+
+
+class _Checked:
+    """Runs ``problems()`` on construction; each problem is one ``key=value is not valid; valid: ...`` clause."""
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    def problems(self) -> list[str]:
+        raise NotImplementedError
+
+
 @dataclass
-class PPOConfig:
-    total_env_steps: int = 12_800
+class PPOConfig(_Checked):
+    """The PPO settings (``ppo``). The defaults are TWOSOME's published Overcooked structure (4 envs x 32 steps, a
+    value phase, then policy steps of 32 decisions accumulated over chunks of 4, target KL 0.02); the presets in
+    conf/ppo/ state what differs. In the composed config ``gamma`` defaults to the environment's (``env.gamma``)."""
+
+    total_env_steps: int = 12_800  # the whole run's budget, all ranks together
     num_envs: int = 4
-    num_steps: int = 32
+    num_steps: int = 32  # steps per environment and update
     gamma: float = 0.99
     gae_lambda: float = 0.95
     update_epochs: int = 1
     value_minibatch_size: int = 32
-    policy_minibatch_size: int = 32
-    policy_chunk_size: int = 4
+    policy_minibatch_size: int = 32  # decisions per policy optimizer step
+    policy_chunk_size: int = 4  # decisions per forward, accumulated up to policy_minibatch_size
     policy_lr: float = 5e-7
     value_lr: float = 1e-5
     adam_eps: float = 1e-5
@@ -47,44 +90,29 @@ class PPOConfig:
     ent_coef: float = 0.01
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
-    target_kl: float | None = 0.02
+    target_kl: float | None = 0.02  # null: no early stop
     norm_adv: bool = True
 
-    def __post_init__(self):
-        for name, field_ in self.__dataclass_fields__.items():  # a mistyped override, e.g. ppo.num_envs=four
-            value, kind = getattr(self, name), str(field_.type)
-            if kind == "bool":
-                ok = isinstance(value, bool)
-            elif kind == "int":
-                ok = isinstance(value, int) and not isinstance(value, bool)
-            else:  # float, float | None
-                ok = (value is None and "None" in kind) or (
-                    isinstance(value, int | float) and not isinstance(value, bool)
-                )
-            if not ok:
-                raise ValueError(f"ppo.{name}={value!r} is not valid; valid: {kind.replace(' | None', ' or null')}")
-        checks = {
-            "num_envs": self.num_envs >= 1,
-            "num_steps": self.num_steps >= 1,
-            "total_env_steps": self.total_env_steps >= 1,
-            "gamma": 0 < self.gamma <= 1,
-            "gae_lambda": 0 <= self.gae_lambda <= 1,
-            "update_epochs": self.update_epochs >= 1,
-            "policy_lr": self.policy_lr > 0,
-            "value_lr": self.value_lr > 0,
-            "clip_coef": self.clip_coef > 0,
-            "value_minibatch_size": 1 <= self.value_minibatch_size <= self.batch_size,
-            "policy_minibatch_size": 1 <= self.policy_minibatch_size <= self.batch_size,
-            "policy_chunk_size": 1 <= self.policy_chunk_size <= self.policy_minibatch_size,
+    def problems(self) -> list[str]:
+        batch = f"the batch size, num_envs x num_steps = {self.batch_size}"
+        rules = {
+            "total_env_steps": (self.total_env_steps >= 1, ">= 1"),
+            "num_envs": (self.num_envs >= 1, ">= 1"),
+            "num_steps": (self.num_steps >= 1, ">= 1"),
+            "gamma": (0 < self.gamma <= 1, "0 < gamma <= 1"),
+            "gae_lambda": (0 <= self.gae_lambda <= 1, "0 <= gae_lambda <= 1"),
+            "update_epochs": (self.update_epochs >= 1, ">= 1"),
+            "policy_lr": (self.policy_lr > 0, "> 0"),
+            "value_lr": (self.value_lr > 0, "> 0"),
+            "clip_coef": (self.clip_coef > 0, "> 0"),
+            "value_minibatch_size": (1 <= self.value_minibatch_size <= self.batch_size, f"from 1 to {batch}"),
+            "policy_minibatch_size": (1 <= self.policy_minibatch_size <= self.batch_size, f"from 1 to {batch}"),
+            "policy_chunk_size": (
+                1 <= self.policy_chunk_size <= self.policy_minibatch_size,
+                f"from 1 to policy_minibatch_size ({self.policy_minibatch_size})",
+            ),
         }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(
-                f"invalid PPO settings {bad} in {asdict(self)}: need num_envs, num_steps, update_epochs >= 1; "
-                "0 < gamma <= 1; 0 <= gae_lambda <= 1; positive learning rates and clip_coef; minibatch sizes between "
-                f"1 and the batch size (num_envs*num_steps={self.batch_size}); "
-                "policy_chunk_size <= policy_minibatch_size"
-            )
+        return [_problem(f"ppo.{k}", getattr(self, k), valid) for k, (ok, valid) in rules.items() if not ok]
 
     @property
     def batch_size(self) -> int:
@@ -101,21 +129,120 @@ class PPOConfig:
 
 
 @dataclass
-class EvalConfig:
-    every_updates: int = 10
-    episodes: int = 20
+class EvalConfig(_Checked):
+    """The evaluation settings (``eval``)."""
+
+    every_updates: int = 16  # evaluate every N PPO updates (0: never); the final evaluation always runs
+    episodes: int = 8
     num_envs: int = 4
-    deterministic: bool = True
-    seed_offset: int = 10_000
+    deterministic: bool = True  # greedy actions; false samples from the policy
+    seed_offset: int = 10_000  # evaluation environments use seed + seed_offset, never the training seeds
+
+    def problems(self) -> list[str]:
+        rules = {
+            "every_updates": (self.every_updates >= 0, "an integer >= 0 (0: only the final evaluation)"),
+            "episodes": (self.episodes >= 1, "an integer >= 1"),
+            "num_envs": (self.num_envs >= 1, "an integer >= 1"),
+        }
+        return [_problem(f"eval.{k}", getattr(self, k), valid) for k, (ok, valid) in rules.items() if not ok]
 
 
-class ConfigError(ValueError):
-    """A config value that is wrong; the message names the key, the value and what is valid."""
+@dataclass
+class CheckpointConfig(_Checked):
+    """Checkpoints and resume (``checkpoint``; docs/RELIABILITY.md). The run directory holds checkpoints/last.ckpt:
+    the adapter and heads, optimizers, lr schedules, random generators, environment states and counters."""
+
+    every_updates: int = 8  # write last.ckpt every N PPO updates and at the end (0: only on signals); atomic
+    resume: bool = True  # the same command continues from last.ckpt; a finished run (summary.json) is not rerun
+    # save at the end of the running update, requeue (SLURM), stop; SIGTERM saves too
+    requeue_signals: list[str] = field(default_factory=lambda: ["SIGUSR1", "SIGUSR2"])
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.every_updates < 0:
+            valid = "an integer >= 0 (0: no periodic checkpoint; the requeue signals and SIGTERM still save)"
+            out.append(_problem("checkpoint.every_updates", self.every_updates, valid))
+        unknown = [s for s in self.requeue_signals if s not in signal.Signals.__members__]
+        if unknown:
+            out.append(_problem("checkpoint.requeue_signals", unknown, "signal names, e.g. SIGUSR1"))
+        return out
 
 
-def _check(ok: bool, key: str, value, valid) -> None:
-    if not ok:
-        raise ConfigError(f"{key}={value!r} is not valid; valid: {valid}")
+@dataclass
+class AgentConfig:
+    """What every agent declares besides its policy (``agent``): the build, the training loop, validation and the
+    generalization evaluation read these, never the agent's name. conf/agent/*.yaml set them."""
+
+    name: str = MISSING  # names its runs and its rows in tables
+    run_label: str = MISSING  # what distinguishes its runs, in run_name (e.g. model, task, normalization)
+    uses_lm: bool = False  # reads text with the LM: the model is loaded (and its directory checked)
+    uses_vectors: bool = False  # reads the symbolic observation vector: built with its size and the action count
+    train: bool = True  # false: evaluation only (random, zero-shot)
+    policy: dict[str, Any] = field(default_factory=dict)  # instantiated (``_target_``) with the model if any
+
+
+@dataclass
+class TrainConfig:
+    """conf/train.yaml's top level. The groups without a class here (env, model, trainer, ...) are open dicts, each
+    described in its conf/ directory; a new group needs a field here (``name: dict[str, Any]``)."""
+
+    paths: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    norm: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    logger: dict[str, Any] = field(default_factory=dict)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    seed: int = MISSING
+    scorer: dict[str, Any] = field(default_factory=dict)
+    run_name: str = MISSING
+
+
+# The typed groups: validate turns each into its dataclass (running its checks).
+SCHEMAS = {"ppo": PPOConfig, "eval": EvalConfig, "checkpoint": CheckpointConfig, "agent": AgentConfig}
+
+
+def train_schema() -> DictConfig:
+    """The node stored as ``train_schema``: TrainConfig, with the PPO discount following the environment's."""
+    schema = OmegaConf.structured(TrainConfig)
+    schema.ppo.gamma = "${env.gamma}"
+    return schema
+
+
+def register_schema() -> None:
+    ConfigStore.instance().store(name="train_schema", node=train_schema())
+
+
+def settings(cfg: DictConfig, key: str, kind: type[T]) -> T:
+    """``cfg[key]`` as its dataclass, with the checks of ``kind``; also for a run's plain config.yaml, which Hydra
+    did not compose (its types are checked here)."""
+    node = OmegaConf.to_container(cfg[key], resolve=True)
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(kind), node))
+    except OmegaConfBaseException as err:  # a key added with +key=..., or a plain config's wrong type
+        where = f"{key}.{err.full_key}" if err.full_key else key
+        unknown = isinstance(err, ConfigKeyError | ConfigAttributeError)
+        hint = f"; valid keys: {sorted(f.name for f in fields(kind))}" if unknown else ""
+        raise ConfigError(f"{where}: {str(err.msg).splitlines()[0]}{hint}") from err
+
+
+def ppo_config(cfg: DictConfig) -> PPOConfig:
+    return settings(cfg, "ppo", PPOConfig)
+
+
+def eval_config(cfg: DictConfig) -> EvalConfig:
+    return settings(cfg, "eval", EvalConfig)
+
+
+def load_run_config(path: Path) -> DictConfig:
+    """A run's resolved config.yaml, with the agent's meta keys a run written before they were declared lacks read
+    as their defaults."""
+    cfg = OmegaConf.load(path)
+    cfg.agent = OmegaConf.merge(OmegaConf.structured(AgentConfig), cfg.agent)
+    return cfg
 
 
 # Files a Hugging Face tokenizer is loaded from (fast, SentencePiece, BPE vocabularies).
@@ -133,7 +260,7 @@ TOKENIZER_FILES = (
 def check_model_dir(cfg: DictConfig) -> None:
     """A local model directory with a config but no tokenizer: transformers' own error would suggest installing
     sentencepiece or tiktoken, which does not help."""
-    if not cfg.agent.get("uses_lm", False):
+    if not cfg.agent.uses_lm:
         return
     path = Path(str(cfg.model.path))
     if (path / "config.json").is_file() and not any((path / name).is_file() for name in TOKENIZER_FILES):
@@ -155,7 +282,7 @@ def validate(cfg: DictConfig) -> None:
         )
     check_model_dir(cfg)
     _check(
-        isinstance(cfg.run_name, str) and RUN_NAME.fullmatch(cfg.run_name) is not None,
+        RUN_NAME.fullmatch(cfg.run_name) is not None,
         "run_name",
         cfg.run_name,
         "letters, digits and . _ + = - (not starting with . or -; no path separators)",
@@ -171,19 +298,7 @@ def validate(cfg: DictConfig) -> None:
     _check(cfg.env.id in gym.registry, "env.id", cfg.env.id, registered)
     _check(cfg.norm.mode in NORMALIZATIONS, "norm.mode", cfg.norm.mode, list(NORMALIZATIONS))
     _check(cfg.model.dtype in DTYPES, "model.dtype", cfg.model.dtype, list(DTYPES))
-    _check(
-        isinstance(cfg.seed, int) and not isinstance(cfg.seed, bool) and 0 <= cfg.seed < 2**32,
-        "seed",
-        cfg.seed,
-        "an integer from 0 to 2**32 - 1",
-    )
-    every = cfg.checkpoint.every_updates
-    _check(
-        isinstance(every, int) and not isinstance(every, bool) and every >= 0,
-        "checkpoint.every_updates",
-        every,
-        "an integer >= 0 (0: no periodic checkpoint; the requeue signals and SIGTERM still save)",
-    )
+    _check(0 <= cfg.seed < 2**32, "seed", cfg.seed, "an integer from 0 to 2**32 - 1")
     _check(
         cfg.trainer.accelerator in ("cpu", "gpu", "cuda", "mps", "auto"),
         "trainer.accelerator",
@@ -194,24 +309,8 @@ def validate(cfg: DictConfig) -> None:
     _check(strategy in STRATEGIES, "trainer.strategy", strategy, list(STRATEGIES))
     # Lightning's default for several processes is DDP, which syncs gradients in forward(): PPO never calls it.
     _check(strategy == "fsdp" or processes(cfg) == 1, "trainer.strategy", strategy, "fsdp when devices x num_nodes > 1")
-    for key in ("every_updates", "episodes", "num_envs"):
-        value = cfg.eval[key]
-        _check(
-            isinstance(value, int) and value >= (0 if key == "every_updates" else 1),
-            f"eval.{key}",
-            value,
-            "an integer >= 1" if key != "every_updates" else "an integer >= 0",
-        )
-    ppo_config(cfg)
-
-
-def ppo_config(cfg: DictConfig) -> PPOConfig:
-    try:
-        return PPOConfig(**OmegaConf.to_container(cfg.ppo, resolve=True))
-    except TypeError as err:
-        raise ConfigError(f"ppo: {err}; valid keys: {sorted(PPOConfig.__dataclass_fields__)}") from err
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
+    for key, kind in SCHEMAS.items():
+        settings(cfg, key, kind)  # the checks types cannot express, and keys added with +
 
 
 def processes(cfg: DictConfig) -> int:
@@ -270,7 +369,7 @@ def check_run_dir(cfg: DictConfig, run_dir: Path) -> None:
     """Refuse to resume a run directory that holds a run of another config (before anything is written)."""
     if not (cfg.checkpoint.resume and has_previous_run(run_dir)):
         return
-    old = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
+    old = OmegaConf.to_container(load_run_config(run_dir / "config.yaml"))
     changes = config_changes(old, OmegaConf.to_container(cfg, resolve=True))
     if changes:
         raise ConfigError(
@@ -307,6 +406,7 @@ def register_resolvers() -> None:
 
 
 register_resolvers()
+register_schema()
 
 
 class ValidateBeforeWriting(Callback):

@@ -8,7 +8,8 @@ saved weights (adapter and heads) are loaded. A TWOSOME run also yields its untr
 training: "zeroshot"). Agents that read the symbolic vector instead of text (PPO from scratch) cannot know which
 objects a new task is about, so they are evaluated on their own training task only; the other rows say
 ``not applicable`` with the reason, instead of hiding it. SayCan's LM reads the new task's text but its
-affordance reads the vector, so it runs where the vector layout matches and is marked otherwise.
+affordance reads the vector, so it runs where the vector layout matches and is marked otherwise. What an agent
+reads comes from its run's config (``agent.uses_lm``, ``agent.uses_vectors``), not from its name.
 Actions are sampled from each policy (the environments are deterministic, so greedy episodes would all be equal;
 ``--greedy`` is there for one-episode checks). Writes ``generalization.csv`` (one row per run, agent and task:
 success and return, mean and standard error over episodes).
@@ -28,11 +29,11 @@ import torch
 from omegaconf import OmegaConf
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
+from twosome.config import AgentConfig, load_run_config
 from twosome.training.build import build_agent
 from twosome.training.rollout import evaluate
 from twosome.training.vector_env import make_vector_env
 
-TEXT_AGENTS = ("twosome", "zeroshot", "glam")
 SUITES = Path(__file__).resolve().parents[3] / "conf" / "generalization"
 
 
@@ -45,7 +46,7 @@ def load_run(run_dir: Path, untrained: bool = False):
     config_path = run_dir / "config.yaml"
     if not config_path.exists():
         raise FileNotFoundError(f"{run_dir} has no config.yaml: is it a run directory written by src/run.py?")
-    cfg = OmegaConf.load(config_path)
+    cfg = load_run_config(config_path)
     agent = build_agent(cfg)
     if not untrained:
         agent.load(run_dir)
@@ -61,15 +62,16 @@ def obs_dim_of(env_id: str) -> int:
         env.close()
 
 
-def not_applicable_reason(agent_name: str, train_env: str, task: str, train_dim: int) -> str | None:
-    if agent_name in TEXT_AGENTS or task == train_env:
+def not_applicable_reason(agent: AgentConfig, train_env: str, task: str, train_dim: int) -> str | None:
+    """Why ``agent`` cannot be evaluated on ``task``, or None: only what reads the symbolic vector is tied to its
+    training task's layout (text agents and the random agent run anywhere)."""
+    if not agent.uses_vectors or task == train_env:
         return None
-    if agent_name == "ppo":
+    if not agent.uses_lm:
         return "reads only the symbolic vector: cannot know the new task's objects"
-    if agent_name == "saycan":
-        task_dim = obs_dim_of(task)  # builds the env once
-        if task_dim != train_dim:
-            return f"affordance reads a {train_dim}-dim vector; this task's vector has {task_dim} dims"
+    task_dim = obs_dim_of(task)  # builds the env once
+    if task_dim != train_dim:
+        return f"affordance reads a {train_dim}-dim vector; this task's vector has {task_dim} dims"
     return None
 
 
@@ -128,7 +130,7 @@ def generalization(
                     "train_task": cfg.env.id,
                     "task": task,
                 }
-                reason = not_applicable_reason(label, cfg.env.id, task, train_dim)
+                reason = not_applicable_reason(cfg.agent, cfg.env.id, task, train_dim)
                 if reason:
                     row.update(applicable=False, note=reason)
                 else:

@@ -16,10 +16,10 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.base import ActorCritic
-from twosome.config import STRATEGIES, ConfigError, ppo_config, validate  # noqa: F401  (re-exported)
+from twosome.config import STRATEGIES, ConfigError, eval_config, ppo_config, validate  # noqa: F401  (re-exported)
 from twosome.lm.loading import load_lm
 from twosome.training.csv_logger import ContinuingCSVLogger
-from twosome.training.ppo_module import EvalConfig, PPOModule
+from twosome.training.ppo_module import PPOModule
 from twosome.training.vector_env import make_vector_env
 
 
@@ -34,8 +34,8 @@ def env_spaces(cfg: DictConfig) -> dict[str, int]:
 
 
 def build_agent(cfg: DictConfig) -> ActorCritic:
-    extra = env_spaces(cfg) if cfg.agent.get("uses_vectors", False) else {}
-    if cfg.agent.get("uses_lm", False):
+    extra = env_spaces(cfg) if cfg.agent.uses_vectors else {}
+    if cfg.agent.uses_lm:
         m = cfg.model
         options = {"source_build": m.get("source_build", "household_llama"), "wheel": m.get("wheel")}
         lm, tokenizer = load_lm(m.path, m.build, m.dtype, m.get("source"), **options)
@@ -49,9 +49,7 @@ def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
 
 
 def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:
-    return PPOModule(
-        agent, env_factory(cfg), ppo_config(cfg), EvalConfig(**OmegaConf.to_container(cfg.eval)), seed=cfg.seed
-    )
+    return PPOModule(agent, env_factory(cfg), ppo_config(cfg), eval_config(cfg), seed=cfg.seed)
 
 
 def build_strategy(cfg: DictConfig):

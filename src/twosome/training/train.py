@@ -207,7 +207,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
     start = time.time()
     agent = build_agent(cfg)
     module = build_module(cfg, agent)
-    if cfg.agent.get("train", True):
+    if cfg.agent.train:
         purge = None
         if resume_from is not None:
             state = read_run_state(resume_from)
