@@ -21,8 +21,8 @@ from twosome.rl.rollout import Rollout
 
 
 class PPO:
-    def __init__(self, agent: ActorCritic, config: PPOConfig):
-        self.agent, self.config = agent, config
+    def __init__(self, agent: ActorCritic, ppo: PPOConfig):
+        self.agent, self.config = agent, ppo
 
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
         """AdamW for the policy (TWOSOME's, no weight decay), Adam for the critic; linear decay to 0 over the run."""

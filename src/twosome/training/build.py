@@ -49,7 +49,10 @@ def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
 
 
 def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:
-    return PPOModule(agent, env_factory(cfg), ppo_config(cfg), eval_config(cfg), seed=cfg.seed)
+    ppo = ppo_config(cfg)
+    # The algorithm's own settings come from conf/algo; the agent and the PPO settings are objects, passed after.
+    algorithm = hydra.utils.instantiate(cfg.algo, _partial_=True, _convert_="all")(agent=agent, ppo=ppo)
+    return PPOModule(agent, env_factory(cfg), ppo, eval_config(cfg), seed=cfg.seed, algorithm=algorithm)
 
 
 def build_strategy(cfg: DictConfig):

@@ -24,6 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from twosome.agents.capabilities import Persistent
 from twosome.config import (  # noqa: F401  (config_changes: re-exported)
     ConfigError,
     budget_note,
@@ -207,6 +208,11 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
     start = time.time()
     agent = build_agent(cfg)
     module = build_module(cfg, agent)
+    if cfg.agent.train and not isinstance(agent, Persistent):
+        raise TypeError(
+            f"agent {cfg.agent.name!r} ({type(agent).__name__}) trains but cannot save its weights: implement save "
+            "and load (twosome.agents.capabilities.Persistent), or set agent.train=false"
+        )
     if cfg.agent.train:
         purge = None
         if resume_from is not None:

@@ -1,0 +1,41 @@
+"""The packages' layering, as docs/EXTENDING.md states it: environments know nothing of models, the scorer nothing
+of environments, agents nothing of algorithms, algorithms nothing of training (Lightning, checkpoints)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "twosome"
+
+# Which other twosome packages each package may import (training, evaluation and bench compose everything).
+ALLOWED = {
+    "envs": set(),
+    "scoring": set(),
+    "fileio": set(),
+    "parallel": set(),
+    "lm": {"fileio"},
+    "config": {"envs", "scoring"},
+    "agents": {"scoring", "parallel"},
+    "rl": {"agents", "config", "parallel"},
+    "retention": {"fileio", "lm"},
+}
+
+
+def imported_packages(package: str) -> set[str]:
+    files = [SRC / f"{package}.py"] if (SRC / f"{package}.py").exists() else list((SRC / package).rglob("*.py"))
+    found = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            found |= {n.split(".")[1] for n in names if n.startswith("twosome.") and n.count(".") >= 1}
+    return found - {package}
+
+
+def test_each_package_imports_only_the_layers_below_it():
+    wrong = {pkg: sorted(imported_packages(pkg) - allowed) for pkg, allowed in ALLOWED.items()}
+    assert {pkg: deps for pkg, deps in wrong.items() if deps} == {}
