@@ -34,3 +34,14 @@ def test_out_of_memory_case_is_recorded_not_fatal(tmp_path, monkeypatch):
     df = pd.read_csv(tmp_path / "scoring.csv")
     assert df[df.phase == "update"].seconds_per_call.map(math.isnan).all()
     assert not df[df.phase == "rollout"].seconds_per_call.map(math.isnan).any()
+
+
+def test_benchmark_under_fsdp_shards_the_model_over_two_ranks(tmp_path):
+    """--fsdp 2: the LM sharded block by block over two gloo ranks keeps the shared mode (one forward per prompt)."""
+    import json
+
+    args = ["--fsdp", "2", "--actions", "2", "--prompt-lengths", "50", "--repeats", "1", "--envs", "2"]
+    scoring.main([*args, "--out", str(tmp_path)])
+    df = pd.read_csv(tmp_path / "scoring.csv")
+    assert set(df["mode"]) == {"naive", "shared"} and (df.decisions_per_second > 0).all()
+    assert json.loads((tmp_path / "meta.json").read_text())["fsdp_ranks"] == 2

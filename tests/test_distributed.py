@@ -81,6 +81,61 @@ def test_mixed_dtype_blocks_put_adapters_in_their_own_units():
     assert r0["all_grads"]
 
 
+PROMPTS = ["go to the red ball and then", "pick up the key"]
+CANDIDATES = [["turn left", "go forward", "pick up the key"], ["drop", "toggle the door"]]
+
+
+def _sharded_scores(rank: int, world: int) -> dict:
+    """Score with every mode on a LoRA Llama sharded over ``world`` ranks (and unsharded), with LoRA gradients."""
+    from conftest import metaspace_tokenizer
+    from peft import LoraConfig, get_peft_model
+    from torch.distributed.device_mesh import init_device_mesh
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from twosome.parallel.fsdp import shard, transformer_units
+    from twosome.scoring import ActionScorer
+
+    out = {}
+    for sharded in (False, True):
+        torch.manual_seed(0)
+        tokenizer = metaspace_tokenizer()
+        config = LlamaConfig(
+            vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
+        )
+        base = LlamaForCausalLM(config).eval()
+        model = get_peft_model(base, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"]))
+        for name, prm in model.named_parameters():  # non-zero B: gradients reach A and the prompt's keys and values
+            if "lora_B" in name:
+                torch.nn.init.normal_(prm, std=0.1)
+        if sharded:
+            shard(transformer_units(model), init_device_mesh("cpu", (world,)))
+        scorer = ActionScorer.for_model(base, tokenizer)
+        batch = scorer.encode(PROMPTS, CANDIDATES)
+        for mode in ("shared", "naive"):
+            model.zero_grad()
+            scores = scorer.score(model, batch, mode=mode)
+            scores.normalized("word").sum().backward()
+            grads = {
+                n: (p.grad.full_tensor() if hasattr(p.grad, "full_tensor") else p.grad).clone()
+                for n, p in model.named_parameters()
+                if p.requires_grad
+            }
+            out[(sharded, mode)] = (scores.logprob_sum.detach(), grads)
+    return out
+
+
+def test_shared_prefix_scoring_under_fsdp_equals_naive_and_unsharded():
+    """Two gloo ranks, the LM sharded block by block: the shared mode (one forward per prompt, every block once)
+    gives the naive mode's log-probabilities (1e-5) and LoRA gradients (1e-4), and both equal the unsharded model's."""
+    for result in dist.spawn_gloo(_sharded_scores, 2):
+        reference_logp, reference_grads = result[(False, "naive")]
+        for key in ((False, "shared"), (True, "shared"), (True, "naive")):
+            logp, grads = result[key]
+            torch.testing.assert_close(logp, reference_logp, atol=1e-5, rtol=1e-5, msg=str(key))
+            for name, grad in reference_grads.items():
+                torch.testing.assert_close(grads[name], grad, atol=1e-4, rtol=1e-4, msg=f"{key} {name}")
+
+
 def test_transformer_blocks_needs_the_models_block_names():
     from twosome.parallel.fsdp import transformer_blocks
 

@@ -34,3 +34,8 @@ class Memo:
                 self.values.clear()
             self.values.update(computed)
         return [computed[k] if k in computed else known[k] for k in keys]
+
+    def put_many(self, keys: Sequence[Hashable], values: Sequence) -> None:
+        if len(self.values) + len(keys) > self.max_size:
+            self.values.clear()
+        self.values.update(zip(keys, values))

@@ -3,12 +3,14 @@
 Actor and critic share one frozen LM. The actor sees it through LoRA adapters; the critic is an MLP on the final
 hidden state of the prompt's last real token (the first decoder position for an encoder-decoder), computed with the
 adapters disabled and no gradient into the LM. GLAM is the same class configured differently (conf/agent/glam.yaml):
-no normalization, and a value head that reads the adapted LM.
+no normalization, and a value head that reads the adapted LM (the value loss trains the head, the policy loss the
+adapters); its features come from the scoring pass when the weights have not changed since.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -70,6 +72,8 @@ class TwosomeAgent(ActorCritic):
         self.memoize = memoize
         self._scores = Memo(feature_cache_size)  # per (prompt, valid actions), inside frozen_policy() only
         self._features = Memo(feature_cache_size)  # per prompt, from the frozen base LM: valid for the whole run
+        self._adapted = Memo(feature_cache_size)  # per prompt, from the adapted LM (GLAM): valid while weights stay
+        self._adapted_version: tuple | None = None
         self._in_frozen_policy = False
 
     # --- actor -------------------------------------------------------------------------------------------
@@ -84,20 +88,27 @@ class TwosomeAgent(ActorCritic):
         keys = candidate_keys(obs)
         if self.memoize:
             remember = self._in_frozen_policy and not torch.is_grad_enabled()
-            values = torch.cat(self._scores.get_many(keys, self._score, remember=remember))
+            values = torch.cat(self._scores.get_many(keys, partial(self._score, remember=remember), remember=remember))
         else:
-            values = torch.cat(self._score(keys))
+            values = torch.cat(self._score(keys, remember=False))
         out = torch.full(obs.action_mask.shape, float("-inf"), device=values.device, dtype=values.dtype)
         return out.masked_scatter(obs.action_mask.to(out.device), values)
 
-    def _score(self, keys: list[tuple[str, tuple[str, ...]]]) -> list[torch.Tensor]:
+    def _score(self, keys: list[tuple[str, tuple[str, ...]]], remember: bool) -> list[torch.Tensor]:
+        """With an adapted critic (GLAM), a memoizing pass also keeps the prompts' hidden states it computed: they
+        are the critic's features at these weights, so the value costs no forward of its own."""
         batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys])
-        return list(self.scorer.score(self.actor, batch).normalized(self.norm).split(batch.counts))
+        share = remember and self.critic_uses_adapter
+        scores = self.scorer.score(self.actor, batch, hidden=share)
+        if share:
+            self._adapted_memo().put_many([k[0] for k in keys], list(scores.prompt_hidden.float()))
+        return list(scores.normalized(self.norm).split(batch.counts))
 
     @contextmanager
     def frozen_policy(self):
         """While the weights stay fixed (a rollout, an evaluation), memoize each distinct state's scores."""
         self._in_frozen_policy = True
+        self._adapted.values.clear()  # a rollout computes afresh what it reuses (a resumed run does the same)
         try:
             yield
         finally:
@@ -113,14 +124,24 @@ class TwosomeAgent(ActorCritic):
     # --- critic ------------------------------------------------------------------------------------------
     def _prompt_features(self, prompts: list[str]) -> list[torch.Tensor]:
         ids = [self.scorer.prompt_ids(p) for p in prompts]
-        if self.critic_uses_adapter:
-            return list(self.scorer.prompt_features(self.actor, ids))
+        if self.critic_uses_adapter:  # no gradient: the value optimizer steps the head only
+            with torch.no_grad():
+                return list(self.scorer.prompt_features(self.actor, ids))
         with torch.no_grad(), self.actor.disable_adapter():
             return list(self.scorer.prompt_features(self.actor, ids))
 
+    def _adapted_memo(self) -> Memo:
+        """The adapted features stay valid while the adapter weights are unchanged: an optimizer step modifies
+        them in place, which increments their tensors' version counters."""
+        version = tuple(p._version for p in self.policy_parameters())
+        if version != self._adapted_version:
+            self._adapted.values.clear()
+            self._adapted_version = version
+        return self._adapted
+
     def value(self, obs: ObsBatch) -> torch.Tensor:
-        if self.critic_uses_adapter:  # the features move with the adapters: computed afresh
-            features = self._prompt_features(obs.prompts)
+        if self.critic_uses_adapter:  # read from the adapted LM; the value loss trains the head only
+            features = self._adapted_memo().get_many(obs.prompts, self._prompt_features, remember=self.memoize)
         else:  # from the frozen base LM: a prompt's feature never changes, so each is computed once in a run
             features = self._features.get_many(obs.prompts, self._prompt_features, remember=self.memoize)
         return self.critic_head(torch.stack(features)).squeeze(-1)

@@ -2,6 +2,7 @@
 
     python -m twosome.bench.scoring --out results/bench_scoring          # default tiny model, CPU
     python -m twosome.bench.scoring --model llama7b-random --device cuda --dtype bfloat16
+    python -m twosome.bench.scoring --fsdp 2 --actions 8,42 --prompt-lengths 150     # LM sharded over 2 CPU ranks
 
 Sweeps the number of actions (prompt ~150 tokens) and the prompt length (8 actions); writes a CSV, a Markdown
 table and a plot. A "decision" is one environment's choice; a call scores ``--envs`` prompts at once.
@@ -24,6 +25,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from twosome.lm import corpus
+from twosome.parallel.collectives import rank
 from twosome.scoring import ActionScorer
 
 ACTION_COUNTS = (2, 8, 16, 42, 64)
@@ -102,6 +104,12 @@ def run(args) -> pd.DataFrame:
     for p in model.parameters():
         if p.requires_grad:
             p.data = p.data.float()
+    if args.fsdp > 1:  # every block its own FSDP unit, as training shards it
+        from torch.distributed.device_mesh import init_device_mesh
+
+        from twosome.parallel.fsdp import shard, transformer_units
+
+        shard(transformer_units(model), init_device_mesh("cpu", (args.fsdp,)))
     rng = random.Random(0)
     body_params = sum(p.numel() for n, p in model.named_parameters() if "embed" not in n and "lm_head" not in n)
     counts = args.actions or ACTION_COUNTS
@@ -163,7 +171,10 @@ def run(args) -> pd.DataFrame:
                     else f"{1000 * seconds / args.envs:8.2f} ms/decision, {args.envs / seconds:8.1f} decisions/s, "
                     f"{flops / seconds / 1e12:7.2f} TFLOP/s"
                 )
-                print(f"{phase:7s} {mode:6s} prompt~{prompt_tokens:3d} actions={n_actions:2d}: {timing}", flush=True)
+                if rank() == 0:
+                    print(
+                        f"{phase:7s} {mode:6s} prompt~{prompt_tokens:3d} actions={n_actions:2d}: {timing}", flush=True
+                    )
     return pd.DataFrame(rows)
 
 
@@ -234,6 +245,7 @@ def main(argv=None) -> None:
         default=None,
         help=f"prompt lengths to sweep at 8 actions (default {PROMPT_LENGTHS})",
     )
+    ap.add_argument("--fsdp", type=int, default=1, help="ranks (gloo, CPU) to shard the LM over with FSDP")
     ap.add_argument("--out", default="results/bench_scoring")
     ap.add_argument("--replot", action="store_true", help="redraw the plot and tables from an existing CSV")
     args = ap.parse_args(argv)
@@ -242,7 +254,16 @@ def main(argv=None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "scoring.csv"
-    df = pd.read_csv(csv) if args.replot and csv.exists() else run(args)
+    if args.replot and csv.exists():
+        df = pd.read_csv(csv)
+    elif args.fsdp > 1:
+        from functools import partial
+
+        from twosome.parallel.collectives import spawn_gloo
+
+        df = spawn_gloo(partial(_run_rank, args=args), args.fsdp)[0]  # every rank times the same calls
+    else:
+        df = run(args)
     df.to_csv(out / "scoring.csv", index=False)
     wide = speedups(df)
     wide.to_csv(out / "speedup.csv", index=False)
@@ -254,6 +275,7 @@ def main(argv=None) -> None:
         "dtype": args.dtype,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "fsdp_ranks": args.fsdp,
         "machine": platform.processor(),
         "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
         "cuda": torch.version.cuda,
@@ -264,6 +286,10 @@ def main(argv=None) -> None:
     )
     print(wide.to_string(index=False))
     print(f"Results in {out}")
+
+
+def _run_rank(rank_: int, world: int, args) -> pd.DataFrame:
+    return run(args)
 
 
 def _has_tabulate() -> bool:

@@ -1,0 +1,200 @@
+"""End-to-end training throughput: env steps per second, split into rollout, value phase and policy phase.
+
+    python -m twosome.bench.end_to_end --out results/bench_e2e                      # the full grid, this code
+    python -m twosome.bench.end_to_end --out results/bench_e2e --ref c85a641        # and the same grid on a commit
+    python -m twosome.bench.end_to_end --envs babyai_goto --models tiny --updates 3
+
+Each case is a real training run (``src/run.py``, the laptop PPO preset: minibatches as the preset sets them in
+each tree, no KL stop so every tree makes the same optimizer steps) for a fixed number of updates, in its own
+process so that cases do not share caches or threads; the first update is a warm-up and is left out of the rates
+when there are more. ``--ref`` checks out a commit in a temporary git worktree and runs the same cases on it, so
+before/after ratios come from one invocation on one machine. Writes ``e2e.csv``, ``e2e.md`` and ``e2e.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[3]
+
+ENVS = {
+    "overcooked": ["env=overcooked", "env.task=tomato_salad", "agent=twosome"],
+    "babyai_goto": ["env=babyai_text", "env.task=goto", "agent=glam"],
+    "virtualhome": ["env=virtualhome", "env.task=entertainment", "agent=twosome"],
+}
+MODELS = {
+    "tiny": ["model=tiny"],
+    "smollm2_fp32": ["model=smollm2", "model.dtype=float32"],
+    "smollm2_bf16": ["model=smollm2", "model.dtype=bfloat16"],
+}
+SCORERS = ("shared", "naive")
+PHASES = ("rollout", "value", "policy")
+
+
+def case_overrides(env: str, model: str, scorer: str, updates: int, num_envs: int, num_steps: int) -> list[str]:
+    overrides = [*ENVS[env], *MODELS[model], f"scorer.mode={scorer}", "ppo=laptop"]
+    if model.startswith("smollm2"):  # one converted copy for every tree (a ref's worktree has no artifacts/)
+        overrides.append(f"model.path={ROOT / 'artifacts' / 'models' / 'smollm2-135m-instruct'}")
+    batch = num_envs * num_steps
+    if batch < 32:  # below the preset's minibatch sizes (tests): one minibatch of everything
+        overrides += [
+            f"ppo.{k}={batch}" for k in ("value_minibatch_size", "policy_minibatch_size", "policy_chunk_size")
+        ]
+    return overrides + [
+        f"ppo.num_envs={num_envs}",
+        f"ppo.num_steps={num_steps}",
+        f"ppo.total_env_steps={updates * batch}",
+        "ppo.target_kl=null",  # every update makes the same number of policy steps, in every tree
+        "eval.every_updates=0",
+        "eval.episodes=1",
+        "eval.num_envs=1",
+        "checkpoint.every_updates=0",
+        "logger.tensorboard=false",
+    ]
+
+
+def run_case(tree: Path, overrides: list[str], run_dir: Path, timeout: float, threads: int) -> dict[str, float]:
+    """Train one case in ``tree`` (a source checkout); return its phase seconds and steps, NaN on failure."""
+    env = {**os.environ, "PYTHONPATH": str(tree / "src"), "OMP_NUM_THREADS": str(threads)}
+    command = [sys.executable, "src/run.py", *overrides, f"hydra.run.dir={run_dir}", f"++trainer.num_threads={threads}"]
+    start = time.time()
+    try:
+        proc = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
+        error = None if proc.returncode == 0 else proc.stderr.strip().splitlines()[-1:]
+    except subprocess.TimeoutExpired:
+        error = [f"timed out after {timeout:.0f} s"]
+    out: dict[str, float] = {"wall_seconds": time.time() - start}
+    metrics_csv = run_dir / "metrics.csv"
+    if error or not metrics_csv.exists():
+        print(f"    failed: {error}", flush=True)
+        return {**out, "error": " ".join(error or ["no metrics.csv"])}
+    rows = pd.read_csv(metrics_csv).dropna(subset=["charts/rollout_seconds"])
+    steps_per_update = rows["global_step"].diff().fillna(rows["global_step"].iloc[0])
+    measured = rows.iloc[1:] if len(rows) > 1 else rows  # the first update warms caches and allocators up
+    out["updates_measured"] = float(len(measured))
+    out["env_steps"] = float(steps_per_update.loc[measured.index].sum())
+    for phase in PHASES:
+        out[f"{phase}_seconds"] = float(measured[f"charts/{phase}_seconds"].sum())
+    total = sum(out[f"{phase}_seconds"] for phase in PHASES)
+    out["env_steps_per_second"] = out["env_steps"] / total
+    for phase in PHASES:
+        out[f"{phase}_share"] = out[f"{phase}_seconds"] / total
+    return out
+
+
+def checkout(ref: str, into: Path) -> Path:
+    subprocess.run(["git", "worktree", "add", "--detach", str(into), ref], cwd=ROOT, check=True, capture_output=True)
+    return into
+
+
+def measure(args) -> pd.DataFrame:
+    trees = {"this": ROOT}
+    scratch = Path(tempfile.mkdtemp(prefix="twosome-e2e-"))
+    try:
+        if args.ref:
+            trees[args.ref] = checkout(args.ref, scratch / "ref")
+        rows = []
+        for env in args.envs:
+            for model in args.models:
+                for scorer in args.scorers:
+                    for name, tree in trees.items():
+                        overrides = case_overrides(env, model, scorer, args.updates, args.num_envs, args.num_steps)
+                        print(f"{env:12s} {model:13s} {scorer:6s} {name}", flush=True)
+                        run_dir = scratch / "runs" / f"{name}-{env}-{model}-{scorer}"
+                        result = run_case(tree, overrides, run_dir, args.timeout, args.threads)
+                        rows.append({"env": env, "model": model, "scorer": scorer, "code": name, **result})
+                        if "env_steps_per_second" in result:
+                            split = " ".join(f"{p} {result[f'{p}_share']:.0%}" for p in PHASES)
+                            print(f"    {result['env_steps_per_second']:.2f} env steps/s ({split})", flush=True)
+        return pd.DataFrame(rows)
+    finally:
+        if args.ref:
+            subprocess.run(["git", "worktree", "remove", "--force", str(scratch / "ref")], cwd=ROOT, check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def ratios(df: pd.DataFrame, ref: str) -> pd.DataFrame:
+    """This code's rate over the reference's, per case (and over the reference's naive scorer)."""
+    wide = df.pivot_table(index=["env", "model", "scorer"], columns="code", values="env_steps_per_second")
+    wide = wide.reset_index()
+    wide["speedup"] = wide["this"] / wide[ref]
+    return wide
+
+
+def plot(df: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    data = df.dropna(subset=["env_steps_per_second"]).assign(
+        case=lambda d: d.env + "\n" + d.model, run=lambda d: d.code + " / " + d.scorer
+    )
+    if data.empty:
+        return
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * data.case.nunique()), 4))
+    sns.barplot(data=data, x="case", y="env_steps_per_second", hue="run", ax=ax)
+    ax.set_yscale("log")
+    ax.set_ylabel("env steps / s (log)")
+    ax.set_xlabel("")
+    ax.set_title(f"Training throughput, {platform.machine()}, {os.cpu_count()} cores, {date.today()}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("results/bench_e2e"))
+    parser.add_argument("--envs", type=lambda s: s.split(","), default=list(ENVS))
+    parser.add_argument("--models", type=lambda s: s.split(","), default=list(MODELS))
+    parser.add_argument("--scorers", type=lambda s: s.split(","), default=list(SCORERS))
+    parser.add_argument("--updates", type=int, default=3, help="updates per case (the first is a warm-up)")
+    parser.add_argument("--num-envs", type=int, default=4)
+    parser.add_argument("--num-steps", type=int, default=32)
+    parser.add_argument("--ref", help="also run every case on this git commit (before/after ratios)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per case before it counts as failed")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    for name, given, valid in (
+        ("env", args.envs, ENVS),
+        ("model", args.models, MODELS),
+        ("scorer", args.scorers, SCORERS),
+    ):
+        bad = [g for g in given if g not in valid]
+        if bad:
+            parser.error(f"--{name}s {bad} not valid; valid: {list(valid)}")
+    if args.updates < 1:
+        parser.error(f"--updates {args.updates} is not valid; valid: >= 1")
+    df = measure(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    df.insert(0, "date", str(date.today()))
+    df.insert(1, "machine", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    df.to_csv(args.out / "e2e.csv", index=False)
+    cols = ["env", "model", "scorer", "code", "env_steps_per_second", *(f"{p}_share" for p in PHASES)]
+    table = df[[c for c in cols if c in df]].round(3)
+    text = table.to_markdown(index=False)
+    if args.ref and "env_steps_per_second" in df:
+        text += "\n\n" + ratios(df, args.ref).round(2).to_markdown(index=False)
+    (args.out / "e2e.md").write_text(text + "\n")
+    plot(df, args.out / "e2e.png")
+    print(text)
+    print(f"wrote {args.out / 'e2e.csv'}, e2e.md, e2e.png")
+    return df
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""The end-to-end benchmark trains real cases, here and on a git commit, and reports rates split by phase."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from twosome.bench import end_to_end
+
+
+def test_end_to_end_benchmark_against_a_commit(tmp_path):
+    args = ["--envs", "overcooked", "--models", "tiny", "--scorers", "shared", "--updates", "2"]
+    end_to_end.main([*args, "--num-envs", "2", "--num-steps", "8", "--ref", "HEAD", "--out", str(tmp_path)])
+    df = pd.read_csv(tmp_path / "e2e.csv")
+    assert df["code"].tolist() == ["this", "HEAD"]
+    assert (df.env_steps == 16).all() and (df.updates_measured == 1).all()  # the warm-up update is left out
+    shares = df[["rollout_share", "value_share", "policy_share"]].sum(axis=1)
+    assert (shares.round(6) == 1).all() and (df.env_steps_per_second > 0).all()
+    assert "speedup" in (tmp_path / "e2e.md").read_text() and (tmp_path / "e2e.png").stat().st_size > 1000
+
+
+def test_unknown_case_names_are_rejected(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        end_to_end.main(["--envs", "atari", "--out", str(tmp_path)])
+    assert "--envs ['atari'] not valid; valid: ['overcooked', 'babyai_goto', 'virtualhome']" in capsys.readouterr().err
+    assert not tmp_path.joinpath("e2e.csv").exists()
