@@ -77,7 +77,7 @@ def test_unknown_group_choice_lists_the_options():
     [
         ("env.task=pasta", "env.task='pasta' is not valid; valid: \\['tomato_lettuce_salad', 'tomato_salad'\\]"),
         ("env.id=twosome/Nope-v0", "env.id='twosome/Nope-v0' is not valid; valid: \\[.*Overcooked-TomatoSalad-v0"),
-        ("norm.mode=sum", "norm.mode='sum' is not valid; valid: \\['none', 'token', 'word'\\]"),
+        ("norm.mode=sum", "norm.mode='sum' is not valid; valid: \\['none', 'token', 'word', 'trie'\\]"),
         ("model.dtype=fp8", "model.dtype='fp8' is not valid"),
         ("seed=4294967296", "seed=4294967296 is not valid; valid: an integer from 0"),
         ("ppo.gamma=1.5", "ppo.gamma=1.5 is not valid; valid: 0 < gamma <= 1"),

@@ -65,7 +65,7 @@ def test_two_job_multirun_on_overcooked(tmp_path, tiny_model_dir):
 def test_bad_override_fails_before_training_with_the_valid_choices(tmp_path):
     proc = run_cli("norm.mode=sum", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, timeout=120)
     assert proc.returncode != 0
-    assert "norm.mode='sum' is not valid; valid: ['none', 'token', 'word']" in proc.stderr
+    assert "norm.mode='sum' is not valid; valid: ['none', 'token', 'word', 'trie']" in proc.stderr
     assert not (tmp_path / "run" / "summary.json").exists()
 
 

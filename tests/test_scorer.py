@@ -128,7 +128,7 @@ def test_bad_input_errors(model_zoo):
         scorer.encode(["a prompt"], [[]])
     with pytest.raises(ValueError, match="2 prompts but 1 candidate"):
         scorer.encode(["a", "b"], [["x"]])
-    with pytest.raises(ValueError, match="valid: \\['none', 'token', 'word'\\]"):
+    with pytest.raises(ValueError, match="valid: \\['none', 'token', 'word', 'trie'\\]"):
         normalize(torch.zeros(1), torch.ones(1), torch.ones(1), "words")
 
 
@@ -219,3 +219,40 @@ def test_empty_prompt_is_rejected(model_zoo):
     _, tokenizer = model_zoo["gpt2-bytelevel"]
     with pytest.raises(ValueError, match="tokenizes to nothing"):
         ActionScorer(tokenizer).encode([""], [["x"]])
+
+
+@pytest.mark.parametrize("mode", ["naive", "shared"])
+@pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "t5-metaspace"])
+def test_trie_policy_is_a_distribution_over_the_candidates(model_zoo, name, mode):
+    model, tokenizer = model_zoo[name]
+    scorer = ActionScorer.for_model(model, tokenizer, mode=mode)
+    prompts = ["You see a red apple. You should", "Go to the"]
+    candidates = [["take the red apple", "take the green pear", "eat it"], ["kitchen", "bedroom", "bathroom now"]]
+    with torch.no_grad():
+        scores = scorer.score(model, scorer.encode(prompts, candidates))
+    probs = scores.normalized("trie").exp()
+    torch.testing.assert_close(torch.stack([p.sum() for p in probs.split(scores.counts)]), torch.ones(2))
+
+
+def test_trie_renormalizes_at_each_node_by_hand():
+    """Candidates a = [5, 7], b = [5, 8], c = [6] of one prompt: at the root the tokens 5 and 6 compete, after 5 the
+    tokens 7 and 8 (the LM's other tokens do not count)."""
+    from twosome.scoring.trie import trie_logprobs
+
+    logp = torch.tensor([[-1.0, -2.0], [-1.0, -3.0], [-2.5, 0.0]])
+    mask = torch.tensor([[True, True], [True, True], [True, False]])
+    ids = torch.tensor([[5, 7], [5, 8], [6, 0]])
+    got = trie_logprobs(logp, mask, ids, torch.zeros(3, dtype=torch.long))
+    root = torch.logsumexp(torch.tensor([-1.0, -2.5]), 0)
+    after_5 = torch.logsumexp(torch.tensor([-2.0, -3.0]), 0)
+    expected = torch.tensor([[-1.0 - root, -2.0 - after_5], [-1.0 - root, -3.0 - after_5], [-2.5 - root, 0.0]])
+    torch.testing.assert_close(got, expected)
+
+
+def test_trie_rejects_a_candidate_that_prefixes_another():
+    from twosome.scoring.trie import trie_logprobs
+
+    ids = torch.tensor([[5, 0], [5, 7]])
+    mask = torch.tensor([[True, False], [True, True]])
+    with pytest.raises(ValueError, match="candidate 0 of prompt 0 is a token prefix"):
+        trie_logprobs(torch.zeros(2, 2), mask, ids, torch.zeros(2, dtype=torch.long))

@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 # The names the heavy modules accept, here so that validation does not import them (tests/test_config.py checks
 # that they agree with twosome.scoring.NORMALIZATIONS and twosome.lm.loading.DTYPES).
-NORMALIZATIONS = ("none", "token", "word")
+NORMALIZATIONS = ("none", "token", "word", "trie")
 DTYPES = ("bfloat16", "float16", "float32")
 STRATEGIES = ("auto", "fsdp")
 

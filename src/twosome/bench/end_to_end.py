@@ -145,12 +145,13 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     if data.empty:
         return
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * data.case.nunique()), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * data.case.nunique()) + 2, 4))
     sns.barplot(data=data, x="case", y="env_steps_per_second", hue="run", ax=ax)
     ax.set_yscale("log")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title="code / scorer")
     ax.set_ylabel("env steps / s (log)")
     ax.set_xlabel("")
-    ax.set_title(f"Training throughput, {platform.machine()}, {os.cpu_count()} cores, {date.today()}")
+    ax.set_title(f"Training throughput ({data.machine.iloc[0]}, {data.date.iloc[0]})")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--ref", help="also run every case on this git commit (before/after ratios)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per case before it counts as failed")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--replot", action="store_true", help="redraw e2e.png from an existing e2e.csv")
     args = parser.parse_args(argv)
     for name, given, valid in (
         ("env", args.envs, ENVS),
@@ -179,6 +181,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             parser.error(f"--{name}s {bad} not valid; valid: {list(valid)}")
     if args.updates < 1:
         parser.error(f"--updates {args.updates} is not valid; valid: >= 1")
+    if args.replot:
+        df = pd.read_csv(args.out / "e2e.csv")
+        plot(df, args.out / "e2e.png")
+        return df
     df = measure(args)
     args.out.mkdir(parents=True, exist_ok=True)
     df.insert(0, "date", str(date.today()))

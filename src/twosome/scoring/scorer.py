@@ -16,6 +16,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from twosome.scoring.normalization import normalize
+from twosome.scoring.trie import trie_logprobs
 
 SCORING_MODES = ("shared", "naive")
 
@@ -48,6 +49,7 @@ class CandidateScores:
 
     token_logprobs: torch.Tensor
     token_mask: torch.Tensor
+    token_ids: torch.Tensor
     n_words: torch.Tensor
     owner: torch.Tensor
     counts: list[int]
@@ -62,7 +64,15 @@ class CandidateScores:
     def n_tokens(self) -> torch.Tensor:
         return self.token_mask.sum(-1)
 
+    def restricted_token_logprobs(self) -> torch.Tensor:
+        """Per-token log-probabilities of the LM restricted to the candidate list (``scoring/trie.py``)."""
+        return trie_logprobs(self.token_logprobs, self.token_mask, self.token_ids, self.owner)
+
     def normalized(self, mode: str) -> torch.Tensor:
+        """none / token / word (TWOSOME's); trie: the log-probability of the candidate under the restricted token
+        policy, already a distribution over each prompt's candidates."""
+        if mode == "trie":
+            return self.restricted_token_logprobs().sum(-1)
         return normalize(self.logprob_sum, self.n_tokens, self.n_words.to(self.token_logprobs.device), mode)
 
 
@@ -195,8 +205,9 @@ class ActionScorer:
         else:
             kernel = self._score_packed if mode == "shared" else self._score_naive
         token_logprobs, token_mask, prompt_hidden, token_hidden = kernel(model, batch, hidden)
+        token_ids, _ = self._targets(batch, token_logprobs.device)
         return CandidateScores(
-            token_logprobs, token_mask, batch.n_words, batch.owner, batch.counts, prompt_hidden, token_hidden
+            token_logprobs, token_mask, token_ids, batch.n_words, batch.owner, batch.counts, prompt_hidden, token_hidden
         )
 
     def _targets(self, batch: CandidateBatch, device) -> tuple[torch.Tensor, torch.Tensor]:
