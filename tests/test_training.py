@@ -74,18 +74,24 @@ def toy_config(tmp_path, *overrides):
         )
 
 
-def test_twosome_ppo_learns_the_toy_task(tmp_path, tiny_model_dir):
-    """Random policy: return 2 of 4; after 20 PPO updates the greedy policy is (almost) always right."""
-    cfg = toy_config(
+def learning_config(tmp_path, model_dir, *overrides):
+    """The toy task with 20 updates at a learning rate the tiny model moves with: learning tests use it."""
+    return toy_config(
         tmp_path,
-        f"model.path={tiny_model_dir}",
+        f"model.path={model_dir}",
         "model.build=null",
         "ppo.total_env_steps=1280",
         "ppo.num_steps=16",
         "ppo.policy_lr=1e-2",
         "eval.every_updates=0",
         "eval.episodes=16",
+        *overrides,
     )
+
+
+def test_twosome_ppo_learns_the_toy_task(tmp_path, tiny_model_dir):
+    """Random policy: return 2 of 4; after 20 PPO updates the greedy policy is (almost) always right."""
+    cfg = learning_config(tmp_path, tiny_model_dir)
     summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
     import pandas as pd
 

@@ -4,14 +4,17 @@ to a default when an agent lacks it, so a new agent implements only what it need
 - ``Memoizing``: reuses values computed from frozen weights (LM scores, critic features) while a rollout runs.
 - ``Persistent``: writes its trained weights to a run directory and reads them back (evaluation, generalization).
 - ``Shardable``: names its FSDP units (default: one per child module with parameters).
+- ``TokenLevel``: scores the chosen action token by token, with a value per token (token-level methods, POAD).
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import torch
 from torch import nn
 
 
@@ -44,6 +47,26 @@ class Persistent(Protocol):
 class Shardable(Protocol):
     def fsdp_units(self) -> list[nn.Module]:
         """Modules to wrap as FSDP units, inner modules before the modules that contain them."""
+
+
+@dataclass
+class TokenOutputs:
+    """For each row's chosen action: the policy's log-probability of each of its tokens, the mask of real tokens, and
+    the token critic's input at each token (the state plus the tokens before it), all (N, K[, H])."""
+
+    logprobs: torch.Tensor
+    mask: torch.Tensor
+    features: torch.Tensor
+
+
+@runtime_checkable
+class TokenLevel(Protocol):
+    def token_outputs(self, obs, actions: torch.Tensor) -> TokenOutputs:
+        """Per-token log-probabilities of ``actions`` (gradients into the policy) and the critic's features
+        (detached)."""
+
+    def token_values(self, features: torch.Tensor) -> torch.Tensor:
+        """V(s, first k tokens) from ``TokenOutputs.features``, shape (N, K)."""
 
 
 def frozen_policy(agent) -> AbstractContextManager:

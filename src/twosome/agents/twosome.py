@@ -19,7 +19,7 @@ from torch import nn
 from torch.distributions import Categorical
 
 from twosome.agents.base import ActorCritic, masked_categorical, mlp
-from twosome.agents.capabilities import child_state_dict
+from twosome.agents.capabilities import TokenOutputs, child_state_dict
 from twosome.agents.memo import Memo, candidate_keys
 from twosome.agents.observation import ObsBatch
 from twosome.parallel.fsdp import transformer_units
@@ -151,6 +151,26 @@ class TwosomeAgent(ActorCritic):
 
     def load_cache_state(self, state: dict) -> None:
         self._features.values = dict(state.get("features", {}))
+
+    # --- token level (POAD) ------------------------------------------------------------------------------
+    def token_outputs(self, obs: ObsBatch, actions: torch.Tensor) -> TokenOutputs:
+        """The chosen actions' tokens under the policy restricted to the candidate list (``norm=trie``), and the
+        adapted LM's hidden state at each position that predicts one of them (the token critic's input)."""
+        keys = candidate_keys(obs)
+        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys])
+        scores = self.scorer.score(self.actor, batch, hidden=True)
+        valid_index = obs.action_mask.long().cumsum(1) - 1  # action index -> its place among the valid actions
+        offsets = torch.tensor([0, *batch.counts[:-1]]).cumsum(0)
+        rows = offsets + valid_index.gather(1, actions.cpu().long()[:, None]).squeeze(1)
+        rows = rows.to(scores.token_logprobs.device)
+        return TokenOutputs(
+            logprobs=scores.restricted_token_logprobs()[rows],
+            mask=scores.token_mask[rows],
+            features=scores.token_hidden[rows].detach().float(),
+        )
+
+    def token_values(self, features: torch.Tensor) -> torch.Tensor:
+        return self.critic_head(features).squeeze(-1)
 
     # --- training plumbing -------------------------------------------------------------------------------
     def policy_parameters(self) -> list[nn.Parameter]:

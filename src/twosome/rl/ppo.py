@@ -38,7 +38,6 @@ class PPO:
 
     def update(self, rollout: Rollout, ctx: UpdateContext) -> dict[str, float]:
         p, agent, dev = self.config, self.agent, ctx.device
-        policy_opt, value_opt = ctx.optimizers
         advantages, returns = compute_gae(
             rollout.rewards, rollout.values, rollout.next_values, rollout.episode_ends, rollout.discounts, p.gae_lambda
         )
@@ -46,9 +45,7 @@ class PPO:
         b_actions, b_logprobs = rollout.actions.reshape(-1), rollout.logprobs.reshape(-1)
         b_values, b_advantages, b_returns = rollout.values.reshape(-1), advantages.reshape(-1), returns.reshape(-1)
 
-        stats: dict[str, list[float]] = {
-            k: [] for k in ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")
-        }
+        stats = new_stats()
         kl_stop, policy_steps, value_seconds = False, 0, 0.0
         for _ in range(p.update_epochs):
             if kl_stop:
@@ -62,20 +59,12 @@ class PPO:
                 v_loss = value_loss(
                     new_value, b_values[mb].to(dev), b_returns[mb].to(dev), p.clip_coef if p.clip_vloss else None
                 )
-                check_finite(v_loss, "the value loss")
-                value_opt.zero_grad()
-                ctx.backward(p.vf_coef * v_loss)
-                check_finite(
-                    torch.nn.utils.clip_grad_norm_(agent.value_parameters(), p.max_grad_norm),
-                    "the value gradient norm",
-                )
-                value_opt.step()
-                stats["value_loss"].append(v_loss.item())
+                self.value_step(v_loss, ctx, stats)
             value_seconds += time.time() - t_value
 
             # Policy phase: optimizer steps of policy_minibatch_size decisions, accumulated over chunks.
             for mb in order.split(p.policy_minibatch_size):
-                policy_opt.zero_grad()
+                ctx.optimizers[0].zero_grad()
                 mb_advantages = collectives.normalize_advantages(b_advantages[mb]) if p.norm_adv else b_advantages[mb]
                 step_kl = 0.0
                 for chunk in torch.arange(len(mb)).split(p.policy_chunk_size):
@@ -85,32 +74,58 @@ class PPO:
                     pg_loss, s = policy_loss(
                         new_logprob, b_logprobs[idx].to(dev), mb_advantages[chunk].to(dev), p.clip_coef
                     )
-                    entropy = pi.entropy().mean()
-                    check_finite(pg_loss, "the policy loss")
-                    weight = len(chunk) / len(mb)
-                    ctx.backward((pg_loss - p.ent_coef * entropy) * weight)
-                    step_kl += s["approx_kl"].item() * weight
-                    stats["policy_loss"].append(pg_loss.item())
-                    stats["entropy"].append(entropy.item())
-                    for k in ("old_approx_kl", "approx_kl", "clipfrac"):
-                        stats[k].append(s[k].item())
-                step_kl = collectives.all_mean({"kl": step_kl})["kl"]  # all ranks stop together, on the global KL
-                if p.target_kl is not None and step_kl > p.target_kl:
-                    policy_opt.zero_grad()  # this step would move the policy too far: drop it and stop
-                    kl_stop = True
+                    step_kl += self.policy_backward(pg_loss, pi.entropy().mean(), s, len(chunk) / len(mb), ctx, stats)
+                kl_stop = self.policy_step(step_kl, ctx)
+                if kl_stop:
                     break
-                check_finite(
-                    torch.nn.utils.clip_grad_norm_(agent.policy_parameters(), p.max_grad_norm),
-                    "the policy gradient norm",
-                )
-                policy_opt.step()
                 policy_steps += 1
 
+        return self.finish(ctx, stats, explained_variance(b_values, b_returns), value_seconds, policy_steps, kl_stop)
+
+    # --- the steps every PPO-family update takes (rl/poad.py reuses them) ----------------------------------
+    def value_step(self, v_loss: torch.Tensor, ctx: UpdateContext, stats: dict) -> None:
+        """One value optimizer step on ``vf_coef * v_loss``, gradients clipped to ``max_grad_norm``."""
+        value_opt = ctx.optimizers[1]
+        check_finite(v_loss, "the value loss")
+        value_opt.zero_grad()
+        ctx.backward(self.config.vf_coef * v_loss)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.agent.value_parameters(), self.config.max_grad_norm)
+        check_finite(grad_norm, "the value gradient norm")
+        value_opt.step()
+        stats["value_loss"].append(v_loss.item())
+
+    def policy_backward(self, pg_loss, entropy, s: dict, weight: float, ctx: UpdateContext, stats: dict) -> float:
+        """Accumulate one chunk's gradient (``weight``: its share of the minibatch); return its weighted KL."""
+        check_finite(pg_loss, "the policy loss")
+        ctx.backward((pg_loss - self.config.ent_coef * entropy) * weight)
+        stats["policy_loss"].append(pg_loss.item())
+        stats["entropy"].append(entropy.item())
+        for k in ("old_approx_kl", "approx_kl", "clipfrac"):
+            stats[k].append(s[k].item())
+        return s["approx_kl"].item() * weight
+
+    def policy_step(self, step_kl: float, ctx: UpdateContext) -> bool:
+        """Step the policy unless the minibatch's KL (averaged over ranks: all stop together) exceeds target_kl;
+        return True when the update stops here (the step is dropped)."""
+        policy_opt = ctx.optimizers[0]
+        step_kl = collectives.all_mean({"kl": step_kl})["kl"]
+        if self.config.target_kl is not None and step_kl > self.config.target_kl:
+            policy_opt.zero_grad()  # this step would move the policy too far: drop it and stop
+            return True
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.agent.policy_parameters(), self.config.max_grad_norm)
+        check_finite(grad_norm, "the policy gradient norm")
+        policy_opt.step()
+        return False
+
+    @staticmethod
+    def finish(ctx, stats, explained: float, value_seconds: float, policy_steps: int, kl_stop: bool) -> dict:
+        """The update's metrics; the learning rates decay one step."""
+        policy_opt, value_opt = ctx.optimizers
         metrics = {
             "charts/policy_learning_rate": policy_opt.param_groups[0]["lr"],
             "charts/value_learning_rate": value_opt.param_groups[0]["lr"],
             "charts/value_seconds": value_seconds,
-            "losses/explained_variance": explained_variance(b_values, b_returns),
+            "losses/explained_variance": explained,
             "losses/policy_update_steps": float(policy_steps),
             "losses/kl_early_stop": float(kl_stop),
         }
@@ -118,3 +133,7 @@ class PPO:
         for scheduler in ctx.schedulers:
             scheduler.step()
         return metrics
+
+
+def new_stats() -> dict[str, list[float]]:
+    return {k: [] for k in ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")}

@@ -1,0 +1,131 @@
+"""POAD (Wen et al. 2024, "Reinforcing LLM Agents via Policy Optimization with Action Decomposition"): PPO at the
+level of an action's tokens, with advantages from the BAD backup (``rl/bad.py``).
+
+Each chosen action is decomposed into its tokens. The policy of a token is the LM's next-token distribution
+restricted to the candidate list (``scoring/trie.py``; the agent runs with ``norm=trie``, so the rollout samples
+exactly the policy trained here). A token critic gives V(s, first k tokens) from the LM's hidden state at the
+position that predicts token k (the agent's critic head on the adapted LM, as GLAM's). The update:
+
+1. At the rollout's weights, compute every chosen action's token log-probabilities and the critic's features.
+2. BAD: token-level GAE (no reward and ``token_gamma`` inside an action; the environment's reward and discount at
+   its last token).
+3. Value phase on the token values (the features of step 1, detached), then the clipped token-level surrogate,
+   averaged over tokens, with the same minibatches, accumulation, KL stop and gradient clipping as ``rl/ppo.py``.
+
+The entropy bonus uses the sampled estimate -log pi(token) averaged over the chosen tokens (the restricted
+distribution's full entropy would need every candidate's tokens). docs/ALGORITHMS.md says what is the paper's and
+what is ours.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from twosome.agents.base import ActorCritic
+from twosome.agents.capabilities import TokenLevel
+from twosome.config import PPOConfig
+from twosome.parallel import collectives
+from twosome.rl.algorithm import UpdateContext
+from twosome.rl.bad import compute_token_gae
+from twosome.rl.losses import explained_variance, policy_loss, value_loss
+from twosome.rl.ppo import PPO, new_stats
+from twosome.rl.rollout import Rollout
+
+
+class POAD(PPO):
+    """``token_gamma``: the discount between the tokens of one action (1: BAD, the paper's POAD; gamma: NTPO)."""
+
+    def __init__(self, agent: ActorCritic, ppo: PPOConfig, token_gamma: float = 1.0):
+        super().__init__(agent, ppo)
+        if not isinstance(agent, TokenLevel) or getattr(agent, "norm", "trie") != "trie":
+            raise ValueError(
+                f"algo=poad needs an agent that scores actions token by token with the trie policy; got "
+                f"{type(agent).__name__} with norm={getattr(agent, 'norm', None)!r}: use agent=twosome norm=trie "
+                "(conf/algo/poad.yaml selects it)"
+            )
+        if not 0 < token_gamma <= 1:
+            raise ValueError(f"algo.token_gamma={token_gamma} is not valid; valid: 0 < token_gamma <= 1")
+        self.token_gamma = token_gamma
+
+    @torch.no_grad()
+    def _old_outputs(self, obs, actions, chunk: int):
+        parts = [self.agent.token_outputs(obs.select(idx), actions[idx]) for idx in torch.arange(len(obs)).split(chunk)]
+        width = max(p.mask.shape[1] for p in parts)
+
+        def pad(x, value=0):
+            return torch.nn.functional.pad(x, (0, 0) * (x.dim() - 2) + (0, width - x.shape[1]), value=value)
+
+        logprobs = torch.cat([pad(p.logprobs) for p in parts]).cpu()
+        mask = torch.cat([pad(p.mask, False) for p in parts]).cpu()
+        features = torch.cat([pad(p.features) for p in parts])
+        return logprobs, mask, features
+
+    def update(self, rollout: Rollout, ctx: UpdateContext) -> dict[str, float]:
+        p, agent, dev = self.config, self.agent, ctx.device
+        T, N = rollout.actions.shape
+        obs, b_actions = rollout.flat_obs(), rollout.actions.reshape(-1)
+        old_logprobs, mask, features = self._old_outputs(obs, b_actions, p.policy_chunk_size)
+        K = mask.shape[1]
+        old_values = agent.token_values(features).detach().cpu() * mask
+        advantages, returns = compute_token_gae(
+            rollout.rewards,
+            old_values.reshape(T, N, K),
+            mask.reshape(T, N, K),
+            rollout.next_values,
+            rollout.episode_ends,
+            rollout.discounts,
+            p.gae_lambda,
+            self.token_gamma,
+        )
+        b_advantages, b_returns = advantages.reshape(T * N, K), returns.reshape(T * N, K)
+
+        stats = new_stats()
+        kl_stop, policy_steps, value_seconds = False, 0, 0.0
+        for _ in range(p.update_epochs):
+            if kl_stop:
+                break
+            order = torch.randperm(rollout.batch_size)
+
+            # Value phase: fit V(s, first k tokens) to the token-level returns.
+            t_value = time.time()
+            for mb in order.split(p.value_minibatch_size):
+                valid = mask[mb].to(dev)
+                new_values = agent.token_values(features[mb.to(features.device)].to(dev))[valid]
+                clip = p.clip_coef if p.clip_vloss else None
+                v_loss = value_loss(new_values, old_values[mb].to(dev)[valid], b_returns[mb].to(dev)[valid], clip)
+                self.value_step(v_loss, ctx, stats)
+            value_seconds += time.time() - t_value
+
+            # Policy phase: the clipped surrogate on every chosen token, with its token-level advantage.
+            for mb in order.split(p.policy_minibatch_size):
+                ctx.optimizers[0].zero_grad()
+                mb_valid = mask[mb]
+                mb_advantages = b_advantages[mb].clone()
+                if p.norm_adv:
+                    mb_advantages[mb_valid] = collectives.normalize_advantages(mb_advantages[mb_valid])
+                step_kl, tokens_in_mb = 0.0, int(mb_valid.sum())
+                for chunk in torch.arange(len(mb)).split(p.policy_chunk_size):
+                    idx = mb[chunk]
+                    out = agent.token_outputs(obs.select(idx), b_actions[idx])
+                    width = out.mask.shape[1]
+                    valid = mask[idx][:, :width].to(dev)
+                    new_logprob = out.logprobs[valid]
+                    pg_loss, s = policy_loss(
+                        new_logprob,
+                        old_logprobs[idx][:, :width].to(dev)[valid],
+                        mb_advantages[chunk][:, :width].to(dev)[valid],
+                        p.clip_coef,
+                    )
+                    weight = int(valid.sum()) / tokens_in_mb
+                    step_kl += self.policy_backward(pg_loss, -new_logprob.mean(), s, weight, ctx, stats)
+                kl_stop = self.policy_step(step_kl, ctx)
+                if kl_stop:
+                    break
+                policy_steps += 1
+
+        explained = explained_variance(old_values[mask], b_returns[mask])
+        metrics = self.finish(ctx, stats, explained, value_seconds, policy_steps, kl_stop)
+        metrics["charts/tokens_per_action"] = float(mask.sum(1).float().mean())
+        return metrics
