@@ -55,6 +55,12 @@ def variants(runs: dict[str, dict], groups: dict[str, tuple]) -> dict[str, str]:
     return out
 
 
+def agent_label(agent: str, settings: dict) -> str:
+    """The agent's name, with its learning algorithm when that is not PPO (e.g. 'twosome+POAD')."""
+    algorithm = settings.get("algo._target_", "twosome.rl.ppo.PPO").rsplit(".", 1)[-1]
+    return agent if algorithm == "PPO" else f"{agent}+{algorithm}"
+
+
 def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFrame:
     """One tidy frame: a row per (run, global_step, curve) with the chosen metric in column ``return``.
 
@@ -71,7 +77,8 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
             summary = json.loads(summary_path.read_text())
             metrics = pd.read_csv(run / "metrics.csv")
             settings[str(run)] = run_settings(run)
-            groups[str(run)] = (summary["env_id"], summary["agent"], summary.get("model", "?"), summary["norm"])
+            agent = agent_label(summary["agent"], settings[str(run)])
+            groups[str(run)] = (summary["env_id"], agent, summary.get("model", "?"), summary["norm"])
             for column, label in METRICS.items():
                 if column not in metrics:
                     continue
@@ -81,7 +88,7 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
                     run=str(run),
                     seed=summary["seed"],
                     env=summary["env_id"],
-                    agent=summary["agent"],
+                    agent=agent,
                     norm=summary["norm"],
                     model=summary.get("model", "?"),
                     gamma=run_gamma(run),
@@ -247,7 +254,7 @@ def eval_only_table(paths: list[Path], metric: str = "discounted_return", fracti
 def series_label(d: pd.DataFrame, with_model: bool) -> pd.Series:
     """'twosome (word)', 'ppo', ...; the model is named only when a panel mixes models, the settings that set a
     configuration apart (``variant``) when there are several of one agent."""
-    norm = d.norm.where(d.norm.isin(["word", "token", "none"]), "")
+    norm = d.norm.where(d.norm.isin(["word", "token", "none", "trie"]), "")
     label = d.agent + norm.map(lambda n: f" ({n})" if n else "")
     label = label + " " + d.model if with_model else label
     variant = d.variant.fillna("") if "variant" in d else pd.Series("", index=d.index)

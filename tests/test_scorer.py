@@ -14,6 +14,16 @@ PROMPTS = [
     "You are in the kitchen.",
     "Hi",
 ]
+# "shared" on one process uses the prefix-cache kernel; "one_pass" is the kernel FSDP-sharded models use.
+MODES = ["naive", "shared", "one_pass"]
+
+
+def scorer_for(model, tokenizer, mode: str) -> ActionScorer:
+    if mode == "one_pass":
+        return ActionScorer.for_model(model, tokenizer, mode="shared", shared_kernel="one_pass")
+    return ActionScorer.for_model(model, tokenizer, mode=mode, shared_kernel="prefix_cache")
+
+
 CANDIDATES = [
     ["pick up the tomato", "take the bowl", "walk to the cutting board", "serve nothing", "chop nothing"],
     ["open the microwave", "walk to the living room"],
@@ -21,11 +31,11 @@ CANDIDATES = [
 ]
 
 
-@pytest.mark.parametrize("mode", ["naive", "shared"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel", "t5-metaspace"])
 def test_batched_scores_match_reference(model_zoo, name, mode):
     model, tokenizer = model_zoo[name]
-    scorer = ActionScorer.for_model(model, tokenizer, mode=mode)
+    scorer = scorer_for(model, tokenizer, mode)
     batch = scorer.encode(PROMPTS, CANDIDATES)
     with torch.no_grad():
         scores = scorer.score(model, batch)
@@ -36,12 +46,12 @@ def test_batched_scores_match_reference(model_zoo, name, mode):
     assert scores.counts == [5, 2, 1]
 
 
-@pytest.mark.parametrize("mode", ["naive", "shared"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "t5-metaspace"])
 def test_scores_independent_of_batch_composition(model_zoo, name, mode):
     """Padding to the longest sequence in the batch must not change any candidate's score."""
     model, tokenizer = model_zoo[name]
-    scorer = ActionScorer.for_model(model, tokenizer, mode=mode)
+    scorer = scorer_for(model, tokenizer, mode)
     with torch.no_grad():
         together = scorer.score(model, scorer.encode(PROMPTS, CANDIDATES)).logprob_sum
         alone = torch.cat(
@@ -146,24 +156,25 @@ def test_shared_prefix_lora_gradients_equal_naive(model_zoo, name):
     for n, prm in model.named_parameters():  # non-zero B so gradients reach A and the prompt's keys and values
         if "lora_B" in n:
             torch.nn.init.normal_(prm, std=0.1)
-    scorer = ActionScorer.for_model(base, tokenizer)
-    batch = scorer.encode(PROMPTS, CANDIDATES)
+    batch = ActionScorer.for_model(base, tokenizer).encode(PROMPTS, CANDIDATES)
     weights = torch.randn(len(batch.candidate_ids))
     grads = {}
-    for mode in ("naive", "shared"):
+    for mode in MODES:
         model.zero_grad()
-        scores = scorer.score(model, batch, mode=mode)
+        scores = scorer_for(base, tokenizer, mode).score(model, batch)
         (scores.normalized("word") * weights).sum().backward()
         grads[mode] = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
     assert grads["naive"]
     for n, g in grads["naive"].items():
-        for mode in ("shared",):
+        for mode in ("shared", "one_pass"):
             torch.testing.assert_close(grads[mode][n], g, atol=1e-4, rtol=1e-4, msg=f"{mode} {n}")
     assert any(g.abs().sum() > 0 for n, g in grads["shared"].items() if "lora_A" in n)
 
 
 def test_unknown_scorer_mode_is_rejected(model_zoo):
     _, tokenizer = model_zoo["gpt2-bytelevel"]
+    with pytest.raises(ValueError, match="shared_kernel='fast' is not valid"):
+        ActionScorer(tokenizer, shared_kernel="fast")
     with pytest.raises(ValueError, match="valid: \\['shared', 'naive'\\]"):
         ActionScorer(tokenizer, mode="fast")
 
@@ -181,12 +192,12 @@ def test_seq2seq_prompt_features_are_the_first_decoder_position(model_zoo):
             torch.testing.assert_close(batched[i], out.decoder_hidden_states[-1][0, 0], atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("mode", ["naive", "shared"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "qwen2-bytelevel", "t5-metaspace"])
 def test_token_logprobs_match_one_forward_per_token(model_zoo, name, mode):
     """Each candidate token's log-probability, not only their sum: what token-level methods read."""
     model, tokenizer = model_zoo[name]
-    scorer = ActionScorer.for_model(model, tokenizer, mode=mode)
+    scorer = scorer_for(model, tokenizer, mode)
     batch = scorer.encode(PROMPTS, CANDIDATES)
     with torch.no_grad():
         scores = scorer.score(model, batch)
@@ -202,17 +213,15 @@ def test_hidden_states_from_the_scoring_pass(model_zoo, name):
     """The prompt's hidden state the scoring pass returns is the critic's feature (prompt_features), and the
     token hidden states agree between modes: a critic can read them instead of running a forward of its own."""
     model, tokenizer = model_zoo[name]
-    scorer = ActionScorer.for_model(model, tokenizer)
-    batch = scorer.encode(PROMPTS, CANDIDATES)
+    batch = ActionScorer.for_model(model, tokenizer).encode(PROMPTS, CANDIDATES)
     with torch.no_grad():
-        shared = scorer.score(model, batch, mode="shared", hidden=True)
-        naive = scorer.score(model, batch, mode="naive", hidden=True)
-        features = scorer.prompt_features(model, batch.prompt_ids)
-    for scores in (shared, naive):
+        results = {mode: scorer_for(model, tokenizer, mode).score(model, batch, hidden=True) for mode in MODES}
+        features = scorer_for(model, tokenizer, "naive").prompt_features(model, batch.prompt_ids)
+    mask = results["naive"].token_mask
+    for scores in results.values():
         torch.testing.assert_close(scores.prompt_hidden.float(), features, atol=1e-5, rtol=1e-5)
         assert scores.token_hidden.shape[:2] == scores.token_logprobs.shape
-    mask = shared.token_mask
-    torch.testing.assert_close(shared.token_hidden[mask], naive.token_hidden[mask], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(scores.token_hidden[mask], results["naive"].token_hidden[mask], atol=1e-5, rtol=1e-5)
 
 
 def test_empty_prompt_is_rejected(model_zoo):
@@ -221,11 +230,11 @@ def test_empty_prompt_is_rejected(model_zoo):
         ActionScorer(tokenizer).encode([""], [["x"]])
 
 
-@pytest.mark.parametrize("mode", ["naive", "shared"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["llama-metaspace", "gpt2-bytelevel", "t5-metaspace"])
 def test_trie_policy_is_a_distribution_over_the_candidates(model_zoo, name, mode):
     model, tokenizer = model_zoo[name]
-    scorer = ActionScorer.for_model(model, tokenizer, mode=mode)
+    scorer = scorer_for(model, tokenizer, mode)
     prompts = ["You see a red apple. You should", "Go to the"]
     candidates = [["take the red apple", "take the green pear", "eat it"], ["kitchen", "bedroom", "bathroom now"]]
     with torch.no_grad():

@@ -19,6 +19,7 @@ from twosome.scoring.normalization import normalize
 from twosome.scoring.trie import trie_logprobs
 
 SCORING_MODES = ("shared", "naive")
+SHARED_KERNELS = ("auto", "one_pass", "prefix_cache")
 
 
 @dataclass
@@ -103,10 +104,13 @@ class ActionScorer:
         cache_size: int = 200_000,
         encoder_decoder: bool = False,
         decoder_start_token_id: int | None = None,
+        shared_kernel: str = "auto",
     ):
         if mode not in SCORING_MODES:
             raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
-        self.mode = mode
+        if shared_kernel not in SHARED_KERNELS:
+            raise ValueError(f"shared_kernel={shared_kernel!r} is not valid; valid: {list(SHARED_KERNELS)}")
+        self.mode, self.shared_kernel = mode, shared_kernel
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer needs a pad token (set tokenizer.pad_token) to batch sequences")
         self.tokenizer = tokenizer
@@ -190,10 +194,12 @@ class ActionScorer:
     def score(self, model, batch: CandidateBatch, mode: str | None = None, hidden: bool = False) -> CandidateScores:
         """Per-token log-probabilities of every candidate; gradients flow into whatever in ``model`` requires them.
 
-        All modes give the same numbers (tests hold them to 1e-5). ``shared`` (default) runs one forward per prompt
-        over [prompt, every candidate but its last token] packed in one row, with a tree attention mask (each
-        candidate sees the prompt and its own earlier tokens) and positions that restart after the prompt for each
-        candidate: every block runs once, so it also works under FSDP. ``naive`` runs every prompt+candidate
+        All modes give the same numbers (tests hold them to 1e-5). ``shared`` (default) encodes each prompt once and
+        packs all its candidates into one row after it, with a tree attention mask (each candidate sees the prompt
+        and its own earlier tokens) and positions that restart after the prompt for each candidate. Two kernels do
+        this: on one process the prompt runs first with a KV cache (causal attention, its fast path) and the
+        candidates after it (``prefix_cache``); on an FSDP-sharded model, where a block may run only once per
+        graph, prompt and candidates go through one forward (``one_pass``). ``naive`` runs every prompt+candidate
         sequence in full, as the original TWOSOME did. An encoder-decoder encodes each prompt once (``shared``) or
         once per candidate (``naive``). ``hidden``: also return the final hidden states (see CandidateScores).
         """
@@ -202,8 +208,10 @@ class ActionScorer:
             raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
         if self.encoder_decoder:
             kernel = self._score_seq2seq_shared if mode == "shared" else self._score_seq2seq_naive
+        elif mode == "naive":
+            kernel = self._score_naive
         else:
-            kernel = self._score_packed if mode == "shared" else self._score_naive
+            kernel = self._score_packed if self._one_pass(model, batch) else self._score_prefix_cache
         token_logprobs, token_mask, prompt_hidden, token_hidden = kernel(model, batch, hidden)
         token_ids, _ = self._targets(batch, token_logprobs.device)
         return CandidateScores(
@@ -246,6 +254,54 @@ class ActionScorer:
         h = out.hidden_states[-1]
         token_hidden = h.gather(1, pred_pos[..., None].expand(-1, -1, h.shape[-1]))
         return token_logp, t_mask, token_hidden[self._first_of_each_prompt(batch).to(device), 0], token_hidden
+
+    def _one_pass(self, model, batch: CandidateBatch) -> bool:
+        if self.shared_kernel != "auto":
+            return self.shared_kernel == "one_pass"
+        return min(len(p) for p in batch.prompt_ids) < 2 or _is_sharded(model)
+
+    def _score_prefix_cache(self, model, batch: CandidateBatch, hidden: bool):
+        """Prompts minus their last token run once with a KV cache; then one row per prompt holds, for each of its
+        candidates, [the prompt's last token, the candidate but its last token], attending to the cache and to its
+        own earlier tokens (tree mask), with positions that continue the prompt."""
+        device = _device_of(model)
+        prefix_ids, prefix_mask = self._pad([p[:-1] for p in batch.prompt_ids], device)
+        out = model(input_ids=prefix_ids, attention_mask=prefix_mask.long(), use_cache=True, **self._one_logit(model))
+        rows: list[list[int]] = [[] for _ in batch.prompt_ids]
+        seg_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
+        pos_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
+        pred_rows: list[list[int]] = []
+        for j, (o, c) in enumerate(zip(batch.owner.tolist(), batch.candidate_ids)):
+            p_len, start = len(batch.prompt_ids[o]), len(rows[o])
+            pred_rows.append(list(range(start, start + len(c))))
+            rows[o] += [batch.prompt_ids[o][-1], *c[:-1]]
+            seg_rows[o] += [j] * len(c)
+            pos_rows[o] += range(p_len - 1, p_len - 1 + len(c))
+        ids, _ = self._pad(rows, device)
+        seg, _ = self._pad(seg_rows, device, fill=-1)
+        pos, _ = self._pad(pos_rows, device, fill=0)
+        length = ids.shape[1]
+        causal = torch.ones(length, length, dtype=torch.bool, device=device).tril()
+        own = (seg[:, :, None] == seg[:, None, :]) & causal[None] & (seg[:, :, None] >= 0)
+        own = own | torch.eye(length, dtype=torch.bool, device=device)[None]  # padded queries see themselves
+        allowed = torch.cat([prefix_mask[:, None, :].expand(-1, length, -1), own], dim=2)[:, None]
+        attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
+        out = model(
+            input_ids=ids,
+            attention_mask=attn,
+            position_ids=pos,
+            past_key_values=out.past_key_values,
+            use_cache=True,
+            output_hidden_states=hidden,
+        )
+        pred_pos, _ = self._pad(pred_rows, device, fill=0)
+        owner = batch.owner.to(device)
+        targets, t_mask = self._targets(batch, device)
+        token_logp = self._token_logprobs(out.logits[owner[:, None], pred_pos], targets, t_mask)
+        if not hidden:
+            return token_logp, t_mask, None, None
+        h = out.hidden_states[-1]  # position 0 of every row is its first candidate's copy of the last prompt token
+        return token_logp, t_mask, h[:, 0], h[owner[:, None], pred_pos]
 
     def _score_packed(self, model, batch: CandidateBatch, hidden: bool):
         """One row per prompt: [prompt, c_1[:-1], c_2[:-1], ...]. Token 0 of every candidate is predicted at the
@@ -352,6 +408,13 @@ class ActionScorer:
 
 def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)
+
+
+def _is_sharded(model) -> bool:
+    """Whether FSDP2 sharded ``model`` or a module inside it (a block then may run only once per graph)."""
+    from torch.distributed.fsdp import FSDPModule
+
+    return any(isinstance(m, FSDPModule) for m in model.modules())
 
 
 def _device_of(model) -> torch.device:
