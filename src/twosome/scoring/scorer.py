@@ -255,10 +255,15 @@ class ActionScorer:
         token_hidden = h.gather(1, pred_pos[..., None].expand(-1, -1, h.shape[-1]))
         return token_logp, t_mask, token_hidden[self._first_of_each_prompt(batch).to(device), 0], token_hidden
 
+    #: Below this many prompt tokens per call, ``auto`` takes the one-pass kernel on one process too: one forward
+    #: costs less than two when calls are small; above it, the prefix pass's causal fast path wins (BENCHMARKS.md).
+    one_pass_max_prompt_tokens = 2048
+
     def _one_pass(self, model, batch: CandidateBatch) -> bool:
         if self.shared_kernel != "auto":
             return self.shared_kernel == "one_pass"
-        return min(len(p) for p in batch.prompt_ids) < 2 or _is_sharded(model)
+        lengths = [len(p) for p in batch.prompt_ids]
+        return min(lengths) < 2 or sum(lengths) <= self.one_pass_max_prompt_tokens or _is_sharded(model)
 
     def _score_prefix_cache(self, model, batch: CandidateBatch, hidden: bool):
         """Prompts minus their last token run once with a KV cache; then one row per prompt holds, for each of its
