@@ -159,10 +159,17 @@ def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict |
     return None, None
 
 
+def algorithm_suffix(summary: dict) -> str:
+    """' with POAD' when the run's algorithm is not PPO (summaries written before the key existed are PPO's)."""
+    algorithm = summary.get("algorithm", "PPO")
+    return "" if algorithm == "PPO" else f" with {algorithm}"
+
+
 def summary_line(summary: dict) -> str:
     """The one line a researcher reads at the end of a run (and when the same command finds it finished)."""
     return (
-        f"Summary: {summary['agent']} on {summary['env_id']} ({summary['norm']} norm, seed {summary['seed']}): "
+        f"Summary: {summary['agent']}{algorithm_suffix(summary)} on {summary['env_id']} ({summary['norm']} norm, "
+        f"seed {summary['seed']}): "
         f"eval return {summary.get('eval/episodic_return', float('nan')):.3f}, "
         f"success rate {summary.get('eval/success_rate', float('nan')):.2f} "
         f"after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s"
@@ -232,6 +239,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
     summary = {
         "run_name": cfg.run_name,
         "agent": cfg.agent.name,
+        "algorithm": type(module.algorithm).__name__,
         "env_id": cfg.env.id,
         "norm": norm,
         "model": cfg.model.name,
