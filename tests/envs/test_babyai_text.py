@@ -111,10 +111,23 @@ def test_bad_kwargs():
         {"family_sampling": "step"},
         {"history": 0},
         {"max_steps": 0},
+        {"num_distractors": -1},
+        {"num_distractors": 2.5},
         {"render_mode": "human"},
     ):
         with pytest.raises(ValueError):
             BabyAITextEnv(**kwargs)
+
+
+@pytest.mark.parametrize("num_distractors", [0, 4, 16])
+def test_num_distractors_sets_the_objects_in_the_room(num_distractors):
+    """GLAM's robustness study varies the distractors: the goto room holds the goal's object plus this many."""
+    env = BabyAITextEnv(families="goto", num_distractors=num_distractors)
+    for seed in range(3):
+        env.reset(seed=seed)
+        grid = env.level.grid
+        objects = [o for o in grid.grid if o is not None and o.type in ("ball", "box", "key")]
+        assert len(objects) == num_distractors + 1, (seed, len(objects))  # the goal's object and the distractors
 
 
 # ---------------------------------------------------------------- determinism

@@ -22,7 +22,7 @@ from minigrid.envs.babyai.core.verifier import (
 from twosome.envs.actions import check_action
 from twosome.envs.contract import decision_info, step_info
 
-from .levels import FAMILIES, SPLITS, MixedLocalLevel
+from .levels import FAMILIES, NUM_DISTRACTORS, SPLITS, MixedLocalLevel
 from .text import build_prompt, describe
 from .variants import VARIANTS, Variant
 
@@ -80,6 +80,8 @@ class BabyAITextEnv(gym.Env):
     does), else 0. Success or a failed sequence terminates; the horizon ``T`` (64 goto/pickup, 128 open, putnext
     and sequences, or ``max_steps``) truncates.
 
+    ``num_distractors``: objects placed besides the goal's (8, GLAM's level; GLAM's robustness study varies 4-16).
+
     ``family_sampling``: ``"episode"`` draws the goal family at every reset; ``"instance"`` draws it at the first
     reset and keeps it, as GLAM's level does per ``gym.make`` (so GLAM's 32 training envs are 32 fixed families).
     """
@@ -95,6 +97,7 @@ class BabyAITextEnv(gym.Env):
         family_sampling: str = "episode",
         history: int = HISTORY,
         max_steps: int | None = None,
+        num_distractors: int = NUM_DISTRACTORS,
         render_mode: str | None = None,
     ):
         if split not in SPLITS:
@@ -113,6 +116,12 @@ class BabyAITextEnv(gym.Env):
             raise ValueError(f"history must be an integer >= 1, got {history!r}")
         if max_steps is not None and (not isinstance(max_steps, int | np.integer) or max_steps < 1):
             raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
+        if (
+            isinstance(num_distractors, bool)
+            or not isinstance(num_distractors, int | np.integer)
+            or num_distractors < 0
+        ):
+            raise ValueError(f"num_distractors must be an integer >= 0, got {num_distractors!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
         self.split = split
@@ -122,6 +131,7 @@ class BabyAITextEnv(gym.Env):
         self.family_sampling = family_sampling
         self.history = int(history)
         self.max_steps = None if max_steps is None else int(max_steps)
+        self.num_distractors = int(num_distractors)
         self.render_mode = render_mode
         self.action_texts = list(self.variant.actions)
         self.action_space = gym.spaces.Discrete(len(self.action_texts))
@@ -184,7 +194,9 @@ class BabyAITextEnv(gym.Env):
 
     def _level(self, family: str) -> MixedLocalLevel:
         if family not in self._levels:
-            self._levels[family] = MixedLocalLevel(family, self.split, max_steps=self.max_steps)
+            self._levels[family] = MixedLocalLevel(
+                family, self.split, num_dists=self.num_distractors, max_steps=self.max_steps
+            )
         return self._levels[family]
 
     def _observe(self, image: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
