@@ -442,3 +442,26 @@ def test_french_variants():
     _, info = full.reset(seed=0)
     color = {"open the red door": "rouge", "open the grey door": "grise"}[info["mission"]]
     assert f"But de l'agent: ouvrir la porte {color} \n" in info["prompt"]
+
+
+@pytest.mark.parametrize("action_space,size", [("navigation_3", 3), ("useless_6", 6), ("useless_9", 9)])
+def test_glam_action_space_study(action_space, size):
+    """GLAM's 3/6/9-action GoTo study: navigation first, then actions that spend a step and move nothing."""
+    env = BabyAITextEnv(families="goto", action_space=action_space)
+    _, info = env.reset(seed=0)
+    assert env.action_space.n == size and info["actions"][:3] == ["turn left", "turn right", "go forward"]
+    assert info["prompt"].startswith("Possible action of the agent: " + ", ".join(info["actions"]))
+    for useless in range(3, size):
+        pos, direction, steps = tuple(env.level.agent_pos), env.level.agent_dir, env.level.step_count
+        _, _, terminated, _, info = env.step(useless)
+        if terminated:  # facing the goal already: any action completes GoTo, as in minigrid
+            break
+        assert (tuple(env.level.agent_pos), env.level.agent_dir) == (pos, direction)
+        assert env.level.step_count == steps + 1
+
+
+def test_action_space_errors():
+    with pytest.raises(ValueError, match="unknown action_space 'huge'"):
+        BabyAITextEnv(action_space="huge")
+    with pytest.raises(ValueError, match="English only"):
+        BabyAITextEnv(action_space="navigation_3", variant="french")

@@ -68,17 +68,32 @@ def encode_mission(instr) -> np.ndarray:
     return np.concatenate([head, _slot(first), _slot(second)])
 
 
+# GLAM's action-space study (its GoTo experiments with 3, 6 and 9 actions; the extra texts are those of its
+# analysis scripts). Actions past "go forward" move nothing: they are minigrid's `done`, which only spends a step.
+NAVIGATION = ("turn left", "turn right", "go forward")
+ACTION_SPACES: dict[str, tuple[str, ...] | None] = {
+    "standard": None,  # the variant's six: turn left, turn right, go forward, pick up, drop, toggle
+    "navigation_3": NAVIGATION,
+    "useless_6": (*NAVIGATION, "eat", "dance", "sleep"),
+    "useless_9": (*NAVIGATION, "eat", "dance", "sleep", "do nothing", "cut", "think"),
+}
+MINIGRID_DONE = 6
+
+
 class BabyAITextEnv(gym.Env):
     """GLAM's BabyAI-Text Mixed levels (train or held-out test), told in English or a generalization variant.
 
-    Actions: ``Discrete(6)``, the texts in ``info["actions"]`` ("turn left", "turn right", "go forward", "pick up",
-    "drop", "toggle" unless the variant renames them), all always valid. Observation: float32 vector of
-    ``OBS_SIZE`` = the 7x7x3 minigrid view (object, colour, state indices) flattened, then ``encode_mission``.
-    ``info["prompt"]`` is GLAM's prompt over the last ``history`` observations of this episode.
+    Actions: ``Discrete(6)`` (see ``action_space``), the texts in ``info["actions"]`` ("turn left", "turn right",
+    "go forward", "pick up", "drop", "toggle" unless the variant renames them), all always valid. Observation:
+    float32 vector of ``OBS_SIZE`` = the 7x7x3 minigrid view (object, colour, state indices) flattened, then
+    ``encode_mission``. ``info["prompt"]`` is GLAM's prompt over the last ``history`` observations of this episode.
 
     Reward ``reward_scale * (1 - 0.9 * t / T)`` on success (minigrid's BabyAI reward, scaled as GLAM's learner
     does), else 0. Success or a failed sequence terminates; the horizon ``T`` (64 goto/pickup, 128 open, putnext
     and sequences, or ``max_steps``) truncates.
+
+    ``action_space``: ``standard`` (the six above), or GLAM's study: ``navigation_3`` (turn left, turn right, go
+    forward), ``useless_6`` and ``useless_9`` (those plus 3 or 6 actions that move nothing: "eat", "dance", ...).
 
     ``num_distractors``: objects placed besides the goal's (8, GLAM's level; GLAM's robustness study varies 4-16).
 
@@ -98,6 +113,7 @@ class BabyAITextEnv(gym.Env):
         history: int = HISTORY,
         max_steps: int | None = None,
         num_distractors: int = NUM_DISTRACTORS,
+        action_space: str = "standard",
         render_mode: str | None = None,
     ):
         if split not in SPLITS:
@@ -122,6 +138,12 @@ class BabyAITextEnv(gym.Env):
             or num_distractors < 0
         ):
             raise ValueError(f"num_distractors must be an integer >= 0, got {num_distractors!r}")
+        if action_space not in ACTION_SPACES:
+            raise ValueError(f"unknown action_space {action_space!r}; known: {list(ACTION_SPACES)}")
+        if action_space != "standard" and variant != "none":
+            raise ValueError(
+                f"action_space={action_space!r} is English only; it cannot be combined with variant={variant!r}"
+            )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
         self.split = split
@@ -133,7 +155,12 @@ class BabyAITextEnv(gym.Env):
         self.max_steps = None if max_steps is None else int(max_steps)
         self.num_distractors = int(num_distractors)
         self.render_mode = render_mode
-        self.action_texts = list(self.variant.actions)
+        texts = ACTION_SPACES[action_space]
+        self.action_texts = list(self.variant.actions if texts is None else texts)
+        # text index -> minigrid action: the same index for the standard six, `done` for GLAM's useless actions
+        self._minigrid_actions = [
+            i if texts is None or i < len(NAVIGATION) else MINIGRID_DONE for i in range(len(self.action_texts))
+        ]
         self.action_space = gym.spaces.Discrete(len(self.action_texts))
         self.observation_space = gym.spaces.Box(0.0, 10.0, shape=(OBS_SIZE,), dtype=np.float32)
         self._levels: dict[str, MixedLocalLevel] = {}
@@ -165,7 +192,7 @@ class BabyAITextEnv(gym.Env):
         index = self._check_action(action)
         if self._ended:
             raise RuntimeError("step() called after the episode ended; call reset() first")
-        obs, raw, terminated, truncated, _ = self.level.step(index)
+        obs, raw, terminated, truncated, _ = self.level.step(self._minigrid_actions[index])
         success = bool(terminated and raw > 0)
         truncated = bool(truncated and not terminated)
         self._ended = bool(terminated or truncated)
@@ -206,7 +233,7 @@ class BabyAITextEnv(gym.Env):
             self.action_texts, self._goal, list(self._observations), list(self._past_actions), self.variant.prompt_words
         )
         vector = np.concatenate([image.reshape(-1).astype(np.float32), encode_mission(self.level.instrs)])
-        info = decision_info(  # all six actions are always valid
+        info = decision_info(  # every action is always valid
             self.variant.reword(prompt),
             self.action_texts,
             mission=self.level.mission,
