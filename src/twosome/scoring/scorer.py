@@ -212,8 +212,7 @@ class ActionScorer:
             kernel = self._score_naive
         else:
             kernel = self._score_packed if self._one_pass(model, batch) else self._score_prefix_cache
-        token_logprobs, token_mask, prompt_hidden, token_hidden = kernel(model, batch, hidden)
-        token_ids, _ = self._targets(batch, token_logprobs.device)
+        token_logprobs, token_ids, token_mask, prompt_hidden, token_hidden = kernel(model, batch, hidden)
         return CandidateScores(
             token_logprobs, token_mask, token_ids, batch.n_words, batch.owner, batch.counts, prompt_hidden, token_hidden
         )
@@ -250,10 +249,10 @@ class ActionScorer:
         picked = out.logits.gather(1, (pred_pos - first)[..., None].expand(-1, -1, out.logits.shape[-1]))
         token_logp = self._token_logprobs(picked, targets, t_mask)
         if not hidden:
-            return token_logp, t_mask, None, None
+            return token_logp, targets, t_mask, None, None
         h = out.hidden_states[-1]
         token_hidden = h.gather(1, pred_pos[..., None].expand(-1, -1, h.shape[-1]))
-        return token_logp, t_mask, token_hidden[self._first_of_each_prompt(batch).to(device), 0], token_hidden
+        return token_logp, targets, t_mask, token_hidden[self._first_of_each_prompt(batch).to(device), 0], token_hidden
 
     #: Below this many prompt tokens per call, ``auto`` takes the one-pass kernel on one process too: one forward
     #: costs less than two when calls are small; above it, the prefix pass's causal fast path wins (BENCHMARKS.md).
@@ -304,9 +303,9 @@ class ActionScorer:
         targets, t_mask = self._targets(batch, device)
         token_logp = self._token_logprobs(out.logits[owner[:, None], pred_pos], targets, t_mask)
         if not hidden:
-            return token_logp, t_mask, None, None
+            return token_logp, targets, t_mask, None, None
         h = out.hidden_states[-1]  # position 0 of every row is its first candidate's copy of the last prompt token
-        return token_logp, t_mask, h[:, 0], h[owner[:, None], pred_pos]
+        return token_logp, targets, t_mask, h[:, 0], h[owner[:, None], pred_pos]
 
     def _score_packed(self, model, batch: CandidateBatch, hidden: bool):
         """One row per prompt: [prompt, c_1[:-1], c_2[:-1], ...]. Token 0 of every candidate is predicted at the
@@ -344,11 +343,11 @@ class ActionScorer:
         targets, t_mask = self._targets(batch, device)
         token_logp = self._token_logprobs(picked, targets, t_mask)
         if not hidden:
-            return token_logp, t_mask, None, None
+            return token_logp, targets, t_mask, None, None
         h = out.hidden_states[-1]
         p_last = torch.tensor([len(p) - 1 for p in batch.prompt_ids], device=device)
         token_hidden = h[owner[:, None], pred_pos]
-        return token_logp, t_mask, h[torch.arange(len(rows), device=device), p_last], token_hidden
+        return token_logp, targets, t_mask, h[torch.arange(len(rows), device=device), p_last], token_hidden
 
     def _score_seq2seq_shared(self, model, batch: CandidateBatch, hidden: bool):
         """Encoder once per prompt, its output gathered per candidate inside the graph (gradients reach the
@@ -379,9 +378,9 @@ class ActionScorer:
         targets, t_mask = self._targets(batch, device)
         token_logp = self._token_logprobs(out.logits, targets, t_mask)
         if not hidden:
-            return token_logp, t_mask, None, None
+            return token_logp, targets, t_mask, None, None
         h = out.decoder_hidden_states[-1]
-        return token_logp, t_mask, h[self._first_of_each_prompt(batch).to(device), 0], h
+        return token_logp, targets, t_mask, h[self._first_of_each_prompt(batch).to(device), 0], h
 
     @staticmethod
     def _window(model, pred_pos: torch.Tensor) -> dict:
