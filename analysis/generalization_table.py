@@ -40,9 +40,14 @@ def agent_label(row) -> str:
 
 
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (task, agent): pooled success and return, mean and standard error, or the n/a reason."""
+    """One row per (task, agent): pooled success and return, mean and standard error, or the n/a reason, and the
+    success relative to the agent's own on its training task (GLAM's measure: -0.13 is 13% below it). Agents of
+    different models (a pretrained LM and its random-weight twin) are told apart by the model's name."""
     rows = rows.copy()
     rows["agent_label"] = rows.apply(agent_label, axis=1)
+    models = rows["model"].fillna("") if "model" in rows else pd.Series("", index=rows.index)
+    if models[models != ""].nunique() > 1:
+        rows["agent_label"] = [f"{a} [{m}]" if m else a for a, m in zip(rows["agent_label"], models, strict=True)]
     rows["task_name"] = rows["task"].map(short_task)
     out = []
     for (task, label), group in rows.groupby(["task_name", "agent_label"], sort=False):
@@ -72,7 +77,12 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
                 episodes=int(n.sum()),
             )
         out.append(record)
-    return pd.DataFrame(out)
+    summary = pd.DataFrame(out)
+    if "success_rate" not in summary:
+        summary["success_rate"] = float("nan")
+    own = summary[summary["task"] == summary["trained_on"]].set_index("agent")["success_rate"]
+    summary["relative"] = summary["success_rate"] / summary["agent"].map(own) - 1
+    return summary
 
 
 def markdown(summary: pd.DataFrame) -> str:
@@ -92,12 +102,15 @@ def markdown(summary: pd.DataFrame) -> str:
                 cells.append(f"n/a ({hit['note'].iloc[0]})")
             else:
                 r = hit.iloc[0]
-                cells.append(f"{r['success_rate']:.2f} ± {r['success_se']:.2f}")
+                relative = (
+                    f" ({r['relative']:+.0%})" if task != r["trained_on"] and math.isfinite(r["relative"]) else ""
+                )
+                cells.append(f"{r['success_rate']:.2f} ± {r['success_se']:.2f}{relative}")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return (
         "\n".join(lines)
         + "\n\nSuccess rate (actions sampled from the policy), mean ± standard error over all evaluation episodes "
-        + "of all seeds.\n"
+        + "of all seeds; in brackets, relative to the same agent's success on its training task.\n"
     )
 
 

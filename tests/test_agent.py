@@ -94,3 +94,32 @@ def test_adapters_and_heads_are_fp32_and_only_they_train(agent):
     assert trainable and all(("lora_" in n) or n.startswith("critic_head") for n in trainable)
     assert all(p.dtype == torch.float32 for n, p in agent.named_parameters() if p.requires_grad)
     assert sum(p.numel() for p in agent.policy_parameters()) > 0
+
+
+def test_lora_layers_adapts_only_the_top_blocks_and_no_gradient_reaches_below(tiny_model_dir):
+    lm, tok = load_lm(str(tiny_model_dir))
+    total = lm.config.num_hidden_layers
+    agent = TwosomeAgent(lm, tok, norm="word", lora_layers=1)
+    adapted = {n.split(".layers.")[1].split(".")[0] for n, p in agent.named_parameters() if "lora_" in n}
+    assert adapted == {str(total - 1)}
+    # The policy loss's gradient reaches the adapters it should, and the blocks below run without autograd.
+    saved = []
+
+    def record(k):
+        return lambda module, args, out: saved.append((k, (out[0] if isinstance(out, tuple) else out).requires_grad))
+
+    blocks = agent.actor.base_model.model.model.layers
+    hooks = [block.register_forward_hook(record(k)) for k, block in enumerate(blocks)]
+    agent.distribution(obs_of([PROMPT_A], [[True, True, True]])).log_prob(torch.tensor([0])).sum().backward()
+    for h in hooks:
+        h.remove()
+    assert dict(saved) == {k: k == total - 1 for k in range(total)}
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for n, p in agent.named_parameters() if "lora_B" in n)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 99, 1.5, True])
+def test_lora_layers_out_of_range_is_refused_with_the_valid_range(tiny_model_dir, bad):
+    lm, tok = load_lm(str(tiny_model_dir))
+    valid = rf"valid: null \(every block\) or an integer in \[1, {lm.config.num_hidden_layers}\]"
+    with pytest.raises(ValueError, match=rf"lora_layers={bad!r} is not valid; {valid}"):
+        TwosomeAgent(lm, tok, norm="word", lora_layers=bad)

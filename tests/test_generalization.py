@@ -77,3 +77,35 @@ def test_cli_needs_exactly_one_of_tasks_or_suite(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path), "--suite", "nope"])
     assert "unknown suite 'nope'; valid: " in capsys.readouterr().err
+
+
+def test_table_tells_models_apart_and_gives_success_relative_to_the_training_task():
+    def row(model, task, success):
+        return dict(
+            run=model,
+            agent="glam",
+            norm="none",
+            model=model,
+            seed=0,
+            train_task="twosome/A-v0",
+            task=task,
+            applicable=True,
+            note="",
+            success_rate=success,
+            success_se=0.1,
+            return_mean=1.0,
+            episodes=10,
+        )
+
+    rows = pd.DataFrame(
+        [
+            row("lm", "twosome/A-v0", 0.8),
+            row("lm", "twosome/B-v0", 0.2),
+            row("lm-random", "twosome/A-v0", 0.5),
+            row("lm-random", "twosome/B-v0", 0.5),
+        ]
+    )
+    summary = generalization_table.summarize(rows).set_index(["agent", "task"])
+    assert summary.loc[("glam [lm]", "B"), "relative"] == -0.75  # 0.2 / 0.8 - 1
+    assert summary.loc[("glam [lm-random]", "B"), "relative"] == 0.0
+    assert "0.20 ± 0.10 (-75%)" in generalization_table.markdown(summary.reset_index())

@@ -4,6 +4,7 @@ also run on a tiny real one."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -80,3 +81,14 @@ def test_table_scripts_explain_a_directory_or_an_empty_input(tmp_path, script, n
         (tmp_path / name).write_text("run,agent,task,applicable\n")  # a header, no rows
         proc = run_script(script, str(tmp_path / name), "--out", str(tmp_path / "t"))
         assert proc.returncode != 0 and "has no rows" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_glam_babyai_script_trains_a_causal_glam_on_goto_and_refuses_bad_usage(tmp_path):
+    env = {**os.environ, "PYTHON": sys.executable, "STEPS": "128", "LORA_LAYERS": "1", "OUT": str(tmp_path)}
+    script = ROOT / "experiments" / "glam_babyai.sh"
+    proc = subprocess.run(["bash", str(script), "tiny", "0", "1"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "tiny_s0" / "summary.json").read_text())
+    assert summary["env_steps"] == 128 and summary["agent"] == "glam"
+    proc = subprocess.run(["bash", str(script), "tiny"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 2 and "usage:" in proc.stderr

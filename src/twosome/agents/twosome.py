@@ -28,6 +28,19 @@ from twosome.scoring import NORMALIZATIONS, ActionScorer
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
+def top_layers(lm: nn.Module, count: int | None) -> list[int] | None:
+    """The indices of the LM's last ``count`` transformer blocks (None: every block).
+
+    Adapting only the top blocks is a cost lever, not the papers' setting: no gradient flows below the lowest
+    adapted block, so the policy phase's backward pass shrinks with it (docs/BABYAI_TEXT.md measures it)."""
+    if count is None:
+        return None
+    total = lm.config.num_hidden_layers
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= total:
+        raise ValueError(f"lora_layers={count!r} is not valid; valid: null (every block) or an integer in [1, {total}]")
+    return list(range(total - count, total))
+
+
 class TwosomeAgent(ActorCritic):
     def __init__(
         self,
@@ -38,6 +51,7 @@ class TwosomeAgent(ActorCritic):
         lora_alpha: int = 16,
         lora_dropout: float = 0.0,
         lora_target_modules: tuple[str, ...] = ("q_proj", "v_proj"),
+        lora_layers: int | None = None,
         critic_hidden: tuple[int, ...] = (1024, 512),
         critic_activation: str = "relu",
         critic_bias: bool = False,
@@ -57,6 +71,7 @@ class TwosomeAgent(ActorCritic):
             lora_alpha=lora_alpha,
             lora_dropout=lora_dropout,
             target_modules=list(lora_target_modules),
+            layers_to_transform=top_layers(lm, lora_layers),
             bias="none",
             task_type="SEQ_2_SEQ_LM" if self.scorer.encoder_decoder else "CAUSAL_LM",
         )

@@ -126,6 +126,7 @@ def generalization(
                     "run": str(run_dir),
                     "agent": label,
                     "norm": OmegaConf.select(cfg, "agent.policy.norm", default=""),
+                    "model": cfg.model.name if cfg.agent.uses_lm else "",
                     "seed": int(cfg.seed),
                     "train_task": cfg.env.id,
                     "task": task,

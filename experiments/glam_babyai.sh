@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# GLAM's first claim at CPU scale (issue 20): an LLM as a causal GLAM on BabyAI-Text GoTo, one run per (model, seed):
+# model=smollm2 (pretrained) against model=smollm2_random (the same architecture, random weights), and `scratch`,
+# PPO from scratch on the symbolic view. A run resumes from its directory: rerunning the same line after an
+# interruption continues where it stopped (SIGTERM saves first). docs/RESULTS.md has the tables and figures.
+#   bash experiments/glam_babyai.sh <model config | scratch> <seed> [threads]
+# From the environment: STEPS (GLAM runs' env steps, default 4096), LORA_LAYERS (default 8), OUT (default
+# multirun/glam_goto).
+set -euo pipefail
+if [[ $# -lt 2 ]]; then
+  echo "usage: $0 <model config (e.g. smollm2, smollm2_random) | scratch> <seed> [threads]" >&2
+  exit 2
+fi
+model=$1 seed=$2 threads=${3:-2}
+python=${PYTHON:-.venv/bin/python}
+out=${OUT:-multirun/glam_goto}
+if [[ $model == scratch ]]; then
+  # cleanrl-style PPO (ppo=scratch: 100k steps) on minigrid's view and the mission's words, masked to valid actions
+  exec "$python" src/run.py env=babyai_text env.task=goto agent=ppo trainer.num_threads="$threads" \
+    eval.every_updates=0 eval.episodes=32 seed="$seed" hydra.run.dir="$out/scratch_s$seed"
+fi
+# LoRA on the top 8 of SmolLM2's 30 blocks and forwards of 8 decisions: what 2 CPU cores and 24 GiB afford
+# (docs/BABYAI_TEXT.md, "Cost").
+exec "$python" src/run.py env=babyai_text env.task=goto agent=glam model="$model" agent.policy.lora_layers="${LORA_LAYERS:-8}" \
+  ppo.total_env_steps="${STEPS:-4096}" ppo.policy_chunk_size=8 trainer.num_threads="$threads" \
+  eval.every_updates=0 eval.episodes=16 seed="$seed" hydra.run.dir="$out/${model}_s$seed"
