@@ -83,12 +83,37 @@ def test_table_scripts_explain_a_directory_or_an_empty_input(tmp_path, script, n
         assert proc.returncode != 0 and "has no rows" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_glam_babyai_script_trains_a_causal_glam_on_goto_and_refuses_bad_usage(tmp_path):
-    env = {**os.environ, "PYTHON": sys.executable, "STEPS": "128", "LORA_LAYERS": "1", "OUT": str(tmp_path)}
-    script = ROOT / "experiments" / "glam_babyai.sh"
-    proc = subprocess.run(["bash", str(script), "tiny", "0", "1"], cwd=ROOT, env=env, capture_output=True, text=True)
+GLAM_SCRIPT = ROOT / "experiments" / "glam_babyai.sh"
+
+
+@pytest.fixture(scope="module")
+def glam_script_env(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("glam")
+    return {**os.environ, "PYTHON": sys.executable, "STEPS": "128", "LORA_LAYERS": "1", "OUT": str(out)}
+
+
+@pytest.fixture(scope="module")
+def glam_run(glam_script_env) -> Path:
+    """A GLAM run of experiments/glam_babyai.sh on GoTo with the tiny model (one update)."""
+    proc = subprocess.run(
+        ["bash", str(GLAM_SCRIPT), "tiny", "0", "1"], cwd=ROOT, env=glam_script_env, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads((tmp_path / "tiny_s0" / "summary.json").read_text())
+    return Path(glam_script_env["OUT"]) / "tiny_s0"
+
+
+def test_glam_babyai_script_trains_a_causal_glam_on_goto_and_refuses_bad_usage(glam_run, glam_script_env):
+    summary = json.loads((glam_run / "summary.json").read_text())
     assert summary["env_steps"] == 128 and summary["agent"] == "glam"
-    proc = subprocess.run(["bash", str(script), "tiny"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert summary["env_id"] == "twosome/BabyAI-GoTo-v0"
+    proc = subprocess.run(
+        ["bash", str(GLAM_SCRIPT), "tiny"], cwd=ROOT, env=glam_script_env, capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "usage:" in proc.stderr
+
+
+def test_check_glam_policy_agrees_with_plain_transformers_on_a_trained_glam_run(glam_run, tmp_path):
+    out = tmp_path / "check.json"
+    proc = run_script(ROOT / "analysis" / "check_glam_policy.py", str(glam_run), "--states", "3", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(out.read_text())["max_abs_probability_difference"] < 1e-5
