@@ -117,8 +117,8 @@ def generalization(
         for untrained in variants:
             cfg, agent = load_run(Path(run_dir), untrained=untrained)
             name = cfg.agent.name
-            if untrained and name != "twosome":
-                continue  # only TWOSOME has an untrained twin worth reporting (SayCan's LM never trains)
+            if untrained and name not in ("twosome", "glam"):
+                continue  # only agents that train their LM have an untrained twin worth reporting (SayCan's never does)
             label = "zeroshot" if untrained else name
             train_dim = obs_dim_of(cfg.env.id)
             for task in tasks:
