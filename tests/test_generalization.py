@@ -109,3 +109,45 @@ def test_table_tells_models_apart_and_gives_success_relative_to_the_training_tas
     assert summary.loc[("glam [lm]", "B"), "relative"] == -0.75  # 0.2 / 0.8 - 1
     assert summary.loc[("glam [lm-random]", "B"), "relative"] == 0.0
     assert "0.20 ± 0.10 (-75%)" in generalization_table.markdown(summary.reset_index())
+
+
+def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(tmp_path, monkeypatch):
+    """A long evaluation killed midway keeps its finished rows; the same command again resumes from them."""
+    import pytest
+    from omegaconf import OmegaConf
+
+    from twosome.evaluation import generalization as gen
+
+    seen, unseen = register(), register_unseen()
+    cfg = OmegaConf.create(
+        {
+            "agent": {"name": "glam", "uses_lm": True, "uses_vectors": False, "policy": {"norm": "none"}},
+            "model": {"name": "lm"},
+            "env": {"id": seen},
+            "seed": 3,
+            "ppo": {"gamma": 0.99},
+        }
+    )
+    monkeypatch.setattr(gen, "load_run", lambda run_dir, untrained=False: (cfg, object()))
+    calls = []
+
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy):
+        calls.append((task, episodes))
+        if task == unseen and len(calls) == 2:
+            raise KeyboardInterrupt  # the job is killed while evaluating the second task
+        return dict(success_rate=0.5, success_se=0.1, return_mean=1.0, return_se=0.2, episodes=episodes)
+
+    monkeypatch.setattr(gen, "evaluate_on", evaluate_on)
+    out = tmp_path / "generalization.csv"
+    with pytest.raises(KeyboardInterrupt):
+        gen.generalization([tmp_path], [seen, unseen], episodes=4, with_untrained=False, out_csv=out)
+    first = pd.read_csv(out)
+    assert list(first.task) == [seen] and first.loc[0, "sampling"] == "sampled" and first.loc[0, "eval_seed"] == 10_000
+
+    table = gen.generalization([tmp_path], [seen, unseen], episodes=4, with_untrained=False, out_csv=out)
+    assert calls == [(seen, 4), (unseen, 4), (unseen, 4)]  # the seen row was reused, not evaluated again
+    assert list(table.task) == [seen, unseen] and table.loc[0].to_dict() == first.fillna("").loc[0].to_dict()
+    pd.testing.assert_frame_equal(pd.read_csv(out).fillna(""), table, check_dtype=False)
+
+    gen.generalization([tmp_path], [seen], episodes=8, with_untrained=False, out_csv=out)
+    assert calls[-1] == (seen, 8)  # other episodes (or seed, or sampling) are another measurement

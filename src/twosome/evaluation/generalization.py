@@ -12,7 +12,8 @@ affordance reads the vector, so it runs where the vector layout matches and is m
 reads comes from its run's config (``agent.uses_lm``, ``agent.uses_vectors``), not from its name.
 Actions are sampled from each policy (the environments are deterministic, so greedy episodes would all be equal;
 ``--greedy`` is there for one-episode checks). Writes ``generalization.csv`` (one row per run, agent and task:
-success and return, mean and standard error over episodes).
+success and return, mean and standard error over episodes) after every row, atomically, so an interrupted
+evaluation keeps what it finished; rerunning the same command reuses those rows and evaluates only the rest.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from omegaconf import OmegaConf
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.config import AgentConfig, load_run_config
+from twosome.fileio import atomic_write_text
 from twosome.training.build import build_agent
 from twosome.training.rollout import evaluate
 from twosome.training.vector_env import make_vector_env
@@ -106,11 +108,16 @@ def generalization(
     num_envs: int = 4,
     greedy: bool = False,
     with_untrained: bool = True,
+    out_csv: Path | None = None,
 ) -> pd.DataFrame:
+    """``out_csv``: written after every row; rows already there for the same run, agent, task, episodes, evaluation
+    seed and sampling are reused instead of evaluated again (a rerun after an interruption resumes)."""
     unknown = [t for t in tasks if t not in gym.registry]
     if unknown:
         valid = sorted(k for k in gym.registry if k.startswith("twosome/"))
         raise ValueError(f"unknown task ids {unknown}; valid: {valid}")
+    sampling = "greedy" if greedy else "sampled"
+    done = previous_rows(out_csv)
     rows = []
     for run_dir in run_dirs:
         variants = [False, True] if with_untrained else [False]
@@ -130,16 +137,47 @@ def generalization(
                     "seed": int(cfg.seed),
                     "train_task": cfg.env.id,
                     "task": task,
+                    "eval_seed": seed,
+                    "sampling": sampling,
                 }
+                key = row_key(row, episodes)
                 reason = not_applicable_reason(cfg.agent, cfg.env.id, task, train_dim)
-                if reason:
+                if key in done:
+                    row = done[key]
+                elif reason:
                     row.update(applicable=False, note=reason)
                 else:
                     row.update(applicable=True, note="")
                     row.update(evaluate_on(agent, task, episodes, float(cfg.ppo.gamma), seed, num_envs, greedy))
                 rows.append(row)
-                print(json.dumps({k: row[k] for k in ("agent", "seed", "task")} | {"success": row.get("success_rate")}))
+                if out_csv is not None:
+                    atomic_write_text(out_csv, pd.DataFrame(rows).to_csv(index=False))
+                reused = " (reused)" if key in done else ""
+                print(
+                    json.dumps({k: row[k] for k in ("agent", "seed", "task")} | {"success": row.get("success_rate")})
+                    + reused
+                )
     return pd.DataFrame(rows)
+
+
+def row_key(row: dict, episodes: int) -> tuple:
+    return (str(row["run"]), row["agent"], row["task"], int(episodes), int(row["eval_seed"]), row["sampling"])
+
+
+def previous_rows(out_csv: Path | None) -> dict[tuple, dict]:
+    """Rows of an earlier, possibly interrupted, evaluation into the same file, by what makes them comparable."""
+    if out_csv is None or not Path(out_csv).exists():
+        return {}
+    table = pd.read_csv(out_csv)
+    if not {"eval_seed", "sampling", "episodes"} <= set(table.columns):
+        return {}  # written before these columns existed: nothing tells how it was evaluated
+    text = ["norm", "model", "note"]
+    table[text] = table[text].fillna("")
+    done = {}
+    for row in table[table["applicable"].astype(bool)].to_dict("records"):
+        row.update(episodes=int(row["episodes"]), seed=int(row["seed"]), eval_seed=int(row["eval_seed"]))
+        done[row_key(row, row["episodes"])] = row
+    return done
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,11 +203,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.suite and args.suite not in suites():
         parser.error(f"unknown suite {args.suite!r}; valid: {suites()}")
     tasks = args.tasks or list(OmegaConf.load(SUITES / f"{args.suite}.yaml").tasks)
-    table = generalization(
-        args.runs, tasks, args.episodes, args.seed, greedy=args.greedy, with_untrained=not args.no_untrained
-    )
     args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "generalization.csv", index=False)
+    table = generalization(
+        args.runs,
+        tasks,
+        args.episodes,
+        args.seed,
+        greedy=args.greedy,
+        with_untrained=not args.no_untrained,
+        out_csv=args.out / "generalization.csv",
+    )
     print(f"wrote {args.out / 'generalization.csv'} ({len(table)} rows)")
 
 
