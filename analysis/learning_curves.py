@@ -78,7 +78,8 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
             metrics = pd.read_csv(run / "metrics.csv")
             settings[str(run)] = run_settings(run)
             agent = agent_label(summary["agent"], settings[str(run)])
-            groups[str(run)] = (summary["env_id"], agent, summary.get("model", "?"), summary["norm"])
+            model = run_model(run, summary)
+            groups[str(run)] = (summary["env_id"], agent, model, summary["norm"])
             for column, label in METRICS.items():
                 if column not in metrics:
                     continue
@@ -90,7 +91,7 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
                     env=summary["env_id"],
                     agent=agent,
                     norm=summary["norm"],
-                    model=summary.get("model", "?"),
+                    model=model,
                     gamma=run_gamma(run),
                 )
                 frames.append(part)
@@ -98,6 +99,18 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
         raise SystemExit(f"no run directories (summary.json + metrics.csv) under {[str(p) for p in paths]}")
     df = pd.concat(frames, ignore_index=True)
     return df.assign(variant=df.run.map(variants(settings, groups)))
+
+
+def run_model(run: Path, summary: dict) -> str:
+    """The LM the run's agent reads with, "-" for agents that read no text (PPO from scratch, random): older
+    summaries name the config's default model for those too."""
+    config = run / "config.yaml"
+    if config.exists():
+        from omegaconf import OmegaConf
+
+        if OmegaConf.select(OmegaConf.load(config), "agent.uses_lm", default=True) is False:
+            return "-"
+    return summary.get("model", "?")
 
 
 def run_gamma(run: Path) -> float:
@@ -221,7 +234,7 @@ def eval_only_table(paths: list[Path], metric: str = "discounted_return", fracti
                 {
                     "env": summary["env_id"],
                     "agent": summary["agent"],
-                    "model": summary.get("model", "?"),
+                    "model": run_model(summary_path.parent, summary),
                     "norm": summary["norm"],
                     "seed": summary["seed"],
                     "final_return": summary[f"eval/{metric}"],
@@ -256,7 +269,7 @@ def series_label(d: pd.DataFrame, with_model: bool) -> pd.Series:
     configuration apart (``variant``) when there are several of one agent."""
     norm = d.norm.where(d.norm.isin(["word", "token", "none", "trie"]), "")
     label = d.agent + norm.map(lambda n: f" ({n})" if n else "")
-    label = label + " " + d.model if with_model else label
+    label = label + d.model.map(lambda m: f" {m}" if with_model and m != "-" else "")
     variant = d.variant.fillna("") if "variant" in d else pd.Series("", index=d.index)
     return label + variant.map(lambda v: f" [{v}]" if v else "")
 
@@ -284,12 +297,13 @@ def plot(
     fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.8), squeeze=False)
     for ax, env_id in zip(axes[0], envs):
         data = df[df.env == env_id]
-        series = series_label(data, data.model[data.agent != "ppo"].nunique() > 1)
+        series = series_label(data, data.model[data.model != "-"].nunique() > 1)
         if curves == "both":
             series = series + " " + data.curve
         data = data.assign(series=series)
         order = sorted(data.series.unique())
-        n_seeds = data.groupby("series")["seed"].nunique().max()
+        seeds_per_series = data.groupby("series")["seed"].nunique()
+        n_seeds, fewest = seeds_per_series.max(), seeds_per_series.min()
         sns.lineplot(
             data=data,
             x="global_step",
@@ -316,8 +330,9 @@ def plot(
         budgets = data.groupby("series")["global_step"].max()
         if budgets.max() > 4 * budgets.min():
             ax.set_xscale("log")
-        spread = "mean and 95% CI" if n_seeds > 1 else "no CI"
-        ax.set_title(f"{env_id.split('/')[-1]} ({n_seeds} seed{'s' if n_seeds > 1 else ''}, {spread})")
+        spread = "no CI" if n_seeds == 1 else "mean and 95% CI" if fewest > 1 else "95% CI where more than 1 seed"
+        seeds = f"{fewest}-{n_seeds} seeds" if fewest < n_seeds else f"{n_seeds} seed{'s' if n_seeds > 1 else ''}"
+        ax.set_title(f"{env_id.split('/')[-1]} ({seeds}, {spread})")
         ax.set_xlabel("environment steps")
         ax.set_ylabel(metric.replace("_", " ") + (" (training episodes)" if curves == "train" else ""))
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)

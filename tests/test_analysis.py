@@ -100,7 +100,7 @@ def test_runs_of_different_configurations_are_not_pooled_and_untrained_runs_are_
     untrained = learning_curves.eval_only_table([tmp_path / "sweep"])
     panels = learning_curves.plot(learning_curves.smooth(df, 2), tmp_path / "fig", untrained=untrained)
     title, legend, _ = panels[0]
-    assert "2 seeds, mean and 95% CI" in title
+    assert "1-2 seeds, 95% CI where more than 1 seed" in title  # one configuration has 2 seeds, the other 1
     assert "twosome (word) [ppo.policy_lr=0.001]" in legend and "twosome (word) [ppo.policy_lr=0.01]" in legend
     assert "zeroshot (word) (untrained)" in legend
     one = learning_curves.plot(df[df.variant == "ppo.policy_lr=0.001"], tmp_path / "one")[0][0]
@@ -108,3 +108,24 @@ def test_runs_of_different_configurations_are_not_pooled_and_untrained_runs_are_
     final_eval = df[df.variant == "ppo.policy_lr=0.01"].iloc[[-1]].assign(curve=learning_curves.CURVES["eval"])
     both = learning_curves.plot(pd.concat([df, final_eval]), tmp_path / "both", curves="both")
     assert both[0][2] == 1  # the single evaluation is a marked point, not an invisible one-point line
+
+
+def test_legend_names_the_lm_of_text_agents_only(tmp_path):
+    """PPO from scratch reads no text: its (older) summary names the config's default model, which the legend must
+    not show beside the LMs of the agents that do read text."""
+    for name, model, uses_lm in [("pre", "smollm2", True), ("rand", "smollm2-random", True), ("ppo", "tiny", False)]:
+        run = tmp_path / "sweep" / name
+        fake_run(run, 0, "none" if uses_lm else "-", [0.0, 0.5])
+        agent = "glam" if uses_lm else "ppo"
+        summary = json.loads((run / "summary.json").read_text()) | {"model": model, "agent": agent}
+        (run / "summary.json").write_text(json.dumps(summary))
+        (run / "config.yaml").write_text(f"seed: 0\nagent:\n  uses_lm: {str(uses_lm).lower()}\n")
+    df = learning_curves.load_runs([tmp_path / "sweep"])
+    assert df.groupby("run").model.first().to_dict() == {
+        str(tmp_path / "sweep" / "pre"): "smollm2",
+        str(tmp_path / "sweep" / "rand"): "smollm2-random",
+        str(tmp_path / "sweep" / "ppo"): "-",
+    }
+    legend = learning_curves.plot(df, tmp_path / "fig")[0][1]
+    assert "glam (none) smollm2" in legend and "glam (none) smollm2-random" in legend
+    assert "ppo" in legend and "tiny" not in legend

@@ -242,7 +242,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
         "algorithm": type(module.algorithm).__name__,
         "env_id": cfg.env.id,
         "norm": norm,
-        "model": cfg.model.name,
+        "model": cfg.model.name if cfg.agent.uses_lm else "-",  # "-": the agent reads no text (PPO, random)
         "seed": cfg.seed,
         "env_steps": module.env_steps,
         "updates": module.num_updates if module.collector else 0,
