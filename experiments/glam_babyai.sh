@@ -5,13 +5,14 @@
 # interruption continues where it stopped (SIGTERM saves first). docs/RESULTS.md has the tables and figures.
 #   bash experiments/glam_babyai.sh <model config | scratch> <seed> [threads]
 # From the environment: STEPS (GLAM runs' env steps, default 4096), LORA_LAYERS (default 8), OUT (default
-# multirun/glam_goto).
+# multirun/glam_goto), NORM (default none, GLAM's summed log-probabilities; token or word normalize them as TWOSOME
+# does, and the run directory is then <model>_<norm>_s<seed>).
 set -euo pipefail
 if [[ $# -lt 2 ]]; then
   echo "usage: $0 <model config (e.g. smollm2, smollm2_random) | scratch> <seed> [threads]" >&2
   exit 2
 fi
-model=$1 seed=$2 threads=${3:-2}
+model=$1 seed=$2 threads=${3:-2} norm=${NORM:-none}
 python=${PYTHON:-.venv/bin/python}
 out=${OUT:-multirun/glam_goto}
 if [[ $model == scratch ]]; then
@@ -21,6 +22,8 @@ if [[ $model == scratch ]]; then
 fi
 # LoRA on the top 8 of SmolLM2's 30 blocks and forwards of 8 decisions: what 2 CPU cores and 24 GiB afford
 # (docs/BABYAI_TEXT.md, "Cost").
-exec "$python" src/run.py env=babyai_text env.task=goto agent=glam model="$model" agent.policy.lora_layers="${LORA_LAYERS:-8}" \
-  ppo.total_env_steps="${STEPS:-4096}" ppo.policy_chunk_size=8 trainer.num_threads="$threads" \
-  eval.every_updates=0 eval.episodes=16 seed="$seed" hydra.run.dir="$out/${model}_s$seed"
+name=$model
+[[ $norm == none ]] || name=${model}_$norm
+exec "$python" src/run.py env=babyai_text env.task=goto agent=glam model="$model" norm="$norm" \
+  agent.policy.lora_layers="${LORA_LAYERS:-8}" ppo.total_env_steps="${STEPS:-4096}" ppo.policy_chunk_size=8 \
+  trainer.num_threads="$threads" eval.every_updates=0 eval.episodes=16 seed="$seed" hydra.run.dir="$out/${name}_s$seed"

@@ -112,6 +112,16 @@ def test_glam_babyai_script_trains_a_causal_glam_on_goto_and_refuses_bad_usage(g
     assert proc.returncode == 2 and "usage:" in proc.stderr
 
 
+def test_glam_babyai_script_normalizes_on_request_into_its_own_run_directory(glam_script_env):
+    env = glam_script_env | {"NORM": "token"}
+    proc = subprocess.run(
+        ["bash", str(GLAM_SCRIPT), "tiny", "0", "1"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((Path(env["OUT"]) / "tiny_token_s0" / "summary.json").read_text())
+    assert summary["norm"] == "token" and summary["agent"] == "glam"
+
+
 def test_check_glam_policy_agrees_with_plain_transformers_on_a_trained_glam_run(glam_run, tmp_path):
     out = tmp_path / "check.json"
     proc = run_script(ROOT / "analysis" / "check_glam_policy.py", str(glam_run), "--states", "3", "--json", str(out))
