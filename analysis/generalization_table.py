@@ -1,6 +1,7 @@
 """The unseen-task generalization table and bar chart (TWOSOME, Fig. 6 style).
 
     python analysis/generalization_table.py results/generalization/generalization.csv --out results/generalization/table
+    python analysis/generalization_table.py A/generalization.csv B/generalization.csv --out table   # joined
 
 Reads the rows written by ``python -m twosome.evaluation.generalization``; writes ``<out>.csv``, ``<out>.md`` and a
 bar chart ``<out>.png`` / ``.pdf``. One row per task, one column per agent (TWOSOME per normalization); each cell is
@@ -150,13 +151,15 @@ def bar_chart(summary: pd.DataFrame, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("csv", type=Path, help="generalization.csv from twosome.evaluation.generalization")
+    parser.add_argument(
+        "csv", type=Path, nargs="+", help="generalization.csv files from twosome.evaluation.generalization (joined)"
+    )
     parser.add_argument("--out", type=Path, default=Path("results/generalization/table"))
     args = parser.parse_args(argv)
-    path = input_file(args.csv, "generalization.csv", "python -m twosome.evaluation.generalization")
-    rows = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    paths = [input_file(c, "generalization.csv", "python -m twosome.evaluation.generalization") for c in args.csv]
+    rows = pd.concat([pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in paths], ignore_index=True)
     if rows.empty:
-        raise SystemExit(f"{path} has no rows: no run was evaluated")
+        raise SystemExit(f"{', '.join(map(str, paths))} has no rows: no run was evaluated")
     summary = summarize(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     summary.to_csv(args.out.with_suffix(".csv"), index=False)

@@ -79,7 +79,7 @@ def test_cli_needs_exactly_one_of_tasks_or_suite(tmp_path, capsys):
     assert "unknown suite 'nope'; valid: " in capsys.readouterr().err
 
 
-def test_table_tells_models_apart_and_gives_success_relative_to_the_training_task():
+def test_table_tells_models_apart_and_gives_success_relative_to_the_training_task(tmp_path):
     def row(model, task, success):
         return dict(
             run=model,
@@ -109,6 +109,13 @@ def test_table_tells_models_apart_and_gives_success_relative_to_the_training_tas
     assert summary.loc[("glam [lm]", "B"), "relative"] == -0.75  # 0.2 / 0.8 - 1
     assert summary.loc[("glam [lm-random]", "B"), "relative"] == 0.0
     assert "0.20 ± 0.10 (-75%)" in generalization_table.markdown(summary.reset_index())
+
+    # Evaluations written by separate commands (a trained agent, a random baseline) join into one table.
+    rows.iloc[:2].to_csv(tmp_path / "a.csv", index=False)
+    rows.iloc[2:].to_csv(tmp_path / "b.csv", index=False)
+    generalization_table.main([str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--out", str(tmp_path / "t")])
+    joined = pd.read_csv(tmp_path / "t.csv").set_index(["agent", "task"])
+    assert joined.loc[("glam [lm-random]", "B"), "relative"] == 0.0 and len(joined) == 4
 
 
 def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(tmp_path, monkeypatch):
@@ -151,3 +158,15 @@ def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(
 
     gen.generalization([tmp_path], [seen], episodes=8, with_untrained=False, out_csv=out)
     assert calls[-1] == (seen, 8)  # other episodes (or seed, or sampling) are another measurement
+
+
+def test_the_uniform_random_agent_is_evaluated_on_every_task(tmp_path):
+    """The random baseline has no trained weights to load: its run directory still evaluates (a chance row per
+    task, e.g. beside GLAM's robustness settings)."""
+    seen, unseen = register(), register_unseen()
+    train(
+        toy_config(tmp_path, "agent=random", "eval.episodes=2"), run_dir=tmp_path / "random", enable_progress_bar=False
+    )
+    table = generalization([tmp_path / "random"], [seen, unseen], episodes=4)
+    assert list(table.agent) == ["random", "random"] and table.applicable.all() and (table.episodes == 4).all()
+    assert (table.model == "").all()  # it reads no text

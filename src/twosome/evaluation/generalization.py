@@ -30,6 +30,7 @@ import torch
 from omegaconf import OmegaConf
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
+from twosome.agents.capabilities import Persistent
 from twosome.config import AgentConfig, load_run_config
 from twosome.fileio import atomic_write_text
 from twosome.training.build import build_agent
@@ -50,7 +51,7 @@ def load_run(run_dir: Path, untrained: bool = False):
         raise FileNotFoundError(f"{run_dir} has no config.yaml: is it a run directory written by src/run.py?")
     cfg = load_run_config(config_path)
     agent = build_agent(cfg)
-    if not untrained:
+    if not untrained and isinstance(agent, Persistent):  # an agent without trained weights (random) has none to load
         agent.load(run_dir)
     agent.eval()
     return cfg, agent
