@@ -160,6 +160,11 @@ def main(argv: list[str] | None = None) -> None:
     rows = pd.concat([pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in paths], ignore_index=True)
     if rows.empty:
         raise SystemExit(f"{', '.join(map(str, paths))} has no rows: no run was evaluated")
+    repeated = rows[rows.duplicated(["run", "agent", "task"], keep=False)]
+    if not repeated.empty:
+        raise SystemExit(f"the same run, agent and task appear more than once (joined twice?):\n{repeated.head()}")
+    if "sampling" in rows and rows.sampling.nunique() > 1:
+        raise SystemExit(f"greedy and sampled evaluations cannot share a table: {sorted(rows.sampling.unique())}")
     summary = summarize(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     summary.to_csv(args.out.with_suffix(".csv"), index=False)

@@ -80,6 +80,8 @@ def test_cli_needs_exactly_one_of_tasks_or_suite(tmp_path, capsys):
 
 
 def test_table_tells_models_apart_and_gives_success_relative_to_the_training_task(tmp_path):
+    import pytest
+
     def row(model, task, success):
         return dict(
             run=model,
@@ -115,11 +117,17 @@ def test_table_tells_models_apart_and_gives_success_relative_to_the_training_tas
     rows.iloc[2:].to_csv(tmp_path / "b.csv", index=False)
     generalization_table.main([str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--out", str(tmp_path / "t")])
     joined = pd.read_csv(tmp_path / "t.csv").set_index(["agent", "task"])
-    assert joined.loc[("glam [lm-random]", "B"), "relative"] == 0.0 and len(joined) == 4
+    single = generalization_table.summarize(rows).drop(columns="note")
+    pd.testing.assert_frame_equal(joined.reset_index().drop(columns="note"), single, check_dtype=False, check_like=True)
+    with pytest.raises(SystemExit, match="more than once"):
+        generalization_table.main([str(tmp_path / "a.csv"), str(tmp_path / "a.csv"), "--out", str(tmp_path / "t")])
 
 
 def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(tmp_path, monkeypatch):
-    """A long evaluation killed midway keeps its finished rows; the same command again resumes from them."""
+    """A long evaluation killed midway keeps its finished rows; the same command again resumes from them. Rows of
+    another evaluation in the same file are not overwritten."""
+    import json
+
     import pytest
     from omegaconf import OmegaConf
 
@@ -135,6 +143,11 @@ def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(
             "ppo": {"gamma": 0.99},
         }
     )
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").touch()
+    (run / "summary.json").write_text(json.dumps({"weights_digest": "abc"}))
+    monkeypatch.setattr(gen, "load_run_config", lambda path: cfg)
     monkeypatch.setattr(gen, "load_run", lambda run_dir, untrained=False: (cfg, object()))
     calls = []
 
@@ -147,17 +160,35 @@ def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(
     monkeypatch.setattr(gen, "evaluate_on", evaluate_on)
     out = tmp_path / "generalization.csv"
     with pytest.raises(KeyboardInterrupt):
-        gen.generalization([tmp_path], [seen, unseen], episodes=4, with_untrained=False, out_csv=out)
+        gen.generalization([run], [seen, unseen], episodes=4, with_untrained=False, out_csv=out)
     first = pd.read_csv(out)
     assert list(first.task) == [seen] and first.loc[0, "sampling"] == "sampled" and first.loc[0, "eval_seed"] == 10_000
+    assert first.loc[0, "weights"] == "abc"
 
-    table = gen.generalization([tmp_path], [seen, unseen], episodes=4, with_untrained=False, out_csv=out)
-    assert calls == [(seen, 4), (unseen, 4), (unseen, 4)]  # the seen row was reused, not evaluated again
+    # The same evaluation, the run named by another path to the same directory: only the missing row is evaluated.
+    monkeypatch.chdir(tmp_path)
+    table = gen.generalization([Path("run")], [seen, unseen], episodes=4, with_untrained=False, out_csv=out)
+    assert calls == [(seen, 4), (unseen, 4), (unseen, 4)]
     assert list(table.task) == [seen, unseen] and table.loc[0].to_dict() == first.fillna("").loc[0].to_dict()
     pd.testing.assert_frame_equal(pd.read_csv(out).fillna(""), table, check_dtype=False)
 
-    gen.generalization([tmp_path], [seen], episodes=8, with_untrained=False, out_csv=out)
-    assert calls[-1] == (seen, 8)  # other episodes (or seed, or sampling) are another measurement
+    # Another measurement (other episodes, seed, sampling or weights) would overwrite these rows: refused, untouched.
+    before = out.read_bytes()
+    for kwargs in ({"episodes": 8}, {"seed": 1}, {"greedy": True}):
+        with pytest.raises(ValueError, match="rows of another evaluation"):
+            gen.generalization([run], [seen, unseen], **{"episodes": 4, **kwargs}, with_untrained=False, out_csv=out)
+    (run / "summary.json").write_text(json.dumps({"weights_digest": "retrained"}))
+    with pytest.raises(ValueError, match="rows of another evaluation"):
+        gen.generalization([run], [seen, unseen], episodes=4, with_untrained=False, out_csv=out)
+    assert out.read_bytes() == before and len(calls) == 3
+    table = gen.generalization([run], [seen, unseen], episodes=4, with_untrained=False, out_csv=tmp_path / "new.csv")
+    assert len(calls) == 5 and set(table.weights) == {"retrained"}  # the retrained weights are evaluated afresh
+
+    # A file from before these columns cannot be resumed, nor overwritten.
+    old = tmp_path / "old.csv"
+    first.drop(columns=["eval_seed", "sampling", "weights"]).to_csv(old, index=False)
+    with pytest.raises(ValueError, match="cannot be resumed"):
+        gen.generalization([run], [seen], episodes=4, with_untrained=False, out_csv=old)
 
 
 def test_the_uniform_random_agent_is_evaluated_on_every_task(tmp_path):

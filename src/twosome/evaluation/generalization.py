@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from pathlib import Path
 
 import gymnasium as gym
@@ -111,73 +112,119 @@ def generalization(
     with_untrained: bool = True,
     out_csv: Path | None = None,
 ) -> pd.DataFrame:
-    """``out_csv``: written after every row; rows already there for the same run, agent, task, episodes, evaluation
-    seed and sampling are reused instead of evaluated again (a rerun after an interruption resumes)."""
+    """``out_csv``: written after every row; rows already there for the same run, agent, weights, task, episodes,
+    evaluation seed and sampling are reused instead of evaluated again (a rerun after an interruption resumes)."""
     unknown = [t for t in tasks if t not in gym.registry]
     if unknown:
         valid = sorted(k for k in gym.registry if k.startswith("twosome/"))
         raise ValueError(f"unknown task ids {unknown}; valid: {valid}")
     sampling = "greedy" if greedy else "sampled"
-    done = previous_rows(out_csv)
+    agents = list(planned_agents(run_dirs, with_untrained))
+    done = previous_rows(
+        out_csv,
+        {
+            key(run_dir, label, weights, t, episodes, seed, sampling)
+            for run_dir, _, _, label, weights in agents
+            for t in tasks
+        },
+    )
     rows = []
-    for run_dir in run_dirs:
-        variants = [False, True] if with_untrained else [False]
-        for untrained in variants:
-            cfg, agent = load_run(Path(run_dir), untrained=untrained)
-            name = cfg.agent.name
-            if untrained and name not in ("twosome", "glam"):
-                continue  # only agents that train their LM have an untrained twin worth reporting (SayCan's never does)
-            label = "zeroshot" if untrained else name
-            train_dim = obs_dim_of(cfg.env.id)
-            for task in tasks:
-                row = {
-                    "run": str(run_dir),
-                    "agent": label,
-                    "norm": OmegaConf.select(cfg, "agent.policy.norm", default=""),
-                    "model": cfg.model.name if cfg.agent.uses_lm else "",
-                    "seed": int(cfg.seed),
-                    "train_task": cfg.env.id,
-                    "task": task,
-                    "eval_seed": seed,
-                    "sampling": sampling,
-                }
-                key = row_key(row, episodes)
-                reason = not_applicable_reason(cfg.agent, cfg.env.id, task, train_dim)
-                if key in done:
-                    row = done[key]
-                elif reason:
-                    row.update(applicable=False, note=reason)
-                else:
-                    row.update(applicable=True, note="")
-                    row.update(evaluate_on(agent, task, episodes, float(cfg.ppo.gamma), seed, num_envs, greedy))
-                rows.append(row)
-                if out_csv is not None:
-                    atomic_write_text(out_csv, pd.DataFrame(rows).to_csv(index=False))
-                reused = " (reused)" if key in done else ""
-                print(
-                    json.dumps({k: row[k] for k in ("agent", "seed", "task")} | {"success": row.get("success_rate")})
-                    + reused
-                )
+    for run_dir, untrained, cfg, label, weights in agents:
+        agent = None  # loaded only if a row needs evaluating
+        train_dim = obs_dim_of(cfg.env.id)
+        for task in tasks:
+            row = {
+                "run": str(run_dir),
+                "agent": label,
+                "norm": OmegaConf.select(cfg, "agent.policy.norm", default=""),
+                "model": cfg.model.name if cfg.agent.uses_lm else "",
+                "seed": int(cfg.seed),
+                "train_task": cfg.env.id,
+                "task": task,
+                "eval_seed": seed,
+                "sampling": sampling,
+                "weights": weights,
+            }
+            row_id = key(run_dir, label, weights, task, episodes, seed, sampling)
+            reason = not_applicable_reason(cfg.agent, cfg.env.id, task, train_dim)
+            if reason:
+                row.update(applicable=False, note=reason)
+            elif row_id in done:
+                row = done[row_id]
+            else:
+                agent = agent or load_run(Path(run_dir), untrained=untrained)[1]
+                row.update(applicable=True, note="")
+                row.update(evaluate_on(agent, task, episodes, float(cfg.ppo.gamma), seed, num_envs, greedy))
+            rows.append(row)
+            if out_csv is not None:
+                atomic_write_text(out_csv, pd.DataFrame(rows).to_csv(index=False))
+            reused = " (reused)" if row_id in done and not reason else ""
+            print(
+                json.dumps({k: row[k] for k in ("agent", "seed", "task")} | {"success": row.get("success_rate")})
+                + reused
+            )
     return pd.DataFrame(rows)
 
 
-def row_key(row: dict, episodes: int) -> tuple:
-    return (str(row["run"]), row["agent"], row["task"], int(episodes), int(row["eval_seed"]), row["sampling"])
+def planned_agents(run_dirs: list[Path], with_untrained: bool):
+    """(run directory, untrained?, config, label, weights) of every agent to evaluate, from the run files alone.
+    ``weights`` names what is evaluated (the saved weights' digest), so a retrained run is not taken for the old one."""
+    for run_dir in run_dirs:
+        config_path = Path(run_dir) / "config.yaml"
+        if not config_path.exists():
+            raise FileNotFoundError(f"{run_dir} has no config.yaml: is it a run directory written by src/run.py?")
+        cfg = load_run_config(config_path)
+        summary = Path(run_dir) / "summary.json"
+        digest = (json.loads(summary.read_text()).get("weights_digest") if summary.exists() else None) or ""
+        for untrained in [False, True] if with_untrained else [False]:
+            if untrained and cfg.agent.name not in ("twosome", "glam"):
+                continue  # only agents that train their LM have an untrained twin worth reporting (SayCan's never does)
+            yield (
+                run_dir,
+                untrained,
+                cfg,
+                "zeroshot" if untrained else cfg.agent.name,
+                "untrained" if untrained else digest,
+            )
 
 
-def previous_rows(out_csv: Path | None) -> dict[tuple, dict]:
-    """Rows of an earlier, possibly interrupted, evaluation into the same file, by what makes them comparable."""
+def key(run, agent: str, weights: str, task: str, episodes: int, eval_seed: int, sampling: str) -> tuple:
+    """What makes two rows the same measurement (the run by its real path: relative, absolute, linked alike)."""
+    return (os.path.realpath(run), agent, str(weights), task, int(episodes), int(eval_seed), sampling)
+
+
+def previous_rows(out_csv: Path | None, planned: set[tuple]) -> dict[tuple, dict]:
+    """Rows of an earlier, possibly interrupted, run of the same evaluation into ``out_csv``. Rows of another
+    evaluation there (other runs, tasks, episodes, seed, sampling or weights; or a file from before these columns)
+    would be overwritten: refused, before anything is written."""
     if out_csv is None or not Path(out_csv).exists():
         return {}
     table = pd.read_csv(out_csv)
-    if not {"eval_seed", "sampling", "episodes"} <= set(table.columns):
-        return {}  # written before these columns existed: nothing tells how it was evaluated
-    text = ["norm", "model", "note"]
+    needed = {"eval_seed", "sampling", "weights", "episodes"}
+    if not needed <= set(table.columns):
+        raise ValueError(
+            f"{out_csv} was written without {sorted(needed - set(table.columns))}, so it cannot be resumed, and this "
+            "evaluation would overwrite it: choose another --out, or move it away"
+        )
+    text = ["norm", "model", "note", "weights"]
     table[text] = table[text].fillna("")
-    done = {}
-    for row in table[table["applicable"].astype(bool)].to_dict("records"):
+    done, other = {}, []
+    for row in table.to_dict("records"):
+        if not row["applicable"]:
+            continue  # recomputed: no evaluation behind it
         row.update(episodes=int(row["episodes"]), seed=int(row["seed"]), eval_seed=int(row["eval_seed"]))
-        done[row_key(row, row["episodes"])] = row
+        row_id = key(
+            row["run"], row["agent"], row["weights"], row["task"], row["episodes"], row["eval_seed"], row["sampling"]
+        )
+        if row_id in planned:
+            done[row_id] = row
+        else:
+            other.append(row_id)
+    if other:
+        raise ValueError(
+            f"{out_csv} holds {len(other)} rows of another evaluation (e.g. {other[0]}), which this one would "
+            "overwrite: choose another --out, or move the file away"
+        )
     return done
 
 
@@ -205,15 +252,18 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown suite {args.suite!r}; valid: {suites()}")
     tasks = args.tasks or list(OmegaConf.load(SUITES / f"{args.suite}.yaml").tasks)
     args.out.mkdir(parents=True, exist_ok=True)
-    table = generalization(
-        args.runs,
-        tasks,
-        args.episodes,
-        args.seed,
-        greedy=args.greedy,
-        with_untrained=not args.no_untrained,
-        out_csv=args.out / "generalization.csv",
-    )
+    try:
+        table = generalization(
+            args.runs,
+            tasks,
+            args.episodes,
+            args.seed,
+            greedy=args.greedy,
+            with_untrained=not args.no_untrained,
+            out_csv=args.out / "generalization.csv",
+        )
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))
     print(f"wrote {args.out / 'generalization.csv'} ({len(table)} rows)")
 
 
