@@ -140,9 +140,10 @@ def bar_chart(summary: pd.DataFrame, path: Path) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("success rate")
     ax.set_xlabel("")
-    ax.tick_params(axis="x", rotation=20)
-    ax.set_title("Generalization to unseen tasks (mean ± s.e.; PPO from scratch only on its own task)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=len(labels), frameon=False)
+    plt.setp(ax.get_xticklabels(), rotation=20, ha="right", rotation_mode="anchor")
+    caveat = "; n/a: cannot read the task" if not summary["applicable"].all() else ""
+    ax.set_title(f"Generalization to unseen tasks (mean ± s.e.{caveat})")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the axes: never on a bar or label
     fig.tight_layout()
     for suffix in (".png", ".pdf"):
         fig.savefig(path.with_suffix(suffix), dpi=150)
