@@ -148,7 +148,7 @@ def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(
     (run / "config.yaml").touch()
     (run / "summary.json").write_text(json.dumps({"weights_digest": "abc"}))
     monkeypatch.setattr(gen, "load_run_config", lambda path: cfg)
-    monkeypatch.setattr(gen, "load_run", lambda run_dir, untrained=False: (cfg, object()))
+    monkeypatch.setattr(gen, "load_run", lambda run_dir, untrained=False, **_: (cfg, object()))
     calls = []
 
     def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy):

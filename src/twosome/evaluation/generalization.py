@@ -45,12 +45,17 @@ def suites() -> list[str]:
     return sorted(p.stem for p in SUITES.glob("*.yaml"))
 
 
-def load_run(run_dir: Path, untrained: bool = False):
-    """(config, agent) of a finished run; ``untrained`` skips loading the weights (the zero-shot twin)."""
-    config_path = run_dir / "config.yaml"
+def run_config(run_dir: Path):
+    """A run's resolved config, with a clear error for a directory that is not a run."""
+    config_path = Path(run_dir) / "config.yaml"
     if not config_path.exists():
         raise FileNotFoundError(f"{run_dir} has no config.yaml: is it a run directory written by src/run.py?")
-    cfg = load_run_config(config_path)
+    return load_run_config(config_path)
+
+
+def load_run(run_dir: Path, untrained: bool = False, cfg=None):
+    """(config, agent) of a finished run; ``untrained`` skips loading the weights (the zero-shot twin)."""
+    cfg = cfg if cfg is not None else run_config(run_dir)
     agent = build_agent(cfg)
     if not untrained and isinstance(agent, Persistent):  # an agent without trained weights (random) has none to load
         agent.load(run_dir)
@@ -152,7 +157,8 @@ def generalization(
             elif row_id in done:
                 row = done[row_id]
             else:
-                agent = agent or load_run(Path(run_dir), untrained=untrained)[1]
+                if agent is None:
+                    agent = load_run(Path(run_dir), untrained=untrained, cfg=cfg)[1]
                 row.update(applicable=True, note="")
                 row.update(evaluate_on(agent, task, episodes, float(cfg.ppo.gamma), seed, num_envs, greedy))
             rows.append(row)
@@ -170,10 +176,7 @@ def planned_agents(run_dirs: list[Path], with_untrained: bool):
     """(run directory, untrained?, config, label, weights) of every agent to evaluate, from the run files alone.
     ``weights`` names what is evaluated (the saved weights' digest), so a retrained run is not taken for the old one."""
     for run_dir in run_dirs:
-        config_path = Path(run_dir) / "config.yaml"
-        if not config_path.exists():
-            raise FileNotFoundError(f"{run_dir} has no config.yaml: is it a run directory written by src/run.py?")
-        cfg = load_run_config(config_path)
+        cfg = run_config(run_dir)
         summary = Path(run_dir) / "summary.json"
         digest = (json.loads(summary.read_text()).get("weights_digest") if summary.exists() else None) or ""
         for untrained in [False, True] if with_untrained else [False]:
