@@ -37,7 +37,9 @@ def test_learning_curves_group_runs_and_write_figures(tmp_path):
     assert out.with_suffix(".png").stat().st_size > 1000 and out.with_suffix(".pdf").exists()
 
 
-def test_summary_table_reports_steps_to_95_percent_of_optimal(tmp_path):
+def test_summary_table_reports_steps_to_the_target_fraction_of_optimal(tmp_path):
+    """The target is 97% of optimal: a return of exactly 95% (VirtualHome's plan one decision too long) does not
+    count, whichever way it rounds (issue 26)."""
     from twosome.envs.overcooked import optimal_return
 
     best = optimal_return("twosome/Overcooked-TomatoSalad-v0")[0]
@@ -50,7 +52,7 @@ def test_summary_table_reports_steps_to_95_percent_of_optimal(tmp_path):
     table = learning_curves.summary_table(learning_curves.load_runs([tmp_path]))
     row = table.iloc[0]
     assert row.seeds == 2 and row.reached == 1
-    assert row.steps_to_target == 3 * 128  # the first seed reaches the target at its third evaluation
+    assert row.steps_to_target == 4 * 128  # the first seed's 95% does not count: it reaches the target at its fourth
     assert abs(row.final_return - (best + 0.3) / 2) < 1e-9
 
 

@@ -92,6 +92,7 @@ def test_unknown_group_choice_lists_the_options():
         ),
         ("+agent.uses_llm=true", "agent.uses_llm: Key 'uses_llm' not in 'AgentConfig'; valid keys: .*uses_lm"),
         ("eval.episodes=0", "eval.episodes=0 is not valid; valid: an integer >= 1"),
+        ("eval.final_sampled_episodes=-1", "eval.final_sampled_episodes=-1 is not valid; valid: an integer >= 0"),
         (
             "checkpoint.requeue_signals=[SIGFOO]",
             "checkpoint.requeue_signals=\\['SIGFOO'\\] is not valid; valid: signal",
@@ -154,7 +155,7 @@ def test_ppo_presets_keep_their_values(preset, env, gamma):
 def test_eval_and_checkpoint_defaults_are_the_schemas():
     cfg = compose_cfg()
     assert OmegaConf.to_container(cfg.eval) == dict(
-        every_updates=16, episodes=8, num_envs=4, deterministic=True, seed_offset=10000
+        every_updates=16, episodes=8, num_envs=4, deterministic=True, seed_offset=10000, final_sampled_episodes=0
     )
     assert OmegaConf.to_container(cfg.checkpoint) == dict(
         every_updates=8, resume=True, requeue_signals=["SIGUSR1", "SIGUSR2"]

@@ -91,9 +91,13 @@ def learning_config(tmp_path, model_dir, *overrides):
 
 def test_twosome_ppo_learns_the_toy_task(tmp_path, tiny_model_dir):
     """Random policy: return 2 of 4; after 20 PPO updates the greedy policy is (almost) always right."""
-    cfg = learning_config(tmp_path, tiny_model_dir)
+    cfg = learning_config(tmp_path, tiny_model_dir, "eval.final_sampled_episodes=24")
     summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
     import pandas as pd
+
+    # The final sampled evaluation (issue 26): its own episodes, in the summary and the last metrics row.
+    assert summary["sampled/episodes"] == 24 and summary["sampled/episodic_return"] >= 3.0
+    assert summary["eval/episodes"] == 16
 
     metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
     returns = metrics["charts/episodic_return"].dropna().to_numpy()
@@ -107,9 +111,10 @@ def test_twosome_ppo_learns_the_toy_task(tmp_path, tiny_model_dir):
 
 def test_evaluation_only_agents_write_a_summary_without_training(tmp_path, tiny_model_dir):
     """agent=random is uniform (return ~2 of 4 on the toy task); agent=zeroshot scores with the untrained LM."""
-    cfg = toy_config(tmp_path, "agent=random", "eval.episodes=40")
+    cfg = toy_config(tmp_path, "agent=random", "eval.episodes=40", "eval.final_sampled_episodes=30")
     summary = train(cfg, run_dir=tmp_path / "random")
-    assert summary["env_steps"] == 0 and summary["eval/episodes"] == 40
+    assert summary["env_steps"] == 0 and summary["eval/episodes"] == 40 and summary["sampled/episodes"] == 30
+    assert 1.0 < summary["sampled/episodic_return"] < 3.0
     assert 1.0 < summary["eval/episodic_return"] < 3.0
     assert not (tmp_path / "random" / "adapter").exists()
     cfg = toy_config(tmp_path, "agent=zeroshot", f"model.path={tiny_model_dir}", "model.build=null", "eval.episodes=8")

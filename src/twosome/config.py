@@ -137,12 +137,17 @@ class EvalConfig(_Checked):
     num_envs: int = 4
     deterministic: bool = True  # greedy actions; false samples from the policy
     seed_offset: int = 10_000  # evaluation environments use seed + seed_offset, never the training seeds
+    # After the last update (or as the whole run of an evaluation-only agent): this many episodes with actions
+    # sampled from the policy, in the summary as ``sampled/*`` (0: none). Success claims rest on these (>= 100),
+    # not on the greedy episodes, which in a deterministic environment are one trajectory repeated.
+    final_sampled_episodes: int = 0
 
     def problems(self) -> list[str]:
         rules = {
             "every_updates": (self.every_updates >= 0, "an integer >= 0 (0: only the final evaluation)"),
             "episodes": (self.episodes >= 1, "an integer >= 1"),
             "num_envs": (self.num_envs >= 1, "an integer >= 1"),
+            "final_sampled_episodes": (self.final_sampled_episodes >= 0, "an integer >= 0 (0: none)"),
         }
         return [_problem(f"eval.{k}", getattr(self, k), valid) for k, (ok, valid) in rules.items() if not ok]
 
@@ -239,10 +244,12 @@ def eval_config(cfg: DictConfig) -> EvalConfig:
 
 
 def load_run_config(path: Path) -> DictConfig:
-    """A run's resolved config.yaml, with the agent's meta keys a run written before they were declared lacks read
-    as their defaults."""
+    """A run's resolved config.yaml, with the agent's meta keys and evaluation keys a run written before they were
+    declared lacks read as their defaults (so such a run still resumes and evaluates)."""
     cfg = OmegaConf.load(path)
     cfg.agent = OmegaConf.merge(OmegaConf.structured(AgentConfig), cfg.agent)
+    if "eval" in cfg:  # evaluation keys added later (final_sampled_episodes) read as their defaults
+        cfg.eval = OmegaConf.merge(OmegaConf.structured(EvalConfig), cfg.eval)
     return cfg
 
 

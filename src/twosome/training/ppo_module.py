@@ -159,27 +159,43 @@ class PPOModule(pl.LightningModule):
         every = self.eval_cfg.every_updates
         if update == self.num_updates or (every > 0 and update % every == 0):
             metrics.update(self.run_evaluation())
+        if update == self.num_updates:
+            metrics.update(self.run_sampled_evaluation())
         self.run_state.schedule.done = update
         self._log(metrics, env_steps, update)
 
     def run_evaluation(self) -> dict[str, float]:
         """Greedy (or sampled) episodes on fresh environments; with several ranks each runs its share."""
+        records = self._episodes(self.eval_cfg.episodes, self.eval_cfg.deterministic)
+        self.run_state.final_eval = summarize(records, "eval")
+        return self.run_state.final_eval
+
+    def run_sampled_evaluation(self) -> dict[str, float]:
+        """The final sampled evaluation (``eval.final_sampled_episodes``), added to the final evaluation as
+        ``sampled/*``; nothing when it is 0."""
+        episodes = self.eval_cfg.final_sampled_episodes
+        if episodes == 0:
+            return {}
+        sampled = summarize(self._episodes(episodes, deterministic=False), "sampled")
+        self.run_state.final_eval = {**self.run_state.final_eval, **sampled}
+        return sampled
+
+    def _episodes(self, episodes: int, deterministic: bool) -> list[dict]:
         world, rank, n = dist.world_size(), dist.rank(), self.eval_cfg.num_envs
         envs = self.make_envs(n)
         try:
             records = evaluate(
                 self.agent,
                 envs,
-                math.ceil(self.eval_cfg.episodes / world),
+                math.ceil(episodes / world),
                 self.ppo.gamma,
                 self.seed + self.eval_cfg.seed_offset + rank * n,
-                self.eval_cfg.deterministic,
+                deterministic,
                 lockstep=self.lockstep,
             )
         finally:
             envs.close()
-        self.run_state.final_eval = summarize(dist.gather(records)[: self.eval_cfg.episodes], "eval")
-        return self.run_state.final_eval
+        return dist.gather(records)[:episodes]
 
     def _log(self, metrics: dict[str, float], env_steps: int, update: int):
         metrics = {"global_step": float(env_steps), "update": float(update), **metrics}

@@ -173,6 +173,12 @@ def summary_line(summary: dict) -> str:
         f"eval return {summary.get('eval/episodic_return', float('nan')):.3f}, "
         f"success rate {summary.get('eval/success_rate', float('nan')):.2f} "
         f"after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s"
+        + (
+            f"; sampled success rate {summary['sampled/success_rate']:.2f} over {summary['sampled/episodes']:.0f} "
+            "episodes"
+            if "sampled/success_rate" in summary
+            else ""
+        )
     )
 
 
@@ -233,6 +239,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         module.run_evaluation()
+        module.run_sampled_evaluation()
         digest, saved = None, []
     # The normalization the policy really uses ("-" for agents that read no action likelihoods, e.g. PPO).
     norm = OmegaConf.select(cfg, "agent.policy.norm", default="-")

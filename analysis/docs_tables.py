@@ -1,0 +1,120 @@
+"""Write every table of measured numbers in docs/ from the raw data committed under docs/ (never typed by hand).
+
+    python analysis/docs_tables.py            # regenerate the tables in docs/RESULTS.md and docs/BENCHMARKS.md
+    python analysis/docs_tables.py --check    # exit 1, naming each table that differs from its data (CI's test)
+
+A generated table sits between markers in the Markdown, named after a function registered here:
+
+    <!-- table: ten_seeds_tomato_salad -->
+    ... (this script's output; edits here are overwritten)
+    <!-- /table -->
+
+Every other Markdown table in those documents must say "raw data not kept" in its own rows or header (a number
+whose data is lost stays visible as such), or sit between ``<!-- table: typed -->`` and ``<!-- /table -->``: a
+table of settings or definitions, or a claims table whose numbers are quoted from the generated tables beside it
+(its statuses are judgements, which no function writes). ``--check`` fails on an unmarked table too.
+The table functions live in ``tables_results.py`` (RESULTS.md) and ``tables_benchmarks.py`` (BENCHMARKS.md); each
+takes the repository root and returns Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import tables_benchmarks  # noqa: E402
+import tables_results  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ("docs/RESULTS.md", "docs/BENCHMARKS.md")
+TYPED = "typed"
+NOT_KEPT = "raw data not kept"
+BLOCK = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
+
+
+def registry() -> dict[str, Callable[[Path], str]]:
+    tables = {**tables_results.TABLES}
+    clash = sorted(set(tables) & set(tables_benchmarks.TABLES))
+    if clash:
+        raise RuntimeError(f"table names registered twice: {clash}")
+    return {**tables, **tables_benchmarks.TABLES}
+
+
+def render(text: str, root: Path, tables: dict[str, Callable[[Path], str]]) -> tuple[str, list[str]]:
+    """``text`` with every generated block rewritten; the names of blocks that changed."""
+    changed: list[str] = []
+
+    def fill(match: re.Match) -> str:
+        name = match.group(2)
+        if name == TYPED:
+            return match.group(0)
+        if name not in tables:
+            raise KeyError(f"<!-- table: {name} --> names no registered table; registered: {sorted(tables)}")
+        body = tables[name](root).rstrip("\n") + "\n"
+        if body != match.group(3):
+            changed.append(name)
+        return f"{match.group(1)}{body}{match.group(4)}"
+
+    return BLOCK.sub(fill, text), changed
+
+
+def unmarked_tables(text: str) -> list[int]:
+    """Line numbers of Markdown tables outside every block that do not say "raw data not kept"."""
+    spans = [(m.start(), m.end()) for m in BLOCK.finditer(text)]
+    lines = text.split("\n")
+    offsets, pos = [], 0
+    for line in lines:
+        offsets.append(pos)
+        pos += len(line) + 1
+    out = []
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("|") and i + 1 < len(lines) and re.match(r"^\|[\s:|-]+\|\s*$", lines[i + 1]):
+            j = i
+            while j < len(lines) and lines[j].startswith("|"):
+                j += 1
+            inside = any(a <= offsets[i] < b for a, b in spans)
+            if not inside and NOT_KEPT not in "\n".join(lines[i:j]):
+                out.append(i + 1)
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a table differs from its data")
+    parser.add_argument("--root", type=Path, default=ROOT)
+    args = parser.parse_args(argv)
+    tables = registry()
+    problems = []
+    for doc in DOCS:
+        path = args.root / doc
+        text = path.read_text()
+        new, changed = render(text, args.root, tables)
+        problems += [f"{doc}: table {name!r} differs from its data" for name in changed]
+        problems += [
+            f"{doc}:{line}: a table neither generated nor marked '{NOT_KEPT}'" for line in unmarked_tables(new)
+        ]
+        if changed and not args.check:
+            tmp = path.with_suffix(".md.tmp")
+            tmp.write_text(new)
+            tmp.replace(path)
+            print(f"{doc}: rewrote {', '.join(changed)}")
+    if args.check and problems:
+        print("\n".join(problems))
+        print("regenerate with: python analysis/docs_tables.py")
+        return 1
+    if problems and not args.check:
+        print("\n".join(p for p in problems if "neither generated" in p))
+    return 1 if any("neither generated" in p for p in problems) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The field's statistics for few-seed RL results (Agarwal et al. 2021, "Deep RL at the Edge of the Statistical
+Precipice"), on scipy: the seed is the unit.
+
+- ``interval(scores, statistic)``: a point estimate and its 95% stratified bootstrap interval. ``scores`` maps each
+  task to one number per seed (aggregate a run's episodes first); seeds are resampled within each task, never
+  pooled across tasks or episodes. ``iqm`` (interquartile mean) and ``mean`` are the statistics used in docs/.
+- ``probability_of_improvement(x, y)``: P(a run of X scores above a run of Y) per task (ties count half), averaged
+  over tasks, with its stratified bootstrap interval.
+- ``wilson(k, n)``: the Wilson interval of one agent's success rate over n episodes.
+- ``performance_profile(scores, taus)``: the fraction of runs whose score exceeds each threshold.
+
+scipy.stats.bootstrap does the resampling: each task's seeds are a separate sample, which scipy resamples
+independently (that is the stratification). rliable is the reference implementation; it is not a dependency
+because its ``arch`` dependency fails to import with pandas 3 (checked 2026-11-23: arch 7.2.0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+RESAMPLES = 2000
+SEED = 0  # the bootstrap's own seed: tables are regenerated bit for bit
+
+
+def iqm(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Interquartile mean: the mean of the middle 50% (scipy's trim_mean, a quarter cut from each end)."""
+    return stats.trim_mean(values, 0.25, axis=axis)
+
+
+def mean(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(values, axis=axis)
+
+
+STATISTICS: dict[str, Callable] = {"iqm": iqm, "mean": mean}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its interval; ``n`` seeds per task (the smallest, if tasks differ)."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+
+    def excludes(self, alternative: float) -> bool:
+        """True when the interval lies wholly above or below ``alternative``: the claim 'holds'."""
+        return bool(self.low > alternative or self.high < alternative)
+
+    def text(self, digits: int = 2) -> str:
+        if np.isnan(self.low):
+            return f"{self.value:.{digits}f} (n={self.n}: no interval)"
+        return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+def _samples(scores: Mapping[str, Sequence[float]] | Sequence[float]) -> list[np.ndarray]:
+    groups = scores.values() if isinstance(scores, Mapping) else [scores]
+    samples = [np.asarray(list(g), dtype=float) for g in groups]
+    if not samples or any(s.size == 0 for s in samples):
+        raise ValueError("every task needs at least one seed's score")
+    if any(np.isnan(s).any() for s in samples):
+        raise ValueError("a seed's score is NaN: aggregate each run's episodes before calling this")
+    return samples
+
+
+def interval(
+    scores: Mapping[str, Sequence[float]] | Sequence[float],
+    statistic: str = "iqm",
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> Estimate:
+    """``statistic`` over all runs of all tasks, with its percentile interval from a bootstrap stratified by task
+    (rliable's ``get_interval_estimates``). One seed per task gives no interval (NaN bounds)."""
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic={statistic!r} is not valid; valid: {sorted(STATISTICS)}")
+    fn = STATISTICS[statistic]
+    samples = _samples(scores)
+    point = float(fn(np.concatenate(samples)))
+    n = min(s.size for s in samples)
+    if n < 2:
+        return Estimate(point, float("nan"), float("nan"), n)
+    if np.ptp(np.concatenate(samples)) == 0:
+        return Estimate(point, point, point, n)  # every run scored the same: no spread to resample
+
+    def pooled(*resampled, axis=-1):
+        return fn(np.concatenate(resampled, axis=axis), axis=axis)
+
+    return Estimate(point, *_bootstrap(samples, pooled, confidence, resamples, seed), n)
+
+
+def _bootstrap(samples: list[np.ndarray], statistic, confidence: float, resamples: int, seed: int) -> tuple:
+    """The percentile interval of ``statistic``; scipy resamples each sample (a task's seeds) independently."""
+    result = stats.bootstrap(
+        samples,
+        statistic,
+        n_resamples=resamples,
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
+    return float(low), float(high)
+
+
+def _improvement(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """P(X > Y) + P(X = Y) / 2 for one task, over all pairs of runs (the Mann-Whitney U statistic / (n m))."""
+    x, y = np.moveaxis(x, axis, -1), np.moveaxis(y, axis, -1)
+    greater = (x[..., :, None] > y[..., None, :]).mean(axis=(-1, -2))
+    ties = (x[..., :, None] == y[..., None, :]).mean(axis=(-1, -2))
+    return greater + 0.5 * ties
+
+
+def probability_of_improvement(
+    x: Mapping[str, Sequence[float]] | Sequence[float],
+    y: Mapping[str, Sequence[float]] | Sequence[float],
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> Estimate:
+    """P(X > Y), averaged over tasks, with its stratified bootstrap interval (rliable's
+    ``probability_of_improvement``). ``x`` and ``y`` have the same tasks; their seed counts may differ."""
+    xs, ys = _samples(x), _samples(y)
+    if isinstance(x, Mapping) != isinstance(y, Mapping) or (isinstance(x, Mapping) and list(x) != list(y)):
+        raise ValueError("x and y must score the same tasks, in the same order")
+    k = len(xs)
+    point = float(np.mean([_improvement(a, b) for a, b in zip(xs, ys)]))
+    n = min(s.size for s in xs + ys)
+    if n < 2:
+        return Estimate(point, float("nan"), float("nan"), n)
+
+    def statistic(*resampled, axis=-1):
+        return np.mean([_improvement(resampled[i], resampled[k + i], axis=axis) for i in range(k)], axis=0)
+
+    return Estimate(point, *_bootstrap(xs + ys, statistic, confidence, resamples, seed), n)
+
+
+def wilson(successes: int, episodes: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The Wilson score interval of a success rate (scipy's ``binomtest(...).proportion_ci(method='wilson')``)."""
+    if episodes < 1 or not 0 <= successes <= episodes:
+        raise ValueError(f"successes={successes}, episodes={episodes}: need 0 <= successes <= episodes, episodes >= 1")
+    ci = stats.binomtest(int(successes), int(episodes)).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def performance_profile(scores: Mapping[str, Sequence[float]], taus: Sequence[float]) -> np.ndarray:
+    """The fraction of all runs (every task's seeds) whose score is above each ``tau`` (Agarwal et al.'s run-score
+    distribution): one value per threshold."""
+    runs = np.concatenate(_samples(scores))
+    return np.array([(runs > tau).mean() for tau in taus])

@@ -1,0 +1,64 @@
+"""docs/ tables are generated from the raw data under docs/: regenerating them changes nothing (issue 26)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "analysis"))
+import archive_runs  # noqa: E402
+import docs_tables  # noqa: E402
+
+
+def test_every_table_in_docs_matches_its_raw_data(capsys):
+    """The test CI runs: a number typed into a generated table, or data changed without regenerating, fails here,
+    as does a new table that is neither generated nor marked "raw data not kept"."""
+    status = docs_tables.main(["--check"])
+    assert status == 0, capsys.readouterr().out
+
+
+def test_render_rewrites_blocks_and_names_what_changed(tmp_path):
+    text = "intro\n<!-- table: t -->\n| a |\n|---|\n| 1 |\n<!-- /table -->\n\n<!-- table: typed -->\n| x |\n|---|\n"
+    text += "| 9 |\n<!-- /table -->\n"
+    new, changed = docs_tables.render(text, tmp_path, {"t": lambda root: "| a |\n|---|\n| 2 |\n"})
+    assert changed == ["t"] and "| 2 |" in new and "| 1 |" not in new and "| 9 |" in new  # typed blocks stay
+    assert docs_tables.render(new, tmp_path, {"t": lambda root: "| a |\n|---|\n| 2 |\n"})[1] == []
+    with pytest.raises(KeyError, match="names no registered table"):
+        docs_tables.render(text, tmp_path, {})
+
+
+def test_unmarked_tables_are_found():
+    text = "| a |\n|---|\n| 1 |\n\n| b (raw data not kept) |\n|---|\n| 2 |\n\n<!-- table: typed -->\n| c |\n|---|\n"
+    text += "<!-- /table -->\n"
+    assert docs_tables.unmarked_tables(text) == [1]
+
+
+def test_archive_keeps_the_columns_tables_read(tmp_path):
+    run = tmp_path / "multirun" / "3_twosome-x-s1"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("seed: 1\n")
+    (run / "summary.json").write_text(json.dumps({"run_name": "twosome-x-s1", "sampled/success_rate": 0.5}))
+    pd.DataFrame(
+        {
+            "global_step": [128, 256],
+            "charts/success_rate": [0.1234567891, 0.5],
+            "losses/value_loss": [1.0, 2.0],
+            "eval/discounted_return": [None, 0.9],
+        }
+    ).to_csv(run / "metrics.csv", index=False)
+    unfinished = tmp_path / "multirun" / "4_twosome-x-s2"
+    unfinished.mkdir()
+    (unfinished / "config.yaml").write_text("seed: 2\n")
+    done = archive_runs.main([str(tmp_path / "multirun"), "--out", str(tmp_path / "data")])
+    assert [p.name for p in done] == ["twosome-x-s1"]
+    kept = pd.read_csv(tmp_path / "data" / "twosome-x-s1" / "metrics.csv")
+    assert list(kept.columns) == ["global_step", "charts/success_rate", "eval/discounted_return"]
+    assert kept["charts/success_rate"].tolist() == [0.123457, 0.5]
+    assert (tmp_path / "data" / "twosome-x-s1" / "summary.json").read_text() == (run / "summary.json").read_text()
+    with pytest.raises(SystemExit, match="no such run directory"):
+        archive_runs.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "data")])
