@@ -253,4 +253,4 @@ def test_the_light_config_module_agrees_with_the_modules_it_stands_in_for():
     from twosome.scoring import NORMALIZATIONS
 
     assert light.NORMALIZATIONS == NORMALIZATIONS
-    assert set(light.DTYPES) == set(DTYPES)
+    assert set(light.DTYPES) == {*DTYPES, "auto"}

@@ -22,7 +22,7 @@ T = TypeVar("T")
 # The names the heavy modules accept, here so that validation does not import them (tests/test_config.py checks
 # that they agree with twosome.scoring.NORMALIZATIONS and twosome.lm.loading.DTYPES).
 NORMALIZATIONS = ("none", "token", "word", "trie")
-DTYPES = ("bfloat16", "float16", "float32")
+DTYPES = ("auto", "bfloat16", "float16", "float32")  # auto: measured at start-up (twosome.lm.dtype)
 STRATEGIES = ("auto", "fsdp")
 
 GPU_ACCELERATORS = ("gpu", "cuda", "auto")  # "auto" may land on a GPU: ask for the devices

@@ -18,6 +18,8 @@ import pandas as pd
 import torch
 from peft import LoraConfig, get_peft_model
 
+from twosome.lm.dtype import cpu_flags
+
 DTYPES = ("float32", "bfloat16")
 
 
@@ -29,15 +31,6 @@ def seconds(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def cpu_flags() -> str:
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0].split()
-    except (OSError, IndexError):
-        return "unknown"
-    wanted = ("avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-    return " ".join(f"{f}={'yes' if f in flags else 'no'}" for f in wanted)
 
 
 def measure(args) -> pd.DataFrame:

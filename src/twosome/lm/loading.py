@@ -80,15 +80,26 @@ def ensure_model_dir(
 
 
 def load_lm(
-    path: str, build: str | None = None, dtype: str = "float32", source: str | None = None, **build_options
+    path: str,
+    build: str | None = None,
+    dtype: str = "float32",
+    source: str | None = None,
+    device: str | None = None,
+    **build_options,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load ``(model, tokenizer)``; the model is frozen and in eval mode (dropout off for exact log-probs).
 
     Encoder-decoder models (``config.is_encoder_decoder``: T5, Flan-T5) load as seq2seq LMs, the rest as causal LMs.
-    ``build_options`` (``source_build``, ``wheel``) go to :func:`ensure_model_dir`.
+    ``dtype="auto"`` is chosen for ``device`` ("cpu" or "cuda"; default: where CUDA is, else the CPU) by
+    :func:`twosome.lm.dtype.resolve_dtype`. ``build_options`` (``source_build``, ``wheel``) go to
+    :func:`ensure_model_dir`.
     """
-    if dtype not in DTYPES:
-        raise ValueError(f"model.dtype={dtype!r} is not valid; valid: {sorted(DTYPES)}")
+    if dtype not in (*DTYPES, "auto"):
+        raise ValueError(f"model.dtype={dtype!r} is not valid; valid: {['auto', *sorted(DTYPES)]}")
+    if dtype == "auto":
+        from twosome.lm.dtype import resolve_dtype
+
+        dtype = resolve_dtype(dtype, device or ("cuda" if torch.cuda.is_available() else "cpu"))
     path = ensure_model_dir(path, build, source, **build_options)
     local = Path(path)
     local_model_dir(

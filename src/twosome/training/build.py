@@ -16,7 +16,14 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.base import ActorCritic
-from twosome.config import STRATEGIES, ConfigError, eval_config, ppo_config, validate  # noqa: F401  (re-exported)
+from twosome.config import (  # noqa: F401  (re-exported)
+    GPU_ACCELERATORS,
+    STRATEGIES,
+    ConfigError,
+    eval_config,
+    ppo_config,
+    validate,
+)
 from twosome.lm.loading import load_lm
 from twosome.training.csv_logger import ContinuingCSVLogger
 from twosome.training.ppo_module import PPOModule
@@ -38,7 +45,8 @@ def build_agent(cfg: DictConfig) -> ActorCritic:
     if cfg.agent.uses_lm:
         m = cfg.model
         options = {"source_build": m.get("source_build", "household_llama"), "wheel": m.get("wheel")}
-        lm, tokenizer = load_lm(m.path, m.build, m.dtype, m.get("source"), **options)
+        device = "cuda" if cfg.trainer.accelerator in GPU_ACCELERATORS and torch.cuda.is_available() else "cpu"
+        lm, tokenizer = load_lm(m.path, m.build, m.dtype, m.get("source"), device=device, **options)
         extra.update(lm=lm, tokenizer=tokenizer)
     return hydra.utils.instantiate(cfg.agent.policy, **extra, _convert_="all")
 

@@ -1,0 +1,267 @@
+"""The tables of docs/BENCHMARKS.md, each a function of the repository root returning Markdown (registered in
+``TABLES``; ``analysis/docs_tables.py`` writes them between their markers).
+
+Every number comes from a CSV committed under docs/; a CPU table also says which CPU flags it ran with (a ``cpu``
+column, as ``twosome.bench.dtype`` writes) or that they were not recorded, because bfloat16 speed depends on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+BENCH = Path("docs/benchmarks")
+DATA = Path("docs/data")
+NO_CPU_FLAGS = "CPU flags not recorded"
+PHASES = ("rollout", "value", "policy")
+# Speedup targets of issue 3 at ~150-token prompts, keyed by (phase, actions); reached ones are set in bold.
+SCORING_TARGETS = {("rollout", 8): 4.0, ("rollout", 42): 8.0, ("update", 8): 2.5}
+E2E_CASES = {
+    "overcooked": "Overcooked Tomato Salad",
+    "babyai_goto": "BabyAI-Text GoTo, GLAM",
+    "virtualhome": "VirtualHome Entertainment",
+}
+# Targets of issue 17, keyed by (env, model, scorer); bold marks the case the issue was about.
+E2E_TARGETS = {
+    ("overcooked", "tiny", "shared"): ("target: no slower", False),
+    ("babyai_goto", "tiny", "shared"): ("target 5x", True),
+    ("overcooked", "smollm2_fp32", "shared"): ("target 3x", False),
+}
+TASKS = {
+    "twosome/Overcooked-TomatoSalad-v0": "Tomato Salad",
+    "twosome/VirtualHome-FoodPreparation-v0": "Food Preparation",
+}
+
+
+def markdown(table: pd.DataFrame, caption: str = "") -> str:
+    """A frame of display strings as a Markdown table, its column names as header, with an optional caption line."""
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines) + (f"\n\n{caption}" if caption else "") + "\n"
+
+
+def cpu_keys(frame: pd.DataFrame) -> list[str]:
+    """Group by the CPU flags too when the CSV has them, so that each row keeps the flags it was measured with."""
+    return ["cpu"] if "cpu" in frame.columns else []
+
+
+def cpu_table(table: pd.DataFrame, caption: str = "") -> str:
+    """A CPU measurement's table: its flags as a column when recorded, else a caption that says they were not."""
+    if "cpu" in table.columns:
+        return markdown(table.rename(columns={"cpu": "CPU flags"}), caption)
+    return markdown(table, f"{caption} {NO_CPU_FLAGS}.".strip())
+
+
+def ratio(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.2f}x"
+
+
+def rate(value: float) -> str:
+    """Three significant figures for rates from 1 to 1000, as the doc printed them (3.97, 18.8, 355.6)."""
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def phase_shares(row: pd.Series) -> str:
+    """Share of time in rollout / value / policy, e.g. "38/5/56%"."""
+    return "/".join(f"{100 * row[f'{p}_share']:.0f}" for p in PHASES) + "%"
+
+
+def against_target(speedup: float, target: float | None, bold: bool = False, note: str = "") -> str:
+    """A speedup with its target: bold where the target is met (or the row is the issue's point)."""
+    text = f"{speedup:.2f}x"
+    if target is not None:
+        bold = bold or speedup >= target
+        note = note or f"target {target:g}x"
+    text = f"**{text}**" if bold else text
+    return f"{text} ({note})" if note else text
+
+
+def scoring_rows(frame: pd.DataFrame, modes: Sequence[str], digits: int) -> pd.DataFrame:
+    """ms per decision of each mode side by side, and shared's speedup over naive, in the doc's row order."""
+    keys = ["phase", "target_prompt_tokens", "actions", *cpu_keys(frame)]
+    ms = frame.pivot_table(index=keys, columns="mode", values="seconds_per_decision", aggfunc="first") * 1000
+    ms = ms.reset_index()
+    ms = ms.assign(other_length=ms["target_prompt_tokens"] != 150)  # ~150-token prompts first, as in issue 3
+    ms = ms.sort_values(["phase", "other_length", "target_prompt_tokens", "actions"])
+    out = pd.DataFrame(
+        {
+            "phase": ms["phase"],
+            "prompt tokens": ms["target_prompt_tokens"],
+            "actions": ms["actions"],
+            **{mode: ms[mode].map(lambda v: f"{v:.{digits}f}") for mode in modes},
+        }
+    )
+    out["speedup (shared)"] = [
+        against_target(
+            r.naive / r.shared, SCORING_TARGETS.get((r.phase, r.actions)) if r.target_prompt_tokens == 150 else None
+        )
+        for r in ms.itertuples()
+    ]
+    for key in cpu_keys(frame):
+        out[key] = ms[key]
+    return out
+
+
+def cost_growth(frame: pd.DataFrame, few: int = 2, many: int = 42) -> str:
+    """Issue 3's scaling target: shared rollout cost at ``many`` actions over its cost at ``few`` (at most 3x)."""
+    shared = frame[(frame["mode"] == "shared") & (frame["phase"] == "rollout") & (frame["target_prompt_tokens"] == 150)]
+    cost = shared.set_index("actions")["seconds_per_decision"]
+    return (
+        f"Shared rollout cost at {many} actions is {ratio(cost[many], cost[few])} its cost at {few} actions "
+        "(target: at most 3x)."
+    )
+
+
+def scoring_cpu(root: Path) -> str:
+    """Issue 3's CPU scoring benchmark (tiny Llama), with the since-deleted ``shared_repeat`` mode."""
+    frame = pd.read_csv(root / BENCH / "scoring_cpu.csv")
+    return cpu_table(scoring_rows(frame, ("naive", "shared_repeat", "shared"), 2), cost_growth(frame))
+
+
+def scoring_cpu_issue17(root: Path) -> str:
+    """Issue 17's rerun: ``shared`` picks its kernel."""
+    frame = pd.read_csv(root / BENCH / "scoring_cpu_issue17.csv")
+    return cpu_table(scoring_rows(frame, ("naive", "shared"), 2), cost_growth(frame))
+
+
+def scoring_cpu_fsdp2(root: Path) -> str:
+    """The same benchmark on a model sharded over 2 gloo ranks (the one-pass kernel)."""
+    frame = pd.read_csv(root / BENCH / "scoring_cpu_fsdp2.csv")
+    return cpu_table(scoring_rows(frame, ("naive", "shared"), 1))
+
+
+def e2e_rows(frame: pd.DataFrame, keys: Sequence[str], label: Callable[[pd.Series], dict]) -> pd.DataFrame:
+    """env steps/s (share of time per phase) before (the ``--ref`` commit) and after, and the speedup, one row per
+    ``keys`` group, led by the columns ``label`` names for it."""
+    ref = next(code for code in frame["code"].unique() if code != "this")
+    rows = []
+    for _, group in frame.groupby([*keys, *cpu_keys(frame)], sort=False):
+        before = group[group["code"] == ref].iloc[0]
+        after = group[group["code"] == "this"].iloc[0]
+        speedup = after["env_steps_per_second"] / before["env_steps_per_second"]
+        note, bold = E2E_TARGETS.get((after["env"], after["model"], after["scorer"]), ("", False))
+        row = {
+            **label(after),
+            "updates measured": f"{after['updates_measured']:.0f}",
+            f"before ({ref})": f"{rate(before['env_steps_per_second'])} ({phase_shares(before)})",
+            "after": f"{rate(after['env_steps_per_second'])} ({phase_shares(after)})",
+            "speedup": against_target(speedup, None, bold, note),
+        }
+        rows.append(row | {k: after[k] for k in cpu_keys(frame)})
+    return pd.DataFrame(rows)
+
+
+def e2e_tiny_cpu(root: Path) -> str:
+    """Issue 17's end-to-end benchmark on the tiny model, three environments, both scorers."""
+    frame = pd.read_csv(root / BENCH / "e2e_tiny_cpu.csv")
+    order = {name: rank for rank, name in enumerate([*E2E_CASES, "shared", "naive"])}
+    frame = frame.sort_values(["env", "scorer"], key=lambda column: column.map(order))
+
+    def case(row: pd.Series) -> dict:
+        main_job = row["env"] == "overcooked" and row["scorer"] == "shared"
+        return {"case": E2E_CASES[row["env"]] + (" (the main job)" if main_job else ""), "scorer": row["scorer"]}
+
+    return cpu_table(e2e_rows(frame, ["env", "scorer"], case), "Shares: rollout/value/policy.")
+
+
+def e2e_smollm2_cpu(root: Path) -> str:
+    """The same benchmark with SmolLM2-135M in float32 and bfloat16 on Overcooked."""
+    frame = pd.read_csv(root / BENCH / "e2e_smollm2_cpu.csv")
+    dtypes = {"smollm2_fp32": "float32", "smollm2_bf16": "bfloat16"}
+    rows = e2e_rows(frame, ["model"], lambda row: {"model dtype": dtypes[row["model"]]})
+    return cpu_table(rows, "Shares: rollout/value/policy.")
+
+
+def update_rows(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The update rows of a run's metrics.csv, with each update's env steps and seconds (rollout + value + policy)."""
+    metrics = metrics.dropna(subset=["charts/rollout_seconds"])
+    return metrics.assign(
+        steps=metrics["global_step"].diff().fillna(metrics["global_step"]),
+        seconds=sum(metrics[f"charts/{p}_seconds"] for p in PHASES),
+    )
+
+
+def update_phases(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Seconds per phase of each PPO update from a run's metrics.csv, its env steps/s and peak GPU memory."""
+    metrics = update_rows(metrics)
+    return pd.DataFrame(
+        {
+            "update": metrics["update"].map(
+                lambda u: f"{u:.0f}" + (" (warm-up)" if u == 1 and len(metrics) > 1 else "")
+            ),
+            **{f"{p} s": metrics[f"charts/{p}_seconds"].map("{:.2f}".format) for p in PHASES},
+            "total s": metrics["seconds"].map("{:.1f}".format),
+            "env steps/s": (metrics["steps"] / metrics["seconds"]).map(rate),
+            "peak GPU memory GB": metrics["charts/gpu_peak_memory_gb"].map(rate),
+        }
+    )
+
+
+def gpu_paper7b_three_updates(root: Path) -> str:
+    """The paper's preset on the random 7B architecture, alone on one H100."""
+    metrics = pd.read_csv(root / DATA / "gpu_paper7b_three_updates.csv")
+    warm = update_rows(metrics).iloc[1:]
+    seconds_per_step = warm["seconds"].sum() / warm["steps"].sum()
+    hours = 500_000 * seconds_per_step / 3600
+    caption = (
+        f"Once warm (updates 2-{warm['update'].iloc[-1]:.0f}): {rate(1 / seconds_per_step)} env steps/s, so the "
+        f"paper's 500,000 steps would take {hours:.1f} hours on one H100."
+    )
+    return markdown(update_phases(metrics), caption)
+
+
+def gpu_fsdp_one_update(root: Path) -> str:
+    """One PPO update under FSDP2 on one GPU (twelve other runs shared the GPU: not a speed figure)."""
+    return markdown(update_phases(pd.read_csv(root / DATA / "gpu_fsdp_one_update.csv")))
+
+
+def smollm2_gpu_runs(root: Path) -> str:
+    """Per-update cost of the SmolLM2 training runs that shared one H100 twelve at a time (docs/RESULTS.md's 3b)."""
+    updates = []
+    for run in sorted((root / DATA / "smollm2_gpu").iterdir()):
+        summary = pd.read_json(run / "summary.json", typ="series")
+        agent = "SayCan" if summary["agent"] == "saycan" else f"TWOSOME, {summary['norm']}"
+        metrics = update_rows(pd.read_csv(run / "metrics.csv"))
+        task = TASKS[summary["env_id"]]
+        updates.append(
+            metrics.assign(
+                task=task, agent=agent, run=run.name, env_steps=summary["env_steps"], wall=summary["wall_seconds"]
+            )
+        )
+    rows = []
+    for (task, agent), group in pd.concat(updates).groupby(["task", "agent"], sort=False):
+        runs = group.groupby("run").first()
+        rows.append(
+            {
+                "task": task,
+                "agent": agent,
+                "runs": len(runs),
+                "env steps per run": f"{runs['env_steps'].iloc[0]:,.0f}",
+                **{f"{p} s": f"{group[f'charts/{p}_seconds'].median():.2f}" for p in PHASES},
+                "env steps/s": rate((group["steps"] / group["seconds"]).median()),
+                "peak GPU memory GB": f"{group['charts/gpu_peak_memory_gb'].max():.1f}",
+                "wall minutes per run": f"{runs['wall'].median() / 60:.1f}",
+            }
+        )
+    caption = (
+        "Seconds per phase and env steps/s: medians over every update of every run in a row; peak GPU memory: the "
+        "largest of the row's runs; wall time includes evaluations."
+    )
+    return markdown(pd.DataFrame(rows).sort_values(["task", "agent"], ascending=[False, True]), caption)
+
+
+TABLES: dict[str, Callable[[Path], str]] = {
+    f.__name__: f
+    for f in (
+        scoring_cpu,
+        scoring_cpu_issue17,
+        scoring_cpu_fsdp2,
+        e2e_tiny_cpu,
+        e2e_smollm2_cpu,
+        gpu_paper7b_three_updates,
+        gpu_fsdp_one_update,
+        smollm2_gpu_runs,
+    )
+}
