@@ -417,6 +417,17 @@ def test_unseen_task_wording():
     assert "You notice apple pie and microwave." in pie["prompt"] and pie["actions"][6] == "grab the apple pie"
     *_, info = play("twosome/VirtualHome-WashingPlate-v0", [4, 6, 5, 8, 7, 9])
     assert "You are in the kitchen. The dishes is in the dishwasher. " in info["prompt"]  # sic (ADRL)
+    # The nonce-word control: Food Preparation's texts with only its object words replaced, nothing else.
+    food = texts["twosome/VirtualHome-FoodPreparation-v0"]
+    for env_id, words in [("NonceItem", {"pancake": "blicket"}), ("Nonce", {"pancake": "blicket", "microwave": "dax"})]:
+        nonce = texts[f"twosome/VirtualHome-{env_id}-v0"]
+
+        def renamed(text, words=words):
+            for old, new in words.items():
+                text = text.replace(old, new)
+            return text
+
+        assert nonce["prompt"] == renamed(food["prompt"]) and nonce["actions"] == [renamed(a) for a in food["actions"]]
 
 
 # ------------------------------------------------------------------------------------- episode mechanics

@@ -22,6 +22,9 @@ id (``twosome/VirtualHome-...-v0``)    goal (success = reward 1, episode ends)  
 ``WashingPlateNatural``/               the two chores with the goal phrase fixed    ours (not in any source)
 ``LaundryNatural``                     ("wash the dishes in the dishwasher", "wash
                                        the clothes in the washing machine")
+``NonceItem``/``Nonce``                as Food Preparation with invented words:     ours: the nonce-word
+                                       "the blicket in the microwave", "the         control of transfer
+                                       blicket in the dax"
 =====================================  ===========================================  ==========================
 
 Horizon 50 decisions everywhere. Shortest successful plans (:attr:`TaskSpec.optimal_steps`, checked by a
@@ -202,6 +205,23 @@ LAUNDRY = container_task(
     "heat up the clothes in the washing machine",  # sic (ADRL)
     _ADRL.format("laundry"),
 )
+# The nonce-word control (issue 26): Food Preparation with invented words for its objects (GLAM's "dax" and
+# "blicket" style), same dynamics. An agent whose transfer to Cheese or Pizza comes from knowing the words should
+# lose it here; one that keys on the action list's structure should not.
+NONCE_ITEM = container_task(
+    "twosome/VirtualHome-NonceItem-v0",
+    "blicket",
+    "microwave",
+    "heat up the blicket in the microwave",
+    "ours: Food Preparation with the pancake renamed to an invented word",
+)
+NONCE = container_task(
+    "twosome/VirtualHome-Nonce-v0",
+    "blicket",
+    "dax",
+    "heat up the blicket in the dax",
+    "ours: Food Preparation with the pancake and the microwave renamed to invented words",
+)
 WASHING_PLATE_NATURAL = replace(
     WASHING_PLATE,
     env_id="twosome/VirtualHome-WashingPlateNatural-v0",
@@ -296,5 +316,7 @@ TASKS: dict[str, TaskSpec] = {
         LAUNDRY,
         WASHING_PLATE_NATURAL,
         LAUNDRY_NATURAL,
+        NONCE_ITEM,
+        NONCE,
     )
 }
