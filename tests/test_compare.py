@@ -54,3 +54,49 @@ def test_comparison_rejects_unknown_names():
         compare.commands("huge", "tomato_salad", None, [])
     with pytest.raises(SystemExit, match="unknown agents"):
         compare.commands("small", "tomato_salad", ["dqn"], [])
+
+
+import studies  # noqa: E402
+
+
+def study_jobs() -> dict[str, list]:
+    picked = {"tiny-household": "1e-3", "tiny-household-random": "1e-2"}
+    return {
+        "poad": studies.poad([]),
+        "tls_long": studies.tls_long([]),
+        "prior": studies.prior_pick([]) + studies.prior_final(picked, []),
+    }
+
+
+@pytest.mark.parametrize("study", ["poad", "tls_long", "prior"])
+def test_every_study_job_composes_validates_and_has_its_own_run_name(study):
+    """experiments/studies.py (issue 26): each job is a valid run that ends with 100 sampled episodes, and no two
+    jobs of a study archive under the same run name (the directory docs/data/<study>/<run_name>)."""
+    names = set()
+    for cmd, archive in study_jobs()[study]:
+        for job in sweep_members(cmd):
+            cfg = compose_cfg(*job)
+            validate(cfg)
+            assert cfg.eval.final_sampled_episodes == 100
+            key = (archive, cfg.run_name)
+            assert key not in names, key
+            names.add(key)
+
+
+def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):
+    import json
+
+    results = {  # (model, lr): sampled success per pick seed
+        ("tiny-household", 0.001): [1.0, 1.0, 0.9],
+        ("tiny-household", 0.01): [0.2, 0.0, 0.1],
+        ("tiny-household-random", 0.001): [0.0, 0.0, 0.0],
+        ("tiny-household-random", 0.01): [0.5, 0.0, 0.4],
+    }
+    for i, ((model, lr), rates) in enumerate(results.items()):
+        for seed, rate in enumerate(rates):
+            run = tmp_path / f"{i}_{seed}"
+            run.mkdir()
+            (run / "config.yaml").write_text(f"model:\n  name: {model}\nppo:\n  policy_lr: {lr}\n")
+            summary = {"sampled/success_rate": rate, "sampled/discounted_return": rate / 2}
+            (run / "summary.json").write_text(json.dumps(summary))
+    assert studies.pick_learning_rates(tmp_path) == {"tiny-household": "0.001", "tiny-household-random": "0.01"}

@@ -1,0 +1,143 @@
+"""The 10-seed studies of issue 26 beyond the paper's comparison (which is ``compare.py --profile ten_seeds``):
+
+    python experiments/studies.py poad          # POAD vs TWOSOME's PPO vs PPO on POAD's trie policy, 2 tasks
+    python experiments/studies.py prior         # pretrained vs random-init default model, lr picked per model
+    python experiments/studies.py tls_long      # Tomato-Lettuce Salad at 200k steps, 5 seeds
+    python experiments/studies.py poad --dry-run                 # print the commands
+    python experiments/studies.py prior -- trainer.num_threads=1  # arguments after -- go to every run
+
+Each study is Hydra multiruns of ``src/run.py`` into ``multirun/<study>/...``; every trained run ends with 100
+sampled evaluation episodes. Rerunning continues a study: finished runs are kept, interrupted ones resume. When a
+study's runs are done, their raw data is copied into ``docs/data/<study>/`` (analysis/archive_runs.py), where the
+tables of docs/RESULTS.md are made from.
+
+``prior`` is a fair comparison of pretrained and random-init weights: each model gets the policy learning rate
+that serves it best on three pick seeds (100-102, never the reported ones), by mean sampled success, then 10 seeds
+at that rate. The pick is printed and kept in ``multirun/prior/pick.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ",".join(str(s) for s in range(10))
+FINAL = "eval.final_sampled_episodes=100"
+TASKS = {
+    "tomato_salad": ["env=overcooked", "env.task=tomato_salad", "ppo.total_env_steps=16384"],
+    "food_preparation": ["env=virtualhome", "env.task=food_preparation", "ppo.total_env_steps=8192"],
+}
+LEARNING_RATES = ("1e-3", "3e-3", "1e-2")
+PICK_SEEDS = "100,101,102"
+MODELS = ("tiny", "tiny_random")
+
+
+def run(overrides: list[str], sweep_dir: str, extra: list[str]) -> list[str]:
+    return [
+        sys.executable,
+        str(ROOT / "src" / "run.py"),
+        "-m",
+        *overrides,
+        FINAL,
+        f"hydra.sweep.dir={sweep_dir}",
+        *extra,
+    ]
+
+
+def poad(extra: list[str]) -> list[tuple[list[str], str]]:
+    """(command, archive directory) pairs: the three algorithm/policy arms on both tasks."""
+    out = []
+    for task, overrides in TASKS.items():
+        arms = {"ppo_word": ["algo=ppo"], "poad_trie": ["algo=poad"], "ppo_trie": ["algo=ppo", "norm=trie"]}
+        for arm, chosen in arms.items():
+            sweep = f"multirun/poad_ten_seeds/{task}/{arm}"
+            out.append((run([*overrides, *chosen, f"seed={SEEDS}"], sweep, extra), f"poad_ten_seeds/{task}"))
+    return out
+
+
+def tls_long(extra: list[str]) -> list[tuple[list[str], str]]:
+    overrides = ["env=overcooked", "env.task=tomato_lettuce_salad", "ppo.total_env_steps=200704", "seed=0,1,2,3,4"]
+    return [(run(overrides, "multirun/tls_long", extra), "tls_long")]
+
+
+def prior_pick(extra: list[str]) -> list[tuple[list[str], str]]:
+    overrides = [*TASKS["tomato_salad"], f"model={','.join(MODELS)}", f"ppo.policy_lr={','.join(LEARNING_RATES)}"]
+    overrides.append("run_name=${agent.name}-${agent.run_label}-lr${ppo.policy_lr}-s${seed}")  # one per rate
+    return [(run([*overrides, f"seed={PICK_SEEDS}"], "multirun/prior/pick", extra), "prior_ten_seeds/pick")]
+
+
+def pick_learning_rates(sweep: Path) -> dict[str, str]:
+    """Per model, the learning rate with the highest mean sampled success over the pick seeds (ties: the higher
+    mean sampled discounted return)."""
+    from omegaconf import OmegaConf
+
+    scores: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for summary in sweep.rglob("summary.json"):
+        cfg = OmegaConf.load(summary.parent / "config.yaml")
+        s = json.loads(summary.read_text())
+        key = (str(cfg.model.name), f"{float(cfg.ppo.policy_lr):g}")
+        scores.setdefault(key, []).append((s["sampled/success_rate"], s["sampled/discounted_return"]))
+    best: dict[str, tuple[tuple[float, float], str]] = {}
+    for (model, lr), values in sorted(scores.items()):
+        mean = tuple(sum(v[i] for v in values) / len(values) for i in (0, 1))
+        if model not in best or mean > best[model][0]:
+            best[model] = (mean, lr)
+    return {model: lr for model, (_, lr) in best.items()}
+
+
+def prior_final(picked: dict[str, str], extra: list[str]) -> list[tuple[list[str], str]]:
+    names = {"tiny": "tiny-household", "tiny_random": "tiny-household-random"}
+    out = []
+    for model in MODELS:
+        lr = picked[names[model]]
+        overrides = [*TASKS["tomato_salad"], f"model={model}", f"ppo.policy_lr={lr}", f"seed={SEEDS}"]
+        out.append((run(overrides, f"multirun/prior/{model}", extra), "prior_ten_seeds"))
+    return out
+
+
+def execute(jobs: list[tuple[list[str], str]], dry_run: bool) -> list[str]:
+    failed = []
+    for cmd, archive in jobs:
+        print(" ".join(cmd[1:]), flush=True)
+        if dry_run:
+            continue
+        if subprocess.run(cmd, cwd=ROOT).returncode != 0:
+            failed.append(next(c for c in cmd if c.startswith("hydra.sweep.dir=")))
+        sweep = next(c for c in cmd if c.startswith("hydra.sweep.dir=")).split("=", 1)[1]
+        subprocess.run(
+            [sys.executable, str(ROOT / "analysis" / "archive_runs.py"), sweep, "--out", f"docs/data/{archive}"],
+            cwd=ROOT,
+            check=True,
+        )
+    return failed
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("study", choices=["poad", "prior", "tls_long"])
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    if args.study == "prior":
+        failed = execute(prior_pick(extra), args.dry_run)
+        if args.dry_run:
+            picked = {"tiny-household": "<picked>", "tiny-household-random": "<picked>"}
+        else:
+            picked = pick_learning_rates(ROOT / "multirun" / "prior" / "pick")
+            (ROOT / "multirun" / "prior" / "pick.json").write_text(json.dumps(picked, indent=2))
+            print(f"picked policy learning rates: {picked}")
+        failed += execute(prior_final(picked, extra), args.dry_run)
+    else:
+        failed = execute({"poad": poad, "tls_long": tls_long}[args.study](extra), args.dry_run)
+    if failed:
+        raise SystemExit(f"jobs failed in the sweeps {failed}; see each sweep's sweep_summary.csv")
+
+
+if __name__ == "__main__":
+    main()
