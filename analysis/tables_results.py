@@ -156,6 +156,50 @@ def ten_seed_comparison(task: str) -> Callable[[Path], str]:
     return make
 
 
+def ten_seed_tasks(root: Path) -> list[str]:
+    directory = root / TEN_SEEDS
+    names = sorted(p.name for p in directory.iterdir() if p.is_dir()) if directory.is_dir() else []
+    return [t for t in names if not ten_seed_runs(root, t).empty]
+
+
+def ten_seed_scores(root: Path, agent: str, norm: str, column: str = "sampled_success") -> dict[str, list[float]]:
+    """Per task, one score per seed of one agent (tasks where it has runs)."""
+    out = {}
+    for task in ten_seed_tasks(root):
+        df = ten_seed_runs(root, task)
+        runs = df[(df.agent == agent) & (df.norm == norm)].sort_values("seed")
+        if not runs.empty:
+            out[task] = list(runs[column])
+    return out
+
+
+def ten_seed_aggregate(root: Path) -> str:
+    """rliable's aggregate view: each agent over every task it ran, seeds resampled within each task."""
+    rows = []
+    for agent, norm, label in AGENT_ROWS:
+        scores = ten_seed_scores(root, agent, norm)
+        if not scores:
+            continue
+        returns = ten_seed_scores(root, agent, norm, "sampled_return")
+        rows.append(
+            [
+                label,
+                ", ".join(f"{t.replace('_', ' ')} ({len(v)})" for t, v in scores.items()),
+                interval(scores, "iqm").text(),
+                interval(scores, "mean").text(),
+                interval(returns, "iqm").text(),
+            ]
+        )
+    header = [
+        "agent",
+        "tasks (seeds)",
+        "sampled success, IQM [95% CI]",
+        "sampled success, mean [95% CI]",
+        "sampled return / optimal, IQM [95% CI]",
+    ]
+    return table(header, rows)
+
+
 def poi(x, y) -> Estimate:
     return probability_of_improvement(list(x), list(y))
 
@@ -208,11 +252,8 @@ def main_job(root: Path) -> str:
 def ten_seed_claims(root: Path) -> str:
     """The paper's orderings as probabilities of improvement between per-seed scores, task by task."""
     rows = []
-    tasks = sorted(p.name for p in (root / TEN_SEEDS).iterdir() if p.is_dir()) if (root / TEN_SEEDS).is_dir() else []
-    for task in tasks:
+    for task in ten_seed_tasks(root):
         df = ten_seed_runs(root, task)
-        if df.empty:
-            continue
 
         def of(agent, norm, df=df):
             return df[(df.agent == agent) & (df.norm == norm)].sort_values("seed")
@@ -618,6 +659,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_entertainment": ten_seed_comparison("entertainment"),
     "ten_seeds_claims": ten_seed_claims,
     "main_job": main_job,
+    "ten_seeds_aggregate": ten_seed_aggregate,
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,

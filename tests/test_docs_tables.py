@@ -62,3 +62,39 @@ def test_archive_keeps_the_columns_tables_read(tmp_path):
     assert (tmp_path / "data" / "twosome-x-s1" / "summary.json").read_text() == (run / "summary.json").read_text()
     with pytest.raises(SystemExit, match="no such run directory"):
         archive_runs.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "data")])
+
+
+def fake_archived_run(directory: Path, agent: str, norm: str, seed: int, success: float) -> None:
+    run = directory / f"{agent}-{norm}-s{seed}"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("env:\n  gamma: 0.95\n")
+    summary = {
+        "run_name": run.name,
+        "agent": agent,
+        "norm": norm,
+        "seed": seed,
+        "env_id": "twosome/VirtualHome-FoodPreparation-v0",
+        "env_steps": 0,
+        "eval/discounted_return": 0.95**5 * success,
+        "sampled/success_rate": success,
+        "sampled/episodes": 100,
+        "sampled/discounted_return": 0.95**5 * success,
+    }
+    (run / "summary.json").write_text(json.dumps(summary))
+
+
+def test_performance_profiles_count_runs_above_each_threshold(tmp_path):
+    import performance_profiles
+
+    for task, rates in {"a": [0.2, 0.9], "b": [1.0, 0.6]}.items():
+        for seed, rate in enumerate(rates):
+            fake_archived_run(tmp_path / "data" / task, "twosome", "word", seed, rate)
+    df = performance_profiles.main([str(tmp_path / "data"), "--out", str(tmp_path / "fig" / "profiles")])
+
+    def at(tau):
+        return df.iloc[(df.tau - tau).abs().argmin()].fraction
+
+    assert (at(0.0), at(0.5), at(0.95), at(1.0)) == (1.0, 0.75, 0.25, 0.0)
+    assert (tmp_path / "fig" / "profiles.png").stat().st_size > 1000
+    with pytest.raises(SystemExit, match="no such directory"):
+        performance_profiles.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")])
