@@ -653,6 +653,39 @@ def household_generalization(root: Path, csv: str = "generalization_food_prepara
     return table(["task", *labels.values()], rows)
 
 
+def ten_seed_generalization(root: Path) -> str:
+    """The Food Preparation agents of the 10-seed comparison whose greedy policy reached the optimum, on the unseen
+    tasks and the nonce-word control: per-seed success rates, then their mean [95% bootstrap interval over seeds];
+    the untrained twin (the same for every seed) over its episodes with a Wilson interval."""
+    path = root / TEN_SEEDS / "generalization_food_preparation.csv"
+    if not path.exists():
+        return "Not run yet (commands above).\n"
+    df = count_rows(path)
+    twin_path = path.with_name(path.stem + "_twin.csv")
+    twins = count_rows(twin_path) if twin_path.exists() else df.iloc[:0]
+    rows = []
+    for task, cells in df.groupby("task", sort=False):
+        trained = cells[cells.agent == "twosome"]
+        twin = twins[(twins.task == task) & (twins.agent == "zeroshot")]
+        name = task.split("/")[-1].removesuffix("-v0").replace("VirtualHome-", "")
+        per_seed = ", ".join(f"{r:.2f}" for r in trained.success_rate)
+        rows.append(
+            [
+                name,
+                f"{est(trained.success_rate, 'mean')} ({len(trained)} seeds x {int(trained.episodes.max())})",
+                per_seed,
+                count(int(twin.k.sum()), int(twin.episodes.sum())) if len(twin) else "not run",
+            ]
+        )
+    header = [
+        "task",
+        "TWOSOME (word), mean of per-seed success [95% CI]",
+        "per seed",
+        "untrained TWOSOME (word) [Wilson 95%]",
+    ]
+    return table(header, rows)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_tomato_salad": ten_seed_comparison("tomato_salad"),
     "ten_seeds_food_preparation": ten_seed_comparison("food_preparation"),
@@ -660,6 +693,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_claims": ten_seed_claims,
     "main_job": main_job,
     "ten_seeds_aggregate": ten_seed_aggregate,
+    "ten_seeds_generalization": ten_seed_generalization,
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,
