@@ -79,7 +79,7 @@ def archived_runs(directory: Path) -> pd.DataFrame:
             "sampled_episodes": s.get("sampled/episodes", 0),
             "sampled_return": s.get("sampled/discounted_return", np.nan) / optimal,
             "steps_to_target": np.nan,
-            "train_success_at": {},
+            "optimal": optimal,
         }
         if (run / "metrics.csv").exists():
             m = pd.read_csv(run / "metrics.csv")
@@ -99,13 +99,13 @@ def _config(run: Path) -> dict:
     return OmegaConf.to_container(OmegaConf.load(run / "config.yaml"))
 
 
-def training_success(metrics: pd.DataFrame, upto: int, window: int = 2048) -> float:
-    """Success rate of the training episodes that ended in the last ``window`` steps up to ``upto``: episodes
-    pooled within one run (the seed's own estimate), ``charts/success_rate`` x ``charts/episodes``."""
+def training_return(metrics: pd.DataFrame, upto: int, window: int = 2048) -> float:
+    """Mean discounted return of the training episodes that ended in the last ``window`` steps up to ``upto``
+    (episodes weighted by count within one run: the seed's own estimate); 0 where none ended."""
     m = metrics.dropna(subset=["charts/episodes"])
     m = m[(m.global_step > upto - window) & (m.global_step <= upto)]
     episodes = m["charts/episodes"].sum()
-    return float((m["charts/success_rate"] * m["charts/episodes"]).sum() / episodes) if episodes else 0.0
+    return float((m["charts/discounted_return"] * m["charts/episodes"]).sum() / episodes) if episodes else 0.0
 
 
 def est(values, statistic: str = "iqm") -> str:
@@ -263,7 +263,12 @@ def ten_seed_claims(root: Path) -> str:
             continue
         budget = int(word.env_steps.max())
         comparisons = [
-            ("TWOSOME (word) > PPO from scratch, training success at TWOSOME's budget", word, of("ppo", "-"), True),
+            (
+                "TWOSOME (word) > PPO from scratch: training return / optimal at TWOSOME's budget",
+                word,
+                of("ppo", "-"),
+                True,
+            ),
             ("TWOSOME (word) > TWOSOME (none), sampled success", word, of("twosome", "none"), False),
             ("TWOSOME (word) >= TWOSOME (token), sampled success", word, of("twosome", "token"), False),
             ("TWOSOME (word) > SayCan, sampled success", word, of("saycan", "word"), False),
@@ -275,8 +280,8 @@ def ten_seed_claims(root: Path) -> str:
             if at_budget:
                 if "metrics" not in b:
                     continue
-                xa = [training_success(m, budget) for m in a.metrics]
-                xb = [training_success(m, budget) for m in b.metrics]
+                xa = [training_return(m, budget) / o for m, o in zip(a.metrics, a.optimal)]
+                xb = [training_return(m, budget) / o for m, o in zip(b.metrics, b.optimal)]
             else:
                 xa, xb = list(a.sampled_success), list(b.sampled_success)
             e = poi(xa, xb)
