@@ -691,6 +691,21 @@ def ten_seed_generalization(root: Path) -> str:
     return table(header, rows)
 
 
+def entertainment_seed_stream(root: Path) -> str:
+    """Why the 3-seed Entertainment result of issue 6 did not reproduce: a bisect over the code between then and
+    now (TWOSOME word, 12,800 steps, one thread), each row one run."""
+    df = pd.read_csv(root / "docs/data/entertainment_seed_stream.csv", dtype={"first_success_step": "Int64"})
+    before = {"4ce0b30", "c1b9d4e", "972a345"}
+    rows = []
+    for r in df.sort_values(["seed", "commit"]).itertuples():
+        code = "before 3afa783" if r.commit in before else "3afa783 or later"
+        if r.dataloader_draw_restored:
+            code += ", the DataLoader's draw restored"
+        first = "never" if pd.isna(r.first_success_step) else f"{r.first_success_step:,}"
+        rows.append([r.seed, r.commit, code, r.updates_with_a_success, first])
+    return table(["seed", "commit", "code", "updates with a successful training episode", "first at step"], rows)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_tomato_salad": ten_seed_comparison("tomato_salad"),
     "ten_seeds_food_preparation": ten_seed_comparison("food_preparation"),
@@ -699,6 +714,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "main_job": main_job,
     "ten_seeds_aggregate": ten_seed_aggregate,
     "ten_seeds_generalization": ten_seed_generalization,
+    "entertainment_seed_stream": entertainment_seed_stream,
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,
