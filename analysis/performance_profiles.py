@@ -30,9 +30,15 @@ from twosome.evaluation.statistics import interval  # noqa: E402
 TAUS = np.linspace(0.0, 1.0, 41)
 
 
-def profiles(root: Path, score: str) -> pd.DataFrame:
+def profiles(root: Path, score: str, complete_only: bool = True) -> pd.DataFrame:
     """One row per (agent, tau): the fraction of runs above tau and its interval."""
     tasks = {p.name: archived_runs(p) for p in sorted(root.iterdir()) if p.is_dir()}
+    if complete_only:  # every agent on the same tasks: drop tasks where an agent's runs are still missing
+        counts = {
+            t: [int(((df.agent == a) & (df.norm == n)).sum()) for a, n, _ in AGENT_ROWS] for t, df in tasks.items()
+        }
+        full = [t for t, c in counts.items() if min(c) == max(c) > 0]
+        tasks = {t: tasks[t] for t in full} or tasks
     rows = []
     for agent, norm, label in AGENT_ROWS:
         scores = {

@@ -156,16 +156,29 @@ def ten_seed_comparison(task: str) -> Callable[[Path], str]:
     return make
 
 
-def ten_seed_tasks(root: Path) -> list[str]:
+SEEDS_PER_AGENT = 10
+
+
+def ten_seed_tasks(root: Path, complete: bool = False) -> list[str]:
+    """Tasks with archived runs; ``complete``: only those where every agent of the comparison has all its seeds,
+    so that an aggregate over tasks compares agents on the same tasks."""
     directory = root / TEN_SEEDS
     names = sorted(p.name for p in directory.iterdir() if p.is_dir()) if directory.is_dir() else []
-    return [t for t in names if not ten_seed_runs(root, t).empty]
+    out = []
+    for task in names:
+        df = ten_seed_runs(root, task)
+        if df.empty:
+            continue
+        counts = [int(((df.agent == a) & (df.norm == n)).sum()) for a, n, _ in AGENT_ROWS]
+        if not complete or min(counts) >= SEEDS_PER_AGENT:
+            out.append(task)
+    return out
 
 
 def ten_seed_scores(root: Path, agent: str, norm: str, column: str = "sampled_success") -> dict[str, list[float]]:
     """Per task, one score per seed of one agent (tasks where it has runs)."""
     out = {}
-    for task in ten_seed_tasks(root):
+    for task in ten_seed_tasks(root, complete=True):
         df = ten_seed_runs(root, task)
         runs = df[(df.agent == agent) & (df.norm == norm)].sort_values("seed")
         if not runs.empty:
