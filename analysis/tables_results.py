@@ -65,7 +65,8 @@ def archived_runs(directory: Path) -> pd.DataFrame:
     for summary_path in sorted(directory.glob("*/summary.json")):
         run = summary_path.parent
         s = json.loads(summary_path.read_text())
-        gamma = float(pd.json_normalize(_config(run)).get("env.gamma", pd.Series([0.99])).iloc[0])
+        config = pd.json_normalize(_config(run))
+        gamma = float(config.get("env.gamma", pd.Series([0.99])).iloc[0])
         optimal = optimal_discounted(s["env_id"], gamma)
         row = {
             "run_name": s["run_name"],
@@ -80,6 +81,8 @@ def archived_runs(directory: Path) -> pd.DataFrame:
             "sampled_return": s.get("sampled/discounted_return", np.nan) / optimal,
             "steps_to_target": np.nan,
             "optimal": optimal,
+            "policy_lr": float(config.get("ppo.policy_lr", pd.Series([np.nan])).iloc[0]),
+            "model": s.get("model", "-"),
         }
         if (run / "metrics.csv").exists():
             m = pd.read_csv(run / "metrics.csv")
@@ -719,6 +722,78 @@ def entertainment_seed_stream(root: Path) -> str:
     return table(["seed", "commit", "code", "updates with a successful training episode", "first at step"], rows)
 
 
+PRIOR = "docs/data/prior_ten_seeds"
+PRIOR_MODELS = {"tiny-household": "pretrained", "tiny-household-random": "random init"}
+
+
+def prior_pick(root: Path) -> str:
+    """The learning-rate pick of the pretrained-vs-random-init study: 3 pick seeds (100-102) per model and rate."""
+    df = archived_runs(root / PRIOR / "pick")
+    if df.empty:
+        return "Not run yet: `python experiments/studies.py prior`.\n"
+    rows = []
+    for (model, lr), runs in df.groupby(["model", "policy_lr"]):
+        rows.append(
+            [
+                f"{PRIOR_MODELS.get(model, model)} ({model})",
+                f"{lr:g}",
+                len(runs),
+                ", ".join(f"{x:.2f}" for x in runs.sort_values("seed").sampled_success),
+                f"{runs.sampled_success.mean():.3f}",
+                f"{runs.sampled_return.mean():.3f}",
+            ]
+        )
+    header = [
+        "model",
+        "policy lr",
+        "pick seeds",
+        "sampled success per seed",
+        "mean sampled success",
+        "mean sampled return / optimal (tie-break)",
+    ]
+    return table(header, rows)
+
+
+def prior_final(root: Path) -> str:
+    """Pretrained against random-init weights on Tomato Salad, 10 seeds each at the rate each model picked."""
+    df = archived_runs(root / PRIOR)
+    if df.empty:
+        return "Not run yet: `python experiments/studies.py prior`.\n"
+    rows, by_model = [], {}
+    for model, runs in df.groupby("model"):
+        runs = runs.sort_values("seed")
+        by_model[model] = runs
+        reached = runs.steps_to_target.dropna()
+        rows.append(
+            [
+                f"{PRIOR_MODELS.get(model, model)} ({model})",
+                ", ".join(sorted({f"{x:g}" for x in runs.policy_lr})),
+                len(runs),
+                est(runs.sampled_success),
+                est(runs.sampled_return),
+                f"{len(reached)}/{len(runs)}",
+                fmt_steps(reached.median()) if len(reached) else "never",
+            ]
+        )
+    header = [
+        "model",
+        "policy lr (picked)",
+        "seeds",
+        "sampled success, IQM [95% CI]",
+        "sampled return / optimal, IQM [95% CI]",
+        f"greedy reaches {TARGET:.0%} of optimal",
+        "steps to it (median)",
+    ]
+    out = table(header, rows)
+    if set(by_model) == set(PRIOR_MODELS):
+        a, b = by_model["tiny-household"], by_model["tiny-household-random"]
+        e = poi(a.sampled_return, b.sampled_return)
+        out += (
+            f"\nP(pretrained > random init), sampled return / optimal: {e.text()}, {status(e, min(len(a), len(b)))}.\n"
+        )
+    return out
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_tomato_salad": ten_seed_comparison("tomato_salad"),
     "ten_seeds_food_preparation": ten_seed_comparison("food_preparation"),
@@ -728,6 +803,8 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_aggregate": ten_seed_aggregate,
     "ten_seeds_generalization": ten_seed_generalization,
     "entertainment_seed_stream": entertainment_seed_stream,
+    "prior_pick": prior_pick,
+    "prior_final": prior_final,
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,
