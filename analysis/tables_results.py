@@ -83,6 +83,8 @@ def archived_runs(directory: Path) -> pd.DataFrame:
             "optimal": optimal,
             "policy_lr": float(config.get("ppo.policy_lr", pd.Series([np.nan])).iloc[0]),
             "model": s.get("model", "-"),
+            "algorithm": s.get("algorithm", "PPO"),
+            "wall_seconds": s.get("wall_seconds", np.nan),
         }
         if (run / "metrics.csv").exists():
             m = pd.read_csv(run / "metrics.csv")
@@ -794,6 +796,65 @@ def prior_final(root: Path) -> str:
     return out
 
 
+POAD_ARMS = [
+    ("PPO", "word", "PPO (word), TWOSOME"),
+    ("POAD", "trie", "POAD (trie)"),
+    ("PPO", "trie", "PPO (trie), ablation"),
+]
+
+
+def poad_ten_seeds(root: Path) -> str:
+    """POAD against TWOSOME's PPO and action-level PPO on POAD's trie policy, 10 seeds per arm and task."""
+    rows, claims = [], []
+    for task in ("tomato_salad", "food_preparation"):
+        df = archived_runs(root / "docs/data/poad_ten_seeds" / task)
+        if df.empty:
+            continue
+        arms = {label: df[(df.algorithm == a) & (df.norm == n)].sort_values("seed") for a, n, label in POAD_ARMS}
+        for label, runs in arms.items():
+            if runs.empty:
+                continue
+            reached = runs.steps_to_target.dropna()
+            rows.append(
+                [
+                    task.replace("_", " ") if label == POAD_ARMS[0][2] else "",
+                    label,
+                    len(runs),
+                    est(runs.sampled_success),
+                    est(runs.sampled_return),
+                    est(runs.greedy),
+                    f"{len(reached)}/{len(runs)}",
+                    fmt_steps(reached.median()) if len(reached) else "never",
+                    f"{runs.wall_seconds.median():.0f}",
+                ]
+            )
+        poad_runs = arms["POAD (trie)"]
+        for other in ("PPO (word), TWOSOME", "PPO (trie), ablation"):
+            if len(poad_runs) and len(arms[other]):
+                e = poi(poad_runs.sampled_return, arms[other].sampled_return)
+                seeds = min(len(poad_runs), len(arms[other]))
+                claims.append([task.replace("_", " "), f"POAD > {other}", e.text(), status(e, seeds)])
+    if not rows:
+        return "Not run yet: `python experiments/studies.py poad`.\n"
+    header = [
+        "task",
+        "algorithm (policy)",
+        "seeds",
+        "sampled success, IQM [95% CI]",
+        "sampled return / optimal, IQM [95% CI]",
+        "greedy return / optimal, IQM [95% CI]",
+        f"greedy reaches {TARGET:.0%} of optimal",
+        "steps to it (median)",
+        "wall seconds per run (median)",
+    ]
+    out = table(header, rows)
+    if claims:
+        out += "\n" + table(
+            ["task", "comparison (sampled return / optimal)", "P(improvement) [95% CI]", "status"], claims
+        )
+    return out
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_tomato_salad": ten_seed_comparison("tomato_salad"),
     "ten_seeds_food_preparation": ten_seed_comparison("food_preparation"),
@@ -805,6 +866,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "entertainment_seed_stream": entertainment_seed_stream,
     "prior_pick": prior_pick,
     "prior_final": prior_final,
+    "poad_ten_seeds": poad_ten_seeds,
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,

@@ -4,6 +4,7 @@
     python experiments/studies.py prior         # pretrained vs random-init default model, lr picked per model
     python experiments/studies.py tls_long      # Tomato-Lettuce Salad at 200k steps, 5 seeds
     python experiments/studies.py poad --dry-run                 # print the commands
+    python experiments/studies.py poad --task food_preparation   # one task (two processes can share the study)
     python experiments/studies.py prior -- trainer.num_threads=1  # arguments after -- go to every run
 
 Each study is Hydra multiruns of ``src/run.py`` into ``multirun/<study>/...``; every trained run ends with 100
@@ -48,10 +49,12 @@ def run(overrides: list[str], sweep_dir: str, extra: list[str]) -> list[str]:
     ]
 
 
-def poad(extra: list[str]) -> list[tuple[list[str], str]]:
-    """(command, archive directory) pairs: the three algorithm/policy arms on both tasks."""
+def poad(extra: list[str], tasks: list[str] | None = None) -> list[tuple[list[str], str]]:
+    """(command, archive directory) pairs: the three algorithm/policy arms on each task (both by default)."""
     out = []
     for task, overrides in TASKS.items():
+        if tasks and task not in tasks:
+            continue
         arms = {"ppo_word": ["algo=ppo"], "poad_trie": ["algo=poad"], "ppo_trie": ["algo=ppo", "norm=trie"]}
         for arm, chosen in arms.items():
             sweep = f"multirun/poad_ten_seeds/{task}/{arm}"
@@ -123,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("study", choices=["poad", "prior", "tls_long"])
     parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--task", nargs="+", choices=sorted(TASKS), help="poad: only these tasks")
     args = parser.parse_args(argv)
     if args.study == "prior":
         failed = execute(prior_pick(extra), args.dry_run)
@@ -134,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"picked policy learning rates: {picked}")
         failed += execute(prior_final(picked, extra), args.dry_run)
     else:
-        failed = execute({"poad": poad, "tls_long": tls_long}[args.study](extra), args.dry_run)
+        jobs = poad(extra, args.task) if args.study == "poad" else tls_long(extra)
+        failed = execute(jobs, args.dry_run)
     if failed:
         raise SystemExit(f"jobs failed in the sweeps {failed}; see each sweep's sweep_summary.csv")
 
