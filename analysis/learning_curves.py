@@ -134,14 +134,15 @@ def run_gamma(run: Path) -> float:
 
 def fill_gaps(df: pd.DataFrame) -> pd.DataFrame:
     """Carry each run's last training return over updates in which no episode ended (a stuck policy ends none
-    within a rollout), so that seeds are averaged at every step instead of whichever happened to log there."""
+    within a rollout), up to the configuration's last step, so that seeds are averaged at every step instead of
+    whichever happened to log there (at the last step, only the runs whose episode ended in the final update)."""
     train = df[df.curve == TRAINING]
     parts = [df[df.curve != TRAINING]]
     for _, group in train.groupby(KEYS):
         grid = sorted(group.global_step.unique())
         for _, run in group.groupby("run"):
             run = run.set_index("global_step")
-            full = run.reindex([x for x in grid if x >= run.index.min() and x <= run.index.max()]).ffill()
+            full = run.reindex([x for x in grid if x >= run.index.min()]).ffill()
             parts.append(full.reset_index())
     return pd.concat(parts, ignore_index=True)
 

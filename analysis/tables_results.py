@@ -228,6 +228,8 @@ def status(e: Estimate, seeds: int) -> str:
         return "**holds**" if e.value > 0.5 else "**reversed**"
     if e.value == 0.5:
         return f"no difference ({seeds} seeds)"
+    if e.value < 0.5:
+        return f"not shown: the other way in direction ({seeds} seeds)"
     return f"direction only ({seeds} seeds)"
 
 

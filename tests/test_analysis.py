@@ -37,6 +37,16 @@ def test_learning_curves_group_runs_and_write_figures(tmp_path):
     assert out.with_suffix(".png").stat().st_size > 1000 and out.with_suffix(".pdf").exists()
 
 
+def test_curves_carry_a_run_that_logged_no_final_episode_to_the_last_step(tmp_path):
+    """A seed whose last episode ended before the final update is carried there: the last point averages every
+    seed, not only those whose episode happened to end in the final update (issue 26: a spike at the end)."""
+    fake_run(tmp_path / "a", 0, "word", [0.0, 0.2, 0.2, 0.2])
+    fake_run(tmp_path / "b", 1, "word", [0.0, 0.6])
+    df = learning_curves.smooth(learning_curves.load_runs([tmp_path]), window=1)
+    last = df[df.global_step == 4 * 128]
+    assert sorted(last["return"].tolist()) == [0.2, 0.6]
+
+
 def test_summary_table_reports_steps_to_the_target_fraction_of_optimal(tmp_path):
     """The target is 97% of optimal: a return of exactly 95% (VirtualHome's plan one decision too long) does not
     count, whichever way it rounds (issue 26)."""
