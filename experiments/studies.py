@@ -84,6 +84,12 @@ def pick_learning_rates(sweep: Path) -> dict[str, str]:
         s = json.loads(summary.read_text())
         key = (str(cfg.model.name), f"{float(cfg.ppo.policy_lr):g}")
         scores.setdefault(key, []).append((s["sampled/success_rate"], s["sampled/discounted_return"]))
+    short = sorted(f"{m} lr {lr}" for (m, lr), v in scores.items() if len(v) < len(PICK_SEEDS.split(",")))
+    models = {m for m, _ in scores}
+    if short or len(scores) < len(models) * len(LEARNING_RATES) or not models:
+        raise SystemExit(
+            f"the pick needs every (model, rate) on all pick seeds {PICK_SEEDS}; missing: {short or 'runs'}"
+        )
     best: dict[str, tuple[tuple[float, float], str]] = {}
     for (model, lr), values in sorted(scores.items()):
         mean = tuple(sum(v[i] for v in values) / len(values) for i in (0, 1))

@@ -88,8 +88,10 @@ def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):
 
     results = {  # (model, lr): sampled success per pick seed
         ("tiny-household", 0.001): [1.0, 1.0, 0.9],
+        ("tiny-household", 0.003): [1.0, 0.8, 0.9],
         ("tiny-household", 0.01): [0.2, 0.0, 0.1],
         ("tiny-household-random", 0.001): [0.0, 0.0, 0.0],
+        ("tiny-household-random", 0.003): [0.1, 0.0, 0.0],
         ("tiny-household-random", 0.01): [0.5, 0.0, 0.4],
     }
     for i, ((model, lr), rates) in enumerate(results.items()):
@@ -100,3 +102,8 @@ def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):
             summary = {"sampled/success_rate": rate, "sampled/discounted_return": rate / 2}
             (run / "summary.json").write_text(json.dumps(summary))
     assert studies.pick_learning_rates(tmp_path) == {"tiny-household": "0.001", "tiny-household-random": "0.01"}
+    import shutil
+
+    shutil.rmtree(next(tmp_path.glob("0_0")))  # a pick seed missing: no pick from partial data
+    with pytest.raises(SystemExit, match="missing: .*tiny-household lr 0.001"):
+        studies.pick_learning_rates(tmp_path)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from twosome.evaluation.statistics import interval, iqm, performance_profile, probability_of_improvement, wilson
+from twosome.evaluation.statistics import interval, iqm, probability_of_improvement, wilson
 
 
 def test_iqm_is_the_mean_of_the_middle_half():
@@ -82,8 +82,3 @@ def test_wilson_interval_matches_its_closed_form(k, n):
     assert low == pytest.approx(max(0.0, centre - half), abs=1e-9) and high == pytest.approx(min(1.0, centre + half))
     with pytest.raises(ValueError, match="successes=5, episodes=4"):
         wilson(5, 4)
-
-
-def test_performance_profile_counts_runs_above_each_threshold():
-    profile = performance_profile({"a": [0.1, 0.5, 0.9], "b": [0.2, 1.0]}, [0.0, 0.5, 0.95])
-    assert profile.tolist() == [1.0, 0.4, 0.2]  # strictly above: 0.5 itself is not

@@ -7,7 +7,8 @@ Precipice"), on scipy: the seed is the unit.
 - ``probability_of_improvement(x, y)``: P(a run of X scores above a run of Y) per task (ties count half), averaged
   over tasks, with its stratified bootstrap interval.
 - ``wilson(k, n)``: the Wilson interval of one agent's success rate over n episodes.
-- ``performance_profile(scores, taus)``: the fraction of runs whose score exceeds each threshold.
+- Performance profiles (the fraction of runs above each threshold, with bands) are ``interval`` of 0/1 indicators:
+  analysis/performance_profiles.py.
 
 scipy.stats.bootstrap does the resampling: each task's seeds are a separate sample, which scipy resamples
 independently (that is the stratification). rliable is the reference implementation; it is not a dependency
@@ -147,10 +148,3 @@ def wilson(successes: int, episodes: int, confidence: float = CONFIDENCE) -> tup
         raise ValueError(f"successes={successes}, episodes={episodes}: need 0 <= successes <= episodes, episodes >= 1")
     ci = stats.binomtest(int(successes), int(episodes)).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
-
-
-def performance_profile(scores: Mapping[str, Sequence[float]], taus: Sequence[float]) -> np.ndarray:
-    """The fraction of all runs (every task's seeds) whose score is above each ``tau`` (Agarwal et al.'s run-score
-    distribution): one value per threshold."""
-    runs = np.concatenate(_samples(scores))
-    return np.array([(runs > tau).mean() for tau in taus])

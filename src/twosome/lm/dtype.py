@@ -1,22 +1,21 @@
 """``model.dtype=auto``: the frozen base model's dtype chosen by measuring, not assuming.
 
-Whether bfloat16 pays on a CPU depends on the CPU: with AVX512-BF16 or AMX kernels a bfloat16 matmul ran about 2x
-faster than float32 on one of this project's machines; on another, without them, 4x slower (docs/BENCHMARKS.md).
-So on a CPU ``auto`` times one matmul of a SmolLM2-sized layer in both dtypes at start-up (about 0.1 s) and picks
-bfloat16 only where it is faster; on a GPU it picks bfloat16 where the GPU supports it. Either way it says which
-it chose, and why.
+Whether bfloat16 pays on a CPU depends on the CPU, and a plain matmul does not tell: on one of this project's
+machines (AVX512-BF16) SmolLM2's forward and backward ran 1.9x faster in bfloat16, yet training ran 3.5x slower,
+because every LoRA-adapted projection casts between the bfloat16 base and the float32 adapter; on another (no
+bfloat16 instructions) bfloat16 was slower at every level (docs/BENCHMARKS.md). So on a CPU ``auto`` times what
+training does to one SmolLM2-sized projection, at start-up (well under a second): the frozen base in each dtype
+with a float32 LoRA adapter, forward and backward to the adapter and the input. It picks bfloat16 only where that
+is faster; on a GPU it picks bfloat16 where the GPU supports it. Either way it says which it chose, and why.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from functools import cache
 from pathlib import Path
 
 import torch
-
-log = logging.getLogger(__name__)
 
 NAMES = ("auto", "bfloat16", "float16", "float32")
 FASTER = 1.1  # bfloat16 must be at least this much faster: a tie is not worth the lost precision
@@ -42,15 +41,30 @@ def _median_seconds(fn, repeats: int = 5) -> float:
     return sorted(times)[len(times) // 2]
 
 
+def _lora_step(dtype: torch.dtype, tokens: int = 512, width: int = 576, rank: int = 8):
+    """One training step of a LoRA-adapted projection as peft runs it: frozen base in ``dtype``, float32 adapter
+    (the input cast to float32 for it, its output cast back), backward to the adapter and the input."""
+    generator = torch.Generator().manual_seed(0)
+    base = torch.randn(width, width, generator=generator).to(dtype)
+    a = (torch.randn(rank, width, generator=generator) / width**0.5).requires_grad_()
+    b = torch.randn(width, rank, generator=generator).requires_grad_()
+    x = torch.randn(tokens, width, generator=generator).to(dtype).requires_grad_()
+
+    def step():
+        y = torch.nn.functional.linear(x, base)
+        y = y + torch.nn.functional.linear(torch.nn.functional.linear(x.float(), a), b).to(dtype)
+        y.float().square().mean().backward()
+        a.grad = b.grad = x.grad = None
+
+    return step
+
+
 @cache
 def bfloat16_speedup() -> float:
-    """float32 time / bfloat16 time of a (256 x 576) @ (576 x 1536) matmul on this CPU (> 1: bfloat16 is faster)."""
-    generator = torch.Generator().manual_seed(0)
-    a32, w32 = torch.randn(256, 576, generator=generator), torch.randn(1536, 576, generator=generator)
-    a16, w16 = a32.bfloat16(), w32.bfloat16()
-    with torch.no_grad():
-        fp32 = _median_seconds(lambda: torch.nn.functional.linear(a32, w32))
-        bf16 = _median_seconds(lambda: torch.nn.functional.linear(a16, w16))
+    """float32 time / bfloat16 time of a LoRA-adapted projection's forward and backward on this CPU (> 1:
+    bfloat16 is faster)."""
+    fp32 = _median_seconds(_lora_step(torch.float32))
+    bf16 = _median_seconds(_lora_step(torch.bfloat16))
     return fp32 / bf16
 
 
@@ -67,7 +81,8 @@ def resolve_dtype(name: str, device: str = "cpu") -> str:
     speedup = bfloat16_speedup()
     chosen = "bfloat16" if speedup >= FASTER else "float32"
     print(
-        f"model.dtype=auto: {chosen} (a bfloat16 matmul ran {speedup:.2f}x the float32 speed on this CPU: "
+        f"model.dtype=auto: {chosen} (a LoRA-adapted projection trained at {speedup:.2f}x the float32 speed in "
+        f"bfloat16 on this CPU: "
         f"{cpu_flags()}; model.dtype=float32|bfloat16 overrides)"
     )
     return chosen
