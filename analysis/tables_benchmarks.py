@@ -252,6 +252,24 @@ def smollm2_gpu_runs(root: Path) -> str:
     return markdown(pd.DataFrame(rows).sort_values(["task", "agent"], ascending=[False, True]), caption)
 
 
+def dtype_auto_e2e_cpu(root: Path) -> str:
+    """model.dtype=auto's probe beside what it predicts: SmolLM2 training in each dtype on the probing CPU."""
+    frame = pd.read_csv(root / "docs/benchmarks/dtype_auto_e2e_cpu.csv")
+    last = frame.sort_values("update").groupby("dtype", sort=False).last()
+    rows = pd.DataFrame(
+        {
+            "base dtype": last.index,
+            "seconds per update (rollout + update), last update": [
+                f"{r.rollout_seconds:.2f} + {r.update_seconds:.2f}" for r in last.itertuples()
+            ],
+            "env steps/s after 3 updates": [f"{r.sps:.1f}" for r in last.itertuples()],
+            "probe: bfloat16 speed / float32": [f"{r.probe_speedup:.2f}x" for r in last.itertuples()],
+            "CPU flags": list(last.cpu),
+        }
+    )
+    return markdown(rows)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     f.__name__: f
     for f in (
@@ -263,5 +281,6 @@ TABLES: dict[str, Callable[[Path], str]] = {
         gpu_paper7b_three_updates,
         gpu_fsdp_one_update,
         smollm2_gpu_runs,
+        dtype_auto_e2e_cpu,
     )
 }
