@@ -13,7 +13,7 @@ Every other Markdown table in those documents must say "raw data not kept" in it
 whose data is lost stays visible as such), or sit between ``<!-- table: typed -->`` and ``<!-- /table -->``: a
 table of settings or definitions, or a claims table whose numbers are quoted from the generated tables beside it
 (its statuses are judgements, which no function writes). ``--check`` fails on an unmarked table too.
-The table functions live in ``tables_results.py`` (RESULTS.md) and ``tables_benchmarks.py`` (BENCHMARKS.md); each
+The table functions live in ``doctables/results.py`` (RESULTS.md) and ``doctables/benchmarks.py`` (BENCHMARKS.md); each
 takes the repository root and returns Markdown.
 """
 
@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import tables_benchmarks  # noqa: E402
-import tables_results  # noqa: E402
+from doctables import benchmarks as tables_benchmarks  # noqa: E402
+from doctables import results as tables_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ("docs/RESULTS.md", "docs/BENCHMARKS.md")

@@ -21,9 +21,9 @@ if [[ $model == scratch ]]; then
     eval.every_updates=0 eval.episodes=32 seed="$seed" hydra.run.dir="$out/scratch_s$seed"
 fi
 # LoRA on the top 8 of SmolLM2's 30 blocks and forwards of 8 decisions: what 2 CPU cores and 24 GiB afford
-# (docs/BABYAI_TEXT.md, "Cost").
+# (docs/BABYAI_TEXT.md, "Cost"). A float32 base, as the runs in docs/data/glam_goto had, whatever auto would pick.
 name=$model
 [[ $norm == none ]] || name=${model}_$norm
-exec "$python" src/run.py env=babyai_text env.task=goto agent=glam model="$model" norm="$norm" \
+exec "$python" src/run.py env=babyai_text env.task=goto agent=glam model="$model" model.dtype=float32 norm="$norm" \
   agent.policy.lora_layers="${LORA_LAYERS:-8}" ppo.total_env_steps="${STEPS:-4096}" ppo.policy_chunk_size=8 \
   trainer.num_threads="$threads" eval.every_updates=0 eval.episodes=16 seed="$seed" hydra.run.dir="$out/${name}_s$seed"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
-import tables_benchmarks as tb  # noqa: E402
+from doctables import benchmarks as tb  # noqa: E402
 
 
 def scoring_frame(**extra) -> pd.DataFrame:
