@@ -50,10 +50,16 @@ def commands(profile: str, task: str, agents: list[str] | None, extra: list[str]
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
+def split_passthrough(argv: list[str] | None) -> tuple[list[str], list[str]]:
+    """(this script's arguments, the arguments after ``--`` that go to every run)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
-    argv = argv[: argv.index("--")] if "--" in argv else argv
+    if "--" not in argv:
+        return argv, []
+    return argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv, extra = split_passthrough(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="small")
     parser.add_argument("--task", required=True)

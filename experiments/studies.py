@@ -25,6 +25,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from compare import split_passthrough  # experiments/ (this script's directory) is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ",".join(str(s) for s in range(10))
 FINAL = "eval.final_sampled_episodes=100"
@@ -126,9 +128,7 @@ def execute(jobs: list[tuple[list[str], str]], dry_run: bool) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
-    argv = argv[: argv.index("--")] if "--" in argv else argv
+    argv, extra = split_passthrough(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("study", choices=["poad", "prior", "tls_long"])
     parser.add_argument("--dry-run", action="store_true")

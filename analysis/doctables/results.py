@@ -110,6 +110,12 @@ def training_return(metrics: pd.DataFrame, upto: int, window: int = 2048) -> flo
     return float((m["charts/discounted_return"] * m["charts/episodes"]).sum() / episodes) if episodes else np.nan
 
 
+def reached_cells(runs: pd.DataFrame) -> list[str]:
+    """How many seeds' greedy policy reached the target, and the median step at which they did."""
+    reached = runs.steps_to_target.dropna()
+    return [f"{len(reached)}/{len(runs)}", fmt_steps(reached.median()) if len(reached) else "never"]
+
+
 def est(values, statistic: str = "iqm") -> str:
     values = [v for v in values if not np.isnan(v)]
     return interval(values, statistic).text() if values else "n/a"
@@ -127,8 +133,6 @@ def ten_seed_comparison(task: str) -> Callable[[Path], str]:
             runs = df[(df.agent == agent) & (df.norm == norm)].sort_values("seed")
             if runs.empty:
                 continue
-            reached = runs.steps_to_target.notna()
-            steps = runs.steps_to_target[reached]
             rows.append(
                 [
                     label,
@@ -138,8 +142,7 @@ def ten_seed_comparison(task: str) -> Callable[[Path], str]:
                     est(runs.sampled_success, "mean"),
                     est(runs.sampled_return),
                     est(runs.greedy),
-                    f"{int(reached.sum())}/{len(runs)}",
-                    fmt_steps(steps.median()) if len(steps) else "never",
+                    *reached_cells(runs),
                 ]
             )
         header = [
@@ -765,7 +768,6 @@ def prior_final(root: Path) -> str:
     for model, runs in df.groupby("model"):
         runs = runs.sort_values("seed")
         by_model[model] = runs
-        reached = runs.steps_to_target.dropna()
         rows.append(
             [
                 f"{PRIOR_MODELS.get(model, model)} ({model})",
@@ -773,8 +775,7 @@ def prior_final(root: Path) -> str:
                 len(runs),
                 est(runs.sampled_success),
                 est(runs.sampled_return),
-                f"{len(reached)}/{len(runs)}",
-                fmt_steps(reached.median()) if len(reached) else "never",
+                *reached_cells(runs),
             ]
         )
     header = [
@@ -814,7 +815,6 @@ def poad_ten_seeds(root: Path) -> str:
         for label, runs in arms.items():
             if runs.empty:
                 continue
-            reached = runs.steps_to_target.dropna()
             rows.append(
                 [
                     task.replace("_", " ") if label == POAD_ARMS[0][2] else "",
@@ -823,8 +823,7 @@ def poad_ten_seeds(root: Path) -> str:
                     est(runs.sampled_success),
                     est(runs.sampled_return),
                     est(runs.greedy),
-                    f"{len(reached)}/{len(runs)}",
-                    fmt_steps(reached.median()) if len(reached) else "never",
+                    *reached_cells(runs),
                     f"{runs.wall_seconds.median():.0f}",
                 ]
             )
