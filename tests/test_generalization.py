@@ -201,3 +201,165 @@ def test_the_uniform_random_agent_is_evaluated_on_every_task(tmp_path):
     table = generalization([tmp_path / "random"], [seen, unseen], episodes=4)
     assert list(table.agent) == ["random", "random"] and table.applicable.all() and (table.episodes == 4).all()
     assert (table.model == "").all()  # it reads no text
+
+
+# --- Faults (docs/RELIABILITY.md) ----------------------------------------------------------------------------------
+def _fake_run(tmp_path, monkeypatch, agent: dict, env_id: str, name: str = "run") -> Path:
+    """A run directory whose config and agent are stand-ins: the evaluation's bookkeeping without training."""
+    import json
+
+    from omegaconf import OmegaConf
+
+    from twosome.evaluation import generalization as gen
+
+    cfg = OmegaConf.create(
+        {
+            "agent": {"uses_lm": True, "uses_vectors": False, "policy": {"norm": "none"}, **agent},
+            "model": {"name": "lm"},
+            "env": {"id": env_id},
+            "seed": 3,
+            "ppo": {"gamma": 0.99},
+        }
+    )
+    run = tmp_path / name
+    run.mkdir()
+    (run / "config.yaml").touch()
+    (run / "summary.json").write_text(json.dumps({"weights_digest": "abc"}))
+    monkeypatch.setattr(gen, "load_run_config", lambda path: cfg)
+    monkeypatch.setattr(gen, "load_run", lambda run_dir, untrained=False, **_: (cfg, object()))
+    return run
+
+
+def _count_evaluations(monkeypatch) -> list:
+    from twosome.evaluation import generalization as gen
+
+    calls = []
+
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy):
+        calls.append(task)
+        return dict(success_rate=0.5, success_se=0.1, return_mean=1.0, return_se=0.2, episodes=episodes)
+
+    monkeypatch.setattr(gen, "evaluate_on", evaluate_on)
+    return calls
+
+
+def test_a_second_evaluation_into_the_same_out_refuses_naming_the_holder(tmp_path, monkeypatch, capsys):
+    """Two evaluations into one --out at once: the second used to overwrite the first's rows and exit 0."""
+    import signal
+    import subprocess
+    import textwrap
+
+    import pytest
+
+    from twosome.evaluation.generalization import main
+
+    seen = register()
+    run = _fake_run(tmp_path, monkeypatch, {"name": "glam"}, seen)
+    calls = _count_evaluations(monkeypatch)
+    out = tmp_path / "out"
+    out.mkdir()
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / "src")!r})
+        from twosome.fileio import directory_lock
+        with directory_lock({str(out)!r}, "wait"):
+            print("locked", flush=True)
+            time.sleep(600)
+        """
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(SystemExit):
+            main([str(run), "--tasks", seen, "--episodes", "2", "--no-untrained", "--out", str(out)])
+        err = capsys.readouterr().err
+        assert f"{out} is in use by process {holder.pid}" in err and "another --out" in err
+        assert calls == [] and not (out / "generalization.csv").exists()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    main(
+        [str(run), "--tasks", seen, "--episodes", "2", "--no-untrained", "--out", str(out)]
+    )  # a dead holder does not block
+    assert calls == [seen] and len(pd.read_csv(out / "generalization.csv")) == 1
+
+
+def test_an_out_that_is_not_this_evaluations_is_named_and_left_untouched(tmp_path, monkeypatch, capsys):
+    import gzip
+
+    import pytest
+
+    from twosome.evaluation.generalization import main
+
+    seen = register()
+    run = _fake_run(tmp_path, monkeypatch, {"name": "glam"}, seen)
+    calls = _count_evaluations(monkeypatch)
+    argv = [str(run), "--tasks", seen, "--episodes", "2", "--no-untrained", "--out"]
+
+    plain = tmp_path / "plain"
+    plain.write_text("notes")
+    with pytest.raises(SystemExit):
+        main([*argv, str(plain)])
+    assert f"--out {plain} is a file; --out names a directory" in capsys.readouterr().err
+    assert plain.read_text() == "notes"
+
+    for name, make, says in [
+        ("dir", lambda p: (p / "x").mkdir(parents=True), "is a directory, not the CSV"),
+        ("gzip", lambda p: p.write_bytes(gzip.compress(b"a,b\n1,2\n" * 50)), "cannot be read as the CSV"),
+        ("garbage", lambda p: p.write_text('a,"b\n1'), "cannot be read as the CSV"),
+    ]:
+        out = tmp_path / name
+        out.mkdir()
+        csv = out / "generalization.csv"
+        make(csv)
+        before = sorted(str(p) for p in out.rglob("*"))
+        with pytest.raises(SystemExit):
+            main([*argv, str(out)])
+        err = capsys.readouterr().err
+        assert str(csv) in err and says in err and "another --out" in err, err
+        assert sorted(str(p) for p in out.rglob("*") if p.name != ".lock") == before
+    assert calls == []
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "generalization.csv").touch()  # nothing to keep: evaluated and written
+    main([*argv, str(empty)])
+    assert calls == [seen] and len(pd.read_csv(empty / "generalization.csv")) == 1
+
+
+def test_a_run_given_by_several_paths_is_evaluated_once(tmp_path, monkeypatch, capsys):
+    seen = register()
+    run = _fake_run(tmp_path, monkeypatch, {"name": "glam"}, seen)
+    (tmp_path / "link").symlink_to(run)
+    calls = _count_evaluations(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    table = generalization([run, Path("run"), tmp_path / "link"], [seen], episodes=2, with_untrained=False)
+    assert calls == [seen] and len(table) == 1
+    assert "is the same run as" in capsys.readouterr().out
+
+
+def test_saycan_is_not_applicable_where_the_action_count_differs():
+    """SayCan's affordance head outputs one value per action of its training task: BabyAI-Text's 3- and 9-action
+    settings keep the vector's size, and used to crash with a tensor-size mismatch on every rerun."""
+    from omegaconf import OmegaConf
+
+    from twosome.config import AgentConfig
+    from twosome.evaluation.generalization import not_applicable_reason, spaces_of
+    from twosome.training.build import env_spaces
+
+    saycan = OmegaConf.to_object(
+        OmegaConf.merge(
+            OmegaConf.structured(AgentConfig),
+            {"name": "saycan", "run_label": "x", "uses_lm": True, "uses_vectors": True},
+        )
+    )
+    train_env = "twosome/BabyAI-GoTo-v0"
+    trained = env_spaces(OmegaConf.create({"env": {"id": train_env}}))
+    assert trained == spaces_of(train_env) and trained["n_actions"] == 6
+    for task, n in [("twosome/BabyAI-GoTo-Navigation3-v0", 3), ("twosome/BabyAI-GoTo-Useless9-v0", 9)]:
+        assert spaces_of(task)["obs_dim"] == trained["obs_dim"]  # what the old check compared
+        assert (
+            not_applicable_reason(saycan, train_env, task, trained) == f"affordance scores 6 actions; this task has {n}"
+        )
+    assert not_applicable_reason(saycan, train_env, "twosome/BabyAI-GoTo-Distractors4-v0", trained) is None

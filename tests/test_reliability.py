@@ -173,6 +173,53 @@ def test_sigterm_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_
     assert table[["job", "status"]].values.tolist() == [[0, "finished"], [1, "finished"]]
 
 
+def test_ctrl_c_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
+    """Issue 27.7: Ctrl-C exited 1 silently, status.json said ``failed: SystemExit: 1`` and a sweep wrote no table.
+    Now Ctrl-C (SIGINT to the process group, as a terminal sends it) is SIGTERM's twin: the update ends, the checkpoint
+    is written, status says interrupted, the sweep stops with its table and names the command that finishes it."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", *small_run(tiny_model_dir, None, "seed=0,1"), f"hydra.sweep.dir={sweep}"]
+    proc = start(args, tmp_path)
+    deadline = time.time() + 300
+    while not list(sweep.glob("0_*")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    job0 = next(sweep.glob("0_*"))
+    wait_for_checkpoint(job0, proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0, out[-3000:]
+    status = json.loads((job0 / "status.json").read_text())
+    assert status["status"] == "interrupted" and "SIGINT at update" in status["reason"], out[-3000:]
+    assert "Ctrl-C: saving at the end of this update" in out
+    assert not (job0 / "summary.json").exists() and not list(sweep.glob("1_*"))  # job 1 never started
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert table[["job", "status"]].values.tolist() == [[0, "interrupted"]]
+    assert "stopped on Ctrl-C during job 0; the jobs after it were not started. To finish it, rerun the same " in out
+    assert f"hydra.sweep.dir={sweep}" in out
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    same_results(uninterrupted, job0)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_the_same_command_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
+    """Ctrl-C twice: stop now (Lightning's own exit was a bare ``sys.exit(1)``); the last checkpoint resumes."""
+    args = small_run(tiny_model_dir, tmp_path / "run")
+    proc = start(args, tmp_path)
+    wait_for_checkpoint(tmp_path / "run", proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0, out[-3000:]
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "interrupted", (status, out[-3000:])
+    assert "Interrupted: " in out and "rerun the same command to resume" in out, out[-3000:]
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming" in resumed.stdout
+    same_results(uninterrupted, tmp_path / "run")
+
+
 def test_a_requeued_job_reads_preempted_and_ends_without_a_result(tmp_path, monkeypatch):
     """Issue 15.2: after a requeue (submitit's handler exits with SystemExit(-1)) status.json said
     ``failed: SystemExit: -1``. ``Requeued`` is a SystemExit, not an Exception: Hydra's job runner and submitit record

@@ -4,6 +4,8 @@ checks use it before anything heavy is imported."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
 from pathlib import Path
@@ -57,3 +59,30 @@ def input_file(path: str | Path, name: str, made_by: str) -> Path:
     if path.stat().st_size == 0:
         raise SystemExit(f"{path} is empty: did {made_by} fail before writing it?")
     return path
+
+
+class DirectoryInUse(RuntimeError):
+    """Another process writes in this directory."""
+
+
+@contextlib.contextmanager
+def directory_lock(directory: str | Path, way_out: str):
+    """Hold ``<directory>/.lock`` (``fcntl.flock``) while this process writes there, so that a second command on the
+    same directory refuses at once (naming the holder's PID and ``way_out``) instead of interleaving its writes
+    with ours. The kernel releases the lock when its process dies, even by SIGKILL: a stale lock never blocks."""
+    lock = Path(directory) / ".lock"
+    with open(lock, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise DirectoryInUse(f"{directory} is in use by process {holder} (it holds {lock}): {way_out}") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -14,6 +14,7 @@ Actions are sampled from each policy (the environments are deterministic, so gre
 ``--greedy`` is there for one-episode checks). Writes ``generalization.csv`` (one row per run, agent and task:
 success and return, mean and standard error over episodes) after every row, atomically, so an interrupted
 evaluation keeps what it finished; rerunning the same command reuses those rows and evaluates only the rest.
+``--out`` is locked while an evaluation writes there: a second one into the same directory refuses at once.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from omegaconf import OmegaConf
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.capabilities import Persistent
 from twosome.config import AgentConfig, load_run_config
-from twosome.fileio import atomic_write_text
-from twosome.training.build import build_agent
+from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
+from twosome.training.build import build_agent, env_spaces
 from twosome.training.rollout import evaluate
 from twosome.training.vector_env import make_vector_env
 
@@ -63,24 +64,24 @@ def load_run(run_dir: Path, untrained: bool = False, cfg=None):
     return cfg, agent
 
 
-def obs_dim_of(env_id: str) -> int:
-    env = gym.make(env_id)
-    try:
-        return int(env.observation_space.shape[0])
-    finally:
-        env.close()
+def spaces_of(env_id: str) -> dict[str, int]:
+    """Observation size and action count of a registered task, as the agents built for it see them."""
+    return env_spaces(OmegaConf.create({"env": {"id": env_id}}))
 
 
-def not_applicable_reason(agent: AgentConfig, train_env: str, task: str, train_dim: int) -> str | None:
+def not_applicable_reason(agent: AgentConfig, train_env: str, task: str, train_spaces: dict[str, int]) -> str | None:
     """Why ``agent`` cannot be evaluated on ``task``, or None: only what reads the symbolic vector is tied to its
-    training task's layout (text agents and the random agent run anywhere)."""
+    training task's shapes, the vector's size and the action count its head outputs (text agents and the random
+    agent run anywhere)."""
     if not agent.uses_vectors or task == train_env:
         return None
     if not agent.uses_lm:
         return "reads only the symbolic vector: cannot know the new task's objects"
-    task_dim = obs_dim_of(task)  # builds the env once
-    if task_dim != train_dim:
-        return f"affordance reads a {train_dim}-dim vector; this task's vector has {task_dim} dims"
+    trained, here = train_spaces, spaces_of(task)  # builds the env once
+    if here["obs_dim"] != trained["obs_dim"]:
+        return f"affordance reads a {trained['obs_dim']}-dim vector; this task's vector has {here['obs_dim']} dims"
+    if here["n_actions"] != trained["n_actions"]:
+        return f"affordance scores {trained['n_actions']} actions; this task has {here['n_actions']}"
     return None
 
 
@@ -124,7 +125,7 @@ def generalization(
         valid = sorted(k for k in gym.registry if k.startswith("twosome/"))
         raise ValueError(f"unknown task ids {unknown}; valid: {valid}")
     sampling = "greedy" if greedy else "sampled"
-    agents = list(planned_agents(run_dirs, with_untrained))
+    agents = list(planned_agents(distinct_runs(run_dirs), with_untrained))
     done = previous_rows(
         out_csv,
         {
@@ -136,7 +137,7 @@ def generalization(
     rows = []
     for run_dir, untrained, cfg, label, weights in agents:
         agent = None  # loaded only if a row needs evaluating
-        train_dim = obs_dim_of(cfg.env.id)
+        train_spaces = env_spaces(cfg) if cfg.agent.uses_vectors else {}
         for task in tasks:
             row = {
                 "run": str(run_dir),
@@ -151,7 +152,7 @@ def generalization(
                 "weights": weights,
             }
             row_id = key(run_dir, label, weights, task, episodes, seed, sampling)
-            reason = not_applicable_reason(cfg.agent, cfg.env.id, task, train_dim)
+            reason = not_applicable_reason(cfg.agent, cfg.env.id, task, train_spaces)
             if reason:
                 row.update(applicable=False, note=reason)
             elif row_id in done:
@@ -170,6 +171,19 @@ def generalization(
                 + reused
             )
     return pd.DataFrame(rows)
+
+
+def distinct_runs(run_dirs: list[Path]) -> list[Path]:
+    """Each run once, however many paths name it (relative, absolute, linked): a run given twice would be evaluated
+    twice and counted twice in every table."""
+    first: dict[str, Path] = {}
+    for run_dir in run_dirs:
+        real = os.path.realpath(run_dir)
+        if real in first:
+            print(f"{run_dir} is the same run as {first[real]}: evaluated once")
+        else:
+            first[real] = Path(run_dir)
+    return list(first.values())
 
 
 def planned_agents(run_dirs: list[Path], with_untrained: bool):
@@ -202,7 +216,9 @@ def previous_rows(out_csv: Path | None, planned: set[tuple]) -> dict[tuple, dict
     would be overwritten: refused, before anything is written."""
     if out_csv is None or not Path(out_csv).exists():
         return {}
-    table = pd.read_csv(out_csv)
+    table = read_previous(Path(out_csv))
+    if table is None:
+        return {}
     needed = {"eval_seed", "sampling", "weights", "episodes"}
     if not needed <= set(table.columns):
         raise ValueError(
@@ -231,6 +247,24 @@ def previous_rows(out_csv: Path | None, planned: set[tuple]) -> dict[tuple, dict
     return done
 
 
+def read_previous(out_csv: Path) -> pd.DataFrame | None:
+    """The table an earlier evaluation left in ``out_csv`` (None: an empty file, nothing to keep); anything this
+    command did not write (a directory, binary or unparsable bytes) is refused, naming the file, not overwritten."""
+    if out_csv.is_dir():
+        raise ValueError(
+            f"{out_csv} is a directory, not the CSV this evaluation writes: choose another --out, or move it away"
+        )
+    if out_csv.stat().st_size == 0:
+        return None
+    try:
+        return pd.read_csv(out_csv)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(
+            f"{out_csv} cannot be read as the CSV this evaluation writes ({type(err).__name__}: {err}), and this "
+            "evaluation would overwrite it: choose another --out, or move the file away"
+        ) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (config.yaml + saved weights)")
@@ -254,18 +288,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.suite and args.suite not in suites():
         parser.error(f"unknown suite {args.suite!r}; valid: {suites()}")
     tasks = args.tasks or list(OmegaConf.load(SUITES / f"{args.suite}.yaml").tasks)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file; --out names a directory, which receives generalization.csv")
     args.out.mkdir(parents=True, exist_ok=True)
     try:
-        table = generalization(
-            args.runs,
-            tasks,
-            args.episodes,
-            args.seed,
-            greedy=args.greedy,
-            with_untrained=not args.no_untrained,
-            out_csv=args.out / "generalization.csv",
-        )
-    except (ValueError, FileNotFoundError) as error:
+        with directory_lock(args.out, "wait for that evaluation to end, or give this one another --out"):
+            table = generalization(
+                args.runs,
+                tasks,
+                args.episodes,
+                args.seed,
+                greedy=args.greedy,
+                with_untrained=not args.no_untrained,
+                out_csv=args.out / "generalization.csv",
+            )
+    except (ValueError, FileNotFoundError, DirectoryInUse) as error:
         parser.error(str(error))
     print(f"wrote {args.out / 'generalization.csv'} ({len(table)} rows)")
 

@@ -5,9 +5,10 @@
   leaves either the previous checkpoint or the new one, never half of one.
 * ``PeriodicCheckpoint``: ``last.ckpt`` every ``every_updates`` PPO updates, at an update boundary (the only point
   where rollout, optimizers and environments agree), so a resumed run continues exactly.
-* ``PreemptionCheckpoint``: the requeue signal (SLURM sends it before a time limit or a preemption) and SIGTERM
-  (``scancel``, ``scontrol requeue``, a node drain, preemption with a grace time) only raise a flag; at the end of the
-  running update the checkpoint is written, the job is requeued (under SLURM) and training stops.
+* ``PreemptionCheckpoint``: the requeue signal (SLURM sends it before a time limit or a preemption), SIGTERM
+  (``scancel``, ``scontrol requeue``, a node drain, preemption with a grace time) and SIGINT (Ctrl-C) only raise a
+  flag; at the end of the running update the checkpoint is written, the job is requeued (under SLURM, on the requeue
+  signal or a requeueing SIGTERM) and training stops. A second Ctrl-C stops at once (the last checkpoint resumes).
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ class Preempted(Exception):
         self.signum = signum
 
 
+class Interrupted(Preempted):
+    """Training stopped on Ctrl-C (SIGINT): after saving at the end of the update, or at once on a second Ctrl-C or
+    outside the training loop (the last checkpoint resumes). The run's status is ``interrupted``."""
+
+    def __init__(self, message: str):
+        super().__init__(message, signum=signal.SIGINT)
+
+
 class Requeued(SystemExit):
     """Training stopped after saving and the SLURM job was requeued: the requeued job resumes the run. A
     ``SystemExit``, as submitit's own requeue ends the job: neither Hydra nor submitit records a result for a job
@@ -127,9 +136,20 @@ class PreemptionCheckpoint(Callback):
     def _handler(self, signum, frame) -> None:
         self.received = signum  # acted upon at the end of the running update
 
+    def _interrupt_handler(self, signum, frame) -> None:
+        """The first Ctrl-C asks for a stop at the end of the update; a second one stops now (KeyboardInterrupt)."""
+        if self.received == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        if self.received is None:
+            self.received = signum
+        if dist.rank() == 0:  # os.write: print is not safe inside a signal handler
+            os.write(2, b"\nCtrl-C: saving at the end of this update, then stopping (Ctrl-C again: stop now)\n")
+
     def on_fit_start(self, trainer, pl_module) -> None:
         for sig in self.signals:
             self._previous[sig] = signal.signal(sig, self._handler)
+        self._previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._interrupt_handler)
 
     def on_fit_end(self, trainer, pl_module) -> None:
         self._restore()
@@ -157,6 +177,8 @@ class PreemptionCheckpoint(Callback):
         log.warning("%s received: checkpoint saved at update %d (%s)", name, pl_module.updates_done, self.path)
         previous = self._previous.get(signum)
         self._restore()
+        if signum == signal.SIGINT:  # a person asked to stop: never requeued
+            raise Interrupted(f"{stopped}; rerun the same command to resume")
         if callable(previous):  # submitit's handler requeues the job and exits (SystemExit)
             try:
                 previous(signum, None)

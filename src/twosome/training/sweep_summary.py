@@ -1,15 +1,15 @@
 """A Hydra callback that keeps ``<sweep dir>/sweep_summary.csv`` up to date: one row per job, with its status
-(finished, failed, preempted), its overrides, the error that stopped it and its final evaluation.
+(finished, failed, preempted, interrupted), its overrides, the error that stopped it and its final evaluation.
 
 Hydra runs every job of a sweep even when some fail (each job's exception is caught and reported at the end), so
 one failing job loses none of the others; this file says which failed and why without reading logs. Each job
 writes its own record (``.jobs/<job dir>.json``) and rebuilds the table from all records, so jobs running at the
 same time on a cluster never write the same record.
 
-A job stopped by SIGTERM (``Preempted`` with ``signum`` SIGTERM) ends the whole sweep when its jobs run in this
-process (Hydra's basic launcher): SIGTERM asks the process to stop, so the remaining jobs are not started; the table
-is written and the process exits non-zero, saying how to finish the sweep (the same command with the same
-``hydra.sweep.dir``: finished jobs return at once, the stopped one resumes from its checkpoint).
+A job stopped by SIGTERM or Ctrl-C (``Preempted`` with ``signum`` SIGTERM or SIGINT) ends the whole sweep when its
+jobs run in this process (Hydra's basic launcher): the signal asks the process to stop, so the remaining jobs are not
+started; the table is written and the process exits non-zero, saying how to finish the sweep (the same command with
+the same ``hydra.sweep.dir``: finished jobs return at once, the stopped one resumes from its checkpoint).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def _job_record(config: DictConfig, job_return: JobReturn) -> dict[str, Any]:
             record.update({k: summary.get(k) for k in ("eval/episodic_return", "eval/success_rate", "env_steps")})
     else:
         error = job_return._return_value
-        record["status"] = "preempted" if run_status.get("status") == "preempted" else "failed"
+        stopped = run_status.get("status") in ("preempted", "interrupted")
+        record["status"] = run_status["status"] if stopped else "failed"
         record["error"] = f"{type(error).__name__}: {error}".replace("\n", " ")[:500]
     return record
 
@@ -80,9 +81,11 @@ class SweepSummary(Callback):
             )
             error = job_return._return_value
             in_process = config.hydra.launcher._target_.endswith("BasicLauncher")
-            if in_process and getattr(error, "signum", None) == signal.SIGTERM:
+            signum = getattr(error, "signum", None)
+            if in_process and signum in (signal.SIGTERM, signal.SIGINT):
+                name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
                 raise SystemExit(
-                    f"The sweep stopped on SIGTERM during job {record['job']}; the jobs after it were not started. "
+                    f"The sweep stopped on {name} during job {record['job']}; the jobs after it were not started. "
                     f"To finish it, rerun the same command with hydra.sweep.dir={sweep_dir}"
                 )
 

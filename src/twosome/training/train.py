@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import fcntl
 import hashlib
 import io
 import json
 import logging
-import os
 import shutil
 import signal
 import time
@@ -33,10 +31,11 @@ from twosome.config import (  # noqa: F401  (config_changes: re-exported)
     has_previous_run,
     validate,
 )
-from twosome.fileio import apply_umask
+from twosome.fileio import DirectoryInUse, apply_umask, directory_lock
 from twosome.parallel import collectives as dist
 from twosome.training.build import build_agent, build_module, build_trainer
 from twosome.training.checkpointing import (
+    Interrupted,
     Preempted,
     Requeued,
     atomic_write_text,
@@ -90,37 +89,20 @@ def truncate_csv(path: Path, last_update: int) -> None:
     atomic_write_text(path, out.getvalue())
 
 
-class RunDirInUse(RuntimeError):
-    """Another process runs in this run directory."""
+RunDirInUse = DirectoryInUse  # another process runs in this run directory
 
 
 @contextlib.contextmanager
 def run_dir_lock(run_dir: Path):
-    """Hold ``<run_dir>/.lock`` (``fcntl.flock``) while the run works in the directory, so that a second identical
-    command refuses instead of writing every metric twice. The kernel releases the lock when its process dies
-    (even by SIGKILL): a stale lock never blocks. Only the launching process takes it (rank 0); ranks Lightning or
-    SLURM start share the directory."""
+    """Hold ``<run_dir>/.lock`` while the run works in the directory, so that a second identical command refuses
+    instead of writing every metric twice (``twosome.fileio.directory_lock``). Only the launching process takes it
+    (rank 0); ranks Lightning or SLURM start share the directory."""
     if dist.rank() != 0:
         yield
         return
-    with open(run_dir / ".lock", "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "unknown"
-            raise RunDirInUse(
-                f"{run_dir} is in use by process {holder} (it holds {run_dir / '.lock'}): wait for it to end or "
-                "stop it, or give this run its own directory (run_name=... or hydra.run.dir=...)"
-            ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(f"{os.getpid()}\n")
-        f.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    way_out = "wait for it to end or stop it, or give this run its own directory (run_name=... or hydra.run.dir=...)"
+    with directory_lock(run_dir, way_out):
+        yield
 
 
 def _read_summary(path: Path) -> dict:
@@ -203,6 +185,10 @@ def _locked_train(cfg: DictConfig, run_dir: Path, **trainer_overrides) -> dict:
         atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     try:
         return _train(cfg, run_dir, resume_from, **trainer_overrides)
+    except Interrupted as stop:
+        write_status(run_dir, "interrupted", reason=str(stop))
+        print(f"Interrupted: {stop}")
+        raise
     except (Preempted, Requeued) as stop:
         write_status(run_dir, "preempted", reason=str(stop))
         print(f"Preempted: {stop}")
@@ -211,8 +197,27 @@ def _locked_train(cfg: DictConfig, run_dir: Path, **trainer_overrides) -> dict:
         reason = f"SIGTERM: stopped at the last checkpoint, {checkpoint_path(run_dir)}"
         write_status(run_dir, "preempted", reason=reason)
         raise Preempted(f"{reason}; rerun the same command to resume", signum=signal.SIGTERM) from stop
+    except KeyboardInterrupt as stop:  # Ctrl-C outside the training loop (loading, saving)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        reason = f"Ctrl-C: stopped at once; the last checkpoint ({checkpoint_path(run_dir)}) resumes"
+        write_status(run_dir, "interrupted", reason=reason)
+        print(f"Interrupted: {reason}; rerun the same command to resume")
+        raise Interrupted(f"{reason}; rerun the same command to resume") from stop
     except BaseException as err:
         write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
+        raise
+
+
+def fit(trainer: pl.Trainer, module, ckpt_path: str | None) -> None:
+    """``trainer.fit``; a Ctrl-C that Lightning caught (a second one, stopping at once) comes back out as the
+    KeyboardInterrupt it was, not as Lightning's bare ``sys.exit(1)``, and Ctrl-C works again afterwards (Lightning
+    leaves SIGINT ignored, which would make the later jobs of a sweep deaf to it)."""
+    try:
+        trainer.fit(module, ckpt_path=ckpt_path)
+    except SystemExit as exit_:
+        if trainer.interrupted and isinstance(exit_.__context__, KeyboardInterrupt):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt from exit_
         raise
 
 
@@ -235,7 +240,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
             print(f"Resuming {run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
         trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, **trainer_overrides)
-        trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
+        fit(trainer, module, ckpt_path=str(resume_from) if resume_from else None)
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         module.run_evaluation()
