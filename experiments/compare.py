@@ -9,7 +9,9 @@ multirun of ``src/run.py`` (seeds x norms), all into ``multirun/compare-<profile
 go to every command (a launcher, a trainer). Rerunning continues the comparison: finished runs are kept as they are,
 interrupted ones resume from their checkpoints (``-- checkpoint.resume=false`` redoes them). An agent whose sweep
 has a failing job does not stop the others; the failures are listed at the end (and in each sweep's
-``sweep_summary.csv``). Then:
+``sweep_summary.csv``). Stopping this script (Ctrl-C, SIGTERM, SIGHUP) stops the running sweep: its runs save at the
+end of their update and stop, then the script exits; killed outright (SIGKILL), it takes the sweep along all the
+same (the kernel sends the sweep SIGTERM). Then:
 
     python analysis/learning_curves.py multirun/compare-small/tomato_salad --out figures/compare_tomato_salad
 """
@@ -17,11 +19,13 @@ has a failing job does not stop the others; the failures are listed at the end (
 from __future__ import annotations
 
 import argparse
-import subprocess
+import signal
 import sys
 from pathlib import Path
 
 from omegaconf import OmegaConf
+
+from twosome.processes import Stopped, run_attached
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,12 +71,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     failed = []
+    summary = ROOT / f"multirun/compare-{args.profile}/{args.task}/sweep_summary.csv"
     for cmd in commands(args.profile, args.task, args.agents, extra):
         print(" ".join(cmd[1:]), flush=True)
-        if not args.dry_run and subprocess.run(cmd, cwd=ROOT).returncode != 0:
-            failed.append(next(c for c in cmd if c.startswith("agent=")))
+        if args.dry_run:
+            continue
+        agent = next(c for c in cmd if c.startswith("agent="))
+        try:
+            returncode = run_attached(cmd, cwd=ROOT)
+        except Stopped as stop:
+            raise SystemExit(
+                f"compare.py stopped on {signal.Signals(stop.signum).name} during the sweep of {agent}; {summary} "
+                "says where each run stands. Rerun the same command to continue: finished runs are kept, the stopped "
+                "ones resume from their checkpoints"
+            ) from None
+        if returncode != 0:
+            failed.append(agent)
     if failed:
-        summary = ROOT / f"multirun/compare-{args.profile}/{args.task}/sweep_summary.csv"
         raise SystemExit(f"jobs failed in the sweeps of {failed}; see {summary}")
 
 

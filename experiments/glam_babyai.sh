@@ -8,8 +8,14 @@
 # multirun/glam_goto), NORM (default none, GLAM's summed log-probabilities; token or word normalize them as TWOSOME
 # does, and the run directory is then <model>_<norm>_s<seed>).
 set -euo pipefail
-if [[ $# -lt 2 ]]; then
-  echo "usage: $0 <model config (e.g. smollm2, smollm2_random) | scratch> <seed> [threads]" >&2
+usage="usage: bash $0 <model config (e.g. smollm2, smollm2_random) | scratch> <seed> [threads]"
+if [[ ${1-} == -h || ${1-} == --help ]]; then
+  sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"
+  echo "$usage"
+  exit 0
+fi
+if [[ $# -lt 2 || $# -gt 3 || $1 == -* ]]; then
+  echo "$usage" >&2
   exit 2
 fi
 model=$1 seed=$2 threads=${3:-2} norm=${NORM:-none}

@@ -2,8 +2,22 @@
 # Issue 4 evidence: does the pretrained household model carry a useful prior for Overcooked Tomato Salad?
 #   (a) untrained TWOSOME (zero-shot) vs a uniformly random policy, 100 evaluation episodes each
 #   (b) TWOSOME with the pretrained model vs the same architecture randomly initialised, 3 seeds each
-# Results: multirun/<date>/..., figures via analysis/learning_curves.py (printed at the end).
+# Results: $OUT/a_zeroshot_vs_random and $OUT/b_pretrained_vs_random, with (b)'s curves by analysis/learning_curves.py.
+#   bash experiments/prior_knowledge.sh     (hours on 2 cores; no arguments)
+# From the environment: PY (default .venv/bin/python), STEPS (default 16384), LR (default 1e-3), OUT (default
+# multirun/prior_knowledge).
 set -euo pipefail
+usage="usage: bash $0 [--help]   (settings from the environment: PY, STEPS, LR, OUT)"
+if [[ $# -gt 0 ]]; then
+  if [[ $1 == -h || $1 == --help ]]; then
+    sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"
+    echo "$usage"
+    exit 0
+  fi
+  echo "$0 takes no arguments (got: $*); nothing was started" >&2
+  echo "$usage" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 STEPS=${STEPS:-16384}

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from compare import split_passthrough  # experiments/ (this script's directory) is on sys.path
+
+from twosome.processes import Stopped, run_attached
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ",".join(str(s) for s in range(10))
@@ -116,9 +119,16 @@ def execute(jobs: list[tuple[list[str], str]], dry_run: bool) -> list[str]:
         print(" ".join(cmd[1:]), flush=True)
         if dry_run:
             continue
-        if subprocess.run(cmd, cwd=ROOT).returncode != 0:
-            failed.append(next(c for c in cmd if c.startswith("hydra.sweep.dir=")))
         sweep = next(c for c in cmd if c.startswith("hydra.sweep.dir=")).split("=", 1)[1]
+        try:
+            returncode = run_attached(cmd, cwd=ROOT)  # stopping this script stops the sweep (compare.py's rule)
+        except Stopped as stop:
+            raise SystemExit(
+                f"studies.py stopped on {signal.Signals(stop.signum).name} during {sweep}; rerun the same command to "
+                "continue: finished runs are kept, the stopped ones resume from their checkpoints"
+            ) from None
+        if returncode != 0:
+            failed.append(f"hydra.sweep.dir={sweep}")
         subprocess.run(
             [sys.executable, str(ROOT / "analysis" / "archive_runs.py"), sweep, "--out", f"docs/data/{archive}"],
             cwd=ROOT,

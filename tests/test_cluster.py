@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
 SLURM_LAUNCHER = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
-LOCAL_LAUNCHER = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"
+LOCAL_LAUNCHER = "hydra_plugins.twosome_local_launcher.LocalLauncher"  # submitit's, with jobs that end with it
 
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="pip install -e '.[cluster]'")
 
@@ -206,3 +208,89 @@ def test_a_requeued_job_leaves_submitit_no_result_and_a_stopped_one_an_error(tmp
     assert preempted.paths.result_pickle.exists()
     with pytest.raises(submitit.core.utils.FailedJobError, match="was not requeued"):
         preempted.result()
+
+
+# Issue 27.8: submitit's local jobs outlived a launcher stopped by kill or killed outright (its controllers are meant
+# to outlive the submitting process, and its jobs ignore SIGTERM). One evaluation-only job that runs for minutes.
+LONG_SWEEP = ("-m", "hydra/launcher=local", "agent=random", "env=virtualhome", "eval.episodes=5000", "seed=0")
+
+
+def start_sweep(tmp_path: Path, name: str) -> tuple[subprocess.Popen, Path]:
+    env = {k: v for k, v in os.environ.items() if k != "TWOSOME_ROOT"}
+    env.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
+    sweep = tmp_path / "sweep"
+    cmd = [sys.executable, str(ROOT / "src" / "run.py"), *LONG_SWEEP, f"paths.root_dir={tmp_path}"]
+    with open(tmp_path / f"{name}.log", "w") as log:  # a file: a job left running would hold a pipe open
+        proc = subprocess.Popen(
+            [*cmd, f"hydra.sweep.dir={sweep}"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return proc, sweep / "0_random-food_preparation-s0"
+
+
+def job_pid(run_dir: Path, launcher: subprocess.Popen) -> int:
+    """The PID of the job that holds the run directory (twosome.training.train.run_dir_lock)."""
+    deadline = time.time() + 240
+    while time.time() < deadline and launcher.poll() is None:
+        text = (run_dir / ".lock").read_text().strip() if (run_dir / ".lock").exists() else ""
+        if text:
+            return int(text)
+        time.sleep(0.2)
+    raise AssertionError(f"no job took {run_dir}")
+
+
+def ends_within(pid: int, seconds: float) -> bool:
+    from twosome.processes import process_identity
+
+    deadline = time.time() + seconds
+    while process_identity(pid) is not None and time.time() < deadline:
+        time.sleep(0.2)
+    return process_identity(pid) is None
+
+
+def test_a_local_sweep_stopped_by_sigterm_stops_its_jobs_and_says_how_to_finish(tmp_path):
+    launcher_proc, run_dir = start_sweep(tmp_path, "launcher")
+    job = job_pid(run_dir, launcher_proc)
+    try:
+        launcher_proc.send_signal(signal.SIGTERM)
+        assert launcher_proc.wait(timeout=60) == 1
+        assert ends_within(job, 5), f"job {job} outlived its launcher"
+        out = (tmp_path / "launcher.log").read_text()
+        assert "SIGTERM: stopping the jobs of this sweep, each at the end of its update" in out, out[-3000:]
+        assert f"PID {job} ({run_dir})" in out and "job 0 interrupted" in out, out[-3000:]
+        assert f"To finish it, rerun the same command with hydra.sweep.dir={run_dir.parent}" in out, out[-3000:]
+        assert json.loads((run_dir / "status.json").read_text())["status"] == "interrupted"
+    finally:
+        if ends_within(job, 0) is False:
+            os.kill(job, signal.SIGKILL)
+
+
+def test_a_rerun_while_a_job_runs_names_it_and_leaves_it_alone(tmp_path):
+    first, run_dir = start_sweep(tmp_path, "first")
+    job = job_pid(run_dir, first)
+    try:
+        second, _ = start_sweep(tmp_path, "second")  # the same sweep again, while the first one runs
+        assert second.wait(timeout=240) != 0
+        out = (tmp_path / "second.log").read_text()
+        assert "job 0 in use: " in out and f"{run_dir} is in use by process {job}" in out, out[-3000:]
+        summary = (run_dir.parent / "sweep_summary.csv").read_text()
+        assert ",in use,agent=random" in summary and f"in use by process {job}" in summary, summary
+        assert ends_within(job, 0) is False
+    finally:
+        first.kill()
+        if ends_within(job, 0) is False:
+            os.kill(job, signal.SIGKILL)
+
+
+def test_the_jobs_of_a_killed_local_launcher_stop_by_themselves(tmp_path):
+    launcher_proc, run_dir = start_sweep(tmp_path, "launcher")
+    job = job_pid(run_dir, launcher_proc)
+    try:
+        launcher_proc.send_signal(signal.SIGKILL)
+        launcher_proc.wait(timeout=10)
+        assert ends_within(job, 15), f"job {job} outlived its launcher, killed"
+        assert json.loads((run_dir / "status.json").read_text())["status"] == "interrupted"
+        log = next((run_dir.parent / ".submitit").glob("*/*_0_log.err")).read_text()
+        assert f"The launcher (PID {launcher_proc.pid}) has ended: stopping this job" in log, log[-2000:]
+    finally:
+        if ends_within(job, 0) is False:
+            os.kill(job, signal.SIGKILL)

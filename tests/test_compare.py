@@ -107,3 +107,76 @@ def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):
     shutil.rmtree(next(tmp_path.glob("0_0")))  # a pick seed missing: no pick from partial data
     with pytest.raises(SystemExit, match="missing: .*tiny-household lr 0.001"):
         studies.pick_learning_rates(tmp_path)
+
+
+# Issue 27.8: a comparison or study stopped (kill, Ctrl-C, a closed terminal) or killed outright took none of its
+# running sweep along. The sweep here is a stand-in that records the signals it gets and ends, as a run does, after it
+# has "saved".
+STAND_IN = """
+import os, signal, sys, time
+log = sys.argv[1]
+def stop(signum, frame):
+    with open(log, "a") as f:
+        f.write(signal.Signals(signum).name + "\\n")
+    time.sleep(0.3)  # saving
+    sys.exit(3)
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+with open(log + ".pid", "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(60)
+"""
+DRIVERS = {  # each script's loop over its sweeps, with the stand-in as the one sweep
+    "compare.py": "compare.commands = lambda *a: [[sys.executable, '-c', STAND_IN, LOG, 'agent=twosome']]\n"
+    "compare.main(['--task', 'tomato_salad'])",
+    "studies.py": "studies.execute([([sys.executable, '-c', STAND_IN, LOG, 'hydra.sweep.dir=s'], 'x')], False)",
+}
+
+
+def alive(pid: int) -> bool:
+    from twosome.processes import process_identity
+
+    return process_identity(pid) is not None
+
+
+@pytest.mark.parametrize("script", sorted(DRIVERS))
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "Ctrl-C", "SIGKILL"])
+def test_stopping_a_comparison_stops_its_running_sweep(tmp_path, script, how):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    log = tmp_path / "signals"
+    driver = f"import sys\nsys.path.insert(0, {str(ROOT / 'experiments')!r})\nimport compare, studies\n"
+    driver += f"STAND_IN, LOG = {STAND_IN!r}, {str(log)!r}\n{DRIVERS[script]}\n"
+    err = tmp_path / "stderr"
+    with open(err, "w") as stderr:  # a file, not a pipe: a sweep left running would hold a pipe open
+        proc = subprocess.Popen([sys.executable, "-c", driver], cwd=tmp_path, start_new_session=True, stderr=stderr)
+    pid_file = tmp_path / "signals.pid"
+    deadline = time.time() + 20
+    while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    try:
+        if how == "Ctrl-C":  # a terminal sends SIGINT to its whole foreground process group
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, getattr(signal, how))
+        proc.wait(timeout=20)
+        stderr = err.read_text()
+        deadline = time.time() + 10
+        while alive(child) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not alive(child), f"the sweep (PID {child}) outlived {script} stopped by {how}"
+        expected = {"Ctrl-C": "SIGINT", "SIGKILL": "SIGTERM"}.get(how, "SIGTERM")
+        assert log.read_text().split() == [expected]  # once: a second Ctrl-C would mean "stop now"
+        if how != "SIGKILL":  # the script waited for its sweep, then said how to go on
+            name = "SIGINT" if how == "Ctrl-C" else how
+            assert proc.returncode == 1 and f"{script} stopped on {name} during" in stderr, stderr
+            assert "rerun the same command to continue" in stderr.lower(), stderr
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()

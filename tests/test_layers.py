@@ -15,7 +15,7 @@ ALLOWED = {
     "fileio": set(),
     "parallel": set(),
     "lm": {"fileio"},
-    "config": {"envs", "scoring"},
+    "config": {"envs", "scoring", "lm"},  # lm: the model directory and wheel checks (model_dir, packaged: no torch)
     "agents": {"scoring", "parallel"},
     "rl": {"agents", "config", "parallel"},
     "retention": {"fileio", "lm"},

@@ -213,7 +213,8 @@ def test_a_second_ctrl_c_stops_at_once_and_the_same_command_resumes_exactly(tmp_
     assert proc.returncode != 0, out[-3000:]
     status = json.loads((tmp_path / "run" / "status.json").read_text())
     assert status["status"] == "interrupted", (status, out[-3000:])
-    assert "Interrupted: " in out and "rerun the same command to resume" in out, out[-3000:]
+    assert "Interrupted: Ctrl-C: stopped at once; the last checkpoint (" in out, out[-3000:]
+    assert "resumes; rerun the same command to continue" in out, out[-3000:]
     resumed = run_cli(*args, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming" in resumed.stdout

@@ -154,6 +154,79 @@ def test_small_mistakes_name_the_key(override, message):
         validate(compose_cfg(override))
 
 
+# Issue 27.9, 10, 13: values on the newer keys were refused only after the run directory was written and the LM
+# loaded (or, for a key added with +, never: the run trained to the end with it ignored).
+LATE_MISTAKES = [
+    ("agent.policy.lora_layers=0", "agent.policy.lora_layers=0 is not valid; valid: null .* from 1 to 4"),
+    ("agent.policy.lora_layers=-1", "agent.policy.lora_layers=-1 is not valid"),
+    ("agent.policy.lora_layers=999", "agent.policy.lora_layers=999 is not valid; valid: null .* from 1 to 4"),
+    ("agent.policy.lora_layers=abc", "agent.policy.lora_layers='abc' is not valid"),
+    ("algo=poad algo.token_gamma=0", "algo.token_gamma=0.0 is not valid; valid: 0 < token_gamma <= 1"),
+    ("algo=poad algo.token_gamma=1.5", "algo.token_gamma=1.5 is not valid"),
+    ("algo=poad algo.token_gamma=abc", "algo.token_gamma: Value 'abc' .* could not be converted to Float"),
+    ("algo=poad norm=word", "needs norm.mode in \\['trie'\\], got 'word'"),
+    ("algo=poad agent=ppo", "trains only agents of .*TwosomeAgent.*agent=ppo is .*MLPAgent"),
+    ("algo=poad agent=saycan", "trains only agents of .*agent=saycan is"),
+    ("algo=poad agent=random", "trains only agents of .*agent=random is"),
+    ("scorer.mode=foo", "scorer.mode='foo' is not valid; valid: \\['shared', 'naive'\\]"),
+    ("+scorer.foo=1", "scorer.foo: Key 'foo' not in 'ScorerConfig'; valid keys: \\['mode'\\]"),
+    ("+env.num_distractors=-1", "env.num_distractors: Key 'num_distractors' not in 'EnvConfig'"),
+    ("+model.revision=main", "model.revision: Key 'revision' not in 'ModelConfig'"),
+    ("env=babyai_text +env.kwargs.num_distractors=-1", "env.kwargs .*num_distractors.* -1"),
+    ("env=babyai_text +env.kwargs.num_distractors=abc", "env.kwargs .*num_distractors.*abc"),
+    ("env=babyai_text +env.kwargs.num_distractors=100", "env.kwargs .*num_distractors.*100"),
+    ("env=babyai_text +env.kwargs.action_space=foo", "env.kwargs .*action_space.*foo"),
+    (
+        "env=babyai_text +env.kwargs.action_space=navigation_3 +env.kwargs.variant=french",
+        "env.kwargs .*navigation_3.*french|env.kwargs .*french.*navigation_3",
+    ),
+]
+
+
+@pytest.mark.parametrize("overrides,message", LATE_MISTAKES)
+def test_mistakes_on_the_newer_keys_are_refused_before_anything_is_written(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose_cfg(*overrides.split()))
+
+
+def test_a_mistake_in_an_environment_option_writes_nothing_and_imports_no_torch(tmp_path):
+    """The environment's options are checked by constructing it once (no model, no torch) before Hydra writes."""
+    for overrides in ("agent.policy.lora_layers=999", "env=babyai_text +env.kwargs.num_distractors=100"):
+        code = textwrap.dedent(
+            f"""
+            import runpy, sys
+            sys.argv = ["run.py", *{overrides.split()!r}, "hydra.run.dir={tmp_path / "run"}"]
+            try:
+                runpy.run_path({str(ROOT / "src" / "run.py")!r}, run_name="__main__")
+            except SystemExit as exit_:
+                print("EXIT", exit_.code)
+            print("HEAVY", sorted(m for m in {HEAVY!r} if m in sys.modules))
+            """
+        )
+        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert "EXIT 1" in proc.stdout and "HEAVY []" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert "is not valid" in proc.stderr or "num_distractors" in proc.stderr, proc.stderr[-2000:]
+        assert not (tmp_path / "run").exists()
+
+
+def test_every_shipped_environment_and_preset_composes_and_validates():
+    """The schemas (twosome.config) hold every key the shipped config groups set."""
+    for overrides in (
+        [],
+        ["env=virtualhome"],
+        ["env=babyai_text", "agent=glam", "model=tiny_t5"],
+        ["env=overcooked_tomato_lettuce", "agent=saycan"],
+        ["algo=poad"],
+        ["model=smollm2"],
+        ["model=smollm2_random"],
+        ["agent=ppo"],
+        ["agent=random"],
+        ["agent=zeroshot"],
+        *[[f"experiment={path.stem}"] for path in sorted((ROOT / "conf" / "experiment").glob("*.yaml"))],
+    ):
+        validate(compose_cfg(*overrides))
+
+
 def test_a_model_directory_without_a_tokenizer_says_so(tmp_path):
     """It said "install sentencepiece or tiktoken"."""
     (tmp_path / "config.json").write_text("{}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,65 @@ def test_every_script_answers_help(script):
 def test_every_shell_script_parses(script):
     proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def run_shell_script(script: Path, arg: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path, Path]:
+    """``bash script arg`` with every way to start Python (PY, PYTHON, python/python3 on PATH) a stand-in that only
+    records its call: (the result, the record, OUT)."""
+    record, out, bin_dir = tmp_path / "python_called", tmp_path / "out", tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "python"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> "{record}"\n')
+    fake.chmod(0o755)
+    (bin_dir / "python3").symlink_to(fake)
+    env = {**os.environ, "PY": str(fake), "PYTHON": str(fake), "OUT": str(out), "HOME": str(tmp_path)}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    proc = subprocess.run(["bash", str(script), arg], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    return proc, record, out
+
+
+@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_shell_script_answers_help_without_starting_anything(script, tmp_path):
+    """Issue 15: ``bash experiments/prior_knowledge.sh --help`` ignored --help and started hours of runs."""
+    proc, record, out = run_shell_script(script, "--help", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage:" in proc.stdout and script.name in proc.stdout, proc.stdout
+    assert not record.exists(), f"--help started: {record.read_text()}"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_shell_script_refuses_an_unknown_option_without_starting_anything(script, tmp_path):
+    proc, record, out = run_shell_script(script, "--no-such-option", tmp_path)
+    assert proc.returncode == 2 and "usage:" in proc.stderr, (proc.returncode, proc.stderr)
+    assert not record.exists(), f"an unknown option started: {record.read_text()}"
+    assert not out.exists()
+
+
+# Modules the docs run with `python -m` (the benchmarks, the generalization tests...), and the training entry point.
+DOCUMENTED_MODULES = sorted(
+    {
+        module
+        for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        for module in re.findall(r"python -m (twosome\.[\w.]+)", doc.read_text())
+    }
+)
+
+
+@pytest.mark.parametrize("module", DOCUMENTED_MODULES)
+def test_every_documented_module_answers_help(module):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "usage:" in proc.stdout
+
+
+def test_the_training_entry_point_answers_help(tmp_path):
+    proc = run_script(ROOT / "src" / "run.py", "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "python src/run.py [group=option ...] [key=value ...]" in proc.stdout
 
 
 @pytest.fixture(scope="module")

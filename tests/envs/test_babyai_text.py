@@ -8,6 +8,8 @@ Expected sentences below are derived by hand from the original's ``MiniGridEnv.g
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -16,6 +18,7 @@ from gymnasium.utils.env_checker import check_env
 from minigrid.core.constants import COLOR_NAMES
 from minigrid.core.grid import Grid
 from minigrid.core.world_object import Ball, Box, Door, Key
+from minigrid.envs.babyai.core.roomgrid_level import RejectSampling
 from minigrid.envs.babyai.core.verifier import GoToInstr, ObjDesc, PutNextInstr
 from minigrid.utils.baby_ai_bot import BabyAIBot
 
@@ -32,6 +35,7 @@ from twosome.envs.babyai_text import (
     build_prompt,
     describe,
     encode_mission,
+    levels,
 )
 from twosome.envs.babyai_text.variants import SYNONYM_ACTIONS, glam_french_goal
 
@@ -129,6 +133,115 @@ def test_num_distractors_sets_the_objects_in_the_room(num_distractors):
         grid = env.level.grid
         objects = [o for o in grid.grid if o is not None and o.type in ("ball", "box", "key")]
         assert len(objects) == num_distractors + 1, (seed, len(objects))  # the goal's object and the distractors
+
+
+@pytest.mark.timeout(20)
+def test_more_distractors_than_the_room_holds_are_refused_at_construction():
+    """100 used to pass construction and hang the first reset; the bound is the room's free cells (36 inside the
+    walls, less the agent's and the 4 beside it, less the mission's own objects)."""
+    with pytest.raises(ValueError, match=r"num_distractors=100 .*family 'goto'.*valid 0\.\.30"):
+        gym.make("twosome/BabyAI-GoTo-v0", num_distractors=100)
+    BabyAITextEnv(families="goto", num_distractors=30)
+    with pytest.raises(ValueError, match=r"num_distractors=31 .*valid 0\.\.30"):
+        BabyAITextEnv(families="goto", num_distractors=31)
+    with pytest.raises(ValueError, match=r"num_distractors=30 .*family 'putnext'.*valid 0\.\.29"):
+        BabyAITextEnv(num_distractors=30)  # the mixed level's tightest family decides
+    with pytest.raises(ValueError, match=r"num_distractors=31 .*valid 0\.\.30"):
+        MixedLocalLevel("open", num_dists=31)
+    assert (
+        levels.max_distractors("goto"),
+        levels.max_distractors("putnext"),
+        levels.max_distractors("goto", room_size=6),
+    ) == (30, 29, 10)
+
+
+def _forced(monkeypatch, max_layouts=30):
+    monkeypatch.setattr(MixedLocalLevel, "max_layouts", max_layouts, raising=False)  # absent before the bound
+
+
+@pytest.mark.timeout(20)
+def test_a_layout_that_cannot_pass_raises_instead_of_looping(monkeypatch):
+    """minigrid's place_in_room gives up on a cell after 1000 tries, but the level redrew the layout forever: 20
+    distractors (placeable, almost never all reachable) or more than fit (forced past the constructor) hung."""
+    _forced(monkeypatch)
+    env = BabyAITextEnv(families="goto", num_distractors=28)
+    with pytest.raises(
+        RuntimeError,
+        match=r"'goto' \(train split\).* 30 draws.*num_distractors=28 \(reset seed \d+\).*env.reset\(seed=0\)",
+    ):
+        env.reset(seed=0)
+    for level in (MixedLocalLevel("putnext", "test"), MixedLocalLevel("goto")):
+        level.num_dists = 40  # more than the room holds: every draw fails in minigrid's place_obj
+        with pytest.raises(
+            RuntimeError, match=rf"'{level.family}' \({level.split.name} split\).*num_distractors=40 \(reset seed 7\)"
+        ):
+            level.reset(seed=7)
+    level.num_dists = 8  # the count starts again at every reset: the same level resets once a layout can pass
+    level.reset(seed=7)
+
+
+@pytest.mark.timeout(20)
+def test_open_gives_up_when_no_cell_lets_the_agent_face_free_space(monkeypatch):
+    """open places the agent after the objects; minigrid's place_agent redraws forever while every free cell faces
+    an object. Forced here: one free cell per room, walled in by balls."""
+    _forced(monkeypatch)
+    level = MixedLocalLevel("open")
+    level.reset(seed=0)
+    level.agent_pos = (-1, -1)
+    for room in level.room_grid[0]:
+        (x0, y0), (w, h) = room.top, room.size
+        for x in range(x0 + 1, x0 + w - 1):
+            for y in range(y0 + 1, y0 + h - 1):
+                level.grid.set(x, y, None if (x, y) == (x0 + 3, y0 + 3) else Ball("red"))
+    with pytest.raises(RejectSampling, match="face free space"):
+        level._place_agent_facing_space()
+    level.num_dists = 30  # the most the constructor allows: no layout passes, and the reset says so
+    with pytest.raises(RuntimeError, match=r"'open'.*num_distractors=30"):
+        level.reset(seed=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"num_distractors": -1}, r"num_distractors must be an integer in 0\.\.30 \(family 'goto'\), got -1"),
+        ({"num_distractors": "abc"}, r"num_distractors must be an integer in 0\.\.30 .*got 'abc'"),
+        ({"num_distractors": True}, r"num_distractors must be an integer .*got True"),
+        ({"action_space": "foo"}, r"unknown action_space 'foo'; known: \['standard', 'navigation_3'"),
+        ({"action_space": ["standard"]}, r"unknown action_space \['standard'\]"),
+        (
+            {"variant": "french", "action_space": "navigation_3"},
+            r"action_space='navigation_3' needs variant='none'.*got variant='french'",
+        ),
+        ({"variant": "new_nouns", "action_space": "useless_6"}, r"action_space='useless_6' needs variant='none'"),
+        ({"variant": ["none"]}, r"unknown variant \['none'\]"),
+        ({"split": ["train"]}, r"unknown split \['train'\]; known: \['test', 'train'\]"),
+        ({"families": 5}, r"families must be a name or a list of names from \['goto'.*got 5"),
+        ({"reward_scale": "x"}, r"reward_scale must be a positive number, got 'x'"),
+        ({"reward_scale": True}, r"reward_scale must be a positive number, got True"),
+        ({"max_steps": True}, r"max_steps must be None or an integer >= 1, got True"),
+    ],
+)
+def test_every_option_is_checked_when_gym_make_builds_the_env(kwargs, match):
+    """The run's configuration check calls gym.make with the user's kwargs: each wrong value must be a ValueError
+    there, naming the option, the value and what is valid, not a TypeError or a failure at the first reset."""
+    with pytest.raises(ValueError, match=match):
+        gym.make("twosome/BabyAI-GoTo-v0", **kwargs)
+
+
+def test_constructing_every_twosome_env_is_cheap():
+    """The configuration check builds the env before the run directory exists: no torch, and under a second."""
+    code = (
+        "import sys, time, gymnasium as gym, twosome.envs\n"
+        "ids = [i for i in gym.registry if i.startswith('twosome/')]\n"
+        "slow = []\n"
+        "for i in ids:\n"
+        "    t = time.perf_counter(); gym.make(i).close(); dt = time.perf_counter() - t\n"
+        "    slow += [(i, round(dt, 2))] if dt > 1.0 else []\n"
+        "print(len(ids), 'torch' in sys.modules, slow)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    n, torch_loaded, slow = out.stdout.split(" ", 2)
+    assert int(n) >= 50 and torch_loaded == "False" and slow.strip() == "[]", out.stdout
 
 
 # ---------------------------------------------------------------- determinism
@@ -464,5 +577,5 @@ def test_glam_action_space_study(action_space, size):
 def test_action_space_errors():
     with pytest.raises(ValueError, match="unknown action_space 'huge'"):
         BabyAITextEnv(action_space="huge")
-    with pytest.raises(ValueError, match="English only"):
+    with pytest.raises(ValueError, match="needs variant='none'"):
         BabyAITextEnv(action_space="navigation_3", variant="french")

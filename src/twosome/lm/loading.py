@@ -3,7 +3,6 @@ id, building the embedded default if asked."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -17,6 +16,15 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 from transformers.utils import logging as hf_logging
+
+from twosome.lm.model_dir import (
+    TOKENIZER_FILES,
+    VOCABULARY_FILES,
+    ModelFilesError,
+    build_lock,
+    check_model_dir,
+    recipe,
+)
 
 log = logging.getLogger(__name__)
 hf_logging.disable_progress_bar()  # per-tensor loading bars: noise in a run's console and logs
@@ -50,6 +58,13 @@ def ensure_model_dir(
         raise ValueError(f"model.build={build!r} is not a known recipe; valid: {list(BUILDERS)} or null")
     if (Path(path) / "config.json").exists():
         return path
+    with build_lock(path):  # a second run building the same model waits for the first, then loads its result
+        if not (Path(path) / "config.json").exists():
+            _build(path, build, source, source_build, wheel)
+    return path
+
+
+def _build(path: str, build: str, source: str | None, source_build: str | None, wheel: str | None) -> None:
     if build == "household_llama":
         from twosome.lm.pretrain import build_household_llama
 
@@ -76,7 +91,6 @@ def ensure_model_dir(
         from twosome.lm.tiny import build_tiny_llama
 
         build_tiny_llama(path)
-    return path
 
 
 def load_lm(
@@ -101,18 +115,19 @@ def load_lm(
 
         dtype = resolve_dtype(dtype, device or ("cuda" if torch.cuda.is_available() else "cpu"))
     path = ensure_model_dir(path, build, source, **build_options)
-    local = Path(path)
-    local_model_dir(
+    local = local_model_dir(
         path,
         f"model.path={path!r}",
         "Point model.path at a directory saved with save_pretrained, or use model=tiny for the embedded default.",
     )
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    if local is not None:
+        check_model_dir(local, build)
+    tokenizer = _load_tokenizer(path, local)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     seq2seq = bool(getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False))
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
-    if _recipe(local) == "random_init":
+    if local is not None and recipe(local) == "random_init":
         torch.manual_seed(0)
         # Initialise where it will run: 6.7B random parameters take minutes on a CPU and seconds on a GPU.
         with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
@@ -136,6 +151,23 @@ def local_model_dir(path: str, name: str, hint: str = "") -> Path | None:
     return local
 
 
-def _recipe(model_dir: Path) -> str | None:
-    spec = model_dir / "twosome_spec.json"
-    return json.loads(spec.read_text()).get("recipe") if spec.exists() else None
+def _load_tokenizer(path: str, local: Path | None) -> PreTrainedTokenizerBase:
+    """The tokenizer of ``path``; from a local directory whose tokenizer files do not make one (tokenizer_config.json
+    without its vocabulary), an error naming the directory and its files instead of transformers' advice to
+    install sentencepiece or tiktoken."""
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (ValueError, OSError) as err:
+        if local is None:
+            raise
+        present = [name for name in TOKENIZER_FILES if (local / name).is_file()]
+        vocabulary = [name for name in VOCABULARY_FILES if name in present]
+        what = (
+            f"holds {', '.join(present)}"
+            if vocabulary
+            else f"holds {', '.join(present) or 'no tokenizer file'} but no vocabulary ({', '.join(VOCABULARY_FILES)})"
+        )
+        raise ModelFilesError(
+            f"no tokenizer could be loaded from {local}: it {what}. Save the tokenizer there again "
+            f"(tokenizer.save_pretrained). transformers said: {str(err).splitlines()[0]}"
+        ) from err

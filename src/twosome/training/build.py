@@ -44,7 +44,7 @@ def build_agent(cfg: DictConfig) -> ActorCritic:
     extra = env_spaces(cfg) if cfg.agent.uses_vectors else {}
     if cfg.agent.uses_lm:
         m = cfg.model
-        options = {"source_build": m.get("source_build", "household_llama"), "wheel": m.get("wheel")}
+        options = {"source_build": m.get("source_build") or "household_llama", "wheel": m.get("wheel")}
         device = "cuda" if cfg.trainer.accelerator in GPU_ACCELERATORS and torch.cuda.is_available() else "cpu"
         lm, tokenizer = load_lm(m.path, m.build, m.dtype, m.get("source"), device=device, **options)
         extra.update(lm=lm, tokenizer=tokenizer)

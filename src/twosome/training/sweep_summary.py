@@ -1,5 +1,6 @@
 """A Hydra callback that keeps ``<sweep dir>/sweep_summary.csv`` up to date: one row per job, with its status
-(finished, failed, preempted, interrupted), its overrides, the error that stopped it and its final evaluation.
+(finished, failed, preempted, interrupted, or ``in use``: an earlier job still runs in its directory, its PID in the
+error), its overrides, the error that stopped it and its final evaluation.
 
 Hydra runs every job of a sweep even when some fail (each job's exception is caught and reported at the end), so
 one failing job loses none of the others; this file says which failed and why without reading logs. Each job
@@ -24,7 +25,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from twosome.fileio import atomic_write_text
+from twosome.fileio import DirectoryInUse, atomic_write_text
 
 COLUMNS = ["job", "status", "overrides", "error", "eval/episodic_return", "eval/success_rate", "env_steps", "run_dir"]
 
@@ -48,6 +49,8 @@ def _job_record(config: DictConfig, job_return: JobReturn) -> dict[str, Any]:
         error = job_return._return_value
         stopped = run_status.get("status") in ("preempted", "interrupted")
         record["status"] = run_status["status"] if stopped else "failed"
+        if isinstance(error, DirectoryInUse):  # an earlier job on this directory still runs: not this one's failure
+            record["status"] = "in use"
         record["error"] = f"{type(error).__name__}: {error}".replace("\n", " ")[:500]
     return record
 
@@ -90,13 +93,17 @@ class SweepSummary(Callback):
                 )
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        if not (sweep_dir / ".jobs").exists():
-            return
-        table = write_sweep_summary(sweep_dir)
-        failed = table[table["status"] != "finished"]
-        print(
-            f"Sweep summary: {len(table) - len(failed)}/{len(table)} jobs finished ({sweep_dir / 'sweep_summary.csv'})"
-        )
-        for _, row in failed.iterrows():
-            print(f"  job {row['job']} {row['status']}: {row['overrides']}: {row['error']}")
+        print_sweep_summary(config.hydra.sweep.dir)
+
+
+def print_sweep_summary(sweep_dir: str | Path) -> None:
+    """The table's count and one line per job that did not finish (also said by launchers whose jobs run in other
+    processes, where Hydra, on a failure, names only the first)."""
+    sweep_dir = Path(sweep_dir)
+    if not (sweep_dir / ".jobs").exists():
+        return
+    table = write_sweep_summary(sweep_dir)
+    failed = table[table["status"] != "finished"]
+    print(f"Sweep summary: {len(table) - len(failed)}/{len(table)} jobs finished ({sweep_dir / 'sweep_summary.csv'})")
+    for _, row in failed.iterrows():
+        print(f"  job {row['job']} {row['status']}: {row['overrides']}: {row['error']}", flush=True)

@@ -198,14 +198,26 @@ def _locked_train(cfg: DictConfig, run_dir: Path, **trainer_overrides) -> dict:
         write_status(run_dir, "preempted", reason=reason)
         raise Preempted(f"{reason}; rerun the same command to resume", signum=signal.SIGTERM) from stop
     except KeyboardInterrupt as stop:  # Ctrl-C outside the training loop (loading, saving)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        reason = f"Ctrl-C: stopped at once; the last checkpoint ({checkpoint_path(run_dir)}) resumes"
-        write_status(run_dir, "interrupted", reason=reason)
-        print(f"Interrupted: {reason}; rerun the same command to resume")
-        raise Interrupted(f"{reason}; rerun the same command to resume") from stop
+        raise _interrupted_at_once(run_dir) from stop
+    except SystemExit as err:
+        if isinstance(err.__context__, KeyboardInterrupt):  # Lightning's exit on Ctrl-C (building the default LM)
+            raise _interrupted_at_once(run_dir) from err
+        write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
+        raise
     except BaseException as err:
         write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
         raise
+
+
+def _interrupted_at_once(run_dir: Path) -> Interrupted:
+    """Ctrl-C that stopped the run at once: recorded (status ``interrupted``) and said, with what a rerun does."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning may have left it ignored
+    ckpt = checkpoint_path(run_dir)
+    resumes = f"the last checkpoint ({ckpt}) resumes" if ckpt.exists() else "there is no checkpoint: it starts afresh"
+    reason = f"Ctrl-C: stopped at once; {resumes}"
+    write_status(run_dir, "interrupted", reason=reason)
+    print(f"Interrupted: {reason}; rerun the same command to continue")
+    return Interrupted(f"{reason}; rerun the same command to continue")
 
 
 def fit(trainer: pl.Trainer, module, ckpt_path: str | None) -> None:

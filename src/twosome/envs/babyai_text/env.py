@@ -22,7 +22,7 @@ from minigrid.envs.babyai.core.verifier import (
 from twosome.envs.actions import check_action
 from twosome.envs.contract import decision_info, step_info
 
-from .levels import FAMILIES, NUM_DISTRACTORS, SPLITS, MixedLocalLevel
+from .levels import FAMILIES, NUM_DISTRACTORS, SPLITS, MixedLocalLevel, check_num_distractors
 from .text import build_prompt, describe
 from .variants import VARIANTS, Variant
 
@@ -96,6 +96,8 @@ class BabyAITextEnv(gym.Env):
     forward), ``useless_6`` and ``useless_9`` (those plus 3 or 6 actions that move nothing: "eat", "dance", ...).
 
     ``num_distractors``: objects placed besides the goal's (8, GLAM's level; GLAM's robustness study varies 4-16).
+    At most what the room can hold (30, 29 with putnext or the sequence: ``levels.max_distractors``); above about
+    16 few layouts leave every object reachable, so resets slow down and give up after ``levels.MAX_LAYOUTS`` draws.
 
     ``family_sampling``: ``"episode"`` draws the goal family at every reset; ``"instance"`` draws it at the first
     reset and keeps it, as GLAM's level does per ``gym.make`` (so GLAM's 32 training envs are 32 fixed families).
@@ -116,36 +118,46 @@ class BabyAITextEnv(gym.Env):
         action_space: str = "standard",
         render_mode: str | None = None,
     ):
-        if split not in SPLITS:
+        if not isinstance(split, str) or split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; known: {sorted(SPLITS)}")
-        families = FAMILIES if families is None else (families,) if isinstance(families, str) else tuple(families)
-        unknown = [f for f in families if f not in FAMILIES]
+        if families is None:
+            families = FAMILIES
+        elif isinstance(families, str):
+            families = (families,)
+        elif isinstance(families, Sequence):
+            families = tuple(families)
+        else:
+            raise ValueError(f"families must be a name or a list of names from {list(FAMILIES)}, got {families!r}")
+        unknown = [f for f in families if not isinstance(f, str) or f not in FAMILIES]
         if not families or unknown:
             raise ValueError(f"families must be a non-empty subset of {list(FAMILIES)}, got {list(families)}")
-        if variant not in VARIANTS:
+        if not isinstance(variant, str) or variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; known: {sorted(VARIANTS)}")
-        if not np.isfinite(reward_scale) or reward_scale <= 0:
+        if (
+            isinstance(reward_scale, bool)
+            or not isinstance(reward_scale, int | float | np.integer | np.floating)
+            or not np.isfinite(reward_scale)
+            or reward_scale <= 0
+        ):
             raise ValueError(f"reward_scale must be a positive number, got {reward_scale!r}")
         if family_sampling not in ("episode", "instance"):
             raise ValueError(f"family_sampling must be 'episode' or 'instance', got {family_sampling!r}")
         if not isinstance(history, int | np.integer) or isinstance(history, bool) or history < 1:
             raise ValueError(f"history must be an integer >= 1, got {history!r}")
-        if max_steps is not None and (not isinstance(max_steps, int | np.integer) or max_steps < 1):
-            raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
-        if (
-            isinstance(num_distractors, bool)
-            or not isinstance(num_distractors, int | np.integer)
-            or num_distractors < 0
+        if max_steps is not None and (
+            isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1
         ):
-            raise ValueError(f"num_distractors must be an integer >= 0, got {num_distractors!r}")
-        if action_space not in ACTION_SPACES:
+            raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
+        num_distractors = check_num_distractors(num_distractors, families)  # refuse now what no reset can place
+        if not isinstance(action_space, str) or action_space not in ACTION_SPACES:
             raise ValueError(f"unknown action_space {action_space!r}; known: {list(ACTION_SPACES)}")
         if action_space != "standard" and variant != "none":
             raise ValueError(
-                f"action_space={action_space!r} is English only; it cannot be combined with variant={variant!r}"
+                f"action_space={action_space!r} needs variant='none' (GLAM's action-space study is in plain English; "
+                f"the variants reword or replace the six standard actions), got variant={variant!r}"
             )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.split = split
         self.families = families
         self.variant: Variant = VARIANTS[variant]
@@ -181,7 +193,10 @@ class BabyAITextEnv(gym.Env):
             self._pinned = family
         self.family = family
         self.level = self._level(family)
-        obs, _ = self.level.reset(seed=int(self.np_random.integers(2**31 - 1)))
+        try:
+            obs, _ = self.level.reset(seed=int(self.np_random.integers(2**31 - 1)))
+        except RuntimeError as error:  # no layout passed: say which env reset drew the level's seed
+            raise RuntimeError(f"{error}; the level's seed came from env.reset(seed={seed!r})") from error
         self._goal = self.variant.goal(self.level)
         self._observations.clear()
         self._past_actions.clear()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from minigrid.core.constants import COLOR_NAMES
 from minigrid.core.roomgrid import RoomGrid
 from minigrid.envs.babyai.core.roomgrid_level import RejectSampling, RoomGridLevel
@@ -27,6 +28,7 @@ from minigrid.envs.babyai.core.verifier import (
     PickupInstr,
     PutNextInstr,
 )
+from minigrid.minigrid_env import MiniGridEnv
 
 FAMILIES: tuple[str, ...] = ("goto", "pickup", "open", "putnext", "pickup_then_goto")
 """GLAM's ``action_kinds``: 'goto', 'pickup', 'open', 'putnext', 'pick up seq go to' (the last is ours renamed)."""
@@ -36,6 +38,48 @@ HELD_OUT: tuple[str, ...] = ("yellow box", "red key", "red door", "green ball", 
 
 ROOM_SIZE = 8
 NUM_DISTRACTORS = 8
+
+MISSION_OBJECTS = {"goto": 1, "pickup": 1, "open": 1, "putnext": 2, "pickup_then_goto": 2}
+"""Objects a family places in the agent's room besides the distractors: the goal's, two for putnext and the
+sequence, the locked door's key for open (its door is in the wall)."""
+
+KEPT_CLEAR = 1 + 4
+"""Cells of a room no object may take: the agent's and the 4 beside it (minigrid's ``reject_next_to``)."""
+
+AGENT_TRIES = 1000
+"""Bound on minigrid's agent placement (its own ``max_tries`` for one cell; its loop over facings has none)."""
+
+MAX_LAYOUTS = 50_000
+"""Layouts one reset may draw before giving up. GLAM's densest level (16 distractors, goto) accepts about 1 draw in
+2,000 (the rest leave an object unreachable), so 50,000 fail it with probability about e^-25; a draw costs about
+0.5 ms, so a setting no layout passes fails after about 25 s of CPU instead of looping forever."""
+
+
+def max_distractors(family: str, room_size: int = ROOM_SIZE) -> int:
+    """The most distractors ``family``'s room can hold: with more, placing them can never finish.
+
+    A room has ``(room_size - 2) ** 2`` free cells inside its walls; objects never take the agent's cell or the 4
+    beside it, and the mission's own objects need cells too. So 30 in GLAM's 8x8 room (29 for putnext and the
+    sequence). Layouts that dense are legal but almost never leave every object reachable, which the level
+    requires: above about 12 each 2 more distractors slow resets tenfold or more, and :data:`MAX_LAYOUTS` ends them.
+    """
+    return (room_size - 2) ** 2 - KEPT_CLEAR - MISSION_OBJECTS[family]
+
+
+def check_num_distractors(value, families, room_size: int = ROOM_SIZE) -> int:
+    """``value`` as an int if every family's room can hold that many distractors, else a ValueError saying why."""
+    family = min(families, key=lambda f: max_distractors(f, room_size))
+    bound = max_distractors(family, room_size)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise ValueError(f"num_distractors must be an integer in 0..{bound} (family {family!r}), got {value!r}")
+    if value > bound:
+        raise ValueError(
+            f"num_distractors={value!r} is more than family {family!r} can hold: valid 0..{bound} (the "
+            f"{room_size}x{room_size} room has {(room_size - 2) ** 2} free cells, less {KEPT_CLEAR} kept clear around "
+            f"the agent and {MISSION_OBJECTS[family]} for the mission's objects)"
+        )
+    return int(value)
+
 
 _NOUNS = ("box", "key", "ball", "door")
 ALL_PAIRS: tuple[str, ...] = tuple(f"{c} {n}" for c in COLOR_NAMES for n in _NOUNS)
@@ -72,7 +116,12 @@ class MixedLocalLevel(RoomGridLevel):
     mission is re-sampled (whole grid) until every object is reachable and the split accepts its wording.
     Horizon (minigrid's ``RoomGridLevel``, same rule as the original): 64 per navigation per room, so 64 for
     goto/pickup, 128 for open (two rooms), putnext and the sequences (two navigations).
+
+    Unlike minigrid's and the original's, a reset gives up after ``max_layouts`` draws (a RuntimeError naming the
+    family, ``num_distractors`` and the seed) instead of drawing forever when no layout can pass.
     """
+
+    max_layouts = MAX_LAYOUTS
 
     def __init__(
         self,
@@ -91,8 +140,10 @@ class MixedLocalLevel(RoomGridLevel):
             split = SPLITS[split]
         self.family = family
         self.split = split
-        self.num_dists = num_dists
+        self.num_dists = check_num_distractors(num_dists, (family,), room_size)
         self.locked_room = None
+        self._seed: int | None = None
+        self._layouts = 0
         super().__init__(
             room_size=room_size,
             num_rows=1,
@@ -101,8 +152,14 @@ class MixedLocalLevel(RoomGridLevel):
             **kwargs,
         )
 
-    # minigrid's version prints every rejection; this one is quiet and re-samples the same way.
+    def reset(self, *, seed: int | None = None, options=None):
+        self._seed = seed  # for the error when no layout passes
+        return super().reset(seed=seed, options=options)
+
+    # minigrid's version prints every rejection; this one is quiet and re-samples the same way, a bounded number of
+    # times (gen_mission counts every draw, whether this loop or its own rejects it).
     def _gen_grid(self, width, height):
+        self._layouts = 0
         while True:
             try:
                 self.gen_mission()
@@ -116,6 +173,7 @@ class MixedLocalLevel(RoomGridLevel):
     def gen_mission(self):
         build = getattr(self, f"_build_{self.family}")
         while True:
+            self._count_layout()
             RoomGrid._gen_grid(self, self.width, self.height)  # fresh walls, rooms, centred agent
             self.locked_room = None
             self.instrs = build()
@@ -123,9 +181,31 @@ class MixedLocalLevel(RoomGridLevel):
             if self.split.accepts(self.instrs.surface(self)) and self.check_objs_reachable(raise_exc=False):
                 return
 
-    def _objects_around_agent(self, extra: int) -> list:
+    def _count_layout(self) -> None:
+        if self._layouts >= self.max_layouts:
+            raise RuntimeError(
+                f"BabyAI-Text level {self.family!r} ({self.split.name} split) found no layout with every object "
+                f"reachable and an accepted mission in {self.max_layouts} draws, with num_distractors="
+                f"{self.num_dists} (reset seed {self._seed}); GLAM's study used at most 16, which resets in about "
+                f"a second"
+            )
+        self._layouts += 1
+
+    def _objects_around_agent(self) -> list:
         self.place_agent()
-        return self.add_distractors(num_distractors=self.num_dists + extra, all_unique=False)
+        return self.add_distractors(num_distractors=self.num_dists + MISSION_OBJECTS[self.family], all_unique=False)
+
+    def _place_agent_facing_space(self) -> None:
+        """minigrid's ``RoomGrid.place_agent`` (same draws) with its loop bounded: in a crowded room every free
+        cell may face an object, and minigrid would redraw forever."""
+        i, j = self._rand_int(0, self.num_cols), self._rand_int(0, self.num_rows)
+        room = self.room_grid[j][i]
+        for _ in range(AGENT_TRIES):
+            MiniGridEnv.place_agent(self, room.top, room.size, rand_dir=True, max_tries=AGENT_TRIES)
+            front = self.grid.get(*self.front_pos)
+            if front is None or front.type == "wall":
+                return
+        raise RejectSampling("no free cell lets the agent face free space or a wall")
 
     def _pick_not_door(self, objs):
         obj = self._rand_elem(objs)
@@ -144,21 +224,21 @@ class MixedLocalLevel(RoomGridLevel):
         return second
 
     def _build_goto(self):
-        obj = self._rand_elem(self._objects_around_agent(1))
+        obj = self._rand_elem(self._objects_around_agent())
         return GoToInstr(ObjDesc(obj.type, obj.color))
 
     def _build_pickup(self):
-        obj = self._pick_not_door(self._objects_around_agent(1))
+        obj = self._pick_not_door(self._objects_around_agent())
         return PickupInstr(ObjDesc(obj.type, obj.color))
 
     def _build_putnext(self):
-        objs = self._objects_around_agent(2)
+        objs = self._objects_around_agent()
         moved = self._pick_not_door(objs)
         fixed = self._pick_second(moved, objs)
         return PutNextInstr(ObjDesc(moved.type, moved.color), ObjDesc(fixed.type, fixed.color))
 
     def _build_pickup_then_goto(self):
-        objs = self._objects_around_agent(2)
+        objs = self._objects_around_agent()
         taken = self._pick_not_door(objs)
         pickup = PickupInstr(ObjDesc(taken.type, taken.color))
         target = self._pick_second(taken, objs)
@@ -176,7 +256,7 @@ class MixedLocalLevel(RoomGridLevel):
                 if self.get_room(i, j) is not self.locked_room:
                     self.add_distractors(i, j, num_distractors=self.num_dists, all_unique=False)
         while True:  # the agent comes last and never starts in the locked room
-            self.place_agent()
+            self._place_agent_facing_space()
             if self.room_from_pos(*self.agent_pos) is not self.locked_room:
                 break
         named = self._rand_elem([None, color]) if self.split.may_omit_door_color else color
