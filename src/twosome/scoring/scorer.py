@@ -16,6 +16,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from twosome.scoring.normalization import normalize
+from twosome.scoring.row_adapters import rows_through
 from twosome.scoring.trie import trie_logprobs
 
 SCORING_MODES = ("shared", "naive")
@@ -24,13 +25,24 @@ SHARED_KERNELS = ("auto", "one_pass", "prefix_cache")
 
 @dataclass
 class CandidateBatch:
-    """Token ids for B prompts and their C candidates (flattened; candidate j belongs to prompt ``owner[j]``)."""
+    """Token ids for B prompts and their C candidates (flattened; candidate j belongs to prompt ``owner[j]``).
+    ``adapters``: the LoRA adapter each prompt (and its candidates) is scored through (None: the active one), so
+    that one forward serves several runs that share a base model (``row_adapters``)."""
 
     prompt_ids: list[list[int]]
     candidate_ids: list[list[int]]
     owner: torch.Tensor
     n_words: torch.Tensor
     counts: list[int]
+    adapters: list[str] | None = None
+
+    def prompt_rows(self) -> list[str] | None:
+        """The adapter of each row of a call with one row per prompt."""
+        return self.adapters
+
+    def candidate_rows(self) -> list[str] | None:
+        """The adapter of each row of a call with one row per candidate."""
+        return None if self.adapters is None else [self.adapters[o] for o in self.owner.tolist()]
 
     @property
     def n_tokens(self) -> torch.Tensor:
@@ -164,9 +176,13 @@ class ActionScorer:
             raise ValueError(f"action text {action!r} tokenizes to nothing; an action needs at least one token")
         return ids
 
-    def encode(self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]) -> CandidateBatch:
+    def encode(
+        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]], adapters: Sequence[str] | None = None
+    ) -> CandidateBatch:
         if len(prompts) != len(candidates):
             raise ValueError(f"got {len(prompts)} prompts but {len(candidates)} candidate lists")
+        if adapters is not None and len(adapters) != len(prompts):
+            raise ValueError(f"got {len(prompts)} prompts but {len(adapters)} adapter names; one per prompt")
         for i, cands in enumerate(candidates):
             if len(cands) == 0:
                 raise ValueError(f"prompt {i} has an empty candidate list; every prompt needs at least one action")
@@ -181,6 +197,7 @@ class ActionScorer:
             owner=torch.repeat_interleave(torch.arange(len(prompts)), torch.tensor([len(c) for c in candidates])),
             n_words=torch.tensor([max(len(a.split()), 1) for a in flat]),
             counts=[len(c) for c in candidates],
+            adapters=None if adapters is None else list(adapters),
         )
 
     def _pad(self, rows: list[list[int]], device, fill: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -242,9 +259,10 @@ class ActionScorer:
         # Only positions that predict candidate tokens need logits: keep one contiguous window for all rows.
         pred_pos = p_len[:, None] - 1 + torch.arange(targets.shape[1], device=device)[None, :]
         pred_pos = pred_pos.clamp(max=ids.shape[1] - 1)
-        out = model(
-            input_ids=ids, attention_mask=mask.long(), output_hidden_states=hidden, **self._window(model, pred_pos)
-        )
+        with rows_through(model, batch.candidate_rows()):
+            out = model(
+                input_ids=ids, attention_mask=mask.long(), output_hidden_states=hidden, **self._window(model, pred_pos)
+            )
         first = int(pred_pos.min()) if _accepts_logits_to_keep(model) else 0
         picked = out.logits.gather(1, (pred_pos - first)[..., None].expand(-1, -1, out.logits.shape[-1]))
         token_logp = self._token_logprobs(picked, targets, t_mask)
@@ -270,7 +288,10 @@ class ActionScorer:
         own earlier tokens (tree mask), with positions that continue the prompt."""
         device = _device_of(model)
         prefix_ids, prefix_mask = self._pad([p[:-1] for p in batch.prompt_ids], device)
-        out = model(input_ids=prefix_ids, attention_mask=prefix_mask.long(), use_cache=True, **self._one_logit(model))
+        with rows_through(model, batch.prompt_rows()):
+            out = model(
+                input_ids=prefix_ids, attention_mask=prefix_mask.long(), use_cache=True, **self._one_logit(model)
+            )
         rows: list[list[int]] = [[] for _ in batch.prompt_ids]
         seg_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
         pos_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
@@ -290,14 +311,15 @@ class ActionScorer:
         own = own | torch.eye(length, dtype=torch.bool, device=device)[None]  # padded queries see themselves
         allowed = torch.cat([prefix_mask[:, None, :].expand(-1, length, -1), own], dim=2)[:, None]
         attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
-        out = model(
-            input_ids=ids,
-            attention_mask=attn,
-            position_ids=pos,
-            past_key_values=out.past_key_values,
-            use_cache=True,
-            output_hidden_states=hidden,
-        )
+        with rows_through(model, batch.prompt_rows()):
+            out = model(
+                input_ids=ids,
+                attention_mask=attn,
+                position_ids=pos,
+                past_key_values=out.past_key_values,
+                use_cache=True,
+                output_hidden_states=hidden,
+            )
         pred_pos, _ = self._pad(pred_rows, device, fill=0)
         owner = batch.owner.to(device)
         targets, t_mask = self._targets(batch, device)
@@ -330,13 +352,14 @@ class ActionScorer:
         allowed = (sees & causal[None])[:, None]
         attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
         pred_pos, _ = self._pad(pred_rows, device, fill=0)
-        out = model(
-            input_ids=ids,
-            attention_mask=attn,
-            position_ids=pos,
-            output_hidden_states=hidden,
-            **self._window(model, pred_pos),
-        )
+        with rows_through(model, batch.prompt_rows()):
+            out = model(
+                input_ids=ids,
+                attention_mask=attn,
+                position_ids=pos,
+                output_hidden_states=hidden,
+                **self._window(model, pred_pos),
+            )
         first = int(pred_pos.min()) if _accepts_logits_to_keep(model) else 0
         owner = batch.owner.to(device)
         picked = out.logits[owner[:, None], pred_pos - first]  # (C, L, V): each candidate reads its prompt's row
@@ -354,7 +377,8 @@ class ActionScorer:
         encoder's adapters from every candidate); decoder over [start, candidate but its last token]."""
         device = _device_of(model)
         enc_ids, enc_mask = self._pad(batch.prompt_ids, device)
-        encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
+        with rows_through(model, batch.prompt_rows()):
+            encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
         owner = batch.owner.to(device)
         return self._decode(model, batch, encoded[owner], enc_mask[owner], hidden)
 
@@ -362,19 +386,21 @@ class ActionScorer:
         """Every (prompt, candidate) pair encoded on its own."""
         device = _device_of(model)
         enc_ids, enc_mask = self._pad([batch.prompt_ids[o] for o in batch.owner.tolist()], device)
-        encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
+        with rows_through(model, batch.candidate_rows()):
+            encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
         return self._decode(model, batch, encoded, enc_mask, hidden)
 
     def _decode(self, model, batch: CandidateBatch, encoded, enc_mask, hidden: bool):
         device = encoded.device
         dec_ids, dec_mask = self._pad([[self.decoder_start] + c[:-1] for c in batch.candidate_ids], device)
-        out = model(
-            encoder_outputs=(encoded,),
-            attention_mask=enc_mask.long(),
-            decoder_input_ids=dec_ids,
-            decoder_attention_mask=dec_mask.long(),
-            output_hidden_states=hidden,
-        )
+        with rows_through(model, batch.candidate_rows()):
+            out = model(
+                encoder_outputs=(encoded,),
+                attention_mask=enc_mask.long(),
+                decoder_input_ids=dec_ids,
+                decoder_attention_mask=dec_mask.long(),
+                output_hidden_states=hidden,
+            )
         targets, t_mask = self._targets(batch, device)
         token_logp = self._token_logprobs(out.logits, targets, t_mask)
         if not hidden:
@@ -394,8 +420,11 @@ class ActionScorer:
     def _one_logit(model) -> dict:
         return {"logits_to_keep": 1} if _accepts_logits_to_keep(model) else {}
 
-    def prompt_features(self, model, prompt_ids: list[list[int]]) -> torch.Tensor:
-        """Final hidden state at each prompt's last real token (not a pad token), shape (B, hidden).
+    def prompt_features(
+        self, model, prompt_ids: list[list[int]], adapters: Sequence[str] | None = None
+    ) -> torch.Tensor:
+        """Final hidden state at each prompt's last real token (not a pad token), shape (B, hidden); ``adapters``: the
+        LoRA adapter of each prompt (None: the active one).
 
         For an encoder-decoder: the decoder's final hidden state at its first position (GLAM's value head input).
         """
@@ -403,9 +432,13 @@ class ActionScorer:
         ids, mask = self._pad(prompt_ids, device)
         if self.encoder_decoder:
             start = torch.full((len(prompt_ids), 1), self.decoder_start, dtype=torch.long, device=device)
-            out = model(input_ids=ids, attention_mask=mask.long(), decoder_input_ids=start, output_hidden_states=True)
+            with rows_through(model, adapters):
+                out = model(
+                    input_ids=ids, attention_mask=mask.long(), decoder_input_ids=start, output_hidden_states=True
+                )
             return out.decoder_hidden_states[-1][:, 0].float()
-        out = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True, **self._one_logit(model))
+        with rows_through(model, adapters):
+            out = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True, **self._one_logit(model))
         last = mask.sum(1) - 1
         return out.hidden_states[-1][torch.arange(len(prompt_ids), device=device), last].float()
 
