@@ -4,6 +4,7 @@ submitit's local executor, the same code path as SLURM without a cluster."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -247,10 +248,23 @@ def ends_within(pid: int, seconds: float) -> bool:
     return process_identity(pid) is None
 
 
+@contextlib.contextmanager
+def job_of(run_dir: Path, launcher: subprocess.Popen):
+    """The PID of the job running in ``run_dir``; job and launcher are killed at the end if the test left them
+    running."""
+    job = job_pid(run_dir, launcher)
+    try:
+        yield job
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+        if ends_within(job, 0) is False:
+            os.kill(job, signal.SIGKILL)
+
+
 def test_a_local_sweep_stopped_by_sigterm_stops_its_jobs_and_says_how_to_finish(tmp_path):
     launcher_proc, run_dir = start_sweep(tmp_path, "launcher")
-    job = job_pid(run_dir, launcher_proc)
-    try:
+    with job_of(run_dir, launcher_proc) as job:
         launcher_proc.send_signal(signal.SIGTERM)
         assert launcher_proc.wait(timeout=60) == 1
         assert ends_within(job, 5), f"job {job} outlived its launcher"
@@ -259,15 +273,11 @@ def test_a_local_sweep_stopped_by_sigterm_stops_its_jobs_and_says_how_to_finish(
         assert f"PID {job} ({run_dir})" in out and "job 0 interrupted" in out, out[-3000:]
         assert f"To finish it, rerun the same command with hydra.sweep.dir={run_dir.parent}" in out, out[-3000:]
         assert json.loads((run_dir / "status.json").read_text())["status"] == "interrupted"
-    finally:
-        if ends_within(job, 0) is False:
-            os.kill(job, signal.SIGKILL)
 
 
 def test_a_rerun_while_a_job_runs_names_it_and_leaves_it_alone(tmp_path):
     first, run_dir = start_sweep(tmp_path, "first")
-    job = job_pid(run_dir, first)
-    try:
+    with job_of(run_dir, first) as job:
         second, _ = start_sweep(tmp_path, "second")  # the same sweep again, while the first one runs
         assert second.wait(timeout=240) != 0
         out = (tmp_path / "second.log").read_text()
@@ -275,22 +285,14 @@ def test_a_rerun_while_a_job_runs_names_it_and_leaves_it_alone(tmp_path):
         summary = (run_dir.parent / "sweep_summary.csv").read_text()
         assert ",in use,agent=random" in summary and f"in use by process {job}" in summary, summary
         assert ends_within(job, 0) is False
-    finally:
-        first.kill()
-        if ends_within(job, 0) is False:
-            os.kill(job, signal.SIGKILL)
 
 
 def test_the_jobs_of_a_killed_local_launcher_stop_by_themselves(tmp_path):
     launcher_proc, run_dir = start_sweep(tmp_path, "launcher")
-    job = job_pid(run_dir, launcher_proc)
-    try:
+    with job_of(run_dir, launcher_proc) as job:
         launcher_proc.send_signal(signal.SIGKILL)
         launcher_proc.wait(timeout=10)
         assert ends_within(job, 15), f"job {job} outlived its launcher, killed"
         assert json.loads((run_dir / "status.json").read_text())["status"] == "interrupted"
         log = next((run_dir.parent / ".submitit").glob("*/*_0_log.err")).read_text()
         assert f"The launcher (PID {launcher_proc.pid}) has ended: stopping this job" in log, log[-2000:]
-    finally:
-        if ends_within(job, 0) is False:
-            os.kill(job, signal.SIGKILL)

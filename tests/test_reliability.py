@@ -143,18 +143,25 @@ def test_requeue_signal_saves_stops_and_resumes_exactly(tmp_path, tiny_model_dir
     same_results(uninterrupted, tmp_path / "run")
 
 
-def test_sigterm_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
-    """Issue 15.1: Lightning turns SIGTERM into SIGTERMException (exit status 0, nothing saved) and Hydra's launcher
-    then starts no other job. Now: the update ends, the checkpoint is written, status says preempted, the sweep
-    stops with a non-zero status and its table, and the same command resumes and ends as an uninterrupted run."""
+def start_two_job_sweep(tmp_path: Path, model_dir: Path):
+    """A 2-job sweep of ``small_run``, once job 0 has written its first checkpoint: (sweep dir, the command's
+    arguments, the process, job 0's directory)."""
     sweep = tmp_path / "sweep"
-    args = ["-m", *small_run(tiny_model_dir, None, "seed=0,1"), f"hydra.sweep.dir={sweep}"]
+    args = ["-m", *small_run(model_dir, None, "seed=0,1"), f"hydra.sweep.dir={sweep}"]
     proc = start(args, tmp_path)
     deadline = time.time() + 300
     while not list(sweep.glob("0_*")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     job0 = next(sweep.glob("0_*"))
     wait_for_checkpoint(job0, proc)
+    return sweep, args, proc, job0
+
+
+def test_sigterm_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
+    """Issue 15.1: Lightning turns SIGTERM into SIGTERMException (exit status 0, nothing saved) and Hydra's launcher
+    then starts no other job. Now: the update ends, the checkpoint is written, status says preempted, the sweep
+    stops with a non-zero status and its table, and the same command resumes and ends as an uninterrupted run."""
+    sweep, args, proc, job0 = start_two_job_sweep(tmp_path, tiny_model_dir)
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=300)[0]
     assert proc.returncode != 0, out[-3000:]
@@ -177,14 +184,7 @@ def test_ctrl_c_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_p
     """Issue 27.7: Ctrl-C exited 1 silently, status.json said ``failed: SystemExit: 1`` and a sweep wrote no table.
     Now Ctrl-C (SIGINT to the process group, as a terminal sends it) is SIGTERM's twin: the update ends, the checkpoint
     is written, status says interrupted, the sweep stops with its table and names the command that finishes it."""
-    sweep = tmp_path / "sweep"
-    args = ["-m", *small_run(tiny_model_dir, None, "seed=0,1"), f"hydra.sweep.dir={sweep}"]
-    proc = start(args, tmp_path)
-    deadline = time.time() + 300
-    while not list(sweep.glob("0_*")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    job0 = next(sweep.glob("0_*"))
-    wait_for_checkpoint(job0, proc)
+    sweep, args, proc, job0 = start_two_job_sweep(tmp_path, tiny_model_dir)
     os.killpg(proc.pid, signal.SIGINT)
     out = proc.communicate(timeout=300)[0]
     assert proc.returncode != 0, out[-3000:]
