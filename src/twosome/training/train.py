@@ -199,12 +199,11 @@ def _locked_train(cfg: DictConfig, run_dir: Path, **trainer_overrides) -> dict:
         raise Preempted(f"{reason}; rerun the same command to resume", signum=signal.SIGTERM) from stop
     except KeyboardInterrupt as stop:  # Ctrl-C outside the training loop (loading, saving)
         raise _interrupted_at_once(run_dir) from stop
-    except SystemExit as err:
-        if isinstance(err.__context__, KeyboardInterrupt):  # Lightning's exit on Ctrl-C (building the default LM)
-            raise _interrupted_at_once(run_dir) from err
-        write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
-        raise
     except BaseException as err:
+        # Lightning's bare sys.exit(1) after a Ctrl-C it caught (a second one in training, or one while the default
+        # LM is built): the Ctrl-C it was
+        if isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt):
+            raise _interrupted_at_once(run_dir) from err
         write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
         raise
 
@@ -218,19 +217,6 @@ def _interrupted_at_once(run_dir: Path) -> Interrupted:
     write_status(run_dir, "interrupted", reason=reason)
     print(f"Interrupted: {reason}; rerun the same command to continue")
     return Interrupted(f"{reason}; rerun the same command to continue")
-
-
-def fit(trainer: pl.Trainer, module, ckpt_path: str | None) -> None:
-    """``trainer.fit``; a Ctrl-C that Lightning caught (a second one, stopping at once) comes back out as the
-    KeyboardInterrupt it was, not as Lightning's bare ``sys.exit(1)``, and Ctrl-C works again afterwards (Lightning
-    leaves SIGINT ignored, which would make the later jobs of a sweep deaf to it)."""
-    try:
-        trainer.fit(module, ckpt_path=ckpt_path)
-    except SystemExit as exit_:
-        if trainer.interrupted and isinstance(exit_.__context__, KeyboardInterrupt):
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            raise KeyboardInterrupt from exit_
-        raise
 
 
 def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
@@ -252,7 +238,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
             print(f"Resuming {run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
         trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, **trainer_overrides)
-        fit(trainer, module, ckpt_path=str(resume_from) if resume_from else None)
+        trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         module.run_evaluation()
