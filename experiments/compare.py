@@ -62,6 +62,18 @@ def split_passthrough(argv: list[str] | None) -> tuple[list[str], list[str]]:
     return argv[: argv.index("--")], argv[argv.index("--") + 1 :]
 
 
+def run_sweep(cmd: list[str], script: str, during: str, where: str = "") -> int:
+    """Run one sweep to its end and return its status; a stop of this script (SIGTERM, SIGHUP, Ctrl-C) is passed to
+    the sweep, which saves, and then ends this script saying how to continue."""
+    try:
+        return run_attached(cmd, cwd=ROOT)
+    except Stopped as stop:
+        raise SystemExit(
+            f"{script} stopped on {signal.Signals(stop.signum).name} during {during}; {where}rerun the same command "
+            "to continue: finished runs are kept, the stopped ones resume from their checkpoints"
+        ) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     argv, extra = split_passthrough(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,14 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.dry_run:
             continue
         agent = next(c for c in cmd if c.startswith("agent="))
-        try:
-            returncode = run_attached(cmd, cwd=ROOT)
-        except Stopped as stop:
-            raise SystemExit(
-                f"compare.py stopped on {signal.Signals(stop.signum).name} during the sweep of {agent}; {summary} "
-                "says where each run stands. Rerun the same command to continue: finished runs are kept, the stopped "
-                "ones resume from their checkpoints"
-            ) from None
+        returncode = run_sweep(cmd, "compare.py", f"the sweep of {agent}", f"{summary} says where each run stands; ")
         if returncode != 0:
             failed.append(agent)
     if failed:

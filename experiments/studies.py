@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from compare import split_passthrough  # experiments/ (this script's directory) is on sys.path
-
-from twosome.processes import Stopped, run_attached
+from compare import run_sweep, split_passthrough  # experiments/ (this script's directory) is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ",".join(str(s) for s in range(10))
@@ -120,13 +117,7 @@ def execute(jobs: list[tuple[list[str], str]], dry_run: bool) -> list[str]:
         if dry_run:
             continue
         sweep = next(c for c in cmd if c.startswith("hydra.sweep.dir=")).split("=", 1)[1]
-        try:
-            returncode = run_attached(cmd, cwd=ROOT)  # stopping this script stops the sweep (compare.py's rule)
-        except Stopped as stop:
-            raise SystemExit(
-                f"studies.py stopped on {signal.Signals(stop.signum).name} during {sweep}; rerun the same command to "
-                "continue: finished runs are kept, the stopped ones resume from their checkpoints"
-            ) from None
+        returncode = run_sweep(cmd, "studies.py", sweep)  # stopping this script stops the sweep
         if returncode != 0:
             failed.append(f"hydra.sweep.dir={sweep}")
         subprocess.run(

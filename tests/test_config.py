@@ -253,9 +253,11 @@ def test_the_light_config_module_agrees_with_the_modules_it_stands_in_for():
     import twosome.config as light
     from twosome.lm.loading import DTYPES
     from twosome.scoring import NORMALIZATIONS
+    from twosome.scoring.scorer import SCORING_MODES
 
     assert light.NORMALIZATIONS == NORMALIZATIONS
     assert set(light.DTYPES) == {*DTYPES, "auto"}
+    assert light.SCORER_MODES == SCORING_MODES
 
 
 # Issue 15: docs/BABYAI_TEXT.md spelt `env.kwargs.num_distractors=16`, which Hydra refuses (the key is not in

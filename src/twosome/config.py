@@ -344,15 +344,20 @@ def check_lora_layers(cfg: DictConfig) -> None:
     if "lora_layers" not in cfg.agent.policy:
         return
     count = cfg.agent.policy.lora_layers
+    if count is None:
+        return
     total = layer_count(Path(str(cfg.model.path))) if cfg.agent.uses_lm else None
     upper = total if total is not None else "the model's number of blocks"
     valid = f"null (every block) or an integer from 1 to {upper}"
-    if count is None:
-        return
     _check(
         isinstance(count, int) and not isinstance(count, bool) and count >= 1, "agent.policy.lora_layers", count, valid
     )
     _check(total is None or count <= total, "agent.policy.lora_layers", count, valid)
+
+
+def env_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    """The environment's options (``env.kwargs``; none when a config deletes them)."""
+    return OmegaConf.to_container(cfg.env.kwargs, resolve=True) if "kwargs" in cfg.env else {}
 
 
 def check_env_options(cfg: DictConfig) -> None:
@@ -360,9 +365,8 @@ def check_env_options(cfg: DictConfig) -> None:
     so a wrong option is refused here, before the run directory is written, not minutes into the run."""
     import gymnasium as gym
 
-    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) if "kwargs" in cfg.env else {}
     try:
-        env = gym.make(cfg.env.id, **kwargs)
+        env = gym.make(cfg.env.id, **env_kwargs(cfg))
     except (TypeError, ValueError) as err:
         raise ConfigError(f"env.kwargs ({cfg.env.id}): {err}") from None
     env.close()

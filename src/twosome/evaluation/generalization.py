@@ -20,6 +20,7 @@ evaluation keeps what it finished; rerunning the same command reuses those rows 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -64,6 +65,7 @@ def load_run(run_dir: Path, untrained: bool = False, cfg=None):
     return cfg, agent
 
 
+@functools.cache
 def spaces_of(env_id: str) -> dict[str, int]:
     """Observation size and action count of a registered task, as the agents built for it see them."""
     return env_spaces(OmegaConf.create({"env": {"id": env_id}}))

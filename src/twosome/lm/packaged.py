@@ -10,6 +10,7 @@ version and sha256 are recorded beside the weights (``twosome_spec.json``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -58,6 +59,14 @@ class ConversionError(RuntimeError):
 
 
 def sha256_of(path: str | os.PathLike) -> str:
+    """The file's sha256, computed once per version of the file (the config check and the conversion both verify
+    a 93 MB wheel, and a run validates its config twice)."""
+    stat = os.stat(path)
+    return _sha256(os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -11,7 +11,7 @@ import gymnasium as gym
 import hydra
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from pytorch_lightning.loggers import TensorBoardLogger
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
@@ -20,6 +20,7 @@ from twosome.config import (  # noqa: F401  (re-exported)
     GPU_ACCELERATORS,
     STRATEGIES,
     ConfigError,
+    env_kwargs,
     eval_config,
     ppo_config,
     validate,
@@ -32,8 +33,7 @@ from twosome.training.vector_env import make_vector_env
 
 def env_spaces(cfg: DictConfig) -> dict[str, int]:
     """Observation size and number of actions of the configured environment (for agents that read vectors)."""
-    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) if "kwargs" in cfg.env else {}
-    env = gym.make(cfg.env.id, **kwargs)
+    env = gym.make(cfg.env.id, **env_kwargs(cfg))
     try:
         return {"obs_dim": int(env.observation_space.shape[0]), "n_actions": int(env.action_space.n)}
     finally:
@@ -52,8 +52,7 @@ def build_agent(cfg: DictConfig) -> ActorCritic:
 
 
 def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
-    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) if "kwargs" in cfg.env else {}
-    return partial(make_vector_env, cfg.env.id, kwargs=kwargs)
+    return partial(make_vector_env, cfg.env.id, kwargs=env_kwargs(cfg))
 
 
 def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:
