@@ -5,6 +5,8 @@ to a default when an agent lacks it, so a new agent implements only what it need
 - ``Persistent``: writes its trained weights to a run directory and reads them back (evaluation, generalization).
 - ``Shardable``: names its FSDP units (default: one per child module with parameters).
 - ``TokenLevel``: scores the chosen action token by token, with a value per token (token-level methods, POAD).
+- ``SeedBatched``: trains in a seed group, several runs sharing one frozen LM in one process
+  (``training/seed_group.py``).
 """
 
 from __future__ import annotations
@@ -67,6 +69,21 @@ class TokenLevel(Protocol):
 
     def token_values(self, features: torch.Tensor) -> torch.Tensor:
         """V(s, first k tokens) from ``TokenOutputs.features``, shape (N, K)."""
+
+
+@runtime_checkable
+class SeedBatched(Protocol):
+    """Its constructor takes ``lm`` (for members after the first: the previous member's ``group_base()``) and
+    ``adapter_name``, the member's own adapter on it (every row the member scores goes through it), and the class
+    can compute a rollout step for all members at once."""
+
+    def group_base(self) -> nn.Module:
+        """The model the next member is built on (an agent with adapters: its PeftModel)."""
+
+    @staticmethod
+    def prefetch(agents: list, batches: list) -> None:
+        """Compute, in as few forwards as possible, what each member's next ``distribution`` and ``value`` on its
+        batch will need, and memoize it in the member (inside ``frozen_policy``: the weights are fixed)."""
 
 
 def frozen_policy(agent) -> AbstractContextManager:

@@ -38,7 +38,9 @@ class SayCanAgent(ActorCritic):
         hidden: tuple[int, ...] = (64, 64),
         scorer_mode: str = "shared",
         cache_size: int = 100_000,
+        adapter_name: str | None = None,
     ):
+        """``adapter_name``: accepted for seed groups, where members share ``lm`` as it is (it has no adapter)."""
         super().__init__()
         if norm not in NORMALIZATIONS:
             raise ValueError(f"norm={norm!r} is not valid; valid: {list(NORMALIZATIONS)}")
@@ -67,6 +69,22 @@ class SayCanAgent(ActorCritic):
 
     def load_cache_state(self, state: dict) -> None:
         self._lm_scores.values = dict(state.get("lm_scores", {}))
+
+    def group_base(self) -> nn.Module:
+        """A seed group's members share the frozen LM itself."""
+        return self.lm
+
+    @staticmethod
+    def prefetch(agents: list[SayCanAgent], batches: list[ObsBatch]) -> None:
+        """The LM scores every member is missing, in one forward (they are the same for every member)."""
+        keys = list(dict.fromkeys(k for a, obs in zip(agents, batches) for k in candidate_keys(obs)))
+        keys = [k for k in keys if any(k not in a._lm_scores.values for a in agents)]
+        if not keys:
+            return
+        values = dict(zip(keys, agents[0]._say(keys)))
+        for agent, obs in zip(agents, batches):
+            missing = [k for k in dict.fromkeys(candidate_keys(obs)) if k not in agent._lm_scores.values]
+            agent._lm_scores.put_many(missing, [values[k] for k in missing])
 
     def lm_log_probs(self, obs: ObsBatch) -> torch.Tensor:
         """log p_LM(a | s) over the valid actions (N, A), -inf elsewhere; memoized per (prompt, valid actions)."""

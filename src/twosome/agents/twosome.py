@@ -25,6 +25,8 @@ from twosome.agents.observation import ObsBatch
 from twosome.parallel.fsdp import transformer_units
 from twosome.scoring import NORMALIZATIONS, ActionScorer
 
+BASE = "__base__"  # peft's name for "no adapter" in a mixed batch: the frozen LM's own output
+
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
@@ -59,13 +61,20 @@ class TwosomeAgent(ActorCritic):
         feature_cache_size: int = 50_000,
         scorer_mode: str = "shared",
         memoize: bool = True,
+        adapter_name: str | None = None,
     ):
+        """``adapter_name``: join a seed group (``training/seed_group.py``): ``lm`` is then the group's PeftModel
+        (or, for the first member, the bare LM) and this agent trains its own adapter of that name on it, every
+        row it scores going through that adapter (``row_adapters``). None: the agent owns its LM, as alone."""
         super().__init__()
         if norm not in NORMALIZATIONS:
             raise ValueError(f"norm={norm!r} is not valid; valid: {list(NORMALIZATIONS)}")
         self.norm = norm
         self.scorer = ActionScorer.for_model(lm, tokenizer, mode=scorer_mode)
-        lm.requires_grad_(False)
+        self.adapter_name = adapter_name
+        joining = isinstance(lm, PeftModel)
+        if not joining:
+            lm.requires_grad_(False)
         config = LoraConfig(
             r=lora_r,
             lora_alpha=lora_alpha,
@@ -75,10 +84,14 @@ class TwosomeAgent(ActorCritic):
             bias="none",
             task_type="SEQ_2_SEQ_LM" if self.scorer.encoder_decoder else "CAUSAL_LM",
         )
-        self.actor: PeftModel = get_peft_model(lm, config)
-        for p in self.actor.parameters():  # adapters in fp32: tiny learning rates must not round away
-            if p.requires_grad:
-                p.data = p.data.float()
+        if joining:  # the same modules, traversed in the same order: the same draws as get_peft_model's
+            lm.add_adapter(adapter_name, config)
+            self.actor: PeftModel = lm
+        else:
+            self.actor = get_peft_model(lm, config, adapter_name=adapter_name or "default")
+        for p in self.policy_parameters():  # adapters in fp32: tiny learning rates must not round away
+            p.requires_grad_(True)  # peft leaves only the active adapter trainable; each member trains its own
+            p.data = p.data.float()
         if critic_activation not in ACTIVATIONS:
             raise ValueError(f"critic_activation={critic_activation!r} is not valid; valid: {sorted(ACTIVATIONS)}")
         hidden = lm.config.hidden_size  # T5 configs map it to d_model
@@ -112,7 +125,7 @@ class TwosomeAgent(ActorCritic):
     def _score(self, keys: list[tuple[str, tuple[str, ...]]], remember: bool) -> list[torch.Tensor]:
         """With an adapted critic (GLAM), a memoizing pass also keeps the prompts' hidden states it computed: they
         are the critic's features at these weights, so the value costs no forward of its own."""
-        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys])
+        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys], self._rows(len(keys)))
         share = remember and self.critic_uses_adapter
         scores = self.scorer.score(self.actor, batch, hidden=share)
         if share:
@@ -133,15 +146,65 @@ class TwosomeAgent(ActorCritic):
     def set_memoization(self, enabled: bool) -> None:
         self.memoize = enabled
 
+    # --- seed groups (training/seed_group.py) ----------------------------------------------------------------
+    def group_base(self) -> nn.Module:
+        """What the next member of a seed group is built on: this agent's PeftModel, which gains its adapter."""
+        return self.actor
+
+    @staticmethod
+    @torch.no_grad()
+    def prefetch(agents: list[TwosomeAgent], batches: list[ObsBatch]) -> None:
+        """Score every member's rollout batch in one forward through the shared LM, each row through its member's
+        adapter, and the frozen critic's missing features in a second (``__base__`` rows, each distinct prompt
+        once: the frozen LM's feature is the same for every member). What each member computes alone in its next
+        ``distribution`` and ``value`` calls is then memoized, so they make no forward of their own."""
+        first = agents[0]
+        pending = []  # (agent, keys not yet scored)
+        for agent, obs in zip(agents, batches):
+            if agent.memoize and agent._in_frozen_policy:
+                known = agent._scores.values
+                pending.append((agent, [k for k in dict.fromkeys(candidate_keys(obs)) if k not in known]))
+        keys = [k for _, todo in pending for k in todo]
+        if keys:
+            names = [agent.adapter_name for agent, todo in pending for _ in todo]
+            batch = first.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys], names)
+            share = any(agent.critic_uses_adapter for agent, _ in pending)
+            scores = first.scorer.score(first.actor, batch, hidden=share)
+            values = scores.normalized(first.norm).split(batch.counts)  # members differ only in their seeds
+            start = 0
+            for agent, todo in pending:
+                rows = slice(start, start + len(todo))
+                agent._scores.put_many(todo, list(values[rows]))
+                if agent.critic_uses_adapter:
+                    agent._adapted_memo().put_many([k[0] for k in todo], list(scores.prompt_hidden[rows].float()))
+                start = rows.stop
+        frozen = [(a, obs) for a, obs in zip(agents, batches) if not a.critic_uses_adapter and a.memoize]
+        prompts = list(dict.fromkeys(p for a, obs in frozen for p in obs.prompts if p not in a._features.values))
+        if prompts:
+            ids = [first.scorer.prompt_ids(p) for p in prompts]
+            features = dict(zip(prompts, first.scorer.prompt_features(first.actor, ids, [BASE] * len(ids))))
+            for agent, obs in frozen:
+                missing = [p for p in dict.fromkeys(obs.prompts) if p not in agent._features.values]
+                agent._features.put_many(missing, [features[p] for p in missing])
+
     def distribution(self, obs: ObsBatch) -> Categorical:
         return masked_categorical(self.action_scores(obs), obs.action_mask)
+
+    def _rows(self, n: int, base: bool = False) -> list[str] | None:
+        """The adapter of each of ``n`` rows in a seed group (``__base__``: the frozen LM); None alone."""
+        if self.adapter_name is None:
+            return None
+        return [BASE if base else self.adapter_name] * n
 
     # --- critic ------------------------------------------------------------------------------------------
     def _prompt_features(self, prompts: list[str]) -> list[torch.Tensor]:
         ids = [self.scorer.prompt_ids(p) for p in prompts]
         if self.critic_uses_adapter:  # no gradient: the value optimizer steps the head only
             with torch.no_grad():
-                return list(self.scorer.prompt_features(self.actor, ids))
+                return list(self.scorer.prompt_features(self.actor, ids, self._rows(len(ids))))
+        if self.adapter_name is not None:
+            with torch.no_grad():
+                return list(self.scorer.prompt_features(self.actor, ids, self._rows(len(ids), base=True)))
         with torch.no_grad(), self.actor.disable_adapter():
             return list(self.scorer.prompt_features(self.actor, ids))
 
@@ -172,7 +235,7 @@ class TwosomeAgent(ActorCritic):
         """The chosen actions' tokens under the policy restricted to the candidate list (``norm=trie``), and the
         adapted LM's hidden state at each position that predicts one of them (the token critic's input)."""
         keys = candidate_keys(obs)
-        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys])
+        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys], self._rows(len(keys)))
         scores = self.scorer.score(self.actor, batch, hidden=True)
         valid_index = obs.action_mask.long().cumsum(1) - 1  # action index -> its place among the valid actions
         offsets = torch.tensor([0, *batch.counts[:-1]]).cumsum(0)
@@ -189,7 +252,9 @@ class TwosomeAgent(ActorCritic):
 
     # --- training plumbing -------------------------------------------------------------------------------
     def policy_parameters(self) -> list[nn.Parameter]:
-        return [p for p in self.actor.parameters() if p.requires_grad]
+        """This agent's adapter (in a seed group the LM carries the other members' adapters too)."""
+        name = self.adapter_name or "default"
+        return [p for n, p in self.actor.named_parameters() if f".{name}." in n and "lora_" in n]
 
     def value_parameters(self) -> list[nn.Parameter]:
         return list(self.critic_head.parameters())
@@ -199,9 +264,15 @@ class TwosomeAgent(ActorCritic):
         return [*transformer_units(self.actor), self.critic_head]
 
     def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
+        """``adapter/`` as peft writes it, whatever this agent's adapter is called in a seed group."""
         directory = Path(directory)
         actor_sd = None if state_dict is None else child_state_dict(self, "actor", state_dict)
-        self.actor.save_pretrained(directory / "adapter", state_dict=actor_sd)
+        name = self.adapter_name or "default"
+        self.actor.save_pretrained(directory / "adapter", state_dict=actor_sd, selected_adapters=[name])
+        if name != "default":  # peft puts a named adapter in a subdirectory: the files a run alone writes
+            for item in (directory / "adapter" / name).iterdir():
+                item.replace(directory / "adapter" / item.name)
+            (directory / "adapter" / name).rmdir()
         torch.save(child_state_dict(self, "critic_head", state_dict), directory / "critic_head.pt")
 
     def load(self, directory: str | Path) -> None:
@@ -209,5 +280,6 @@ class TwosomeAgent(ActorCritic):
         from safetensors.torch import load_file
 
         directory = Path(directory)
-        set_peft_model_state_dict(self.actor, load_file(directory / "adapter" / "adapter_model.safetensors"))
+        weights = load_file(directory / "adapter" / "adapter_model.safetensors")
+        set_peft_model_state_dict(self.actor, weights, adapter_name=self.adapter_name or "default")
         self.critic_head.load_state_dict(torch.load(directory / "critic_head.pt", weights_only=True))

@@ -40,9 +40,15 @@ def env_spaces(cfg: DictConfig) -> dict[str, int]:
         env.close()
 
 
-def build_agent(cfg: DictConfig) -> ActorCritic:
+def build_agent(cfg: DictConfig, base: tuple | None = None, adapter_name: str | None = None) -> ActorCritic:
+    """A seed group's member (``training/seed_group.py``) has its own ``adapter_name``; after the first, it is built
+    on ``base``, (the previous member's ``group_base()``, the tokenizer): the LM is loaded once for the group."""
     extra = env_spaces(cfg) if cfg.agent.uses_vectors else {}
-    if cfg.agent.uses_lm:
+    if adapter_name is not None:
+        extra["adapter_name"] = adapter_name
+    if base is not None:
+        extra.update(lm=base[0], tokenizer=base[1])
+    elif cfg.agent.uses_lm:
         m = cfg.model
         options = {"source_build": m.get("source_build") or "household_llama", "wheel": m.get("wheel")}
         device = "cuda" if cfg.trainer.accelerator in GPU_ACCELERATORS and torch.cuda.is_available() else "cpu"
@@ -74,8 +80,28 @@ def build_strategy(cfg: DictConfig):
     return ModelParallelStrategy(data_parallel_size=world, tensor_parallel_size=1, save_distributed_checkpoint=False)
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = None, **overrides) -> pl.Trainer:
-    """``tb_purge_step``: a resumed run drops TensorBoard events logged after its checkpoint."""
+def build_loggers(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = None) -> list:
+    """The run's metric loggers (metrics.csv, tensorboard/); ``tb_purge_step``: a resumed run drops TensorBoard
+    events logged after its checkpoint."""
+    loggers = []
+    if cfg.logger.csv:
+        loggers.append(ContinuingCSVLogger(save_dir=str(run_dir), name="", version="", flush_logs_every_n_steps=1))
+    if cfg.logger.tensorboard:
+        tb_kwargs = {} if tb_purge_step is None else {"purge_step": tb_purge_step}
+        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", **tb_kwargs))
+    return loggers
+
+
+def build_trainer(
+    cfg: DictConfig,
+    run_dir: Path,
+    tb_purge_step: int | None = None,
+    loggers: list | None = None,
+    callbacks: list | None = None,
+    **overrides,
+) -> pl.Trainer:
+    """``loggers`` (default: ``build_loggers``) and ``callbacks`` (default: the run's checkpoints in ``run_dir``):
+    a seed group gives its own."""
     from pytorch_lightning.plugins.environments import SLURMEnvironment
 
     from twosome.training.checkpointing import (
@@ -87,16 +113,13 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = No
 
     if cfg.trainer.get("num_threads"):
         torch.set_num_threads(int(cfg.trainer.num_threads))
-    loggers = []
-    if cfg.logger.csv:
-        loggers.append(ContinuingCSVLogger(save_dir=str(run_dir), name="", version="", flush_logs_every_n_steps=1))
-    if cfg.logger.tensorboard:
-        tb_kwargs = {} if tb_purge_step is None else {"purge_step": tb_purge_step}
-        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", **tb_kwargs))
+    if loggers is None:
+        loggers = build_loggers(cfg, run_dir, tb_purge_step)
     ckpt = checkpoint_path(run_dir)
-    callbacks = [PeriodicCheckpoint(ckpt, cfg.checkpoint.every_updates)]
-    if cfg.checkpoint.requeue_signals:
-        callbacks.append(PreemptionCheckpoint(ckpt, tuple(cfg.checkpoint.requeue_signals)))
+    if callbacks is None:
+        callbacks = [PeriodicCheckpoint(ckpt, cfg.checkpoint.every_updates)]
+        if cfg.checkpoint.requeue_signals:
+            callbacks.append(PreemptionCheckpoint(ckpt, tuple(cfg.checkpoint.requeue_signals)))
     if not sys.stdout.isatty() and overrides.get("enable_progress_bar", True):
         from pytorch_lightning.callbacks import RichProgressBar
 

@@ -52,14 +52,26 @@ class DamagedCheckpoint(RuntimeError):
 
 
 def read_run_state(path: str | Path) -> dict:
-    """The PPO run state stored in a checkpoint (updates done, env steps), without building a trainer."""
+    """The PPO run state stored in a checkpoint (updates done, env steps), without building a trainer;
+    ``seed_group``: whether a seed group wrote it (``training/seed_group.py``)."""
     try:
-        return pickle.loads(torch.load(path, map_location="cpu", weights_only=True)["ppo_run"])
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        return {**pickle.loads(checkpoint["ppo_run"]), "seed_group": "seed_group" in checkpoint}
     except Exception as err:
         raise DamagedCheckpoint(
             f"{path} cannot be read ({type(err).__name__}: {err}); the suite writes checkpoints atomically, so it was "
             "damaged or replaced outside it. checkpoint.resume=false starts the run afresh (deleting its results)"
         ) from err
+
+
+def save_checkpoint(trainer: pl.Trainer, pl_module, path: Path) -> None:
+    """Lightning's checkpoint at ``path``, or, for a module that writes its own (a seed group: one per member, each
+    in its run directory), that module's."""
+    own = getattr(pl_module, "save_checkpoints", None)
+    if own is not None:
+        own()
+    else:
+        trainer.save_checkpoint(path, weights_only=False)  # said: Lightning logs each default
 
 
 class PeriodicCheckpoint(Callback):
@@ -69,7 +81,7 @@ class PeriodicCheckpoint(Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
         done = pl_module.updates_done
         if self.every_updates > 0 and (done % self.every_updates == 0 or done == pl_module.num_updates):
-            trainer.save_checkpoint(self.path, weights_only=False)  # said: Lightning logs each default
+            save_checkpoint(trainer, pl_module, self.path)
 
 
 class Preempted(Exception):
@@ -171,7 +183,7 @@ class PreemptionCheckpoint(Callback):
             return
         signum = self.received or (signal.SIGTERM if sigterm else self.signals[0])
         self.received = None
-        trainer.save_checkpoint(self.path, weights_only=False)  # said: Lightning logs each default
+        save_checkpoint(trainer, pl_module, self.path)
         name = signal.Signals(signum).name
         stopped = f"{name} at update {pl_module.updates_done}: checkpoint {self.path}"
         log.warning("%s received: checkpoint saved at update %d (%s)", name, pl_module.updates_done, self.path)

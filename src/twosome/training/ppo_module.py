@@ -134,8 +134,14 @@ class PPOModule(pl.LightningModule):
         """One update; ``batch`` is its index (0-based) in the run."""
         t0 = time.time()
         rollout = self.collector.collect()
-        rollout_time = time.time() - t0
         ctx = UpdateContext(self.optimizers(), self.lr_schedulers(), self.manual_backward, self.device)
+        metrics = self.learn(rollout, time.time() - t0, ctx)
+        self._progress_bar(metrics)
+
+    def learn(self, rollout, rollout_time: float, ctx: UpdateContext) -> dict[str, float]:
+        """Everything after the rollout: the algorithm's update, evaluation when due, the metrics logged (the
+        ``loggers``: the trainer's, or a seed group member's own). Returns them."""
+        t0 = time.time()
         try:
             metrics = self.algorithm.update(rollout, ctx)
         except NonFiniteLossError as err:
@@ -145,24 +151,30 @@ class PPOModule(pl.LightningModule):
                 "(ppo.policy_lr, ppo.value_lr) or check the model dtype."
             ) from err
         metrics["charts/rollout_seconds"] = rollout_time
-        metrics["charts/update_seconds"] = time.time() - t0 - rollout_time
+        metrics["charts/update_seconds"] = time.time() - t0
         if "charts/value_seconds" in metrics:
             metrics["charts/policy_seconds"] = metrics["charts/update_seconds"] - metrics["charts/value_seconds"]
-        if self.device.type == "cuda":
-            metrics["charts/gpu_peak_memory_gb"] = torch.cuda.max_memory_allocated(self.device) / 2**30
+        if ctx.device.type == "cuda":
+            metrics["charts/gpu_peak_memory_gb"] = torch.cuda.max_memory_allocated(ctx.device) / 2**30
         metrics = dist.all_mean(metrics)  # every rank has the same keys: means over the global batch
 
         env_steps = self.env_steps
         metrics["charts/SPS"] = self.run_state.steps_per_second(env_steps)
         metrics.update(summarize(dist.gather(self.collector.tracker.pop()), "charts"))
-        update = int(batch) + 1
+        update = self.updates_done + 1
         every = self.eval_cfg.every_updates
         if update == self.num_updates or (every > 0 and update % every == 0):
             metrics.update(self.run_evaluation())
         if update == self.num_updates:
             metrics.update(self.run_sampled_evaluation())
         self.run_state.schedule.done = update
-        self._log(metrics, env_steps, update)
+        metrics = {"global_step": float(env_steps), "update": float(update), **metrics}
+        metrics = {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
+        for logger in self.metric_loggers or self.loggers:
+            logger.log_metrics(metrics, step=env_steps)
+        return metrics
+
+    metric_loggers: list = []  # a seed group member's own loggers (alone: the trainer's)
 
     def run_evaluation(self) -> dict[str, float]:
         """Greedy (or sampled) episodes on fresh environments; with several ranks each runs its share."""
@@ -197,11 +209,7 @@ class PPOModule(pl.LightningModule):
             envs.close()
         return dist.gather(records)[:episodes]
 
-    def _log(self, metrics: dict[str, float], env_steps: int, update: int):
-        metrics = {"global_step": float(env_steps), "update": float(update), **metrics}
-        metrics = {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
-        for logger in self.loggers:
-            logger.log_metrics(metrics, step=env_steps)
+    def _progress_bar(self, metrics: dict[str, float]) -> None:
         bar = {
             "ret": metrics.get("charts/episodic_return"),
             "succ": metrics.get("charts/success_rate"),

@@ -108,51 +108,63 @@ class RolloutCollector:
             return self._collect()
 
     def _collect(self) -> Rollout:
+        self.start()
+        for _ in range(self.num_steps):
+            self.step()
+        return self.finish()
+
+    # A rollout in three parts, so that a seed group (training/seed_group.py) can step its members in lockstep.
+    def start(self) -> None:
         T, N = self.num_steps, self.envs.num_envs
-        obs_list, acts, logps, vals = [], [], [], []
-        rewards, discounts, ends = torch.zeros(T, N), torch.zeros(T, N), torch.zeros(T, N)
-        next_values = torch.zeros(T, N)
-        for t in range(T):
-            obs = self.next_obs
-            dist = self.agent.distribution(obs)
-            action = dist.sample()
-            value = self._value(obs)
-            obs_list.append(obs)
-            acts.append(action.cpu())
-            logps.append(dist.log_prob(action).float().cpu())
-            vals.append(value)
+        self._obs, self._actions, self._logprobs, self._values = [], [], [], []
+        self._rewards, self._discounts, self._ends = torch.zeros(T, N), torch.zeros(T, N), torch.zeros(T, N)
+        self._next_values = torch.zeros(T, N)
 
-            next_obs, reward, terminated, truncated, info = self.envs.step(action.cpu().numpy())
-            ended = np.logical_or(terminated, truncated)
-            steps = step_field(info, "primitive_steps", ended, 1)
-            success = step_field(info, "success", ended, False)
-            self.tracker.add(np.asarray(reward, dtype=np.float64), steps, ended, success)
-            rewards[t] = torch.as_tensor(reward, dtype=torch.float32)
-            discounts[t] = torch.as_tensor(self.gamma**steps, dtype=torch.float32)
-            ends[t] = torch.as_tensor(ended, dtype=torch.float32)
-            # Time-limit truncation: bootstrap from the value of the observation the episode stopped at.
-            trunc_rows = np.flatnonzero(np.logical_and(truncated, ~np.asarray(terminated)))
-            if len(trunc_rows):
-                next_values[t, trunc_rows] = self._value(final_obs_batch(info, trunc_rows.tolist()))
-            elif self.lockstep:  # the other ranks may be bootstrapping now: make the same LM forwards
-                self._value(obs.select([0]))
-            self.next_obs = to_obs_batch(next_obs, info)
-            self.env_steps += N
+    def step(self) -> None:
+        t, N = len(self._obs), self.envs.num_envs
+        obs = self.next_obs
+        dist = self.agent.distribution(obs)
+        action = dist.sample()
+        value = self._value(obs)
+        self._obs.append(obs)
+        self._actions.append(action.cpu())
+        self._logprobs.append(dist.log_prob(action).float().cpu())
+        self._values.append(value)
 
+        next_obs, reward, terminated, truncated, info = self.envs.step(action.cpu().numpy())
+        ended = np.logical_or(terminated, truncated)
+        steps = step_field(info, "primitive_steps", ended, 1)
+        success = step_field(info, "success", ended, False)
+        self.tracker.add(np.asarray(reward, dtype=np.float64), steps, ended, success)
+        self._rewards[t] = torch.as_tensor(reward, dtype=torch.float32)
+        self._discounts[t] = torch.as_tensor(self.gamma**steps, dtype=torch.float32)
+        self._ends[t] = torch.as_tensor(ended, dtype=torch.float32)
+        # Time-limit truncation: bootstrap from the value of the observation the episode stopped at.
+        trunc_rows = np.flatnonzero(np.logical_and(truncated, ~np.asarray(terminated)))
+        if len(trunc_rows):
+            self._next_values[t, trunc_rows] = self._value(final_obs_batch(info, trunc_rows.tolist()))
+        elif self.lockstep:  # the other ranks may be bootstrapping now: make the same LM forwards
+            self._value(obs.select([0]))
+        self.next_obs = to_obs_batch(next_obs, info)
+        self.env_steps += N
+
+    def finish(self) -> Rollout:
         last_value = self._value(self.next_obs)
-        values = torch.stack(vals)
+        values = torch.stack(self._values)
         following = torch.cat([values[1:], last_value[None]])
-        next_values = torch.where(ends.bool(), next_values, following)
-        return Rollout(
-            obs=obs_list,
-            actions=torch.stack(acts),
-            logprobs=torch.stack(logps),
+        next_values = torch.where(self._ends.bool(), self._next_values, following)
+        rollout = Rollout(
+            obs=self._obs,
+            actions=torch.stack(self._actions),
+            logprobs=torch.stack(self._logprobs),
             values=values,
-            rewards=rewards,
-            discounts=discounts,
-            episode_ends=ends,
+            rewards=self._rewards,
+            discounts=self._discounts,
+            episode_ends=self._ends,
             next_values=next_values,
         )
+        self._obs = self._actions = self._logprobs = self._values = []
+        return rollout
 
 
 @torch.no_grad()

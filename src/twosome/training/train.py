@@ -233,6 +233,11 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
         purge = None
         if resume_from is not None:
             state = read_run_state(resume_from)
+            if state["seed_group"]:
+                raise ConfigError(
+                    f"{resume_from} was written by a seed group (hydra/launcher=seed_batch): resume it the same way "
+                    "(the same command), or start afresh with checkpoint.resume=false"
+                )
             truncate_csv(run_dir / "metrics.csv", state["updates_done"])
             purge = state["env_steps"] + 1
             print(f"Resuming {run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
@@ -244,6 +249,11 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
         module.run_evaluation()
         module.run_sampled_evaluation()
         digest, saved = None, []
+    return finish_run(cfg, run_dir, module, digest, saved, start)
+
+
+def finish_run(cfg: DictConfig, run_dir: Path, module, digest: str | None, saved: list[str], start: float) -> dict:
+    """Write the run's summary.json and status ``finished``, say its summary line; return the summary."""
     # The normalization the policy really uses ("-" for agents that read no action likelihoods, e.g. PPO).
     norm = OmegaConf.select(cfg, "agent.policy.norm", default="-")
     summary = {
@@ -270,6 +280,16 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
     return summary
 
 
+def trained_weights(agent) -> dict:
+    """The agent's trained weights by name. A seed group member shares its LM with the other members' adapters: its
+    own are named as a run alone names them (adapter ``default``), so its files and digest are a lone run's."""
+    adapter = getattr(agent, "adapter_name", None)
+    if adapter is None:
+        return {n: p.detach() for n, p in agent.named_parameters() if p.requires_grad}
+    own = {id(p) for p in [*agent.policy_parameters(), *agent.value_parameters()]}
+    return {n.replace(f".{adapter}.", ".default."): p.detach() for n, p in agent.named_parameters() if id(p) in own}
+
+
 def weights_digest(state_dict: dict) -> str:
     digest = hashlib.sha256()
     for name in sorted(state_dict):
@@ -291,7 +311,7 @@ def save_agent(agent, run_dir: Path) -> tuple[str, list[str]]:
         if len(set(digests)) != 1:
             raise RuntimeError(f"the ranks disagree on the trained weights (digests {digests}): not saving them")
     else:
-        state_dict = {n: p.detach() for n, p in agent.named_parameters() if p.requires_grad}
+        state_dict = trained_weights(agent)
     digest = weights_digest(state_dict)
     if dist.rank() != 0:
         return digest, []

@@ -1,0 +1,173 @@
+"""Seed groups (issue 28): N runs of one configuration in one process through one frozen LM are the N runs alone.
+
+Tolerance: a member's rows are scored in one forward with the other members' rows (one padded batch), so its
+log-likelihoods differ from a lone run's in the last float32 bits (measured: at most 5e-6 in any metric after six
+updates); sampled actions are the same (the same random draws from probabilities that close). Hence 1e-4."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hydra_plugins.twosome_seed_batch_launcher import form_groups, group_key
+from tests.test_reliability import TIMING, run_cli, same_results, small_run, start, wait_for_checkpoint
+from tests.test_training import learning_config
+from twosome.config import ConfigError
+from twosome.training.seed_group import not_batchable_reason, train_group
+from twosome.training.train import train
+
+TWO_UPDATES = ("ppo.total_env_steps=128", "ppo.num_steps=16", "eval.episodes=4")
+
+
+def _configs(tmp_path, model_dir, seeds, *overrides):
+    return [learning_config(tmp_path, model_dir, f"seed={s}", *TWO_UPDATES, *overrides) for s in seeds]
+
+
+def _weights(run_dir):
+    files = sorted(run_dir.glob("*.pt"))
+    weights = {f"{f.stem}.{k}": v for f in files for k, v in _flat(torch.load(f, weights_only=True)).items()}
+    if (run_dir / "adapter").exists():
+        weights.update(load_file(run_dir / "adapter" / "adapter_model.safetensors"))
+    return weights
+
+
+def _flat(state, prefix=""):
+    out = {}
+    for k, v in state.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def _assert_same_run(alone, grouped, atol=1e-4):
+    a, b = pd.read_csv(alone / "metrics.csv"), pd.read_csv(grouped / "metrics.csv")
+    columns = sorted(set(a.columns) - TIMING)
+    assert sorted(set(b.columns) - TIMING) == columns
+    pd.testing.assert_frame_equal(a[columns], b[columns], atol=atol, rtol=0)
+    wa, wb = _weights(alone), _weights(grouped)
+    assert wa.keys() == wb.keys() and wa
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], atol=atol, rtol=0, msg=k)
+
+
+def _alone_and_grouped(tmp_path, cfgs):
+    for s, cfg in enumerate(cfgs):
+        train(cfg, run_dir=tmp_path / f"alone{s}", enable_progress_bar=False)
+    dirs = [tmp_path / f"group{s}" for s in range(len(cfgs))]
+    results = train_group(cfgs, dirs, enable_progress_bar=False)
+    assert all(isinstance(r, dict) for r in results), results
+    return dirs
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("agent=twosome",),
+        ("agent=glam",),
+        ("agent=saycan", "ppo.value_minibatch_size=16", "ppo.policy_minibatch_size=16", "ppo.policy_chunk_size=16"),
+        ("algo=poad",),
+    ],
+    ids=["twosome", "glam", "saycan", "poad"],
+)
+def test_a_two_seed_group_equals_the_two_runs_alone(tmp_path, tiny_model_dir, overrides):
+    cfgs = _configs(tmp_path, tiny_model_dir, [0, 1], *overrides)
+    dirs = _alone_and_grouped(tmp_path, cfgs)
+    for s in (0, 1):
+        _assert_same_run(tmp_path / f"alone{s}", dirs[s])
+        assert json.loads((dirs[s] / "status.json").read_text())["status"] == "finished"
+    # The two members trained different weights (their own seeds), not one copy.
+    w0, w1 = _weights(dirs[0]), _weights(dirs[1])
+    assert any(not torch.allclose(w0[k], w1[k]) for k in w0)
+
+
+def test_a_seed_that_stops_early_by_kl_leaves_the_other_unchanged(tmp_path, tiny_model_dir):
+    """At target_kl=0.01 one of seeds 0 and 1 stops its first update early and the other does not (alone); grouped,
+    each still does what it does alone."""
+    cfgs = _configs(tmp_path, tiny_model_dir, [0, 1], "ppo.target_kl=0.01")
+    dirs = _alone_and_grouped(tmp_path, cfgs)
+    stops = [pd.read_csv(tmp_path / f"alone{s}" / "metrics.csv")["losses/kl_early_stop"].iloc[0] for s in (0, 1)]
+    assert sorted(stops) == [0.0, 1.0], stops  # the precondition: alone, the seeds stop differently
+    for s in (0, 1):
+        _assert_same_run(tmp_path / f"alone{s}", dirs[s])
+
+
+def test_a_group_where_one_seed_has_finished_runs_only_the_others(tmp_path, tiny_model_dir, capsys):
+    cfgs = _configs(tmp_path, tiny_model_dir, [0, 1])
+    train(cfgs[0], run_dir=tmp_path / "group0", enable_progress_bar=False)
+    train(cfgs[1], run_dir=tmp_path / "alone1", enable_progress_bar=False)
+    finished = (tmp_path / "group0" / "summary.json").read_bytes()
+    metrics_mtime = (tmp_path / "group0" / "metrics.csv").stat().st_mtime_ns
+    results = train_group(cfgs, [tmp_path / "group0", tmp_path / "group1"], enable_progress_bar=False)
+    assert results[0] == json.loads(finished)
+    assert "group0 is already finished" in capsys.readouterr().out
+    assert (tmp_path / "group0" / "summary.json").read_bytes() == finished
+    assert (tmp_path / "group0" / "metrics.csv").stat().st_mtime_ns == metrics_mtime
+    _assert_same_run(tmp_path / "alone1", tmp_path / "group1")
+
+
+def test_a_group_refuses_runs_that_differ_in_more_than_the_seed(tmp_path, tiny_model_dir):
+    cfgs = [*_configs(tmp_path, tiny_model_dir, [0]), *_configs(tmp_path, tiny_model_dir, [1], "norm=token")]
+    results = train_group(cfgs, [tmp_path / "a", tmp_path / "b"], enable_progress_bar=False)
+    assert isinstance(results[1], ConfigError) and "differ only in their seed" in str(results[1])
+
+
+def test_what_cannot_be_batched_says_why(tmp_path, tiny_model_dir):
+    (cfg,) = _configs(tmp_path, tiny_model_dir, [0])
+    assert not_batchable_reason(cfg) is None
+    assert "reads no LM" in not_batchable_reason(_configs(tmp_path, tiny_model_dir, [0], "agent=ppo")[0])
+    assert "evaluation only" in not_batchable_reason(_configs(tmp_path, tiny_model_dir, [0], "agent=zeroshot")[0])
+    assert "data-parallel" in not_batchable_reason(_configs(tmp_path, tiny_model_dir, [0], "trainer=fsdp_cpu")[0])
+
+
+def test_the_launcher_groups_jobs_that_differ_only_in_their_seed():
+    sweep = [[f"norm={n}", f"seed={s}"] for n in ("word", "token") for s in range(3)]
+    keys = [group_key(o) for o in sweep]
+    assert keys[0] == ("norm=word",) and keys[3] == ("norm=token",)
+    assert form_groups(keys, [True] * 6, max_batch=16) == [[0, 1, 2], [3, 4, 5]]
+    assert form_groups(keys, [True] * 6, max_batch=2) == [[0, 1], [2], [3, 4], [5]]
+    assert form_groups(keys, [False] * 3 + [True] * 3, max_batch=16) == [[0], [1], [2], [3, 4, 5]]
+
+
+GROUP_SWEEP = ("-m", "seed=0,1", "hydra/launcher=seed_batch")
+
+
+def test_sigkill_of_the_group_then_the_same_command_resumes_every_seed_exactly(tmp_path, tiny_model_dir):
+    """The sweep of seeds 0 and 1 as one group, killed after its first checkpoints, then the same command: each
+    seed ends exactly as the group uninterrupted, and within 1e-4 of its run alone; a lone run refuses a group's
+    checkpoint."""
+    uninterrupted = tmp_path / "uninterrupted"
+    args = [*GROUP_SWEEP, *small_run(tiny_model_dir, None), f"hydra.sweep.dir={uninterrupted}"]
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Seed group of 2 in one process" in proc.stdout
+
+    sweep = tmp_path / "sweep"
+    args = [*GROUP_SWEEP, *small_run(tiny_model_dir, None), f"hydra.sweep.dir={sweep}"]
+    proc = start(args, tmp_path)
+    jobs = []
+    while len(jobs) < 2 and proc.poll() is None:
+        jobs = sorted(sweep.glob("[01]_*"))
+    done = wait_for_checkpoint(jobs[1], proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert done < 6 and not any((j / "summary.json").exists() for j in jobs)
+
+    lone = run_cli(*small_run(tiny_model_dir, jobs[0], "seed=0"), cwd=tmp_path)
+    assert lone.returncode != 0 and "written by a seed group" in lone.stdout + lone.stderr
+
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert resumed.stdout.count("Resuming") == 2
+    for job in jobs:
+        same_results(next(uninterrupted.glob(job.name)), job)
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert table[["job", "status"]].values.tolist() == [[0, "finished"], [1, "finished"]]
+
+    alone = tmp_path / "alone"
+    proc = run_cli(*small_run(tiny_model_dir, alone, "seed=1"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _assert_same_run(alone, jobs[1])
