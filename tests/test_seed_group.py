@@ -135,16 +135,20 @@ def test_the_launcher_groups_jobs_that_differ_only_in_their_seed():
 GROUP_SWEEP = ("-m", "seed=0,1", "hydra/launcher=seed_batch")
 
 
-def test_sigkill_of_the_group_then_the_same_command_resumes_every_seed_exactly(tmp_path, tiny_model_dir):
-    """The sweep of seeds 0 and 1 as one group, killed after its first checkpoints, then the same command: each
-    seed ends exactly as the group uninterrupted, and within 1e-4 of its run alone; a lone run refuses a group's
-    checkpoint."""
-    uninterrupted = tmp_path / "uninterrupted"
-    args = [*GROUP_SWEEP, *small_run(tiny_model_dir, None), f"hydra.sweep.dir={uninterrupted}"]
-    proc = run_cli(*args, cwd=tmp_path)
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, tiny_model_dir):
+    """The sweep of seeds 0 and 1 (``small_run``) as one group, never interrupted: its sweep directory."""
+    root = tmp_path_factory.mktemp("uninterrupted_group")
+    args = [*GROUP_SWEEP, *small_run(tiny_model_dir, None), f"hydra.sweep.dir={root / 'sweep'}"]
+    proc = run_cli(*args, cwd=root)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Seed group of 2 in one process" in proc.stdout
+    return root / "sweep"
 
+
+def test_sigkill_of_the_group_then_the_same_command_resumes_every_seed_exactly(tmp_path, tiny_model_dir, uninterrupted):
+    """The group killed after its first checkpoints, then the same command: each seed ends exactly as the group
+    uninterrupted, and within 1e-4 of its run alone; a lone run refuses a group's checkpoint."""
     sweep = tmp_path / "sweep"
     args = [*GROUP_SWEEP, *small_run(tiny_model_dir, None), f"hydra.sweep.dir={sweep}"]
     proc = start(args, tmp_path)
@@ -171,3 +175,32 @@ def test_sigkill_of_the_group_then_the_same_command_resumes_every_seed_exactly(t
     proc = run_cli(*small_run(tiny_model_dir, alone, "seed=1"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     _assert_same_run(alone, jobs[1])
+
+
+def test_sigterm_stops_every_seed_of_the_group_and_the_same_command_resumes_them(
+    tmp_path, tiny_model_dir, uninterrupted
+):
+    sweep = tmp_path / "sweep"
+    args = [*GROUP_SWEEP, *small_run(tiny_model_dir, None), f"hydra.sweep.dir={sweep}"]
+    proc = start(args, tmp_path)
+    jobs = []
+    while len(jobs) < 2 and proc.poll() is None:
+        jobs = sorted(sweep.glob("[01]_*"))
+    wait_for_checkpoint(jobs[1], proc)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0, out[-3000:]
+    for job in jobs:
+        status = json.loads((job / "status.json").read_text())
+        assert status["status"] == "preempted" and "SIGTERM" in status["reason"], (status, out[-3000:])
+        assert not (job / "summary.json").exists()
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert table[["job", "status"]].values.tolist() == [[0, "preempted"], [1, "preempted"]]
+    assert f"rerun the same command with hydra.sweep.dir={sweep}" in out
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert resumed.stdout.count("Resuming") == 2
+    for job in jobs:
+        same_results(next(uninterrupted.glob(job.name)), job)
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert table[["job", "status"]].values.tolist() == [[0, "finished"], [1, "finished"]]

@@ -270,6 +270,53 @@ def dtype_auto_e2e_cpu(root: Path) -> str:
     return markdown(rows)
 
 
+MODEL_NAMES = {
+    "tiny": "tiny default",
+    "smollm2_fp32": "SmolLM2-135M, float32",
+    "smollm2_bf16": "SmolLM2-135M, bfloat16",
+}
+
+
+def seed_batch_cpu(root: Path) -> str:
+    """Issue 28: N seeds as one seed group against N processes sharing the cores, the same work."""
+    frame = pd.read_csv(root / BENCH / "seed_batch_cpu.csv")
+    rows = []
+    for (model, seeds), case in frame.groupby(["model", "seeds"], sort=False):
+        ways = case.set_index("way")
+        for way in ("separate", "batched"):
+            r = ways.loc[way]
+            rows.append(
+                {
+                    "model": MODEL_NAMES.get(model, model),
+                    "seeds": seeds,
+                    "how": f"{'seed group' if way == 'batched' else 'separate'}: {r.processes} process(es) x "
+                    f"{r.threads_per_process} thread(s)",
+                    "env steps/s (training)": rate(r.env_steps_per_second),
+                    "env steps/s (wall clock)": rate(r.wall_env_steps_per_second),
+                    "seconds per update: rollout + updates": f"{r.rollout_seconds_per_update:.2f} + "
+                    f"{r.update_seconds_per_update:.2f}",
+                    "peak resident memory (GiB)": f"{r.peak_rss_gib:.2f}",
+                    "CPU flags": r.cpu,
+                }
+            )
+        sep, bat = ways.loc["separate"], ways.loc["batched"]
+        rows.append(
+            {
+                "model": "",
+                "seeds": "",
+                "how": "batched / separate",
+                "env steps/s (training)": ratio(bat.env_steps_per_second, sep.env_steps_per_second),
+                "env steps/s (wall clock)": ratio(bat.wall_env_steps_per_second, sep.wall_env_steps_per_second),
+                "seconds per update: rollout + updates": " + ".join(
+                    ratio(bat[k], sep[k]) for k in ("rollout_seconds_per_update", "update_seconds_per_update")
+                ),
+                "peak resident memory (GiB)": ratio(bat.peak_rss_gib, sep.peak_rss_gib),
+                "CPU flags": "",
+            }
+        )
+    return markdown(pd.DataFrame(rows))
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     f.__name__: f
     for f in (
@@ -282,5 +329,6 @@ TABLES: dict[str, Callable[[Path], str]] = {
         gpu_fsdp_one_update,
         smollm2_gpu_runs,
         dtype_auto_e2e_cpu,
+        seed_batch_cpu,
     )
 }
