@@ -204,3 +204,24 @@ def test_sigterm_stops_every_seed_of_the_group_and_the_same_command_resumes_them
         same_results(next(uninterrupted.glob(job.name)), job)
     table = pd.read_csv(sweep / "sweep_summary.csv")
     assert table[["job", "status"]].values.tolist() == [[0, "finished"], [1, "finished"]]
+
+
+def test_a_seed_that_fails_stops_alone_and_the_others_finish(tmp_path, tiny_model_dir, monkeypatch):
+    from twosome.rl.algorithm import NonFiniteLossError
+    from twosome.rl.ppo import PPO
+
+    original = PPO.update
+
+    def poisoned(self, rollout, ctx):
+        if self.agent.adapter_name == "seed_group_0":
+            raise NonFiniteLossError("the policy loss is nan")
+        return original(self, rollout, ctx)
+
+    monkeypatch.setattr(PPO, "update", poisoned)
+    cfgs = _configs(tmp_path, tiny_model_dir, [0, 1])
+    results = train_group(cfgs, [tmp_path / "a", tmp_path / "b"], enable_progress_bar=False)
+    assert isinstance(results[0], NonFiniteLossError) and isinstance(results[1], dict), results
+    status = json.loads((tmp_path / "a" / "status.json").read_text())
+    assert status["status"] == "failed" and "the policy loss is nan at update 1" in status["error"]
+    assert json.loads((tmp_path / "b" / "status.json").read_text())["status"] == "finished"
+    assert not (tmp_path / "a" / "summary.json").exists() and (tmp_path / "b" / "summary.json").exists()

@@ -289,7 +289,14 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
             note = budget_note(members[0].cfg)
             if note:
                 print(note)
-            _run(members, results, trainer_overrides)
+            try:
+                _run(members, results, trainer_overrides)
+            except BaseException as err:  # every unfinished run records it; the caller decides what it means
+                status, stop = _stop_status(err)
+                for m in members:
+                    if results[m.index] is None:
+                        single.write_status(m.run_dir, status, **stop)
+                        results[m.index] = err
     return results
 
 
@@ -311,7 +318,7 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
             print(f"Resuming {m.run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
         m.loggers = build_loggers(m.cfg, m.run_dir, purge)
         m.module.metric_loggers = m.loggers
-        single.write_status(m.run_dir, "running", resumed_from_update=state["updates_done"] if purge else 0)
+        single.write_status(m.run_dir, "running", resumed_from_update=m.first_update)
     for m in members:  # peft leaves only the active adapter trainable; every member trains its own
         for p in m.agent.policy_parameters():
             p.requires_grad_(True)
@@ -322,20 +329,12 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
     trainer = build_trainer(cfg, members[0].run_dir, loggers=[], callbacks=callbacks, **trainer_overrides)
     try:
         trainer.fit(group)
-    except BaseException as err:  # every unfinished run records it; the caller decides what it means
-        status, stop = _stop_status(err)
-        for m in group.active:
-            single.write_status(m.run_dir, status, **stop)
-            results[m.index] = err
+    finally:  # the runs that finished or failed alone, also when something stopped the others
         for index, result in group.results.items():
             results[index] = result
-        return
-    finally:
         for m in members:
             for logger in m.loggers:
                 logger.save()
-    for index, result in group.results.items():
-        results[index] = result
 
 
 def _stop_status(err: BaseException) -> tuple[str, dict]:
