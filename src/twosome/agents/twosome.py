@@ -24,6 +24,7 @@ from twosome.agents.memo import Memo, candidate_keys
 from twosome.agents.observation import ObsBatch
 from twosome.parallel.fsdp import transformer_units
 from twosome.scoring import NORMALIZATIONS, ActionScorer
+from twosome.scoring.trunk_cache import TrunkCache
 
 BASE = "__base__"  # peft's name for "no adapter" in a mixed batch: the frozen LM's own output
 
@@ -54,6 +55,7 @@ class TwosomeAgent(ActorCritic):
         lora_dropout: float = 0.0,
         lora_target_modules: tuple[str, ...] = ("q_proj", "v_proj"),
         lora_layers: int | None = None,
+        trunk_cache_mb: float = 256.0,
         critic_hidden: tuple[int, ...] = (1024, 512),
         critic_activation: str = "relu",
         critic_bias: bool = False,
@@ -71,6 +73,10 @@ class TwosomeAgent(ActorCritic):
             raise ValueError(f"norm={norm!r} is not valid; valid: {list(NORMALIZATIONS)}")
         self.norm = norm
         self.scorer = ActionScorer.for_model(lm, tokenizer, mode=scorer_mode)
+        adapted = top_layers(lm, lora_layers)
+        if adapted and adapted[0] > 0 and trunk_cache_mb > 0 and not self.scorer.encoder_decoder:
+            # Below the lowest adapted block nothing trains: its output is computed once per row (trunk_cache.py).
+            self.scorer.trunk = TrunkCache(adapted[0], trunk_cache_mb)
         self.adapter_name = adapter_name
         joining = isinstance(lm, PeftModel)
         if not joining:
@@ -80,7 +86,7 @@ class TwosomeAgent(ActorCritic):
             lora_alpha=lora_alpha,
             lora_dropout=lora_dropout,
             target_modules=list(lora_target_modules),
-            layers_to_transform=top_layers(lm, lora_layers),
+            layers_to_transform=adapted,
             bias="none",
             task_type="SEQ_2_SEQ_LM" if self.scorer.encoder_decoder else "CAUSAL_LM",
         )
@@ -225,10 +231,15 @@ class TwosomeAgent(ActorCritic):
         return self.critic_head(torch.stack(features)).squeeze(-1)
 
     def cache_state(self) -> dict:
-        return {"features": dict(self._features.values)}
+        trunk = self.scorer.trunk
+        return {"features": dict(self._features.values), "trunk": None if trunk is None else dict(trunk.rows)}
 
     def load_cache_state(self, state: dict) -> None:
         self._features.values = dict(state.get("features", {}))
+        if self.scorer.trunk is not None:
+            self.scorer.trunk.clear()
+            for key, row in (state.get("trunk") or {}).items():
+                self.scorer.trunk.put(key, row)
 
     # --- token level (POAD) ------------------------------------------------------------------------------
     def token_outputs(self, obs: ObsBatch, actions: torch.Tensor) -> TokenOutputs:

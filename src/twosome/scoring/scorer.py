@@ -8,8 +8,9 @@ model (T5, as GLAM) reads the prompt in its encoder and the candidate in its dec
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -18,6 +19,7 @@ from transformers import PreTrainedTokenizerBase
 from twosome.scoring.normalization import normalize
 from twosome.scoring.row_adapters import rows_through
 from twosome.scoring.trie import trie_logprobs
+from twosome.scoring.trunk_cache import TrunkCache
 
 SCORING_MODES = ("shared", "naive")
 SHARED_KERNELS = ("auto", "one_pass", "prefix_cache")
@@ -136,6 +138,15 @@ class ActionScorer:
         self._prompt_cache: dict[str, list[int]] = {}
         self._action_cache: dict[str, list[int]] = {}
         self._cache_size = cache_size
+        #: The frozen trunk's hidden states per row (``trunk_cache``), set by an agent that adapts only the top
+        #: blocks of a causal LM; None: every call runs every block.
+        self.trunk: TrunkCache | None = None
+
+    def _trunk_rows(self, model, keys: Sequence[Hashable], lengths: Sequence[int]):
+        """Around a forward whose rows are ``keys``: the trunk cache, where it applies."""
+        if self.trunk is None or _is_sharded(model):
+            return contextlib.nullcontext()
+        return self.trunk.rows_of(model, keys, lengths)
 
     @classmethod
     def for_model(cls, model, tokenizer: PreTrainedTokenizerBase, mode: str = "shared", **kwargs) -> ActionScorer:
@@ -259,7 +270,8 @@ class ActionScorer:
         # Only positions that predict candidate tokens need logits: keep one contiguous window for all rows.
         pred_pos = p_len[:, None] - 1 + torch.arange(targets.shape[1], device=device)[None, :]
         pred_pos = pred_pos.clamp(max=ids.shape[1] - 1)
-        with rows_through(model, batch.candidate_rows()):
+        keys = [("naive", tuple(seq)) for seq in seqs]
+        with self._trunk_rows(model, keys, [len(seq) for seq in seqs]), rows_through(model, batch.candidate_rows()):
             out = model(
                 input_ids=ids, attention_mask=mask.long(), output_hidden_states=hidden, **self._window(model, pred_pos)
             )
@@ -279,6 +291,8 @@ class ActionScorer:
     def _one_pass(self, model, batch: CandidateBatch) -> bool:
         if self.shared_kernel != "auto":
             return self.shared_kernel == "one_pass"
+        if self.trunk is not None:  # one row per state, one cache entry; the prefix pass's gain was the trunk's
+            return True
         lengths = [len(p) for p in batch.prompt_ids]
         return min(lengths) < 2 or sum(lengths) <= self.one_pass_max_prompt_tokens or _is_sharded(model)
 
@@ -352,7 +366,12 @@ class ActionScorer:
         allowed = (sees & causal[None])[:, None]
         attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
         pred_pos, _ = self._pad(pred_rows, device, fill=0)
-        with rows_through(model, batch.prompt_rows()):
+        owners = batch.owner.tolist()
+        keys = [
+            ("packed", tuple(p), tuple(tuple(c) for o, c in zip(owners, batch.candidate_ids) if o == i))
+            for i, p in enumerate(batch.prompt_ids)
+        ]
+        with self._trunk_rows(model, keys, [len(r) for r in rows]), rows_through(model, batch.prompt_rows()):
             out = model(
                 input_ids=ids,
                 attention_mask=attn,
@@ -437,7 +456,8 @@ class ActionScorer:
                     input_ids=ids, attention_mask=mask.long(), decoder_input_ids=start, output_hidden_states=True
                 )
             return out.decoder_hidden_states[-1][:, 0].float()
-        with rows_through(model, adapters):
+        keys = [("prompt", tuple(p)) for p in prompt_ids]
+        with self._trunk_rows(model, keys, [len(p) for p in prompt_ids]), rows_through(model, adapters):
             out = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True, **self._one_logit(model))
         last = mask.sum(1) - 1
         return out.hidden_states[-1][torch.arange(len(prompt_ids), device=device), last].float()

@@ -322,6 +322,10 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
     for m in members:  # peft leaves only the active adapter trainable; every member trains its own
         for p in m.agent.policy_parameters():
             p.requires_grad_(True)
+    scorer = getattr(members[0].agent, "scorer", None)
+    if getattr(scorer, "trunk", None) is not None:  # the frozen trunk is the same for every member: one cache
+        for m in members[1:]:
+            m.agent.scorer.trunk = scorer.trunk
     group = SeedGroupModule(members, start)
     cfg = members[0].cfg
     signals = tuple(cfg.checkpoint.requeue_signals or ())
