@@ -26,6 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from twosome.lm.dtype import cpu_flags
+from twosome.processes import descendants
+
 ROOT = Path(__file__).resolve().parents[3]
 
 ENVS = {
@@ -64,17 +67,37 @@ def case_overrides(env: str, model: str, scorer: str, updates: int, num_envs: in
     ]
 
 
+def rss_bytes(pids: list[int]) -> int:
+    """Resident memory of ``pids`` and all their descendants, now (from /proc)."""
+    total = 0
+    for pid in {p for root in pids for p in (root, *descendants(root))}:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
 def run_case(tree: Path, overrides: list[str], run_dir: Path, timeout: float, threads: int) -> dict[str, float]:
     """Train one case in ``tree`` (a source checkout); return its phase seconds and steps, NaN on failure."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, "src/run.py", *overrides, f"hydra.run.dir={run_dir}", f"++trainer.num_threads={threads}"]
-    start = time.time()
-    try:
-        proc = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
-        error = None if proc.returncode == 0 else proc.stderr.strip().splitlines()[-1:]
-    except subprocess.TimeoutExpired:
-        error = [f"timed out after {timeout:.0f} s"]
-    out: dict[str, float] = {"wall_seconds": time.time() - start}
+    start, peak = time.time(), 0
+    with tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        while proc.poll() is None and time.time() - start < timeout:
+            peak = max(peak, rss_bytes([proc.pid]))
+            time.sleep(0.1)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            error = [f"timed out after {timeout:.0f} s"]
+        else:
+            stderr.seek(0)
+            error = None if proc.returncode == 0 else stderr.read().strip().splitlines()[-1:]
+    out: dict[str, float] = {"wall_seconds": time.time() - start, "peak_rss_gib": peak / 2**30}
     metrics_csv = run_dir / "metrics.csv"
     if error or not metrics_csv.exists():
         print(f"    failed: {error}", flush=True)
@@ -107,13 +130,15 @@ def measure(args) -> pd.DataFrame:
         rows = []
         for env in args.envs:
             for model in args.models:
-                for scorer in args.scorers:
+                for scorer, layers in ((s, n) for s in args.scorers for n in args.lora_layers):
                     for name, tree in trees.items():
                         overrides = case_overrides(env, model, scorer, args.updates, args.num_envs, args.num_steps)
-                        print(f"{env:12s} {model:13s} {scorer:6s} {name}", flush=True)
-                        run_dir = scratch / "runs" / f"{name}-{env}-{model}-{scorer}"
+                        overrides.append(f"agent.policy.lora_layers={'null' if layers == 'all' else layers}")
+                        print(f"{env:12s} {model:13s} {scorer:6s} lora_layers={layers} {name}", flush=True)
+                        run_dir = scratch / "runs" / f"{name}-{env}-{model}-{scorer}-{layers}"
                         result = run_case(tree, overrides, run_dir, args.timeout, args.threads)
-                        rows.append({"env": env, "model": model, "scorer": scorer, "code": name, **result})
+                        case = {"env": env, "model": model, "scorer": scorer, "lora_layers": layers, "code": name}
+                        rows.append({**case, **result})
                         if "env_steps_per_second" in result:
                             split = " ".join(f"{p} {result[f'{p}_share']:.0%}" for p in PHASES)
                             print(f"    {result['env_steps_per_second']:.2f} env steps/s ({split})", flush=True)
@@ -126,7 +151,8 @@ def measure(args) -> pd.DataFrame:
 
 def ratios(df: pd.DataFrame, ref: str) -> pd.DataFrame:
     """This code's rate over the reference's, per case (and over the reference's naive scorer)."""
-    wide = df.pivot_table(index=["env", "model", "scorer"], columns="code", values="env_steps_per_second")
+    keys = ["env", "model", "scorer", *(["lora_layers"] if "lora_layers" in df else [])]
+    wide = df.pivot_table(index=keys, columns="code", values="env_steps_per_second")
     wide = wide.reset_index()
     wide["speedup"] = wide["this"] / wide[ref]
     return wide
@@ -139,9 +165,10 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    data = df.dropna(subset=["env_steps_per_second"]).assign(
-        case=lambda d: d.env + "\n" + d.model, run=lambda d: d.code + " / " + d.scorer
-    )
+    data = df.dropna(subset=["env_steps_per_second"])
+    layers = data["lora_layers"].astype(str) if "lora_layers" in data else pd.Series("all", index=data.index)
+    top = ("\nLoRA on top " + layers + " blocks").where(layers != "all", "")
+    data = data.assign(case=data.env + "\n" + data.model + top, run=data.code + " / " + data.scorer)
     if data.empty:
         return
     sns.set_theme(style="whitegrid")
@@ -166,6 +193,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--updates", type=int, default=3, help="updates per case (the first is a warm-up)")
     parser.add_argument("--num-envs", type=int, default=4)
     parser.add_argument("--num-steps", type=int, default=32)
+    parser.add_argument(
+        "--lora-layers",
+        type=lambda s: s.split(","),
+        default=["all"],
+        help="comma-separated agent.policy.lora_layers of each case: all (every block) or N (the top N)",
+    )
     parser.add_argument("--ref", help="also run every case on this git commit (before/after ratios)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per case before it counts as failed")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -181,6 +214,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             parser.error(f"--{name}s {bad} not valid; valid: {list(valid)}")
     if args.updates < 1:
         parser.error(f"--updates {args.updates} is not valid; valid: >= 1")
+    bad = [n for n in args.lora_layers if n != "all" and not (n.isdigit() and int(n) >= 1)]
+    if bad:
+        parser.error(f"--lora-layers {bad} not valid; valid: all or an integer >= 1")
     if args.replot:
         df = pd.read_csv(args.out / "e2e.csv")
         plot(df, args.out / "e2e.png")
@@ -189,8 +225,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args.out.mkdir(parents=True, exist_ok=True)
     df.insert(0, "date", str(date.today()))
     df.insert(1, "machine", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    df["cpu"] = cpu_flags()
     df.to_csv(args.out / "e2e.csv", index=False)
-    cols = ["env", "model", "scorer", "code", "env_steps_per_second", *(f"{p}_share" for p in PHASES)]
+    cols = ["env", "model", "scorer", "lora_layers", "code", "env_steps_per_second", *(f"{p}_share" for p in PHASES)]
     table = df[[c for c in cols if c in df]].round(3)
     text = table.to_markdown(index=False)
     if args.ref and "env_steps_per_second" in df:

@@ -23,22 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from twosome.bench.end_to_end import ROOT, case_overrides
+from twosome.bench.end_to_end import ROOT, case_overrides, rss_bytes
 from twosome.lm.dtype import cpu_flags
-from twosome.processes import descendants
-
-
-def rss_bytes(pids: list[int]) -> int:
-    """Resident memory of ``pids`` and all their descendants, now."""
-    total = 0
-    for pid in {p for root in pids for p in (root, *descendants(root))}:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
 
 
 def run_all(commands: list[list[str]], threads: int, timeout: float) -> tuple[float, int, list[int]]:
