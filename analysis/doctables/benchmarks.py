@@ -277,6 +277,50 @@ MODEL_NAMES = {
 }
 
 
+# Targets of issue 29, keyed by (env, model, lora_layers): against the same lora_layers before the cache, and
+# against the all-block default before it (None: not a target of the issue).
+TRUNK_TARGETS = {
+    ("overcooked", "smollm2_fp32", "8"): (3.0, 3.0),
+    ("overcooked", "smollm2_fp32", "15"): (3.0, 3.0),
+    ("babyai_goto", "smollm2_fp32", "8"): (2.5, None),
+    ("overcooked", "tiny", "all"): (1.0, None),
+}
+
+
+def trunk_cache_cpu(root: Path) -> str:
+    """Issue 29: the frozen trunk cached, before (the ref) and after at each lora_layers, and against the ref's
+    all-block run of the same case; peak resident memory after, the cache at its default size."""
+    frame = pd.read_csv(root / BENCH / "trunk_cache_cpu.csv", dtype={"lora_layers": str})
+    ref = next(code for code in frame["code"].unique() if code != "this")
+    rows = []
+    for (env, model, layers), group in frame.groupby(["env", "model", "lora_layers"], sort=False):
+        before = group[group["code"] == ref].iloc[0]
+        after = group[group["code"] == "this"].iloc[0]
+        all_blocks = frame[(frame.env == env) & (frame.model == model) & (frame.lora_layers == "all")]
+        all_before = all_blocks[all_blocks.code == ref]
+        equal_target, all_target = TRUNK_TARGETS.get((env, model, layers), (None, None))
+        speedup = after.env_steps_per_second / before.env_steps_per_second
+        versus_all = (
+            against_target(after.env_steps_per_second / all_before.env_steps_per_second.iloc[0], all_target)
+            if len(all_before) and layers != "all"
+            else ""
+        )
+        rows.append(
+            {
+                "case": E2E_CASES[env],
+                "model": MODEL_NAMES.get(model, model),
+                "LoRA on": "every block" if layers == "all" else f"top {layers} blocks",
+                f"before ({ref})": f"{rate(before.env_steps_per_second)} ({phase_shares(before)})",
+                "after": f"{rate(after.env_steps_per_second)} ({phase_shares(after)})",
+                "speedup, same LoRA blocks": against_target(speedup, equal_target),
+                f"speedup over every block before ({ref})": versus_all,
+                "peak resident memory after (GiB)": f"{after.peak_rss_gib:.2f}",
+                "CPU flags": after.cpu,
+            }
+        )
+    return markdown(pd.DataFrame(rows), "Shares: rollout/value/policy.")
+
+
 def seed_batch_cpu(root: Path) -> str:
     """Issue 28: N seeds as one seed group against N processes sharing the cores, the same work."""
     frame = pd.read_csv(root / BENCH / "seed_batch_cpu.csv")
@@ -330,5 +374,6 @@ TABLES: dict[str, Callable[[Path], str]] = {
         smollm2_gpu_runs,
         dtype_auto_e2e_cpu,
         seed_batch_cpu,
+        trunk_cache_cpu,
     )
 }

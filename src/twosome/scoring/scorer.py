@@ -371,17 +371,21 @@ class ActionScorer:
             ("packed", tuple(p), tuple(tuple(c) for o, c in zip(owners, batch.candidate_ids) if o == i))
             for i, p in enumerate(batch.prompt_ids)
         ]
+        head = _output_head(model)
         with self._trunk_rows(model, keys, [len(r) for r in rows]), rows_through(model, batch.prompt_rows()):
             out = model(
                 input_ids=ids,
                 attention_mask=attn,
                 position_ids=pos,
-                output_hidden_states=hidden,
-                **self._window(model, pred_pos),
+                output_hidden_states=hidden or head is not None,
+                **({"logits_to_keep": 1} if head is not None else self._window(model, pred_pos)),
             )
-        first = int(pred_pos.min()) if _accepts_logits_to_keep(model) else 0
         owner = batch.owner.to(device)
-        picked = out.logits[owner[:, None], pred_pos - first]  # (C, L, V): each candidate reads its prompt's row
+        if head is not None:  # logits at the predicting positions only, not over a window of every row
+            picked = head(out.hidden_states[-1][owner[:, None], pred_pos])
+        else:
+            first = int(pred_pos.min()) if _accepts_logits_to_keep(model) else 0
+            picked = out.logits[owner[:, None], pred_pos - first]  # (C, L, V): each candidate reads its prompt's row
         targets, t_mask = self._targets(batch, device)
         token_logp = self._token_logprobs(picked, targets, t_mask)
         if not hidden:
@@ -472,6 +476,19 @@ def _is_sharded(model) -> bool:
     from torch.distributed.fsdp import FSDPModule
 
     return any(isinstance(m, FSDPModule) for m in model.modules())
+
+
+def _output_head(model):
+    """The LM head, for logits at chosen positions only (rows of different prompt lengths predict at different
+    columns: a window of positions shared by all rows holds mostly positions nobody reads). None where the head is
+    adapted (its LoRA rows would not be the call's) or the model cannot skip its own logits."""
+    from peft.tuners.lora import LoraLayer
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
+    if head is None or isinstance(head, LoraLayer) or not _accepts_logits_to_keep(model):
+        return None
+    return head
 
 
 def _device_of(model) -> torch.device:
