@@ -25,3 +25,11 @@ def test_unknown_case_names_are_rejected(tmp_path, capsys):
         end_to_end.main(["--envs", "atari", "--out", str(tmp_path)])
     assert "--envs ['atari'] not valid; valid: ['overcooked', 'babyai_goto', 'virtualhome']" in capsys.readouterr().err
     assert not tmp_path.joinpath("e2e.csv").exists()
+
+
+def test_lora_layers_cases_are_checked(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        end_to_end.main(["--lora-layers", "all,0", "--out", str(tmp_path)])
+    assert "--lora-layers ['0'] not valid; valid: all or an integer >= 1" in capsys.readouterr().err
