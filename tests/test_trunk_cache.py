@@ -59,7 +59,7 @@ def test_a_cached_trunk_gives_the_uncached_scores_features_and_gradients(model_z
     kernel = {"shared_kernel": "auto"} if mode == "naive" else {"shared_kernel": "one_pass"}
     plain = ActionScorer.for_model(model, tokenizer, mode=mode, **kernel)
     cached = ActionScorer.for_model(model, tokenizer, mode=mode)
-    cached.trunk = TrunkCache(first=1, max_mb=64)
+    cached.trunk = TrunkCache(first=1, max_mb=64, blocks=transformer_blocks(model))
     expected = scored(model, plain, PROMPTS, CANDIDATES)
     miss = scored(model, cached, PROMPTS, CANDIDATES)
     assert cached.trunk.misses > 0 and cached.trunk.hits == 0 and cached.trunk.rows
@@ -84,7 +84,7 @@ def test_a_cache_too_small_for_a_row_changes_nothing(model_zoo):
     model = top_block_model(base, CAUSAL["llama-metaspace"])
     plain = ActionScorer.for_model(model, tokenizer, shared_kernel="one_pass")
     tiny = ActionScorer.for_model(model, tokenizer)
-    tiny.trunk = TrunkCache(first=1, max_mb=1e-6)
+    tiny.trunk = TrunkCache(first=1, max_mb=1e-6, blocks=transformer_blocks(model))
     expected = scored(model, plain, PROMPTS, CANDIDATES)
     for _ in range(2):
         assert_same(expected, scored(model, tiny, PROMPTS, CANDIDATES))
@@ -92,14 +92,14 @@ def test_a_cache_too_small_for_a_row_changes_nothing(model_zoo):
 
 
 def test_the_cache_drops_the_least_recently_used_rows_first():
-    cache = TrunkCache(first=1, max_mb=3 * 4 * 1024 / 2**20)  # room for three rows of 1,024 float32 values
+    cache = TrunkCache(first=1, max_mb=3 * 4 * 1024 / 2**20, blocks=[])  # room for three rows of 1,024 floats
     for key in "abc":
         cache.put(key, torch.zeros(1024))
     assert cache.get("a") is not None  # a is now the most recently used
     cache.put("d", torch.zeros(1024))
     assert list(cache.rows) == ["c", "a", "d"] and cache.bytes == 3 * 4096
     with pytest.raises(ValueError, match="every block adapted"):
-        TrunkCache(first=0, max_mb=1)
+        TrunkCache(first=0, max_mb=1, blocks=[])
 
 
 def test_an_agent_adapting_the_top_blocks_caches_the_trunk_below_them(tiny_model_dir):

@@ -22,7 +22,7 @@ from twosome.agents.base import ActorCritic, masked_categorical, mlp
 from twosome.agents.capabilities import TokenOutputs, child_state_dict
 from twosome.agents.memo import Memo, candidate_keys
 from twosome.agents.observation import ObsBatch
-from twosome.parallel.fsdp import transformer_units
+from twosome.parallel.fsdp import transformer_blocks, transformer_units
 from twosome.scoring import NORMALIZATIONS, ActionScorer
 from twosome.scoring.trunk_cache import TrunkCache
 
@@ -76,7 +76,7 @@ class TwosomeAgent(ActorCritic):
         adapted = top_layers(lm, lora_layers)
         if adapted and adapted[0] > 0 and trunk_cache_mb > 0 and not self.scorer.encoder_decoder:
             # Below the lowest adapted block nothing trains: its output is computed once per row (trunk_cache.py).
-            self.scorer.trunk = TrunkCache(adapted[0], trunk_cache_mb)
+            self.scorer.trunk = TrunkCache(adapted[0], trunk_cache_mb, transformer_blocks(lm))
         self.adapter_name = adapter_name
         joining = isinstance(lm, PeftModel)
         if not joining:

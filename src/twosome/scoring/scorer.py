@@ -146,7 +146,7 @@ class ActionScorer:
         """Around a forward whose rows are ``keys``: the trunk cache, where it applies."""
         if self.trunk is None or _is_sharded(model):
             return contextlib.nullcontext()
-        return self.trunk.rows_of(model, keys, lengths)
+        return self.trunk.rows_of(keys, lengths)
 
     @classmethod
     def for_model(cls, model, tokenizer: PreTrainedTokenizerBase, mode: str = "shared", **kwargs) -> ActionScorer:

@@ -20,16 +20,15 @@ from collections.abc import Hashable, Sequence
 import torch
 from torch import nn
 
-from twosome.parallel.fsdp import transformer_blocks
-
 
 class TrunkCache:
-    """Hidden states at the input of block ``first``, per row key, at most ``max_mb`` megabytes."""
+    """Hidden states at the input of block ``first`` of ``blocks`` (the model's repeated blocks, in order), per row
+    key, at most ``max_mb`` megabytes."""
 
-    def __init__(self, first: int, max_mb: float):
+    def __init__(self, first: int, max_mb: float, blocks: Sequence[nn.Module]):
         if first < 1:
             raise ValueError(f"first={first}: with every block adapted there is no frozen trunk to cache")
-        self.first, self.max_bytes = int(first), int(max_mb * 2**20)
+        self.first, self.max_bytes, self.blocks = int(first), int(max_mb * 2**20), list(blocks)
         self.rows: OrderedDict[Hashable, torch.Tensor] = OrderedDict()
         self.bytes = 0
         self.hits = self.misses = 0
@@ -58,9 +57,9 @@ class TrunkCache:
         self.bytes = 0
 
     @contextlib.contextmanager
-    def rows_of(self, model: nn.Module, keys: Sequence[Hashable], lengths: Sequence[int]):
-        """Around one forward of ``model`` whose row ``i`` is ``keys[i]`` with ``lengths[i]`` real positions."""
-        blocks = transformer_blocks(model)
+    def rows_of(self, keys: Sequence[Hashable], lengths: Sequence[int]):
+        """Around one forward of the model whose row ``i`` is ``keys[i]`` with ``lengths[i]`` real positions."""
+        blocks = self.blocks
         known = [self.get(k) for k in keys]
         if all(v is not None for v in known):
             self.hits += len(keys)
