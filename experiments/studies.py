@@ -3,6 +3,7 @@
     python experiments/studies.py poad          # POAD vs TWOSOME's PPO vs PPO on POAD's trie policy, 2 tasks
     python experiments/studies.py prior         # pretrained vs random-init default model, lr picked per model
     python experiments/studies.py tls_long      # Tomato-Lettuce Salad at 200k steps, 5 seeds
+    python experiments/studies.py lora_check    # SmolLM2 TWOSOME with LoRA on all / top 15 / top 8 blocks, 5 seeds
     python experiments/studies.py poad --dry-run                 # print the commands
     python experiments/studies.py poad --task food_preparation   # one task (two processes can share the study)
     python experiments/studies.py prior -- trainer.num_threads=1  # arguments after -- go to every run
@@ -69,6 +70,19 @@ def tls_long(extra: list[str]) -> list[tuple[list[str], str]]:
     return [(run(overrides, "multirun/tls_long", extra), "tls_long")]
 
 
+LORA_ARMS = {"all": "null", "top15": "15", "top8": "8"}
+
+
+def lora_check(extra: list[str]) -> list[tuple[list[str], str]]:
+    """Issue 29's learning check: which blocks LoRA must adapt for SmolLM2 TWOSOME (word) to learn Tomato Salad; the
+    cheaper arms run their frozen trunk from the trunk cache. One sweep and one archive per arm."""
+    out = []
+    for arm, layers in LORA_ARMS.items():
+        overrides = [*TASKS["tomato_salad"], "model=smollm2", f"agent.policy.lora_layers={layers}", "seed=0,1,2,3,4"]
+        out.append((run(overrides, f"multirun/lora_check/{arm}", extra), f"lora_check/{arm}"))
+    return out
+
+
 def prior_pick(extra: list[str]) -> list[tuple[list[str], str]]:
     overrides = [*TASKS["tomato_salad"], f"model={','.join(MODELS)}", f"ppo.policy_lr={','.join(LEARNING_RATES)}"]
     overrides.append("run_name=${agent.name}-${agent.run_label}-lr${ppo.policy_lr}-s${seed}")  # one per rate
@@ -131,7 +145,7 @@ def execute(jobs: list[tuple[list[str], str]], dry_run: bool) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     argv, extra = split_passthrough(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", choices=["poad", "prior", "tls_long"])
+    parser.add_argument("study", choices=["poad", "prior", "tls_long", "lora_check"])
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--task", nargs="+", choices=sorted(TASKS), help="poad: only these tasks")
     args = parser.parse_args(argv)
@@ -145,7 +159,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"picked policy learning rates: {picked}")
         failed += execute(prior_final(picked, extra), args.dry_run)
     else:
-        jobs = poad(extra, args.task) if args.study == "poad" else tls_long(extra)
+        if args.study == "poad":
+            jobs = poad(extra, args.task)
+        elif args.study == "tls_long":
+            jobs = tls_long(extra)
+        else:
+            jobs = lora_check(extra)
         failed = execute(jobs, args.dry_run)
     if failed:
         raise SystemExit(f"jobs failed in the sweeps {failed}; see each sweep's sweep_summary.csv")
