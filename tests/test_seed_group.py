@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
 import pandas as pd
 import pytest
@@ -146,23 +147,22 @@ def uninterrupted(tmp_path_factory, tiny_model_dir):
     return root / "sweep"
 
 
-def test_sigkill_of_the_group_then_the_same_command_resumes_every_seed_exactly(tmp_path, tiny_model_dir, uninterrupted):
-    """The group killed after its first checkpoints, then the same command: each seed ends exactly as the group
-    uninterrupted, and within 1e-4 of its run alone; a lone run refuses a group's checkpoint."""
+def start_group_sweep(tmp_path, model_dir):
+    """The group sweep started, once both job directories exist and seed 1 has a checkpoint: (sweep dir, the
+    command's arguments, the process, the two job directories, the updates seed 1 has checkpointed)."""
     sweep = tmp_path / "sweep"
-    args = [*GROUP_SWEEP, *small_run(tiny_model_dir, None), f"hydra.sweep.dir={sweep}"]
+    args = [*GROUP_SWEEP, *small_run(model_dir, None), f"hydra.sweep.dir={sweep}"]
     proc = start(args, tmp_path)
-    jobs = []
-    while len(jobs) < 2 and proc.poll() is None:
+    jobs, deadline = [], time.time() + 300
+    while len(jobs) < 2 and proc.poll() is None and time.time() < deadline:
         jobs = sorted(sweep.glob("[01]_*"))
-    done = wait_for_checkpoint(jobs[1], proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert done < 6 and not any((j / "summary.json").exists() for j in jobs)
+        time.sleep(0.05)
+    assert len(jobs) == 2, "the group's job directories did not appear"
+    return sweep, args, proc, jobs, wait_for_checkpoint(jobs[1], proc)
 
-    lone = run_cli(*small_run(tiny_model_dir, jobs[0], "seed=0"), cwd=tmp_path)
-    assert lone.returncode != 0 and "written by a seed group" in lone.stdout + lone.stderr
 
+def resume_and_compare(args, tmp_path, sweep, jobs, uninterrupted) -> None:
+    """The same command again: both seeds resume and end bit for bit as the uninterrupted group, both finished."""
     resumed = run_cli(*args, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert resumed.stdout.count("Resuming") == 2
@@ -170,6 +170,20 @@ def test_sigkill_of_the_group_then_the_same_command_resumes_every_seed_exactly(t
         same_results(next(uninterrupted.glob(job.name)), job)
     table = pd.read_csv(sweep / "sweep_summary.csv")
     assert table[["job", "status"]].values.tolist() == [[0, "finished"], [1, "finished"]]
+
+
+def test_sigkill_of_the_group_then_the_same_command_resumes_every_seed_exactly(tmp_path, tiny_model_dir, uninterrupted):
+    """The group killed after its first checkpoints, then the same command: each seed ends exactly as the group
+    uninterrupted, and within 1e-4 of its run alone; a lone run refuses a group's checkpoint."""
+    sweep, args, proc, jobs, done = start_group_sweep(tmp_path, tiny_model_dir)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert done < 6 and not any((j / "summary.json").exists() for j in jobs)
+
+    lone = run_cli(*small_run(tiny_model_dir, jobs[0], "seed=0"), cwd=tmp_path)
+    assert lone.returncode != 0 and "written by a seed group" in lone.stdout + lone.stderr
+
+    resume_and_compare(args, tmp_path, sweep, jobs, uninterrupted)
 
     alone = tmp_path / "alone"
     proc = run_cli(*small_run(tiny_model_dir, alone, "seed=1"), cwd=tmp_path)
@@ -180,13 +194,7 @@ def test_sigkill_of_the_group_then_the_same_command_resumes_every_seed_exactly(t
 def test_sigterm_stops_every_seed_of_the_group_and_the_same_command_resumes_them(
     tmp_path, tiny_model_dir, uninterrupted
 ):
-    sweep = tmp_path / "sweep"
-    args = [*GROUP_SWEEP, *small_run(tiny_model_dir, None), f"hydra.sweep.dir={sweep}"]
-    proc = start(args, tmp_path)
-    jobs = []
-    while len(jobs) < 2 and proc.poll() is None:
-        jobs = sorted(sweep.glob("[01]_*"))
-    wait_for_checkpoint(jobs[1], proc)
+    sweep, args, proc, jobs, _ = start_group_sweep(tmp_path, tiny_model_dir)
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=300)[0]
     assert proc.returncode != 0, out[-3000:]
@@ -197,13 +205,7 @@ def test_sigterm_stops_every_seed_of_the_group_and_the_same_command_resumes_them
     table = pd.read_csv(sweep / "sweep_summary.csv")
     assert table[["job", "status"]].values.tolist() == [[0, "preempted"], [1, "preempted"]]
     assert f"rerun the same command with hydra.sweep.dir={sweep}" in out
-    resumed = run_cli(*args, cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    assert resumed.stdout.count("Resuming") == 2
-    for job in jobs:
-        same_results(next(uninterrupted.glob(job.name)), job)
-    table = pd.read_csv(sweep / "sweep_summary.csv")
-    assert table[["job", "status"]].values.tolist() == [[0, "finished"], [1, "finished"]]
+    resume_and_compare(args, tmp_path, sweep, jobs, uninterrupted)
 
 
 def test_a_seed_that_fails_stops_alone_and_the_others_finish(tmp_path, tiny_model_dir, monkeypatch):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -142,11 +142,12 @@ class ActionScorer:
         #: blocks of a causal LM; None: every call runs every block.
         self.trunk: TrunkCache | None = None
 
-    def _trunk_rows(self, model, keys: Sequence[Hashable], lengths: Sequence[int]):
-        """Around a forward whose rows are ``keys``: the trunk cache, where it applies."""
+    def _trunk_rows(self, model, rows: Callable[[], tuple[list[Hashable], list[int]]]):
+        """Around a forward: the trunk cache, where it applies. ``rows()`` gives the call's row keys and lengths
+        (built only when a cache is used)."""
         if self.trunk is None or _is_sharded(model):
             return contextlib.nullcontext()
-        return self.trunk.rows_of(keys, lengths)
+        return self.trunk.rows_of(*rows())
 
     @classmethod
     def for_model(cls, model, tokenizer: PreTrainedTokenizerBase, mode: str = "shared", **kwargs) -> ActionScorer:
@@ -270,8 +271,8 @@ class ActionScorer:
         # Only positions that predict candidate tokens need logits: keep one contiguous window for all rows.
         pred_pos = p_len[:, None] - 1 + torch.arange(targets.shape[1], device=device)[None, :]
         pred_pos = pred_pos.clamp(max=ids.shape[1] - 1)
-        keys = [("naive", tuple(seq)) for seq in seqs]
-        with self._trunk_rows(model, keys, [len(seq) for seq in seqs]), rows_through(model, batch.candidate_rows()):
+        trunk = self._trunk_rows(model, lambda: ([("naive", tuple(q)) for q in seqs], [len(q) for q in seqs]))
+        with trunk, rows_through(model, batch.candidate_rows()):
             out = model(
                 input_ids=ids, attention_mask=mask.long(), output_hidden_states=hidden, **self._window(model, pred_pos)
             )
@@ -366,13 +367,17 @@ class ActionScorer:
         allowed = (sees & causal[None])[:, None]
         attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
         pred_pos, _ = self._pad(pred_rows, device, fill=0)
-        owners = batch.owner.tolist()
-        keys = [
-            ("packed", tuple(p), tuple(tuple(c) for o, c in zip(owners, batch.candidate_ids) if o == i))
-            for i, p in enumerate(batch.prompt_ids)
-        ]
+
+        def packed_rows():  # a row: its prompt and all its candidates, as packed
+            owners = batch.owner.tolist()
+            keys = [
+                ("packed", tuple(p), tuple(tuple(c) for o, c in zip(owners, batch.candidate_ids) if o == i))
+                for i, p in enumerate(batch.prompt_ids)
+            ]
+            return keys, [len(r) for r in rows]
+
         head = _output_head(model)
-        with self._trunk_rows(model, keys, [len(r) for r in rows]), rows_through(model, batch.prompt_rows()):
+        with self._trunk_rows(model, packed_rows), rows_through(model, batch.prompt_rows()):
             out = model(
                 input_ids=ids,
                 attention_mask=attn,
@@ -460,8 +465,9 @@ class ActionScorer:
                     input_ids=ids, attention_mask=mask.long(), decoder_input_ids=start, output_hidden_states=True
                 )
             return out.decoder_hidden_states[-1][:, 0].float()
-        keys = [("prompt", tuple(p)) for p in prompt_ids]
-        with self._trunk_rows(model, keys, [len(p) for p in prompt_ids]), rows_through(model, adapters):
+        rows = lambda: ([("prompt", tuple(p)) for p in prompt_ids], [len(p) for p in prompt_ids])  # noqa: E731
+        trunk = self._trunk_rows(model, rows)
+        with trunk, rows_through(model, adapters):
             out = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True, **self._one_logit(model))
         last = mask.sum(1) - 1
         return out.hidden_states[-1][torch.arange(len(prompt_ids), device=device), last].float()

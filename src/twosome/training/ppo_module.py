@@ -55,6 +55,7 @@ class PPOModule(pl.LightningModule):
         self.collector: RolloutCollector | None = None
         self.run_state = RunState(ppo.num_updates)
         self.lockstep = False  # data-parallel: the model's forwards are collectives all ranks make together
+        self.metric_loggers: list = []  # a seed group member's own loggers (alone: the trainer's)
 
     @property
     def num_updates(self) -> int:
@@ -173,8 +174,6 @@ class PPOModule(pl.LightningModule):
         for logger in self.metric_loggers or self.loggers:
             logger.log_metrics(metrics, step=env_steps)
         return metrics
-
-    metric_loggers: list = []  # a seed group member's own loggers (alone: the trainer's)
 
     def run_evaluation(self) -> dict[str, float]:
         """Greedy (or sampled) episodes on fresh environments; with several ranks each runs its share."""

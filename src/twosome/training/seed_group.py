@@ -267,10 +267,12 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
     results: list[dict | BaseException | None] = [None] * len(cfgs)
     members = []
     with contextlib.ExitStack() as locks:
+        first = None  # the first run's config less its seed: every other must equal it
         for i, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
             try:
                 validate(cfg)
-                if i and _without_seed(cfg) != _without_seed(cfgs[0]):
+                first = _without_seed(cfg) if first is None else first
+                if i and _without_seed(cfg) != first:
                     raise ConfigError(f"{run_dir}: a seed group's runs must differ only in their seed")
                 run_dir = Path(run_dir)
                 run_dir.mkdir(parents=True, exist_ok=True)
