@@ -1,0 +1,390 @@
+"""Campaigns: a plan of sweeps that runs, a lease at a time, on a machine lent for minutes (issue 30).
+
+    python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"
+    python experiments/campaign.py status experiments/campaigns/smollm2_gpu.yaml
+    python experiments/campaign.py unpack /work/.device/<call>/*.tar.gz      # here, after the call came back
+
+A plan (experiments/campaigns/*.yaml) lists sweeps of ``src/run.py``: each its name, its overrides (Hydra syntax,
+comma lists sweep), its seeds and the folder under docs/data/ its raw data goes to; ``common`` overrides go to every
+sweep, ``parallel`` sweeps run at a time. ``run`` starts the sweeps in plan order into
+``multirun/campaigns/<plan>/<sweep>``, and when the budget is nearly spent (or on SIGTERM, SIGHUP, Ctrl-C) stops
+them: each run saves at the end of its update. The next call on the same machine resumes them (finished runs are
+kept, stopped ones resume from their checkpoints) and goes on down the plan. Every call ends by packing the runs that
+finished since the last pack (config, summary, metrics, status, log, adapter, critic head) into at most
+``MAX_PARTS`` gzipped tar files of at most ``PART_MB`` MiB, plus a status file: what the device tool brings back
+(8 files, 16 MiB each, 64 MiB together). Runs that do not fit wait for the next call. ``unpack`` copies each run's
+raw data into docs/data/<archive>/<run_name>/ as ``analysis/archive_runs.py`` does, and its weights into
+``artifacts/campaigns/<plan>/<run_name>/`` (ignored: 2 MB per SmolLM2 adapter would soon outgrow the 64 MiB working
+tree the device tool sends).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "analysis"))
+from archive_runs import archive  # noqa: E402
+
+from twosome.processes import STOP_SIGNALS, attached_child  # noqa: E402
+from twosome.training.checkpointing import atomic_write_text  # noqa: E402
+
+MAX_PARTS = 7  # the device tool brings back 8 files: these and the status file
+PART_MB = 15  # under its 16 MiB per file
+TOTAL_MB = 60  # under its 64 MiB together
+RUN_FILES = ("config.yaml", "summary.json", "metrics.csv", "status.json", "run.log", "critic_head.pt")
+RUN_DIRS = ("adapter",)
+WEIGHTS = ("adapter", "critic_head.pt")
+NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class PlanError(ValueError):
+    """A plan that cannot run; the message names the key, the value and what is valid."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    overrides: tuple[str, ...]
+    seeds: tuple[int, ...]
+    archive: str  # under docs/data/
+
+    @property
+    def runs(self) -> int:
+        """The sweep's job count: every comma list of its overrides times its seeds."""
+        count = len(self.seeds)
+        for override in self.overrides:
+            if "=" in override and not override.split("=", 1)[0].startswith("hydra"):
+                count *= len(override.split("=", 1)[1].split(","))
+        return count
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    common: tuple[str, ...]
+    parallel: int
+    sweeps: tuple[Sweep, ...]
+
+    def sweep_dir(self, root: Path, sweep: Sweep) -> Path:
+        return root / self.name / sweep.name
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and check a plan before anything runs."""
+    from omegaconf import OmegaConf
+
+    if not path.is_file():
+        raise PlanError(
+            f"no plan at {path}; plans: {sorted(p.name for p in (ROOT / 'experiments/campaigns').glob('*.yaml'))}"
+        )
+    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    unknown = set(raw) - {"name", "description", "common", "parallel", "sweeps"}
+    if unknown:
+        raise PlanError(f"{path}: unknown keys {sorted(unknown)}; valid: name, description, common, parallel, sweeps")
+    name = str(raw.get("name", path.stem))
+    parallel = raw.get("parallel", 1)
+    if not NAME.match(name):
+        raise PlanError(f"{path}: name={name!r} is not valid; valid: letters, digits, '.', '_', '-'")
+    if not isinstance(parallel, int) or isinstance(parallel, bool) or parallel < 1:
+        raise PlanError(f"{path}: parallel={parallel!r} is not valid; valid: an integer >= 1")
+    sweeps, seen = [], set()
+    for i, entry in enumerate(raw.get("sweeps") or []):
+        where = f"{path}: sweeps[{i}]"
+        missing = {"name", "overrides", "seeds", "archive"} - set(entry)
+        if missing:
+            raise PlanError(f"{where} lacks {sorted(missing)}; a sweep has name, overrides, seeds and archive")
+        sweep = Sweep(
+            str(entry["name"]), tuple(map(str, entry["overrides"])), tuple(entry["seeds"]), str(entry["archive"])
+        )
+        if not NAME.match(sweep.name) or sweep.name in seen:
+            raise PlanError(f"{where}: name={sweep.name!r} is not valid; valid: unique, letters, digits, '.', '_', '-'")
+        if not sweep.seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in sweep.seeds):
+            raise PlanError(f"{where}: seeds={list(sweep.seeds)!r} is not valid; valid: a non-empty list of integers")
+        if any(o.startswith(("seed=", "hydra.sweep.dir=")) for o in (*raw.get("common", []), *sweep.overrides)):
+            raise PlanError(f"{where}: seed and hydra.sweep.dir are the campaign's; give seeds as `seeds:`")
+        if Path(sweep.archive).is_absolute() or ".." in Path(sweep.archive).parts:
+            raise PlanError(f"{where}: archive={sweep.archive!r} is not valid; valid: a relative path under docs/data/")
+        seen.add(sweep.name)
+        sweeps.append(sweep)
+    if not sweeps:
+        raise PlanError(f"{path}: no sweeps")
+    return Plan(name, tuple(map(str, raw.get("common") or [])), parallel, tuple(sweeps))
+
+
+def command(plan: Plan, sweep: Sweep, root: Path, extra: list[str]) -> list[str]:
+    seeds = ",".join(map(str, sweep.seeds))
+    sweep_dir = plan.sweep_dir(root, sweep)
+    return [sys.executable, str(ROOT / "src" / "run.py"), "-m", *plan.common, *sweep.overrides, f"seed={seeds}",
+            f"hydra.sweep.dir={sweep_dir}", *extra]  # fmt: skip
+
+
+# --- the ledger: what is done and what was packed, kept beside the runs ---------------------------------------------
+@dataclass
+class Ledger:
+    path: Path
+    sweeps: dict[str, dict] = field(default_factory=dict)  # name -> {"status", "returncode", "calls"}
+    packed: list[str] = field(default_factory=list)  # run directories (relative to the plan's) already packed
+
+    @classmethod
+    def read(cls, path: Path) -> Ledger:
+        if not path.exists():
+            return cls(path)
+        data = json.loads(path.read_text())
+        return cls(path, data["sweeps"], data["packed"])
+
+    def write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, json.dumps({"sweeps": self.sweeps, "packed": self.packed}, indent=1))
+
+
+def finished_runs(sweep_dir: Path) -> list[Path]:
+    """Run directories of a sweep that hold a summary.json (a finished run)."""
+    return sorted(p.parent for p in sweep_dir.glob("*/summary.json"))
+
+
+def progress(plan: Plan, root: Path, ledger: Ledger) -> list[dict]:
+    rows = []
+    for sweep in plan.sweeps:
+        done = len(finished_runs(plan.sweep_dir(root, sweep)))
+        status = ledger.sweeps.get(sweep.name, {}).get("status", "to run")
+        rows.append({"sweep": sweep.name, "status": status, "runs_finished": done, "runs": sweep.runs})
+    return rows
+
+
+def print_progress(rows: list[dict]) -> None:
+    width = max(len(r["sweep"]) for r in rows)
+    for r in rows:
+        print(f"  {r['sweep']:<{width}}  {r['runs_finished']:>3}/{r['runs']:<3} runs  {r['status']}", flush=True)
+
+
+def start_sweep(plan: Plan, sweep: Sweep, root: Path, extra: list[str]) -> tuple[subprocess.Popen, object]:
+    """Start one sweep, its output appended to ``<sweep dir>/campaign.log``; it ends if this process is killed."""
+    sweep_dir = plan.sweep_dir(root, sweep)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    log = open(sweep_dir / "campaign.log", "a")  # noqa: SIM115 (closed when the sweep ends)
+    cmd = command(plan, sweep, root, extra)
+    log.write(f"\n$ {' '.join(cmd[1:])}\n")
+    log.flush()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=attached_child())
+    return proc, log
+
+
+# --- running ---------------------------------------------------------------------------------------------------------
+def run(plan: Plan, root: Path, out: Path, budget_s: float, grace_s: float, min_start_s: float, extra: list[str],
+        retry_failed: bool = False) -> int:  # fmt: skip
+    """Run the plan's unfinished sweeps until they end or the budget is nearly spent; pack; return 0 when the plan
+    is complete, 3 when runs remain (call again), 1 when a sweep failed."""
+    start = time.monotonic()
+    deadline = start + budget_s - grace_s
+    ledger = Ledger.read(root / plan.name / "campaign.json")
+    todo = [
+        s for s in plan.sweeps
+        if ledger.sweeps.get(s.name, {}).get("status") != "done"
+        and (retry_failed or ledger.sweeps.get(s.name, {}).get("status") != "failed")
+    ]  # fmt: skip
+    stop: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum)) for sig in STOP_SIGNALS}
+    running: dict[str, tuple[Sweep, subprocess.Popen, object]] = {}
+    stop_by = None  # set when the sweeps are told to stop: past it, they are killed
+
+    def clock() -> str:
+        return f"[{time.monotonic() - start:5.0f}s]"
+
+    try:
+        while running or (todo and stop_by is None):
+            left = deadline - time.monotonic()
+            if stop_by is None and (stop or left <= 0):
+                why = signal.Signals(stop[0]).name if stop else "the budget"
+                print(f"{clock()} stopping {len(running)} sweep(s) on {why}", flush=True)
+                for _, proc, _ in running.values():
+                    proc.send_signal(signal.SIGTERM)  # each run saves at the end of its update
+                stop_by = time.monotonic() + grace_s / 2
+            while stop_by is None and todo and len(running) < plan.parallel and left > min_start_s:
+                sweep = todo.pop(0)
+                running[sweep.name] = (sweep, *start_sweep(plan, sweep, root, extra))
+                entry = ledger.sweeps.setdefault(sweep.name, {"calls": 0})
+                entry.update(status="running", calls=entry["calls"] + 1)
+                print(f"{clock()} {sweep.name}: started ({sweep.runs} runs)", flush=True)
+            if not running and left <= min_start_s:
+                break  # too little time to start another sweep: it waits for the next call
+            for name, (sweep, proc, log) in list(running.items()):
+                if stop_by is not None and time.monotonic() > stop_by and proc.poll() is None:
+                    proc.kill()  # past the grace: its runs resume from their last checkpoint
+                if proc.poll() is None:
+                    continue
+                log.close()
+                del running[name]
+                done = len(finished_runs(plan.sweep_dir(root, sweep)))
+                status = "done" if proc.returncode == 0 else "stopped" if stop_by is not None else "failed"
+                ledger.sweeps[name].update(status=status, returncode=proc.returncode)
+                print(f"{clock()} {name}: {status} (exit {proc.returncode}), {done}/{sweep.runs} runs finished",
+                      flush=True)  # fmt: skip
+            ledger.write()
+            time.sleep(0.5)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        ledger.write()
+    pack(plan, root, out, ledger)
+    rows = progress(plan, root, ledger)
+    print_progress(rows)
+    if any(r["status"] == "failed" for r in rows):
+        print("a sweep failed: its campaign.log and sweep_summary.csv say why; --retry-failed runs it again")
+        return 1
+    return 0 if all(r["status"] == "done" for r in rows) else 3
+
+
+# --- packing and unpacking -------------------------------------------------------------------------------------------
+def run_members(run_dir: Path) -> list[Path]:
+    files = [run_dir / f for f in RUN_FILES if (run_dir / f).is_file()]
+    files += [p for d in RUN_DIRS for p in sorted((run_dir / d).rglob("*")) if p.is_file()]
+    overrides = run_dir / ".hydra" / "overrides.yaml"
+    return files + ([overrides] if overrides.is_file() else [])
+
+
+def pack(plan: Plan, root: Path, out: Path, ledger: Ledger, repack: bool = False) -> list[Path]:
+    """Pack finished runs not packed before into gzipped tars under ``out``, within the device tool's limits, and
+    write ``<plan>-status.json``; return the files written. A run over a part's size is named and left."""
+    plan_dir = root / plan.name
+    out.mkdir(parents=True, exist_ok=True)
+    packed = set() if repack else set(ledger.packed)
+    parts: list[list[tuple[Sweep, Path]]] = [[]]
+    sizes, total, too_big, waiting = [0], 0, [], []
+    for sweep in plan.sweeps:
+        for run_dir in finished_runs(plan.sweep_dir(root, sweep)):
+            rel = str(run_dir.relative_to(plan_dir))
+            if rel in packed:
+                continue
+            size = sum(p.stat().st_size for p in run_members(run_dir))  # gzip makes it no larger, near enough
+            if size > PART_MB * 2**20:
+                too_big.append(f"{rel} ({size / 2**20:.1f} MiB)")
+                continue
+            if sizes[-1] + size > PART_MB * 2**20 and len(parts) < MAX_PARTS:
+                parts.append([])
+                sizes.append(0)
+            if sizes[-1] + size > PART_MB * 2**20 or total + size > TOTAL_MB * 2**20:
+                waiting.append(rel)
+                continue
+            parts[-1].append((sweep, run_dir))
+            sizes[-1] += size
+            total += size
+    written = []
+    for k, members in enumerate(p for p in parts if p):
+        target = out / f"{plan.name}-part{k}.tar.gz"
+        manifest = {"plan": plan.name, "runs": []}
+        tmp = target.with_name(f".{target.name}.tmp")
+        with tarfile.open(tmp, "w:gz") as tar:
+            for sweep, run_dir in members:
+                rel = run_dir.relative_to(plan_dir)
+                for f in run_members(run_dir):
+                    tar.add(f, arcname=str(rel / f.relative_to(run_dir)))
+                manifest["runs"].append({"dir": str(rel), "sweep": sweep.name, "archive": sweep.archive})
+            data = json.dumps(manifest, indent=1).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        tmp.replace(target)
+        written.append(target)
+        ledger.packed += [m["dir"] for m in manifest["runs"] if m["dir"] not in ledger.packed]
+    ledger.write()
+    status = {
+        "plan": plan.name,
+        "sweeps": progress(plan, root, ledger),
+        "packed_now": [str(p.name) for p in written],
+        "waiting_for_the_next_pack": waiting,
+        "over_the_file_limit": too_big,
+    }
+    atomic_write_text(out / f"{plan.name}-status.json", json.dumps(status, indent=1))
+    runs = sum(len(p) for p in parts)
+    print(f"packed {runs} finished run(s) into {len(written)} file(s) under {out}"
+          + (f"; {len(waiting)} wait for the next call" if waiting else "")
+          + (f"; too large to bring back: {too_big}" if too_big else ""), flush=True)  # fmt: skip
+    return written
+
+
+def unpack(tars: list[Path], data_root: Path, weights_root: Path) -> list[Path]:
+    """Each packed run's raw data into ``data_root/<archive>/<run_name>/`` (archive_runs's format) and its weights
+    into ``weights_root/<plan>/<run_name>/``; return the archived directories."""
+    missing = [str(t) for t in tars if not t.is_file()]
+    if missing:
+        raise SystemExit(f"no such file: {', '.join(missing)}")
+    done = []
+    for tar_path in tars:
+        with tempfile.TemporaryDirectory() as tmp, tarfile.open(tar_path) as tar:
+            tar.extractall(tmp, filter="data")
+            manifest = json.loads((Path(tmp) / "manifest.json").read_text())
+            for run in manifest["runs"]:
+                run_dir = Path(tmp) / run["dir"]
+                target = archive(run_dir, data_root / run["archive"])
+                weights = weights_root / manifest["plan"] / target.name
+                for name in WEIGHTS:
+                    source = run_dir / name
+                    if source.is_dir():
+                        shutil.copytree(source, weights / name, dirs_exist_ok=True)
+                    elif source.is_file():
+                        weights.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(source, weights / name)
+                done.append(target)
+        print(f"{tar_path.name}: {len(manifest['runs'])} run(s) into {data_root}", flush=True)
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv, extra = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    for verb in ("run", "status", "pack"):
+        p = sub.add_parser(verb)
+        p.add_argument("plan", type=Path)
+        p.add_argument("--root", type=Path, default=ROOT / "multirun" / "campaigns", help="where sweeps run")
+        p.add_argument("--dry-run", action="store_true", help="run: print the commands")
+    for p in (sub.choices["run"], sub.choices["pack"]):
+        p.add_argument("--out", type=Path, required=True, help="where the packed files go (on the device tool: $OUT)")
+    sub.choices["pack"].add_argument("--repack", action="store_true", help="every finished run, packed before or not")
+    r = sub.choices["run"]
+    r.add_argument("--budget-s", type=float, default=540, help="seconds this call may take, packing included")
+    r.add_argument("--grace-s", type=float, default=60, help="kept for stopping sweeps (runs save) and packing")
+    r.add_argument("--min-start-s", type=float, default=60, help="no sweep starts with less time than this left")
+    r.add_argument("--retry-failed", action="store_true")
+    u = sub.add_parser("unpack")
+    u.add_argument("tars", nargs="+", type=Path)
+    u.add_argument("--data", type=Path, default=ROOT / "docs" / "data")
+    u.add_argument("--weights", type=Path, default=ROOT / "artifacts" / "campaigns")
+    args = parser.parse_args(argv)
+    if args.verb == "unpack":
+        unpack(args.tars, args.data, args.weights)
+        return 0
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as e:
+        raise SystemExit(str(e)) from None
+    if args.verb == "run" and args.budget_s <= args.grace_s:
+        raise SystemExit(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s ({args.grace_s:g})")
+    ledger = Ledger.read(args.root / plan.name / "campaign.json")
+    if args.verb == "status" or getattr(args, "dry_run", False):
+        for sweep in plan.sweeps:
+            print(" ".join(command(plan, sweep, args.root, extra)[1:]))
+        print_progress(progress(plan, args.root, ledger))
+        return 0
+    if args.verb == "pack":
+        pack(plan, args.root, args.out, ledger, repack=args.repack)
+        return 0
+    return run(plan, args.root, args.out, args.budget_s, args.grace_s, args.min_start_s, extra, args.retry_failed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""experiments/campaign.py (issue 30, item 3): a plan runs as far as a budget goes, a call cut off midway resumes on
+the next, finished runs come back packed within the device tool's limits, and unpack files them as archive_runs
+does."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+from test_compare import sweep_members
+from test_config import compose_cfg
+from test_reliability import small_run
+
+from twosome.training.build import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "experiments"))
+import campaign  # noqa: E402
+
+PLANS = sorted((ROOT / "experiments" / "campaigns").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("plan_path", PLANS, ids=lambda p: p.stem)
+def test_every_planned_job_composes_validates_and_has_its_own_run_name(plan_path):
+    plan = campaign.load_plan(plan_path)
+    names = set()
+    for sweep in plan.sweeps:
+        cmd = campaign.command(plan, sweep, Path("/tmp/root"), [])
+        jobs = sweep_members(cmd)
+        assert len(jobs) * len(sweep.seeds) == sweep.runs
+        for job in jobs:
+            cfg = compose_cfg(*[o for o in job if not o.startswith("hydra/")])
+            validate(cfg)
+            assert cfg.eval.final_sampled_episodes >= 100
+            for seed in sweep.seeds:
+                key = (sweep.archive, cfg.run_name.replace(f"-s{cfg.seed}", f"-s{seed}"))
+                assert key not in names, key
+                names.add(key)
+
+
+def write_plan(tmp_path: Path, model_dir: Path, steps: int = 192, **extra) -> Path:
+    runs = [r for r in small_run(model_dir, None, "eval.final_sampled_episodes=2") if not r.startswith("ppo.total")]
+    plan = {
+        "name": "tiny",
+        "common": [r.replace("checkpoint.every_updates=2", "checkpoint.every_updates=1") for r in runs],
+        "parallel": 2,
+        "sweeps": [
+            {
+                "name": "word",
+                "overrides": ["norm=word", f"ppo.total_env_steps={steps}"],
+                "seeds": [0, 1],
+                "archive": "camp/tomato_salad",
+            },
+            {
+                "name": "token",
+                "overrides": ["norm=token", f"ppo.total_env_steps={steps}"],
+                "seeds": [0],
+                "archive": "camp/tomato_salad",
+            },
+        ],  # fmt: skip
+        **extra,
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(json.dumps(plan))  # JSON is YAML
+    return path
+
+
+def call(plan: Path, root: Path, out: Path, *args: str) -> subprocess.Popen:
+    cmd = [sys.executable, str(ROOT / "experiments" / "campaign.py"), "run", str(plan), "--root", str(root)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    cmd += ["--out", str(out), *args]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def packed_runs(out: Path) -> dict[str, dict]:
+    runs = {}
+    for part in sorted(out.glob("*.tar.gz")):
+        with tarfile.open(part) as tar:
+            manifest = json.load(tar.extractfile("manifest.json"))
+            names = tar.getnames()
+        for run in manifest["runs"]:
+            assert {f"{run['dir']}/{f}" for f in ("config.yaml", "summary.json", "metrics.csv")} <= set(names)
+            runs[run["dir"]] = run
+    return runs
+
+
+def test_a_call_cut_off_midway_resumes_on_the_next_and_every_run_comes_back(tiny_model_dir, tmp_path):
+    plan = write_plan(tmp_path, tiny_model_dir, steps=640)
+    root = tmp_path / "root"
+    first = call(plan, root, tmp_path / "out1", "--grace-s", "30")
+    deadline = time.monotonic() + 240
+    while not list(root.glob("tiny/*/*/checkpoints/last.ckpt")):  # cut off once a run has saved
+        assert first.poll() is None and time.monotonic() < deadline, first.stdout.read()
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)  # the device tool's kill at its limit: no chance to pack
+    first.wait()
+    assert not list((tmp_path / "out1").glob("*.tar.gz"))
+
+    second = call(plan, root, tmp_path / "out2")
+    output = second.communicate(timeout=600)[0]
+    assert second.returncode == 0, output
+    statuses = [json.loads(p.read_text()) for p in root.glob("tiny/*/*/status.json")]
+    assert len(statuses) == 3 and all(s["status"] == "finished" for s in statuses), statuses
+    logs = "".join(p.read_text() for p in root.glob("tiny/*/campaign.log"))
+    assert "Resuming" in logs and "from update 0 " not in logs  # the killed call's runs went on from where they saved
+    runs = packed_runs(tmp_path / "out2")
+    assert len(runs) == 3 and {r["sweep"] for r in runs.values()} == {"word", "token"}
+    status = json.loads((tmp_path / "out2" / "tiny-status.json").read_text())
+    assert [s["status"] for s in status["sweeps"]] == ["done", "done"]
+
+    # A third call finds nothing to run and nothing new to pack.
+    third = call(plan, root, tmp_path / "out3")
+    assert third.wait(timeout=120) == 0
+    assert not list((tmp_path / "out3").glob("*.tar.gz"))
+
+    data, weights = tmp_path / "data", tmp_path / "weights"
+    archived = campaign.unpack(sorted((tmp_path / "out2").glob("*.tar.gz")), data, weights)
+    assert sorted(p.name for p in archived) == sorted(
+        json.loads(p.read_text())["run_name"] for p in root.glob("tiny/*/*/summary.json")
+    )
+    for target in archived:
+        assert target.parent == data / "camp" / "tomato_salad"
+        assert {p.name for p in target.iterdir()} == {"config.yaml", "summary.json", "metrics.csv"}
+        assert (weights / "tiny" / target.name / "critic_head.pt").is_file()
+        assert list((weights / "tiny" / target.name / "adapter").glob("*.safetensors"))
+
+
+def test_a_budget_that_runs_out_stops_the_sweeps_and_packs_what_finished(tiny_model_dir, tmp_path):
+    plan = write_plan(tmp_path, tiny_model_dir, steps=3200)  # 100 updates a run: more than the budget holds
+    root = tmp_path / "root"
+    plan.write_text(plan.read_text().replace('"parallel": 2', '"parallel": 1'))
+    first = call(plan, root, tmp_path / "out1", "--budget-s", "30", "--grace-s", "12", "--min-start-s", "0")
+    output = first.communicate(timeout=300)[0]
+    assert first.returncode == 3, output  # runs remain: call again
+    assert "stopping 1 sweep(s) on the budget" in output
+    status = json.loads((tmp_path / "out1" / "tiny-status.json").read_text())
+    assert [s["status"] for s in status["sweeps"]] == ["stopped", "to run"], status
+    stopped = [json.loads(p.read_text())["status"] for p in root.glob("tiny/word/*/status.json")]
+    assert stopped and set(stopped) <= {"preempted", "interrupted"}, stopped  # saved, to resume
+    second = call(plan, root, tmp_path / "out2")
+    output += second.communicate(timeout=600)[0]
+    assert second.returncode == 0, output
+    both = {**packed_runs(tmp_path / "out1"), **packed_runs(tmp_path / "out2")}
+    assert len(both) == 3
+    assert not set(packed_runs(tmp_path / "out1")) & set(packed_runs(tmp_path / "out2"))  # each run comes back once
+
+
+def fake_run(plan_dir: Path, sweep: str, name: str, mb: float) -> None:
+    run = plan_dir / sweep / name
+    (run / "adapter").mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({"run_name": name}))
+    (run / "config.yaml").write_text("seed: 0\n")
+    (run / "metrics.csv").write_text("global_step\n0\n")
+    (run / "adapter" / "adapter_model.safetensors").write_bytes(os.urandom(int(mb * 2**20)))
+
+
+def test_packing_keeps_within_the_device_tools_limits_and_leaves_the_rest_for_the_next_call(tmp_path, monkeypatch):
+    monkeypatch.setattr(campaign, "PART_MB", 2)
+    monkeypatch.setattr(campaign, "MAX_PARTS", 2)
+    monkeypatch.setattr(campaign, "TOTAL_MB", 3)
+    plan = campaign.Plan("p", (), 1, (campaign.Sweep("s", (), (0,), "x"),))
+    root = tmp_path / "root"
+    for i, mb in enumerate([0.9, 0.9, 0.9, 0.9, 2.5]):
+        fake_run(root / "p", "s", f"{i}_run", mb)
+    ledger = campaign.Ledger(root / "p" / "campaign.json")
+    written = campaign.pack(plan, root, tmp_path / "out1", ledger)
+    assert len(written) == 2 and all(p.stat().st_size <= 2 * 2**20 for p in written)
+    status = json.loads((tmp_path / "out1" / "p-status.json").read_text())
+    assert status["over_the_file_limit"] == ["s/4_run (2.5 MiB)"]
+    assert status["waiting_for_the_next_pack"] == ["s/3_run"]  # 3 MiB together
+    assert set(packed_runs(tmp_path / "out1")) == {"s/0_run", "s/1_run", "s/2_run"}
+    written = campaign.pack(plan, root, tmp_path / "out2", campaign.Ledger.read(root / "p" / "campaign.json"))
+    assert set(packed_runs(tmp_path / "out2")) == {"s/3_run"}
+    campaign.pack(plan, root, tmp_path / "out3", campaign.Ledger.read(root / "p" / "campaign.json"), repack=True)
+    assert len(packed_runs(tmp_path / "out3")) == 3  # everything again, as far as the limits go
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"parallel": 0}, "parallel=0 is not valid; valid: an integer >= 1"),
+        ({"colour": 1}, "unknown keys ['colour']"),
+        ({"sweeps": [{"name": "a", "overrides": [], "seeds": [], "archive": "x"}]}, "seeds=[] is not valid"),
+        ({"sweeps": [{"name": "a", "overrides": ["seed=3"], "seeds": [1], "archive": "x"}]}, "give seeds as"),
+        ({"sweeps": [{"name": "a", "overrides": [], "seeds": [1], "archive": "../x"}]}, "archive='../x' is not valid"),
+        ({"sweeps": [{"name": "a b", "overrides": [], "seeds": [1], "archive": "x"}]}, "name='a b' is not valid"),
+        ({"sweeps": [{"name": "a", "seeds": [1], "archive": "x"}]}, "lacks ['overrides']"),
+    ],
+)
+def test_a_bad_plan_is_refused_naming_the_value_before_anything_runs(tmp_path, change, message):
+    plan = {"name": "p", "sweeps": [{"name": "a", "overrides": [], "seeds": [0], "archive": "x"}], **change}
+    path = tmp_path / "p.yaml"
+    path.write_text(json.dumps(plan))
+    with pytest.raises(campaign.PlanError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        campaign.load_plan(path)
+    with pytest.raises(SystemExit):
+        campaign.main(["run", str(path), "--root", str(tmp_path / "root"), "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "root").exists() and not (tmp_path / "out").exists()
