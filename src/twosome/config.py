@@ -81,7 +81,9 @@ class PPOConfig(_Checked):
     update_epochs: int = 1
     value_minibatch_size: int = 32
     policy_minibatch_size: int = 32  # decisions per policy optimizer step
-    policy_chunk_size: int = 4  # decisions per forward, accumulated up to policy_minibatch_size
+    # decisions per forward, accumulated up to policy_minibatch_size; "auto": the whole minibatch, halved on a
+    # GPU out-of-memory error (the same gradient either way; twosome.rl.chunking)
+    policy_chunk_size: Any = 4
     policy_lr: float = 5e-7
     value_lr: float = 1e-5
     adam_eps: float = 1e-5
@@ -109,8 +111,13 @@ class PPOConfig(_Checked):
             "value_minibatch_size": (1 <= self.value_minibatch_size <= self.batch_size, f"from 1 to {batch}"),
             "policy_minibatch_size": (1 <= self.policy_minibatch_size <= self.batch_size, f"from 1 to {batch}"),
             "policy_chunk_size": (
-                1 <= self.policy_chunk_size <= self.policy_minibatch_size,
-                f"from 1 to policy_minibatch_size ({self.policy_minibatch_size})",
+                self.policy_chunk_size == "auto"
+                or (
+                    isinstance(self.policy_chunk_size, int)
+                    and not isinstance(self.policy_chunk_size, bool)
+                    and 1 <= self.policy_chunk_size <= self.policy_minibatch_size
+                ),
+                f"from 1 to policy_minibatch_size ({self.policy_minibatch_size}), or auto",
             ),
         }
         return [_problem(f"ppo.{k}", getattr(self, k), valid) for k, (ok, valid) in rules.items() if not ok]
@@ -504,6 +511,11 @@ def validate(cfg: DictConfig) -> None:
     _check(strategy in STRATEGIES, "trainer.strategy", strategy, list(STRATEGIES))
     # Lightning's default for several processes is DDP, which syncs gradients in forward(): PPO never calls it.
     _check(strategy == "fsdp" or processes(cfg) == 1, "trainer.strategy", strategy, "fsdp when devices x num_nodes > 1")
+    if cfg.ppo.policy_chunk_size == "auto" and strategy == "fsdp":  # one rank retrying would leave the others waiting
+        raise ConfigError(
+            "ppo.policy_chunk_size='auto' is not valid with trainer.strategy=fsdp: after an out-of-memory error one "
+            "rank would retry while the others wait in a collective; valid: a number of decisions"
+        )
     for key, kind in SCHEMAS.items():
         settings(cfg, key, kind)  # the checks types cannot express, and keys added with +
     check_algorithm(cfg)

@@ -66,7 +66,7 @@ class POAD(PPO):
         p, agent, dev = self.config, self.agent, ctx.device
         T, N = rollout.actions.shape
         obs, b_actions = rollout.flat_obs(), rollout.actions.reshape(-1)
-        old_logprobs, mask, features = self._old_outputs(obs, b_actions, p.policy_chunk_size)
+        old_logprobs, mask, features = self._old_outputs(obs, b_actions, self.chunking.size)
         K = mask.shape[1]
         old_values = agent.token_values(features).detach().cpu() * mask
         advantages, returns = compute_token_gae(
@@ -100,13 +100,13 @@ class POAD(PPO):
 
             # Policy phase: the clipped surrogate on every chosen token, with its token-level advantage.
             for mb in order.split(p.policy_minibatch_size):
-                ctx.optimizers[0].zero_grad()
                 mb_valid = mask[mb]
                 mb_advantages = b_advantages[mb].clone()
                 if p.norm_adv:
                     mb_advantages[mb_valid] = collectives.normalize_advantages(mb_advantages[mb_valid])
-                step_kl, tokens_in_mb = 0.0, int(mb_valid.sum())
-                for chunk in torch.arange(len(mb)).split(p.policy_chunk_size):
+                tokens_in_mb = int(mb_valid.sum())
+
+                def chunk_step(chunk, mb=mb, mb_advantages=mb_advantages, tokens_in_mb=tokens_in_mb) -> float:
                     idx = mb[chunk]
                     out = agent.token_outputs(obs.select(idx), b_actions[idx])
                     width = out.mask.shape[1]
@@ -119,8 +119,9 @@ class POAD(PPO):
                         p.clip_coef,
                     )
                     weight = int(valid.sum()) / tokens_in_mb
-                    step_kl += self.policy_backward(pg_loss, -new_logprob.mean(), s, weight, ctx, stats)
-                kl_stop = self.policy_step(step_kl, ctx)
+                    return self.policy_backward(pg_loss, -new_logprob.mean(), s, weight, ctx, stats)
+
+                kl_stop = self.policy_step(self.accumulate(len(mb), chunk_step, ctx, stats), ctx)
                 if kl_stop:
                     break
                 policy_steps += 1

@@ -1,7 +1,7 @@
 """PPO (Schulman et al., 2017) as TWOSOME trains it: the critic is fitted first on the rollout's returns (value
 phase), then the actor takes optimizer steps of ``policy_minibatch_size`` decisions, each accumulated over forwards
-of ``policy_chunk_size`` decisions, and stops early when the approximate KL of a step exceeds ``target_kl``.
-Quantities are named as in cleanrl's ppo.py.
+of ``policy_chunk_size`` decisions (rl/chunking.py), and stops early when the approximate KL of a step exceeds
+``target_kl``. Quantities are named as in cleanrl's ppo.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from twosome.agents.base import ActorCritic
 from twosome.config import PPOConfig
 from twosome.parallel import collectives
 from twosome.rl.algorithm import UpdateContext, check_finite
+from twosome.rl.chunking import Chunking
 from twosome.rl.gae import compute_gae
 from twosome.rl.losses import explained_variance, policy_loss, value_loss
 from twosome.rl.rollout import Rollout
@@ -23,6 +24,7 @@ from twosome.rl.rollout import Rollout
 class PPO:
     def __init__(self, agent: ActorCritic, ppo: PPOConfig):
         self.agent, self.config = agent, ppo
+        self.chunking = Chunking(ppo.policy_chunk_size, ppo.policy_minibatch_size)
 
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
         """AdamW for the policy (TWOSOME's, no weight decay), Adam for the critic; linear decay to 0 over the run."""
@@ -64,18 +66,18 @@ class PPO:
 
             # Policy phase: optimizer steps of policy_minibatch_size decisions, accumulated over chunks.
             for mb in order.split(p.policy_minibatch_size):
-                ctx.optimizers[0].zero_grad()
                 mb_advantages = collectives.normalize_advantages(b_advantages[mb]) if p.norm_adv else b_advantages[mb]
-                step_kl = 0.0
-                for chunk in torch.arange(len(mb)).split(p.policy_chunk_size):
+
+                def chunk_step(chunk, mb=mb, mb_advantages=mb_advantages) -> float:
                     idx = mb[chunk]
                     pi = agent.distribution(obs.select(idx))
                     new_logprob = pi.log_prob(b_actions[idx].to(dev))
                     pg_loss, s = policy_loss(
                         new_logprob, b_logprobs[idx].to(dev), mb_advantages[chunk].to(dev), p.clip_coef
                     )
-                    step_kl += self.policy_backward(pg_loss, pi.entropy().mean(), s, len(chunk) / len(mb), ctx, stats)
-                kl_stop = self.policy_step(step_kl, ctx)
+                    return self.policy_backward(pg_loss, pi.entropy().mean(), s, len(chunk) / len(mb), ctx, stats)
+
+                kl_stop = self.policy_step(self.accumulate(len(mb), chunk_step, ctx, stats), ctx)
                 if kl_stop:
                     break
                 policy_steps += 1
@@ -93,6 +95,20 @@ class PPO:
         check_finite(grad_norm, "the value gradient norm")
         value_opt.step()
         stats["value_loss"].append(v_loss.item())
+
+    def accumulate(self, n: int, chunk_step, ctx: UpdateContext, stats: dict) -> float:
+        """Accumulate a minibatch's policy gradient over its chunks (``chunk_step(positions)`` returns a chunk's
+        weighted KL); return the minibatch's KL. A restart after an out-of-memory error drops the partial gradient
+        and the partial statistics."""
+        marks = {k: len(v) for k, v in stats.items()}
+
+        def restart() -> None:
+            ctx.optimizers[0].zero_grad()
+            for k, mark in marks.items():
+                del stats[k][mark:]
+
+        ctx.optimizers[0].zero_grad()
+        return sum(self.chunking.run(n, chunk_step, restart))
 
     def policy_backward(self, pg_loss, entropy, s: dict, weight: float, ctx: UpdateContext, stats: dict) -> float:
         """Accumulate one chunk's gradient (``weight``: its share of the minibatch); return its weighted KL."""
@@ -117,14 +133,14 @@ class PPO:
         policy_opt.step()
         return False
 
-    @staticmethod
-    def finish(ctx, stats, explained: float, value_seconds: float, policy_steps: int, kl_stop: bool) -> dict:
+    def finish(self, ctx, stats, explained: float, value_seconds: float, policy_steps: int, kl_stop: bool) -> dict:
         """The update's metrics; the learning rates decay one step."""
         policy_opt, value_opt = ctx.optimizers
         metrics = {
             "charts/policy_learning_rate": policy_opt.param_groups[0]["lr"],
             "charts/value_learning_rate": value_opt.param_groups[0]["lr"],
             "charts/value_seconds": value_seconds,
+            "charts/policy_chunk_size": float(self.chunking.size),
             "losses/explained_variance": explained,
             "losses/policy_update_steps": float(policy_steps),
             "losses/kl_early_stop": float(kl_stop),
