@@ -854,6 +854,74 @@ def poad_ten_seeds(root: Path) -> str:
     return out
 
 
+LORA_ARMS = [("all", "every block (30)"), ("top15", "top 15 blocks"), ("top8", "top 8 blocks")]
+LORA_TARGET = 0.95  # issue 29: steps to 95% of the optimal return
+
+
+def steps_to_fraction(metrics: pd.DataFrame, optimal: float, fraction: float, window: int = 1024) -> float:
+    """The first step at which the training episodes (actions sampled from the policy) that ended in the last
+    ``window`` steps average ``fraction`` of the optimal discounted return; NaN if never. Finer than the greedy
+    evaluations (every 2,048 steps) and about the sampled policy, as the success claims are."""
+    for step in metrics.dropna(subset=["charts/episodes"]).global_step:
+        if training_return(metrics, int(step), window) >= fraction * optimal:
+            return float(step)
+    return np.nan
+
+
+def lora_check(root: Path) -> str:
+    """Issue 29's learning check: SmolLM2 TWOSOME (word) on Tomato Salad with LoRA on every block, the top 15, the
+    top 8. Steps to 95% of optimal: a seed that never gets there counts as the run's budget (a lower bound)."""
+    rows, arms = [], {}
+    for arm, label in LORA_ARMS:
+        df = archived_runs(root / "docs/data/lora_check" / arm)
+        if df.empty:
+            continue
+        df = df.sort_values("seed")
+        steps = [steps_to_fraction(m, o, LORA_TARGET) for m, o in zip(df.metrics, df.optimal)]
+        censored = [b if np.isnan(x) else x for x, b in zip(steps, df.env_steps)]
+        arms[arm] = (df, censored)
+        sps = [float(m["charts/SPS"].median()) for m in df.metrics]
+        rows.append(
+            [
+                label,
+                len(df),
+                f"{sum(not np.isnan(x) for x in steps)}/{len(df)}",
+                interval(censored).text(digits=0),
+                est(df.sampled_success),
+                est(df.sampled_return),
+                f"{np.median(sps):.1f}",
+                f"{df.wall_seconds.median() / 60:.1f}",
+            ]
+        )
+    if not rows:
+        return "Not run yet: `python experiments/studies.py lora_check`.\n"
+    header = [
+        "LoRA on",
+        "seeds",
+        f"reach {LORA_TARGET:.0%} of optimal",
+        "steps to it, IQM [95% CI]",
+        "final sampled success, IQM [95% CI]",
+        "final sampled return / optimal, IQM [95% CI]",
+        "env steps/s (median)",
+        "minutes per run (median)",
+    ]
+    out = table(header, rows)
+    claims = []
+    if "all" in arms:
+        for arm, label in LORA_ARMS[1:]:
+            if arm not in arms:
+                continue
+            (a, a_steps), (b, b_steps) = arms[arm], arms["all"]
+            seeds = min(len(a), len(b))
+            faster = poi([-x for x in a_steps], [-x for x in b_steps])
+            better = poi(a.sampled_return, b.sampled_return)
+            claims.append([f"{label} learns faster than every block", faster.text(), status(faster, seeds)])
+            claims.append([f"{label} ends better than every block", better.text(), status(better, seeds)])
+    if claims:
+        out += "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
+    return out
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_tomato_salad": ten_seed_comparison("tomato_salad"),
     "ten_seeds_food_preparation": ten_seed_comparison("food_preparation"),
@@ -866,6 +934,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "prior_pick": prior_pick,
     "prior_final": prior_final,
     "poad_ten_seeds": poad_ten_seeds,
+    "lora_check": lora_check,
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,
