@@ -27,6 +27,13 @@ from twosome.bench.end_to_end import ROOT, case_overrides, rss_bytes
 from twosome.lm.dtype import cpu_flags
 
 
+def gpu_name() -> str:
+    """The GPU's name where CUDA is available (runs given trainer=gpu use it), else an empty string."""
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
+
+
 def run_all(commands: list[list[str]], threads: int, timeout: float) -> tuple[float, int, list[int]]:
     """Run ``commands`` at once; (wall seconds, peak summed RSS in bytes, exit codes)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
@@ -74,7 +81,7 @@ def phase_seconds(run_dirs: list[Path], way: str) -> tuple[float, float]:
 
 def measure(args, model: str) -> list[dict]:
     seeds, updates, cores, out, timeout = args.seeds, args.updates, args.cores, args.out, args.timeout
-    overrides = case_overrides("overcooked", model, "shared", updates, args.num_envs, args.num_steps)
+    overrides = case_overrides("overcooked", model, "shared", updates, args.num_envs, args.num_steps) + args.extra
     python = [sys.executable, "src/run.py", *overrides]
     rows = []
     separate_dirs = [out / model / "separate" / f"seed{s}" for s in range(seeds)]
@@ -95,7 +102,8 @@ def measure(args, model: str) -> list[dict]:
             f"++trainer.num_threads={cores}",
         ]
     ]
-    for way, cmds, per_process in (("separate", commands, threads), ("batched", batched, cores)):
+    ways = (("separate", commands, threads), ("batched", batched, cores))
+    for way, cmds, per_process in (w for w in ways if w[0] in args.ways):
         print(f"  {model}, {seeds} seeds, {way}: {len(cmds)} process(es) of {per_process} thread(s)", flush=True)
         wall, peak, codes = run_all(cmds, per_process, timeout)
         dirs = separate_dirs if way == "separate" else sorted(p for p in sweep.glob("[0-9]*_*") if p.is_dir())
@@ -132,7 +140,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--num-envs", type=int, default=4)
     parser.add_argument("--num-steps", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--ways", default="separate,batched", help="separate, batched or both (comma-separated)")
+    parser.add_argument("--extra", nargs="*", default=[], help="overrides for every run, e.g. trainer=gpu")
     args = parser.parse_args(argv)
+    args.ways = args.ways.split(",")
+    if not args.ways or set(args.ways) - {"separate", "batched"}:
+        parser.error(f"--ways {args.ways} is not valid; valid: separate, batched or both")
     from twosome.bench.end_to_end import MODELS
 
     models = args.models.split(",")
@@ -144,6 +157,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     df.insert(0, "date", date.today().isoformat())
     df.insert(1, "machine", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    df["gpu"] = gpu_name()
     df["cpu"] = cpu_flags()
     df.to_csv(args.out / "seed_batch.csv", index=False)
     print(df.drop(columns=["date", "machine"]).to_string(index=False))

@@ -1,0 +1,169 @@
+"""What to run when a session is lent a GPU (issue 30): one call per step, each under the device tool's 10 minutes,
+what comes back written under ``--out`` (``$OUT`` there: ``<step>.csv``, ``<step>.log``,
+``<step>_environment.json``; run directories stay under ``--work``). In a lease's order:
+
+    python experiments/gpu_lease.py levers --out "$OUT"   # 7B paper preset: chunk 4 / auto / top-8 LoRA; matmul rate
+    python experiments/gpu_lease.py scoring --out "$OUT"  # scoring benchmark, 7B shape, 8 and 42 actions, 4 / 16 envs
+    python experiments/gpu_lease.py seeds --out "$OUT"    # 10 SmolLM2 seeds in one group: aggregate env steps/s
+    python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"  # the rest
+
+``--smoke`` runs the same steps on the CPU with the tiny model and tiny budgets (tests/test_gpu_lease.py), so a lease
+is never spent finding a typo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER = ["experiment=twosome_paper_tomato_salad"]
+SMOKE = ["trainer=cpu", "trainer.num_threads=1", "ppo.num_envs=2", "ppo.num_steps=8",
+         "ppo.policy_minibatch_size=8", "ppo.value_minibatch_size=8"]  # fmt: skip
+LEVERS = {  # name: overrides on top of the paper preset (same mathematics unless the name says otherwise)
+    "chunk4": ["ppo.policy_chunk_size=4"],  # the paper's, as measured in issue 18
+    "auto": ["ppo.policy_chunk_size=auto"],  # the whole minibatch of 32, halved on out-of-memory
+    "auto_top8_other_math": ["ppo.policy_chunk_size=auto", "agent.policy.lora_layers=8"],  # + trunk cache
+}
+
+
+COLUMNS = [f"charts/{c}_seconds" for c in ("rollout", "value", "policy", "update")]
+COLUMNS += ["charts/SPS", "charts/gpu_peak_memory_gb", "charts/policy_chunk_size", "global_step"]
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def run(cmd: list[str], log: Path, timeout: float) -> int:
+    """Run ``cmd``, its output appended to ``log`` (one log per step: the device tool brings back 8 files)."""
+    say(" ".join(str(c) for c in cmd[1:]))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    with open(log, "a") as f:
+        f.write(f"\n$ {' '.join(str(c) for c in cmd[1:])}\n")
+        f.flush()
+        try:
+            return subprocess.run(
+                cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT, timeout=timeout
+            ).returncode
+        except subprocess.TimeoutExpired:
+            say(f"  timed out after {timeout:.0f} s (log: {log.name})")
+            return 124
+
+
+def matmul_tflops(seconds: float = 2.0) -> float:
+    """bf16 matmul rate of this device (8192^3, CUDA) in TFLOP/s: the denominator of every floor. NaN on a CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return float("nan")
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn_like(a)
+    for _ in range(3):
+        a @ b
+    torch.cuda.synchronize()
+    n, start = 0, time.time()
+    while time.time() - start < seconds:
+        a @ b
+        n += 1
+    torch.cuda.synchronize()
+    return 2 * 8192**3 * n / (time.time() - start) / 1e12
+
+
+def levers(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
+    """The paper preset on the 7B shape for three updates per lever (the first a warm-up)."""
+    model = "model=tiny" if smoke else "model=llama7b_random"
+    base = [sys.executable, "src/run.py", *PAPER, model, "eval.every_updates=0", "eval.episodes=2", "eval.num_envs=2",
+            "checkpoint.every_updates=0", "logger.tensorboard=false"]  # fmt: skip
+    base += [*SMOKE, "ppo.total_env_steps=48"] if smoke else ["ppo.total_env_steps=384"]
+    rows, start = [], time.time()
+    for name, overrides in LEVERS.items():
+        if time.time() - start > budget_s:
+            say(f"{name}: skipped, the step's budget is spent")
+            continue
+        run_dir = work / "levers" / name
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if smoke:  # the tiny model has 4 blocks
+            overrides = [o.replace("lora_layers=8", "lora_layers=2") for o in overrides]
+        code = run([*base, *overrides, f"hydra.run.dir={run_dir}"], out / "levers.log", budget_s)
+        metrics = run_dir / "metrics.csv"
+        if not metrics.exists():
+            rows.append({"lever": name, "exit": code})
+            continue
+        m = pd.read_csv(metrics).dropna(subset=["charts/rollout_seconds"])
+        for i in range(len(m)):
+            row = {"lever": name, "exit": code, "update": i + 1, "warm_up": i == 0}
+            for c in COLUMNS:
+                row[c.split("/")[-1]] = m[c].iloc[i] if c in m else float("nan")
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    df["matmul_tflops"] = matmul_tflops()
+    return df
+
+
+def scoring(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
+    """The scoring benchmark at 8 and 42 actions, 4 and 16 environments per call (cases that do not fit are
+    recorded as out of memory)."""
+    frames = []
+    for envs in (4, 16):
+        target = work / f"scoring_envs{envs}"
+        cmd = [sys.executable, "-m", "twosome.bench.scoring", "--actions", "8,42", "--prompt-lengths", "150",
+               "--envs", str(envs), "--out", str(target)]  # fmt: skip
+        cmd += ["--repeats", "1"] if smoke else ["--model", "llama7b-random", "--device", "cuda", "--dtype", "bfloat16",
+                                                  "--repeats", "3"]  # fmt: skip
+        run(cmd, out / "scoring.log", budget_s / 2)
+        for csv in target.glob("*.csv"):
+            frames.append(pd.read_csv(csv).assign(envs=envs))
+    return pd.concat(frames) if frames else pd.DataFrame()
+
+
+def seeds(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
+    """10 SmolLM2 TWOSOME seeds on Tomato Salad as one seed group on the GPU (issue 28's launcher)."""
+    cmd = [sys.executable, "-m", "twosome.bench.seed_batch", "--out", str(work / "seeds"), "--ways", "batched"]
+    if smoke:
+        cmd += ["--seeds", "2", "--models", "tiny", "--updates", "2", "--num-envs", "2", "--num-steps", "8"]
+    else:
+        cmd += ["--seeds", "10", "--models", "smollm2_bf16", "--updates", "6", "--extra", "trainer=gpu"]
+    run(cmd, out / "seeds.log", budget_s)
+    csv = work / "seeds" / "seed_batch.csv"
+    return pd.read_csv(csv) if csv.exists() else pd.DataFrame()
+
+
+STEPS = {"levers": levers, "scoring": scoring, "seeds": seeds}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=sorted(STEPS))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--budget-s", type=float, default=540, help="the step stops starting work after this")
+    parser.add_argument("--work", type=Path, default=ROOT / "multirun" / "gpu_lease", help="run directories")
+    parser.add_argument("--smoke", action="store_true", help="the same on a CPU, tiny model and budgets")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    environment = {"python": sys.version.split()[0], "smoke": args.smoke}
+    try:
+        import torch
+
+        environment.update(torch=torch.__version__, cuda=torch.version.cuda,
+                           gpu=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)  # fmt: skip
+    except ImportError:
+        pass
+    (args.out / f"{args.step}_environment.json").write_text(json.dumps(environment, indent=1))
+    df = STEPS[args.step](args.out, args.work, args.smoke, args.budget_s)
+    df.to_csv(args.out / f"{args.step}.csv", index=False)
+    say(f"{args.step}: {len(df)} rows in {args.out / (args.step + '.csv')}")
+    if not df.empty:
+        print(df.to_string(index=False, max_colwidth=40))
+
+
+if __name__ == "__main__":
+    main()
