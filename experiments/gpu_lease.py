@@ -110,12 +110,14 @@ def levers(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
 
 
 def scoring(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
-    """The scoring benchmark at 8 and 42 actions, 4 and 16 environments per call (cases that do not fit are
-    recorded as out of memory)."""
+    """The scoring benchmark at 8 and 42 actions, 4 and 16 environments per call, both shared kernels timed apart
+    (whether the scorer's CPU-measured choice between them holds on a GPU); cases that do not fit are recorded as out
+    of memory."""
     frames = []
     for envs in (4, 16):
         target = work / f"scoring_envs{envs}"
         cmd = [sys.executable, "-m", "twosome.bench.scoring", "--actions", "8,42", "--prompt-lengths", "150",
+               "--kernels", "auto,one_pass,prefix_cache",
                "--envs", str(envs), "--out", str(target)]  # fmt: skip
         cmd += ["--repeats", "1"] if smoke else ["--model", "llama7b-random", "--device", "cuda", "--dtype", "bfloat16",
                                                   "--repeats", "3"]  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 import torch
 
 from twosome.bench import scoring
@@ -45,3 +46,24 @@ def test_benchmark_under_fsdp_shards_the_model_over_two_ranks(tmp_path):
     df = pd.read_csv(tmp_path / "scoring.csv")
     assert set(df["mode"]) == {"naive", "shared"} and (df.decisions_per_second > 0).all()
     assert json.loads((tmp_path / "meta.json").read_text())["fsdp_ranks"] == 2
+
+
+def test_both_shared_kernels_are_timed_apart_and_a_bad_kernel_is_refused(tmp_path, monkeypatch):
+    """--kernels (issue 30): the GPU lease asks whether the scorer's CPU-measured choice of kernel holds there."""
+    seen = []
+    real = scoring.ActionScorer.score
+
+    def spy(self, model, batch, mode=None, hidden=False):
+        seen.append(self.shared_kernel)
+        return real(self, model, batch, mode, hidden)
+
+    monkeypatch.setattr(scoring.ActionScorer, "score", spy)
+    args = ["--actions", "2", "--prompt-lengths", "50", "--repeats", "1", "--envs", "2", "--out", str(tmp_path)]
+    scoring.main([*args, "--kernels", "auto,one_pass,prefix_cache"])
+    df = pd.read_csv(tmp_path / "scoring.csv")
+    assert set(df["mode"]) == {"naive", "shared", "shared/one_pass", "shared/prefix_cache"}
+    assert {"one_pass", "prefix_cache"} <= set(seen)
+    tokens = df[(df.phase == "rollout") & (df.actions == 2)].set_index("mode").tokens_processed
+    assert tokens["shared/one_pass"] == tokens["shared/prefix_cache"] == tokens["shared"]  # the same work
+    with pytest.raises(SystemExit):
+        scoring.main([*args, "--kernels", "flash"])

@@ -27,6 +27,7 @@ from peft import LoraConfig, get_peft_model
 from twosome.lm import corpus
 from twosome.parallel.collectives import rank
 from twosome.scoring import ActionScorer
+from twosome.scoring.scorer import SHARED_KERNELS
 
 ACTION_COUNTS = (2, 8, 16, 42, 64)
 PROMPT_LENGTHS = (50, 150, 400)
@@ -119,9 +120,11 @@ def run(args) -> pd.DataFrame:
     for prompt_tokens, n_actions in cases:
         prompts = [synthetic_prompt(tokenizer, prompt_tokens, rng) for _ in range(args.envs)]
         actions = [synthetic_actions(tokenizer, n_actions, args.action_tokens, rng) for _ in range(args.envs)]
-        for mode in ("naive", "shared"):
-            scorer = ActionScorer(tokenizer, mode=mode)
+        variants = [("naive", "auto")] + [("shared", k) for k in args.kernels]
+        for scoring_mode, kernel in variants:
+            scorer = ActionScorer(tokenizer, mode=scoring_mode, shared_kernel=kernel)
             batch = scorer.encode(prompts, actions)
+            mode = scoring_mode if kernel == "auto" else f"{scoring_mode}/{kernel}"
 
             def rollout(scorer=scorer, batch=batch):
                 with torch.no_grad():
@@ -245,10 +248,19 @@ def main(argv=None) -> None:
         default=None,
         help=f"prompt lengths to sweep at 8 actions (default {PROMPT_LENGTHS})",
     )
+    ap.add_argument(
+        "--kernels",
+        type=lambda s: s.split(","),
+        default=["auto"],
+        help="shared kernels to time: auto (the scorer's choice, mode 'shared'), one_pass, prefix_cache "
+        "(modes 'shared/<kernel>')",
+    )
     ap.add_argument("--fsdp", type=int, default=1, help="ranks (gloo, CPU) to shard the LM over with FSDP")
     ap.add_argument("--out", default="results/bench_scoring")
     ap.add_argument("--replot", action="store_true", help="redraw the plot and tables from an existing CSV")
     args = ap.parse_args(argv)
+    if not args.kernels or set(args.kernels) - set(SHARED_KERNELS):
+        ap.error(f"--kernels {args.kernels} is not valid; valid: a comma-separated subset of {list(SHARED_KERNELS)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
