@@ -187,6 +187,7 @@ def test_every_agent_declares_its_meta_keys(agent):
         "saycan": (True, True),
         "ppo": (False, True),
         "random": (False, False),
+        "generate": (True, False),
     }[agent]
 
 

@@ -191,6 +191,11 @@ class AgentConfig:
     uses_lm: bool = False  # reads text with the LM: the model is loaded (and its directory checked)
     uses_vectors: bool = False  # reads the symbolic observation vector: built with its size and the action count
     train: bool = True  # false: evaluation only (random, zero-shot)
+    # writes its action's text (agent=generate): every environment gets one more action, an invalid decision that
+    # does nothing (envs/invalid.py), rewarded invalid_action_reward; an episode ends after max_invalid_in_a_row
+    acts_in_text: bool = False
+    invalid_action_reward: float = 0.0
+    max_invalid_in_a_row: int = 3
     policy: dict[str, Any] = field(default_factory=dict)  # instantiated (``_target_``) with the model if any
 
 
@@ -343,6 +348,21 @@ def layer_count(model_path: Path) -> int | None:
         if isinstance(values.get(key), int):
             return values[key]
     return None
+
+
+def check_generation(cfg: DictConfig) -> None:
+    """An agent that writes its actions (``agent.acts_in_text``): its limits, before anything is written."""
+    if not cfg.agent.acts_in_text:
+        return
+    n = cfg.agent.max_invalid_in_a_row
+    _check(n >= 1, "agent.max_invalid_in_a_row", n, "an integer >= 1 (invalid decisions in a row that end an episode)")
+    policy = cfg.agent.policy
+    if "max_new_tokens" in policy:
+        tokens = policy.max_new_tokens
+        ok = isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 1
+        _check(ok, "agent.policy.max_new_tokens", tokens, "an integer >= 1 (tokens generated per action at most)")
+    if "temperature" in policy:
+        _check(policy.temperature > 0, "agent.policy.temperature", policy.temperature, "> 0")
 
 
 def check_lora_layers(cfg: DictConfig) -> None:
@@ -520,6 +540,7 @@ def validate(cfg: DictConfig) -> None:
         settings(cfg, key, kind)  # the checks types cannot express, and keys added with +
     check_algorithm(cfg)
     check_lora_layers(cfg)
+    check_generation(cfg)
     check_env_options(cfg)
 
 

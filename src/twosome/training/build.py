@@ -58,7 +58,10 @@ def build_agent(cfg: DictConfig, base: tuple | None = None, adapter_name: str | 
 
 
 def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
-    return partial(make_vector_env, cfg.env.id, kwargs=env_kwargs(cfg))
+    invalid = None
+    if cfg.agent.acts_in_text:
+        invalid = {"reward": cfg.agent.invalid_action_reward, "max_in_a_row": cfg.agent.max_invalid_in_a_row}
+    return partial(make_vector_env, cfg.env.id, kwargs=env_kwargs(cfg), invalid_action=invalid)
 
 
 def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:

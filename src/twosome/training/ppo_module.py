@@ -32,6 +32,9 @@ def summarize(records: list[dict], prefix: str) -> dict[str, float]:
     out = {f"{prefix}/{k}": float(np.mean([r[k] for r in records])) for k in keys}
     out[f"{prefix}/success_rate"] = out.pop(f"{prefix}/success")
     out[f"{prefix}/episodes"] = float(len(records))
+    if all("invalid_actions" in r for r in records):  # decisions that named no valid action, of all decisions
+        decisions = sum(r["episodic_length"] for r in records)
+        out[f"{prefix}/invalid_action_rate"] = sum(r["invalid_actions"] for r in records) / decisions
     return out
 
 

@@ -12,6 +12,7 @@ import torch
 from twosome.agents.base import ActorCritic
 from twosome.agents.capabilities import frozen_policy
 from twosome.agents.observation import ObsBatch
+from twosome.envs.invalid import INVALID_ACTION
 from twosome.parallel.collectives import all_true
 from twosome.rl.rollout import Rollout
 from twosome.training.vector_env import final_obs_batch, step_field, to_obs_batch
@@ -33,12 +34,17 @@ class EpisodeTracker:
         self.disc_ret = np.zeros(self.num_envs)
         self.elapsed = np.zeros(self.num_envs)  # primitive steps so far
         self.length = np.zeros(self.num_envs, dtype=int)
+        self.invalid = np.zeros(self.num_envs, dtype=int)
 
-    def add(self, rewards, primitive_steps, ended, success):
+    def add(self, rewards, primitive_steps, ended, success, invalid=None):
+        """``invalid``: which decisions named no valid action (environments wrapped in ``InvalidAsNoOp``); the
+        episode records then count them (``invalid_actions``)."""
         self.disc_ret += self.gamma**self.elapsed * rewards
         self.ret += rewards
         self.elapsed += primitive_steps
         self.length += 1
+        if invalid is not None:
+            self.invalid += np.asarray(invalid, dtype=int)
         for i in np.flatnonzero(ended):
             self.finished.append(
                 {
@@ -47,9 +53,10 @@ class EpisodeTracker:
                     "episodic_length": int(self.length[i]),
                     "primitive_steps": int(self.elapsed[i]),
                     "success": float(success[i]),
+                    **({"invalid_actions": int(self.invalid[i])} if invalid is not None else {}),
                 }
             )
-            self.ret[i] = self.disc_ret[i] = self.elapsed[i] = self.length[i] = 0
+            self.ret[i] = self.disc_ret[i] = self.elapsed[i] = self.length[i] = self.invalid[i] = 0
 
     def pop(self) -> list[dict]:
         out, self.finished = self.finished, []
@@ -183,6 +190,11 @@ def evaluate(
         return _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep)
 
 
+def reports_invalid(info: dict) -> bool:
+    """Whether the environments are wrapped in ``InvalidAsNoOp`` (their step infos say which decisions were)."""
+    return INVALID_ACTION in info or INVALID_ACTION in info.get("final_info", {})
+
+
 def _needs_more(have: int, want: int, lockstep: bool) -> bool:
     return not all_true(have >= want) if lockstep else have < want
 
@@ -206,6 +218,7 @@ def _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep) -> li
             step_field(info, "primitive_steps", ended, 1),
             ended,
             step_field(info, "success", ended, False),
+            step_field(info, INVALID_ACTION, ended, False) if reports_invalid(info) else None,
         )
         records.extend(tracker.pop())
         batch = to_obs_batch(obs, info)

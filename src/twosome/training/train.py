@@ -271,6 +271,7 @@ def finish_run(cfg: DictConfig, run_dir: Path, module, digest: str | None, saved
         "weights_digest": digest,  # sha256 of the trained weights (every rank agreed on it)
         "saved": saved,  # the files and directories holding them (adapter/, heads)
         **module.final_eval,
+        **(module.agent.report() if hasattr(module.agent, "report") else {}),  # e.g. agent=generate's texts
     }
     if dist.rank() == 0:
         atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))

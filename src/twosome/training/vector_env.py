@@ -16,17 +16,26 @@ import torch
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.observation import ObsBatch
 from twosome.envs.contract import Decision, read_decision, read_vector
+from twosome.envs.invalid import InvalidAsNoOp
 
 
-def make_vector_env(env_id: str, num_envs: int, kwargs: dict[str, Any] | None = None) -> gym.vector.SyncVectorEnv:
+def make_vector_env(
+    env_id: str, num_envs: int, kwargs: dict[str, Any] | None = None, invalid_action: dict[str, Any] | None = None
+) -> gym.vector.SyncVectorEnv:
     """Same-step autoreset: the final observation of an ended episode is in ``info['final_obs']`` /
-    ``info['final_info']``, which truncation bootstrapping needs."""
+    ``info['final_info']``, which truncation bootstrapping needs. ``invalid_action``: each environment wrapped in
+    ``InvalidAsNoOp(**invalid_action)`` (for an agent that writes its actions)."""
     kwargs = dict(kwargs or {})
     if env_id not in gym.registry:
         valid = sorted(k for k in gym.registry if k.startswith("twosome/"))
         raise ValueError(f"env id {env_id!r} is not registered; valid: {valid}")
+
+    def make() -> gym.Env:
+        env = gym.make(env_id, **kwargs)
+        return env if invalid_action is None else InvalidAsNoOp(env, **invalid_action)
+
     return gym.vector.SyncVectorEnv(
-        [lambda: gym.make(env_id, **kwargs) for _ in range(num_envs)],
+        [make for _ in range(num_envs)],
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
 
