@@ -4,6 +4,7 @@
     python experiments/studies.py prior         # pretrained vs random-init default model, lr picked per model
     python experiments/studies.py tls_long      # Tomato-Lettuce Salad at 200k steps, 5 seeds
     python experiments/studies.py lora_check    # SmolLM2 TWOSOME with LoRA on all / top 15 / top 8 blocks, 5 seeds
+    python experiments/studies.py misalignment  # tiny model and SmolLM2 writing their actions, 5 tasks, zero-shot
     python experiments/studies.py poad --dry-run                 # print the commands
     python experiments/studies.py poad --task food_preparation   # one task (two processes can share the study)
     python experiments/studies.py prior -- trainer.num_threads=1  # arguments after -- go to every run
@@ -40,13 +41,13 @@ PICK_SEEDS = "100,101,102"
 MODELS = ("tiny", "tiny_random")
 
 
-def run(overrides: list[str], sweep_dir: str, extra: list[str]) -> list[str]:
+def run(overrides: list[str], sweep_dir: str, extra: list[str], final: str = FINAL) -> list[str]:
     return [
         sys.executable,
         str(ROOT / "src" / "run.py"),
         "-m",
         *overrides,
-        FINAL,
+        final,
         f"hydra.sweep.dir={sweep_dir}",
         *extra,
     ]
@@ -80,6 +81,25 @@ def lora_check(extra: list[str]) -> list[tuple[list[str], str]]:
     for arm, layers in LORA_ARMS.items():
         overrides = [*TASKS["tomato_salad"], "model=smollm2", f"agent.policy.lora_layers={layers}", "seed=0,1,2,3,4"]
         out.append((run(overrides, f"multirun/lora_check/{arm}", extra), f"lora_check/{arm}"))
+    return out
+
+
+MISALIGNMENT_TASKS = {
+    "tomato_salad": ["env=overcooked", "env.task=tomato_salad"],
+    "tomato_lettuce_salad": ["env=overcooked", "env.task=tomato_lettuce_salad"],
+    "food_preparation": ["env=virtualhome", "env.task=food_preparation"],
+    "entertainment": ["env=virtualhome", "env.task=entertainment"],
+    "babyai_goto": ["env=babyai_text", "env.task=goto"],
+}
+
+
+def misalignment(extra: list[str]) -> list[tuple[list[str], str]]:
+    """Issue 31: the tiny model and SmolLM2 writing their actions (greedy), zero-shot, 100 episodes per task. Greedy
+    generation is one policy: the sampled evaluation would repeat it, so there is none."""
+    out = []
+    for task, overrides in MISALIGNMENT_TASKS.items():
+        job = [*overrides, "agent=generate", "model=tiny,smollm2", "eval.episodes=100", "seed=0"]
+        out.append((run(job, f"multirun/misalignment/{task}", extra, "eval.final_sampled_episodes=0"), "misalignment"))
     return out
 
 
@@ -145,7 +165,7 @@ def execute(jobs: list[tuple[list[str], str]], dry_run: bool) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     argv, extra = split_passthrough(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", choices=["poad", "prior", "tls_long", "lora_check"])
+    parser.add_argument("study", choices=["poad", "prior", "tls_long", "lora_check", "misalignment"])
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--task", nargs="+", choices=sorted(TASKS), help="poad: only these tasks")
     args = parser.parse_args(argv)
@@ -163,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
             jobs = poad(extra, args.task)
         elif args.study == "tls_long":
             jobs = tls_long(extra)
+        elif args.study == "misalignment":
+            jobs = misalignment(extra)
         else:
             jobs = lora_check(extra)
         failed = execute(jobs, args.dry_run)
