@@ -94,11 +94,14 @@ MISALIGNMENT_TASKS = {
 
 
 def misalignment(extra: list[str]) -> list[tuple[list[str], str]]:
-    """Issue 31: the tiny model and SmolLM2 writing their actions (greedy), zero-shot, 100 episodes per task. Greedy
-    generation is one policy: the sampled evaluation would repeat it, so there is none."""
+    """Issue 31: the tiny model and SmolLM2 writing their actions, zero-shot, greedy and sampled, 100 episodes per
+    task. The TWOSOME tasks start every episode in the same state, so greedy generation there is one trajectory;
+    sampled generation gives 100 different ones. (Decoding is the agent's: the evaluation's own sampling, which
+    would repeat the greedy arm, is off.)"""
     out = []
     for task, overrides in MISALIGNMENT_TASKS.items():
-        job = [*overrides, "agent=generate", "model=tiny,smollm2", "eval.episodes=100", "seed=0"]
+        job = [*overrides, "agent=generate", "model=tiny,smollm2", "agent.policy.decoding=greedy,sample"]
+        job += ["eval.episodes=100", "seed=0"]
         out.append((run(job, f"multirun/misalignment/{task}", extra, "eval.final_sampled_episodes=0"), "misalignment"))
     return out
 

@@ -130,6 +130,7 @@ def test_a_zero_shot_generation_run_writes_its_misalignment(tiny_model_dir, tmp_
         ("agent.policy.max_new_tokens=0", "agent.policy.max_new_tokens=0 is not valid; valid: an integer >= 1"),
         ("agent.max_invalid_in_a_row=0", "agent.max_invalid_in_a_row=0 is not valid; valid: an integer >= 1"),
         ("agent.policy.temperature=0", "agent.policy.temperature=0 is not valid; valid: > 0"),
+        ("agent.policy.decoding=beam", "agent.policy.decoding='beam' is not valid; valid: ['greedy', 'sample']"),
     ],
 )
 def test_bad_generation_limits_are_refused_before_anything_is_written(tiny_model_dir, tmp_path, override, message):
@@ -143,7 +144,7 @@ def test_sampled_generation_follows_the_seed(tiny_model_dir):
     from twosome.lm.loading import load_lm
 
     lm, tok = load_lm(str(tiny_model_dir), None, "float32", None)
-    agent = GenerateAgent(lm, tok, sample=True, max_new_tokens=6)
+    agent = GenerateAgent(lm, tok, decoding="sample", max_new_tokens=6)
     texts = []
     for _ in range(2):
         torch.manual_seed(0)

@@ -922,6 +922,52 @@ def lora_check(root: Path) -> str:
     return out
 
 
+MISALIGNMENT_TASKS = {  # env id -> the task's name in the table, in the order of the papers
+    "twosome/Overcooked-TomatoSalad-v0": "Tomato Salad",
+    "twosome/Overcooked-TomatoLettuceSalad-v0": "Tomato-Lettuce Salad",
+    "twosome/VirtualHome-FoodPreparation-v0": "Food Preparation",
+    "twosome/VirtualHome-Entertainment-v0": "Entertainment",
+    "twosome/BabyAI-GoTo-v0": "BabyAI-Text GoTo",
+}
+
+
+def misalignment(root: Path) -> str:
+    """Issue 31: the LM writing its action (agent=generate, greedy, zero-shot): the share of decisions that name no
+    valid action, success with its Wilson interval over the episodes, and the texts it wrote most often."""
+    rows = []
+    summaries = [json.loads(p.read_text()) for p in sorted((root / "docs/data/misalignment").glob("*/summary.json"))]
+    order = list(MISALIGNMENT_TASKS)
+    summaries.sort(key=lambda s: (order.index(s["env_id"]) if s["env_id"] in order else len(order), s["model"]))
+    for s in summaries:
+        episodes = int(s["eval/episodes"])
+        successes = round(s["eval/success_rate"] * episodes)
+        low, high = wilson(successes, episodes)
+        texts = "; ".join(f'"{t}" ({c})' for t, c in s["generate/top_invalid_texts"][:3]) or "none"
+        rows.append(
+            [
+                MISALIGNMENT_TASKS.get(s["env_id"], s["env_id"]),
+                s["model"],
+                episodes,
+                f"{s['eval/success_rate']:.2f} [{low:.2f}, {high:.2f}]",
+                f"{s['eval/invalid_action_rate']:.2f}",
+                f"{s['eval/episodic_length']:.1f}",
+                texts,
+            ]
+        )
+    if not rows:
+        return "Not run yet: `python experiments/studies.py misalignment`.\n"
+    header = [
+        "task",
+        "model",
+        "episodes",
+        "success [Wilson 95%]",
+        "invalid decisions / decisions",
+        "decisions per episode",
+        "most frequent invalid texts (count)",
+    ]
+    return table(header, rows)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_tomato_salad": ten_seed_comparison("tomato_salad"),
     "ten_seeds_food_preparation": ten_seed_comparison("food_preparation"),
@@ -935,6 +981,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "prior_final": prior_final,
     "poad_ten_seeds": poad_ten_seeds,
     "lora_check": lora_check,
+    "misalignment": misalignment,
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,

@@ -361,6 +361,9 @@ def check_generation(cfg: DictConfig) -> None:
         tokens = policy.max_new_tokens
         ok = isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 1
         _check(ok, "agent.policy.max_new_tokens", tokens, "an integer >= 1 (tokens generated per action at most)")
+    if "decoding" in policy:
+        valid = ["greedy", "sample"]
+        _check(policy.decoding in valid, "agent.policy.decoding", policy.decoding, valid)
     if "temperature" in policy:
         _check(policy.temperature > 0, "agent.policy.temperature", policy.temperature, "> 0")
 

@@ -1,7 +1,7 @@
 """An LM that writes its action instead of scoring a list (issue 31, ``agent=generate``): the measure of the
 misalignment TWOSOME starts from. After the same prompt TWOSOME scores, the LM (with a trained run's adapter, or
-without) generates up to the end of the line or ``max_new_tokens``, greedily or sampled; the text becomes the valid
-action it names after normalization (``match_action``), or the extra "invalid" index that the
+without) generates up to the end of the line or ``max_new_tokens``, greedily or sampled (``decoding``); the text
+becomes the valid action it names after normalization (``match_action``), or the extra "invalid" index that the
 environment's ``InvalidAsNoOp`` wrapper turns into a decision that does nothing. Evaluation only: the policy is the
 generation itself, a distribution with all its mass on the chosen index.
 """
@@ -19,6 +19,7 @@ from torch.distributions import Categorical
 from twosome.agents.base import ActorCritic
 from twosome.agents.observation import ObsBatch
 
+DECODINGS = ("greedy", "sample")  # sample: each token drawn from the LM's distribution at ``temperature``
 ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
@@ -44,7 +45,7 @@ class GenerateAgent(ActorCritic):
         lm,
         tokenizer,
         max_new_tokens: int = 16,
-        sample: bool = False,
+        decoding: str = "greedy",
         temperature: float = 1.0,
         adapter: str | None = None,
         top_invalid: int = 10,
@@ -52,6 +53,8 @@ class GenerateAgent(ActorCritic):
         super().__init__()
         if max_new_tokens < 1:
             raise ValueError(f"agent.policy.max_new_tokens={max_new_tokens} is not valid; valid: an integer >= 1")
+        if decoding not in DECODINGS:
+            raise ValueError(f"agent.policy.decoding={decoding!r} is not valid; valid: {list(DECODINGS)}")
         if temperature <= 0:
             raise ValueError(f"agent.policy.temperature={temperature} is not valid; valid: > 0")
         if adapter is not None:
@@ -63,7 +66,7 @@ class GenerateAgent(ActorCritic):
                 )
             lm = PeftModel.from_pretrained(lm, adapter)
         self.lm, self.tokenizer = lm.eval(), tokenizer
-        self.max_new_tokens, self.sample, self.temperature = max_new_tokens, sample, temperature
+        self.max_new_tokens, self.sample, self.temperature = max_new_tokens, decoding == "sample", temperature
         self.top_invalid = top_invalid
         self.decisions, self.invalid_texts = 0, Counter()
         self.last_texts: list[str] = []
