@@ -937,7 +937,7 @@ def misalignment(root: Path) -> str:
     rows = []
     summaries = [json.loads(p.read_text()) for p in sorted((root / "docs/data/misalignment").glob("*/summary.json"))]
     order = list(MISALIGNMENT_TASKS)
-    summaries.sort(key=lambda s: (order.index(s["env_id"]) if s["env_id"] in order else len(order), s["model"]))
+    summaries.sort(key=lambda s: (order.index(s["env_id"]) if s["env_id"] in order else len(order), s["run_name"]))
     for s in summaries:
         episodes = int(s["eval/episodes"])
         successes = round(s["eval/success_rate"] * episodes)
@@ -947,6 +947,7 @@ def misalignment(root: Path) -> str:
             [
                 MISALIGNMENT_TASKS.get(s["env_id"], s["env_id"]),
                 s["model"],
+                s["run_name"].rsplit("-", 2)[-2],  # the decoding (run_label's last part)
                 episodes,
                 f"{s['eval/success_rate']:.2f} [{low:.2f}, {high:.2f}]",
                 f"{s['eval/invalid_action_rate']:.2f}",
@@ -959,6 +960,7 @@ def misalignment(root: Path) -> str:
     header = [
         "task",
         "model",
+        "decoding",
         "episodes",
         "success [Wilson 95%]",
         "invalid decisions / decisions",
