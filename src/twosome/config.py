@@ -210,6 +210,9 @@ class EnvConfig:
     task: str | None = None  # a name in ``tasks`` (which then gives ``id``)
     tasks: dict[str, str] | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    # how the environment's text is worded (envs/wording.py): canonical (the original's, word for word), one of the
+    # family's paraphrases, shuffled (the actions in another order), or random (a training paraphrase per episode)
+    wording: str = "canonical"
 
 
 @dataclass
@@ -385,9 +388,26 @@ def check_lora_layers(cfg: DictConfig) -> None:
     _check(total is None or count <= total, "agent.policy.lora_layers", count, valid)
 
 
+def env_wording(cfg: DictConfig) -> str:
+    return cfg.env.get("wording", "canonical")
+
+
 def env_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """The environment's options (``env.kwargs``; none when a config deletes them)."""
     return OmegaConf.to_container(cfg.env.kwargs, resolve=True) if "kwargs" in cfg.env else {}
+
+
+def check_wording(cfg: DictConfig) -> None:
+    """``env.wording``: one of the environment family's (twosome.envs.wording; data, no torch)."""
+    from twosome.envs.wording import CANONICAL, names
+
+    wording = cfg.env.get("wording", CANONICAL)
+    if wording != CANONICAL:
+        try:
+            valid = names(cfg.env.id)
+        except ValueError as err:
+            raise ConfigError(f"env.wording={wording!r} is not valid: {err}; valid: canonical") from None
+        _check(wording in valid, "env.wording", wording, valid)
 
 
 def check_env_options(cfg: DictConfig) -> None:
@@ -545,6 +565,7 @@ def validate(cfg: DictConfig) -> None:
     check_lora_layers(cfg)
     check_generation(cfg)
     check_env_options(cfg)
+    check_wording(cfg)
 
 
 def processes(cfg: DictConfig) -> int:

@@ -21,6 +21,7 @@ from twosome.config import (  # noqa: F401  (re-exported)
     STRATEGIES,
     ConfigError,
     env_kwargs,
+    env_wording,
     eval_config,
     ppo_config,
     validate,
@@ -61,7 +62,9 @@ def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
     invalid = None
     if cfg.agent.acts_in_text:
         invalid = {"reward": cfg.agent.invalid_action_reward, "max_in_a_row": cfg.agent.max_invalid_in_a_row}
-    return partial(make_vector_env, cfg.env.id, kwargs=env_kwargs(cfg), invalid_action=invalid)
+    return partial(
+        make_vector_env, cfg.env.id, kwargs=env_kwargs(cfg), invalid_action=invalid, wording=env_wording(cfg)
+    )
 
 
 def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:

@@ -17,14 +17,20 @@ import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.observation import ObsBatch
 from twosome.envs.contract import Decision, read_decision, read_vector
 from twosome.envs.invalid import InvalidAsNoOp
+from twosome.envs.wording import CANONICAL, Reworded
 
 
 def make_vector_env(
-    env_id: str, num_envs: int, kwargs: dict[str, Any] | None = None, invalid_action: dict[str, Any] | None = None
+    env_id: str,
+    num_envs: int,
+    kwargs: dict[str, Any] | None = None,
+    invalid_action: dict[str, Any] | None = None,
+    wording: str = CANONICAL,
 ) -> gym.vector.SyncVectorEnv:
     """Same-step autoreset: the final observation of an ended episode is in ``info['final_obs']`` /
     ``info['final_info']``, which truncation bootstrapping needs. ``invalid_action``: each environment wrapped in
-    ``InvalidAsNoOp(**invalid_action)`` (for an agent that writes its actions)."""
+    ``InvalidAsNoOp(**invalid_action)`` (for an agent that writes its actions); ``wording``: shown in another wording
+    (``Reworded``) unless canonical."""
     kwargs = dict(kwargs or {})
     if env_id not in gym.registry:
         valid = sorted(k for k in gym.registry if k.startswith("twosome/"))
@@ -32,6 +38,7 @@ def make_vector_env(
 
     def make() -> gym.Env:
         env = gym.make(env_id, **kwargs)
+        env = env if wording == CANONICAL else Reworded(env, wording)
         return env if invalid_action is None else InvalidAsNoOp(env, **invalid_action)
 
     return gym.vector.SyncVectorEnv(
