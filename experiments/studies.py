@@ -97,10 +97,17 @@ def misalignment(extra: list[str]) -> list[tuple[list[str], str]]:
     """Issue 31: the tiny model and SmolLM2 writing their actions, zero-shot, greedy and sampled, 100 episodes per
     task. The TWOSOME tasks start every episode in the same state, so greedy generation there is one trajectory;
     sampled generation gives 100 different ones. (Decoding is the agent's: the evaluation's own sampling, which
-    would repeat the greedy arm, is off.)"""
+    would repeat the greedy arm, is off.) A float32 base: model.dtype=auto measures the CPU at start-up, and bfloat16
+    could write other texts on another machine."""
     out = []
     for task, overrides in MISALIGNMENT_TASKS.items():
-        job = [*overrides, "agent=generate", "model=tiny,smollm2", "agent.policy.decoding=greedy,sample"]
+        job = [
+            *overrides,
+            "agent=generate",
+            "model=tiny,smollm2",
+            "agent.policy.decoding=greedy,sample",
+            "model.dtype=float32",
+        ]
         job += ["eval.episodes=100", "seed=0"]
         out.append((run(job, f"multirun/misalignment/{task}", extra, "eval.final_sampled_episodes=0"), "misalignment"))
     return out
