@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 from test_training import toy_config
 from toy_env import register, register_unseen
@@ -61,6 +62,8 @@ def test_every_suite_lists_registered_tasks_including_its_training_task():
     assert {"virtualhome_food", "virtualhome_entertainment", "glam_babyai"} <= set(suites())
     for name in suites():
         suite = OmegaConf.load(SUITES / f"{name}.yaml")
+        if all(t.startswith("@") for t in suite.tasks):
+            continue  # each run's own task (prompt_robustness): no training task of its own
         assert suite.trained_on in suite.tasks
         assert all(t in gym.registry for t in suite.tasks), name
 
@@ -363,3 +366,57 @@ def test_saycan_is_not_applicable_where_the_action_count_differs():
             not_applicable_reason(saycan, train_env, task, trained) == f"affordance scores 6 actions; this task has {n}"
         )
     assert not_applicable_reason(saycan, train_env, "twosome/BabyAI-GoTo-Distractors4-v0", trained) is None
+
+
+def test_prompt_robustness_evaluates_each_run_on_its_own_task_in_every_wording(tmp_path, monkeypatch):
+    """``@*`` (issue 31): the run's training task in each wording of its family, each a row of its own."""
+    from twosome.envs.wording import names
+    from twosome.evaluation.generalization import generalization
+
+    env_id = "twosome/Overcooked-TomatoSalad-v0"
+    run = _fake_run(tmp_path, monkeypatch, {"name": "twosome"}, env_id)
+    calls = _count_evaluations(monkeypatch)
+    table = generalization([run], ["@*", "@plain"], episodes=2, with_untrained=False)
+    wordings = [w for w in names(env_id) if w != "random"]
+    assert calls == [f"{env_id}@{w}" for w in [*wordings, "plain"]]
+    assert list(table.wording) == [*wordings, "plain"] and table.applicable.all()
+    with pytest.raises(ValueError, match="unknown wording in 'twosome/Overcooked-TomatoSalad-v0@nope'"):
+        generalization([run], [f"{env_id}@nope"], episodes=2)
+
+
+def test_an_evaluation_in_a_wording_shows_the_agent_that_wording():
+    import torch
+
+    from twosome.agents.random_agent import UniformRandomAgent
+    from twosome.evaluation.generalization import evaluate_on
+
+    class Reading(UniformRandomAgent):
+        prompts: list[str] = []
+
+        def distribution(self, obs):
+            self.prompts += obs.prompts
+            return super().distribution(obs)
+
+    for wording, phrase in (("canonical", "You notice"), ("plain", "You see")):
+        agent = Reading()
+        agent.prompts = []
+        with torch.no_grad():
+            evaluate_on(agent, f"twosome/Overcooked-TomatoSalad-v0@{wording}", 2, 0.99, 0, 2, greedy=False)
+        assert phrase in agent.prompts[0]
+
+
+def test_a_shuffled_order_is_not_applicable_to_an_agent_that_scores_action_indices():
+    from omegaconf import OmegaConf
+
+    from twosome.config import AgentConfig
+    from twosome.evaluation.generalization import not_applicable_reason
+
+    def agent(vectors: bool):
+        meta = {"name": "a", "run_label": "x", "uses_lm": True, "uses_vectors": vectors}
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(AgentConfig), meta))
+
+    env_id = "twosome/Overcooked-TomatoSalad-v0"
+    spaces = {"obs_dim": 0, "n_actions": 0}
+    assert "shuffled order" in not_applicable_reason(agent(True), env_id, f"{env_id}@shuffled", spaces)
+    assert not_applicable_reason(agent(False), env_id, f"{env_id}@shuffled", spaces) is None
+    assert not_applicable_reason(agent(True), env_id, f"{env_id}@plain", spaces) is None  # text only

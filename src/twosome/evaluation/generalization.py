@@ -2,6 +2,10 @@
 
     python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --tasks ID [ID ...] --episodes 50 --out DIR
     python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --suite virtualhome_food   # conf/generalization/
+    python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --suite prompt_robustness  # every wording
+
+A task is an environment id, optionally ``@<wording>`` (env.wording's names: twosome.envs.wording); ``@<wording>``
+alone is each run's own training task in that wording, ``@*`` in every wording of its family (prompt sensitivity).
 
 For every run directory (written by ``src/run.py``) the agent is rebuilt from the run's ``config.yaml`` and its
 saved weights (adapter and heads) are loaded. A TWOSOME run also yields its untrained twin (same LM, no adapter
@@ -35,6 +39,8 @@ from omegaconf import OmegaConf
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.capabilities import Persistent
 from twosome.config import AgentConfig, load_run_config
+from twosome.envs.wording import CANONICAL, RANDOM, family_of, wordings
+from twosome.envs.wording import names as wording_names
 from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
 from twosome.training.build import build_agent, env_spaces
 from twosome.training.rollout import evaluate
@@ -65,6 +71,10 @@ def load_run(run_dir: Path, untrained: bool = False, cfg=None):
     return cfg, agent
 
 
+def wordings_of(env_id: str) -> dict:
+    return wordings(family_of(env_id))
+
+
 @functools.cache
 def spaces_of(env_id: str) -> dict[str, int]:
     """Observation size and action count of a registered task, as the agents built for it see them."""
@@ -75,6 +85,9 @@ def not_applicable_reason(agent: AgentConfig, train_env: str, task: str, train_s
     """Why ``agent`` cannot be evaluated on ``task``, or None: only what reads the symbolic vector is tied to its
     training task's shapes, the vector's size and the action count its head outputs (text agents and the random
     agent run anywhere)."""
+    task, wording = split_task(task)
+    if agent.uses_vectors and wording != CANONICAL and wordings_of(task)[wording].shuffle:
+        return "scores actions by their index: a shuffled order changes which index is which"
     if not agent.uses_vectors or task == train_env:
         return None
     if not agent.uses_lm:
@@ -92,8 +105,29 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1) / math.sqrt(len(a))) if len(a) > 1 else 0.0
 
 
+def split_task(task: str) -> tuple[str, str]:
+    """(environment id, wording) of a task: ``<id>`` is the canonical wording, ``<id>@<wording>`` another."""
+    env_id, _, wording = task.partition("@")
+    return env_id, wording or CANONICAL
+
+
+def expand_tasks(tasks: list[str], train_env: str) -> list[str]:
+    """A run's tasks: ``@<wording>`` is its own training task in that wording, ``@*`` in every wording of its
+    family (env.wording's names, less ``random``)."""
+    out = []
+    for task in tasks:
+        if task == "@*":
+            out += [f"{train_env}@{w}" for w in wording_names(train_env) if w != RANDOM]
+        elif task.startswith("@"):
+            out.append(train_env + task)
+        else:
+            out.append(task)
+    return out
+
+
 def evaluate_on(agent, task: str, episodes: int, gamma: float, seed: int, num_envs: int, greedy: bool) -> dict:
-    envs = make_vector_env(task, num_envs)
+    env_id, wording = split_task(task)
+    envs = make_vector_env(env_id, num_envs, wording=wording)
     try:
         with torch.no_grad():
             records = evaluate(agent, envs, episodes, gamma, seed, greedy)
@@ -122,25 +156,29 @@ def generalization(
 ) -> pd.DataFrame:
     """``out_csv``: written after every row; rows already there for the same run, agent, weights, task, episodes,
     evaluation seed and sampling are reused instead of evaluated again (a rerun after an interruption resumes)."""
-    unknown = [t for t in tasks if t not in gym.registry]
+    unknown = [t for t in tasks if not t.startswith("@") and split_task(t)[0] not in gym.registry]
     if unknown:
         valid = sorted(k for k in gym.registry if k.startswith("twosome/"))
-        raise ValueError(f"unknown task ids {unknown}; valid: {valid}")
+        raise ValueError(f"unknown task ids {unknown}; valid: {valid} (each may end in @<wording>)")
+    for task in tasks:
+        env_id, wording = split_task(task)
+        if not task.startswith("@") and wording != CANONICAL and wording not in wording_names(env_id):
+            raise ValueError(f"unknown wording in {task!r}; valid for {env_id}: {wording_names(env_id)}")
     sampling = "greedy" if greedy else "sampled"
     agents = list(planned_agents(distinct_runs(run_dirs), with_untrained))
     done = previous_rows(
         out_csv,
         {
             key(run_dir, label, weights, t, episodes, seed, sampling)
-            for run_dir, _, _, label, weights in agents
-            for t in tasks
+            for run_dir, _, cfg, label, weights in agents
+            for t in expand_tasks(tasks, cfg.env.id)
         },
     )
     rows = []
     for run_dir, untrained, cfg, label, weights in agents:
         agent = None  # loaded only if a row needs evaluating
         train_spaces = env_spaces(cfg) if cfg.agent.uses_vectors else {}
-        for task in tasks:
+        for task in expand_tasks(tasks, cfg.env.id):
             row = {
                 "run": str(run_dir),
                 "agent": label,
@@ -149,6 +187,7 @@ def generalization(
                 "seed": int(cfg.seed),
                 "train_task": cfg.env.id,
                 "task": task,
+                "wording": split_task(task)[1],
                 "eval_seed": seed,
                 "sampling": sampling,
                 "weights": weights,
