@@ -970,6 +970,43 @@ def misalignment(root: Path) -> str:
     return table(header, rows)
 
 
+def prompt_robustness(csv_name: str) -> Callable[[Path], str]:
+    """Issue 31: success per wording and the sensitivity, each seed's spread across wordings (max - min, standard
+    deviation). The seed is the unit for the trained runs (each run's 100 sampled episodes give one number); their
+    untrained twins are one agent (the same base model, evaluated on the same episodes), so it is one row with a
+    Wilson interval over its episodes, and its spread is one number."""
+
+    def make(root: Path) -> str:
+        path = root / "docs/data" / csv_name
+        if not path.exists():
+            return f"Not run yet: docs/data/{csv_name} is missing.\n"
+        df = pd.read_csv(path)
+        df = df[df.applicable]
+        order = list(dict.fromkeys(df.wording))
+        trained, twin = df[df.agent == "twosome"], df[df.agent == "zeroshot"]
+        twin = twin[twin.seed == twin.seed.min()]  # every twin is the same agent: one of them
+        rows = []
+        for wording in order:
+            runs = trained[trained.wording == wording].sort_values("seed")
+            cell = [wording + (" (the original's)" if wording == "canonical" else ""), est(runs.success_rate)]
+            if len(twin):
+                row = twin[twin.wording == wording].iloc[0]
+                low, high = wilson(round(row.success_rate * row.episodes), int(row.episodes))
+                cell.append(f"{row.success_rate:.2f} [{low:.2f}, {high:.2f}]")
+            rows.append(cell)
+        for name, fn in (("spread: max - min over wordings", np.ptp), ("spread: std over wordings", np.std)):
+            cell = [f"**{name}**", est(trained.groupby("seed").success_rate.agg(fn))]
+            if len(twin):
+                cell.append(f"{fn(twin.success_rate.to_numpy()):.2f}")
+            rows.append(cell)
+        header = ["wording", f"trained TWOSOME (word): success, IQM over {trained.seed.nunique()} seeds [95% CI]"]
+        if len(twin):
+            header.append(f"untrained twin: success over {int(twin.episodes.iloc[0])} episodes [Wilson 95%]")
+        return table(header, rows)
+
+    return make
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_tomato_salad": ten_seed_comparison("tomato_salad"),
     "ten_seeds_food_preparation": ten_seed_comparison("food_preparation"),
@@ -984,6 +1021,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "poad_ten_seeds": poad_ten_seeds,
     "lora_check": lora_check,
     "misalignment": misalignment,
+    "prompt_robustness_tomato_salad": prompt_robustness("prompt_robustness_tomato_salad.csv"),
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,
