@@ -5,6 +5,7 @@
     python experiments/studies.py tls_long      # Tomato-Lettuce Salad at 200k steps, 5 seeds
     python experiments/studies.py lora_check    # SmolLM2 TWOSOME with LoRA on all / top 15 / top 8 blocks, 5 seeds
     python experiments/studies.py misalignment  # tiny model and SmolLM2 writing their actions, 5 tasks, zero-shot
+    python experiments/studies.py wording       # TWOSOME trained on the canonical wording vs a random paraphrase
     python experiments/studies.py poad --dry-run                 # print the commands
     python experiments/studies.py poad --task food_preparation   # one task (two processes can share the study)
     python experiments/studies.py prior -- trainer.num_threads=1  # arguments after -- go to every run
@@ -113,6 +114,18 @@ def misalignment(extra: list[str]) -> list[tuple[list[str], str]]:
     return out
 
 
+def wording(extra: list[str]) -> list[tuple[list[str], str]]:
+    """Issue 31, part 3: TWOSOME (tiny model) trained on the canonical wording against a training paraphrase drawn per
+    episode (env.wording=random), 5 seeds each on Tomato Salad and Food Preparation. Then every run in every wording:
+    python -m twosome.evaluation.generalization multirun/wording/<task>/*/*/ --suite prompt_robustness --episodes 100"""
+    out = []
+    for task in ("tomato_salad", "food_preparation"):
+        for arm in ("canonical", "random"):
+            overrides = [*TASKS[task], f"env.wording={arm}", "seed=0,1,2,3,4"]
+            out.append((run(overrides, f"multirun/wording/{task}/{arm}", extra), f"wording/{task}/{arm}"))
+    return out
+
+
 def prior_pick(extra: list[str]) -> list[tuple[list[str], str]]:
     overrides = [*TASKS["tomato_salad"], f"model={','.join(MODELS)}", f"ppo.policy_lr={','.join(LEARNING_RATES)}"]
     overrides.append("run_name=${agent.name}-${agent.run_label}-lr${ppo.policy_lr}-s${seed}")  # one per rate
@@ -175,7 +188,7 @@ def execute(jobs: list[tuple[list[str], str]], dry_run: bool) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     argv, extra = split_passthrough(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", choices=["poad", "prior", "tls_long", "lora_check", "misalignment"])
+    parser.add_argument("study", choices=["poad", "prior", "tls_long", "lora_check", "misalignment", "wording"])
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--task", nargs="+", choices=sorted(TASKS), help="poad: only these tasks")
     args = parser.parse_args(argv)
@@ -195,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
             jobs = tls_long(extra)
         elif args.study == "misalignment":
             jobs = misalignment(extra)
+        elif args.study == "wording":
+            jobs = wording(extra)
         else:
             jobs = lora_check(extra)
         failed = execute(jobs, args.dry_run)
