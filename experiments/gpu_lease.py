@@ -106,7 +106,40 @@ def levers(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
             rows.append(row)
     df = pd.DataFrame(rows)
     df["matmul_tflops"] = matmul_tflops()
+    try:
+        flops = update_flops(work / "levers" / "chunk4")
+    except (OSError, ValueError) as err:  # the chunk-4 run failed before writing its config: no floor, say why
+        say(f"no floor: {err}")
+        flops = float("nan")
+    df["floor_update_seconds"] = flops / (df.matmul_tflops * 1e12)
+    steps = df.groupby("lever").global_step.diff().fillna(df.global_step)  # env steps of each update
+    df["floor_env_steps_per_second"] = steps / df.floor_update_seconds
     return df
+
+
+def update_flops(run_dir: Path) -> float:
+    """The arithmetic of one update, the floor's numerator: every decision's prompt and candidates run forward once
+    in the rollout and forward and backward (about twice the forward: the frozen base's input gradients) in the
+    policy phase, 2 FLOPs per body parameter per token; tokens from the task's first state and the run's tokenizer.
+    Attention scores, the LM head and memoized states are left out, so the floor is a lower bound on time."""
+    import gymnasium as gym
+    from omegaconf import OmegaConf
+    from transformers import AutoConfig, AutoTokenizer
+
+    import twosome.envs  # noqa: F401
+
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    model_dir = Path(cfg.model.path)
+    c = AutoConfig.from_pretrained(model_dir)  # the 7B random model's directory holds its config alone
+    body = c.num_hidden_layers * (4 * c.hidden_size**2 + 3 * c.hidden_size * c.intermediate_size)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+
+    _, info = gym.make(cfg.env.id).reset(seed=0)
+    tokens = len(tokenizer(info["prompt"])["input_ids"]) + sum(
+        len(tokenizer(" " + a, add_special_tokens=False)["input_ids"]) for a in info["actions"]
+    )
+    decisions = cfg.ppo.num_envs * cfg.ppo.num_steps
+    return decisions * 2 * body * tokens * (1 + 2)
 
 
 def scoring(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:

@@ -25,7 +25,8 @@ def test_each_lease_step_runs_on_the_cpu_and_writes_its_table(tmp_path, step):
     if step == "levers":
         assert set(df.lever) == {"chunk4", "auto", "auto_top8_other_math"} and (df.exit == 0).all()
         assert set(df[df.lever == "auto"].policy_chunk_size) == {8.0}  # the whole minibatch on a CPU
-        assert df.groupby("lever").update.max().eq(3).all()
+        assert df.groupby("lever")["update"].max().eq(3).all()
+        assert {"matmul_tflops", "floor_update_seconds", "floor_env_steps_per_second"} <= set(df.columns)  # NaN: no GPU
     elif step == "scoring":
         assert set(df.actions) == {8, 42} and set(df.envs) == {4, 16}
     else:
