@@ -141,3 +141,18 @@ def test_legend_names_the_lm_of_text_agents_only(tmp_path):
     legend = learning_curves.plot(df, tmp_path / "fig")[0][1]
     assert "glam (none) smollm2" in legend and "glam (none) smollm2-random" in legend
     assert "ppo" in legend and "tiny" not in legend
+
+
+def test_the_wording_figure_draws_the_committed_rows_and_refuses_rows_without_wordings(tmp_path):
+    """analysis/wording_figure.py (issue 31) on the committed prompt-robustness rows, cut to two seeds."""
+    import pytest
+    import wording_figure
+
+    root = Path(__file__).resolve().parent.parent
+    rows = pd.read_csv(root / "docs/data/prompt_robustness_tomato_salad.csv")
+    rows[rows.seed.isin(sorted(rows.seed.unique())[:2])].to_csv(tmp_path / "rows.csv", index=False)
+    path = wording_figure.main([str(tmp_path / "rows.csv"), "--out", str(tmp_path / "fig")])
+    assert path.stat().st_size > 10_000
+    rows.drop(columns="wording").to_csv(tmp_path / "old.csv", index=False)
+    with pytest.raises(SystemExit, match="has no wording column"):
+        wording_figure.main([str(tmp_path / "old.csv"), "--out", str(tmp_path / "fig2")])
