@@ -206,6 +206,16 @@ def test_the_uniform_random_agent_is_evaluated_on_every_task(tmp_path):
     assert (table.model == "").all()  # it reads no text
 
 
+def test_an_evaluation_only_run_of_an_lm_agent_is_evaluated_as_built(tmp_path, tiny_model_dir):
+    """A zero-shot run saved no adapter (it trained nothing): evaluating its directory used to fail looking for one."""
+    seen = register()
+    cfg = toy_config(tmp_path, "agent=zeroshot", f"model.path={tiny_model_dir}", "model.build=null", "eval.episodes=2")
+    train(cfg, run_dir=tmp_path / "zeroshot", enable_progress_bar=False)
+    assert not (tmp_path / "zeroshot" / "adapter").exists()
+    table = generalization([tmp_path / "zeroshot"], [seen], episodes=2)
+    assert list(table.agent) == ["zeroshot"] and table.applicable.all() and (table.episodes == 2).all()
+
+
 # --- Faults (docs/RELIABILITY.md) ----------------------------------------------------------------------------------
 def _fake_run(tmp_path, monkeypatch, agent: dict, env_id: str, name: str = "run") -> Path:
     """A run directory whose config and agent are stand-ins: the evaluation's bookkeeping without training."""

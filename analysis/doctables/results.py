@@ -985,23 +985,29 @@ def prompt_robustness(csv_name: str) -> Callable[[Path], str]:
         order = list(dict.fromkeys(df.wording))
         trained, twin = df[df.agent == "twosome"], df[df.agent == "zeroshot"]
         twin = twin[twin.seed == twin.seed.min()]  # every twin is the same agent: one of them
+        twin_label = "untrained twin" if len(trained) else f"untrained TWOSOME ({twin.model.iloc[0]}, zero-shot)"
         rows = []
         for wording in order:
-            runs = trained[trained.wording == wording].sort_values("seed")
-            cell = [wording + (" (the original's)" if wording == "canonical" else ""), est(runs.success_rate)]
+            cell = [wording + (" (the original's)" if wording == "canonical" else "")]
+            if len(trained):
+                cell.append(est(trained[trained.wording == wording].sort_values("seed").success_rate))
             if len(twin):
                 row = twin[twin.wording == wording].iloc[0]
                 low, high = wilson(round(row.success_rate * row.episodes), int(row.episodes))
                 cell.append(f"{row.success_rate:.2f} [{low:.2f}, {high:.2f}]")
             rows.append(cell)
         for name, fn in (("spread: max - min over wordings", np.ptp), ("spread: std over wordings", np.std)):
-            cell = [f"**{name}**", est(trained.groupby("seed").success_rate.agg(fn))]
+            cell = [f"**{name}**"]
+            if len(trained):
+                cell.append(est(trained.groupby("seed").success_rate.agg(fn)))
             if len(twin):
                 cell.append(f"{fn(twin.success_rate.to_numpy()):.2f}")
             rows.append(cell)
-        header = ["wording", f"trained TWOSOME (word): success, IQM over {trained.seed.nunique()} seeds [95% CI]"]
+        header = ["wording"]
+        if len(trained):
+            header.append(f"trained TWOSOME (word): success, IQM over {trained.seed.nunique()} seeds [95% CI]")
         if len(twin):
-            header.append(f"untrained twin: success over {int(twin.episodes.iloc[0])} episodes [Wilson 95%]")
+            header.append(f"{twin_label}: success over {int(twin.episodes.iloc[0])} episodes [Wilson 95%]")
         return table(header, rows)
 
     return make
@@ -1022,6 +1028,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "lora_check": lora_check,
     "misalignment": misalignment,
     "prompt_robustness_tomato_salad": prompt_robustness("prompt_robustness_tomato_salad.csv"),
+    "prompt_robustness_smollm2_tomato_salad": prompt_robustness("prompt_robustness_smollm2_tomato_salad.csv"),
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,

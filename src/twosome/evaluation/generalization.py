@@ -65,7 +65,8 @@ def load_run(run_dir: Path, untrained: bool = False, cfg=None):
     """(config, agent) of a finished run; ``untrained`` skips loading the weights (the zero-shot twin)."""
     cfg = cfg if cfg is not None else run_config(run_dir)
     agent = build_agent(cfg)
-    if not untrained and isinstance(agent, Persistent):  # an agent without trained weights (random) has none to load
+    # An evaluation-only run (random, zero-shot) trained nothing and saved nothing: its agent is evaluated as built.
+    if not untrained and cfg.agent.train and isinstance(agent, Persistent):
         agent.load(run_dir)
     agent.eval()
     return cfg, agent
