@@ -204,6 +204,19 @@ def test_a_run_written_before_the_meta_keys_were_declared_reads_their_defaults(t
     check_run_dir(compose_cfg("agent=random"), tmp_path)  # resumes: no "different config" refusal
 
 
+def test_a_run_written_before_env_wording_resumes_in_the_canonical_wording(tmp_path):
+    cfg = OmegaConf.to_container(compose_cfg("agent=random"), resolve=True)
+    for key in ("acts_in_text", "invalid_action_reward", "max_invalid_in_a_row"):
+        del cfg["agent"][key]
+    del cfg["env"]["wording"]
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    (tmp_path / "summary.json").write_text("{}")
+    assert load_run_config(tmp_path / "config.yaml").env.wording == "canonical"
+    check_run_dir(compose_cfg("agent=random"), tmp_path)  # resumes: no "different config" refusal
+    with pytest.raises(ConfigError, match="env.wording: 'canonical' -> 'plain'"):
+        check_run_dir(compose_cfg("agent=random", "env.wording=plain"), tmp_path)
+
+
 def test_missing_model_directory_is_a_clear_error(tmp_path):
     from twosome.lm.loading import load_lm
 

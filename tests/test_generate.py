@@ -150,3 +150,15 @@ def test_sampled_generation_follows_the_seed(tiny_model_dir):
         torch.manual_seed(0)
         texts.append(agent.generate(["You notice a tomato on the table. You should first"] * 3))
     assert texts[0] == texts[1]
+
+
+def test_a_tracker_from_a_checkpoint_written_before_invalid_decisions_were_counted_resumes():
+    import pickle
+
+    from twosome.training.rollout import EpisodeTracker
+
+    old = EpisodeTracker(gamma=0.9, num_envs=2)
+    del old.invalid  # as pickled by a run written before
+    tracker = pickle.loads(pickle.dumps(old))
+    tracker.add(np.ones(2), np.ones(2), np.array([True, False]), np.array([True, False]))
+    assert tracker.pop()[0]["episodic_length"] == 1

@@ -475,6 +475,8 @@ def load_run_config(path: Path) -> DictConfig:
     cfg.agent = OmegaConf.merge(OmegaConf.structured(AgentConfig), cfg.agent)
     if "eval" in cfg:  # evaluation keys added later (final_sampled_episodes) read as their defaults
         cfg.eval = OmegaConf.merge(OmegaConf.structured(EvalConfig), cfg.eval)
+    if "env" in cfg and "wording" not in cfg.env:  # runs from before env.wording were in the original's words
+        cfg.env.wording = "canonical"
     return cfg
 
 

@@ -62,6 +62,12 @@ class EpisodeTracker:
         out, self.finished = self.finished, []
         return out
 
+    def __setstate__(self, state: dict) -> None:
+        """A tracker pickled into a checkpoint before invalid decisions were counted resumes with none counted."""
+        self.__dict__.update(state)
+        if "invalid" not in state:
+            self.invalid = np.zeros(self.num_envs, dtype=int)
+
 
 class RolloutCollector:
     """``lockstep``: data-parallel training, where every model forward is a collective: every rank makes the same
