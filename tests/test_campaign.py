@@ -133,7 +133,7 @@ def test_a_call_cut_off_midway_resumes_on_the_next_and_every_run_comes_back(tiny
 
 
 def test_a_budget_that_runs_out_stops_the_sweeps_and_packs_what_finished(tiny_model_dir, tmp_path):
-    plan = write_plan(tmp_path, tiny_model_dir, steps=3200)  # 100 updates a run: more than the budget holds
+    plan = write_plan(tmp_path, tiny_model_dir, steps=6400)  # 200 updates a run: more than the budget holds
     root = tmp_path / "root"
     plan.write_text(plan.read_text().replace('"parallel": 2', '"parallel": 1'))
     first = call(plan, root, tmp_path / "out1", "--budget-s", "30", "--grace-s", "12", "--min-start-s", "0")
@@ -143,7 +143,8 @@ def test_a_budget_that_runs_out_stops_the_sweeps_and_packs_what_finished(tiny_mo
     status = json.loads((tmp_path / "out1" / "tiny-status.json").read_text())
     assert [s["status"] for s in status["sweeps"]] == ["stopped", "to run"], status
     stopped = [json.loads(p.read_text())["status"] for p in root.glob("tiny/word/*/status.json")]
-    assert stopped and set(stopped) <= {"preempted", "interrupted"}, stopped  # saved, to resume
+    assert set(stopped) & {"preempted", "interrupted"}, stopped  # the running one saved, to resume
+    assert set(stopped) <= {"finished", "preempted", "interrupted"}, stopped
     second = call(plan, root, tmp_path / "out2")
     output += second.communicate(timeout=600)[0]
     assert second.returncode == 0, output
