@@ -38,6 +38,19 @@ class ActorCritic(nn.Module):
         raise NotImplementedError
 
 
+class EvaluationOnly(ActorCritic):
+    """A policy with nothing to train (uniform random, an LM writing its actions): no critic, no parameters."""
+
+    def value(self, obs: ObsBatch) -> torch.Tensor:
+        return torch.zeros(len(obs))
+
+    def policy_parameters(self) -> list[nn.Parameter]:
+        return []
+
+    def value_parameters(self) -> list[nn.Parameter]:
+        return []
+
+
 def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, bias: bool = True) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch.distributions import Categorical
 
-from twosome.agents.base import ActorCritic
+from twosome.agents.base import EvaluationOnly
 from twosome.agents.observation import ObsBatch
 
 DECODINGS = ("greedy", "sample")  # sample: each token drawn from the LM's distribution at ``temperature``
@@ -39,7 +39,7 @@ def match_action(text: str, actions: Sequence[str], mask: Sequence[bool] | None 
     return None
 
 
-class GenerateAgent(ActorCritic):
+class GenerateAgent(EvaluationOnly):
     def __init__(
         self,
         lm,
@@ -69,7 +69,6 @@ class GenerateAgent(ActorCritic):
         self.max_new_tokens, self.sample, self.temperature = max_new_tokens, decoding == "sample", temperature
         self.top_invalid = top_invalid
         self.decisions, self.invalid_texts = 0, Counter()
-        self.last_texts: list[str] = []
 
     @torch.no_grad()
     def generate(self, prompts: list[str]) -> list[str]:
@@ -106,17 +105,7 @@ class GenerateAgent(ActorCritic):
                 chosen = n  # the environment's extra index (InvalidAsNoOp)
             probs[i, chosen] = 1.0
         self.decisions += len(obs)
-        self.last_texts = texts
         return Categorical(probs=probs)
-
-    def value(self, obs: ObsBatch) -> torch.Tensor:
-        return torch.zeros(len(obs))
-
-    def policy_parameters(self):
-        return []
-
-    def value_parameters(self):
-        return []
 
     def report(self) -> dict:
         """For the run's summary: the decisions generated, the share that named no valid action, and the most
