@@ -91,7 +91,7 @@ def test_invalid_decisions_are_counted_in_the_episodes_and_the_report(tiny_model
     decisions = sum(r["episodic_length"] for r in records)
     invalid = sum(r["invalid_actions"] for r in records)
     assert agent.report()["generate/top_invalid_texts"] == [["dance", invalid]]
-    assert 0 < invalid < decisions and agent.decisions >= decisions
+    assert 0 < invalid < decisions and agent.texts.decisions >= decisions
 
 
 def test_an_adapter_is_loaded_and_a_directory_without_one_is_refused(tiny_model_dir, tmp_path):

@@ -922,6 +922,73 @@ def lora_check(root: Path) -> str:
     return out
 
 
+def invalid_share(metrics: pd.DataFrame, start: int, stop: int) -> float:
+    """Invalid decisions over all decisions of the training episodes that ended in steps (start, stop]."""
+    m = metrics.dropna(subset=["charts/episodes"])
+    m = m[(m.global_step > start) & (m.global_step <= stop)]
+    decisions = (m["charts/episodic_length"] * m["charts/episodes"]).sum()
+    invalid = (m["charts/invalid_action_rate"] * m["charts/episodic_length"] * m["charts/episodes"]).sum()
+    return float(invalid / decisions) if decisions else np.nan
+
+
+def generate_rl(root: Path) -> str:
+    """Issue 31: the tiny model writing its actions, trained by reward (agent=generate_rl, POAD's token-level
+    update), against TWOSOME scoring the valid ones (word), Tomato Salad, the same budget and PPO settings. Steps to
+    95% of optimal as in lora_check (a seed that never gets there counts as the run's budget: a lower bound)."""
+    arms = [
+        ("TWOSOME (word): scores the valid actions", root / "docs/data/ten_seeds/tomato_salad", "twosome"),
+        ("generate_rl: writes its action, trained by reward", root / "docs/data/generate_rl", "generate_rl"),
+    ]
+    writer = archived_runs(arms[1][1]) if arms[1][1].is_dir() else pd.DataFrame()
+    if writer.empty:
+        return "Not run yet: `python experiments/studies.py generate_rl`.\n"
+    seeds = sorted(writer.seed)
+    rows, steps_by_arm = [], {}
+    for label, directory, agent in arms:
+        df = archived_runs(directory)
+        df = df[(df.agent == agent) & (df.norm.isin(["word", "-"])) & df.seed.isin(seeds)].sort_values("seed")
+        budget = int(df.env_steps.max())
+        steps = [steps_to_fraction(m, o, LORA_TARGET) for m, o in zip(df.metrics, df.optimal)]
+        censored = [b if np.isnan(x) else x for x, b in zip(steps, df.env_steps)]
+        steps_by_arm[agent] = censored
+        if agent == "twosome":
+            first = last = sampled_invalid = "0 (by construction)"
+        else:
+            first = f"{np.mean([invalid_share(m, 0, 1024) for m in df.metrics]):.2f}"
+            last = f"{np.mean([invalid_share(m, budget - 1024, budget) for m in df.metrics]):.2f}"
+            sampled_invalid = est([json.loads((directory / r / "summary.json").read_text())[
+                "sampled/invalid_action_rate"] for r in df.run_name])  # fmt: skip
+        rows.append(
+            [
+                label,
+                len(df),
+                fmt_steps(budget),
+                f"{sum(not np.isnan(x) for x in steps)}/{len(df)}",
+                interval(censored).text(digits=0),
+                est(df.sampled_success),
+                sampled_invalid,
+                first,
+                last,
+            ]
+        )
+    header = [
+        "agent",
+        "seeds",
+        "env steps",
+        f"reach {LORA_TARGET:.0%} of optimal (training episodes)",
+        "steps to it, IQM [95% CI]",
+        "final sampled success, IQM [95% CI]",
+        "final sampled invalid decisions / decisions, IQM [95% CI]",
+        "training invalid share, first 1,024 steps (mean)",
+        "training invalid share, last 1,024 steps (mean)",
+    ]
+    out = table(header, rows)
+    faster = poi([-x for x in steps_by_arm["twosome"]], [-x for x in steps_by_arm["generate_rl"]])
+    n = len(steps_by_arm["generate_rl"])
+    claims = [["TWOSOME reaches 95% of optimal sooner than the writer", faster.text(), status(faster, n)]]
+    return out + "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
+
+
 MISALIGNMENT_TASKS = {  # env id -> the task's name in the table, in the order of the papers
     "twosome/Overcooked-TomatoSalad-v0": "Tomato Salad",
     "twosome/Overcooked-TomatoLettuceSalad-v0": "Tomato-Lettuce Salad",
@@ -1013,6 +1080,66 @@ def prompt_robustness(csv_name: str) -> Callable[[Path], str]:
     return make
 
 
+TRAINING_WORDINGS = 3  # env.wording=random draws from each family's first three paraphrases (envs/wording.py)
+
+
+def wording_training(csv_name: str) -> Callable[[Path], str]:
+    """Issue 31, part 3: TWOSOME trained on the canonical wording against trained on a random training paraphrase
+    per episode, each evaluated in every wording (100 sampled episodes per run and wording). Spread per seed over
+    the wordings neither arm trained on (canonical counts: both were evaluated on it; the random arm never saw it
+    alone but its paraphrases' actions are the canonical ones reworded) and over all of them."""
+
+    def make(root: Path) -> str:
+        path = root / "docs/data" / csv_name
+        if not path.exists():
+            return f"Not run yet: docs/data/{csv_name} is missing.\n"
+        df = pd.read_csv(path)
+        df = df[df.applicable & (df.agent == "twosome")]
+        order = list(dict.fromkeys(df.wording))
+        paraphrases = [w for w in order if w not in ("canonical", "shuffled")]
+        pool, held_out = paraphrases[:TRAINING_WORDINGS], paraphrases[TRAINING_WORDINGS:]
+        arms = {"canonical": "trained on canonical", "random": "trained on random training paraphrases"}
+        runs = {arm: df[df.train_wording == arm] for arm in arms}
+        rows = []
+        for wording in order:
+            note = " (the original's)" if wording == "canonical" else ""
+            note = " (training pool of random)" if wording in pool else " (held out)" if wording in held_out else note
+            cell = [wording + note]
+            for arm in arms:
+                cell.append(est(runs[arm][runs[arm].wording == wording].sort_values("seed").success_rate))
+            rows.append(cell)
+        unseen = ["canonical", *held_out]
+        spreads = {}
+        for label, subset in (("held out and canonical", unseen), ("all wordings", order)):
+            for name, fn in (("max - min", np.ptp), ("std", np.std)):
+                cell = [f"**spread ({name}), {label}**"]
+                for arm in arms:
+                    per_seed = runs[arm][runs[arm].wording.isin(subset)].groupby("seed").success_rate.agg(fn)
+                    spreads[(arm, label, name)] = list(per_seed.sort_index())
+                    cell.append(est(per_seed.sort_index()))
+                rows.append(cell)
+        seeds = {arm: runs[arm].seed.nunique() for arm in arms}
+        header = [
+            "wording",
+            *(f"{label}: success, IQM over {seeds[arm]} seeds [95% CI]" for arm, label in arms.items()),
+        ]
+        out = table(header, rows)
+        n = min(seeds.values())
+        claims = []
+        for label in ("held out and canonical", "all wordings"):
+            narrower = poi([-x for x in spreads[("random", label, "max - min")]],
+                           [-x for x in spreads[("canonical", label, "max - min")]])  # fmt: skip
+            claims.append(
+                [f"random paraphrases narrow the spread (max - min, {label})", narrower.text(), status(narrower, n)]
+            )
+        canonical = {arm: runs[arm][runs[arm].wording == "canonical"].sort_values("seed").success_rate for arm in arms}
+        better = poi(canonical["random"], canonical["canonical"])
+        claims.append(["random paraphrases succeed more on the canonical wording", better.text(), status(better, n)])
+        return out + "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
+
+    return make
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "ten_seeds_tomato_salad": ten_seed_comparison("tomato_salad"),
     "ten_seeds_food_preparation": ten_seed_comparison("food_preparation"),
@@ -1027,8 +1154,11 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "poad_ten_seeds": poad_ten_seeds,
     "lora_check": lora_check,
     "misalignment": misalignment,
+    "generate_rl": generate_rl,
     "prompt_robustness_tomato_salad": prompt_robustness("prompt_robustness_tomato_salad.csv"),
     "prompt_robustness_smollm2_tomato_salad": prompt_robustness("prompt_robustness_smollm2_tomato_salad.csv"),
+    "wording_training_tomato_salad": wording_training("wording_training_tomato_salad.csv"),
+    "wording_training_food_preparation": wording_training("wording_training_food_preparation.csv"),
     "smollm2_tomato_salad": smollm2_gpu("smol-ts-"),
     "smollm2_food_preparation": smollm2_gpu("smol-fp-"),
     "smollm2_generalization": smollm2_generalization,

@@ -292,10 +292,15 @@ class POADAlgorithm(_Checked):
     TWOSOME agent's adapted LM."""
 
     token_gamma: float = 1.0
+    credit: str = "token"  # token: BAD's per-token advantages; action: the action's advantage on every token
 
     def problems(self) -> list[str]:
-        ok = 0 < self.token_gamma <= 1
-        return [] if ok else [_problem("algo.token_gamma", self.token_gamma, "0 < token_gamma <= 1")]
+        out = []
+        if not 0 < self.token_gamma <= 1:
+            out.append(_problem("algo.token_gamma", self.token_gamma, "0 < token_gamma <= 1"))
+        if self.credit not in ("token", "action"):
+            out.append(_problem("algo.credit", self.credit, ["token", "action"]))
+        return out
 
 
 @dataclass(frozen=True)
@@ -306,12 +311,16 @@ class AlgorithmSpec:
     settings: type
     norms: tuple[str, ...] | None = None  # the normalizations it can train (None: any)
     agents: tuple[str, ...] | None = None  # the agent classes (``agent.policy._target_``) it can train
+    trains_written_tokens: bool = False  # trains an agent that writes its actions (the tokens, not an index)
 
 
 ALGORITHMS = {
     "twosome.rl.ppo.PPO": AlgorithmSpec(PPOAlgorithm),
     "twosome.rl.poad.POAD": AlgorithmSpec(
-        POADAlgorithm, norms=("trie",), agents=("twosome.agents.twosome.TwosomeAgent",)
+        POADAlgorithm,
+        norms=("trie",),
+        agents=("twosome.agents.twosome.TwosomeAgent", "twosome.agents.generate.GenerateRLAgent"),
+        trains_written_tokens=True,
     ),
 }
 
@@ -323,6 +332,12 @@ def check_algorithm(cfg: DictConfig) -> None:
         return
     name = f"algo ({target})"
     agent_class = cfg.agent.policy.get("_target_")
+    if cfg.agent.train and cfg.agent.acts_in_text and not spec.trains_written_tokens:
+        written = [k for k, s in ALGORITHMS.items() if s.trains_written_tokens]
+        raise ConfigError(
+            f"agent={cfg.agent.name} writes its actions and {name} trains only action indices: use an algorithm "
+            f"that trains the written tokens ({written}): algo=poad"
+        )
     if spec.agents is not None and agent_class not in spec.agents:
         raise ConfigError(
             f"{name} trains only agents of {list(spec.agents)}; agent={cfg.agent.name} is {agent_class}: use "
@@ -369,6 +384,11 @@ def check_generation(cfg: DictConfig) -> None:
         _check(policy.decoding in valid, "agent.policy.decoding", policy.decoding, valid)
     if "temperature" in policy:
         _check(policy.temperature > 0, "agent.policy.temperature", policy.temperature, "> 0")
+    if cfg.agent.train and cfg.trainer.get("strategy", "auto") == "fsdp":
+        raise ConfigError(
+            f"agent={cfg.agent.name} cannot train with trainer.strategy=fsdp: its generation stops when each rank's "
+            "texts end, and a sharded forward is a collective every rank must make (valid: auto)"
+        )
 
 
 def check_lora_layers(cfg: DictConfig) -> None:

@@ -5,6 +5,8 @@ to a default when an agent lacks it, so a new agent implements only what it need
 - ``Persistent``: writes its trained weights to a run directory and reads them back (evaluation, generalization).
 - ``Shardable``: names its FSDP units (default: one per child module with parameters).
 - ``TokenLevel``: scores the chosen action token by token, with a value per token (token-level methods, POAD).
+- ``Writes``: acts by writing its action's text (``agent=generate_rl``): rollouts keep the written tokens, which
+  a token-level algorithm then trains in place of the action index.
 - ``SeedBatched``: trains in a seed group, several runs sharing one frozen LM in one process
   (``training/seed_group.py``).
 """
@@ -65,10 +67,26 @@ class TokenOutputs:
 class TokenLevel(Protocol):
     def token_outputs(self, obs, actions: torch.Tensor) -> TokenOutputs:
         """Per-token log-probabilities of ``actions`` (gradients into the policy) and the critic's features
-        (detached)."""
+        (detached). ``actions``: the chosen indices (N,), or for an agent that ``Writes`` the written tokens (N, K)
+        (``Rollout.choices``)."""
 
     def token_values(self, features: torch.Tensor) -> torch.Tensor:
         """V(s, first k tokens) from ``TokenOutputs.features``, shape (N, K)."""
+
+
+@dataclass
+class Written:
+    """What an agent that writes its actions did at one decision of N environments."""
+
+    actions: torch.Tensor  # (N,) the action index each text names (the environment's invalid index where none)
+    tokens: torch.Tensor  # (N, K) the written tokens, -1 past each row's end
+    logprobs: torch.Tensor  # (N,) the log-probability of each row's tokens under the policy that wrote them
+
+
+@runtime_checkable
+class Writes(Protocol):
+    def act(self, obs, greedy: bool = False) -> Written:
+        """Write an action per row: sampled from the policy (rollouts, sampled evaluation), or greedy."""
 
 
 @runtime_checkable

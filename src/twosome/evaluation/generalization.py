@@ -187,6 +187,7 @@ def generalization(
                 "model": cfg.model.name if cfg.agent.uses_lm else "",
                 "seed": int(cfg.seed),
                 "train_task": cfg.env.id,
+                "train_wording": OmegaConf.select(cfg, "env.wording", default="canonical"),
                 "task": task,
                 "wording": split_task(task)[1],
                 "eval_seed": seed,

@@ -12,6 +12,10 @@ position that predicts token k (the agent's critic head on the adapted LM, as GL
 3. Value phase on the token values (the features of step 1, detached), then the clipped token-level surrogate,
    averaged over tokens, with the same minibatches, accumulation, KL stop and gradient clipping as ``rl/ppo.py``.
 
+An agent that writes its actions (``agent=generate_rl``, ``capabilities.Writes``) is trained the same way: its
+rollout keeps the written tokens (``Rollout.choices``), and their policy is the LM's full next-token distribution,
+which is what the rollout sampled.
+
 The entropy bonus uses the sampled estimate -log pi(token) averaged over the chosen tokens (the restricted
 distribution's full entropy would need every candidate's tokens). docs/ALGORITHMS.md says what is the paper's and
 what is ours.
@@ -29,16 +33,27 @@ from twosome.config import PPOConfig
 from twosome.parallel import collectives
 from twosome.rl.algorithm import UpdateContext
 from twosome.rl.bad import compute_token_gae
+from twosome.rl.gae import compute_gae
 from twosome.rl.losses import explained_variance, policy_loss, value_loss
 from twosome.rl.ppo import PPO, new_stats
 from twosome.rl.rollout import Rollout
 
 
-class POAD(PPO):
-    """``token_gamma``: the discount between the tokens of one action (1: BAD, the paper's POAD; gamma: NTPO)."""
+CREDITS = ("token", "action")
 
-    def __init__(self, agent: ActorCritic, ppo: PPOConfig, token_gamma: float = 1.0):
+
+class POAD(PPO):
+    """``token_gamma``: the discount between the tokens of one action (1: BAD, the paper's POAD; gamma: NTPO).
+    ``credit``: ``token`` gives each token its own advantage by the BAD backup over the token critic (the paper);
+    ``action`` gives every token of an action the action's GAE advantage from V(s) (the critic before the first
+    token), as PPO for LLMs usually does: a writer whose penalty arrives with its last token otherwise learns to
+    put that token off (docs/ALGORITHMS.md)."""
+
+    def __init__(self, agent: ActorCritic, ppo: PPOConfig, token_gamma: float = 1.0, credit: str = "token"):
         super().__init__(agent, ppo)
+        if credit not in CREDITS:
+            raise ValueError(f"algo.credit={credit!r} is not valid; valid: {list(CREDITS)}")
+        self.credit = credit
         if not isinstance(agent, TokenLevel) or getattr(agent, "norm", "trie") != "trie":
             raise ValueError(
                 f"algo=poad needs an agent that scores actions token by token with the trie policy; got "
@@ -65,21 +80,35 @@ class POAD(PPO):
     def update(self, rollout: Rollout, ctx: UpdateContext) -> dict[str, float]:
         p, agent, dev = self.config, self.agent, ctx.device
         T, N = rollout.actions.shape
-        obs, b_actions = rollout.flat_obs(), rollout.actions.reshape(-1)
+        obs, b_actions = rollout.flat_obs(), rollout.choices()  # indices, or the tokens an agent wrote
         old_logprobs, mask, features = self._old_outputs(obs, b_actions, self.chunking.size)
         K = mask.shape[1]
         old_values = agent.token_values(features).detach().cpu() * mask
-        advantages, returns = compute_token_gae(
-            rollout.rewards,
-            old_values.reshape(T, N, K),
-            mask.reshape(T, N, K),
-            rollout.next_values,
-            rollout.episode_ends,
-            rollout.discounts,
-            p.gae_lambda,
-            self.token_gamma,
-        )
-        b_advantages, b_returns = advantages.reshape(T * N, K), returns.reshape(T * N, K)
+        if (
+            self.credit == "action"
+        ):  # the action's advantage on each of its tokens; every prefix regresses to its return
+            advantages, returns = compute_gae(
+                rollout.rewards,
+                rollout.values,
+                rollout.next_values,
+                rollout.episode_ends,
+                rollout.discounts,
+                p.gae_lambda,
+            )
+            b_advantages = advantages.reshape(T * N, 1) * mask
+            b_returns = returns.reshape(T * N, 1) * mask
+        else:
+            advantages, returns = compute_token_gae(
+                rollout.rewards,
+                old_values.reshape(T, N, K),
+                mask.reshape(T, N, K),
+                rollout.next_values,
+                rollout.episode_ends,
+                rollout.discounts,
+                p.gae_lambda,
+                self.token_gamma,
+            )
+            b_advantages, b_returns = advantages.reshape(T * N, K), returns.reshape(T * N, K)
 
         stats = new_stats()
         kl_stop, policy_steps, value_seconds = False, 0, 0.0

@@ -12,7 +12,9 @@ from twosome.agents.observation import ObsBatch
 @dataclass
 class Rollout:
     """``obs[t]`` is what the agent saw at decision t; ``discounts[t]`` is gamma ** (primitive steps of decision t);
-    ``next_values[t]`` is V of the state after decision t (0 at termination, V(final observation) at truncation)."""
+    ``next_values[t]`` is V of the state after decision t (0 at termination, V(final observation) at truncation);
+    ``tokens[t]`` (agents that write their actions: ``capabilities.Writes``) the written tokens, (T, N, K), -1 pads.
+    """
 
     obs: list[ObsBatch]
     actions: torch.Tensor
@@ -22,6 +24,7 @@ class Rollout:
     discounts: torch.Tensor
     episode_ends: torch.Tensor
     next_values: torch.Tensor
+    tokens: torch.Tensor | None = None
 
     @property
     def batch_size(self) -> int:
@@ -30,3 +33,10 @@ class Rollout:
     def flat_obs(self) -> ObsBatch:
         """All T*N observations in one batch, time-major (row t*N + i is environment i at decision t)."""
         return ObsBatch.concat(self.obs)
+
+    def choices(self) -> torch.Tensor:
+        """What the policy chose at each of the T*N decisions, time-major: the written tokens (T*N, K) where the
+        agent writes its actions, else the action indices (T*N,)."""
+        if self.tokens is not None:
+            return self.tokens.reshape(-1, self.tokens.shape[-1])
+        return self.actions.reshape(-1)

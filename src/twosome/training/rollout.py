@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from twosome.agents.base import ActorCritic
-from twosome.agents.capabilities import frozen_policy
+from twosome.agents.capabilities import Writes, frozen_policy
 from twosome.agents.observation import ObsBatch
 from twosome.envs.invalid import INVALID_ACTION
 from twosome.parallel.collectives import all_true
@@ -129,26 +129,33 @@ class RolloutCollector:
     # A rollout in three parts, so that a seed group (training/seed_group.py) can step its members in lockstep.
     def start(self) -> None:
         T, N = self.num_steps, self.envs.num_envs
-        self._obs, self._actions, self._logprobs, self._values = [], [], [], []
+        self._obs, self._actions, self._logprobs, self._values, self._tokens = [], [], [], [], []
         self._rewards, self._discounts, self._ends = torch.zeros(T, N), torch.zeros(T, N), torch.zeros(T, N)
         self._next_values = torch.zeros(T, N)
 
     def step(self) -> None:
         t, N = len(self._obs), self.envs.num_envs
         obs = self.next_obs
-        dist = self.agent.distribution(obs)
-        action = dist.sample()
+        if isinstance(self.agent, Writes):  # the policy is the writing: keep what was written
+            written = self.agent.act(obs)
+            action, logprob = written.actions, written.logprobs
+            self._tokens.append(written.tokens.cpu())
+        else:
+            dist = self.agent.distribution(obs)
+            action = dist.sample()
+            logprob = dist.log_prob(action)
         value = self._value(obs)
         self._obs.append(obs)
         self._actions.append(action.cpu())
-        self._logprobs.append(dist.log_prob(action).float().cpu())
+        self._logprobs.append(logprob.float().cpu())
         self._values.append(value)
 
         next_obs, reward, terminated, truncated, info = self.envs.step(action.cpu().numpy())
         ended = np.logical_or(terminated, truncated)
         steps = step_field(info, "primitive_steps", ended, 1)
         success = step_field(info, "success", ended, False)
-        self.tracker.add(np.asarray(reward, dtype=np.float64), steps, ended, success)
+        invalid = step_field(info, INVALID_ACTION, ended, False) if reports_invalid(info) else None
+        self.tracker.add(np.asarray(reward, dtype=np.float64), steps, ended, success, invalid)
         self._rewards[t] = torch.as_tensor(reward, dtype=torch.float32)
         self._discounts[t] = torch.as_tensor(self.gamma**steps, dtype=torch.float32)
         self._ends[t] = torch.as_tensor(ended, dtype=torch.float32)
@@ -175,9 +182,16 @@ class RolloutCollector:
             discounts=self._discounts,
             episode_ends=self._ends,
             next_values=next_values,
+            tokens=pad_tokens(self._tokens) if self._tokens else None,
         )
-        self._obs = self._actions = self._logprobs = self._values = []
+        self._obs = self._actions = self._logprobs = self._values = self._tokens = []
         return rollout
+
+
+def pad_tokens(steps: list[torch.Tensor]) -> torch.Tensor:
+    """The written tokens of T decisions, (N, K_t) each, as one (T, N, max K_t) tensor padded with -1."""
+    width = max(t.shape[1] for t in steps)
+    return torch.stack([torch.nn.functional.pad(t, (0, width - t.shape[1]), value=-1) for t in steps])
 
 
 @torch.no_grad()
@@ -212,11 +226,13 @@ def _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep) -> li
     records: list[dict] = []
     generator = torch.Generator().manual_seed(seed)
     while _needs_more(len(records), episodes, lockstep):
-        dist = agent.distribution(batch)
-        if deterministic:
-            action = dist.probs.argmax(-1)
+        if isinstance(agent, Writes):  # greedy: the most likely text, sampled: a text the policy writes
+            action = agent.act(batch, greedy=deterministic).actions
+        elif deterministic:
+            action = agent.distribution(batch).probs.argmax(-1)
         else:
-            action = torch.multinomial(dist.probs.float().cpu(), 1, generator=generator).squeeze(-1)
+            probs = agent.distribution(batch).probs.float().cpu()
+            action = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
         obs, reward, terminated, truncated, info = envs.step(action.cpu().numpy())
         ended = np.logical_or(terminated, truncated)
         tracker.add(
