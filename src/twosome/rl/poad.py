@@ -38,7 +38,6 @@ from twosome.rl.losses import explained_variance, policy_loss, value_loss
 from twosome.rl.ppo import PPO, new_stats
 from twosome.rl.rollout import Rollout
 
-
 CREDITS = ("token", "action")
 
 
