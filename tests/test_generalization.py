@@ -390,6 +390,7 @@ def test_prompt_robustness_evaluates_each_run_on_its_own_task_in_every_wording(t
     wordings = [w for w in names(env_id) if w != "random"]
     assert calls == [f"{env_id}@{w}" for w in [*wordings, "plain"]]
     assert list(table.wording) == [*wordings, "plain"] and table.applicable.all()
+    assert set(table.train_wording) == {"canonical"}  # the wording the run trained on (a run from before: canonical)
     with pytest.raises(ValueError, match="unknown wording in 'twosome/Overcooked-TomatoSalad-v0@nope'"):
         generalization([run], [f"{env_id}@nope"], episodes=2)
 

@@ -63,7 +63,8 @@ def test_written_tokens_are_scored_as_they_were_sampled(tiny_model_dir):
     assert torch.equal(greedy, GenerateAgent(lm, tok, max_new_tokens=6).distribution(obs).probs.argmax(-1))
 
 
-def test_poad_moves_the_writer_toward_the_texts_with_the_higher_advantage(tiny_model_dir):
+@pytest.mark.parametrize("credit", ["token", "action"])
+def test_poad_moves_the_writer_toward_the_texts_with_the_higher_advantage(tiny_model_dir, credit):
     torch.manual_seed(0)
     agent = writer(tiny_model_dir)
     envs = make_vector_env(ENV, 2, invalid_action={"max_in_a_row": 3})
@@ -76,7 +77,7 @@ def test_poad_moves_the_writer_toward_the_texts_with_the_higher_advantage(tiny_m
     with torch.no_grad():
         before = agent.token_outputs(obs, tokens).logprobs.sum(1)
     ppo = PPOConfig(policy_lr=1e-2, update_epochs=4, policy_minibatch_size=16, value_minibatch_size=16, target_kl=None)
-    algorithm = POAD(agent, ppo)
+    algorithm = POAD(agent, ppo, credit=credit)
     optimizers, schedulers = algorithm.configure_optimizers(1)
     metrics = algorithm.update(rollout, UpdateContext(optimizers, schedulers, lambda loss: loss.backward(), "cpu"))
     with torch.no_grad():
@@ -84,6 +85,44 @@ def test_poad_moves_the_writer_toward_the_texts_with_the_higher_advantage(tiny_m
     rewarded = torch.arange(16) % 2 == 0  # time-major rows: environment 0 at even positions
     assert change[rewarded].mean() > 0 > change[~rewarded].mean(), change
     assert metrics["charts/tokens_per_action"] >= 1
+
+
+def test_action_credit_gives_every_token_of_an_action_its_gae_advantage(tiny_model_dir):
+    """algo.credit=action: the advantages POAD trains on are ordinary GAE over the rollout's V(s), the same on every
+    token of an action (checked through what the policy loss receives)."""
+    from twosome.rl import poad as poad_module
+    from twosome.rl.gae import compute_gae
+
+    torch.manual_seed(0)
+    agent = writer(tiny_model_dir)
+    envs = make_vector_env(ENV, 2, invalid_action={"max_in_a_row": 3, "reward": -0.05})
+    rollout = RolloutCollector(envs, agent, num_steps=4, gamma=0.99, seed=0).collect()
+    seen = []
+    real_loss = poad_module.policy_loss
+
+    def spy(new_logprob, old_logprob, advantages, clip):
+        seen.append(advantages.detach())
+        return real_loss(new_logprob, old_logprob, advantages, clip)
+
+    ppo = PPOConfig(update_epochs=1, policy_minibatch_size=8, value_minibatch_size=8, norm_adv=False)
+    algorithm = POAD(agent, ppo, credit="action")
+    optimizers, schedulers = algorithm.configure_optimizers(1)
+    poad_module.policy_loss = spy
+    try:
+        torch.manual_seed(1)
+        algorithm.update(rollout, UpdateContext(optimizers, schedulers, lambda loss: loss.backward(), "cpu"))
+    finally:
+        poad_module.policy_loss = real_loss
+    adv, _ = compute_gae(
+        rollout.rewards, rollout.values, rollout.next_values, rollout.episode_ends, rollout.discounts, ppo.gae_lambda
+    )
+    lengths = (rollout.choices() >= 0).sum(1)
+    torch.manual_seed(1)
+    order = torch.randperm(8)  # the update's minibatch order (one minibatch of all 8 decisions)
+    expected = torch.repeat_interleave(adv.reshape(-1)[order], lengths[order])
+    torch.testing.assert_close(torch.cat(seen), expected)  # every chunk of the minibatch, in order
+    with pytest.raises(ValueError, match=r"algo.credit='bad' is not valid; valid: \['token', 'action'\]"):
+        POAD(agent, ppo, credit="bad")
 
 
 def test_only_a_token_level_algorithm_trains_a_writer_and_not_sharded():

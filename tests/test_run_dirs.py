@@ -164,6 +164,8 @@ LATE_MISTAKES = [
     ("algo=poad algo.token_gamma=0", "algo.token_gamma=0.0 is not valid; valid: 0 < token_gamma <= 1"),
     ("algo=poad algo.token_gamma=1.5", "algo.token_gamma=1.5 is not valid"),
     ("algo=poad algo.token_gamma=abc", "algo.token_gamma: Value 'abc' .* could not be converted to Float"),
+    ("algo=poad algo.credit=bad", "algo.credit='bad' is not valid; valid: \\['token', 'action'\\]"),
+    ("agent=generate_rl algo=ppo", "agent=generate_rl writes its actions and algo .* trains only action indices"),
     ("algo=poad norm=word", "needs norm.mode in \\['trie'\\], got 'word'"),
     ("algo=poad agent=ppo", "trains only agents of .*TwosomeAgent.*agent=ppo is .*MLPAgent"),
     ("algo=poad agent=saycan", "trains only agents of .*agent=saycan is"),

@@ -989,6 +989,34 @@ def generate_rl(root: Path) -> str:
     return out + "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
 
 
+PILOT_WINDOWS = ((0, 512), (1280, 1792))  # every pilot ran at least 1,792 steps
+
+
+def generate_rl_pilot(root: Path) -> str:
+    """Issue 31: how the writer's update was chosen. One seed (0) per setting on Tomato Salad: the invalid share of
+    the training episodes early and late in a common window, and the length of what it wrote."""
+    rows = []
+    for run in sorted((root / "docs/data/generate_rl_pilot").glob("*/metrics.csv")):
+        cfg = _config(run.parent)
+        m = pd.read_csv(run)
+        late = m[(m.global_step > PILOT_WINDOWS[1][0]) & (m.global_step <= PILOT_WINDOWS[1][1])]
+        rows.append(
+            [
+                cfg["algo"].get("credit", "token"),  # runs from before the option: BAD's per-token credit
+                f"{cfg['ppo']['ent_coef']:g}",
+                f"{cfg['ppo']['policy_lr']:g}",
+                f"{int(m.global_step.max()):,}",
+                *(f"{invalid_share(m, a, b):.2f}" for a, b in PILOT_WINDOWS),
+                f"{late['charts/tokens_per_action'].dropna().mean():.1f}",
+            ]
+        )
+    if not rows:
+        return "Not run yet.\n"
+    header = ["credit", "entropy coefficient", "policy lr", "steps run", "invalid share, steps 1-512",
+              "invalid share, steps 1,281-1,792", "tokens per action, steps 1,281-1,792"]  # fmt: skip
+    return table(header, rows)
+
+
 MISALIGNMENT_TASKS = {  # env id -> the task's name in the table, in the order of the papers
     "twosome/Overcooked-TomatoSalad-v0": "Tomato Salad",
     "twosome/Overcooked-TomatoLettuceSalad-v0": "Tomato-Lettuce Salad",
@@ -1155,6 +1183,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "lora_check": lora_check,
     "misalignment": misalignment,
     "generate_rl": generate_rl,
+    "generate_rl_pilot": generate_rl_pilot,
     "prompt_robustness_tomato_salad": prompt_robustness("prompt_robustness_tomato_salad.csv"),
     "prompt_robustness_smollm2_tomato_salad": prompt_robustness("prompt_robustness_smollm2_tomato_salad.csv"),
     "wording_training_tomato_salad": wording_training("wording_training_tomato_salad.csv"),
