@@ -5,7 +5,8 @@
 
 Reads the rows of ``python -m twosome.evaluation.generalization ... --suite prompt_robustness`` and writes
 ``<out>.png``: the wordings in the order evaluated (the canonical one first), each seed's sampled success as a dot,
-the interquartile mean over seeds as a bar. The untrained twins of several runs are one agent: drawn once.
+the interquartile mean over seeds as a bar. The untrained twins of several runs are one agent: drawn once. Runs
+trained in different wordings (``env.wording``: the ``train_wording`` column) are drawn as separate agents.
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ import pandas as pd
 LABELS = {"twosome": "trained TWOSOME", "zeroshot": "untrained twin"}
 
 
+def labelled(rows: pd.DataFrame) -> pd.DataFrame:
+    """The applicable rows, each with the label of the agent it is drawn as (``agent``)."""
+    df = rows[rows.applicable].copy()
+    twin = df.agent == "zeroshot"
+    df = df[~twin | (df.seed == df[twin].seed.min())]  # every twin is the same agent: one of them
+    df["agent"] = df.agent.map(LABELS).fillna(df.agent)
+    if "train_wording" in df and df.train_wording.nunique() > 1:  # arms that trained in other wordings (issue 31)
+        trained = df.agent != LABELS["zeroshot"]
+        df.loc[trained, "agent"] = df.agent.str.removeprefix("trained ") + " trained on " + df.train_wording.astype(str)
+    return df
+
+
 def figure(rows: pd.DataFrame, out: Path) -> Path:
     import matplotlib
 
@@ -27,10 +40,7 @@ def figure(rows: pd.DataFrame, out: Path) -> Path:
 
     from twosome.evaluation.statistics import iqm
 
-    df = rows[rows.applicable].copy()
-    twin = df.agent == "zeroshot"
-    df = df[~twin | (df.seed == df[twin].seed.min())]  # every twin is the same agent: one of them
-    df["agent"] = df.agent.map(LABELS).fillna(df.agent)
+    df = labelled(rows)
     order = list(dict.fromkeys(df.wording))
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(1.1 * len(order) + 2, 3.6))

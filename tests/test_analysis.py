@@ -156,3 +156,18 @@ def test_the_wording_figure_draws_the_committed_rows_and_refuses_rows_without_wo
     rows.drop(columns="wording").to_csv(tmp_path / "old.csv", index=False)
     with pytest.raises(SystemExit, match="has no wording column"):
         wording_figure.main([str(tmp_path / "old.csv"), "--out", str(tmp_path / "fig2")])
+
+
+def test_the_wording_figure_draws_runs_trained_in_other_wordings_as_separate_agents(tmp_path):
+    """The committed wording-training rows (issue 31, part 3): two arms of TWOSOME runs, told apart by the wording
+    they trained on; rows from before that column keep one label per agent."""
+    import wording_figure
+
+    root = Path(__file__).resolve().parent.parent
+    rows = pd.read_csv(root / "docs/data/wording_training_tomato_salad.csv")
+    labels = wording_figure.labelled(rows).groupby("agent").seed.nunique()
+    assert labels.to_dict() == {"TWOSOME trained on canonical": 5, "TWOSOME trained on random": 5}
+    old = wording_figure.labelled(pd.read_csv(root / "docs/data/prompt_robustness_tomato_salad.csv"))
+    assert set(old.agent) == {"trained TWOSOME", "untrained twin"}
+    assert wording_figure.main([str(root / "docs/data/wording_training_food_preparation.csv"), "--out",
+                                str(tmp_path / "fig")]).stat().st_size > 10_000  # fmt: skip
