@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from omegaconf import OmegaConf
 from test_training import toy_config
-from toy_env import register, register_unseen
+from toy_env import register, register_text, register_unseen
 
 from twosome.evaluation.generalization import generalization, load_run
 from twosome.training.train import train
@@ -51,6 +52,26 @@ def test_generalization_rows_reload_agents_and_mark_what_cannot_transfer(tmp_pat
     md = (tmp_path / "table.md").read_text()
     assert "n/a (reads only the symbolic vector" in md
     assert (tmp_path / "table.png").stat().st_size > 0
+
+
+def test_an_environment_built_by_the_recipe_without_a_vector_trains_and_generalizes(tmp_path, tiny_model_dir):
+    """docs/EXTENDING.md's environment recipe for the case it recommends, a text-only environment: TWOSOME trains
+    on it, and the generalization evaluation reloads the run (and its untrained twin) on an unseen text-only task."""
+    seen, unseen = register_text(), register_text(("red", "green", "blue"))
+    short = ["ppo.total_env_steps=128", "ppo.num_steps=32", "eval.every_updates=0", "eval.episodes=4"]
+    lm = [f"model.path={tiny_model_dir}", "model.build=null", f"env.id={seen}"]
+    train(toy_config(tmp_path, *lm, *short), run_dir=tmp_path / "twosome", enable_progress_bar=False)
+    table = generalization([tmp_path / "twosome"], [seen, unseen], episodes=4)
+    assert set(zip(table.agent, table.task)) == {(a, t) for a in ("twosome", "zeroshot") for t in (seen, unseen)}
+    assert table.applicable.all() and (table.episodes == 4).all()
+    from twosome.config import ConfigError, validate
+    from twosome.evaluation.generalization import not_applicable_reason
+
+    with pytest.raises(ConfigError, match=f"agent=ppo reads the symbolic observation vector, and {seen} provides none"):
+        validate(toy_config(tmp_path, f"env.id={seen}", "agent=ppo"))
+    saycan = OmegaConf.create({"uses_vectors": True, "uses_lm": True})
+    reason = not_applicable_reason(saycan, register(), unseen, {"obs_dim": 2, "n_actions": 2})
+    assert reason == "affordance reads the symbolic vector; this task has none (text only)"
 
 
 def test_every_suite_lists_registered_tasks_including_its_training_task():
@@ -154,7 +175,7 @@ def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(
     monkeypatch.setattr(gen, "load_run", lambda run_dir, untrained=False, **_: (cfg, object()))
     calls = []
 
-    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy):
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None):
         calls.append((task, episodes))
         if task == unseen and len(calls) == 2:
             raise KeyboardInterrupt  # the job is killed while evaluating the second task
@@ -248,7 +269,7 @@ def _count_evaluations(monkeypatch) -> list:
 
     calls = []
 
-    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy):
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None):
         calls.append(task)
         return dict(success_rate=0.5, success_se=0.1, return_mean=1.0, return_se=0.2, episodes=episodes)
 
@@ -431,3 +452,42 @@ def test_a_shuffled_order_is_not_applicable_to_an_agent_that_scores_action_indic
     assert "shuffled order" in not_applicable_reason(agent(True), env_id, f"{env_id}@shuffled", spaces)
     assert not_applicable_reason(agent(False), env_id, f"{env_id}@shuffled", spaces) is None
     assert not_applicable_reason(agent(True), env_id, f"{env_id}@plain", spaces) is None  # text only
+
+
+def test_the_untrained_twin_is_a_config_capability_and_old_runs_keep_theirs(tmp_path):
+    """``agent.untrained_twin`` decides which runs get a twin (not the agent's name); a config saved before the key
+    existed reads it from the agents that had one then."""
+    from test_config import compose_cfg
+
+    from twosome.config import load_run_config
+    from twosome.evaluation.generalization import planned_agents
+
+    twins = {a: bool(compose_cfg(f"agent={a}").agent.untrained_twin) for a in ("twosome", "glam", "zeroshot", "saycan")}
+    assert twins == {"twosome": True, "glam": True, "zeroshot": False, "saycan": False}
+    for name, expected in (("glam", True), ("saycan", False)):
+        run = tmp_path / name
+        run.mkdir()
+        cfg = OmegaConf.to_container(compose_cfg(f"agent={name}"), resolve=False)
+        del cfg["agent"]["untrained_twin"]
+        OmegaConf.save(OmegaConf.create(cfg), run / "config.yaml")
+        assert load_run_config(run / "config.yaml").agent.untrained_twin is expected
+        labels = [label for *_, label, _ in planned_agents([run], with_untrained=True)]
+        assert labels == ([name, "zeroshot"] if expected else [name])
+
+
+def test_the_cli_shows_progress_in_episodes_and_ends_with_a_readable_table(tmp_path, monkeypatch, capsys):
+    from twosome.evaluation import generalization as gen
+
+    seen, unseen = register(), register_unseen()
+    run = _fake_run(tmp_path, monkeypatch, {"name": "twosome"}, seen)
+
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None):
+        for _ in range(episodes):
+            progress(1)
+        return dict(success_rate=0.5, success_se=0.1, return_mean=1.0, return_se=0.2, episodes=episodes)
+
+    monkeypatch.setattr(gen, "evaluate_on", evaluate_on)
+    gen.main([str(run), "--tasks", seen, unseen, "--episodes", "3", "--no-untrained", "--out", str(tmp_path / "o")])
+    out, err = capsys.readouterr()
+    assert "6/6" in err  # two rows of three episodes
+    assert "0.50 ± 0.10" in out and "ToyColorDoorBlue-v0" in out and "{" not in out  # a table, no raw dicts

@@ -56,3 +56,34 @@ def register_unseen() -> str:
     if env_id not in gym.registry:
         gym.register(env_id, entry_point=ColorDoorEnv, kwargs={"colors": ("red", "green", "blue")})
     return env_id
+
+
+class ColorDoorTextEnv(ColorDoorEnv):
+    """The same game as a text-only environment, written as docs/EXTENDING.md's recipe says: the observation is the
+    prompt (``contract.text_space()``), the info comes from ``decision_info`` and ``step_info``."""
+
+    def __init__(self, horizon: int = 4, colors: tuple[str, ...] = tuple(COLORS)):
+        from twosome.envs import contract
+
+        super().__init__(horizon, colors)
+        self.observation_space = contract.text_space()
+
+    def _obs(self):
+        from twosome.envs import contract
+
+        prompt = f"You see a {self.colors[self.color]} apple. You should"
+        return prompt, contract.decision_info(prompt, self.actions)
+
+    def step(self, action):
+        from twosome.envs import contract
+
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, reward, terminated, truncated, contract.step_info(info, 1, bool(reward))
+
+
+def register_text(colors: tuple[str, ...] = tuple(COLORS)) -> str:
+    """The text-only game; with a third colour, an unseen text-only task."""
+    env_id = f"twosome/ToyColorDoorText{len(colors)}-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=ColorDoorTextEnv, kwargs={"colors": colors})
+    return env_id

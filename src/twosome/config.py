@@ -196,6 +196,9 @@ class AgentConfig:
     acts_in_text: bool = False
     invalid_action_reward: float = 0.0
     max_invalid_in_a_row: int = 3
+    # trains adapters on a frozen LM: the same agent without them (untrained) is evaluated beside a trained run
+    # (python -m twosome.evaluation.generalization), the "how much does RL add" floor
+    untrained_twin: bool = False
     policy: dict[str, Any] = field(default_factory=dict)  # instantiated (``_target_``) with the model if any
 
 
@@ -439,7 +442,13 @@ def check_env_options(cfg: DictConfig) -> None:
         env = gym.make(cfg.env.id, **env_kwargs(cfg))
     except (TypeError, ValueError) as err:
         raise ConfigError(f"env.kwargs ({cfg.env.id}): {err}") from None
+    vector = env.observation_space.shape is not None
     env.close()
+    if cfg.agent.uses_vectors and not vector:
+        raise ConfigError(
+            f"agent={cfg.agent.name} reads the symbolic observation vector, and {cfg.env.id} provides none (text "
+            "only): use a text agent (agent=twosome, glam, zeroshot, random, generate)"
+        )
 
 
 # The typed groups: validate turns each into its dataclass (running its checks).
@@ -492,6 +501,8 @@ def load_run_config(path: Path) -> DictConfig:
     """A run's resolved config.yaml, with the agent's meta keys and evaluation keys a run written before they were
     declared lacks read as their defaults (so such a run still resumes and evaluates)."""
     cfg = OmegaConf.load(path)
+    if "untrained_twin" not in cfg.agent:  # runs from before the key: the agents that had a twin then
+        cfg.agent.untrained_twin = cfg.agent.get("name") in ("twosome", "glam")
     cfg.agent = OmegaConf.merge(OmegaConf.structured(AgentConfig), cfg.agent)
     if "eval" in cfg:  # evaluation keys added later (final_sampled_episodes) read as their defaults
         cfg.eval = OmegaConf.merge(OmegaConf.structured(EvalConfig), cfg.eval)

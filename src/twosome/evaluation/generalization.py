@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 from omegaconf import OmegaConf
+from tqdm.auto import tqdm
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.capabilities import Persistent
@@ -77,9 +78,15 @@ def wordings_of(env_id: str) -> dict:
 
 
 @functools.cache
-def spaces_of(env_id: str) -> dict[str, int]:
-    """Observation size and action count of a registered task, as the agents built for it see them."""
-    return env_spaces(OmegaConf.create({"env": {"id": env_id}}))
+def spaces_of(env_id: str) -> dict[str, int | None]:
+    """Observation size and action count of a registered task, as the agents built for it see them (``obs_dim``
+    None: a text-only task)."""
+    env = gym.make(env_id)
+    try:
+        shape = env.observation_space.shape
+        return {"obs_dim": None if shape is None else int(shape[0]), "n_actions": int(env.action_space.n)}
+    finally:
+        env.close()
 
 
 def not_applicable_reason(agent: AgentConfig, train_env: str, task: str, train_spaces: dict[str, int]) -> str | None:
@@ -94,6 +101,8 @@ def not_applicable_reason(agent: AgentConfig, train_env: str, task: str, train_s
     if not agent.uses_lm:
         return "reads only the symbolic vector: cannot know the new task's objects"
     trained, here = train_spaces, spaces_of(task)  # builds the env once
+    if here["obs_dim"] is None:
+        return "affordance reads the symbolic vector; this task has none (text only)"
     if here["obs_dim"] != trained["obs_dim"]:
         return f"affordance reads a {trained['obs_dim']}-dim vector; this task's vector has {here['obs_dim']} dims"
     if here["n_actions"] != trained["n_actions"]:
@@ -126,12 +135,14 @@ def expand_tasks(tasks: list[str], train_env: str) -> list[str]:
     return out
 
 
-def evaluate_on(agent, task: str, episodes: int, gamma: float, seed: int, num_envs: int, greedy: bool) -> dict:
+def evaluate_on(
+    agent, task: str, episodes: int, gamma: float, seed: int, num_envs: int, greedy: bool, progress=None
+) -> dict:
     env_id, wording = split_task(task)
     envs = make_vector_env(env_id, num_envs, wording=wording)
     try:
         with torch.no_grad():
-            records = evaluate(agent, envs, episodes, gamma, seed, greedy)
+            records = evaluate(agent, envs, episodes, gamma, seed, greedy, progress=progress)
     finally:
         envs.close()
     success, success_se = mean_se([float(r["success"]) for r in records])
@@ -175,10 +186,18 @@ def generalization(
             for t in expand_tasks(tasks, cfg.env.id)
         },
     )
+    spaces = {str(run_dir): env_spaces(cfg) if cfg.agent.uses_vectors else {} for run_dir, _, cfg, _, _ in agents}
+    todo = sum(
+        not not_applicable_reason(cfg.agent, cfg.env.id, t, spaces[str(run_dir)])
+        and key(run_dir, label, weights, t, episodes, seed, sampling) not in done
+        for run_dir, _, cfg, label, weights in agents
+        for t in expand_tasks(tasks, cfg.env.id)
+    )
+    bar = tqdm(total=todo * episodes, unit="episode", desc="generalization", disable=todo == 0, dynamic_ncols=True)
     rows = []
     for run_dir, untrained, cfg, label, weights in agents:
         agent = None  # loaded only if a row needs evaluating
-        train_spaces = env_spaces(cfg) if cfg.agent.uses_vectors else {}
+        train_spaces = spaces[str(run_dir)]
         for task in expand_tasks(tasks, cfg.env.id):
             row = {
                 "run": str(run_dir),
@@ -204,16 +223,26 @@ def generalization(
                 if agent is None:
                     agent = load_run(Path(run_dir), untrained=untrained, cfg=cfg)[1]
                 row.update(applicable=True, note="")
-                row.update(evaluate_on(agent, task, episodes, float(cfg.ppo.gamma), seed, num_envs, greedy))
+                bar.set_postfix_str(f"{label} seed {row['seed']} on {task.removeprefix('twosome/')}")
+                gamma = float(cfg.ppo.gamma)
+                row.update(evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=bar.update))
             rows.append(row)
             if out_csv is not None:
                 atomic_write_text(out_csv, pd.DataFrame(rows).to_csv(index=False))
-            reused = " (reused)" if row_id in done and not reason else ""
-            print(
-                json.dumps({k: row[k] for k in ("agent", "seed", "task")} | {"success": row.get("success_rate")})
-                + reused
-            )
+    bar.close()
     return pd.DataFrame(rows)
+
+
+def readable(table: pd.DataFrame) -> str:
+    """The rows as a researcher reads them at the end of an evaluation: who, where, how well."""
+    if table.empty:
+        return "(no rows)"
+    out = table.assign(task=table.task.str.removeprefix("twosome/"))
+    out["success"] = [
+        f"{r.success_rate:.2f} ± {r.success_se:.2f}" if r.applicable else f"n/a ({r.note})" for r in out.itertuples()
+    ]
+    columns = ["agent", "model", "seed", "task", "success", "episodes"]
+    return out[[c for c in columns if c in out]].fillna("").to_string(index=False)
 
 
 def distinct_runs(run_dirs: list[Path]) -> list[Path]:
@@ -237,8 +266,8 @@ def planned_agents(run_dirs: list[Path], with_untrained: bool):
         summary = Path(run_dir) / "summary.json"
         digest = (json.loads(summary.read_text()).get("weights_digest") if summary.exists() else None) or ""
         for untrained in [False, True] if with_untrained else [False]:
-            if untrained and cfg.agent.name not in ("twosome", "glam"):
-                continue  # only agents that train their LM have an untrained twin worth reporting (SayCan's never does)
+            if untrained and not cfg.agent.untrained_twin:
+                continue  # only agents that train adapters on their LM have one (SayCan never trains its LM)
             yield (
                 run_dir,
                 untrained,
@@ -347,6 +376,7 @@ def main(argv: list[str] | None = None) -> None:
             )
     except (ValueError, FileNotFoundError, DirectoryInUse) as error:
         parser.error(str(error))
+    print(readable(table))
     print(f"wrote {args.out / 'generalization.csv'} ({len(table)} rows)")
 
 

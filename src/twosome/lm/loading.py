@@ -4,6 +4,7 @@ id, building the embedded default if asked."""
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import torch
@@ -28,6 +29,9 @@ from twosome.lm.model_dir import (
 
 log = logging.getLogger(__name__)
 hf_logging.disable_progress_bar()  # per-tensor loading bars: noise in a run's console and logs
+# peft asks every model it wraps for transformers' deprecated `is_gradient_checkpointing` (a FutureWarning per
+# adapter: twice per agent an evaluation builds). Nothing here uses it; the warning is peft's to fix.
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 _DEFAULT_DIR = str(Path(__file__).resolve().parents[3] / "models" / "tiny-household")
 

@@ -36,6 +36,8 @@ def env_spaces(cfg: DictConfig) -> dict[str, int]:
     """Observation size and number of actions of the configured environment (for agents that read vectors)."""
     env = gym.make(cfg.env.id, **env_kwargs(cfg))
     try:
+        if env.observation_space.shape is None:  # validate refuses a vector agent here first; a task list may not
+            raise ValueError(f"{cfg.env.id} provides no symbolic observation vector (text only)")
         return {"obs_dim": int(env.observation_space.shape[0]), "n_actions": int(env.action_space.n)}
     finally:
         env.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -203,11 +204,13 @@ def evaluate(
     seed: int,
     deterministic: bool,
     lockstep: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> list[dict]:
     """Run ``episodes`` full episodes (greedy or sampled actions); return one record per episode. ``lockstep``:
-    every rank steps until all have their episodes (model forwards are collectives)."""
+    every rank steps until all have their episodes (model forwards are collectives). ``progress(n)`` is told each
+    time n more episodes have ended (a progress bar)."""
     with frozen_policy(agent):
-        return _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep)
+        return _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep, progress)
 
 
 def reports_invalid(info: dict) -> bool:
@@ -219,7 +222,7 @@ def _needs_more(have: int, want: int, lockstep: bool) -> bool:
     return not all_true(have >= want) if lockstep else have < want
 
 
-def _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep) -> list[dict]:
+def _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep, progress=None) -> list[dict]:
     tracker = EpisodeTracker(gamma, envs.num_envs)
     obs, info = envs.reset(seed=seed)
     batch = to_obs_batch(obs, info)
@@ -242,6 +245,9 @@ def _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep) -> li
             step_field(info, "success", ended, False),
             step_field(info, INVALID_ACTION, ended, False) if reports_invalid(info) else None,
         )
-        records.extend(tracker.pop())
+        ended = tracker.pop()
+        if progress is not None and ended:
+            progress(min(len(ended), max(episodes - len(records), 0)))
+        records.extend(ended)
         batch = to_obs_batch(obs, info)
     return records[:episodes]

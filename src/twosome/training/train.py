@@ -51,7 +51,6 @@ for _message in (
     ".*module\\(s\\) in eval mode.*",
     ".*exists and is not empty.*",
     ".*LeafSpec.*",
-    ".*is_gradient_checkpointing.*",
     # Lightning's hint to prepend `srun` wherever srun is installed: runs here are one process (or ranks Lightning
     # launches itself); SLURM jobs from hydra/launcher=slurm already run under srun.
     ".*The `srun` command is available on your system but is not used.*",
