@@ -141,3 +141,14 @@ def test_auto_is_refused_with_fsdp():
     with pytest.raises(ConfigError, match="policy_chunk_size='auto' is not valid with trainer.strategy=fsdp"):
         validate(cfg)
     validate(compose_cfg("ppo.policy_chunk_size=auto"))
+
+
+def test_the_update_context_always_holds_lists():
+    """Issue 32: Lightning gives a one-optimizer algorithm a bare optimizer and no schedulers as None; an algorithm
+    always receives lists."""
+    from twosome.rl.algorithm import UpdateContext
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    ctx = UpdateContext(opt, None, lambda loss: loss.backward(), torch.device("cpu"))
+    assert ctx.optimizers == [opt] and ctx.schedulers == []
+    assert UpdateContext((opt, opt), [1], None, None).optimizers == [opt, opt]

@@ -120,3 +120,20 @@ def test_evaluation_only_agents_write_a_summary_without_training(tmp_path, tiny_
     cfg = toy_config(tmp_path, "agent=zeroshot", f"model.path={tiny_model_dir}", "model.build=null", "eval.episodes=8")
     summary = train(cfg, run_dir=tmp_path / "zeroshot")
     assert summary["agent"] == "zeroshot" and summary["env_steps"] == 0
+
+
+class CriticFreeAgent(ActorCritic):
+    """A policy with no critic at all: ``value`` is the base class's, which raises."""
+
+    def distribution(self, obs: ObsBatch):
+        return masked_categorical(torch.zeros(obs.action_mask.shape), obs.action_mask)
+
+
+def test_an_algorithm_that_needs_no_values_collects_rollouts_without_a_critic():
+    """Issue 32: ``values=False`` (``Algorithm.needs_values``) never calls the critic, so an agent may have none."""
+    env_id = register()
+    envs = make_vector_env(env_id, 2, {"horizon": 3})
+    with pytest.raises(NotImplementedError):
+        RolloutCollector(envs, CriticFreeAgent(), num_steps=4, gamma=0.9, seed=0).collect()
+    rollout = RolloutCollector(envs, CriticFreeAgent(), num_steps=4, gamma=0.9, seed=0, values=False).collect()
+    assert rollout.values.shape == (4, 2) and not rollout.values.any() and not rollout.next_values.any()

@@ -36,8 +36,20 @@ class UpdateContext:
     backward: Callable[[torch.Tensor], None]
     device: torch.device
 
+    def __post_init__(self) -> None:
+        # Lightning hands a one-optimizer algorithm a bare optimizer (and None without schedulers): always lists
+        self.optimizers, self.schedulers = as_list(self.optimizers), as_list(self.schedulers)
+
+
+def as_list(items) -> list:
+    if items is None:
+        return []
+    return list(items) if isinstance(items, (list, tuple)) else [items]
+
 
 class Algorithm(Protocol):
+    needs_values: bool  # whether rollouts compute V(s) (a critic-free algorithm: False, and the agent needs no critic)
+
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
         """(optimizers, lr schedulers), in the order ``update`` receives them."""
 

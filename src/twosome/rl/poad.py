@@ -23,8 +23,6 @@ what is ours.
 
 from __future__ import annotations
 
-import time
-
 import torch
 
 from twosome.agents.base import ActorCritic
@@ -35,7 +33,7 @@ from twosome.rl.algorithm import UpdateContext
 from twosome.rl.bad import compute_token_gae
 from twosome.rl.gae import compute_gae
 from twosome.rl.losses import explained_variance, policy_loss, value_loss
-from twosome.rl.ppo import PPO, new_stats
+from twosome.rl.ppo import PPO
 from twosome.rl.rollout import Rollout
 
 CREDITS = ("token", "action")
@@ -76,16 +74,17 @@ class POAD(PPO):
         features = torch.cat([pad(p.features) for p in parts])
         return logprobs, mask, features
 
-    def update(self, rollout: Rollout, ctx: UpdateContext) -> dict[str, float]:
-        p, agent, dev = self.config, self.agent, ctx.device
+    # --- PPO's update (rl/ppo.py), with these steps at the level of tokens ---------------------------------
+    def prepare(self, rollout: Rollout) -> dict:
+        """At the rollout's weights: every chosen action's token log-probabilities and critic features, the token
+        values, and the advantages and returns (BAD, or the action's GAE on each token), all (T*N, K)."""
+        p, agent = self.config, self.agent
         T, N = rollout.actions.shape
-        obs, b_actions = rollout.flat_obs(), rollout.choices()  # indices, or the tokens an agent wrote
-        old_logprobs, mask, features = self._old_outputs(obs, b_actions, self.chunking.size)
+        obs, choices = rollout.flat_obs(), rollout.choices()  # indices, or the tokens an agent wrote
+        old_logprobs, mask, features = self._old_outputs(obs, choices, self.chunking.size)
         K = mask.shape[1]
         old_values = agent.token_values(features).detach().cpu() * mask
-        if (
-            self.credit == "action"
-        ):  # the action's advantage on each of its tokens; every prefix regresses to its return
+        if self.credit == "action":  # the action's advantage on each token; each prefix regresses to its return
             advantages, returns = compute_gae(
                 rollout.rewards,
                 rollout.values,
@@ -94,8 +93,7 @@ class POAD(PPO):
                 rollout.discounts,
                 p.gae_lambda,
             )
-            b_advantages = advantages.reshape(T * N, 1) * mask
-            b_returns = returns.reshape(T * N, 1) * mask
+            advantages, returns = advantages.reshape(T * N, 1) * mask, returns.reshape(T * N, 1) * mask
         else:
             advantages, returns = compute_token_gae(
                 rollout.rewards,
@@ -107,54 +105,54 @@ class POAD(PPO):
                 p.gae_lambda,
                 self.token_gamma,
             )
-            b_advantages, b_returns = advantages.reshape(T * N, K), returns.reshape(T * N, K)
+            advantages, returns = advantages.reshape(T * N, K), returns.reshape(T * N, K)
+        return {
+            "obs": obs,
+            "choices": choices,
+            "logprobs": old_logprobs,
+            "mask": mask,
+            "features": features,
+            "values": old_values,
+            "advantages": advantages,
+            "returns": returns,
+        }
 
-        stats = new_stats()
-        kl_stop, policy_steps, value_seconds = False, 0, 0.0
-        for _ in range(p.update_epochs):
-            if kl_stop:
-                break
-            order = torch.randperm(rollout.batch_size)
+    def value_loss(self, batch: dict, mb: torch.Tensor, ctx: UpdateContext) -> torch.Tensor:
+        """V(s, first k tokens) fitted to the token-level returns, from the features of ``prepare`` (detached)."""
+        p, dev, features = self.config, ctx.device, batch["features"]
+        valid = batch["mask"][mb].to(dev)
+        new_values = self.agent.token_values(features[mb.to(features.device)].to(dev))[valid]
+        clip = p.clip_coef if p.clip_vloss else None
+        old, returns = batch["values"][mb].to(dev)[valid], batch["returns"][mb].to(dev)[valid]
+        return value_loss(new_values, old, returns, clip)
 
-            # Value phase: fit V(s, first k tokens) to the token-level returns.
-            t_value = time.time()
-            for mb in order.split(p.value_minibatch_size):
-                valid = mask[mb].to(dev)
-                new_values = agent.token_values(features[mb.to(features.device)].to(dev))[valid]
-                clip = p.clip_coef if p.clip_vloss else None
-                v_loss = value_loss(new_values, old_values[mb].to(dev)[valid], b_returns[mb].to(dev)[valid], clip)
-                self.value_step(v_loss, ctx, stats)
-            value_seconds += time.time() - t_value
+    def minibatch_advantages(self, batch: dict, mb: torch.Tensor) -> torch.Tensor:
+        """Normalized over the minibatch's real tokens."""
+        advantages, valid = batch["advantages"][mb].clone(), batch["mask"][mb]
+        if self.config.norm_adv:
+            advantages[valid] = collectives.normalize_advantages(advantages[valid])
+        return advantages
 
-            # Policy phase: the clipped surrogate on every chosen token, with its token-level advantage.
-            for mb in order.split(p.policy_minibatch_size):
-                mb_valid = mask[mb]
-                mb_advantages = b_advantages[mb].clone()
-                if p.norm_adv:
-                    mb_advantages[mb_valid] = collectives.normalize_advantages(mb_advantages[mb_valid])
-                tokens_in_mb = int(mb_valid.sum())
+    def policy_chunk(self, batch: dict, mb, chunk, advantages, ctx: UpdateContext, stats: dict) -> float:
+        """The clipped surrogate on every chosen token of ``mb[chunk]``, weighted by its share of the minibatch's
+        tokens; the entropy bonus is the sampled estimate."""
+        dev, idx = ctx.device, mb[chunk]
+        out = self.agent.token_outputs(batch["obs"].select(idx), batch["choices"][idx])
+        width = out.mask.shape[1]
+        valid = batch["mask"][idx][:, :width].to(dev)
+        new_logprob = out.logprobs[valid]
+        pg_loss, s = policy_loss(
+            new_logprob,
+            batch["logprobs"][idx][:, :width].to(dev)[valid],
+            advantages[chunk][:, :width].to(dev)[valid],
+            self.config.clip_coef,
+        )
+        weight = int(valid.sum()) / int(batch["mask"][mb].sum())
+        return self.policy_backward(pg_loss, -new_logprob.mean(), s, weight, ctx, stats)
 
-                def chunk_step(chunk, mb=mb, mb_advantages=mb_advantages, tokens_in_mb=tokens_in_mb) -> float:
-                    idx = mb[chunk]
-                    out = agent.token_outputs(obs.select(idx), b_actions[idx])
-                    width = out.mask.shape[1]
-                    valid = mask[idx][:, :width].to(dev)
-                    new_logprob = out.logprobs[valid]
-                    pg_loss, s = policy_loss(
-                        new_logprob,
-                        old_logprobs[idx][:, :width].to(dev)[valid],
-                        mb_advantages[chunk][:, :width].to(dev)[valid],
-                        p.clip_coef,
-                    )
-                    weight = int(valid.sum()) / tokens_in_mb
-                    return self.policy_backward(pg_loss, -new_logprob.mean(), s, weight, ctx, stats)
+    def explained_variance(self, batch: dict) -> float:
+        mask = batch["mask"]
+        return explained_variance(batch["values"][mask], batch["returns"][mask])
 
-                kl_stop = self.policy_step(self.accumulate(len(mb), chunk_step, ctx, stats), ctx)
-                if kl_stop:
-                    break
-                policy_steps += 1
-
-        explained = explained_variance(old_values[mask], b_returns[mask])
-        metrics = self.finish(ctx, stats, explained, value_seconds, policy_steps, kl_stop)
-        metrics["charts/tokens_per_action"] = float(mask.sum(1).float().mean())
-        return metrics
+    def batch_metrics(self, batch: dict) -> dict[str, float]:
+        return {"charts/tokens_per_action": float(batch["mask"].sum(1).float().mean())}

@@ -22,6 +22,8 @@ from twosome.rl.rollout import Rollout
 
 
 class PPO:
+    needs_values = True  # GAE reads the critic's V(s) at every decision
+
     def __init__(self, agent: ActorCritic, ppo: PPOConfig):
         self.agent, self.config = agent, ppo
         self.chunking = Chunking(ppo.policy_chunk_size, ppo.policy_minibatch_size)
@@ -39,14 +41,11 @@ class PPO:
         return optimizers, [torch.optim.lr_scheduler.LambdaLR(o, decay) for o in optimizers]
 
     def update(self, rollout: Rollout, ctx: UpdateContext) -> dict[str, float]:
-        p, agent, dev = self.config, self.agent, ctx.device
-        advantages, returns = compute_gae(
-            rollout.rewards, rollout.values, rollout.next_values, rollout.episode_ends, rollout.discounts, p.gae_lambda
-        )
-        obs = rollout.flat_obs()
-        b_actions, b_logprobs = rollout.actions.reshape(-1), rollout.logprobs.reshape(-1)
-        b_values, b_advantages, b_returns = rollout.values.reshape(-1), advantages.reshape(-1), returns.reshape(-1)
-
+        """The update every PPO-family algorithm runs; a subclass changes what its steps compute (``prepare``,
+        ``value_loss``, ``minibatch_advantages``, ``policy_chunk``, ``explained_variance``, ``batch_metrics``),
+        not the loop (rl/poad.py)."""
+        p = self.config
+        batch = self.prepare(rollout)
         stats = new_stats()
         kl_stop, policy_steps, value_seconds = False, 0, 0.0
         for _ in range(p.update_epochs):
@@ -54,35 +53,75 @@ class PPO:
                 break
             order = torch.randperm(rollout.batch_size)
 
-            # Value phase: fit V(s) to the returns.
+            # Value phase: fit the critic to the returns.
             t_value = time.time()
             for mb in order.split(p.value_minibatch_size):
-                new_value = agent.value(obs.select(mb))
-                v_loss = value_loss(
-                    new_value, b_values[mb].to(dev), b_returns[mb].to(dev), p.clip_coef if p.clip_vloss else None
-                )
-                self.value_step(v_loss, ctx, stats)
+                self.value_step(self.value_loss(batch, mb, ctx), ctx, stats)
             value_seconds += time.time() - t_value
 
             # Policy phase: optimizer steps of policy_minibatch_size decisions, accumulated over chunks.
             for mb in order.split(p.policy_minibatch_size):
-                mb_advantages = collectives.normalize_advantages(b_advantages[mb]) if p.norm_adv else b_advantages[mb]
+                advantages = self.minibatch_advantages(batch, mb)
 
-                def chunk_step(chunk, mb=mb, mb_advantages=mb_advantages) -> float:
-                    idx = mb[chunk]
-                    pi = agent.distribution(obs.select(idx))
-                    new_logprob = pi.log_prob(b_actions[idx].to(dev))
-                    pg_loss, s = policy_loss(
-                        new_logprob, b_logprobs[idx].to(dev), mb_advantages[chunk].to(dev), p.clip_coef
-                    )
-                    return self.policy_backward(pg_loss, pi.entropy().mean(), s, len(chunk) / len(mb), ctx, stats)
+                def chunk_step(chunk, mb=mb, advantages=advantages) -> float:
+                    return self.policy_chunk(batch, mb, chunk, advantages, ctx, stats)
 
                 kl_stop = self.policy_step(self.accumulate(len(mb), chunk_step, ctx, stats), ctx)
                 if kl_stop:
                     break
                 policy_steps += 1
 
-        return self.finish(ctx, stats, explained_variance(b_values, b_returns), value_seconds, policy_steps, kl_stop)
+        metrics = self.finish(ctx, stats, self.explained_variance(batch), value_seconds, policy_steps, kl_stop)
+        return {**metrics, **self.batch_metrics(batch)}
+
+    # --- PPO's steps (a PPO-family algorithm overrides these) ----------------------------------------------
+    def prepare(self, rollout: Rollout) -> dict:
+        """What the update reads, computed once at the rollout's weights: GAE advantages and returns per decision."""
+        advantages, returns = compute_gae(
+            rollout.rewards,
+            rollout.values,
+            rollout.next_values,
+            rollout.episode_ends,
+            rollout.discounts,
+            self.config.gae_lambda,
+        )
+        return {
+            "obs": rollout.flat_obs(),
+            "actions": rollout.actions.reshape(-1),
+            "logprobs": rollout.logprobs.reshape(-1),
+            "values": rollout.values.reshape(-1),
+            "advantages": advantages.reshape(-1),
+            "returns": returns.reshape(-1),
+        }
+
+    def value_loss(self, batch: dict, mb: torch.Tensor, ctx: UpdateContext) -> torch.Tensor:
+        """The critic's loss on minibatch ``mb`` (decision indices)."""
+        p, dev = self.config, ctx.device
+        new_value = self.agent.value(batch["obs"].select(mb))
+        clip = p.clip_coef if p.clip_vloss else None
+        return value_loss(new_value, batch["values"][mb].to(dev), batch["returns"][mb].to(dev), clip)
+
+    def minibatch_advantages(self, batch: dict, mb: torch.Tensor) -> torch.Tensor:
+        advantages = batch["advantages"][mb]
+        return collectives.normalize_advantages(advantages) if self.config.norm_adv else advantages
+
+    def policy_chunk(self, batch: dict, mb, chunk, advantages, ctx: UpdateContext, stats: dict) -> float:
+        """Accumulate the gradient of the decisions ``mb[chunk]`` (``advantages``: the minibatch's); return their
+        weighted KL."""
+        dev, idx = ctx.device, mb[chunk]
+        pi = self.agent.distribution(batch["obs"].select(idx))
+        new_logprob = pi.log_prob(batch["actions"][idx].to(dev))
+        pg_loss, s = policy_loss(
+            new_logprob, batch["logprobs"][idx].to(dev), advantages[chunk].to(dev), self.config.clip_coef
+        )
+        return self.policy_backward(pg_loss, pi.entropy().mean(), s, len(chunk) / len(mb), ctx, stats)
+
+    def explained_variance(self, batch: dict) -> float:
+        return explained_variance(batch["values"], batch["returns"])
+
+    def batch_metrics(self, batch: dict) -> dict[str, float]:
+        """Metrics of the update's batch beyond the losses (none for PPO)."""
+        return {}
 
     # --- the steps every PPO-family update takes (rl/poad.py reuses them) ----------------------------------
     def value_step(self, v_loss: torch.Tensor, ctx: UpdateContext, stats: dict) -> None:

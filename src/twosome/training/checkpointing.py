@@ -30,6 +30,7 @@ from pytorch_lightning.callbacks import Callback
 
 from twosome.fileio import atomic_write_bytes, atomic_write_text, current_umask  # noqa: F401  (re-exported)
 from twosome.parallel import collectives as dist
+from twosome.training.run_state import stored_run_state
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,11 @@ class DamagedCheckpoint(RuntimeError):
 
 
 def read_run_state(path: str | Path) -> dict:
-    """The PPO run state stored in a checkpoint (updates done, env steps), without building a trainer;
+    """The run state stored in a checkpoint (updates done, env steps), without building a trainer;
     ``seed_group``: whether a seed group wrote it (``training/seed_group.py``)."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        return {**pickle.loads(checkpoint["ppo_run"]), "seed_group": "seed_group" in checkpoint}
+        return {**pickle.loads(stored_run_state(checkpoint)), "seed_group": "seed_group" in checkpoint}
     except Exception as err:
         raise DamagedCheckpoint(
             f"{path} cannot be read ({type(err).__name__}: {err}); the suite writes checkpoints atomically, so it was "

@@ -22,7 +22,7 @@ from twosome.parallel.fsdp import shard
 from twosome.rl.algorithm import Algorithm, NonFiniteLossError, UpdateContext
 from twosome.rl.ppo import PPO
 from twosome.training.rollout import RolloutCollector, evaluate
-from twosome.training.run_state import RunState
+from twosome.training.run_state import RUN_STATE_KEY, RunState, stored_run_state
 
 
 def summarize(records: list[dict], prefix: str) -> dict[str, float]:
@@ -114,6 +114,7 @@ class PPOModule(pl.LightningModule):
                 self.ppo.gamma,
                 seed=self.seed + rank * n,
                 lockstep=self.lockstep,
+                values=getattr(self.algorithm, "needs_values", True),
             )
         self.run_state.start_clock(self.env_steps)
 
@@ -126,10 +127,10 @@ class PPOModule(pl.LightningModule):
         # The frozen LM is never trained: keep only what is, so a 7B run checkpoints megabytes, not gigabytes.
         trainable = {n for n, prm in self.named_parameters() if prm.requires_grad}
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
-        checkpoint["ppo_run"] = self.run_state.to_bytes(self.collector, self.agent, self.env_steps)
+        checkpoint[RUN_STATE_KEY] = self.run_state.to_bytes(self.collector, self.agent, self.env_steps)
 
     def on_load_checkpoint(self, checkpoint):
-        self.run_state.restore(checkpoint["ppo_run"])
+        self.run_state.restore(stored_run_state(checkpoint))
 
     strict_loading = False
 

@@ -72,7 +72,9 @@ class EpisodeTracker:
 
 class RolloutCollector:
     """``lockstep``: data-parallel training, where every model forward is a collective: every rank makes the same
-    forwards whatever its data (a bootstrap value on one rank means one on all)."""
+    forwards whatever its data (a bootstrap value on one rank means one on all). ``values``: whether the algorithm
+    reads V(s) (``Algorithm.needs_values``); without, the agent's critic is never called (it may have none) and the
+    rollout's values are zeros."""
 
     def __init__(
         self,
@@ -82,8 +84,10 @@ class RolloutCollector:
         gamma: float,
         seed: int,
         lockstep: bool = False,
+        values: bool = True,
     ):
         self.envs, self.agent, self.num_steps, self.gamma, self.lockstep = envs, agent, num_steps, gamma, lockstep
+        self.values = values
         obs, info = envs.reset(seed=seed)
         self.next_obs = to_obs_batch(obs, info)
         self.tracker = EpisodeTracker(gamma, envs.num_envs)
@@ -114,6 +118,8 @@ class RolloutCollector:
 
     @torch.no_grad()
     def _value(self, obs: ObsBatch) -> torch.Tensor:
+        if not self.values:
+            return torch.zeros(len(obs))
         return self.agent.value(obs).float().cpu()
 
     @torch.no_grad()

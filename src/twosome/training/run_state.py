@@ -18,6 +18,16 @@ import torch
 from twosome.agents import capabilities
 from twosome.parallel import collectives as dist
 
+RUN_STATE_KEY = "run_state"  # where a checkpoint keeps this state (any algorithm's run)
+LEGACY_RUN_STATE_KEY = "ppo_run"  # checkpoints written before the key was neutral
+
+
+def stored_run_state(checkpoint: dict) -> bytes:
+    """The run state a checkpoint carries, under its current key or the one it was written with before."""
+    if RUN_STATE_KEY in checkpoint:
+        return checkpoint[RUN_STATE_KEY]
+    return checkpoint[LEGACY_RUN_STATE_KEY]
+
 
 class UpdateSchedule:
     """The train "dataloader" Lightning iterates: PPO update indices, from the first update not yet done to the

@@ -41,7 +41,7 @@ from twosome.training.checkpointing import (
     read_run_state,
 )
 from twosome.training.ppo_module import PPOModule
-from twosome.training.run_state import UpdateSchedule, rng_state, set_rng_state
+from twosome.training.run_state import RUN_STATE_KEY, UpdateSchedule, rng_state, set_rng_state, stored_run_state
 
 GROUP_FORMAT = "seed_group"  # the key that marks a member's checkpoint
 
@@ -104,7 +104,7 @@ class SeedGroupModule(pl.LightningModule):
     """The group as one LightningModule (manual optimization): each training step collects every unfinished
     member's rollout in lockstep, then runs each member's own update. Each member's checkpoint is written to its
     own run directory (``save_checkpoints``), in a run's format (keys ``state_dict``, ``optimizer_states``,
-    ``lr_schedulers``, ``ppo_run``) marked ``seed_group``."""
+    ``lr_schedulers``, ``run_state``) marked ``seed_group``."""
 
     def __init__(self, members: list[Member], group_start: float):
         super().__init__()
@@ -176,7 +176,7 @@ class SeedGroupModule(pl.LightningModule):
             optimizer.load_state_dict(state)
         for config, state in zip(self.trainer.lr_scheduler_configs[m.slots], checkpoint["lr_schedulers"]):
             config.scheduler.load_state_dict(state)
-        m.module.run_state.restore(checkpoint["ppo_run"])
+        m.module.run_state.restore(stored_run_state(checkpoint))
 
     def save_checkpoint(self, m: Member) -> None:
         with m.own_generators():  # the run state records the global generators: the member's own
@@ -186,7 +186,7 @@ class SeedGroupModule(pl.LightningModule):
             "state_dict": {k: v.detach().cpu() for k, v in self._weights(m).items()},
             "optimizer_states": [o.state_dict() for o in self.trainer.optimizers[m.slots]],
             "lr_schedulers": [c.scheduler.state_dict() for c in self.trainer.lr_scheduler_configs[m.slots]],
-            "ppo_run": run,
+            RUN_STATE_KEY: run,
         }
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
