@@ -27,10 +27,10 @@ format: venv
 	$(VENV)/bin/ruff check --fix src tests analysis experiments
 
 test: lint
-	$(PY) -m pytest -q -m "not slow" --timeout 900
+	$(PY) -m pytest -q -m "not slow" --timeout 900 --durations 15
 
 test-all: lint
-	$(PY) -m pytest -q --timeout 1800
+	$(PY) -m pytest -q --timeout 1800 --durations 15
 
 clean:
 	rm -rf $(VENV) artifacts runs multirun

@@ -123,3 +123,24 @@ def test_lora_layers_out_of_range_is_refused_with_the_valid_range(tiny_model_dir
     valid = rf"valid: null \(every block\) or an integer in \[1, {lm.config.num_hidden_layers}\]"
     with pytest.raises(ValueError, match=rf"lora_layers={bad!r} is not valid; {valid}"):
         TwosomeAgent(lm, tok, norm="word", lora_layers=bad)
+
+
+def test_memoization_saves_forward_passes_in_a_rollout(tiny_model_dir):
+    """Issue 32: counted, not assumed. The toy task shows two states; a rollout of 8 decisions (of 2 environments
+    each) without the memo makes a scoring forward and a critic forward per decision; with it, the distinct states
+    are scored and featurized once (each a batch of both states at most)."""
+    from toy_env import register
+
+    from twosome.training.rollout import RolloutCollector
+    from twosome.training.vector_env import make_vector_env
+
+    counts = {}
+    for memoize in (False, True):
+        lm, tok = load_lm(str(tiny_model_dir))
+        agent = TwosomeAgent(lm, tok, norm="word", memoize=memoize)
+        calls = []
+        lm.get_input_embeddings().register_forward_hook(lambda *_, calls=calls: calls.append(1))
+        torch.manual_seed(0)
+        RolloutCollector(make_vector_env(register(), 2), agent, num_steps=8, gamma=0.9, seed=0).collect()
+        counts[memoize] = len(calls)
+    assert counts[False] >= 2 * 8 and counts[True] <= 4, counts

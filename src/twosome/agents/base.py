@@ -1,4 +1,5 @@
-"""The contract between an algorithm and a policy: one PPO, several policies (TWOSOME, PPO from scratch, SayCan).
+"""The contract between an algorithm and a policy: any algorithm (PPO, POAD), several policies (TWOSOME, PPO from
+scratch, SayCan, an LM writing its action).
 
 An agent turns a batch of observations into a distribution over the valid actions and a state value, and says
 which parameters each optimizer owns. Everything else (memoization, saving, FSDP units) is an optional capability
@@ -21,7 +22,8 @@ def masked_categorical(logits: torch.Tensor, mask: torch.Tensor) -> Categorical:
 
 
 class ActorCritic(nn.Module):
-    """What PPO trains."""
+    """What an algorithm trains: a policy and, for an algorithm that reads values (``Algorithm.needs_values``), a
+    critic. An agent without one leaves ``value`` and ``value_parameters`` as they are here."""
 
     def distribution(self, obs: ObsBatch) -> Categorical:
         """pi(. | s) over the action indices of ``obs`` (invalid ones have probability 0)."""
@@ -29,7 +31,7 @@ class ActorCritic(nn.Module):
 
     def value(self, obs: ObsBatch) -> torch.Tensor:
         """V(s), shape (N,)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no critic: train it with an algorithm that needs none")
 
     def policy_parameters(self) -> list[nn.Parameter]:
         raise NotImplementedError

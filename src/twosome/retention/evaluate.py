@@ -1,11 +1,11 @@
 """Language retention: does the LoRA-finetuned policy still model language as well as its frozen base?
 
-lm-evaluation-harness is the engine. Two local tasks ship with the suite (YAML + JSONL under ``tasks/``), sized for
-its own default model:
+lm-evaluation-harness is the engine. Three local tasks ship with the suite (YAML + JSONL under ``tasks/``):
 
 - ``twosome_household_mc``: zero-shot multiple-choice household knowledge probes (``acc``, ``acc_norm``);
 - ``twosome_household_ppl``: held-out perplexity on general household prose (``word_perplexity``,
-  ``byte_perplexity``, ``bits_per_byte``).
+  ``byte_perplexity``, ``bits_per_byte``), sized for the suite's own default model;
+- ``twosome_english_ppl``: held-out perplexity on real English written by people (the GPL-3 text Debian ships).
 
 Any other lm-eval task name (``arc_challenge``, ``hellaswag``, ``piqa``, ``mmlu``, ...) is passed through unchanged;
 its dataset must already be in the local Hugging Face cache (or run with ``offline=False`` / ``--online``).
