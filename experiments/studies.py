@@ -7,6 +7,7 @@
     python experiments/studies.py misalignment  # tiny model and SmolLM2 writing their actions, 5 tasks, zero-shot
     python experiments/studies.py wording       # TWOSOME trained on the canonical wording vs a random paraphrase
     python experiments/studies.py generate_rl   # the tiny model writing its actions, trained by reward, 5 seeds
+    python experiments/studies.py gigpo         # GiGPO (no critic) on the POAD study's tasks, 10 seeds
     python experiments/studies.py poad --dry-run                 # print the commands
     python experiments/studies.py poad --task food_preparation   # one task (two processes can share the study)
     python experiments/studies.py prior -- trainer.num_threads=1  # arguments after -- go to every run
@@ -143,6 +144,18 @@ def generate_rl(extra: list[str]) -> list[tuple[list[str], str]]:
     return [(run(overrides, "multirun/generate_rl", extra), "generate_rl")]
 
 
+def gigpo(extra: list[str], tasks: list[str] | None = None) -> list[tuple[list[str], str]]:
+    """Issue 32: GiGPO on TWOSOME's word-normalized policy, 10 seeds per task, at the POAD study's budgets; PPO and
+    POAD are that study's runs (docs/data/poad_ten_seeds)."""
+    out = []
+    for task, overrides in TASKS.items():
+        if tasks and task not in tasks:
+            continue
+        sweep = f"multirun/gigpo_ten_seeds/{task}"
+        out.append((run([*overrides, "algo=gigpo", f"seed={SEEDS}"], sweep, extra), f"gigpo_ten_seeds/{task}"))
+    return out
+
+
 def prior_pick(extra: list[str]) -> list[tuple[list[str], str]]:
     overrides = [*TASKS["tomato_salad"], f"model={','.join(MODELS)}", f"ppo.policy_lr={','.join(LEARNING_RATES)}"]
     overrides.append("run_name=${agent.name}-${agent.run_label}-lr${ppo.policy_lr}-s${seed}")  # one per rate
@@ -205,10 +218,10 @@ def execute(jobs: list[tuple[list[str], str]], dry_run: bool) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     argv, extra = split_passthrough(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    studies = ["poad", "prior", "tls_long", "lora_check", "misalignment", "wording", "generate_rl"]
+    studies = ["poad", "prior", "tls_long", "lora_check", "misalignment", "wording", "generate_rl", "gigpo"]
     parser.add_argument("study", choices=studies)
     parser.add_argument("--dry-run", action="store_true")
-    parser.add_argument("--task", nargs="+", choices=sorted(TASKS), help="poad: only these tasks")
+    parser.add_argument("--task", nargs="+", choices=sorted(TASKS), help="poad, gigpo: only these tasks")
     args = parser.parse_args(argv)
     if args.study == "prior":
         failed = execute(prior_pick(extra), args.dry_run)
@@ -230,6 +243,8 @@ def main(argv: list[str] | None = None) -> None:
             jobs = wording(extra)
         elif args.study == "generate_rl":
             jobs = generate_rl(extra)
+        elif args.study == "gigpo":
+            jobs = gigpo(extra, args.task)
         else:
             jobs = lora_check(extra)
         failed = execute(jobs, args.dry_run)

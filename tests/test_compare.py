@@ -68,11 +68,12 @@ def study_jobs() -> dict[str, list]:
         "misalignment": studies.misalignment([]),
         "wording": studies.wording([]),
         "generate_rl": studies.generate_rl([]),
+        "gigpo": studies.gigpo([]),
         "prior": studies.prior_pick([]) + studies.prior_final(picked, []),
     }
 
 
-@pytest.mark.parametrize("study", ["poad", "tls_long", "prior", "lora_check", "misalignment", "wording", "generate_rl"])
+@pytest.mark.parametrize("study", list(study_jobs()))
 def test_every_study_job_composes_validates_and_has_its_own_run_name(study):
     """experiments/studies.py (issue 26): each job is a valid run that ends with 100 sampled episodes, and no two
     jobs of a study archive under the same run name (the directory docs/data/<study>/<run_name>)."""

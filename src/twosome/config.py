@@ -317,6 +317,16 @@ class AlgorithmSpec:
     trains_written_tokens: bool = False  # trains an agent that writes its actions (the tokens, not an index)
 
 
+@dataclass
+class GiGPOAlgorithm(_Checked):
+    """``algo=gigpo``: critic-free group advantages (rl/gigpo.py)."""
+
+    step_weight: float = 1.0
+
+    def problems(self) -> list[str]:
+        return [] if self.step_weight >= 0 else [_problem("algo.step_weight", self.step_weight, ">= 0")]
+
+
 ALGORITHMS = {
     "twosome.rl.ppo.PPO": AlgorithmSpec(PPOAlgorithm),
     "twosome.rl.poad.POAD": AlgorithmSpec(
@@ -325,6 +335,7 @@ ALGORITHMS = {
         agents=("twosome.agents.twosome.TwosomeAgent", "twosome.agents.generate.GenerateRLAgent"),
         trains_written_tokens=True,
     ),
+    "twosome.rl.gigpo.GiGPO": AlgorithmSpec(GiGPOAlgorithm),
 }
 
 

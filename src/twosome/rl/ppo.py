@@ -48,15 +48,17 @@ class PPO:
         batch = self.prepare(rollout)
         stats = new_stats()
         kl_stop, policy_steps, value_seconds = False, 0, 0.0
+        rows = self.trained_rows(batch, rollout.batch_size)
         for _ in range(p.update_epochs):
             if kl_stop:
                 break
-            order = torch.randperm(rollout.batch_size)
+            order = rows[torch.randperm(len(rows))]
 
-            # Value phase: fit the critic to the returns.
+            # Value phase: fit the critic to the returns (an algorithm without a critic has none).
             t_value = time.time()
-            for mb in order.split(p.value_minibatch_size):
-                self.value_step(self.value_loss(batch, mb, ctx), ctx, stats)
+            if self.needs_values:
+                for mb in order.split(p.value_minibatch_size):
+                    self.value_step(self.value_loss(batch, mb, ctx), ctx, stats)
             value_seconds += time.time() - t_value
 
             # Policy phase: optimizer steps of policy_minibatch_size decisions, accumulated over chunks.
@@ -93,6 +95,10 @@ class PPO:
             "advantages": advantages.reshape(-1),
             "returns": returns.reshape(-1),
         }
+
+    def trained_rows(self, batch: dict, batch_size: int) -> torch.Tensor:
+        """The decisions the update trains on (PPO: all of them)."""
+        return torch.arange(batch_size)
 
     def value_loss(self, batch: dict, mb: torch.Tensor, ctx: UpdateContext) -> torch.Tensor:
         """The critic's loss on minibatch ``mb`` (decision indices)."""
@@ -173,11 +179,11 @@ class PPO:
         return False
 
     def finish(self, ctx, stats, explained: float, value_seconds: float, policy_steps: int, kl_stop: bool) -> dict:
-        """The update's metrics; the learning rates decay one step."""
-        policy_opt, value_opt = ctx.optimizers
-        metrics = {
-            "charts/policy_learning_rate": policy_opt.param_groups[0]["lr"],
-            "charts/value_learning_rate": value_opt.param_groups[0]["lr"],
+        """The update's metrics; the learning rates decay one step. The optimizers are the policy's, then the
+        critic's (an algorithm without a critic has only the first)."""
+        names = ("charts/policy_learning_rate", "charts/value_learning_rate")
+        metrics = {name: opt.param_groups[0]["lr"] for name, opt in zip(names, ctx.optimizers)}
+        metrics |= {
             "charts/value_seconds": value_seconds,
             "charts/policy_chunk_size": float(self.chunking.size),
             "losses/explained_variance": explained,

@@ -13,7 +13,9 @@ from twosome.agents.observation import ObsBatch
 class Rollout:
     """``obs[t]`` is what the agent saw at decision t; ``discounts[t]`` is gamma ** (primitive steps of decision t);
     ``next_values[t]`` is V of the state after decision t (0 at termination, V(final observation) at truncation);
-    ``tokens[t]`` (agents that write their actions: ``capabilities.Writes``) the written tokens, (T, N, K), -1 pads.
+    ``tokens[t]`` (agents that write their actions: ``capabilities.Writes``) the written tokens, (T, N, K), -1 pads;
+    ``episode_starts[t]`` marks decisions that are the first of their episode (critic-free methods group episodes
+    by where they start; an episode begun in an earlier rollout has no start here).
     """
 
     obs: list[ObsBatch]
@@ -25,6 +27,7 @@ class Rollout:
     episode_ends: torch.Tensor
     next_values: torch.Tensor
     tokens: torch.Tensor | None = None
+    episode_starts: torch.Tensor | None = None
 
     @property
     def batch_size(self) -> int:

@@ -138,6 +138,7 @@ class RolloutCollector:
         T, N = self.num_steps, self.envs.num_envs
         self._obs, self._actions, self._logprobs, self._values, self._tokens = [], [], [], [], []
         self._rewards, self._discounts, self._ends = torch.zeros(T, N), torch.zeros(T, N), torch.zeros(T, N)
+        self._starts = torch.zeros(T, N)
         self._next_values = torch.zeros(T, N)
 
     def step(self) -> None:
@@ -157,6 +158,7 @@ class RolloutCollector:
         self._logprobs.append(logprob.float().cpu())
         self._values.append(value)
 
+        self._starts[t] = torch.as_tensor(self.tracker.length == 0, dtype=torch.float32)  # no decision yet
         next_obs, reward, terminated, truncated, info = self.envs.step(action.cpu().numpy())
         ended = np.logical_or(terminated, truncated)
         steps = step_field(info, "primitive_steps", ended, 1)
@@ -190,6 +192,7 @@ class RolloutCollector:
             episode_ends=self._ends,
             next_values=next_values,
             tokens=pad_tokens(self._tokens) if self._tokens else None,
+            episode_starts=self._starts,
         )
         self._obs = self._actions = self._logprobs = self._values = self._tokens = []
         return rollout

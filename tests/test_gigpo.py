@@ -1,0 +1,101 @@
+"""GiGPO (issue 32): critic-free advantages from episode groups and anchor states, against hand-computed groups; an
+agent's critic is never called; the toy task is learned."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from test_config import compose_cfg
+from test_training import learning_config
+
+from twosome.config import ConfigError, validate
+from twosome.rl.gigpo import episodes_of, gigpo_advantages, normalized
+from twosome.training.train import train
+
+
+def z(values: list[float]) -> list[float]:
+    """Hand normalization: minus the mean, over the sample standard deviation (+1e-6)."""
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return [(v - mean) / (std + 1e-6) for v in values]
+
+
+def test_two_episodes_from_one_state_with_an_anchor_reached_twice():
+    """Env 0: states A, B, A (an anchor reached twice in one episode), reward 1 at the end; env 1: A, C, reward 0.
+    Discount 0.5 per decision. Both episodes start at A: one episode group."""
+    rewards = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    discounts = torch.full((3, 2), 0.5)
+    starts = torch.tensor([[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
+    ends = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    keys = [["A", "A"], ["B", "C"], ["A", "D"]]
+    adv, trained = gigpo_advantages(rewards, discounts, starts, ends, keys, step_weight=1.0)
+    # returns: env 0: G = [0.25, 0.5, 1]; env 1: G = [0, 0] (its episode ends at t=1; t=2 starts no episode here)
+    episode = z([0.25, 0.0])  # the group's two returns from the start
+    anchor_a = z([0.25, 0.0, 1.0])  # A at (0, env 0), (0, env 1), (2, env 0)
+    expected = torch.tensor(
+        [
+            [episode[0] + anchor_a[0], episode[1] + anchor_a[1]],
+            [episode[0] + 0.0, episode[1] + 0.0],  # B and C: anchor groups of one
+            [episode[0] + anchor_a[2], 0.0],  # env 1's t=2 belongs to no complete episode
+        ]
+    )
+    torch.testing.assert_close(adv, expected.float())
+    assert trained.tolist() == [[True, True], [True, True], [True, False]]
+
+
+def test_groups_of_one_equal_returns_and_cut_episodes_give_no_advantage():
+    # one complete episode alone in its group: nothing to compare with
+    adv, trained = gigpo_advantages(
+        torch.tensor([[1.0]]), torch.tensor([[0.9]]), torch.tensor([[1.0]]), torch.tensor([[1.0]]), [["A"]]
+    )
+    assert adv.tolist() == [[0.0]] and trained.tolist() == [[True]]
+    # equal returns everywhere: every advantage 0 (no division by a zero deviation)
+    ones = torch.ones(2, 2)
+    starts, ends = torch.tensor([[1.0, 1.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    adv, _ = gigpo_advantages(ones, ones, starts, ends,
+                              [["A", "A"], ["B", "B"]])  # fmt: skip
+    assert torch.equal(adv, torch.zeros(2, 2))
+    # an episode begun before the rollout, or unfinished at its end, is not trained on
+    assert episodes_of(torch.tensor([[0.0], [1.0]]), torch.tensor([[1.0], [0.0]])) == []
+    assert normalized(torch.tensor([3.0])).tolist() == [0.0]
+
+
+def test_the_step_weight_scales_only_the_anchor_part():
+    rewards = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    starts, ends = torch.tensor([[1.0, 1.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    keys = [["A", "A"], ["B", "B"]]
+    ones = torch.ones(2, 2)
+    episode_only = gigpo_advantages(rewards, ones, starts, ends, keys, step_weight=0.0)[0]
+    both = gigpo_advantages(rewards, ones, starts, ends, keys, step_weight=2.0)[0]
+    anchor = both - episode_only
+    torch.testing.assert_close(anchor[1], 2 * torch.tensor(z([1.0, 0.0])))  # B: returns 1 and 0
+    torch.testing.assert_close(episode_only[0], torch.tensor(z([1.0, 0.0])))
+
+
+def test_gigpo_composes_and_refuses_a_negative_step_weight():
+    cfg = compose_cfg("algo=gigpo")
+    validate(cfg)
+    assert cfg.run_name.endswith("-gigpo-s0")
+    with pytest.raises(ConfigError, match="algo.step_weight=-1.0 is not valid; valid: >= 0"):
+        validate(compose_cfg("algo=gigpo", "algo.step_weight=-1"))
+
+
+def test_gigpo_learns_the_toy_task_without_calling_the_critic(tmp_path, tiny_model_dir, monkeypatch):
+    from twosome.agents.twosome import TwosomeAgent
+
+    def no_critic(self, obs):
+        raise AssertionError("GiGPO needs no values: the critic must not be called")
+
+    monkeypatch.setattr(TwosomeAgent, "value", no_critic)
+    torch.manual_seed(0)
+    cfg = learning_config(tmp_path, tiny_model_dir, "algo=gigpo", "ppo.update_epochs=4")  # 1 epoch: too slow here
+    summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
+    import pandas as pd
+
+    metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    returns = metrics["charts/episodic_return"].dropna().to_numpy()
+    assert returns[-5:].mean() > returns[:3].mean() + 0.5, returns
+    assert summary["eval/episodic_return"] >= 3.5 and summary["algorithm"] == "GiGPO"
+    assert "charts/value_learning_rate" not in metrics and (metrics["charts/trained_decisions"].dropna() > 0).all()
