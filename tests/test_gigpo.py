@@ -99,3 +99,27 @@ def test_gigpo_learns_the_toy_task_without_calling_the_critic(tmp_path, tiny_mod
     assert returns[-5:].mean() > returns[:3].mean() + 0.5, returns
     assert summary["eval/episodic_return"] >= 3.5 and summary["algorithm"] == "GiGPO"
     assert "charts/value_learning_rate" not in metrics and (metrics["charts/trained_decisions"].dropna() > 0).all()
+
+
+def test_a_rollout_without_a_complete_episode_makes_no_step(tiny_model_dir):
+    """Long episodes can outlast a rollout: GiGPO then has no decision to train on, and the update says so."""
+    from test_training import register
+
+    from twosome.agents.twosome import TwosomeAgent
+    from twosome.config import PPOConfig
+    from twosome.lm.loading import load_lm
+    from twosome.rl.algorithm import UpdateContext
+    from twosome.rl.gigpo import GiGPO
+    from twosome.training.rollout import RolloutCollector
+    from twosome.training.vector_env import make_vector_env
+
+    lm, tok = load_lm(str(tiny_model_dir))
+    agent = TwosomeAgent(lm, tok)
+    envs = make_vector_env(register(), 2, {"horizon": 50})
+    rollout = RolloutCollector(envs, agent, num_steps=4, gamma=0.9, seed=0, values=False).collect()
+    algorithm = GiGPO(agent, PPOConfig())
+    optimizers, schedulers = algorithm.configure_optimizers(1)
+    before = [p.detach().clone() for p in agent.policy_parameters()]
+    metrics = algorithm.update(rollout, UpdateContext(optimizers, schedulers, lambda loss: loss.backward(), "cpu"))
+    assert metrics["losses/policy_update_steps"] == 0 and metrics["charts/trained_decisions"] == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, agent.policy_parameters()))

@@ -53,6 +53,8 @@ class PPO:
             if kl_stop:
                 break
             order = rows[torch.randperm(len(rows))]
+            if not len(order):  # nothing to train on in this rollout (GiGPO: no complete episode)
+                break
 
             # Value phase: fit the critic to the returns (an algorithm without a critic has none).
             t_value = time.time()
