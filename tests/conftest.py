@@ -140,3 +140,15 @@ def smollm2_dir() -> Path:
         return Path(ensure_model_dir(str(ROOT / "artifacts" / "models" / "smollm2-135m-instruct"), "smollm2"))
     except ConversionError as err:
         pytest.skip(f"SmolLM2 is not available here: {err}")
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(tmp_path_factory, tiny_model_dir) -> Path:
+    """``helpers.small_run`` trained to its end once per session: the run every exact-resume test compares with
+    (tests/test_reliability.py, test_run_dirs.py)."""
+    from helpers import run_cli, small_run
+
+    root = tmp_path_factory.mktemp("uninterrupted")
+    proc = run_cli(*small_run(tiny_model_dir, root / "run"), cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root / "run"

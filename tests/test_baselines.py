@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import torch
-from test_config import compose_cfg
-from test_training import toy_config
+from helpers import compose_cfg, toy_config
 
 from twosome.agents.mlp_agent import MLPAgent
 from twosome.agents.observation import ObsBatch

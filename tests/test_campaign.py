@@ -14,13 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from test_compare import sweep_members
-from test_config import compose_cfg
-from test_reliability import small_run
+from helpers import compose_cfg, small_run, sweep_members
 
 from twosome.training.build import validate
 
 ROOT = Path(__file__).resolve().parent.parent
+
 sys.path.insert(0, str(ROOT / "experiments"))
 import campaign  # noqa: E402
 

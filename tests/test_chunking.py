@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from helpers import compose_cfg
 
 from twosome.agents.mlp_agent import MLPAgent
 from twosome.agents.observation import ObsBatch
@@ -133,7 +134,6 @@ def test_a_chunk_size_that_is_neither_a_size_nor_auto_is_refused(value):
 
 
 def test_auto_is_refused_with_fsdp():
-    from test_config import compose_cfg
 
     from twosome.training.build import validate
 

@@ -6,27 +6,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_config import compose_cfg
+from helpers import compose_cfg, sweep_members
 
 from twosome.training.build import validate
 
 ROOT = Path(__file__).resolve().parent.parent
+
 sys.path.insert(0, str(ROOT / "experiments"))
 import compare  # noqa: E402
 
 PROFILES = sorted(p.stem for p in (ROOT / "conf" / "compare").glob("*.yaml"))
-
-
-def sweep_members(cmd: list[str]) -> list[list[str]]:
-    """The overrides of each job of a multirun command (comma lists expanded), minus hydra.* settings."""
-    jobs: list[list[str]] = [[]]
-    for arg in cmd[3:]:
-        if arg.startswith("hydra.") or "=" not in arg:
-            continue
-        key, value = arg.split("=", 1)
-        values = value.split(",")[:1] if key == "seed" else value.split(",")  # seeds compose alike: one is enough
-        jobs = [job + [f"{key}={v}"] for job in jobs for v in values]
-    return jobs
 
 
 @pytest.mark.parametrize("profile", PROFILES)

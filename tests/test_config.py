@@ -5,26 +5,19 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from pathlib import Path
 
 import hydra
 import pytest
-from hydra import compose, initialize_config_dir
+from helpers import CONF, compose_cfg
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
 from twosome.config import AgentConfig, check_run_dir, load_run_config
 from twosome.training.build import ConfigError, ppo_config, validate
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = [
     d.name for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra", "experiment", "compare", "generalization")
 ]
-
-
-def compose_cfg(*overrides):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=list(overrides))
 
 
 @pytest.mark.parametrize(

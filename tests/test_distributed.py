@@ -10,9 +10,8 @@ import signal
 import pandas as pd
 import pytest
 import torch
+from helpers import run_cli, small_run, start, wait_for_checkpoint
 from safetensors.torch import load_file
-from test_reliability import small_run, start, wait_for_checkpoint
-from test_run_cli import run_cli
 
 from twosome.parallel import collectives as dist
 from twosome.rl.losses import normalize_advantages

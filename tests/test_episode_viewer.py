@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 from PIL import Image
-from test_config import compose_cfg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
 import episode_viewer  # noqa: E402
+from helpers import compose_cfg
 
 
 @pytest.fixture(scope="module")

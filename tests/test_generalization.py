@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import torch
 from omegaconf import OmegaConf
-from test_training import toy_config
 from toy_env import register, register_text, register_unseen
 
 from twosome.evaluation.generalization import generalization, load_run
@@ -18,6 +17,7 @@ from twosome.training.vector_env import make_vector_env, to_obs_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
 import generalization_table  # noqa: E402
+from helpers import compose_cfg, toy_config
 
 
 def test_generalization_rows_reload_agents_and_mark_what_cannot_transfer(tmp_path, tiny_model_dir):
@@ -457,7 +457,6 @@ def test_a_shuffled_order_is_not_applicable_to_an_agent_that_scores_action_indic
 def test_the_untrained_twin_is_a_config_capability_and_old_runs_keep_theirs(tmp_path):
     """``agent.untrained_twin`` decides which runs get a twin (not the agent's name); a config saved before the key
     existed reads it from the agents that had one then."""
-    from test_config import compose_cfg
 
     from twosome.config import load_run_config
     from twosome.evaluation.generalization import planned_agents

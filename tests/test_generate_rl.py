@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_config import compose_cfg
+from helpers import compose_cfg
 
 from twosome.agents.capabilities import Writes
 from twosome.agents.generate import GenerateAgent, GenerateRLAgent

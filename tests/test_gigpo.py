@@ -7,8 +7,7 @@ import math
 
 import pytest
 import torch
-from test_config import compose_cfg
-from test_training import learning_config
+from helpers import compose_cfg, learning_config
 
 from twosome.config import ConfigError, validate
 from twosome.rl.gigpo import episodes_of, gigpo_advantages, normalized
@@ -103,7 +102,7 @@ def test_gigpo_learns_the_toy_task_without_calling_the_critic(tmp_path, tiny_mod
 
 def test_a_rollout_without_a_complete_episode_makes_no_step(tiny_model_dir):
     """Long episodes can outlast a rollout: GiGPO then has no decision to train on, and the update says so."""
-    from test_training import register
+    from helpers import register
 
     from twosome.agents.twosome import TwosomeAgent
     from twosome.config import PPOConfig

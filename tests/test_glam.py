@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_config import compose_cfg
-from test_training import toy_config
+from helpers import compose_cfg, toy_config
 
 from twosome.agents.observation import ObsBatch
 from twosome.agents.twosome import TwosomeAgent

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_config import compose_cfg
+from helpers import compose_cfg
 
 from twosome.training.build import validate
 
 ROOT = Path(__file__).resolve().parent.parent
+
 sys.path.insert(0, str(ROOT / "experiments"))
 import compare  # noqa: E402
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_config import compose_cfg
-from test_training import learning_config
+from helpers import compose_cfg, learning_config
 
 from twosome.training.train import summary_line, train
 

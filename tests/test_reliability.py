@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,102 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from safetensors.torch import load_file
-from test_config import compose_cfg
-from test_run_cli import ROOT, run_cli
-from test_training import toy_config
+from helpers import compose_cfg, run_cli, same_results, small_run, start, toy_config, wait_for_checkpoint
 
 from twosome.training.build import ConfigError, validate
 from twosome.training.checkpointing import AtomicCheckpointIO, read_run_state
 from twosome.training.train import config_changes, train
-
-TIMING = {
-    "charts/SPS",
-    "charts/rollout_seconds",
-    "charts/update_seconds",
-    "charts/value_seconds",
-    "charts/policy_seconds",
-    "charts/gpu_peak_memory_gb",
-    "epoch",
-    "step",
-}
-
-
-def small_run(model_dir: Path, run_dir: Path | None, *extra: str) -> list[str]:
-    """A 6-update TWOSOME run on Tomato Salad that checkpoints every 2 updates."""
-    return [
-        f"model.path={model_dir}",
-        "model.build=null",
-        "ppo.total_env_steps=192",
-        "ppo.num_envs=2",
-        "ppo.num_steps=16",
-        "ppo.value_minibatch_size=16",
-        "ppo.policy_minibatch_size=16",
-        "ppo.policy_chunk_size=8",
-        "ppo.policy_lr=1e-2",
-        "eval.every_updates=3",
-        "eval.episodes=2",
-        "eval.num_envs=2",
-        "logger.tensorboard=false",
-        "checkpoint.every_updates=2",
-        "trainer.num_threads=1",
-        *([f"hydra.run.dir={run_dir}"] if run_dir else []),
-        *extra,
-    ]
-
-
-def start(args: list[str], cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "src" / "run.py"), *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group: a kill reaches the ranks Lightning launches too
-    )
-
-
-def wait_for_checkpoint(run_dir: Path, proc: subprocess.Popen, timeout: float = 300) -> int:
-    ckpt = run_dir / "checkpoints" / "last.ckpt"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if ckpt.exists():
-            return read_run_state(ckpt)["updates_done"]
-        if proc.poll() is not None:
-            raise AssertionError(f"the run ended before its first checkpoint:\n{proc.stdout.read()[-3000:]}")
-        time.sleep(0.05)
-    raise AssertionError("no checkpoint appeared")
-
-
-def same_results(a: Path, b: Path) -> None:
-    """Metrics (all but timings), adapter, critic head and final evaluation are equal, bit for bit."""
-    ma, mb = pd.read_csv(a / "metrics.csv"), pd.read_csv(b / "metrics.csv")
-    columns = sorted(set(ma.columns) - TIMING)
-    assert sorted(set(mb.columns) - TIMING) == columns
-    assert ma["update"].tolist() == list(range(1, 7)) and mb["update"].tolist() == list(range(1, 7))
-    pd.testing.assert_frame_equal(ma[columns], mb[columns], check_exact=True)
-    adapter_a = load_file(a / "adapter" / "adapter_model.safetensors")
-    adapter_b = load_file(b / "adapter" / "adapter_model.safetensors")
-    assert adapter_a.keys() == adapter_b.keys()
-    for k in adapter_a:
-        assert torch.equal(adapter_a[k], adapter_b[k]), k
-    head_a, head_b = (torch.load(d / "critic_head.pt", weights_only=True) for d in (a, b))
-    assert all(torch.equal(head_a[k], head_b[k]) for k in head_a)
-    sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
-    assert {k: v for k, v in sa.items() if k.startswith("eval/")} == {
-        k: v for k, v in sb.items() if k.startswith("eval/")
-    }
-    assert sa["weights_digest"] == sb["weights_digest"]
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, tiny_model_dir) -> Path:
-    root = tmp_path_factory.mktemp("uninterrupted")
-    proc = run_cli(*small_run(tiny_model_dir, root / "run"), cwd=root)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return root / "run"
 
 
 def test_sigkill_then_the_same_command_ends_as_an_uninterrupted_run(tmp_path, tiny_model_dir, uninterrupted):

@@ -7,8 +7,8 @@ import copy
 
 import pytest
 import torch
+from helpers import CANDIDATES, MODES, PROMPTS, scorer_for
 from peft import LoraConfig, get_peft_model
-from test_scorer import CANDIDATES, MODES, PROMPTS, scorer_for
 
 from twosome.scoring.row_adapters import rows_through
 

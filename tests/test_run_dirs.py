@@ -14,10 +14,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, compose_cfg, run_cli, small_run, start, wait_for_checkpoint
 from omegaconf import OmegaConf
-from test_config import compose_cfg
-from test_reliability import small_run, start, uninterrupted, wait_for_checkpoint  # noqa: F401  (a fixture)
-from test_run_cli import ROOT, run_cli
 
 from twosome.config import ConfigError, budget_note, ppo_config, validate
 from twosome.training.checkpointing import DamagedCheckpoint, read_run_state

@@ -4,31 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import CANDIDATES, MODES, PROMPTS, scorer_for
 
 from twosome.lm.loading import load_lm
 from twosome.scoring import ActionScorer, normalize, reference_logprobs
-
-PROMPTS = [
-    "There is a fixed cutting board in the room. You notice a tomato on the table. Currently you don't have "
-    "anything in hand. To serve the dish of a bowl only containing chopped tomato, you should first",
-    "You are in the kitchen.",
-    "Hi",
-]
-# "shared" on one process uses the prefix-cache kernel; "one_pass" is the kernel FSDP-sharded models use.
-MODES = ["naive", "shared", "one_pass"]
-
-
-def scorer_for(model, tokenizer, mode: str) -> ActionScorer:
-    if mode == "one_pass":
-        return ActionScorer.for_model(model, tokenizer, mode="shared", shared_kernel="one_pass")
-    return ActionScorer.for_model(model, tokenizer, mode=mode, shared_kernel="prefix_cache")
-
-
-CANDIDATES = [
-    ["pick up the tomato", "take the bowl", "walk to the cutting board", "serve nothing", "chop nothing"],
-    ["open the microwave", "walk to the living room"],
-    ["x"],
-]
 
 
 @pytest.mark.parametrize("mode", MODES)

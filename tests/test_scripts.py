@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_reliability import small_run
-from test_run_cli import ROOT, run_cli
+from helpers import ROOT, run_cli, small_run
 
 SCRIPTS = sorted((ROOT / "analysis").glob("*.py")) + sorted((ROOT / "experiments").glob("*.py"))
 SHELL_SCRIPTS = sorted((ROOT / "experiments").glob("*.sh")) + sorted((ROOT / "analysis").glob("*.sh"))

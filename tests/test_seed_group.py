@@ -13,11 +13,10 @@ import time
 import pandas as pd
 import pytest
 import torch
+from helpers import TIMING, learning_config, run_cli, same_results, small_run, start, wait_for_checkpoint
 from safetensors.torch import load_file
 
 from hydra_plugins.twosome_seed_batch_launcher import form_groups, group_key
-from tests.test_reliability import TIMING, run_cli, same_results, small_run, start, wait_for_checkpoint
-from tests.test_training import learning_config
 from twosome.config import ConfigError
 from twosome.training.seed_group import not_batchable_reason, train_group
 from twosome.training.train import train

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from helpers import learning_config, toy_config
 from toy_env import register
 
 from twosome.agents.base import ActorCritic, masked_categorical
@@ -57,36 +57,6 @@ def test_rollout_bootstraps_truncated_episodes_from_their_final_observation():
                 assert rollout.next_values[t, i].item() == pytest.approx(float(following))
     assert rollout.episode_ends.sum() == 2 * 2  # episodes of 3 decisions end at t=2 and t=5 in both envs
     assert torch.allclose(rollout.discounts, torch.full((7, 2), 0.9))
-
-
-def toy_config(tmp_path, *overrides):
-    env_id = register()
-    with initialize_config_dir(config_dir=os.path.abspath(CONF), version_base="1.3"):
-        return compose(
-            "train",
-            overrides=[
-                f"env.id={env_id}",
-                "~env.kwargs",
-                f"paths.root_dir={tmp_path}",
-                "model.path=" + str(tmp_path / "lm"),
-                *overrides,
-            ],
-        )
-
-
-def learning_config(tmp_path, model_dir, *overrides):
-    """The toy task with 20 updates at a learning rate the tiny model moves with: learning tests use it."""
-    return toy_config(
-        tmp_path,
-        f"model.path={model_dir}",
-        "model.build=null",
-        "ppo.total_env_steps=1280",
-        "ppo.num_steps=16",
-        "ppo.policy_lr=1e-2",
-        "eval.every_updates=0",
-        "eval.episodes=16",
-        *overrides,
-    )
 
 
 def test_twosome_ppo_learns_the_toy_task(tmp_path, tiny_model_dir):

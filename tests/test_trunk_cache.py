@@ -8,8 +8,8 @@ import copy
 
 import pytest
 import torch
+from helpers import CANDIDATES, PROMPTS
 from peft import LoraConfig, get_peft_model
-from test_scorer import CANDIDATES, PROMPTS
 
 from twosome.parallel.fsdp import transformer_blocks
 from twosome.scoring import ActionScorer
@@ -120,7 +120,7 @@ def test_a_run_with_a_cached_trunk_resumes_exactly_after_sigkill(tmp_path, tiny_
     read, so the two end bit for bit equal."""
     import signal
 
-    from tests.test_reliability import run_cli, same_results, small_run, start, wait_for_checkpoint
+    from helpers import run_cli, same_results, small_run, start, wait_for_checkpoint
 
     extra = ("agent.policy.lora_layers=1",)
     proc = run_cli(*small_run(tiny_model_dir, tmp_path / "uninterrupted", *extra), cwd=tmp_path)

@@ -10,7 +10,7 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
-from test_config import compose_cfg
+from helpers import compose_cfg
 
 import twosome.envs  # noqa: F401
 from twosome.config import ConfigError, validate

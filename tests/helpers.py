@@ -1,0 +1,189 @@
+"""What several test modules share: composing configs, the toy and small runs, the CLI, scorer fixtures' data.
+One place, so that no test module imports another (and no module-scoped fixture runs twice)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from hydra import compose, initialize_config_dir
+from safetensors.torch import load_file
+from toy_env import register
+
+from twosome.scoring import ActionScorer
+from twosome.training.checkpointing import read_run_state
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+
+
+def compose_cfg(*overrides):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+def toy_config(tmp_path, *overrides):
+    env_id = register()
+    with initialize_config_dir(config_dir=os.path.abspath(CONF), version_base="1.3"):
+        return compose(
+            "train",
+            overrides=[
+                f"env.id={env_id}",
+                "~env.kwargs",
+                f"paths.root_dir={tmp_path}",
+                "model.path=" + str(tmp_path / "lm"),
+                *overrides,
+            ],
+        )
+
+
+def learning_config(tmp_path, model_dir, *overrides):
+    """The toy task with 20 updates at a learning rate the tiny model moves with: learning tests use it."""
+    return toy_config(
+        tmp_path,
+        f"model.path={model_dir}",
+        "model.build=null",
+        "ppo.total_env_steps=1280",
+        "ppo.num_steps=16",
+        "ppo.policy_lr=1e-2",
+        "eval.every_updates=0",
+        "eval.episodes=16",
+        *overrides,
+    )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, cwd=ROOT, timeout=600):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "src" / "run.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+TIMING = {
+    "charts/SPS",
+    "charts/rollout_seconds",
+    "charts/update_seconds",
+    "charts/value_seconds",
+    "charts/policy_seconds",
+    "charts/gpu_peak_memory_gb",
+    "epoch",
+    "step",
+}
+
+
+def small_run(model_dir: Path, run_dir: Path | None, *extra: str) -> list[str]:
+    """A 6-update TWOSOME run on Tomato Salad that checkpoints every 2 updates."""
+    return [
+        f"model.path={model_dir}",
+        "model.build=null",
+        "ppo.total_env_steps=192",
+        "ppo.num_envs=2",
+        "ppo.num_steps=16",
+        "ppo.value_minibatch_size=16",
+        "ppo.policy_minibatch_size=16",
+        "ppo.policy_chunk_size=8",
+        "ppo.policy_lr=1e-2",
+        "eval.every_updates=3",
+        "eval.episodes=2",
+        "eval.num_envs=2",
+        "logger.tensorboard=false",
+        "checkpoint.every_updates=2",
+        "trainer.num_threads=1",
+        *([f"hydra.run.dir={run_dir}"] if run_dir else []),
+        *extra,
+    ]
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "src" / "run.py"), *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: a kill reaches the ranks Lightning launches too
+    )
+
+
+def wait_for_checkpoint(run_dir: Path, proc: subprocess.Popen, timeout: float = 300) -> int:
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ckpt.exists():
+            return read_run_state(ckpt)["updates_done"]
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before its first checkpoint:\n{proc.stdout.read()[-3000:]}")
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint appeared")
+
+
+def same_results(a: Path, b: Path) -> None:
+    """Metrics (all but timings), adapter, critic head and final evaluation are equal, bit for bit."""
+    ma, mb = pd.read_csv(a / "metrics.csv"), pd.read_csv(b / "metrics.csv")
+    columns = sorted(set(ma.columns) - TIMING)
+    assert sorted(set(mb.columns) - TIMING) == columns
+    assert ma["update"].tolist() == list(range(1, 7)) and mb["update"].tolist() == list(range(1, 7))
+    pd.testing.assert_frame_equal(ma[columns], mb[columns], check_exact=True)
+    adapter_a = load_file(a / "adapter" / "adapter_model.safetensors")
+    adapter_b = load_file(b / "adapter" / "adapter_model.safetensors")
+    assert adapter_a.keys() == adapter_b.keys()
+    for k in adapter_a:
+        assert torch.equal(adapter_a[k], adapter_b[k]), k
+    head_a, head_b = (torch.load(d / "critic_head.pt", weights_only=True) for d in (a, b))
+    assert all(torch.equal(head_a[k], head_b[k]) for k in head_a)
+    sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
+    assert {k: v for k, v in sa.items() if k.startswith("eval/")} == {
+        k: v for k, v in sb.items() if k.startswith("eval/")
+    }
+    assert sa["weights_digest"] == sb["weights_digest"]
+
+
+def sweep_members(cmd: list[str]) -> list[list[str]]:
+    """The overrides of each job of a multirun command (comma lists expanded), minus hydra.* settings."""
+    jobs: list[list[str]] = [[]]
+    for arg in cmd[3:]:
+        if arg.startswith("hydra.") or "=" not in arg:
+            continue
+        key, value = arg.split("=", 1)
+        values = value.split(",")[:1] if key == "seed" else value.split(",")  # seeds compose alike: one is enough
+        jobs = [job + [f"{key}={v}"] for job in jobs for v in values]
+    return jobs
+
+
+PROMPTS = [
+    "There is a fixed cutting board in the room. You notice a tomato on the table. Currently you don't have "
+    "anything in hand. To serve the dish of a bowl only containing chopped tomato, you should first",
+    "You are in the kitchen.",
+    "Hi",
+]
+
+# "shared" on one process uses the prefix-cache kernel; "one_pass" is the kernel FSDP-sharded models use.
+MODES = ["naive", "shared", "one_pass"]
+
+
+def scorer_for(model, tokenizer, mode: str) -> ActionScorer:
+    if mode == "one_pass":
+        return ActionScorer.for_model(model, tokenizer, mode="shared", shared_kernel="one_pass")
+    return ActionScorer.for_model(model, tokenizer, mode=mode, shared_kernel="prefix_cache")
+
+
+CANDIDATES = [
+    ["pick up the tomato", "take the bowl", "walk to the cutting board", "serve nothing", "chop nothing"],
+    ["open the microwave", "walk to the living room"],
+    ["x"],
+]
