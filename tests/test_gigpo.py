@@ -122,3 +122,39 @@ def test_a_rollout_without_a_complete_episode_makes_no_step(tiny_model_dir):
     metrics = algorithm.update(rollout, UpdateContext(optimizers, schedulers, lambda loss: loss.backward(), "cpu"))
     assert metrics["losses/policy_update_steps"] == 0 and metrics["charts/trained_decisions"] == 0
     assert all(torch.equal(a, b) for a, b in zip(before, agent.policy_parameters()))
+
+
+def test_each_rollout_restarts_its_groups_from_one_seeded_state_each():
+    """Episode groups: the environments of a group start every rollout in one state (one seed), the groups and the
+    rollouts in others; the seeds follow the rollout's index, so a resumed run restarts as the uninterrupted one."""
+    from toy_env import register
+
+    from twosome.training.rollout import RolloutCollector
+    from twosome.training.vector_env import make_vector_env
+
+    class Uniform(torch.nn.Module):
+        def distribution(self, obs):
+            from twosome.agents.base import masked_categorical
+
+            return masked_categorical(torch.zeros(obs.action_mask.shape), obs.action_mask)
+
+    def first_prompts(collector) -> list[list[str]]:
+        out = []
+        for _ in range(6):
+            rollout = collector.collect()
+            out.append(rollout.obs[0].prompts)
+            assert rollout.episode_starts[0].all()  # every environment starts an episode with the rollout
+        return out
+
+    envs = make_vector_env(register(), 4, {"horizon": 2})
+    collector = RolloutCollector(envs, Uniform(), num_steps=3, gamma=0.9, seed=0, values=False, group_size=2)
+    firsts = first_prompts(collector)
+    assert all(p[0] == p[1] and p[2] == p[3] for p in firsts)
+    assert len({p[0] for p in firsts} | {p[2] for p in firsts}) == 2  # both colours occur over the rollouts
+    again = RolloutCollector(make_vector_env(register(), 4, {"horizon": 2}), Uniform(), 3, 0.9, 0, values=False,
+                             group_size=2)  # fmt: skip
+    assert first_prompts(again) == firsts
+    with pytest.raises(ValueError, match="algo.group_size=3 is not valid with 4 environments"):
+        RolloutCollector(envs, Uniform(), 3, 0.9, 0, group_size=3)
+    with pytest.raises(ConfigError, match="algo.group_size=3 is not valid; valid: a divisor of ppo.num_envs=4"):
+        validate(compose_cfg("algo=gigpo", "algo.group_size=3"))

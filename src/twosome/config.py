@@ -322,9 +322,13 @@ class GiGPOAlgorithm(_Checked):
     """``algo=gigpo``: critic-free group advantages (rl/gigpo.py)."""
 
     step_weight: float = 1.0
+    group_size: int | None = None  # None: every environment in one group
 
     def problems(self) -> list[str]:
-        return [] if self.step_weight >= 0 else [_problem("algo.step_weight", self.step_weight, ">= 0")]
+        out = [] if self.step_weight >= 0 else [_problem("algo.step_weight", self.step_weight, ">= 0")]
+        if self.group_size is not None and self.group_size < 1:
+            out.append(_problem("algo.group_size", self.group_size, "null (all environments) or an integer >= 1"))
+        return out
 
 
 ALGORITHMS = {
@@ -363,6 +367,9 @@ def check_algorithm(cfg: DictConfig) -> None:
         )
     options = {k: v for k, v in OmegaConf.to_container(cfg.algo, resolve=True).items() if k != "_target_"}
     settings(OmegaConf.create({"algo": options}), "algo", spec.settings)
+    group = options.get("group_size")  # episode groups split the environments (rl/gigpo.py)
+    if group is not None and isinstance(group, int) and group >= 1 and cfg.ppo.num_envs % group:
+        _check(False, "algo.group_size", group, f"a divisor of ppo.num_envs={cfg.ppo.num_envs}")
 
 
 def layer_count(model_path: Path) -> int | None:

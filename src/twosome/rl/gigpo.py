@@ -1,10 +1,11 @@
 """GiGPO (Feng et al., NeurIPS 2025, "Group-in-Group Policy Optimization for LLM Agent Training"; verl-agent):
 advantages without a critic, from groups.
 
-- **Episode groups.** The rollout's complete episodes (begun and ended inside it) are grouped by their first state;
-  each episode's discounted return, normalized within its group (minus the mean, over the standard deviation),
-  is the advantage of every decision it made. With TWOSOME's tasks every episode starts in the same state, so one
-  rollout's episodes are one group.
+- **Episode groups.** Every rollout restarts the environments, ``group_size`` of them from one seeded state
+  (``Algorithm.group_size``: the collector does it). The rollout's complete episodes are grouped by their first
+  state; each episode's discounted return, normalized within its group (minus the mean, over the standard
+  deviation), is the advantage of every decision it made. With TWOSOME's tasks every episode starts in the same
+  state anyway.
 - **Step groups (anchor states).** Within an episode group, the decisions taken at the same state (the same prompt
   and valid actions, wherever in whichever episode) form an anchor group; each decision's discounted return from
   there, normalized within its anchor group, is a step-level advantage, added with weight ``step_weight``.
@@ -12,8 +13,9 @@ advantages without a critic, from groups.
   normalized scores), with PPO's minibatches, accumulation, KL stop and clipping (``rl/ppo.py``), and no value
   phase: the agent needs no critic.
 
-What is ours (docs/ALGORITHMS.md): the action space is the candidate list, not generated text; decisions of
-episodes cut by the rollout's ends (begun in an earlier rollout, or unfinished at its end) are not trained on; a
+What is ours (docs/ALGORITHMS.md): the action space is the candidate list, not generated text; a rollout is
+``ppo.num_steps`` decisions, not "until every episode ends", and the decisions of an episode still unfinished at
+its end are not trained on (conf/algo/gigpo.yaml makes rollouts long for that reason); a
 group of one has no advantage (0) instead of its raw return; the discount is the environment's per decision
 (gamma ** primitive steps, TWOSOME's macro actions).
 """
@@ -100,15 +102,17 @@ def gigpo_advantages(
 
 class GiGPO(PPO):
     """``step_weight``: the weight of the step-level (anchor) advantage added to the episode-level one (GiGPO's
-    omega; 0: GRPO over episodes)."""
+    omega; 0: GRPO over episodes). ``group_size``: G, the environments that restart from one seeded state at each
+    rollout (None: all of them, one group)."""
 
     needs_values = False
 
-    def __init__(self, agent: ActorCritic, ppo: PPOConfig, step_weight: float = 1.0):
+    def __init__(self, agent: ActorCritic, ppo: PPOConfig, step_weight: float = 1.0, group_size: int | None = None):
         super().__init__(agent, ppo)
         if step_weight < 0:
             raise ValueError(f"algo.step_weight={step_weight} is not valid; valid: >= 0")
         self.step_weight = step_weight
+        self.group_size = ppo.num_envs if group_size is None else group_size
 
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
         """The policy's optimizer only (PPO's AdamW and linear decay): there is no critic to train."""

@@ -115,6 +115,7 @@ class PPOModule(pl.LightningModule):
                 seed=self.seed + rank * n,
                 lockstep=self.lockstep,
                 values=getattr(self.algorithm, "needs_values", True),
+                group_size=getattr(self.algorithm, "group_size", None),
             )
         self.run_state.start_clock(self.env_steps)
 

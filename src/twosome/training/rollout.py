@@ -85,9 +85,15 @@ class RolloutCollector:
         seed: int,
         lockstep: bool = False,
         values: bool = True,
+        group_size: int | None = None,
     ):
         self.envs, self.agent, self.num_steps, self.gamma, self.lockstep = envs, agent, num_steps, gamma, lockstep
-        self.values = values
+        self.values, self.group_size, self.seed = values, group_size, seed
+        if group_size is not None and (group_size < 1 or envs.num_envs % group_size):
+            raise ValueError(
+                f"algo.group_size={group_size} is not valid with {envs.num_envs} environments; valid: a divisor of "
+                "ppo.num_envs"
+            )
         obs, info = envs.reset(seed=seed)
         self.next_obs = to_obs_batch(obs, info)
         self.tracker = EpisodeTracker(gamma, envs.num_envs)
@@ -136,10 +142,24 @@ class RolloutCollector:
     # A rollout in three parts, so that a seed group (training/seed_group.py) can step its members in lockstep.
     def start(self) -> None:
         T, N = self.num_steps, self.envs.num_envs
+        if self.group_size is not None:
+            self.restart_groups()
         self._obs, self._actions, self._logprobs, self._values, self._tokens = [], [], [], [], []
         self._rewards, self._discounts, self._ends = torch.zeros(T, N), torch.zeros(T, N), torch.zeros(T, N)
         self._starts = torch.zeros(T, N)
         self._next_values = torch.zeros(T, N)
+
+    def restart_groups(self) -> None:
+        """Episode groups (critic-free methods, ``Algorithm.group_size``): every rollout starts fresh episodes, the
+        environments of one group reset with one seed (the same first state), the next rollout's groups with new
+        ones. Episodes the previous rollout left unfinished are dropped (they never end in a rollout)."""
+        N = self.envs.num_envs
+        rollout = self.env_steps // (N * self.num_steps)  # this rollout's index: the same after a resume
+        groups = N // self.group_size
+        seeds = [self.seed + 1 + rollout * groups + i // self.group_size for i in range(N)]
+        obs, info = self.envs.reset(seed=seeds)
+        self.next_obs = to_obs_batch(obs, info)
+        self.tracker.reset_all()
 
     def step(self) -> None:
         t, N = len(self._obs), self.envs.num_envs
