@@ -854,14 +854,18 @@ def poad_ten_seeds(root: Path) -> str:
     return out
 
 
-def gigpo_ten_seeds(root: Path) -> str:
+def gigpo_ten_seeds(directory: str) -> Callable[[Path], str]:
     """Issue 32: GiGPO (no critic) against PPO (TWOSOME's) and POAD on the same tasks, seeds and budgets, 10 seeds
     per arm; PPO and POAD are the POAD study's runs. Steps to 95% of optimal from the training episodes, as in
     lora_check (a seed that never gets there counts as its budget: a lower bound)."""
+    return lambda root: _gigpo_ten_seeds(root, directory)
+
+
+def _gigpo_ten_seeds(root: Path, directory: str) -> str:
     rows, claims = [], []
     for task in ("tomato_salad", "food_preparation"):
         old = archived_runs(root / "docs/data/poad_ten_seeds" / task)
-        new = archived_runs(root / "docs/data/gigpo_ten_seeds" / task)
+        new = archived_runs(root / "docs/data" / directory / task)
         if new.empty or old.empty:
             continue
         arms = {
@@ -1244,7 +1248,8 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "prior_pick": prior_pick,
     "prior_final": prior_final,
     "poad_ten_seeds": poad_ten_seeds,
-    "gigpo_ten_seeds": gigpo_ten_seeds,
+    "gigpo_ten_seeds": gigpo_ten_seeds("gigpo_ten_seeds"),
+    "gigpo_ten_seeds_stream": gigpo_ten_seeds("gigpo_ten_seeds_stream"),
     "lora_check": lora_check,
     "misalignment": misalignment,
     "generate_rl": generate_rl,
