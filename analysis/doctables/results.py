@@ -999,6 +999,10 @@ def invalid_share(metrics: pd.DataFrame, start: int, stop: int) -> float:
     return float(invalid / decisions) if decisions else np.nan
 
 
+def summary_of(run: Path) -> dict:
+    return json.loads((run / "summary.json").read_text())
+
+
 def generate_rl(root: Path) -> str:
     """Issue 31: the tiny model writing its actions, trained by reward (agent=generate_rl, POAD's token-level
     update), against TWOSOME scoring the valid ones (word), Tomato Salad, the same budget and PPO settings. Steps to
@@ -1024,8 +1028,7 @@ def generate_rl(root: Path) -> str:
         else:
             first = f"{np.mean([invalid_share(m, 0, 1024) for m in df.metrics]):.2f}"
             last = f"{np.mean([invalid_share(m, budget - 1024, budget) for m in df.metrics]):.2f}"
-            sampled_invalid = est([json.loads((directory / r / "summary.json").read_text())[
-                "sampled/invalid_action_rate"] for r in df.run_name])  # fmt: skip
+            sampled_invalid = est([summary_of(directory / r)["sampled/invalid_action_rate"] for r in df.run_name])
         rows.append(
             [
                 label,
@@ -1037,6 +1040,7 @@ def generate_rl(root: Path) -> str:
                 sampled_invalid,
                 first,
                 last,
+                f"{np.median([summary_of(directory / r)['sampled/episodic_length'] for r in df.run_name]):.0f}",
             ]
         )
     header = [
@@ -1049,6 +1053,7 @@ def generate_rl(root: Path) -> str:
         "final sampled invalid decisions / decisions, IQM [95% CI]",
         "training invalid share, first 1,024 steps (mean)",
         "training invalid share, last 1,024 steps (mean)",
+        "decisions per sampled episode (median)",
     ]
     out = table(header, rows)
     faster = poi([-x for x in steps_by_arm["twosome"]], [-x for x in steps_by_arm["generate_rl"]])
