@@ -171,3 +171,23 @@ def test_the_wording_figure_draws_runs_trained_in_other_wordings_as_separate_age
     assert set(old.agent) == {"trained TWOSOME", "untrained twin"}
     assert wording_figure.main([str(root / "docs/data/wording_training_food_preparation.csv"), "--out",
                                 str(tmp_path / "fig")]).stat().st_size > 10_000  # fmt: skip
+
+
+def test_the_misalignment_figure_draws_the_committed_runs_and_refuses_other_runs(tmp_path):
+    """analysis/misalignment_figure.py (issue 31) on the committed agent=generate runs; a directory of other runs is
+    refused, naming the file."""
+    import json
+
+    import misalignment_figure
+    import pytest
+
+    root = Path(__file__).resolve().parent.parent
+    df = misalignment_figure.rows(root / "docs/data/misalignment")
+    assert set(df.decoding) <= {"greedy", "sample"} and df.invalid_share.between(0, 1).all()
+    assert (df.episodes == 100).all()
+    path = misalignment_figure.main([str(root / "docs/data/misalignment"), "--out", str(tmp_path / "fig")])
+    assert path.stat().st_size > 10_000
+    (tmp_path / "other" / "run").mkdir(parents=True)
+    (tmp_path / "other" / "run" / "summary.json").write_text(json.dumps({"run_name": "twosome-x-s0"}))
+    with pytest.raises(SystemExit, match="has no eval/invalid_action_rate"):
+        misalignment_figure.main([str(tmp_path / "other"), "--out", str(tmp_path / "fig2")])
