@@ -158,3 +158,18 @@ def test_each_rollout_restarts_its_groups_from_one_seeded_state_each():
         RolloutCollector(envs, Uniform(), 3, 0.9, 0, group_size=3)
     with pytest.raises(ConfigError, match="algo.group_size=3 is not valid; valid: a divisor of ppo.num_envs=4"):
         validate(compose_cfg("algo=gigpo", "algo.group_size=3"))
+
+
+def test_the_critic_memory_benchmark_counts_the_head_it_builds(tmp_path):
+    """python -m twosome.bench.critic_memory: the parameter count against a hand count of conf/agent/twosome.yaml's
+    head (h -> 1024 -> 512 -> 1, no bias), at a small width."""
+    import pandas as pd
+
+    from twosome.bench.critic_memory import main
+
+    table = main(["--hidden", "64", "--out", str(tmp_path)])
+    row = pd.read_csv(tmp_path / "critic_memory.csv").iloc[0]
+    assert row.critic_parameters == 64 * 1024 + 1024 * 512 + 512 == table.critic_parameters[0]
+    assert row.adam_state_mib == 2 * row.weights_mib and row.feature_memo_mib == 50_000 * 64 * 4 / 2**20
+    with pytest.raises(SystemExit):
+        main(["--hidden", "0", "--out", str(tmp_path)])

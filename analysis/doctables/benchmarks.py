@@ -361,6 +361,25 @@ def seed_batch_cpu(root: Path) -> str:
     return markdown(pd.DataFrame(rows))
 
 
+def critic_memory_7b(root: Path) -> str:
+    """Issue 32: what TWOSOME's critic holds at LLaMA-7B's width, the memory GiGPO does without (counted from
+    shapes by ``python -m twosome.bench.critic_memory``)."""
+    path = root / "docs/data/critic_memory_7b.csv"
+    if not path.exists():
+        return "Not measured yet: `python -m twosome.bench.critic_memory --out results/critic_memory`.\n"
+    row = pd.read_csv(path).iloc[0]
+    parts = {
+        "head weights (float32)": row.weights_mib,
+        "head gradients": row.gradients_mib,
+        "Adam state (two moments)": row.adam_state_mib,
+        "prompt-feature memo, full": row.feature_memo_mib,
+        "**total**": row.total_mib,
+    }
+    frame = pd.DataFrame({"part": list(parts), "MiB": [f"{v:,.1f}" for v in parts.values()]})
+    caption = f"hidden size {int(row.hidden_size)}, critic head of {int(row.critic_parameters):,} parameters"
+    return markdown(frame, caption)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     f.__name__: f
     for f in (
@@ -375,5 +394,6 @@ TABLES: dict[str, Callable[[Path], str]] = {
         dtype_auto_e2e_cpu,
         seed_batch_cpu,
         trunk_cache_cpu,
+        critic_memory_7b,
     )
 }
