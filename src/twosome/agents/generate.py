@@ -198,9 +198,9 @@ class GenerateRLAgent(ActorCritic):
         critic_uses_adapter: bool = True,
     ):
         super().__init__()
-        from peft import LoraConfig, get_peft_model
+        from peft import get_peft_model
 
-        from twosome.agents.twosome import ACTIVATIONS, top_layers
+        from twosome.agents.twosome import ACTIVATIONS, lora_config, top_layers
 
         if lm.config.is_encoder_decoder:
             raise ValueError(
@@ -215,15 +215,7 @@ class GenerateRLAgent(ActorCritic):
                 "the adapted LM's hidden states (valid: true)"
             )
         lm.requires_grad_(False)
-        config = LoraConfig(
-            r=lora_r,
-            lora_alpha=lora_alpha,
-            lora_dropout=lora_dropout,
-            target_modules=list(lora_target_modules),
-            layers_to_transform=top_layers(lm, lora_layers),
-            bias="none",
-            task_type="CAUSAL_LM",
-        )
+        config = lora_config(lora_r, lora_alpha, lora_dropout, lora_target_modules, top_layers(lm, lora_layers), False)
         self.actor = get_peft_model(lm, config)
         for p in self.policy_parameters():  # adapters in fp32: tiny learning rates must not round away
             p.data = p.data.float()

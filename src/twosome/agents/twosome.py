@@ -44,6 +44,19 @@ def top_layers(lm: nn.Module, count: int | None) -> list[int] | None:
     return list(range(total - count, total))
 
 
+def lora_config(r, alpha, dropout, target_modules, layers: list[int] | None, encoder_decoder: bool) -> LoraConfig:
+    """The adapter every LM agent trains: rank ``r`` on ``target_modules`` of ``layers`` (None: every block)."""
+    return LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=list(target_modules),
+        layers_to_transform=layers,
+        bias="none",
+        task_type="SEQ_2_SEQ_LM" if encoder_decoder else "CAUSAL_LM",
+    )
+
+
 class TwosomeAgent(ActorCritic):
     def __init__(
         self,
@@ -81,14 +94,8 @@ class TwosomeAgent(ActorCritic):
         joining = isinstance(lm, PeftModel)
         if not joining:
             lm.requires_grad_(False)
-        config = LoraConfig(
-            r=lora_r,
-            lora_alpha=lora_alpha,
-            lora_dropout=lora_dropout,
-            target_modules=list(lora_target_modules),
-            layers_to_transform=adapted,
-            bias="none",
-            task_type="SEQ_2_SEQ_LM" if self.scorer.encoder_decoder else "CAUSAL_LM",
+        config = lora_config(
+            lora_r, lora_alpha, lora_dropout, lora_target_modules, adapted, self.scorer.encoder_decoder
         )
         if joining:  # the same modules, traversed in the same order: the same draws as get_peft_model's
             lm.add_adapter(adapter_name, config)

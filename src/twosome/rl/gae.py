@@ -29,3 +29,10 @@ def compute_gae(
         last = delta + discounts[t] * gae_lambda * (1.0 - episode_ends[t]) * last
         advantages[t] = last
     return advantages, advantages + values
+
+
+def rollout_gae(rollout, gae_lambda: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``compute_gae`` on a ``Rollout``'s decisions and values."""
+    return compute_gae(
+        rollout.rewards, rollout.values, rollout.next_values, rollout.episode_ends, rollout.discounts, gae_lambda
+    )

@@ -31,7 +31,7 @@ from twosome.config import PPOConfig
 from twosome.parallel import collectives
 from twosome.rl.algorithm import UpdateContext
 from twosome.rl.bad import compute_token_gae
-from twosome.rl.gae import compute_gae
+from twosome.rl.gae import rollout_gae
 from twosome.rl.losses import explained_variance, policy_loss, value_loss
 from twosome.rl.ppo import PPO
 from twosome.rl.rollout import Rollout
@@ -85,14 +85,7 @@ class POAD(PPO):
         K = mask.shape[1]
         old_values = agent.token_values(features).detach().cpu() * mask
         if self.credit == "action":  # the action's advantage on each token; each prefix regresses to its return
-            advantages, returns = compute_gae(
-                rollout.rewards,
-                rollout.values,
-                rollout.next_values,
-                rollout.episode_ends,
-                rollout.discounts,
-                p.gae_lambda,
-            )
+            advantages, returns = rollout_gae(rollout, p.gae_lambda)
             advantages, returns = advantages.reshape(T * N, 1) * mask, returns.reshape(T * N, 1) * mask
         else:
             advantages, returns = compute_token_gae(

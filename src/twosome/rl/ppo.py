@@ -16,7 +16,7 @@ from twosome.config import PPOConfig
 from twosome.parallel import collectives
 from twosome.rl.algorithm import UpdateContext, check_finite
 from twosome.rl.chunking import Chunking
-from twosome.rl.gae import compute_gae
+from twosome.rl.gae import rollout_gae
 from twosome.rl.losses import explained_variance, policy_loss, value_loss
 from twosome.rl.rollout import Rollout
 
@@ -82,14 +82,7 @@ class PPO:
     # --- PPO's steps (a PPO-family algorithm overrides these) ----------------------------------------------
     def prepare(self, rollout: Rollout) -> dict:
         """What the update reads, computed once at the rollout's weights: GAE advantages and returns per decision."""
-        advantages, returns = compute_gae(
-            rollout.rewards,
-            rollout.values,
-            rollout.next_values,
-            rollout.episode_ends,
-            rollout.discounts,
-            self.config.gae_lambda,
-        )
+        advantages, returns = rollout_gae(rollout, self.config.gae_lambda)
         return {
             "obs": rollout.flat_obs(),
             "actions": rollout.actions.reshape(-1),
