@@ -4,6 +4,7 @@
     python experiments/studies.py prior         # pretrained vs random-init default model, lr picked per model
     python experiments/studies.py tls_long      # Tomato-Lettuce Salad at 200k steps, 5 seeds
     python experiments/studies.py lora_check    # SmolLM2 TWOSOME with LoRA on all / top 15 / top 8 blocks, 5 seeds
+    python experiments/studies.py lora_check --arm all   # one arm (two processes can share the study)
     python experiments/studies.py misalignment  # tiny model and SmolLM2 writing their actions, 5 tasks, zero-shot
     python experiments/studies.py wording       # TWOSOME trained on the canonical wording vs a random paraphrase
     python experiments/studies.py generate_rl   # the tiny model writing its actions, trained by reward, 5 seeds
@@ -77,11 +78,13 @@ def tls_long(extra: list[str]) -> list[tuple[list[str], str]]:
 LORA_ARMS = {"top8": "8", "top15": "15", "all": "null"}  # cheapest first: a session that ends keeps the most arms
 
 
-def lora_check(extra: list[str]) -> list[tuple[list[str], str]]:
+def lora_check(extra: list[str], arms: list[str] | None = None) -> list[tuple[list[str], str]]:
     """Issue 29's learning check: which blocks LoRA must adapt for SmolLM2 TWOSOME (word) to learn Tomato Salad; the
     cheaper arms run their frozen trunk from the trunk cache. One sweep and one archive per arm."""
     out = []
     for arm, layers in LORA_ARMS.items():
+        if arms and arm not in arms:
+            continue
         overrides = [*TASKS["tomato_salad"], "model=smollm2", f"agent.policy.lora_layers={layers}", "seed=0,1,2,3,4"]
         out.append((run(overrides, f"multirun/lora_check/{arm}", extra), f"lora_check/{arm}"))
     return out
@@ -222,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("study", choices=studies)
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--task", nargs="+", choices=sorted(TASKS), help="poad, gigpo: only these tasks")
+    parser.add_argument("--arm", nargs="+", choices=list(LORA_ARMS), help="lora_check: only these arms")
     args = parser.parse_args(argv)
     if args.study == "prior":
         failed = execute(prior_pick(extra), args.dry_run)
@@ -246,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         elif args.study == "gigpo":
             jobs = gigpo(extra, args.task)
         else:
-            jobs = lora_check(extra)
+            jobs = lora_check(extra, args.arm)
         failed = execute(jobs, args.dry_run)
     if failed:
         raise SystemExit(f"jobs failed in the sweeps {failed}; see each sweep's sweep_summary.csv")
