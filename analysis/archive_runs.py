@@ -12,12 +12,12 @@ already archived is overwritten (atomically, file by file), so rerunning after m
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
+from twosome.run_dir import CONFIG, SUMMARY, RunDir
 from twosome.training.checkpointing import atomic_write_text
 
 KEPT_COLUMNS = (
@@ -42,16 +42,16 @@ def kept(column: str) -> bool:
 
 
 def archive(run: Path, out: Path) -> Path:
-    summary = json.loads((run / "summary.json").read_text())
+    summary = RunDir(run).read_summary()
     target = out / summary["run_name"]
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("config.yaml", "summary.json"):
+    for name in (CONFIG, SUMMARY):
         shutil.copyfile(run / name, target / f".{name}.tmp")
         (target / f".{name}.tmp").replace(target / name)
-    if (run / "metrics.csv").exists():  # evaluation-only agents (zero-shot, random) log none
-        metrics = pd.read_csv(run / "metrics.csv")
+    if RunDir(run).metrics.exists():  # evaluation-only agents (zero-shot, random) log none
+        metrics = pd.read_csv(RunDir(run).metrics)
         metrics = metrics[[c for c in metrics.columns if kept(c)]]
-        atomic_write_text(target / "metrics.csv", metrics.to_csv(index=False, float_format="%.6g"))
+        atomic_write_text(RunDir(target).metrics, metrics.to_csv(index=False, float_format="%.6g"))
     return target
 
 
@@ -65,11 +65,11 @@ def main(argv: list[str] | None = None) -> list[Path]:
         raise SystemExit(f"no such run directory: {', '.join(missing)}")
     done, unfinished = [], []
     for root in args.runs:
-        for config in sorted(root.rglob("config.yaml")):
+        for config in sorted(root.rglob(CONFIG)):
             run = config.parent
             if run.name == ".hydra":
                 continue
-            if (run / "summary.json").exists():
+            if RunDir(run).summary.exists():
                 done.append(archive(run, args.out))
             else:
                 unfinished.append(str(run))

@@ -25,6 +25,7 @@ import twosome.envs  # noqa: F401  (registers the environments)
 from twosome.agents.observation import ObsBatch
 from twosome.envs.contract import read_decision
 from twosome.evaluation.generalization import load_run
+from twosome.run_dir import RunDir
 
 
 def states(env_id: str, count: int, seed: int) -> list[tuple[str, list[str]]]:
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"norm={norm!r}: this check covers the summed (none) and per-token (token) scores only")
     model_dir = cfg.model.path  # built by load_run if it was absent
     base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    plain = PeftModel.from_pretrained(base, str(args.run / "adapter")).eval()
+    plain = PeftModel.from_pretrained(base, str(RunDir(args.run).adapter)).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
 
     worst = 0.0

@@ -25,6 +25,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from twosome.run_dir import SUMMARY, RunDir
+
 CURVES = {"charts": "training episodes", "eval": "evaluation (greedy)"}
 TRAINING = CURVES["charts"]
 KEYS = ["env", "agent", "model", "norm", "variant"]  # one configuration; its seeds are pooled
@@ -40,12 +42,14 @@ ESTIMATORS = {"iqm": lambda x: float(trim_mean(x, 0.25)), "mean": "mean"}
 
 def run_settings(run: Path) -> dict:
     """The run's settings that define its configuration (flattened config.yaml), {} without a config."""
-    config = run / "config.yaml"
+    config = RunDir(run).config
     if not config.exists():
         return {}
     from omegaconf import OmegaConf
 
-    flat = pd.json_normalize(OmegaConf.to_container(OmegaConf.load(config)), sep=".").iloc[0].to_dict()
+    from twosome.config import load_run_config  # keys added since a run was written read as their defaults
+
+    flat = pd.json_normalize(OmegaConf.to_container(load_run_config(config)), sep=".").iloc[0].to_dict()
     return {k: str(v) for k, v in flat.items() if not k.startswith(NOT_CONFIG)}
 
 
@@ -79,12 +83,12 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
     METRICS = {f"{prefix}/{metric}": label for prefix, label in CURVES.items()}
     frames, settings, groups = [], {}, {}
     for root in paths:
-        for summary_path in sorted(Path(root).rglob("summary.json")):
+        for summary_path in sorted(Path(root).rglob(SUMMARY)):
             run = summary_path.parent
-            if not (run / "metrics.csv").exists():
+            if not RunDir(run).metrics.exists():
                 continue
             summary = json.loads(summary_path.read_text())
-            metrics = pd.read_csv(run / "metrics.csv")
+            metrics = pd.read_csv(RunDir(run).metrics)
             settings[str(run)] = run_settings(run)
             agent = agent_label(summary["agent"], settings[str(run)])
             model = run_model(run, summary)
@@ -113,7 +117,7 @@ def load_runs(paths: list[Path], metric: str = "discounted_return") -> pd.DataFr
 def run_model(run: Path, summary: dict) -> str:
     """The LM the run's agent reads with, "-" for agents that read no text (PPO from scratch, random): older
     summaries name the config's default model for those too."""
-    config = run / "config.yaml"
+    config = RunDir(run).config
     if config.exists():
         from omegaconf import OmegaConf
 
@@ -124,7 +128,7 @@ def run_model(run: Path, summary: dict) -> str:
 
 def run_gamma(run: Path) -> float:
     """The run's per-step discount (``env.gamma`` in its resolved config), NaN if the config is missing."""
-    config = run / "config.yaml"
+    config = RunDir(run).config
     if not config.exists():
         return float("nan")
     from omegaconf import OmegaConf
@@ -240,7 +244,7 @@ def eval_only_table(
     """Runs that only evaluate (zero-shot, random): their evaluation return, in the summary table's columns."""
     rows = []
     for root in paths:
-        for summary_path in sorted(Path(root).rglob("summary.json")):
+        for summary_path in sorted(Path(root).rglob(SUMMARY)):
             summary = json.loads(summary_path.read_text())
             if summary.get("env_steps", 0) != 0 or f"eval/{metric}" not in summary:
                 continue

@@ -16,6 +16,8 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
+from twosome.run_dir import SUMMARY
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -29,7 +31,7 @@ def load(paths: list[Path]) -> pd.DataFrame:
         root = Path(root)
         if not root.exists():
             raise SystemExit(f"{root} does not exist")
-        for summary_path in sorted([root] if root.is_file() else root.rglob("summary.json")):
+        for summary_path in sorted([root] if root.is_file() else root.rglob(SUMMARY)):
             try:
                 s = json.loads(summary_path.read_text())
             except json.JSONDecodeError as err:

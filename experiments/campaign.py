@@ -38,15 +38,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "analysis"))
 from archive_runs import archive  # noqa: E402
 
+from twosome import run_dir as layout  # noqa: E402
 from twosome.processes import STOP_SIGNALS, attached_child  # noqa: E402
 from twosome.training.checkpointing import atomic_write_text  # noqa: E402
 
 MAX_PARTS = 7  # the device tool brings back 8 files: these and the status file
 PART_MB = 15  # under its 16 MiB per file
 TOTAL_MB = 60  # under its 64 MiB together
-RUN_FILES = ("config.yaml", "summary.json", "metrics.csv", "status.json", "run.log", "critic_head.pt")
-RUN_DIRS = ("adapter",)
-WEIGHTS = ("adapter", "critic_head.pt")
+RUN_FILES = (layout.CONFIG, layout.SUMMARY, layout.METRICS, layout.STATUS, layout.LOG, layout.CRITIC_HEAD)
+RUN_DIRS = (layout.ADAPTER,)
+WEIGHTS = layout.WEIGHTS
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -152,7 +153,7 @@ class Ledger:
 
 def finished_runs(sweep_dir: Path) -> list[Path]:
     """Run directories of a sweep that hold a summary.json (a finished run)."""
-    return sorted(p.parent for p in sweep_dir.glob("*/summary.json"))
+    return sorted(p.parent for p in sweep_dir.glob(f"*/{layout.SUMMARY}"))
 
 
 def progress(plan: Plan, root: Path, ledger: Ledger) -> list[dict]:

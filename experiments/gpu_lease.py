@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from twosome.run_dir import RunDir
+
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ["experiment=twosome_paper_tomato_salad"]
 SMOKE = ["trainer=cpu", "trainer.num_threads=1", "ppo.num_envs=2", "ppo.num_steps=8",
@@ -94,7 +96,7 @@ def levers(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
         if smoke:  # the tiny model has 4 blocks
             overrides = [o.replace("lora_layers=8", "lora_layers=2") for o in overrides]
         code = run([*base, *overrides, f"hydra.run.dir={run_dir}"], out / "levers.log", budget_s)
-        metrics = run_dir / "metrics.csv"
+        metrics = RunDir(run_dir).metrics
         if not metrics.exists():
             rows.append({"lever": name, "exit": code})
             continue
@@ -128,7 +130,7 @@ def update_flops(run_dir: Path) -> float:
 
     import twosome.envs  # noqa: F401
 
-    cfg = OmegaConf.load(run_dir / "config.yaml")
+    cfg = OmegaConf.load(RunDir(run_dir).config)
     model_dir = Path(cfg.model.path)
     c = AutoConfig.from_pretrained(model_dir)  # the 7B random model's directory holds its config alone
     body = c.num_hidden_layers * (4 * c.hidden_size**2 + 3 * c.hidden_size * c.intermediate_size)

@@ -33,6 +33,8 @@ from pathlib import Path
 
 from compare import run_sweep, split_passthrough  # experiments/ (this script's directory) is on sys.path
 
+from twosome.run_dir import SUMMARY, RunDir
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ",".join(str(s) for s in range(10))
 FINAL = "eval.final_sampled_episodes=100"
@@ -171,8 +173,8 @@ def pick_learning_rates(sweep: Path) -> dict[str, str]:
     from omegaconf import OmegaConf
 
     scores: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    for summary in sweep.rglob("summary.json"):
-        cfg = OmegaConf.load(summary.parent / "config.yaml")
+    for summary in sweep.rglob(SUMMARY):
+        cfg = OmegaConf.load(RunDir(summary.parent).config)
         s = json.loads(summary.read_text())
         key = (str(cfg.model.name), f"{float(cfg.ppo.policy_lr):g}")
         scores.setdefault(key, []).append((s["sampled/success_rate"], s["sampled/discounted_return"]))

@@ -12,8 +12,7 @@ from helpers import CONF, compose_cfg
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from twosome.config import AgentConfig, check_run_dir, load_run_config
-from twosome.training.build import ConfigError, ppo_config, validate
+from twosome.config import AgentConfig, ConfigError, check_run_dir, load_run_config, ppo_config, validate
 
 GROUPS = [
     d.name for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra", "experiment", "compare", "generalization")
@@ -341,3 +340,14 @@ def test_every_documented_run_command_composes_and_validates(command, overrides)
         else:
             single.append(override.input_line)
     validate(compose_cfg(*single))
+
+
+def test_a_twosome_run_written_before_agent_policy_critic_resumes_with_its_critic(tmp_path):
+    cfg = OmegaConf.to_container(compose_cfg(), resolve=True)
+    del cfg["agent"]["policy"]["critic"]
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    (tmp_path / "summary.json").write_text("{}")
+    assert load_run_config(tmp_path / "config.yaml").agent.policy.critic is True
+    check_run_dir(compose_cfg(), tmp_path)  # resumes: no "different config" refusal
+    with pytest.raises(ConfigError, match="agent.policy.critic: True -> False"):
+        check_run_dir(compose_cfg("algo=gigpo", "agent.policy.critic=false", "agent.run_label=x"), tmp_path)

@@ -100,6 +100,26 @@ def test_gigpo_learns_the_toy_task_without_calling_the_critic(tmp_path, tiny_mod
     assert "charts/value_learning_rate" not in metrics and (metrics["charts/trained_decisions"].dropna() > 0).all()
 
 
+def test_an_agent_without_a_critic_trains_with_gigpo_saves_no_head_and_reloads(tmp_path, tiny_model_dir):
+    from twosome.evaluation.generalization import load_run
+
+    steps = "ppo.total_env_steps=128"  # two updates of 4 environments x 16 steps
+    cfg = learning_config(tmp_path, tiny_model_dir, "algo=gigpo", "agent.policy.critic=false", steps)
+    summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
+    assert summary["saved"] == ["adapter"] and not (tmp_path / "run" / "critic_head.pt").exists()
+    assert summary["model_dtype"] == "float32"  # the frozen LM's dtype, as the run resolved it
+    _, agent = load_run(tmp_path / "run")
+    assert agent.critic_head is None and agent.value_parameters() == []
+    assert not any("critic" in n for n, _ in agent.named_parameters())
+
+
+def test_an_agent_without_a_critic_is_refused_where_the_algorithm_reads_values():
+    for algo in ("ppo", "poad"):
+        with pytest.raises(ConfigError, match="agent.policy.critic=false is not valid with algo"):
+            validate(compose_cfg(f"algo={algo}", "agent.policy.critic=false", "norm=trie"))
+    validate(compose_cfg("algo=gigpo", "agent.policy.critic=false"))
+
+
 def test_a_rollout_without_a_complete_episode_makes_no_step(tiny_model_dir):
     """Long episodes can outlast a rollout: GiGPO then has no decision to train on, and the update says so."""
     from helpers import register

@@ -13,12 +13,14 @@ ALLOWED = {
     "envs": set(),
     "scoring": set(),
     "fileio": set(),
+    "run_dir": set(),
     "parallel": set(),
     "lm": {"fileio"},
-    "config": {"envs", "scoring", "lm"},  # lm: the model directory and wheel checks (model_dir, packaged: no torch)
-    "agents": {"scoring", "parallel"},
+    # lm: the model directory and wheel checks (model_dir, packaged: no torch)
+    "config": {"envs", "scoring", "lm", "run_dir"},
+    "agents": {"scoring", "parallel", "run_dir"},  # run_dir: the names of the files an agent saves
     "rl": {"agents", "config", "parallel"},
-    "retention": {"fileio", "lm"},
+    "retention": {"fileio", "lm", "config", "run_dir"},  # config: a run's config.yaml as the runs read it
 }
 
 

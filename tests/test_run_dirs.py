@@ -17,7 +17,7 @@ import pytest
 from helpers import ROOT, compose_cfg, run_cli, small_run, start, wait_for_checkpoint
 from omegaconf import OmegaConf
 
-from twosome.config import ConfigError, budget_note, ppo_config, validate
+from twosome.config import ConfigError, budget_note, ppo_config, run_settings, validate
 from twosome.training.checkpointing import DamagedCheckpoint, read_run_state
 from twosome.training.train import RunDirInUse, prepare_run_dir, run_dir_lock, train
 
@@ -238,11 +238,11 @@ def test_a_model_directory_without_a_tokenizer_says_so(tmp_path):
 def test_a_budget_that_is_not_whole_updates_is_said():
     cfg = compose_cfg("ppo.total_env_steps=200")  # laptop: 4 envs x 32 steps = 128 per update
     assert ppo_config(cfg).num_updates == 1
-    assert budget_note(cfg) == (
+    assert budget_note(run_settings(cfg)) == (
         "ppo.total_env_steps=200 is not a multiple of the steps per update (num_envs x num_steps x processes = 128): "
         "running 1 updates = 128 env steps (rounded down, as cleanrl and TWOSOME do)"
     )
-    assert budget_note(compose_cfg("ppo.total_env_steps=256")) is None
+    assert budget_note(run_settings(compose_cfg("ppo.total_env_steps=256"))) is None
 
 
 def test_a_damaged_checkpoint_or_summary_names_the_file_and_the_way_out(tmp_path):
@@ -301,3 +301,26 @@ def test_a_run_prints_progress_results_and_its_summary_without_library_noise(tmp
     bar = [line for line in out.splitlines() if line.startswith("Epoch 0/0")]
     assert len(bar) == 1 and "ret:" in bar[0] and "eval_ret:" in bar[0]  # one line, metrics included
     assert "Summary: twosome on twosome/Overcooked-TomatoSalad-v0" in proc.stdout
+
+
+def test_run_dir_layout_finds_finished_and_trained_runs(tmp_path):
+    """The one place that names a run's files: finished runs are those with a summary, trained ones those with a
+    peft adapter (and a config), whatever the depth; a directory without a status reads as {}."""
+    from twosome.run_dir import RunDir, finished_runs, trained_runs
+
+    done, trained, running = (RunDir(tmp_path / "sweep" / name) for name in ("a", "b", "c"))
+    for run in (done, trained, running):
+        run.root.mkdir(parents=True)
+        run.config.write_text("seed: 0\n")
+    done.summary.write_text('{"run_name": "a"}')
+    trained.summary.write_text('{"run_name": "b"}')
+    trained.adapter.mkdir()
+    (trained.adapter / "adapter_config.json").write_text("{}")
+    running.checkpoint.parent.mkdir()
+    running.checkpoint.write_bytes(b"")
+    assert [r.root.name for r in finished_runs(tmp_path)] == ["a", "b"]
+    assert [r.root.name for r in finished_runs(done.root)] == ["a"]
+    assert [r.root.name for r in trained_runs(tmp_path)] == ["b"]
+    assert [r.has_previous_run() for r in (done, trained, running)] == [True, True, True]
+    assert not RunDir(tmp_path / "sweep").has_previous_run()
+    assert done.read_summary() == {"run_name": "a"} and running.read_status() == {}

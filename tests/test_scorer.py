@@ -244,3 +244,28 @@ def test_trie_rejects_a_candidate_that_prefixes_another():
     mask = torch.tensor([[True, False], [True, True]])
     with pytest.raises(ValueError, match="candidate 0 of prompt 0 is a token prefix"):
         trie_logprobs(torch.zeros(2, 2), mask, ids, torch.zeros(2, dtype=torch.long))
+
+
+def test_tree_layout_by_hand():
+    """Two prompts, three candidates: the packed rows, what each position belongs to, its position id, and where
+    each candidate token is predicted, as written out by hand for both shared kernels."""
+    from twosome.scoring.kernels import tree_layout
+    from twosome.scoring.scorer import CandidateBatch
+
+    batch = CandidateBatch(
+        prompt_ids=[[1, 2, 3], [4, 5]],
+        candidate_ids=[[10, 11], [12], [13, 14, 15]],
+        owner=torch.tensor([0, 0, 1]),
+        n_words=torch.tensor([1, 1, 1]),
+        counts=[2, 1],
+    )
+    one_pass = tree_layout(batch, with_prompt=True)
+    assert one_pass.rows == [[1, 2, 3, 10], [4, 5, 13, 14]]
+    assert one_pass.segments == [[-1, -1, -1, 0], [-1, -1, 2, 2]]
+    assert one_pass.positions == [[0, 1, 2, 3], [0, 1, 2, 3]]
+    assert one_pass.predicting == [[2, 3], [2], [1, 2, 3]]  # token 0 at the prompt's last position
+    prefix = tree_layout(batch, with_prompt=False)  # the prompt but its last token is in the KV cache
+    assert prefix.rows == [[3, 10, 3], [5, 13, 14]]
+    assert prefix.segments == [[0, 0, 1], [2, 2, 2]]
+    assert prefix.positions == [[2, 3, 2], [1, 2, 3]]
+    assert prefix.predicting == [[0, 1], [2], [0, 1, 2]]

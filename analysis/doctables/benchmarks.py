@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from twosome.run_dir import RunDir
+
 BENCH = Path("docs/benchmarks")
 DATA = Path("docs/data")
 NO_CPU_FLAGS = "CPU flags not recorded"
@@ -221,9 +223,9 @@ def smollm2_gpu_runs(root: Path) -> str:
     """Per-update cost of the SmolLM2 training runs that shared one H100 twelve at a time (docs/RESULTS.md's 3b)."""
     updates = []
     for run in sorted((root / DATA / "smollm2_gpu").iterdir()):
-        summary = pd.read_json(run / "summary.json", typ="series")
+        summary = pd.read_json(RunDir(run).summary, typ="series")
         agent = "SayCan" if summary["agent"] == "saycan" else f"TWOSOME, {summary['norm']}"
-        metrics = update_rows(pd.read_csv(run / "metrics.csv"))
+        metrics = update_rows(pd.read_csv(RunDir(run).metrics))
         task = TASKS[summary["env_id"]]
         updates.append(
             metrics.assign(

@@ -16,6 +16,7 @@ import pandas as pd
 from learning_curves import TARGET_FRACTION as TARGET  # noqa: E402  (why 0.97: learning_curves.py)
 
 from twosome.evaluation.statistics import Estimate, interval, probability_of_improvement, wilson
+from twosome.run_dir import RunDir
 
 TEN_SEEDS = "docs/data/ten_seeds"
 AGENT_ROWS = [  # (agent, norm, label), in the order of the paper's comparison
@@ -83,8 +84,8 @@ def archived_runs(directory: Path) -> pd.DataFrame:
             "algorithm": s.get("algorithm", "PPO"),
             "wall_seconds": s.get("wall_seconds", np.nan),
         }
-        if (run / "metrics.csv").exists():
-            m = pd.read_csv(run / "metrics.csv")
+        if RunDir(run).metrics.exists():
+            m = pd.read_csv(RunDir(run).metrics)
             evals = m.dropna(subset=["eval/discounted_return"])
             hit = evals[evals["eval/discounted_return"] >= TARGET * optimal]["global_step"]
             row["steps_to_target"] = float(hit.iloc[0]) if len(hit) else np.nan
@@ -98,7 +99,7 @@ def archived_runs(directory: Path) -> pd.DataFrame:
 def _config(run: Path) -> dict:
     from omegaconf import OmegaConf
 
-    return OmegaConf.to_container(OmegaConf.load(run / "config.yaml"))
+    return OmegaConf.to_container(OmegaConf.load(RunDir(run).config))
 
 
 def training_return(metrics: pd.DataFrame, upto: int, window: int = 2048) -> float:
@@ -382,7 +383,7 @@ def window_counts(metrics: pd.DataFrame, lo: int, hi: int) -> tuple[int, int]:
 def glam_windows(root: Path) -> str:
     rows = []
     for label, runs in GLAM_RUNS:
-        metrics = [pd.read_csv(root / GLAM / r / "metrics.csv") for r in runs]
+        metrics = [pd.read_csv(RunDir(root / GLAM / r).metrics) for r in runs]
         last = max(int(m.global_step.max()) for m in metrics)
         cells = []
         for lo, hi in WINDOWS.values():
@@ -397,7 +398,7 @@ def glam_windows(root: Path) -> str:
                 pooled = f"{sum(k for k, _ in counts)}/{sum(n for _, n in counts)} episodes"
                 cells.append(f"{interval(rates, 'mean').text()} ({pooled})")
         rows.append([label, *cells])
-    random = json.loads((root / GLAM / "random_uniform" / "summary.json").read_text())
+    random = RunDir(root / GLAM / "random_uniform").read_summary()
     n = int(random["eval/episodes"])
     rows.append(["uniform random policy", count(successes(random["eval/success_rate"], n), n), *[""] * 7])
     return table(["agent", *WINDOWS], rows)
@@ -414,7 +415,7 @@ def glam_trained_vs_untrained(root: Path) -> str:
     rows = [[labels[(r.agent, r.model)], count(r.k, int(r.episodes))] for r in df.itertuples()]
     order = list(labels.values())
     rows.sort(key=lambda r: order.index(r[0]))
-    random = json.loads((root / GLAM / "random_uniform" / "summary.json").read_text())
+    random = RunDir(root / GLAM / "random_uniform").read_summary()
     n = int(random["eval/episodes"])
     rows.append(["uniform random actions", count(successes(random["eval/success_rate"], n), n)])
     return table(["agent", "GoTo success (sampled) [Wilson 95%]"], rows)
@@ -1000,7 +1001,7 @@ def invalid_share(metrics: pd.DataFrame, start: int, stop: int) -> float:
 
 
 def summary_of(run: Path) -> dict:
-    return json.loads((run / "summary.json").read_text())
+    return RunDir(run).read_summary()
 
 
 def generate_rl(root: Path) -> str:

@@ -17,6 +17,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+from twosome.run_dir import RunDir
+
 T = TypeVar("T")
 
 # The names the heavy modules accept, here so that validation does not import them (tests/test_config.py checks
@@ -121,6 +123,29 @@ class PPOConfig(_Checked):
             ),
         }
         return [_problem(f"ppo.{k}", getattr(self, k), valid) for k, (ok, valid) in rules.items() if not ok]
+
+    @property
+    def rollout(self) -> RolloutSettings:
+        return RolloutSettings(self.total_env_steps, self.num_envs, self.num_steps, self.gamma)
+
+    @property
+    def batch_size(self) -> int:
+        return self.rollout.batch_size
+
+    @property
+    def num_updates(self) -> int:
+        return self.rollout.num_updates
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    """What the run's loop reads whatever the algorithm: the environments, the steps per update, the budget and the
+    discount (today keys of the ``ppo`` group; the algorithm reads its own hyperparameters)."""
+
+    total_env_steps: int  # the whole run's budget, all ranks together
+    num_envs: int
+    num_steps: int
+    gamma: float
 
     @property
     def batch_size(self) -> int:
@@ -315,6 +340,7 @@ class AlgorithmSpec:
     norms: tuple[str, ...] | None = None  # the normalizations it can train (None: any)
     agents: tuple[str, ...] | None = None  # the agent classes (``agent.policy._target_``) it can train
     trains_written_tokens: bool = False  # trains an agent that writes its actions (the tokens, not an index)
+    needs_values: bool = True  # reads the critic's V(s) (Algorithm.needs_values): the agent must have a critic
 
 
 @dataclass
@@ -339,7 +365,7 @@ ALGORITHMS = {
         agents=("twosome.agents.twosome.TwosomeAgent", "twosome.agents.generate.GenerateRLAgent"),
         trains_written_tokens=True,
     ),
-    "twosome.rl.gigpo.GiGPO": AlgorithmSpec(GiGPOAlgorithm),
+    "twosome.rl.gigpo.GiGPO": AlgorithmSpec(GiGPOAlgorithm, needs_values=False),
 }
 
 
@@ -355,6 +381,12 @@ def check_algorithm(cfg: DictConfig) -> None:
         raise ConfigError(
             f"agent={cfg.agent.name} writes its actions and {name} trains only action indices: use an algorithm "
             f"that trains the written tokens ({written}): algo=poad"
+        )
+    if cfg.agent.train and spec.needs_values and cfg.agent.policy.get("critic", True) is False:
+        critic_free = [k for k, s in ALGORITHMS.items() if not s.needs_values]
+        raise ConfigError(
+            f"agent.policy.critic=false is not valid with {name}, which reads the critic's values; valid: "
+            f"agent.policy.critic=true, or an algorithm without a critic ({critic_free}): algo=gigpo"
         )
     if spec.agents is not None and agent_class not in spec.agents:
         raise ConfigError(
@@ -507,23 +539,53 @@ def settings(cfg: DictConfig, key: str, kind: type[T]) -> T:
         raise ConfigError(f"{where}: {str(err.msg).splitlines()[0]}{hint}") from err
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """A run's config as typed objects, parsed and checked once (``validate``) and passed down to what builds and
+    runs it, instead of each part re-reading the DictConfig."""
+
+    ppo: PPOConfig
+    eval: EvalConfig
+    checkpoint: CheckpointConfig
+    agent: AgentConfig
+    scorer: ScorerConfig
+    env: EnvConfig
+    norm: NormConfig
+    model: ModelConfig
+    logger: LoggerConfig
+    processes: int  # devices x nodes: the data-parallel ranks that share the budget
+
+    @property
+    def rollout(self) -> RolloutSettings:
+        return self.ppo.rollout
+
+
+def run_settings(cfg: DictConfig) -> RunSettings:
+    """Every typed group of ``cfg`` as its dataclass (with its checks; a key added with + is refused)."""
+    groups = {key: settings(cfg, key, kind) for key, kind in SCHEMAS.items()}
+    return RunSettings(**groups, processes=processes(cfg))
+
+
 def ppo_config(cfg: DictConfig) -> PPOConfig:
     return settings(cfg, "ppo", PPOConfig)
 
 
-def eval_config(cfg: DictConfig) -> EvalConfig:
-    return settings(cfg, "eval", EvalConfig)
+TWOSOME_AGENT = "twosome.agents.twosome.TwosomeAgent"
 
 
 def load_run_config(path: Path) -> DictConfig:
     """A run's resolved config.yaml, with the agent's meta keys and evaluation keys a run written before they were
     declared lacks read as their defaults (so such a run still resumes and evaluates)."""
     cfg = OmegaConf.load(path)
-    if "untrained_twin" not in cfg.agent:  # runs from before the key: the agents that had a twin then
-        cfg.agent.untrained_twin = cfg.agent.get("name") in ("twosome", "glam")
-    cfg.agent = OmegaConf.merge(OmegaConf.structured(AgentConfig), cfg.agent)
+    if "agent" in cfg:
+        if "untrained_twin" not in cfg.agent:  # runs from before the key: the agents that had a twin then
+            cfg.agent.untrained_twin = cfg.agent.get("name") in ("twosome", "glam")
+        cfg.agent = OmegaConf.merge(OmegaConf.structured(AgentConfig), cfg.agent)
     if "eval" in cfg:  # evaluation keys added later (final_sampled_episodes) read as their defaults
         cfg.eval = OmegaConf.merge(OmegaConf.structured(EvalConfig), cfg.eval)
+    policy = OmegaConf.select(cfg, "agent.policy")
+    if policy is not None and policy.get("_target_") == TWOSOME_AGENT and "critic" not in policy:
+        policy.critic = True  # runs from before agent.policy.critic all built one
     if "env" in cfg and "wording" not in cfg.env:  # runs from before env.wording were in the original's words
         cfg.env.wording = "canonical"
     return cfg
@@ -569,8 +631,8 @@ def _converts_smollm2(model: DictConfig) -> bool:
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]*")
 
 
-def validate(cfg: DictConfig) -> None:
-    """Fail at start, with a useful message, instead of minutes into a run."""
+def validate(cfg: DictConfig) -> RunSettings:
+    """Fail at start, with a useful message, instead of minutes into a run; the run's settings, parsed once."""
     if OmegaConf.is_missing(cfg.model, "path"):
         raise ConfigError(
             "model.path is required with model=hf: a local directory saved with save_pretrained (or a hub id where "
@@ -610,13 +672,13 @@ def validate(cfg: DictConfig) -> None:
             "ppo.policy_chunk_size='auto' is not valid with trainer.strategy=fsdp: after an out-of-memory error one "
             "rank would retry while the others wait in a collective; valid: a number of decisions"
         )
-    for key, kind in SCHEMAS.items():
-        settings(cfg, key, kind)  # the checks types cannot express, and keys added with +
+    parsed = run_settings(cfg)  # the checks types cannot express, and keys added with +
     check_algorithm(cfg)
     check_lora_layers(cfg)
     check_generation(cfg)
     check_env_options(cfg)
     check_wording(cfg)
+    return parsed
 
 
 def processes(cfg: DictConfig) -> int:
@@ -624,17 +686,17 @@ def processes(cfg: DictConfig) -> int:
     return devices * cfg.trainer.get("num_nodes", 1) if isinstance(devices, int) else 1
 
 
-def budget_note(cfg: DictConfig) -> str | None:
+def budget_note(run: RunSettings) -> str | None:
     """What a ``ppo.total_env_steps`` that is not a whole number of updates becomes, or None. The number of updates
     is rounded down, as in cleanrl and TWOSOME's scripts (the paper presets, e.g. 500,000 steps of 128, rely on it:
     3,906 updates), and at least one; the run says so at its start instead of silently running fewer steps."""
-    ppo = ppo_config(cfg)
-    per_update = ppo.batch_size * processes(cfg)
-    updates = ppo.updates_for(processes(cfg))
-    if updates * per_update == ppo.total_env_steps:
+    rollout = run.rollout
+    per_update = rollout.batch_size * run.processes
+    updates = rollout.updates_for(run.processes)
+    if updates * per_update == rollout.total_env_steps:
         return None
     return (
-        f"ppo.total_env_steps={ppo.total_env_steps} is not a multiple of the steps per update "
+        f"ppo.total_env_steps={rollout.total_env_steps} is not a multiple of the steps per update "
         f"(num_envs x num_steps x processes = {per_update}): running {updates} updates = {updates * per_update} "
         "env steps (rounded down, as cleanrl and TWOSOME do)"
     )
@@ -665,17 +727,11 @@ def config_changes(old: dict, new: dict) -> list[str]:
     ]
 
 
-def has_previous_run(run_dir: Path) -> bool:
-    return (run_dir / "config.yaml").exists() and (
-        (run_dir / "checkpoints" / "last.ckpt").exists() or (run_dir / "summary.json").exists()
-    )
-
-
 def check_run_dir(cfg: DictConfig, run_dir: Path) -> None:
     """Refuse to resume a run directory that holds a run of another config (before anything is written)."""
-    if not (cfg.checkpoint.resume and has_previous_run(run_dir)):
+    if not (cfg.checkpoint.resume and RunDir(run_dir).has_previous_run()):
         return
-    old = OmegaConf.to_container(load_run_config(run_dir / "config.yaml"))
+    old = OmegaConf.to_container(load_run_config(RunDir(run_dir).config))
     changes = config_changes(old, OmegaConf.to_container(cfg, resolve=True))
     if changes:
         raise ConfigError(

@@ -19,8 +19,10 @@ from torch import nn
 from torch.distributions import Categorical
 
 from twosome.agents.base import ActorCritic, EvaluationOnly, mlp
-from twosome.agents.capabilities import TokenOutputs, Written, child_state_dict
+from twosome.agents.capabilities import TokenOutputs, Written
+from twosome.agents.lora_files import load_adapter_and_head, save_adapter_and_head
 from twosome.agents.observation import ObsBatch
+from twosome.run_dir import ADAPTER_CONFIG
 
 DECODINGS = ("greedy", "sample")  # sample: each token drawn from the LM's distribution at ``temperature``
 ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -150,7 +152,7 @@ class GenerateAgent(EvaluationOnly):
         if adapter is not None:
             from peft import PeftModel
 
-            if not (Path(adapter) / "adapter_config.json").is_file():
+            if not (Path(adapter) / ADAPTER_CONFIG).is_file():
                 raise ValueError(
                     f"agent.policy.adapter={adapter!r} holds no adapter_config.json: give a run's adapter/"
                 )
@@ -295,17 +297,8 @@ class GenerateRLAgent(ActorCritic):
         return list(self.critic_head.parameters())
 
     def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
-        """``adapter/`` as peft writes it (``agent=generate agent.policy.adapter=<run>/adapter`` reads it back) and
-        the critic head."""
-        directory = Path(directory)
-        actor_sd = None if state_dict is None else child_state_dict(self, "actor", state_dict)
-        self.actor.save_pretrained(directory / "adapter", state_dict=actor_sd)
-        torch.save(child_state_dict(self, "critic_head", state_dict), directory / "critic_head.pt")
+        """``adapter/`` (``agent=generate agent.policy.adapter=<run>/adapter`` reads it back) and the critic head."""
+        save_adapter_and_head(self, directory, state_dict, "default")
 
     def load(self, directory: str | Path) -> None:
-        from peft import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
-        directory = Path(directory)
-        set_peft_model_state_dict(self.actor, load_file(directory / "adapter" / "adapter_model.safetensors"))
-        self.critic_head.load_state_dict(torch.load(directory / "critic_head.pt", weights_only=True))
+        load_adapter_and_head(self, directory, "default")

@@ -19,7 +19,8 @@ from torch import nn
 from torch.distributions import Categorical
 
 from twosome.agents.base import ActorCritic, masked_categorical, mlp
-from twosome.agents.capabilities import TokenOutputs, child_state_dict
+from twosome.agents.capabilities import TokenOutputs
+from twosome.agents.lora_files import load_adapter_and_head, save_adapter_and_head
 from twosome.agents.memo import Memo, candidate_keys
 from twosome.agents.observation import ObsBatch
 from twosome.parallel.fsdp import transformer_blocks, transformer_units
@@ -69,6 +70,7 @@ class TwosomeAgent(ActorCritic):
         lora_target_modules: tuple[str, ...] = ("q_proj", "v_proj"),
         lora_layers: int | None = None,
         trunk_cache_mb: float = 256.0,
+        critic: bool = True,
         critic_hidden: tuple[int, ...] = (1024, 512),
         critic_activation: str = "relu",
         critic_bias: bool = False,
@@ -80,7 +82,8 @@ class TwosomeAgent(ActorCritic):
     ):
         """``adapter_name``: join a seed group (``training/seed_group.py``): ``lm`` is then the group's PeftModel
         (or, for the first member, the bare LM) and this agent trains its own adapter of that name on it, every
-        row it scores going through that adapter (``row_adapters``). None: the agent owns its LM, as alone."""
+        row it scores going through that adapter (``row_adapters``). None: the agent owns its LM, as alone.
+        ``critic=False``: no critic head at all, for an algorithm that reads no values (``algo=gigpo``)."""
         super().__init__()
         if norm not in NORMALIZATIONS:
             raise ValueError(f"norm={norm!r} is not valid; valid: {list(NORMALIZATIONS)}")
@@ -108,7 +111,8 @@ class TwosomeAgent(ActorCritic):
         if critic_activation not in ACTIVATIONS:
             raise ValueError(f"critic_activation={critic_activation!r} is not valid; valid: {sorted(ACTIVATIONS)}")
         hidden = lm.config.hidden_size  # T5 configs map it to d_model
-        self.critic_head = mlp([hidden, *critic_hidden, 1], activation=ACTIVATIONS[critic_activation], bias=critic_bias)
+        head = mlp([hidden, *critic_hidden, 1], activation=ACTIVATIONS[critic_activation], bias=critic_bias)
+        self.critic_head = head if critic else None
         self.critic_uses_adapter = critic_uses_adapter
         self.memoize = memoize
         self._scores = Memo(feature_cache_size)  # per (prompt, valid actions), inside frozen_policy() only
@@ -231,6 +235,8 @@ class TwosomeAgent(ActorCritic):
         return self._adapted
 
     def value(self, obs: ObsBatch) -> torch.Tensor:
+        if self.critic_head is None:
+            return super().value(obs)
         if self.critic_uses_adapter:  # read from the adapted LM; the value loss trains the head only
             features = self._adapted_memo().get_many(obs.prompts, self._prompt_features, remember=self.memoize)
         else:  # from the frozen base LM: a prompt's feature never changes, so each is computed once in a run
@@ -275,29 +281,14 @@ class TwosomeAgent(ActorCritic):
         return [p for n, p in self.actor.named_parameters() if f".{name}." in n and "lora_" in n]
 
     def value_parameters(self) -> list[nn.Parameter]:
-        return list(self.critic_head.parameters())
+        return [] if self.critic_head is None else list(self.critic_head.parameters())
 
     def fsdp_units(self) -> list[nn.Module]:
         """The LM block by block, then the critic head."""
-        return [*transformer_units(self.actor), self.critic_head]
+        return [*transformer_units(self.actor), *([self.critic_head] if self.critic_head is not None else [])]
 
     def save(self, directory: str | Path, state_dict: dict | None = None) -> None:
-        """``adapter/`` as peft writes it, whatever this agent's adapter is called in a seed group."""
-        directory = Path(directory)
-        actor_sd = None if state_dict is None else child_state_dict(self, "actor", state_dict)
-        name = self.adapter_name or "default"
-        self.actor.save_pretrained(directory / "adapter", state_dict=actor_sd, selected_adapters=[name])
-        if name != "default":  # peft puts a named adapter in a subdirectory: the files a run alone writes
-            for item in (directory / "adapter" / name).iterdir():
-                item.replace(directory / "adapter" / item.name)
-            (directory / "adapter" / name).rmdir()
-        torch.save(child_state_dict(self, "critic_head", state_dict), directory / "critic_head.pt")
+        save_adapter_and_head(self, directory, state_dict, self.adapter_name or "default")
 
     def load(self, directory: str | Path) -> None:
-        from peft import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
-        directory = Path(directory)
-        weights = load_file(directory / "adapter" / "adapter_model.safetensors")
-        set_peft_model_state_dict(self.actor, weights, adapter_name=self.adapter_name or "default")
-        self.critic_head.load_state_dict(torch.load(directory / "critic_head.pt", weights_only=True))
+        load_adapter_and_head(self, directory, self.adapter_name or "default")

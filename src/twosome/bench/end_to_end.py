@@ -28,6 +28,7 @@ import pandas as pd
 
 from twosome.lm.dtype import cpu_flags
 from twosome.processes import descendants
+from twosome.run_dir import RunDir
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -98,7 +99,7 @@ def run_case(tree: Path, overrides: list[str], run_dir: Path, timeout: float, th
             stderr.seek(0)
             error = None if proc.returncode == 0 else stderr.read().strip().splitlines()[-1:]
     out: dict[str, float] = {"wall_seconds": time.time() - start, "peak_rss_gib": peak / 2**30}
-    metrics_csv = run_dir / "metrics.csv"
+    metrics_csv = RunDir(run_dir).metrics
     if error or not metrics_csv.exists():
         print(f"    failed: {error}", flush=True)
         return {**out, "error": " ".join(error or ["no metrics.csv"])}

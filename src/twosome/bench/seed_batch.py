@@ -25,6 +25,7 @@ import pandas as pd
 
 from twosome.bench.end_to_end import ROOT, case_overrides, rss_bytes
 from twosome.lm.dtype import cpu_flags
+from twosome.run_dir import RunDir
 
 
 def gpu_name() -> str:
@@ -60,7 +61,7 @@ def summed_sps(run_dirs: list[Path]) -> tuple[float, int]:
     """(sum over runs of the last update's charts/SPS, total env steps); NaN when a run wrote no metrics."""
     sps, steps = 0.0, 0
     for run_dir in run_dirs:
-        path = run_dir / "metrics.csv"
+        path = RunDir(run_dir).metrics
         if not path.exists():
             return float("nan"), 0
         last = pd.read_csv(path).dropna(subset=["charts/SPS"]).iloc[-1]
@@ -73,7 +74,7 @@ def phase_seconds(run_dirs: list[Path], way: str) -> tuple[float, float]:
     """Wall seconds per update (the first, a warm-up, left out) in the rollout and in the updates (value + policy):
     separate processes run at once (the mean over seeds); a group collects all rollouts in one and runs the seeds'
     updates one after another (their sum)."""
-    frames = [pd.read_csv(d / "metrics.csv").dropna(subset=["charts/rollout_seconds"]).iloc[1:] for d in run_dirs]
+    frames = [pd.read_csv(RunDir(d).metrics).dropna(subset=["charts/rollout_seconds"]).iloc[1:] for d in run_dirs]
     rollout = sum(f["charts/rollout_seconds"].mean() for f in frames) / len(frames)
     updates = [f["charts/update_seconds"].mean() for f in frames]
     return rollout, sum(updates) if way == "batched" else sum(updates) / len(updates)

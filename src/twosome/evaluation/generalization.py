@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
 import os
 from pathlib import Path
@@ -43,6 +42,7 @@ from twosome.config import AgentConfig, load_run_config
 from twosome.envs.wording import CANONICAL, RANDOM, family_of, wordings
 from twosome.envs.wording import names as wording_names
 from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
+from twosome.run_dir import RunDir
 from twosome.training.build import build_agent, env_spaces
 from twosome.training.rollout import evaluate
 from twosome.training.vector_env import make_vector_env
@@ -56,9 +56,9 @@ def suites() -> list[str]:
 
 def run_config(run_dir: Path):
     """A run's resolved config, with a clear error for a directory that is not a run."""
-    config_path = Path(run_dir) / "config.yaml"
+    config_path = RunDir(run_dir).config
     if not config_path.exists():
-        raise FileNotFoundError(f"{run_dir} has no config.yaml: is it a run directory written by src/run.py?")
+        raise FileNotFoundError(f"{run_dir} has no {config_path.name}: is it a run directory written by src/run.py?")
     return load_run_config(config_path)
 
 
@@ -263,8 +263,8 @@ def planned_agents(run_dirs: list[Path], with_untrained: bool):
     ``weights`` names what is evaluated (the saved weights' digest), so a retrained run is not taken for the old one."""
     for run_dir in run_dirs:
         cfg = run_config(run_dir)
-        summary = Path(run_dir) / "summary.json"
-        digest = (json.loads(summary.read_text()).get("weights_digest") if summary.exists() else None) or ""
+        run = RunDir(run_dir)
+        digest = (run.read_summary().get("weights_digest") if run.summary.exists() else None) or ""
         for untrained in [False, True] if with_untrained else [False]:
             if untrained and not cfg.agent.untrained_twin:
                 continue  # only agents that train adapters on their LM have one (SayCan never trains its LM)

@@ -32,8 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from omegaconf import OmegaConf
+from tqdm.auto import tqdm
 
+from twosome.config import load_run_config
 from twosome.fileio import atomic_write_text
+from twosome.run_dir import ADAPTER_CONFIG, RunDir, trained_runs
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +298,7 @@ def evaluate_retention(
     if base is not None:
         base_model = str(base.resolve())
     if adapter is not None:
-        if not (Path(adapter) / "adapter_config.json").is_file():
+        if not (Path(adapter) / ADAPTER_CONFIG).is_file():
             raise FileNotFoundError(f"adapter {adapter!r} is not a peft adapter directory (no adapter_config.json)")
         adapter = str(Path(adapter).resolve())
 
@@ -338,13 +342,7 @@ def find_run_dirs(path: str | os.PathLike) -> list[Path]:
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"run directory {root} does not exist")
-
-    def is_run(p: Path) -> bool:
-        return (p / "config.yaml").is_file() and (p / "adapter" / "adapter_config.json").is_file()
-
-    if is_run(root):
-        return [root]
-    runs = sorted({c.parent for c in root.rglob("config.yaml") if is_run(c.parent)})
+    runs = [run.root for run in trained_runs(root)]
     if not runs:
         raise FileNotFoundError(f"no trained run (config.yaml + adapter/adapter_config.json) in or below {root}")
     return runs
@@ -352,13 +350,13 @@ def find_run_dirs(path: str | os.PathLike) -> list[Path]:
 
 def read_run(run_dir: Path) -> dict[str, Any]:
     """What the retention records need from one run directory."""
-    config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    run = RunDir(run_dir)
+    config = OmegaConf.to_container(load_run_config(run.config), resolve=True)
     model = config.get("model") or {}
     if not model.get("path"):
-        raise ValueError(f"{run_dir}/config.yaml has no model.path")
+        raise ValueError(f"{run.config} has no model.path")
     base = Path(str(model["path"])).expanduser()
-    summary_path = run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    summary = run.read_summary() if run.summary.is_file() else {}
     agent_cfg = config.get("agent") or {}
     policy = agent_cfg.get("policy") or {}
     return {
@@ -370,7 +368,7 @@ def read_run(run_dir: Path) -> dict[str, Any]:
         "seed": summary.get("seed", config.get("seed")),
         "model": summary.get("model") or model.get("name") or base.name,
         "base": str(base if base.is_absolute() else base.resolve()),
-        "adapter": str(run_dir / "adapter"),
+        "adapter": str(run.adapter),
     }
 
 
@@ -382,12 +380,18 @@ def retention_records(
     runs = [read_run(r) for d in run_dirs for r in find_run_dirs(d)]
     before: dict[str, dict[str, float]] = {}
     records: list[dict[str, Any]] = []
+    # one evaluation per distinct base and one per run: models evaluated of all, with the time left
+    bar = tqdm(total=len({run["base"] for run in runs}) + len(runs), unit="model", desc="retention")
     for run in runs:
         if run["base"] not in before:
             log.info("before: %s", run["base"])
+            bar.set_postfix_str(f"base {Path(run['base']).name}")
             before[run["base"]] = evaluate_retention(run["base"], None, tasks, **eval_kwargs)
+            bar.update()
         log.info("after: %s + %s", run["base"], run["adapter"])
+        bar.set_postfix_str(run["run"])
         after = evaluate_retention(run["base"], run["adapter"], tasks, **eval_kwargs)
+        bar.update()
         meta = {k: run[k] for k in ("run", "agent", "env_id", "norm", "seed", "model", "run_dir")}
         for which, scores in (("before", before[run["base"]]), ("after", after)):
             for key, value in scores.items():
@@ -395,6 +399,7 @@ def retention_records(
                 records.append({**meta, "which": which, "task": task, "metric": metric, "value": value})
         if out is not None:
             write_records(records, out)
+    bar.close()
     return records
 
 

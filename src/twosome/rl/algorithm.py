@@ -1,7 +1,7 @@
 """The contract between a run and a learning algorithm: build the optimizers, then turn rollouts into updates.
 
 An algorithm knows the agent contract and its own settings; it knows nothing of Lightning, checkpoints or
-environments. The run (``training/ppo_module.py``) collects the rollout and hands over what the update needs from
+environments. The run (``training/rl_module.py``) collects the rollout and hands over what the update needs from
 the training loop in an ``UpdateContext``.
 """
 

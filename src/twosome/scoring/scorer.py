@@ -9,13 +9,13 @@ model (T5, as GLAM) reads the prompt in its encoder and the candidate in its dec
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from twosome.scoring.kernels import KERNELS, device_of, is_sharded, one_logit
 from twosome.scoring.normalization import normalize
 from twosome.scoring.row_adapters import rows_through
 from twosome.scoring.trie import trie_logprobs
@@ -129,6 +129,7 @@ class ActionScorer:
             raise ValueError("the tokenizer needs a pad token (set tokenizer.pad_token) to batch sequences")
         self.tokenizer = tokenizer
         self.encoder_decoder = encoder_decoder
+        self.kind = "seq2seq" if encoder_decoder else "causal"  # its rows of twosome.scoring.kernels.KERNELS
         if encoder_decoder:
             # The candidate is a decoder sequence of its own: no separator, decoding starts from the start token.
             self.separator = ""
@@ -142,10 +143,10 @@ class ActionScorer:
         #: blocks of a causal LM; None: every call runs every block.
         self.trunk: TrunkCache | None = None
 
-    def _trunk_rows(self, model, rows: Callable[[], tuple[list[Hashable], list[int]]]):
+    def trunk_rows(self, model, rows: Callable[[], tuple[list[Hashable], list[int]]]):
         """Around a forward: the trunk cache, where it applies. ``rows()`` gives the call's row keys and lengths
         (built only when a cache is used)."""
-        if self.trunk is None or _is_sharded(model):
+        if self.trunk is None or is_sharded(model):
             return contextlib.nullcontext()
         return self.trunk.rows_of(*rows())
 
@@ -212,7 +213,7 @@ class ActionScorer:
             adapters=None if adapters is None else list(adapters),
         )
 
-    def _pad(self, rows: list[list[int]], device, fill: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def pad(self, rows: list[list[int]], device, fill: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-pad int lists into (values, bool mask); ``fill`` defaults to the pad token."""
         lengths = torch.tensor([len(r) for r in rows])
         mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
@@ -235,218 +236,27 @@ class ActionScorer:
         mode = mode or self.mode
         if mode not in SCORING_MODES:
             raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
-        if self.encoder_decoder:
-            kernel = self._score_seq2seq_shared if mode == "shared" else self._score_seq2seq_naive
-        elif mode == "naive":
-            kernel = self._score_naive
-        else:
-            kernel = self._score_packed if self._one_pass(model, batch) else self._score_prefix_cache
-        token_logprobs, token_ids, token_mask, prompt_hidden, token_hidden = kernel(model, batch, hidden)
+        kernel = KERNELS[self.kind, self._kernel_name(model, batch, mode)]
+        token_logprobs, token_ids, token_mask, prompt_hidden, token_hidden = kernel(self, model, batch, hidden)
         return CandidateScores(
             token_logprobs, token_mask, token_ids, batch.n_words, batch.owner, batch.counts, prompt_hidden, token_hidden
         )
-
-    def _targets(self, batch: CandidateBatch, device) -> tuple[torch.Tensor, torch.Tensor]:
-        """The candidates' token ids, (C, L) right-padded, and their mask."""
-        return self._pad(batch.candidate_ids, device)
-
-    @staticmethod
-    def _token_logprobs(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """log_softmax(logits)[target] at every (candidate, token), zero where ``mask`` is False."""
-        token_logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-        return token_logp * mask
-
-    @staticmethod
-    def _first_of_each_prompt(batch: CandidateBatch) -> torch.Tensor:
-        """Index of each prompt's first candidate (its rows share the prompt's hidden state)."""
-        return torch.tensor([0, *batch.counts[:-1]]).cumsum(0)
-
-    def _score_naive(self, model, batch: CandidateBatch, hidden: bool):
-        device = _device_of(model)
-        owner = batch.owner.tolist()
-        seqs = [batch.prompt_ids[o] + c for o, c in zip(owner, batch.candidate_ids)]
-        ids, mask = self._pad(seqs, device)
-        p_len = torch.tensor([len(batch.prompt_ids[o]) for o in owner], device=device)
-        targets, t_mask = self._targets(batch, device)
-        # Only positions that predict candidate tokens need logits: keep one contiguous window for all rows.
-        pred_pos = p_len[:, None] - 1 + torch.arange(targets.shape[1], device=device)[None, :]
-        pred_pos = pred_pos.clamp(max=ids.shape[1] - 1)
-        trunk = self._trunk_rows(model, lambda: ([("naive", tuple(q)) for q in seqs], [len(q) for q in seqs]))
-        with trunk, rows_through(model, batch.candidate_rows()):
-            out = model(
-                input_ids=ids, attention_mask=mask.long(), output_hidden_states=hidden, **self._window(model, pred_pos)
-            )
-        first = int(pred_pos.min()) if _accepts_logits_to_keep(model) else 0
-        picked = out.logits.gather(1, (pred_pos - first)[..., None].expand(-1, -1, out.logits.shape[-1]))
-        token_logp = self._token_logprobs(picked, targets, t_mask)
-        if not hidden:
-            return token_logp, targets, t_mask, None, None
-        h = out.hidden_states[-1]
-        token_hidden = h.gather(1, pred_pos[..., None].expand(-1, -1, h.shape[-1]))
-        return token_logp, targets, t_mask, token_hidden[self._first_of_each_prompt(batch).to(device), 0], token_hidden
 
     #: Below this many prompt tokens per call, ``auto`` takes the one-pass kernel on one process too: one forward
     #: costs less than two when calls are small; above it, the prefix pass's causal fast path wins (BENCHMARKS.md).
     one_pass_max_prompt_tokens = 2048
 
-    def _one_pass(self, model, batch: CandidateBatch) -> bool:
+    def _kernel_name(self, model, batch: CandidateBatch, mode: str) -> str:
+        """The ``KERNELS`` row for this call: the mode, but a causal LM's shared scoring has two kernels."""
+        if self.kind != "causal" or mode == "naive":
+            return mode
         if self.shared_kernel != "auto":
-            return self.shared_kernel == "one_pass"
+            return self.shared_kernel
         if self.trunk is not None:  # one row per state, one cache entry; the prefix pass's gain was the trunk's
-            return True
+            return "one_pass"
         lengths = [len(p) for p in batch.prompt_ids]
-        return min(lengths) < 2 or sum(lengths) <= self.one_pass_max_prompt_tokens or _is_sharded(model)
-
-    def _score_prefix_cache(self, model, batch: CandidateBatch, hidden: bool):
-        """Prompts minus their last token run once with a KV cache; then one row per prompt holds, for each of its
-        candidates, [the prompt's last token, the candidate but its last token], attending to the cache and to its
-        own earlier tokens (tree mask), with positions that continue the prompt."""
-        device = _device_of(model)
-        prefix_ids, prefix_mask = self._pad([p[:-1] for p in batch.prompt_ids], device)
-        with rows_through(model, batch.prompt_rows()):
-            out = model(
-                input_ids=prefix_ids, attention_mask=prefix_mask.long(), use_cache=True, **self._one_logit(model)
-            )
-        rows: list[list[int]] = [[] for _ in batch.prompt_ids]
-        seg_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
-        pos_rows: list[list[int]] = [[] for _ in batch.prompt_ids]
-        pred_rows: list[list[int]] = []
-        for j, (o, c) in enumerate(zip(batch.owner.tolist(), batch.candidate_ids)):
-            p_len, start = len(batch.prompt_ids[o]), len(rows[o])
-            pred_rows.append(list(range(start, start + len(c))))
-            rows[o] += [batch.prompt_ids[o][-1], *c[:-1]]
-            seg_rows[o] += [j] * len(c)
-            pos_rows[o] += range(p_len - 1, p_len - 1 + len(c))
-        ids, _ = self._pad(rows, device)
-        seg, _ = self._pad(seg_rows, device, fill=-1)
-        pos, _ = self._pad(pos_rows, device, fill=0)
-        length = ids.shape[1]
-        causal = torch.ones(length, length, dtype=torch.bool, device=device).tril()
-        own = (seg[:, :, None] == seg[:, None, :]) & causal[None] & (seg[:, :, None] >= 0)
-        own = own | torch.eye(length, dtype=torch.bool, device=device)[None]  # padded queries see themselves
-        allowed = torch.cat([prefix_mask[:, None, :].expand(-1, length, -1), own], dim=2)[:, None]
-        attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
-        with rows_through(model, batch.prompt_rows()):
-            out = model(
-                input_ids=ids,
-                attention_mask=attn,
-                position_ids=pos,
-                past_key_values=out.past_key_values,
-                use_cache=True,
-                output_hidden_states=hidden,
-            )
-        pred_pos, _ = self._pad(pred_rows, device, fill=0)
-        owner = batch.owner.to(device)
-        targets, t_mask = self._targets(batch, device)
-        token_logp = self._token_logprobs(out.logits[owner[:, None], pred_pos], targets, t_mask)
-        if not hidden:
-            return token_logp, targets, t_mask, None, None
-        h = out.hidden_states[-1]  # position 0 of every row is its first candidate's copy of the last prompt token
-        return token_logp, targets, t_mask, h[:, 0], h[owner[:, None], pred_pos]
-
-    def _score_packed(self, model, batch: CandidateBatch, hidden: bool):
-        """One row per prompt: [prompt, c_1[:-1], c_2[:-1], ...]. Token 0 of every candidate is predicted at the
-        prompt's last position; token k > 0 at the position of its own token k-1."""
-        device = _device_of(model)
-        rows = [list(p) for p in batch.prompt_ids]
-        seg_rows = [[-1] * len(p) for p in batch.prompt_ids]
-        pos_rows = [list(range(len(p))) for p in batch.prompt_ids]
-        pred_rows: list[list[int]] = []
-        for j, (o, c) in enumerate(zip(batch.owner.tolist(), batch.candidate_ids)):
-            p_len, start = len(batch.prompt_ids[o]), len(rows[o])
-            pred_rows.append([p_len - 1, *range(start, start + len(c) - 1)])
-            rows[o] += c[:-1]
-            seg_rows[o] += [j] * (len(c) - 1)
-            pos_rows[o] += range(p_len, p_len + len(c) - 1)
-        ids, mask = self._pad(rows, device)
-        seg, _ = self._pad(seg_rows, device, fill=-2)
-        pos, _ = self._pad(pos_rows, device, fill=0)
-        length = ids.shape[1]
-        causal = torch.ones(length, length, dtype=torch.bool, device=device).tril()
-        sees = (seg[:, None, :] == -1) | (seg[:, :, None] == seg[:, None, :])  # the prompt, or its own candidate
-        allowed = (sees & causal[None])[:, None]
-        attn = allowed if model.config._attn_implementation == "sdpa" else _additive(allowed, model.dtype)
-        pred_pos, _ = self._pad(pred_rows, device, fill=0)
-
-        def packed_rows():  # a row: its prompt and all its candidates, as packed
-            owners = batch.owner.tolist()
-            keys = [
-                ("packed", tuple(p), tuple(tuple(c) for o, c in zip(owners, batch.candidate_ids) if o == i))
-                for i, p in enumerate(batch.prompt_ids)
-            ]
-            return keys, [len(r) for r in rows]
-
-        head = _output_head(model)
-        with self._trunk_rows(model, packed_rows), rows_through(model, batch.prompt_rows()):
-            out = model(
-                input_ids=ids,
-                attention_mask=attn,
-                position_ids=pos,
-                output_hidden_states=hidden or head is not None,
-                **({"logits_to_keep": 1} if head is not None else self._window(model, pred_pos)),
-            )
-        owner = batch.owner.to(device)
-        if head is not None:  # logits at the predicting positions only, not over a window of every row
-            picked = head(out.hidden_states[-1][owner[:, None], pred_pos])
-        else:
-            first = int(pred_pos.min()) if _accepts_logits_to_keep(model) else 0
-            picked = out.logits[owner[:, None], pred_pos - first]  # (C, L, V): each candidate reads its prompt's row
-        targets, t_mask = self._targets(batch, device)
-        token_logp = self._token_logprobs(picked, targets, t_mask)
-        if not hidden:
-            return token_logp, targets, t_mask, None, None
-        h = out.hidden_states[-1]
-        p_last = torch.tensor([len(p) - 1 for p in batch.prompt_ids], device=device)
-        token_hidden = h[owner[:, None], pred_pos]
-        return token_logp, targets, t_mask, h[torch.arange(len(rows), device=device), p_last], token_hidden
-
-    def _score_seq2seq_shared(self, model, batch: CandidateBatch, hidden: bool):
-        """Encoder once per prompt, its output gathered per candidate inside the graph (gradients reach the
-        encoder's adapters from every candidate); decoder over [start, candidate but its last token]."""
-        device = _device_of(model)
-        enc_ids, enc_mask = self._pad(batch.prompt_ids, device)
-        with rows_through(model, batch.prompt_rows()):
-            encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
-        owner = batch.owner.to(device)
-        return self._decode(model, batch, encoded[owner], enc_mask[owner], hidden)
-
-    def _score_seq2seq_naive(self, model, batch: CandidateBatch, hidden: bool):
-        """Every (prompt, candidate) pair encoded on its own."""
-        device = _device_of(model)
-        enc_ids, enc_mask = self._pad([batch.prompt_ids[o] for o in batch.owner.tolist()], device)
-        with rows_through(model, batch.candidate_rows()):
-            encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
-        return self._decode(model, batch, encoded, enc_mask, hidden)
-
-    def _decode(self, model, batch: CandidateBatch, encoded, enc_mask, hidden: bool):
-        device = encoded.device
-        dec_ids, dec_mask = self._pad([[self.decoder_start] + c[:-1] for c in batch.candidate_ids], device)
-        with rows_through(model, batch.candidate_rows()):
-            out = model(
-                encoder_outputs=(encoded,),
-                attention_mask=enc_mask.long(),
-                decoder_input_ids=dec_ids,
-                decoder_attention_mask=dec_mask.long(),
-                output_hidden_states=hidden,
-            )
-        targets, t_mask = self._targets(batch, device)
-        token_logp = self._token_logprobs(out.logits, targets, t_mask)
-        if not hidden:
-            return token_logp, targets, t_mask, None, None
-        h = out.decoder_hidden_states[-1]
-        return token_logp, targets, t_mask, h[self._first_of_each_prompt(batch).to(device), 0], h
-
-    @staticmethod
-    def _window(model, pred_pos: torch.Tensor) -> dict:
-        """Ask for logits at the positions from the first that predicts a candidate token to the end only."""
-        if not _accepts_logits_to_keep(model):
-            return {}
-        first = int(pred_pos.min())
-        return {"logits_to_keep": torch.arange(first, int(pred_pos.max()) + 1, device=pred_pos.device)}
-
-    @staticmethod
-    def _one_logit(model) -> dict:
-        return {"logits_to_keep": 1} if _accepts_logits_to_keep(model) else {}
+        small = min(lengths) < 2 or sum(lengths) <= self.one_pass_max_prompt_tokens
+        return "one_pass" if small or is_sharded(model) else "prefix_cache"
 
     def prompt_features(
         self, model, prompt_ids: list[list[int]], adapters: Sequence[str] | None = None
@@ -456,8 +266,8 @@ class ActionScorer:
 
         For an encoder-decoder: the decoder's final hidden state at its first position (GLAM's value head input).
         """
-        device = _device_of(model)
-        ids, mask = self._pad(prompt_ids, device)
+        device = device_of(model)
+        ids, mask = self.pad(prompt_ids, device)
         if self.encoder_decoder:
             start = torch.full((len(prompt_ids), 1), self.decoder_start, dtype=torch.long, device=device)
             with rows_through(model, adapters):
@@ -466,47 +276,8 @@ class ActionScorer:
                 )
             return out.decoder_hidden_states[-1][:, 0].float()
         rows = lambda: ([("prompt", tuple(p)) for p in prompt_ids], [len(p) for p in prompt_ids])  # noqa: E731
-        trunk = self._trunk_rows(model, rows)
+        trunk = self.trunk_rows(model, rows)
         with trunk, rows_through(model, adapters):
-            out = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True, **self._one_logit(model))
+            out = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True, **one_logit(model))
         last = mask.sum(1) - 1
         return out.hidden_states[-1][torch.arange(len(prompt_ids), device=device), last].float()
-
-
-def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)
-
-
-def _is_sharded(model) -> bool:
-    """Whether FSDP2 sharded ``model`` or a module inside it (a block then may run only once per graph)."""
-    from torch.distributed.fsdp import FSDPModule
-
-    return any(isinstance(m, FSDPModule) for m in model.modules())
-
-
-def _output_head(model):
-    """The LM head, for logits at chosen positions only (rows of different prompt lengths predict at different
-    columns: a window of positions shared by all rows holds mostly positions nobody reads). None where the head is
-    adapted (its LoRA rows would not be the call's) or the model cannot skip its own logits."""
-    from peft.tuners.lora import LoraLayer
-
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
-    if head is None or isinstance(head, LoraLayer) or not _accepts_logits_to_keep(model):
-        return None
-    return head
-
-
-def _device_of(model) -> torch.device:
-    return next(model.parameters()).device
-
-
-_LOGITS_TO_KEEP: dict[type, bool] = {}
-
-
-def _accepts_logits_to_keep(model) -> bool:
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    cls = type(base)
-    if cls not in _LOGITS_TO_KEEP:
-        _LOGITS_TO_KEEP[cls] = "logits_to_keep" in inspect.signature(cls.forward).parameters
-    return _LOGITS_TO_KEEP[cls]

@@ -20,15 +20,16 @@ from twosome.config import (  # noqa: F401  (re-exported)
     GPU_ACCELERATORS,
     STRATEGIES,
     ConfigError,
+    RunSettings,
     env_kwargs,
     env_wording,
-    eval_config,
-    ppo_config,
+    run_settings,
     validate,
 )
 from twosome.lm.loading import load_lm
+from twosome.run_dir import TENSORBOARD
 from twosome.training.csv_logger import ContinuingCSVLogger
-from twosome.training.ppo_module import PPOModule
+from twosome.training.rl_module import RLModule
 from twosome.training.vector_env import make_vector_env
 
 
@@ -69,11 +70,12 @@ def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
     )
 
 
-def build_module(cfg: DictConfig, agent: ActorCritic) -> PPOModule:
-    ppo = ppo_config(cfg)
+def build_module(cfg: DictConfig, agent: ActorCritic, run: RunSettings | None = None) -> RLModule:
+    """``run``: the settings ``validate`` parsed (parsed here when not given)."""
+    run = run if run is not None else run_settings(cfg)
     # The algorithm's own settings come from conf/algo; the agent and the PPO settings are objects, passed after.
-    algorithm = hydra.utils.instantiate(cfg.algo, _partial_=True, _convert_="all")(agent=agent, ppo=ppo)
-    return PPOModule(agent, env_factory(cfg), ppo, eval_config(cfg), seed=cfg.seed, algorithm=algorithm)
+    algorithm = hydra.utils.instantiate(cfg.algo, _partial_=True, _convert_="all")(agent=agent, ppo=run.ppo)
+    return RLModule(agent, env_factory(cfg), run.rollout, run.eval, algorithm, seed=cfg.seed)
 
 
 def build_strategy(cfg: DictConfig):
@@ -96,7 +98,7 @@ def build_loggers(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = No
         loggers.append(ContinuingCSVLogger(save_dir=str(run_dir), name="", version="", flush_logs_every_n_steps=1))
     if cfg.logger.tensorboard:
         tb_kwargs = {} if tb_purge_step is None else {"purge_step": tb_purge_step}
-        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", **tb_kwargs))
+        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name=TENSORBOARD, version="", **tb_kwargs))
     return loggers
 
 

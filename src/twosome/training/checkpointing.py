@@ -30,11 +30,10 @@ from pytorch_lightning.callbacks import Callback
 
 from twosome.fileio import atomic_write_bytes, atomic_write_text, current_umask  # noqa: F401  (re-exported)
 from twosome.parallel import collectives as dist
+from twosome.run_dir import RunDir
 from twosome.training.run_state import stored_run_state
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_NAME = "last.ckpt"
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -45,7 +44,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 def checkpoint_path(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "checkpoints" / CHECKPOINT_NAME
+    return RunDir(run_dir).checkpoint
 
 
 class DamagedCheckpoint(RuntimeError):

@@ -27,9 +27,10 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torch import nn
 
 from twosome.agents import capabilities
-from twosome.config import ConfigError, budget_note, validate
+from twosome.config import ConfigError, RunSettings, budget_note, validate
 from twosome.fileio import atomic_write_bytes, atomic_write_text
 from twosome.rl.algorithm import UpdateContext
+from twosome.run_dir import RunDir
 from twosome.training import train as single
 from twosome.training.build import build_agent, build_loggers, build_module, build_trainer
 from twosome.training.checkpointing import (
@@ -40,7 +41,7 @@ from twosome.training.checkpointing import (
     checkpoint_path,
     read_run_state,
 )
-from twosome.training.ppo_module import PPOModule
+from twosome.training.rl_module import RLModule
 from twosome.training.run_state import RUN_STATE_KEY, UpdateSchedule, rng_state, set_rng_state, stored_run_state
 
 GROUP_FORMAT = "seed_group"  # the key that marks a member's checkpoint
@@ -73,9 +74,10 @@ class Member:
 
     index: int
     cfg: DictConfig
+    settings: RunSettings  # cfg, parsed once (validate)
     run_dir: Path
     resume_from: Path | None
-    module: PPOModule | None = None
+    module: RLModule | None = None
     rng: dict = field(default_factory=dict)
     loggers: list = field(default_factory=list)
     first_update: int = 0  # updates done before this process (from the checkpoint)
@@ -270,7 +272,7 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
         first = None  # the first run's config less its seed: every other must equal it
         for i, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
             try:
-                validate(cfg)
+                parsed = validate(cfg)
                 first = _without_seed(cfg) if first is None else first
                 if i and _without_seed(cfg) != first:
                     raise ConfigError(f"{run_dir}: a seed group's runs must differ only in their seed")
@@ -283,12 +285,12 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                     print(single.summary_line(finished))
                     results[i] = finished
                     continue
-                atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-                members.append(Member(i, cfg, run_dir, resume_from))
+                atomic_write_text(RunDir(run_dir).config, OmegaConf.to_yaml(cfg, resolve=True))
+                members.append(Member(i, cfg, parsed, run_dir, resume_from))
             except Exception as err:
                 results[i] = err
         if members:
-            note = budget_note(members[0].cfg)
+            note = budget_note(members[0].settings)
             if note:
                 print(note)
             try:
@@ -309,12 +311,12 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
         pl.seed_everything(m.cfg.seed, workers=True, verbose=False)  # as a run alone: its agent's initial weights
         agent = build_agent(m.cfg, base=base, adapter_name=f"seed_group_{m.index}")
         base = (agent.group_base(), agent.scorer.tokenizer)
-        m.module = build_module(m.cfg, agent)
+        m.module = build_module(m.cfg, agent, m.settings)
         m.rng = {"cpu": rng_state()}
         purge = None
         if m.resume_from is not None:
             state = read_run_state(m.resume_from)
-            single.truncate_csv(m.run_dir / "metrics.csv", state["updates_done"])
+            single.truncate_csv(RunDir(m.run_dir).metrics, state["updates_done"])
             purge = state["env_steps"] + 1
             m.first_update = state["updates_done"]
             print(f"Resuming {m.run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")

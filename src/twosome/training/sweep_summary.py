@@ -26,6 +26,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from twosome.fileio import DirectoryInUse, atomic_write_text
+from twosome.run_dir import RunDir
 
 COLUMNS = ["job", "status", "overrides", "error", "eval/episodic_return", "eval/success_rate", "env_steps", "run_dir"]
 
@@ -38,12 +39,12 @@ def _job_record(config: DictConfig, job_return: JobReturn) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "error": "",
     }
-    status_file, summary_file = run_dir / "status.json", run_dir / "summary.json"
-    run_status = json.loads(status_file.read_text()) if status_file.exists() else {}
+    run = RunDir(run_dir)
+    run_status = run.read_status()
     if job_return.status == JobStatus.COMPLETED:
         record["status"] = "finished"
-        if summary_file.exists():
-            summary = json.loads(summary_file.read_text())
+        if run.summary.exists():
+            summary = run.read_summary()
             record.update({k: summary.get(k) for k in ("eval/episodic_return", "eval/success_rate", "env_steps")})
     else:
         error = job_return._return_value

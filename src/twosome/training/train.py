@@ -21,18 +21,20 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
+from tqdm.auto import tqdm
 
 from twosome.agents.capabilities import Persistent
 from twosome.config import (  # noqa: F401  (config_changes: re-exported)
     ConfigError,
+    RunSettings,
     budget_note,
     check_run_dir,
     config_changes,
-    has_previous_run,
     validate,
 )
 from twosome.fileio import DirectoryInUse, apply_umask, directory_lock
 from twosome.parallel import collectives as dist
+from twosome.run_dir import RESULTS, RunDir
 from twosome.training.build import build_agent, build_module, build_trainer
 from twosome.training.checkpointing import (
     Interrupted,
@@ -57,8 +59,6 @@ for _message in (
 ):
     warnings.filterwarnings("ignore", message=_message)
 
-RESULTS = ("summary.json", "metrics.csv", "adapter", "checkpoints", "tensorboard")  # what a training run writes
-
 
 def run_dir_of(cfg: DictConfig) -> Path:
     if HydraConfig.initialized():
@@ -68,7 +68,7 @@ def run_dir_of(cfg: DictConfig) -> Path:
 
 def write_status(run_dir: Path, status: str, **details) -> None:
     if dist.rank() == 0:
-        atomic_write_text(run_dir / "status.json", json.dumps({"status": status, **details}, indent=2))
+        atomic_write_text(RunDir(run_dir).status, json.dumps({"status": status, **details}, indent=2))
 
 
 def truncate_csv(path: Path, last_update: int) -> None:
@@ -116,8 +116,8 @@ def _read_summary(path: Path) -> dict:
 
 def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict | None]:
     """Decide how this run starts: (checkpoint to resume from, None), (None, finished summary), or (None, None)."""
-    ckpt, summary_file = checkpoint_path(run_dir), run_dir / "summary.json"
-    if has_previous_run(run_dir) and cfg.checkpoint.resume:
+    ckpt, summary_file = checkpoint_path(run_dir), RunDir(run_dir).summary
+    if RunDir(run_dir).has_previous_run() and cfg.checkpoint.resume:
         check_run_dir(cfg, run_dir)
         if not summary_file.exists():
             return ckpt, None
@@ -164,26 +164,26 @@ def summary_line(summary: dict) -> str:
 
 
 def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> dict:
-    validate(cfg)
+    run = validate(cfg)  # the settings, parsed once and passed down
     run_dir = Path(run_dir) if run_dir is not None else run_dir_of(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     with run_dir_lock(run_dir):
-        return _locked_train(cfg, run_dir, **trainer_overrides)
+        return _locked_train(cfg, run, run_dir, **trainer_overrides)
 
 
-def _locked_train(cfg: DictConfig, run_dir: Path, **trainer_overrides) -> dict:
+def _locked_train(cfg: DictConfig, run: RunSettings, run_dir: Path, **trainer_overrides) -> dict:
     resume_from, finished = prepare_run_dir(cfg, run_dir)
     if finished is not None:
         print(f"{run_dir} is already finished (checkpoint.resume=false reruns it)")
         print(summary_line(finished))
         return finished
-    note = budget_note(cfg)
+    note = budget_note(run)
     if note:
         print(note)
     if dist.rank() == 0:
-        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        atomic_write_text(RunDir(run_dir).config, OmegaConf.to_yaml(cfg, resolve=True))
     try:
-        return _train(cfg, run_dir, resume_from, **trainer_overrides)
+        return _train(cfg, run, run_dir, resume_from, **trainer_overrides)
     except Interrupted as stop:
         write_status(run_dir, "interrupted", reason=str(stop))
         print(f"Interrupted: {stop}")
@@ -218,11 +218,11 @@ def _interrupted_at_once(run_dir: Path) -> Interrupted:
     return Interrupted(f"{reason}; rerun the same command to continue")
 
 
-def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
+def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     start = time.time()
     agent = build_agent(cfg)
-    module = build_module(cfg, agent)
+    module = build_module(cfg, agent, run)
     if cfg.agent.train and not isinstance(agent, Persistent):
         raise TypeError(
             f"agent {cfg.agent.name!r} ({type(agent).__name__}) trains but cannot save its weights: implement save "
@@ -237,7 +237,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
                     f"{resume_from} was written by a seed group (hydra/launcher=seed_batch): resume it the same way "
                     "(the same command), or start afresh with checkpoint.resume=false"
                 )
-            truncate_csv(run_dir / "metrics.csv", state["updates_done"])
+            truncate_csv(RunDir(run_dir).metrics, state["updates_done"])
             purge = state["env_steps"] + 1
             print(f"Resuming {run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
@@ -245,8 +245,10 @@ def _train(cfg: DictConfig, run_dir: Path, resume_from: Path | None, **trainer_o
         trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
-        module.run_evaluation()
-        module.run_sampled_evaluation()
+        episodes = run.eval.episodes + run.eval.final_sampled_episodes
+        with tqdm(total=episodes, unit="episode", desc=f"{cfg.agent.name} evaluation", disable=dist.rank() != 0) as bar:
+            module.run_evaluation(progress=bar.update)
+            module.run_sampled_evaluation(progress=bar.update)
         digest, saved = None, []
     return finish_run(cfg, run_dir, module, digest, saved, start)
 
@@ -262,6 +264,7 @@ def finish_run(cfg: DictConfig, run_dir: Path, module, digest: str | None, saved
         "env_id": cfg.env.id,
         "norm": norm,
         "model": cfg.model.name if cfg.agent.uses_lm else "-",  # "-": the agent reads no text (PPO, random)
+        "model_dtype": frozen_dtype(module.agent) if cfg.agent.uses_lm else "-",  # model.dtype=auto, as resolved
         "seed": cfg.seed,
         "env_steps": module.env_steps,
         "updates": module.num_updates if module.collector else 0,
@@ -273,11 +276,18 @@ def finish_run(cfg: DictConfig, run_dir: Path, module, digest: str | None, saved
         **(module.agent.report() if hasattr(module.agent, "report") else {}),  # e.g. agent=generate's texts
     }
     if dist.rank() == 0:
-        atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
+        atomic_write_text(RunDir(run_dir).summary, json.dumps(summary, indent=2))
         write_status(run_dir, "finished")
         print(f"Results in {run_dir}")
         print(summary_line(summary))
     return summary
+
+
+def frozen_dtype(agent) -> str:
+    """The dtype the frozen LM computes in (``model.dtype=auto`` measures the CPU at start-up: the summary says
+    what it chose, so that runs of one study on different machines can be told apart)."""
+    frozen = next((p.dtype for p in agent.parameters() if not p.requires_grad), None)
+    return "-" if frozen is None else str(frozen).removeprefix("torch.")
 
 
 def trained_weights(agent) -> dict:
@@ -315,7 +325,7 @@ def save_agent(agent, run_dir: Path) -> tuple[str, list[str]]:
     digest = weights_digest(state_dict)
     if dist.rank() != 0:
         return digest, []
-    staging = run_dir / ".saving"
+    staging = RunDir(run_dir).staging
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     agent.save(staging, state_dict=state_dict if dist.is_distributed() else None)

@@ -16,11 +16,10 @@ import torch
 
 from twosome.agents import capabilities
 from twosome.agents.base import ActorCritic
-from twosome.config import EvalConfig, PPOConfig
+from twosome.config import EvalConfig, RolloutSettings
 from twosome.parallel import collectives as dist
 from twosome.parallel.fsdp import shard
 from twosome.rl.algorithm import Algorithm, NonFiniteLossError, UpdateContext
-from twosome.rl.ppo import PPO
 from twosome.training.rollout import RolloutCollector, evaluate
 from twosome.training.run_state import RUN_STATE_KEY, RunState, stored_run_state
 
@@ -38,25 +37,26 @@ def summarize(records: list[dict], prefix: str) -> dict[str, float]:
     return out
 
 
-class PPOModule(pl.LightningModule):
-    """``algorithm`` defaults to PPO on ``ppo``'s settings; the rollout and evaluation settings (environments,
-    steps, gamma) come from ``ppo`` whatever the algorithm."""
+class RLModule(pl.LightningModule):
+    """Any algorithm (``rl.algorithm.Algorithm``) on any agent: the module reads only the rollout settings
+    (environments, steps per update, budget, gamma) and the evaluation's; the algorithm's hyperparameters are its
+    own."""
 
     def __init__(
         self,
         agent: ActorCritic,
         make_envs: Callable[[int], gym.vector.VectorEnv],
-        ppo: PPOConfig,
+        rollout: RolloutSettings,
         evaluation: EvalConfig,
+        algorithm: Algorithm,
         seed: int = 0,
-        algorithm: Algorithm | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
-        self.agent, self.make_envs, self.ppo, self.eval_cfg, self.seed = agent, make_envs, ppo, evaluation, seed
-        self.algorithm = algorithm if algorithm is not None else PPO(agent, ppo)
+        self.agent, self.make_envs, self.rollout, self.eval_cfg, self.seed = agent, make_envs, rollout, evaluation, seed
+        self.algorithm = algorithm
         self.collector: RolloutCollector | None = None
-        self.run_state = RunState(ppo.num_updates)
+        self.run_state = RunState(rollout.num_updates)
         self.lockstep = False  # data-parallel: the model's forwards are collectives all ranks make together
         self.metric_loggers: list = []  # a seed group member's own loggers (alone: the trainer's)
 
@@ -87,7 +87,7 @@ class PPOModule(pl.LightningModule):
 
     def setup(self, stage: str) -> None:
         # The budget is global: the number of updates depends on how many ranks share it.
-        self.run_state.schedule.total = self.ppo.updates_for(dist.world_size())
+        self.run_state.schedule.total = self.rollout.updates_for(dist.world_size())
 
     def configure_model(self) -> None:
         """FSDP (Lightning's ModelParallelStrategy): shard the agent's units over the data-parallel ranks."""
@@ -103,15 +103,15 @@ class PPOModule(pl.LightningModule):
         return self.run_state.schedule
 
     def on_fit_start(self):
-        rank, n = dist.rank(), self.ppo.num_envs
+        rank, n = dist.rank(), self.rollout.num_envs
         if rank > 0:  # rank r's environments are environments r*n .. r*n+n-1 of one run with all of them
             torch.manual_seed(self.seed + rank)
         if self.collector is None:
             self.collector = RolloutCollector(
                 self.make_envs(n),
                 self.agent,
-                self.ppo.num_steps,
-                self.ppo.gamma,
+                self.rollout.num_steps,
+                self.rollout.gamma,
                 seed=self.seed + rank * n,
                 lockstep=self.lockstep,
                 values=getattr(self.algorithm, "needs_values", True),
@@ -180,23 +180,24 @@ class PPOModule(pl.LightningModule):
             logger.log_metrics(metrics, step=env_steps)
         return metrics
 
-    def run_evaluation(self) -> dict[str, float]:
-        """Greedy (or sampled) episodes on fresh environments; with several ranks each runs its share."""
-        records = self._episodes(self.eval_cfg.episodes, self.eval_cfg.deterministic)
+    def run_evaluation(self, progress: Callable[[int], None] | None = None) -> dict[str, float]:
+        """Greedy (or sampled) episodes on fresh environments; with several ranks each runs its share.
+        ``progress(n)``: told as episodes end (an evaluation-only run's progress bar)."""
+        records = self._episodes(self.eval_cfg.episodes, self.eval_cfg.deterministic, progress)
         self.run_state.final_eval = summarize(records, "eval")
         return self.run_state.final_eval
 
-    def run_sampled_evaluation(self) -> dict[str, float]:
+    def run_sampled_evaluation(self, progress: Callable[[int], None] | None = None) -> dict[str, float]:
         """The final sampled evaluation (``eval.final_sampled_episodes``), added to the final evaluation as
         ``sampled/*``; nothing when it is 0."""
         episodes = self.eval_cfg.final_sampled_episodes
         if episodes == 0:
             return {}
-        sampled = summarize(self._episodes(episodes, deterministic=False), "sampled")
+        sampled = summarize(self._episodes(episodes, False, progress), "sampled")
         self.run_state.final_eval = {**self.run_state.final_eval, **sampled}
         return sampled
 
-    def _episodes(self, episodes: int, deterministic: bool) -> list[dict]:
+    def _episodes(self, episodes: int, deterministic: bool, progress=None) -> list[dict]:
         world, rank, n = dist.world_size(), dist.rank(), self.eval_cfg.num_envs
         envs = self.make_envs(n)
         try:
@@ -204,10 +205,11 @@ class PPOModule(pl.LightningModule):
                 self.agent,
                 envs,
                 math.ceil(episodes / world),
-                self.ppo.gamma,
+                self.rollout.gamma,
                 self.seed + self.eval_cfg.seed_offset + rank * n,
                 deterministic,
                 lockstep=self.lockstep,
+                progress=progress if rank == 0 else None,
             )
         finally:
             envs.close()
