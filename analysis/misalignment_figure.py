@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from figure_file import save_png  # analysis/ (this script's directory) is on sys.path
 
 TASKS = {  # env id -> the task's name, in the papers' order
     "twosome/Overcooked-TomatoSalad-v0": "Tomato Salad",
@@ -62,11 +63,7 @@ def figure(df: pd.DataFrame, out: Path) -> Path:
     ax.set_title("The LM writing its action, zero-shot: decisions that name no executable action")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="model, decoding")
     fig.tight_layout()
-    path = out.with_suffix(".png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_png(fig, out)
 
 
 def main(argv: list[str] | None = None) -> Path:

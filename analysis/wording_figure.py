@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+from figure_file import save_png  # analysis/ (this script's directory) is on sys.path
 
 LABELS = {"twosome": "trained TWOSOME", "zeroshot": "untrained twin"}
 
@@ -53,11 +54,7 @@ def figure(rows: pd.DataFrame, out: Path) -> Path:
     ax.set_title(f"{task}: the same agents in other words (bar: IQM over seeds)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
-    path = out.with_suffix(".png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_png(fig, out)
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -60,8 +60,10 @@ def learning_config(tmp_path, model_dir, *overrides):
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args, cwd=ROOT, timeout=600):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+def run_cli(*args, cwd=ROOT, timeout=600, extra_env: dict | None = None):
+    """``src/run.py`` in a subprocess, offline; it finds its own root (TWOSOME_ROOT is not passed on)."""
+    env = {k: v for k, v in os.environ.items() if k != "TWOSOME_ROOT"}
+    env.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", **(extra_env or {}))
     return subprocess.run(
         [sys.executable, str(ROOT / "src" / "run.py"), *args],
         cwd=cwd,

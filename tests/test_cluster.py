@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -34,19 +35,6 @@ def compose_with_hydra(*overrides):
 def launcher(cfg) -> dict:
     """hydra.launcher resolved against the whole config, as the launcher receives it."""
     return OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
-
-
-def run_cli(*args, cwd: Path, extra_env: dict | None = None, timeout: int = 300):
-    env = {k: v for k, v in os.environ.items() if k != "TWOSOME_ROOT"}  # src/run.py sets it to its own root
-    env.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", **(extra_env or {}))
-    return subprocess.run(
-        [sys.executable, str(ROOT / "src" / "run.py"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_slurm_launcher_composes_with_the_documented_fields():

@@ -48,9 +48,6 @@ class RunDir:
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
 
-    def __truediv__(self, name: str) -> Path:
-        return self.root / name
-
     @property
     def config(self) -> Path:
         return self.root / CONFIG
