@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from figure_file import save_png  # analysis/ (this script's directory) is on sys.path
+from plots import save_png  # analysis/ (this script's directory) is on sys.path
 
 TASKS = {  # env id -> the task's name, in the papers' order
     "twosome/Overcooked-TomatoSalad-v0": "Tomato Salad",

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
-from figure_file import save_png  # analysis/ (this script's directory) is on sys.path
+from plots import save_png  # analysis/ (this script's directory) is on sys.path
 
 LABELS = {"twosome": "trained TWOSOME", "zeroshot": "untrained twin"}
 

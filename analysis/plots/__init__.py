@@ -1,4 +1,5 @@
-"""The last step of the figure scripts: the figure written as ``<out>.png`` (its folder created) and closed."""
+"""What the figure scripts share (a package, not a script: every analysis/*.py answers --help). save_png: the
+figure written as ``<out>.png`` (its folder created) and closed."""
 
 from __future__ import annotations
 
