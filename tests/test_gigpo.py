@@ -193,3 +193,67 @@ def test_the_critic_memory_benchmark_counts_the_head_it_builds(tmp_path):
     assert row.adam_state_mib == 2 * row.weights_mib and row.feature_memo_mib == 50_000 * 64 * 4 / 2**20
     with pytest.raises(SystemExit):
         main(["--hidden", "0", "--out", str(tmp_path)])
+
+
+def test_the_reference_kl_against_a_hand_computation():
+    """KL(pi || pi_ref) summed over the valid actions only; pi = (1/2, 1/2), pi_ref = (1/4, 3/4), a third action
+    invalid (its logit the most negative finite one, as masked_categorical leaves it)."""
+    from twosome.agents.base import masked_categorical
+    from twosome.rl.losses import reference_kl
+
+    mask = torch.tensor([[True, True, False]])
+    pi = masked_categorical(torch.log(torch.tensor([[0.5, 0.5, 1.0]])), mask)
+    ref = masked_categorical(torch.log(torch.tensor([[0.25, 0.75, 1.0]])), mask)
+    expected = 0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75)
+    torch.testing.assert_close(reference_kl(pi.logits, ref.logits, mask), torch.tensor([expected]))
+    assert reference_kl(pi.logits, pi.logits, mask).item() == 0.0
+
+
+def test_the_reference_is_the_untrained_policy_even_where_the_trained_ones_scores_are_memoized(tiny_model_dir):
+    from helpers import register
+
+    from twosome.agents.twosome import TwosomeAgent
+    from twosome.lm.loading import load_lm
+    from twosome.training.rollout import RolloutCollector
+    from twosome.training.vector_env import make_vector_env
+
+    lm, tok = load_lm(str(tiny_model_dir))
+    agent = TwosomeAgent(lm, tok, lora_layers=1)  # the trunk cache serves the adapted and the reference pass
+    envs = make_vector_env(register(), 2, {"horizon": 3})
+    obs = RolloutCollector(envs, agent, num_steps=2, gamma=0.9, seed=0, values=False).collect().flat_obs()
+    untrained = agent.distribution(obs).logits
+    with torch.no_grad():
+        for p in agent.policy_parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    with agent.frozen_policy(), torch.no_grad():
+        trained = agent.distribution(obs).logits  # memoized: the adapted scores of these states
+        reference = agent.reference_distribution(obs).logits
+        assert agent._scores.values  # the memo holds the trained policy's scores, and the reference did not read them
+    torch.testing.assert_close(reference, untrained, atol=1e-5, rtol=0)
+    assert (trained - untrained).abs().max() > 1e-3  # the adapter moved the policy: the test can tell them apart
+
+
+def test_the_kl_coefficient_is_checked_before_anything_is_written():
+    validate(compose_cfg("algo=gigpo", "algo.kl_coef=0.1"))
+    with pytest.raises(ConfigError, match="algo.kl_coef=-0.1 is not valid; valid: >= 0"):
+        validate(compose_cfg("algo=gigpo", "algo.kl_coef=-0.1"))
+    with pytest.raises(ConfigError, match="algo.kl_coef=0.1 needs an agent with a reference policy"):
+        validate(compose_cfg("algo=gigpo", "algo.kl_coef=0.1", "agent=ppo"))
+
+
+def test_a_large_kl_coefficient_holds_the_policy_near_the_untrained_one(tmp_path, tiny_model_dir):
+    """The KL term's direction: with beta large the trained policy stays nearer the reference than with beta tiny
+    (both log losses/reference_kl: KL(pi || pi_ref) at the policy steps)."""
+    import pandas as pd
+
+    drift = {}
+    for beta in ("1e-9", "10"):
+        run = tmp_path / f"beta{beta}"
+        cfg = learning_config(tmp_path, tiny_model_dir, "algo=gigpo", f"algo.kl_coef={beta}", "ppo.update_epochs=4",
+                              "ppo.total_env_steps=256", "ppo.target_kl=null")  # fmt: skip
+        torch.manual_seed(0)
+        train(cfg, run_dir=run, enable_progress_bar=False)
+        kl = pd.read_csv(run / "metrics.csv")["losses/reference_kl"].dropna()
+        assert len(kl) == 4 and (kl >= 0).all()
+        drift[beta] = kl.iloc[-1]
+    assert drift["10"] < 0.5 * drift["1e-9"], drift

@@ -70,8 +70,9 @@ def _alone_and_grouped(tmp_path, cfgs):
         ("agent=glam",),
         ("agent=saycan", "ppo.value_minibatch_size=16", "ppo.policy_minibatch_size=16", "ppo.policy_chunk_size=16"),
         ("algo=poad",),
+        ("algo=gigpo", "algo.kl_coef=0.5"),  # the reference pass reads the group's base rows
     ],
-    ids=["twosome", "glam", "saycan", "poad"],
+    ids=["twosome", "glam", "saycan", "poad", "gigpo_kl"],
 )
 def test_a_two_seed_group_equals_the_two_runs_alone(tmp_path, tiny_model_dir, overrides):
     cfgs = _configs(tmp_path, tiny_model_dir, [0, 1], *overrides)

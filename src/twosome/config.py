@@ -350,13 +350,19 @@ class GiGPOAlgorithm(_Checked):
 
     step_weight: float = 1.0
     group_size: int | None = None  # None: every environment in one group
+    kl_coef: float = 0.0  # beta of the KL term to the untrained policy (0: none)
 
     def problems(self) -> list[str]:
         out = [] if self.step_weight >= 0 else [_problem("algo.step_weight", self.step_weight, ">= 0")]
         if self.group_size is not None and self.group_size < 1:
             out.append(_problem("algo.group_size", self.group_size, "null (all environments) or an integer >= 1"))
+        if self.kl_coef < 0:
+            out.append(_problem("algo.kl_coef", self.kl_coef, ">= 0 (0: no KL term)"))
         return out
 
+
+# The agents whose untrained policy an algorithm's KL term can read (agents.capabilities.Referenced).
+REFERENCE_AGENTS = ("twosome.agents.twosome.TwosomeAgent",)
 
 ALGORITHMS = {
     "twosome.rl.ppo.PPO": AlgorithmSpec(PPOAlgorithm),
@@ -400,6 +406,11 @@ def check_algorithm(cfg: DictConfig) -> None:
         )
     options = {k: v for k, v in OmegaConf.to_container(cfg.algo, resolve=True).items() if k != "_target_"}
     settings(OmegaConf.create({"algo": options}), "algo", spec.settings)
+    if options.get("kl_coef") and agent_class not in REFERENCE_AGENTS:  # a KL term to the untrained policy
+        raise ConfigError(
+            f"algo.kl_coef={options['kl_coef']} needs an agent with a reference policy (its untrained LM): "
+            f"{list(REFERENCE_AGENTS)}; agent={cfg.agent.name} is {agent_class}: use algo.kl_coef=0 or agent=twosome"
+        )
     group = options.get("group_size")  # episode groups split the environments (rl/gigpo.py)
     if group is not None and isinstance(group, int) and group >= 1 and cfg.ppo.num_envs % group:
         _check(False, "algo.group_size", group, f"a divisor of ppo.num_envs={cfg.ppo.num_envs}")

@@ -4,6 +4,7 @@ to a default when an agent lacks it, so a new agent implements only what it need
 - ``Memoizing``: reuses values computed from frozen weights (LM scores, critic features) while a rollout runs.
 - ``Persistent``: writes its trained weights to a run directory and reads them back (evaluation, generalization).
 - ``Shardable``: names its FSDP units (default: one per child module with parameters).
+- ``Referenced``: has a reference policy, its untrained self, for a KL term to it (``algo.kl_coef``).
 - ``TokenLevel``: scores the chosen action token by token, with a value per token (token-level methods, POAD).
 - ``Writes``: acts by writing its action's text (``agent=generate_rl``): rollouts keep the written tokens, which
   a token-level algorithm then trains in place of the action index.
@@ -51,6 +52,13 @@ class Persistent(Protocol):
 class Shardable(Protocol):
     def fsdp_units(self) -> list[nn.Module]:
         """Modules to wrap as FSDP units, inner modules before the modules that contain them."""
+
+
+@runtime_checkable
+class Referenced(Protocol):
+    def reference_distribution(self, obs) -> torch.distributions.Categorical:
+        """pi_ref(. | s) over the action indices of ``obs``: the policy before training (for a KL term that keeps
+        the trained policy near it), computed afresh, without gradients, never from a memo of the trained one's."""
 
 
 @dataclass

@@ -9,7 +9,7 @@ adapters); its features come from the scoring pass when the weights have not cha
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -206,6 +206,20 @@ class TwosomeAgent(ActorCritic):
 
     def distribution(self, obs: ObsBatch) -> Categorical:
         return masked_categorical(self.action_scores(obs), obs.action_mask)
+
+    @torch.no_grad()
+    def reference_distribution(self, obs: ObsBatch) -> Categorical:
+        """The untrained policy: the LM without the adapter (in a seed group, the ``__base__`` rows). It bypasses the
+        score memo, which holds the adapted policy's scores; the trunk cache holds frozen blocks only and serves both.
+        """
+        keys = list(dict.fromkeys(candidate_keys(obs)))
+        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys], self._rows(len(keys), base=True))
+        with nullcontext() if self.adapter_name is not None else self.actor.disable_adapter():
+            scores = self.scorer.score(self.actor, batch).normalized(self.norm).split(batch.counts)
+        known = dict(zip(keys, scores))
+        values = torch.cat([known[k] for k in candidate_keys(obs)])
+        out = torch.full(obs.action_mask.shape, float("-inf"), device=values.device, dtype=values.dtype)
+        return masked_categorical(out.masked_scatter(obs.action_mask.to(out.device), values), obs.action_mask)
 
     def _rows(self, n: int, base: bool = False) -> list[str] | None:
         """The adapter of each of ``n`` rows in a seed group (``__base__``: the frozen LM); None alone."""

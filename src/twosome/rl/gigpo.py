@@ -12,6 +12,9 @@ advantages without a critic, from groups.
 - The update is PPO's clipped objective on the candidate log-probabilities (the agent's own policy, e.g. TWOSOME's
   normalized scores), with PPO's minibatches, accumulation, KL stop and clipping (``rl/ppo.py``), and no value
   phase: the agent needs no critic.
+- Optionally (``kl_coef`` > 0, beta) a KL term to the untrained policy, the LM without its adapter, as TRL and
+  verl-agent take their reference: ``beta * KL(pi || pi_ref)``, exact over the candidate list, the reference
+  computed once per update at the rollout's states.
 
 What is ours (docs/ALGORITHMS.md): the action space is the candidate list, not generated text; a rollout is
 ``ppo.num_steps`` decisions, not "until every episode ends", and the decisions of an episode still unfinished at
@@ -28,8 +31,11 @@ from collections.abc import Hashable, Sequence
 import torch
 
 from twosome.agents.base import ActorCritic
+from twosome.agents.capabilities import Referenced
 from twosome.agents.memo import candidate_keys
 from twosome.config import PPOConfig
+from twosome.rl.algorithm import UpdateContext
+from twosome.rl.losses import policy_loss, reference_kl
 from twosome.rl.ppo import PPO
 from twosome.rl.rollout import Rollout
 
@@ -103,15 +109,26 @@ def gigpo_advantages(
 class GiGPO(PPO):
     """``step_weight``: the weight of the step-level (anchor) advantage added to the episode-level one (GiGPO's
     omega; 0: GRPO over episodes). ``group_size``: G, the environments that restart from one seeded state at each
-    rollout (None: all of them, one group)."""
+    rollout (None: all of them, one group). ``kl_coef``: beta of the KL term to the untrained policy (0: none)."""
 
     needs_values = False
 
-    def __init__(self, agent: ActorCritic, ppo: PPOConfig, step_weight: float = 1.0, group_size: int | None = None):
+    def __init__(
+        self,
+        agent: ActorCritic,
+        ppo: PPOConfig,
+        step_weight: float = 1.0,
+        group_size: int | None = None,
+        kl_coef: float = 0.0,
+    ):
         super().__init__(agent, ppo)
         if step_weight < 0:
             raise ValueError(f"algo.step_weight={step_weight} is not valid; valid: >= 0")
-        self.step_weight = step_weight
+        if kl_coef < 0:
+            raise ValueError(f"algo.kl_coef={kl_coef} is not valid; valid: >= 0")
+        if kl_coef and not isinstance(agent, Referenced):
+            raise ValueError(f"algo.kl_coef={kl_coef} needs an agent with a reference policy; {type(agent).__name__}")
+        self.step_weight, self.kl_coef = step_weight, kl_coef
         self.group_size = ppo.num_envs if group_size is None else group_size
 
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
@@ -134,13 +151,17 @@ class GiGPO(PPO):
         advantages, trained = gigpo_advantages(
             rollout.rewards, rollout.discounts, rollout.episode_starts, rollout.episode_ends, keys, self.step_weight
         )
-        return {
+        batch = {
             "obs": obs,
             "actions": rollout.actions.reshape(-1),
             "logprobs": rollout.logprobs.reshape(-1),
             "advantages": advantages.reshape(-1),
             "trained": trained.reshape(-1),
         }
+        if self.kl_coef:  # the reference at every decision, in the rollout's batches of N (its memory, its batching)
+            steps = [self.agent.reference_distribution(obs.select(range(t * N, (t + 1) * N))) for t in range(T)]
+            batch["ref_logits"] = torch.cat([pi.logits.float().cpu() for pi in steps])
+        return batch
 
     def trained_rows(self, batch: dict, batch_size: int) -> torch.Tensor:
         """The decisions of complete episodes: the others have no return."""
@@ -148,6 +169,25 @@ class GiGPO(PPO):
 
     def minibatch_advantages(self, batch: dict, mb: torch.Tensor) -> torch.Tensor:
         return batch["advantages"][mb]  # already normalized, within their groups
+
+    def policy_chunk(self, batch: dict, mb, chunk, advantages, ctx: UpdateContext, stats: dict) -> float:
+        """PPO's clipped objective, plus ``kl_coef * KL(pi || pi_ref)`` when there is a reference."""
+        if not self.kl_coef:
+            return super().policy_chunk(batch, mb, chunk, advantages, ctx, stats)
+        dev, idx = ctx.device, mb[chunk]
+        obs = batch["obs"].select(idx)
+        pi = self.agent.distribution(obs)
+        new_logprob = pi.log_prob(batch["actions"][idx].to(dev))
+        pg_loss, s = policy_loss(
+            new_logprob, batch["logprobs"][idx].to(dev), advantages[chunk].to(dev), self.config.clip_coef
+        )
+        kl = reference_kl(pi.logits, batch["ref_logits"][idx].to(dev), obs.action_mask).mean()
+        stats["reference_kl"].append(kl.item())
+        weight = len(chunk) / len(mb)
+        return self.policy_backward(pg_loss, pi.entropy().mean(), s, weight, ctx, stats, self.kl_coef * kl)
+
+    def new_stats(self) -> dict[str, list[float]]:
+        return {**super().new_stats(), "reference_kl": []}
 
     def explained_variance(self, batch: dict) -> float:
         return float("nan")  # no critic

@@ -29,6 +29,14 @@ def policy_loss(
     return loss, stats
 
 
+def reference_kl(logits: torch.Tensor, ref_logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """KL(pi || pi_ref) per row, exact over the valid actions (a candidate list is small enough to sum over, where a
+    vocabulary is not: verl's low_var_kl estimates this from the sampled token). (N, A) logits; ``mask``: valid."""
+    logp, ref_logp = torch.log_softmax(logits, -1), torch.log_softmax(ref_logits, -1)
+    terms = logp.exp() * (logp - ref_logp)
+    return torch.where(mask.to(terms.device), terms, torch.zeros_like(terms)).sum(-1)
+
+
 def value_loss(
     new_value: torch.Tensor, old_value: torch.Tensor, returns: torch.Tensor, clip_coef: float | None
 ) -> torch.Tensor:

@@ -47,7 +47,7 @@ class PPO:
         not the loop (rl/poad.py)."""
         p = self.config
         batch = self.prepare(rollout)
-        stats = new_stats()
+        stats = self.new_stats()
         kl_stop, policy_steps, value_seconds = False, 0, 0.0
         rows = self.trained_rows(batch, rollout.batch_size)
         for _ in range(p.update_epochs):
@@ -125,6 +125,10 @@ class PPO:
         """Metrics of the update's batch beyond the losses (none for PPO)."""
         return {}
 
+    def new_stats(self) -> dict[str, list[float]]:
+        """The per-step statistics the update averages into ``losses/<name>`` (a subclass adds its own)."""
+        return {k: [] for k in ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")}
+
     # --- the steps every PPO-family update takes (rl/poad.py reuses them) ----------------------------------
     def value_step(self, v_loss: torch.Tensor, ctx: UpdateContext, stats: dict) -> None:
         """One value optimizer step on ``vf_coef * v_loss``, gradients clipped to ``max_grad_norm``."""
@@ -151,10 +155,17 @@ class PPO:
         ctx.optimizers[0].zero_grad()
         return sum(self.chunking.run(n, chunk_step, restart))
 
-    def policy_backward(self, pg_loss, entropy, s: dict, weight: float, ctx: UpdateContext, stats: dict) -> float:
-        """Accumulate one chunk's gradient (``weight``: its share of the minibatch); return its weighted KL."""
+    def policy_backward(
+        self, pg_loss, entropy, s: dict, weight: float, ctx: UpdateContext, stats: dict, penalty=None
+    ) -> float:
+        """Accumulate one chunk's gradient (``weight``: its share of the minibatch); return its weighted KL.
+        ``penalty``: a further term of the loss (a KL to a reference policy), logged by whoever adds it."""
         check_finite(pg_loss, "the policy loss")
-        ctx.backward((pg_loss - self.config.ent_coef * entropy) * weight)
+        loss = pg_loss - self.config.ent_coef * entropy
+        if penalty is not None:
+            check_finite(penalty, "the policy loss's penalty")
+            loss = loss + penalty
+        ctx.backward(loss * weight)
         stats["policy_loss"].append(pg_loss.item())
         stats["entropy"].append(entropy.item())
         for k in ("old_approx_kl", "approx_kl", "clipfrac"):
@@ -190,7 +201,3 @@ class PPO:
         for scheduler in ctx.schedulers:
             scheduler.step()
         return metrics
-
-
-def new_stats() -> dict[str, list[float]]:
-    return {k: [] for k in ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")}
