@@ -48,7 +48,7 @@ def commands(profile: str, task: str, agents: list[str] | None, extra: list[str]
         cmd = [sys.executable, str(ROOT / "src" / "run.py"), "-m", *spec.tasks[task], f"agent={agent}"]
         cmd += [f"seed={','.join(str(s) for s in spec.seeds)}", f"norm={','.join(a.norms)}"]
         if task in a.get("steps", {}):
-            cmd.append(f"ppo.total_env_steps={a.steps[task]}")
+            cmd.append(f"rollout.total_env_steps={a.steps[task]}")
         cmd += [*a.get("overrides", []), f"hydra.sweep.dir=multirun/compare-{profile}/{task}", *extra]
         out.append(cmd)
     return out

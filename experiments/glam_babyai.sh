@@ -31,5 +31,5 @@ fi
 name=$model
 [[ $norm == none ]] || name=${model}_$norm
 exec "$python" src/run.py env=babyai_text env.task=goto agent=glam model="$model" model.dtype=float32 norm="$norm" \
-  agent.policy.lora_layers="${LORA_LAYERS:-8}" ppo.total_env_steps="${STEPS:-4096}" ppo.policy_chunk_size=8 \
+  agent.policy.lora_layers="${LORA_LAYERS:-8}" rollout.total_env_steps="${STEPS:-4096}" ppo.policy_chunk_size=8 \
   trainer.num_threads="$threads" eval.every_updates=0 eval.episodes=16 seed="$seed" hydra.run.dir="$out/${name}_s$seed"

@@ -28,7 +28,7 @@ from twosome.run_dir import RunDir
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ["experiment=twosome_paper_tomato_salad"]
-SMOKE = ["trainer=cpu", "trainer.num_threads=1", "ppo.num_envs=2", "ppo.num_steps=8",
+SMOKE = ["trainer=cpu", "trainer.num_threads=1", "rollout.num_envs=2", "rollout.num_steps=8",
          "ppo.policy_minibatch_size=8", "ppo.value_minibatch_size=8"]  # fmt: skip
 LEVERS = {  # name: overrides on top of the paper preset (same mathematics unless the name says otherwise)
     "chunk4": ["ppo.policy_chunk_size=4"],  # the paper's, as measured in issue 18
@@ -85,7 +85,7 @@ def levers(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
     model = "model=tiny" if smoke else "model=llama7b_random"
     base = [sys.executable, "src/run.py", *PAPER, model, "eval.every_updates=0", "eval.episodes=2", "eval.num_envs=2",
             "checkpoint.every_updates=0", "logger.tensorboard=false"]  # fmt: skip
-    base += [*SMOKE, "ppo.total_env_steps=48"] if smoke else ["ppo.total_env_steps=384"]
+    base += [*SMOKE, "rollout.total_env_steps=48"] if smoke else ["rollout.total_env_steps=384"]
     rows, start = [], time.time()
     for name, overrides in LEVERS.items():
         if time.time() - start > budget_s:
@@ -140,7 +140,7 @@ def update_flops(run_dir: Path) -> float:
     tokens = len(tokenizer(info["prompt"])["input_ids"]) + sum(
         len(tokenizer(" " + a, add_special_tokens=False)["input_ids"]) for a in info["actions"]
     )
-    decisions = cfg.ppo.num_envs * cfg.ppo.num_steps
+    decisions = cfg.rollout.num_envs * cfg.rollout.num_steps
     return decisions * 2 * body * tokens * (1 + 2)
 
 

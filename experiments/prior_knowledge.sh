@@ -29,6 +29,6 @@ $PY src/run.py -m agent=zeroshot,random eval.episodes=100 eval.deterministic=fal
     hydra.sweep.dir="$OUT/a_zeroshot_vs_random"
 
 # (b) learning speed with and without pretraining
-$PY src/run.py -m model=tiny,tiny_random seed=0,1,2 ppo.total_env_steps="$STEPS" ppo.policy_lr="$LR" eval.every_updates=8 \
+$PY src/run.py -m model=tiny,tiny_random seed=0,1,2 rollout.total_env_steps="$STEPS" ppo.policy_lr="$LR" eval.every_updates=8 \
     eval.episodes=8 hydra.sweep.dir="$OUT/b_pretrained_vs_random"
 $PY analysis/learning_curves.py "$OUT/b_pretrained_vs_random" --out "$OUT/b_pretrained_vs_random/curves"

@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ",".join(str(s) for s in range(10))
 FINAL = "eval.final_sampled_episodes=100"
 TASKS = {
-    "tomato_salad": ["env=overcooked", "env.task=tomato_salad", "ppo.total_env_steps=16384"],
-    "food_preparation": ["env=virtualhome", "env.task=food_preparation", "ppo.total_env_steps=8192"],
+    "tomato_salad": ["env=overcooked", "env.task=tomato_salad", "rollout.total_env_steps=16384"],
+    "food_preparation": ["env=virtualhome", "env.task=food_preparation", "rollout.total_env_steps=8192"],
 }
 LEARNING_RATES = ("1e-3", "3e-3", "1e-2")
 PICK_SEEDS = "100,101,102"
@@ -75,7 +75,7 @@ def poad(extra: list[str], tasks: list[str] | None = None) -> list[tuple[list[st
 
 
 def tls_long(extra: list[str]) -> list[tuple[list[str], str]]:
-    overrides = ["env=overcooked", "env.task=tomato_lettuce_salad", "ppo.total_env_steps=200704", "seed=0,1,2,3,4"]
+    overrides = ["env=overcooked", "env.task=tomato_lettuce_salad", "rollout.total_env_steps=200704", "seed=0,1,2,3,4"]
     return [(run(overrides, "multirun/tls_long", extra), "tls_long")]
 
 
@@ -98,8 +98,8 @@ def lora_check(extra: list[str], arms: list[str] | None = None) -> list[tuple[li
 # Preparation at twice the small profile's 8,192 steps (SmolLM2's GPU runs at 8,192 left 2 of 3 word seeds without
 # a success), Entertainment at the small profile's 24,576.
 WORD_TOKEN_TASKS = {
-    "food_preparation": ["env=virtualhome", "env.task=food_preparation", "ppo.total_env_steps=16384"],
-    "entertainment": ["env=virtualhome", "env.task=entertainment", "ppo.total_env_steps=24576"],
+    "food_preparation": ["env=virtualhome", "env.task=food_preparation", "rollout.total_env_steps=16384"],
+    "entertainment": ["env=virtualhome", "env.task=entertainment", "rollout.total_env_steps=24576"],
 }
 WORD_TOKEN_ARMS = ("word", "token")
 
@@ -170,7 +170,7 @@ def generate_rl(extra: list[str]) -> list[tuple[list[str], str]]:
     invalid text penalized), 5 seeds at twice TWOSOME's budget; TWOSOME's are the 10-seed comparison's
     (docs/data/ten_seeds/tomato_salad)."""
     overrides = ["env=overcooked", "env.task=tomato_salad", "agent=generate_rl", "algo=poad", *GENERATE_RL]
-    overrides += [f"ppo.total_env_steps={GENERATE_RL_STEPS}", "seed=0,1,2,3,4"]
+    overrides += [f"rollout.total_env_steps={GENERATE_RL_STEPS}", "seed=0,1,2,3,4"]
     return [(run(overrides, "multirun/generate_rl", extra), "generate_rl")]
 
 

@@ -3,7 +3,7 @@
 Examples:
     python src/run.py                                        # TWOSOME, word norm, Tomato Salad, tiny LM
     python src/run.py -m env=overcooked norm=word,token seed=0,1,2
-    python src/run.py env.task=tomato_lettuce_salad ppo.total_env_steps=20000
+    python src/run.py env.task=tomato_lettuce_salad rollout.total_env_steps=20000
 """
 
 from __future__ import annotations
@@ -31,4 +31,9 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    from twosome.config import moved_keys_note  # no torch
+
+    note = moved_keys_note(sys.argv[1:])
+    if note:
+        raise SystemExit(note)
     main()

@@ -16,8 +16,8 @@ from twosome.training.train import train
 
 # Small MLP heads learn the toy task in a few updates at a large learning rate.
 FAST_HEADS = [
-    "ppo.total_env_steps=2048",
-    "ppo.num_steps=32",
+    "rollout.total_env_steps=2048",
+    "rollout.num_steps=32",
     "ppo.policy_lr=1e-2",
     "ppo.value_lr=1e-2",
     "ppo.value_minibatch_size=32",

@@ -33,3 +33,17 @@ def test_lora_layers_cases_are_checked(tmp_path, capsys):
     with pytest.raises(SystemExit):
         end_to_end.main(["--lora-layers", "all,0", "--out", str(tmp_path)])
     assert "--lora-layers ['0'] not valid; valid: all or an integer >= 1" in capsys.readouterr().err
+
+
+def test_a_ref_from_before_the_rollout_group_gets_its_rollout_keys_under_ppo(tmp_path):
+    """--ref runs the same cases on an older commit, whose config kept the rollout's shape in ``ppo``."""
+    from twosome.bench.end_to_end import ROOT, case_overrides
+
+    (tmp_path / "conf" / "ppo").mkdir(parents=True)
+    (tmp_path / "conf" / "ppo" / "laptop.yaml").write_text("total_env_steps: 16384\nnum_envs: 4\n")
+    old = case_overrides("overcooked", "tiny", "shared", 2, 4, 32, tmp_path)
+    new = case_overrides("overcooked", "tiny", "shared", 2, 4, 32, ROOT)
+    assert "ppo.total_env_steps=256" in old and "rollout.total_env_steps=256" in new
+    assert [o for o in old if "env_steps" not in o and "num_" not in o] == [
+        o for o in new if "env_steps" not in o and "num_" not in o
+    ]

@@ -53,13 +53,13 @@ def write_plan(tmp_path: Path, model_dir: Path, steps: int = 192, **extra) -> Pa
         "sweeps": [
             {
                 "name": "word",
-                "overrides": ["norm=word", f"ppo.total_env_steps={steps}"],
+                "overrides": ["norm=word", f"rollout.total_env_steps={steps}"],
                 "seeds": [0, 1],
                 "archive": "camp/tomato_salad",
             },
             {
                 "name": "token",
-                "overrides": ["norm=token", f"ppo.total_env_steps={steps}"],
+                "overrides": ["norm=token", f"rollout.total_env_steps={steps}"],
                 "seeds": [0],
                 "archive": "camp/tomato_salad",
             },

@@ -38,7 +38,7 @@ def rollout(agent: MLPAgent) -> Rollout:
 
 def update(agent: MLPAgent, batch: Rollout, chunk, fail_above: int | None = None) -> tuple[PPO, dict]:
     agent = copy.deepcopy(agent)
-    ppo = PPO(agent, PPOConfig(num_envs=N, num_steps=T, policy_minibatch_size=16, policy_chunk_size=chunk,
+    ppo = PPO(agent, PPOConfig(policy_minibatch_size=16, policy_chunk_size=chunk,
                                value_minibatch_size=16, update_epochs=2, target_kl=None, policy_lr=1e-2))  # fmt: skip
     if fail_above is not None:  # a device that holds at most this many decisions' activations
         distribution = agent.distribution
@@ -97,7 +97,7 @@ def test_a_minibatch_restarted_midway_keeps_nothing_of_its_failed_attempt():
     statistics are those of a clean pass, and statistics of earlier minibatches stay."""
     torch.manual_seed(0)
     agent = MLPAgent(OBS, ACTIONS, hidden=(16,))
-    ppo = PPO(agent, PPOConfig(num_envs=N, num_steps=T, policy_minibatch_size=16, policy_chunk_size="auto"))
+    ppo = PPO(agent, PPOConfig(policy_minibatch_size=16, policy_chunk_size="auto"))
     optimizers, schedulers = ppo.configure_optimizers(total_updates=1)
     ctx = UpdateContext(optimizers, schedulers, lambda loss: loss.backward(), torch.device("cpu"))
     x = torch.randn(16, OBS)
@@ -130,7 +130,7 @@ def test_a_minibatch_restarted_midway_keeps_nothing_of_its_failed_attempt():
 @pytest.mark.parametrize("value", [0, 17, "big", True, 2.5])
 def test_a_chunk_size_that_is_neither_a_size_nor_auto_is_refused(value):
     with pytest.raises(ConfigError, match="from 1 to policy_minibatch_size \\(16\\), or auto"):
-        PPOConfig(num_envs=N, num_steps=T, policy_minibatch_size=16, policy_chunk_size=value)
+        PPOConfig(policy_minibatch_size=16, policy_chunk_size=value)
 
 
 def test_auto_is_refused_with_fsdp():

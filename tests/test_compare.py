@@ -32,7 +32,7 @@ def test_every_comparison_job_composes_and_validates(profile):
                 validate(cfg)
                 seen_agents.add(cfg.agent.name)
                 if cfg.agent.train:
-                    assert cfg.ppo.total_env_steps >= 1000
+                    assert cfg.rollout.total_env_steps >= 1000
     assert seen_agents == {"twosome", "ppo", "saycan", "zeroshot"}
 
 

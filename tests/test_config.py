@@ -12,7 +12,7 @@ from helpers import CONF, compose_cfg
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from twosome.config import AgentConfig, ConfigError, check_run_dir, load_run_config, ppo_config, validate
+from twosome.config import AgentConfig, ConfigError, check_run_dir, load_run_config, run_settings, validate
 
 GROUPS = [
     d.name for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra", "experiment", "compare", "generalization")
@@ -76,10 +76,11 @@ def test_unknown_group_choice_lists_the_options():
         ("norm.mode=sum", "norm.mode='sum' is not valid; valid: \\['none', 'token', 'word', 'trie'\\]"),
         ("model.dtype=fp8", "model.dtype='fp8' is not valid"),
         ("seed=4294967296", "seed=4294967296 is not valid; valid: an integer from 0"),
-        ("ppo.gamma=1.5", "ppo.gamma=1.5 is not valid; valid: 0 < gamma <= 1"),
+        ("rollout.gamma=1.5", "rollout.gamma=1.5 is not valid; valid: 0 < gamma <= 1"),
         (
             "ppo.policy_minibatch_size=1000",
-            "ppo.policy_minibatch_size=1000 is not valid; valid: from 1 to the batch size, num_envs x num_steps = 128",
+            "ppo.policy_minibatch_size=1000 is not valid; valid: from 1 to the batch size, rollout.num_envs x "
+            "rollout.num_steps = 128",
         ),
         ("ppo.policy_chunk_size=0", "ppo.policy_chunk_size=0 is not valid; valid: from 1 to policy_minibatch_size"),
         (
@@ -105,8 +106,8 @@ def test_bad_values_fail_with_clear_messages(override, message):
     "override,message",
     [
         ("ppo.polcy_lr=1", "Key 'polcy_lr' not in 'PPOConfig'"),
-        ("ppo.num_envs=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
-        ("ppo.num_envs=2.5", "could not be converted to Integer"),
+        ("rollout.num_envs=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
+        ("rollout.num_envs=2.5", "could not be converted to Integer"),
         ("ppo.anneal_lr=maybe", "Value 'maybe' is not a valid bool"),
         ("eval.episodes=x", "could not be converted to Integer"),
         ("checkpoint.every_updates=a", "could not be converted to Integer"),
@@ -144,8 +145,9 @@ PRESETS = {name: dict(SHARED, **dict(zip(COLUMNS.split(), row, strict=True))) fo
 def test_ppo_presets_keep_their_values(preset, env, gamma):
     """The paper presets now inherit from the schema's defaults, not from ppo=laptop: same values as before."""
     cfg = compose_cfg(f"ppo={preset}", f"env={env}")
-    assert OmegaConf.to_container(cfg.ppo, resolve=True) == {**PRESETS[preset], "gamma": gamma}
-    assert ppo_config(cfg).gamma == gamma
+    composed = {**OmegaConf.to_container(cfg.rollout, resolve=True), **OmegaConf.to_container(cfg.ppo, resolve=True)}
+    assert composed == {**PRESETS[preset], "gamma": gamma}
+    assert run_settings(cfg).rollout.gamma == gamma
 
 
 def test_eval_and_checkpoint_defaults_are_the_schemas():
@@ -222,11 +224,10 @@ def test_missing_model_directory_is_a_clear_error(tmp_path):
 
 
 def test_ppo_batch_arithmetic():
-    cfg = compose_cfg("ppo=twosome_overcooked")
-    ppo = ppo_config(cfg)
-    assert ppo.batch_size == 128
-    assert ppo.policy_minibatch_size // ppo.policy_chunk_size == 8  # TWOSOME's gradient accumulation
-    assert ppo.num_updates == 500_000 // 128
+    run = run_settings(compose_cfg("ppo=twosome_overcooked"))
+    assert run.rollout.batch_size == 128
+    assert run.ppo.policy_minibatch_size // run.ppo.policy_chunk_size == 8  # TWOSOME's gradient accumulation
+    assert run.rollout.num_updates == 500_000 // 128
     assert os.environ.get("TWOSOME_ROOT")
 
 
@@ -372,3 +373,16 @@ def test_a_smollm2_run_written_before_the_model_default_resumes_only_with_its_ow
     check_run_dir(compose_cfg("model=smollm2", "agent.policy.lora_layers=8"), tmp_path)  # resumes
     with pytest.raises(ConfigError, match="agent.policy.lora_layers: 8 -> 15"):
         check_run_dir(compose_cfg("model=smollm2"), tmp_path)
+
+
+def test_a_run_written_before_the_rollout_group_reads_its_rollout_keys_and_resumes(tmp_path):
+    """The rollout's shape moved from ``ppo`` to ``rollout``: a saved config.yaml from before reads them there."""
+    cfg = OmegaConf.to_container(compose_cfg("rollout.total_env_steps=256"), resolve=True)
+    cfg["ppo"].update(cfg.pop("rollout"))
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    (tmp_path / "summary.json").write_text("{}")
+    old = load_run_config(tmp_path / "config.yaml")
+    assert (old.rollout.total_env_steps, old.rollout.num_envs, "num_envs" in old.ppo) == (256, 4, False)
+    check_run_dir(compose_cfg("rollout.total_env_steps=256"), tmp_path)  # resumes: no "different config" refusal
+    with pytest.raises(ConfigError, match="rollout.total_env_steps: 256 -> 512"):
+        check_run_dir(compose_cfg("rollout.total_env_steps=512"), tmp_path)

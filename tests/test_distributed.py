@@ -146,7 +146,7 @@ def test_two_fsdp_ranks_train_to_identical_weights(tmp_path, tiny_model_dir):
     """The issue's check: two CPU ranks (gloo) train a few updates with the LM sharded; the ranks end with the same
     weights (training checks their digests before saving) and the adapter moved away from its initialization."""
     run_dir = tmp_path / "fsdp"
-    overrides = ("trainer=fsdp_cpu", "ppo.total_env_steps=256", "ppo.target_kl=null", "eval.every_updates=0")
+    overrides = ("trainer=fsdp_cpu", "rollout.total_env_steps=256", "ppo.target_kl=null", "eval.every_updates=0")
     args = small_run(tiny_model_dir, run_dir, *overrides)
     proc = run_cli(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -183,7 +183,7 @@ def test_a_killed_fsdp_run_resumes_with_every_ranks_state(tmp_path, tiny_model_d
     """SIGKILL to both ranks after the first checkpoint; the same command continues from it: counters, every rank's
     environments and the logger carry on (bit-for-bit equality is checked single-process, test_reliability.py)."""
     run_dir = tmp_path / "fsdp"
-    args = small_run(tiny_model_dir, run_dir, "trainer=fsdp_cpu", "ppo.total_env_steps=384", "eval.every_updates=0")
+    args = small_run(tiny_model_dir, run_dir, "trainer=fsdp_cpu", "rollout.total_env_steps=384", "eval.every_updates=0")
     proc = start(args, tmp_path)
     done = wait_for_checkpoint(run_dir, proc)
     os.killpg(proc.pid, signal.SIGKILL)

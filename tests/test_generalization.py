@@ -22,7 +22,7 @@ from helpers import compose_cfg, toy_config
 
 def test_generalization_rows_reload_agents_and_mark_what_cannot_transfer(tmp_path, tiny_model_dir):
     seen, unseen = register(), register_unseen()
-    short = ["ppo.total_env_steps=128", "ppo.num_steps=32", "eval.every_updates=0", "eval.episodes=4"]
+    short = ["rollout.total_env_steps=128", "rollout.num_steps=32", "eval.every_updates=0", "eval.episodes=4"]
     mb = ["ppo.value_minibatch_size=32", "ppo.policy_minibatch_size=32", "ppo.policy_chunk_size=32"]
     train(toy_config(tmp_path, "agent=ppo", *short, *mb), run_dir=tmp_path / "ppo", enable_progress_bar=False)
     lm = [f"model.path={tiny_model_dir}", "model.build=null", "ppo.policy_lr=1e-2"]
@@ -58,7 +58,7 @@ def test_an_environment_built_by_the_recipe_without_a_vector_trains_and_generali
     """docs/EXTENDING.md's environment recipe for the case it recommends, a text-only environment: TWOSOME trains
     on it, and the generalization evaluation reloads the run (and its untrained twin) on an unseen text-only task."""
     seen, unseen = register_text(), register_text(("red", "green", "blue"))
-    short = ["ppo.total_env_steps=128", "ppo.num_steps=32", "eval.every_updates=0", "eval.episodes=4"]
+    short = ["rollout.total_env_steps=128", "rollout.num_steps=32", "eval.every_updates=0", "eval.episodes=4"]
     lm = [f"model.path={tiny_model_dir}", "model.build=null", f"env.id={seen}"]
     train(toy_config(tmp_path, *lm, *short), run_dir=tmp_path / "twosome", enable_progress_bar=False)
     table = generalization([tmp_path / "twosome"], [seen, unseen], episodes=4)
@@ -164,7 +164,7 @@ def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(
             "model": {"name": "lm"},
             "env": {"id": seen},
             "seed": 3,
-            "ppo": {"gamma": 0.99},
+            "rollout": {"gamma": 0.99},
         }
     )
     run = tmp_path / "run"
@@ -252,7 +252,7 @@ def _fake_run(tmp_path, monkeypatch, agent: dict, env_id: str, name: str = "run"
             "model": {"name": "lm"},
             "env": {"id": env_id},
             "seed": 3,
-            "ppo": {"gamma": 0.99},
+            "rollout": {"gamma": 0.99},
         }
     )
     run = tmp_path / name

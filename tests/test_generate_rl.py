@@ -137,7 +137,7 @@ def test_a_writer_run_records_its_invalid_actions_and_its_adapter_reloads(tiny_m
     run_dir = tmp_path / "run"
     cmd = [sys.executable, str(ROOT / "src" / "run.py"), "agent=generate_rl", "algo=poad", "env=overcooked",
            f"model.path={tiny_model_dir}", "model.build=null", "agent.policy.max_new_tokens=4",
-           "ppo.total_env_steps=64", "ppo.num_envs=2", "eval.episodes=2", "eval.final_sampled_episodes=2",
+           "rollout.total_env_steps=64", "rollout.num_envs=2", "eval.episodes=2", "eval.final_sampled_episodes=2",
            f"hydra.run.dir={run_dir}"]  # fmt: skip
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -103,7 +103,7 @@ def test_gigpo_learns_the_toy_task_without_calling_the_critic(tmp_path, tiny_mod
 def test_an_agent_without_a_critic_trains_with_gigpo_saves_no_head_and_reloads(tmp_path, tiny_model_dir):
     from twosome.evaluation.generalization import load_run
 
-    steps = "ppo.total_env_steps=128"  # two updates of 4 environments x 16 steps
+    steps = "rollout.total_env_steps=128"  # two updates of 4 environments x 16 steps
     cfg = learning_config(tmp_path, tiny_model_dir, "algo=gigpo", "agent.policy.critic=false", steps)
     summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
     assert summary["saved"] == ["adapter"] and not (tmp_path / "run" / "critic_head.pt").exists()
@@ -176,7 +176,7 @@ def test_each_rollout_restarts_its_groups_from_one_seeded_state_each():
     assert first_prompts(again) == firsts
     with pytest.raises(ValueError, match="algo.group_size=3 is not valid with 4 environments"):
         RolloutCollector(envs, Uniform(), 3, 0.9, 0, group_size=3)
-    with pytest.raises(ConfigError, match="algo.group_size=3 is not valid; valid: a divisor of ppo.num_envs=4"):
+    with pytest.raises(ConfigError, match="algo.group_size=3 is not valid; valid: a divisor of rollout.num_envs=4"):
         validate(compose_cfg("algo=gigpo", "algo.group_size=3"))
 
 
@@ -250,7 +250,7 @@ def test_a_large_kl_coefficient_holds_the_policy_near_the_untrained_one(tmp_path
     for beta in ("1e-9", "10"):
         run = tmp_path / f"beta{beta}"
         cfg = learning_config(tmp_path, tiny_model_dir, "algo=gigpo", f"algo.kl_coef={beta}", "ppo.update_epochs=4",
-                              "ppo.total_env_steps=256", "ppo.target_kl=null")  # fmt: skip
+                              "rollout.total_env_steps=256", "ppo.target_kl=null")  # fmt: skip
         torch.manual_seed(0)
         train(cfg, run_dir=run, enable_progress_bar=False)
         kl = pd.read_csv(run / "metrics.csv")["losses/reference_kl"].dropna()

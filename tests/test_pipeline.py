@@ -96,7 +96,7 @@ def test_smoke_profile_is_small_and_its_commands_compose():
             validate(cfg)
             agents.add(cfg.agent.name)
             if cfg.agent.train:
-                assert 1000 <= cfg.ppo.total_env_steps <= 2048
+                assert 1000 <= cfg.rollout.total_env_steps <= 2048
             else:
                 assert cfg.eval.episodes == 2
     assert agents == {"twosome", "saycan", "ppo", "zeroshot"}

@@ -221,13 +221,13 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
         f"model.path={tiny_model_dir}",
         "model.build=null",
         "checkpoint.every_updates=1",
-        "ppo.total_env_steps=640",
-        "ppo.num_steps=16",
+        "rollout.total_env_steps=640",
+        "rollout.num_steps=16",
         "ppo.target_kl=null",  # every update makes all its policy steps
         "eval.every_updates=0",
     )
     # Count the policy-loss calls of two updates, then poison the third update's.
-    per_update = cfg.ppo.num_envs * cfg.ppo.num_steps // cfg.ppo.policy_chunk_size
+    per_update = cfg.rollout.num_envs * cfg.rollout.num_steps // cfg.ppo.policy_chunk_size
     calls["limit"] = 2 * per_update * cfg.ppo.update_epochs
     with pytest.raises(NonFiniteLossError, match="the policy loss is nan at update 3"):
         train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
@@ -239,7 +239,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
     assert pd.read_csv(run / "metrics.csv")["update"].tolist() == [1, 2]
 
 
-@pytest.mark.parametrize("override", ["ppo.num_envs=four", "ppo.target_kl=high", "ppo.anneal_lr=maybe"])
+@pytest.mark.parametrize("override", ["rollout.num_envs=four", "ppo.target_kl=high", "ppo.anneal_lr=maybe"])
 def test_wrongly_typed_settings_fail_when_the_config_is_composed(override):
     """Hydra checks types against the schema (twosome.config) before any run code, naming the override."""
     from hydra.errors import ConfigCompositionException
@@ -269,7 +269,7 @@ def test_a_failing_sweep_member_loses_none_of_the_others(tmp_path, tiny_model_di
     sweep = tmp_path / "sweep"
     proc = run_cli(
         "-m",
-        *small_run(tiny_model_dir, None, "ppo.total_env_steps=64", "ppo.policy_lr=1e-3,-1"),
+        *small_run(tiny_model_dir, None, "rollout.total_env_steps=64", "ppo.policy_lr=1e-3,-1"),
         f"hydra.sweep.dir={sweep}",
         cwd=tmp_path,
     )

@@ -17,9 +17,9 @@ def test_two_job_multirun_on_overcooked(tmp_path, tiny_model_dir):
         "seed=0",
         f"model.path={tiny_model_dir}",
         "model.build=null",
-        "ppo.total_env_steps=64",
-        "ppo.num_envs=2",
-        "ppo.num_steps=16",
+        "rollout.total_env_steps=64",
+        "rollout.num_envs=2",
+        "rollout.num_steps=16",
         "ppo.value_minibatch_size=16",
         "ppo.policy_minibatch_size=16",
         "ppo.policy_chunk_size=8",
@@ -56,9 +56,17 @@ def test_a_misspelt_or_mistyped_setting_fails_at_compose_time_naming_the_key(tmp
     """The typed schema (twosome.config): Hydra rejects the override before the run directory exists."""
     for override, message in (
         ("ppo.polcy_lr=1", "Key 'polcy_lr' not in 'PPOConfig'"),
-        ("ppo.num_envs=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
+        ("rollout.num_envs=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
     ):
         proc = run_cli(override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, timeout=120)
         assert proc.returncode != 0
         assert message in proc.stderr and f"full_key: {override.split('=')[0]}" in proc.stderr, proc.stderr
         assert not (tmp_path / "run").exists()
+
+
+def test_a_rollout_key_spelt_as_before_the_rollout_group_gets_its_new_name(tmp_path):
+    proc = run_cli(
+        "-m", "ppo.total_env_steps=64,128", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode != 0 and not (tmp_path / "sweep").exists()
+    assert "ppo.total_env_steps: moved to rollout.total_env_steps" in proc.stderr, proc.stderr

@@ -17,7 +17,7 @@ import pytest
 from helpers import ROOT, compose_cfg, run_cli, small_run, start, wait_for_checkpoint
 from omegaconf import OmegaConf
 
-from twosome.config import ConfigError, budget_note, ppo_config, run_settings, validate
+from twosome.config import ConfigError, budget_note, run_settings, validate
 from twosome.training.checkpointing import DamagedCheckpoint, read_run_state
 from twosome.training.train import RunDirInUse, prepare_run_dir, run_dir_lock, train
 
@@ -58,7 +58,7 @@ def test_a_second_command_refuses_a_run_directory_in_use_and_a_dead_holder_does_
 
 
 def test_two_identical_commands_at_once_the_second_refuses(tmp_path, tiny_model_dir):
-    args = small_run(tiny_model_dir, tmp_path / "run", "ppo.total_env_steps=6400")  # long enough to be running
+    args = small_run(tiny_model_dir, tmp_path / "run", "rollout.total_env_steps=6400")  # long enough to be running
     first = start(args, tmp_path)
     try:
         wait_for_checkpoint(tmp_path / "run", first)
@@ -83,7 +83,10 @@ def _finished_looking_run(run: Path) -> dict[str, str]:
 @pytest.mark.parametrize(
     "override,message",
     [
-        ("ppo.num_envs=abc", "Value 'abc' of type 'str' could not be converted to Integer\n    full_key: ppo.num_envs"),
+        (
+            "rollout.num_envs=abc",
+            "Value 'abc' of type 'str' could not be converted to Integer\n    full_key: rollout.num_envs",
+        ),
         ("ppo.policy_lr=0.5", "holds a run of a different config \\(ppo.policy_lr: 0.001 -> 0.5\\)"),
     ],
 )
@@ -105,7 +108,7 @@ def test_a_rejected_command_writes_nothing(tmp_path, override, message):
 HEAVY = ("torch", "pytorch_lightning", "transformers")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["ppo.num_envs=four"], ["model=hf"], ["norm=words"]])
+@pytest.mark.parametrize("args", [["--help"], ["rollout.num_envs=four"], ["model=hf"], ["norm=words"]])
 def test_help_and_config_errors_import_no_torch(tmp_path, args):
     code = textwrap.dedent(
         f"""
@@ -236,13 +239,14 @@ def test_a_model_directory_without_a_tokenizer_says_so(tmp_path):
 
 
 def test_a_budget_that_is_not_whole_updates_is_said():
-    cfg = compose_cfg("ppo.total_env_steps=200")  # laptop: 4 envs x 32 steps = 128 per update
-    assert ppo_config(cfg).num_updates == 1
+    cfg = compose_cfg("rollout.total_env_steps=200")  # laptop: 4 envs x 32 steps = 128 per update
+    assert run_settings(cfg).rollout.num_updates == 1
     assert budget_note(run_settings(cfg)) == (
-        "ppo.total_env_steps=200 is not a multiple of the steps per update (num_envs x num_steps x processes = 128): "
-        "running 1 updates = 128 env steps (rounded down, as cleanrl and TWOSOME do)"
+        "rollout.total_env_steps=200 is not a multiple of the steps per update "
+        "(num_envs x num_steps x processes = 128): running 1 updates = 128 env steps (rounded down, as cleanrl and "
+        "TWOSOME do)"
     )
-    assert budget_note(run_settings(compose_cfg("ppo.total_env_steps=256"))) is None
+    assert budget_note(run_settings(compose_cfg("rollout.total_env_steps=256"))) is None
 
 
 def test_a_damaged_checkpoint_or_summary_names_the_file_and_the_way_out(tmp_path):
@@ -290,7 +294,7 @@ def test_a_run_prints_progress_results_and_its_summary_without_library_noise(tmp
     (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")  # srun installed, as on a cluster's login node
     (bin_dir / "srun").chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
-    args = small_run(tiny_model_dir, tmp_path / "run", "checkpoint.every_updates=1", "ppo.total_env_steps=96")
+    args = small_run(tiny_model_dir, tmp_path / "run", "checkpoint.every_updates=1", "rollout.total_env_steps=96")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "src" / "run.py"), *args], cwd=tmp_path, env=env, capture_output=True, text=True
     )

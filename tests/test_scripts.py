@@ -100,7 +100,7 @@ def test_the_training_entry_point_answers_help(tmp_path):
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, tiny_model_dir) -> Path:
     root = tmp_path_factory.mktemp("scripts")
-    proc = run_cli(*small_run(tiny_model_dir, root / "run", "ppo.total_env_steps=64"), cwd=root)
+    proc = run_cli(*small_run(tiny_model_dir, root / "run", "rollout.total_env_steps=64"), cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root / "run"
 

@@ -21,7 +21,7 @@ from twosome.config import ConfigError
 from twosome.training.seed_group import not_batchable_reason, train_group
 from twosome.training.train import train
 
-TWO_UPDATES = ("ppo.total_env_steps=128", "ppo.num_steps=16", "eval.episodes=4")
+TWO_UPDATES = ("rollout.total_env_steps=128", "rollout.num_steps=16", "eval.episodes=4")
 
 
 def _configs(tmp_path, model_dir, seeds, *overrides):

@@ -70,15 +70,63 @@ class _Checked:
 
 
 @dataclass
-class PPOConfig(_Checked):
-    """The PPO settings (``ppo``). The defaults are TWOSOME's published Overcooked structure (4 envs x 32 steps, a
-    value phase, then policy steps of 32 decisions accumulated over chunks of 4, target KL 0.02); the presets in
-    conf/ppo/ state what differs. In the composed config ``gamma`` defaults to the environment's (``env.gamma``)."""
+class RolloutConfig(_Checked):
+    """What the run's loop reads whatever the algorithm (``rollout``): the environments, the steps per update, the
+    budget and the discount. The defaults are TWOSOME's Overcooked structure (4 environments x 32 steps); the
+    presets in conf/ppo/ set them beside the hyperparameters they were published with. In the composed config
+    ``gamma`` defaults to the environment's (``env.gamma``)."""
 
     total_env_steps: int = 12_800  # the whole run's budget, all ranks together
     num_envs: int = 4
     num_steps: int = 32  # steps per environment and update
     gamma: float = 0.99
+
+    def problems(self) -> list[str]:
+        rules = {
+            "total_env_steps": (self.total_env_steps >= 1, ">= 1"),
+            "num_envs": (self.num_envs >= 1, ">= 1"),
+            "num_steps": (self.num_steps >= 1, ">= 1"),
+            "gamma": (0 < self.gamma <= 1, "0 < gamma <= 1"),
+        }
+        return [_problem(f"rollout.{k}", getattr(self, k), valid) for k, (ok, valid) in rules.items() if not ok]
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return self.updates_for(world_size=1)
+
+    def updates_for(self, world_size: int) -> int:
+        """``total_env_steps`` is the budget of the whole run: with several ranks each update sees
+        ``world_size * batch_size`` environment steps, so there are fewer updates."""
+        return max(1, self.total_env_steps // (self.batch_size * world_size))  # rounded down, as cleanrl and TWOSOME
+
+
+# The keys that moved from ``ppo`` to ``rollout`` (a run saved before reads them there: load_run_config).
+ROLLOUT_KEYS = tuple(f.name for f in fields(RolloutConfig))
+
+
+def moved_keys_note(overrides: list[str]) -> str | None:
+    """A command line of before the rollout group (``ppo.total_env_steps=...``) gets the new spelling, not Hydra's
+    "Key not in PPOConfig"."""
+    moved = [o.split("=", 1)[0] for o in overrides if o.split("=", 1)[0].lstrip("+~") in MOVED]
+    if not moved:
+        return None
+    new = [MOVED[k.lstrip("+~")] for k in moved]
+    return f"{', '.join(moved)}: moved to {', '.join(new)} (the rollout's shape is its own group, apart from PPO's)"
+
+
+MOVED = {f"ppo.{k}": f"rollout.{k}" for k in ROLLOUT_KEYS}
+
+
+@dataclass
+class PPOConfig(_Checked):
+    """The PPO family's hyperparameters (``ppo``; PPO, POAD and GiGPO read them). The defaults are TWOSOME's
+    published Overcooked settings (a value phase, then policy steps of 32 decisions accumulated over chunks of 4,
+    target KL 0.02); the presets in conf/ppo/ state what differs. The rollout's shape is ``rollout``."""
+
     gae_lambda: float = 0.95
     update_epochs: int = 1
     value_minibatch_size: int = 32
@@ -99,19 +147,14 @@ class PPOConfig(_Checked):
     norm_adv: bool = True
 
     def problems(self) -> list[str]:
-        batch = f"the batch size, num_envs x num_steps = {self.batch_size}"
         rules = {
-            "total_env_steps": (self.total_env_steps >= 1, ">= 1"),
-            "num_envs": (self.num_envs >= 1, ">= 1"),
-            "num_steps": (self.num_steps >= 1, ">= 1"),
-            "gamma": (0 < self.gamma <= 1, "0 < gamma <= 1"),
             "gae_lambda": (0 <= self.gae_lambda <= 1, "0 <= gae_lambda <= 1"),
             "update_epochs": (self.update_epochs >= 1, ">= 1"),
             "policy_lr": (self.policy_lr > 0, "> 0"),
             "value_lr": (self.value_lr > 0, "> 0"),
             "clip_coef": (self.clip_coef > 0, "> 0"),
-            "value_minibatch_size": (1 <= self.value_minibatch_size <= self.batch_size, f"from 1 to {batch}"),
-            "policy_minibatch_size": (1 <= self.policy_minibatch_size <= self.batch_size, f"from 1 to {batch}"),
+            "value_minibatch_size": (self.value_minibatch_size >= 1, ">= 1"),
+            "policy_minibatch_size": (self.policy_minibatch_size >= 1, ">= 1"),
             "policy_chunk_size": (
                 self.policy_chunk_size == "auto"
                 or (
@@ -124,41 +167,14 @@ class PPOConfig(_Checked):
         }
         return [_problem(f"ppo.{k}", getattr(self, k), valid) for k, (ok, valid) in rules.items() if not ok]
 
-    @property
-    def rollout(self) -> RolloutSettings:
-        return RolloutSettings(self.total_env_steps, self.num_envs, self.num_steps, self.gamma)
-
-    @property
-    def batch_size(self) -> int:
-        return self.rollout.batch_size
-
-    @property
-    def num_updates(self) -> int:
-        return self.rollout.num_updates
-
-
-@dataclass(frozen=True)
-class RolloutSettings:
-    """What the run's loop reads whatever the algorithm: the environments, the steps per update, the budget and the
-    discount (today keys of the ``ppo`` group; the algorithm reads its own hyperparameters)."""
-
-    total_env_steps: int  # the whole run's budget, all ranks together
-    num_envs: int
-    num_steps: int
-    gamma: float
-
-    @property
-    def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return self.updates_for(world_size=1)
-
-    def updates_for(self, world_size: int) -> int:
-        """``total_env_steps`` is the budget of the whole run: with several ranks each update sees
-        ``world_size * batch_size`` environment steps, so there are fewer updates."""
-        return max(1, self.total_env_steps // (self.batch_size * world_size))  # rounded down, as cleanrl and TWOSOME
+    def batch_problems(self, rollout: RolloutConfig) -> list[str]:
+        """The minibatches must fit in the rollout's batch."""
+        batch = f"the batch size, rollout.num_envs x rollout.num_steps = {rollout.batch_size}"
+        return [
+            _problem(f"ppo.{k}", getattr(self, k), f"from 1 to {batch}")
+            for k in ("value_minibatch_size", "policy_minibatch_size")
+            if getattr(self, k) > rollout.batch_size
+        ]
 
 
 @dataclass
@@ -295,6 +311,7 @@ class TrainConfig:
     env: dict[str, Any] = field(default_factory=dict)  # EnvConfig, checked by validate
     norm: NormConfig = field(default_factory=NormConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     algo: dict[str, Any] = field(default_factory=dict)
     agent: AgentConfig = field(default_factory=AgentConfig)
@@ -412,8 +429,8 @@ def check_algorithm(cfg: DictConfig) -> None:
             f"{list(REFERENCE_AGENTS)}; agent={cfg.agent.name} is {agent_class}: use algo.kl_coef=0 or agent=twosome"
         )
     group = options.get("group_size")  # episode groups split the environments (rl/gigpo.py)
-    if group is not None and isinstance(group, int) and group >= 1 and cfg.ppo.num_envs % group:
-        _check(False, "algo.group_size", group, f"a divisor of ppo.num_envs={cfg.ppo.num_envs}")
+    if group is not None and isinstance(group, int) and group >= 1 and cfg.rollout.num_envs % group:
+        _check(False, "algo.group_size", group, f"a divisor of rollout.num_envs={cfg.rollout.num_envs}")
 
 
 def layer_count(model_path: Path) -> int | None:
@@ -515,6 +532,7 @@ def check_env_options(cfg: DictConfig) -> None:
 
 # The typed groups: validate turns each into its dataclass (running its checks).
 SCHEMAS = {
+    "rollout": RolloutConfig,
     "ppo": PPOConfig,
     "eval": EvalConfig,
     "checkpoint": CheckpointConfig,
@@ -528,9 +546,9 @@ SCHEMAS = {
 
 
 def train_schema() -> DictConfig:
-    """The node stored as ``train_schema``: TrainConfig, with the PPO discount following the environment's."""
+    """The node stored as ``train_schema``: TrainConfig, with the rollout's discount following the environment's."""
     schema = OmegaConf.structured(TrainConfig)
-    schema.ppo.gamma = "${env.gamma}"
+    schema.rollout.gamma = "${env.gamma}"
     return schema
 
 
@@ -556,6 +574,7 @@ class RunSettings:
     """A run's config as typed objects, parsed and checked once (``validate``) and passed down to what builds and
     runs it, instead of each part re-reading the DictConfig."""
 
+    rollout: RolloutConfig
     ppo: PPOConfig
     eval: EvalConfig
     checkpoint: CheckpointConfig
@@ -567,19 +586,14 @@ class RunSettings:
     logger: LoggerConfig
     processes: int  # devices x nodes: the data-parallel ranks that share the budget
 
-    @property
-    def rollout(self) -> RolloutSettings:
-        return self.ppo.rollout
-
 
 def run_settings(cfg: DictConfig) -> RunSettings:
     """Every typed group of ``cfg`` as its dataclass (with its checks; a key added with + is refused)."""
     groups = {key: settings(cfg, key, kind) for key, kind in SCHEMAS.items()}
+    problems = groups["ppo"].batch_problems(groups["rollout"])
+    if problems:
+        raise ConfigError("; ".join(problems))
     return RunSettings(**groups, processes=processes(cfg))
-
-
-def ppo_config(cfg: DictConfig) -> PPOConfig:
-    return settings(cfg, "ppo", PPOConfig)
 
 
 TWOSOME_AGENT = "twosome.agents.twosome.TwosomeAgent"
@@ -589,6 +603,8 @@ def load_run_config(path: Path) -> DictConfig:
     """A run's resolved config.yaml, with the agent's meta keys and evaluation keys a run written before they were
     declared lacks read as their defaults (so such a run still resumes and evaluates)."""
     cfg = OmegaConf.load(path)
+    if "ppo" in cfg and "rollout" not in cfg:  # runs from before the rollout group kept its keys in ppo
+        cfg.rollout = {k: cfg.ppo.pop(k) for k in ROLLOUT_KEYS if k in cfg.ppo}
     if "agent" in cfg:
         if "untrained_twin" not in cfg.agent:  # runs from before the key: the agents that had a twin then
             cfg.agent.untrained_twin = cfg.agent.get("name") in ("twosome", "glam")
@@ -699,7 +715,7 @@ def processes(cfg: DictConfig) -> int:
 
 
 def budget_note(run: RunSettings) -> str | None:
-    """What a ``ppo.total_env_steps`` that is not a whole number of updates becomes, or None. The number of updates
+    """What a ``rollout.total_env_steps`` that is not a whole number of updates becomes, or None. The number of updates
     is rounded down, as in cleanrl and TWOSOME's scripts (the paper presets, e.g. 500,000 steps of 128, rely on it:
     3,906 updates), and at least one; the run says so at its start instead of silently running fewer steps."""
     rollout = run.rollout
@@ -708,7 +724,7 @@ def budget_note(run: RunSettings) -> str | None:
     if updates * per_update == rollout.total_env_steps:
         return None
     return (
-        f"ppo.total_env_steps={rollout.total_env_steps} is not a multiple of the steps per update "
+        f"rollout.total_env_steps={rollout.total_env_steps} is not a multiple of the steps per update "
         f"(num_envs x num_steps x processes = {per_update}): running {updates} updates = {updates * per_update} "
         "env steps (rounded down, as cleanrl and TWOSOME do)"
     )

@@ -46,7 +46,15 @@ SCORERS = ("shared", "naive")
 PHASES = ("rollout", "value", "policy")
 
 
-def case_overrides(env: str, model: str, scorer: str, updates: int, num_envs: int, num_steps: int) -> list[str]:
+def rollout_group(tree: Path) -> str:
+    """Where ``tree``'s config keeps the rollout's shape: ``rollout``, or ``ppo`` in a commit from before that group."""
+    laptop = tree / "conf" / "ppo" / "laptop.yaml"
+    return "rollout" if not laptop.exists() or "rollout:" in laptop.read_text() else "ppo"
+
+
+def case_overrides(
+    env: str, model: str, scorer: str, updates: int, num_envs: int, num_steps: int, tree: Path = ROOT
+) -> list[str]:
     overrides = [*ENVS[env], *MODELS[model], f"scorer.mode={scorer}", "ppo=laptop"]
     if model.startswith("smollm2"):  # one converted copy for every tree (a ref's worktree has no artifacts/)
         overrides.append(f"model.path={ROOT / 'artifacts' / 'models' / 'smollm2-135m-instruct'}")
@@ -55,10 +63,11 @@ def case_overrides(env: str, model: str, scorer: str, updates: int, num_envs: in
         overrides += [
             f"ppo.{k}={batch}" for k in ("value_minibatch_size", "policy_minibatch_size", "policy_chunk_size")
         ]
+    group = rollout_group(tree)
     return overrides + [
-        f"ppo.num_envs={num_envs}",
-        f"ppo.num_steps={num_steps}",
-        f"ppo.total_env_steps={updates * batch}",
+        f"{group}.num_envs={num_envs}",
+        f"{group}.num_steps={num_steps}",
+        f"{group}.total_env_steps={updates * batch}",
         "ppo.target_kl=null",  # every update makes the same number of policy steps, in every tree
         "eval.every_updates=0",
         "eval.episodes=1",
@@ -133,7 +142,9 @@ def measure(args) -> pd.DataFrame:
             for model in args.models:
                 for scorer, layers in ((s, n) for s in args.scorers for n in args.lora_layers):
                     for name, tree in trees.items():
-                        overrides = case_overrides(env, model, scorer, args.updates, args.num_envs, args.num_steps)
+                        overrides = case_overrides(
+                            env, model, scorer, args.updates, args.num_envs, args.num_steps, tree
+                        )
                         overrides.append(f"agent.policy.lora_layers={'null' if layers == 'all' else layers}")
                         print(f"{env:12s} {model:13s} {scorer:6s} lora_layers={layers} {name}", flush=True)
                         run_dir = scratch / "runs" / f"{name}-{env}-{model}-{scorer}-{layers}"

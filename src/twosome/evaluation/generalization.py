@@ -224,7 +224,7 @@ def generalization(
                     agent = load_run(Path(run_dir), untrained=untrained, cfg=cfg)[1]
                 row.update(applicable=True, note="")
                 bar.set_postfix_str(f"{label} seed {row['seed']} on {task.removeprefix('twosome/')}")
-                gamma = float(cfg.ppo.gamma)
+                gamma = float(cfg.rollout.gamma)
                 row.update(evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=bar.update))
             rows.append(row)
             if out_csv is not None:

@@ -49,8 +49,9 @@ def as_list(items) -> list:
 
 class Algorithm(Protocol):
     needs_values: bool  # whether rollouts compute V(s) (a critic-free algorithm: False, and the agent needs no critic)
-    group_size: int | None  # episode groups: each rollout restarts the environments, groups of this many from one
-    # seeded state (None: one continuous stream of episodes across rollouts, as PPO's)
+    restarts: bool  # episode groups: each rollout restarts the environments, groups of group_size from one seeded
+    # state (False: one continuous stream of episodes across rollouts, as PPO's)
+    group_size: int | None  # with restarts: the environments per group (None: all of them, one group)
 
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
         """(optimizers, lr schedulers), in the order ``update`` receives them."""

@@ -17,7 +17,7 @@ advantages without a critic, from groups.
   computed once per update at the rollout's states.
 
 What is ours (docs/ALGORITHMS.md): the action space is the candidate list, not generated text; a rollout is
-``ppo.num_steps`` decisions, not "until every episode ends", and the decisions of an episode still unfinished at
+``rollout.num_steps`` decisions, not "until every episode ends", and the decisions of an episode still unfinished at
 its end are not trained on (conf/algo/gigpo.yaml makes rollouts long for that reason); a
 group of one has no advantage (0) instead of its raw return; the discount is the environment's per decision
 (gamma ** primitive steps, TWOSOME's macro actions).
@@ -112,6 +112,7 @@ class GiGPO(PPO):
     rollout (None: all of them, one group). ``kl_coef``: beta of the KL term to the untrained policy (0: none)."""
 
     needs_values = False
+    restarts = True  # every rollout starts its episodes afresh, group by group
 
     def __init__(
         self,
@@ -129,7 +130,7 @@ class GiGPO(PPO):
         if kl_coef and not isinstance(agent, Referenced):
             raise ValueError(f"algo.kl_coef={kl_coef} needs an agent with a reference policy; {type(agent).__name__}")
         self.step_weight, self.kl_coef = step_weight, kl_coef
-        self.group_size = ppo.num_envs if group_size is None else group_size
+        self.group_size = group_size  # None: all the run's environments (the run knows how many)
 
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
         """The policy's optimizer only (PPO's AdamW and linear decay): there is no critic to train."""

@@ -23,7 +23,8 @@ from twosome.rl.rollout import Rollout
 
 class PPO:
     needs_values = True  # GAE reads the critic's V(s) at every decision
-    group_size = None  # rollouts continue the episodes of the last one
+    restarts = False  # rollouts continue the episodes of the last one
+    group_size = None
 
     def __init__(self, agent: ActorCritic, ppo: PPOConfig):
         self.agent, self.config = agent, ppo

@@ -16,7 +16,7 @@ import torch
 
 from twosome.agents import capabilities
 from twosome.agents.base import ActorCritic
-from twosome.config import EvalConfig, RolloutSettings
+from twosome.config import EvalConfig, RolloutConfig
 from twosome.parallel import collectives as dist
 from twosome.parallel.fsdp import shard
 from twosome.rl.algorithm import Algorithm, NonFiniteLossError, UpdateContext
@@ -46,7 +46,7 @@ class RLModule(pl.LightningModule):
         self,
         agent: ActorCritic,
         make_envs: Callable[[int], gym.vector.VectorEnv],
-        rollout: RolloutSettings,
+        rollout: RolloutConfig,
         evaluation: EvalConfig,
         algorithm: Algorithm,
         seed: int = 0,
@@ -115,7 +115,7 @@ class RLModule(pl.LightningModule):
                 seed=self.seed + rank * n,
                 lockstep=self.lockstep,
                 values=getattr(self.algorithm, "needs_values", True),
-                group_size=getattr(self.algorithm, "group_size", None),
+                group_size=(self.algorithm.group_size or n) if getattr(self.algorithm, "restarts", False) else None,
             )
         self.run_state.start_clock(self.env_steps)
 

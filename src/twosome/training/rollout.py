@@ -92,7 +92,7 @@ class RolloutCollector:
         if group_size is not None and (group_size < 1 or envs.num_envs % group_size):
             raise ValueError(
                 f"algo.group_size={group_size} is not valid with {envs.num_envs} environments; valid: a divisor of "
-                "ppo.num_envs"
+                "rollout.num_envs"
             )
         obs, info = envs.reset(seed=seed)
         self.next_obs = to_obs_batch(obs, info)
@@ -113,7 +113,7 @@ class RolloutCollector:
         if len(state["next_obs"]) != self.envs.num_envs:
             raise ValueError(
                 f"the checkpoint has {len(state['next_obs'])} environments, this run {self.envs.num_envs}: "
-                "resume with the same ppo.num_envs"
+                "resume with the same rollout.num_envs"
             )
         for env in self.envs.envs:
             env.close()
