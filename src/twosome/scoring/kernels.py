@@ -112,7 +112,7 @@ def causal_prefix_cache(scorer: ActionScorer, model, batch: CandidateBatch, hidd
     device = device_of(model)
     prefix_ids, prefix_mask = scorer.pad([p[:-1] for p in batch.prompt_ids], device)
     with rows_through(model, batch.prompt_rows()):
-        out = model(input_ids=prefix_ids, attention_mask=prefix_mask.long(), use_cache=True, **one_logit(model))
+        out = model(input_ids=prefix_ids, attention_mask=prefix_mask.long(), use_cache=True, **no_logits(model, device))
     layout = tree_layout(batch, with_prompt=False)
     ids, seg, pos, pred_pos, causal = layout.tensors(scorer, device, padding_segment=-1)
     length = ids.shape[1]
@@ -161,11 +161,13 @@ def causal_one_pass(scorer: ActionScorer, model, batch: CandidateBatch, hidden: 
             attention_mask=attention(model, allowed),
             position_ids=pos,
             output_hidden_states=hidden or head is not None,
-            **({"logits_to_keep": 1} if head is not None else window(model, pred_pos)),
+            **(no_logits(model, device) if head is not None else window(model, pred_pos)),
         )
     owner = batch.owner.to(device)
     if head is not None:  # logits at the predicting positions only, not over a window of every row
-        picked = head(out.hidden_states[-1][owner[:, None], pred_pos])
+        gathered = out.hidden_states[-1][owner[:, None], pred_pos]  # (C, L, H)
+        # as one 2-D product: a 3-D input in bfloat16 takes a batched path on the CPU that copies the head's weight
+        picked = head(gathered.reshape(-1, gathered.shape[-1])).view(*gathered.shape[:2], -1)
     else:
         first = int(pred_pos.min()) if accepts_logits_to_keep(model) else 0
         picked = out.logits[owner[:, None], pred_pos - first]  # (C, L, V): each candidate reads its prompt's row
@@ -250,8 +252,11 @@ def window(model, pred_pos: torch.Tensor) -> dict:
     return {"logits_to_keep": torch.arange(first, int(pred_pos.max()) + 1, device=pred_pos.device)}
 
 
-def one_logit(model) -> dict:
-    return {"logits_to_keep": 1} if accepts_logits_to_keep(model) else {}
+def no_logits(model, device) -> dict:
+    """For a call that reads hidden states only: the model computes no logits. An index (here empty), not the int
+    ``logits_to_keep=1``, whose slice of the hidden states is not contiguous: in bfloat16 on the CPU the LM head then
+    takes a batched matmul that copies its 49,152 x 576 weight once per row (SmolLM2: a third of a policy step)."""
+    return {"logits_to_keep": torch.empty(0, dtype=torch.long, device=device)} if accepts_logits_to_keep(model) else {}
 
 
 def is_sharded(model) -> bool:

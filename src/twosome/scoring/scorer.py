@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from twosome.scoring.kernels import KERNELS, device_of, is_sharded, one_logit
+from twosome.scoring.kernels import KERNELS, device_of, is_sharded, no_logits
 from twosome.scoring.normalization import normalize
 from twosome.scoring.row_adapters import rows_through
 from twosome.scoring.trie import trie_logprobs
@@ -278,6 +278,8 @@ class ActionScorer:
         rows = lambda: ([("prompt", tuple(p)) for p in prompt_ids], [len(p) for p in prompt_ids])  # noqa: E731
         trunk = self.trunk_rows(model, rows)
         with trunk, rows_through(model, adapters):
-            out = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True, **one_logit(model))
+            out = model(
+                input_ids=ids, attention_mask=mask.long(), output_hidden_states=True, **no_logits(model, device)
+            )
         last = mask.sum(1) - 1
         return out.hidden_states[-1][torch.arange(len(prompt_ids), device=device), last].float()
