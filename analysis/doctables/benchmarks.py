@@ -284,6 +284,8 @@ MODEL_NAMES = {
 TRUNK_TARGETS = {
     ("overcooked", "smollm2_fp32", "8"): (3.0, 3.0),
     ("overcooked", "smollm2_fp32", "15"): (3.0, 3.0),
+    ("overcooked", "smollm2_bf16", "8"): (3.0, 3.0),
+    ("overcooked", "smollm2_bf16", "15"): (3.0, 3.0),
     ("babyai_goto", "smollm2_fp32", "8"): (2.5, None),
     ("overcooked", "tiny", "all"): (1.0, None),
 }
@@ -321,6 +323,37 @@ def trunk_cache_cpu(root: Path) -> str:
             }
         )
     return markdown(pd.DataFrame(rows), "Shares: rollout/value/policy.")
+
+
+def over(row: pd.Series, ref: pd.Series) -> str:
+    """``a / b = ratio`` of two benchmark rows' env steps/s."""
+    a, b = row.env_steps_per_second, ref.env_steps_per_second
+    return f"{rate(a)} / {rate(b)} = {ratio(a, b)}"
+
+
+def trunk_cache_bf16_fix(root: Path) -> str:
+    """The bfloat16 slowdown the first benchmark call found (its console table, kept in
+    trunk_cache_bf16_first_call.csv: the rerun overwrote its e2e.csv) beside the call after the fix, each against the
+    9ee44e2 rows of its own call."""
+    first = pd.read_csv(root / BENCH / "trunk_cache_bf16_first_call.csv", dtype={"lora_layers": str})
+    after = pd.read_csv(root / BENCH / "trunk_cache_cpu.csv", dtype={"lora_layers": str})
+    after = after[after.model == "smollm2_bf16"]
+    rows = []
+    for layers, call in first.groupby("lora_layers", sort=False):
+        before_fix = call[call.code != "9ee44e2"].iloc[0]
+        ref_first = call[call.code == "9ee44e2"].iloc[0]
+        case = after[after.lora_layers == layers]
+        fixed, ref_second = case[case.code == "this"].iloc[0], case[case.code == "9ee44e2"].iloc[0]
+        rows.append(
+            {
+                "LoRA on": "every block" if layers == "all" else f"top {layers} blocks",
+                f"first call: {before_fix.code} / 9ee44e2": over(before_fix, ref_first),
+                "after the fix: a83940b / 9ee44e2": over(fixed, ref_second),
+                "9ee44e2, second call / first": ratio(ref_second.env_steps_per_second, ref_first.env_steps_per_second),
+                "CPU flags": before_fix.cpu,
+            }
+        )
+    return markdown(pd.DataFrame(rows), "SmolLM2-135M, bfloat16, Overcooked Tomato Salad; env steps/s.")
 
 
 def seed_batch_cpu(root: Path) -> str:
@@ -396,6 +429,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
         dtype_auto_e2e_cpu,
         seed_batch_cpu,
         trunk_cache_cpu,
+        trunk_cache_bf16_fix,
         critic_memory_7b,
     )
 }
