@@ -98,3 +98,27 @@ def test_performance_profiles_count_runs_above_each_threshold(tmp_path):
     assert (tmp_path / "fig" / "profiles.png").stat().st_size > 1000
     with pytest.raises(SystemExit, match="no such directory"):
         performance_profiles.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")])
+
+
+def test_the_word_token_table_compares_the_two_normalizations_once_both_have_runs(tmp_path):
+    """Issue 29, item 4: one committed word run, copied as a token run with fewer successes, gives both rows, each
+    seed's Wilson interval and the two comparisons (one seed: no claim)."""
+    import shutil
+
+    from doctables.results import word_token
+
+    source = ROOT / "docs/data/word_token/food_preparation/word"
+    run = sorted(p for p in source.iterdir() if (p / "summary.json").exists())[0]
+    for norm, rate in (("word", None), ("token", 0.25)):
+        out = tmp_path / "docs/data/word_token/food_preparation" / norm / run.name
+        shutil.copytree(run, out)
+        if rate is not None:
+            summary = json.loads((out / "summary.json").read_text())
+            (out / "summary.json").write_text(json.dumps({**summary, "sampled/success_rate": rate}))
+    text = word_token(tmp_path)
+    assert "| Food Preparation | word | 1 |" in text and "| Food Preparation | token | 1 |" in text
+    assert "s0: 25/100 = 0.25 [0.18, 0.34]" in text  # Wilson 95% for 25 of 100
+    assert (
+        "word ends with more sampled success than token | 1.00 (n=1: no interval) | direction only (1 seeds) |" in text
+    )
+    assert word_token(tmp_path / "nothing").startswith("Not run yet")
