@@ -287,6 +287,7 @@ TRUNK_TARGETS = {
     ("overcooked", "smollm2_bf16", "8"): (3.0, 3.0),
     ("overcooked", "smollm2_bf16", "15"): (3.0, 3.0),
     ("babyai_goto", "smollm2_fp32", "8"): (2.5, None),
+    ("babyai_goto", "smollm2_bf16", "8"): (2.5, None),
     ("overcooked", "tiny", "all"): (1.0, None),
 }
 
