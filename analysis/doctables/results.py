@@ -937,6 +937,13 @@ def steps_to_fraction(metrics: pd.DataFrame, optimal: float, fraction: float, wi
     return np.nan
 
 
+def steps_to_target(df: pd.DataFrame) -> tuple[list[float], list[float]]:
+    """Each run's steps to LORA_TARGET of optimal (NaN: never), and the same with a run that never gets there
+    counted as its budget (a lower bound)."""
+    steps = [steps_to_fraction(m, o, LORA_TARGET) for m, o in zip(df.metrics, df.optimal)]
+    return steps, [b if np.isnan(x) else x for x, b in zip(steps, df.env_steps)]
+
+
 def lora_check(root: Path) -> str:
     """Issue 29's learning check: SmolLM2 TWOSOME (word) on Tomato Salad with LoRA on every block, the top 15, the
     top 8. Steps to 95% of optimal: a seed that never gets there counts as the run's budget (a lower bound)."""
@@ -946,8 +953,7 @@ def lora_check(root: Path) -> str:
         if df.empty:
             continue
         df = df.sort_values("seed")
-        steps = [steps_to_fraction(m, o, LORA_TARGET) for m, o in zip(df.metrics, df.optimal)]
-        censored = [b if np.isnan(x) else x for x, b in zip(steps, df.env_steps)]
+        steps, censored = steps_to_target(df)
         arms[arm] = (df, censored)
         sps = [float(m["charts/SPS"].median()) for m in df.metrics]
         rows.append(
@@ -1006,8 +1012,7 @@ def word_token(root: Path) -> str:
             if df.empty:
                 continue
             df = df.sort_values("seed")
-            steps = [steps_to_fraction(m, o, LORA_TARGET) for m, o in zip(df.metrics, df.optimal)]
-            censored = [b if np.isnan(x) else x for x, b in zip(steps, df.env_steps)]
+            steps, censored = steps_to_target(df)
             arms[norm] = (df, censored)
             per_seed = "; ".join(
                 f"s{seed}: {count(successes(rate, n), int(n))}"

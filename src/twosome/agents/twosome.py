@@ -58,6 +58,12 @@ def lora_config(r, alpha, dropout, target_modules, layers: list[int] | None, enc
     )
 
 
+def spread(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The valid actions' scores, in row order, into an (N, A) table; invalid actions -inf."""
+    out = torch.full(mask.shape, float("-inf"), device=values.device, dtype=values.dtype)
+    return out.masked_scatter(mask.to(out.device), values)
+
+
 class TwosomeAgent(ActorCritic):
     def __init__(
         self,
@@ -136,8 +142,7 @@ class TwosomeAgent(ActorCritic):
             values = torch.cat(self._scores.get_many(keys, partial(self._score, remember=remember), remember=remember))
         else:
             values = torch.cat(self._score(keys, remember=False))
-        out = torch.full(obs.action_mask.shape, float("-inf"), device=values.device, dtype=values.dtype)
-        return out.masked_scatter(obs.action_mask.to(out.device), values)
+        return spread(values, obs.action_mask)
 
     def _score(self, keys: list[tuple[str, tuple[str, ...]]], remember: bool) -> list[torch.Tensor]:
         """With an adapted critic (GLAM), a memoizing pass also keeps the prompts' hidden states it computed: they
@@ -218,8 +223,7 @@ class TwosomeAgent(ActorCritic):
             scores = self.scorer.score(self.actor, batch).normalized(self.norm).split(batch.counts)
         known = dict(zip(keys, scores))
         values = torch.cat([known[k] for k in candidate_keys(obs)])
-        out = torch.full(obs.action_mask.shape, float("-inf"), device=values.device, dtype=values.dtype)
-        return masked_categorical(out.masked_scatter(obs.action_mask.to(out.device), values), obs.action_mask)
+        return masked_categorical(spread(values, obs.action_mask), obs.action_mask)
 
     def _rows(self, n: int, base: bool = False) -> list[str] | None:
         """The adapter of each of ``n`` rows in a seed group (``__base__``: the frozen LM); None alone."""

@@ -35,7 +35,7 @@ from twosome.agents.capabilities import Referenced
 from twosome.agents.memo import candidate_keys
 from twosome.config import PPOConfig
 from twosome.rl.algorithm import UpdateContext
-from twosome.rl.losses import policy_loss, reference_kl
+from twosome.rl.losses import reference_kl
 from twosome.rl.ppo import PPO
 from twosome.rl.rollout import Rollout
 
@@ -171,21 +171,13 @@ class GiGPO(PPO):
     def minibatch_advantages(self, batch: dict, mb: torch.Tensor) -> torch.Tensor:
         return batch["advantages"][mb]  # already normalized, within their groups
 
-    def policy_chunk(self, batch: dict, mb, chunk, advantages, ctx: UpdateContext, stats: dict) -> float:
-        """PPO's clipped objective, plus ``kl_coef * KL(pi || pi_ref)`` when there is a reference."""
+    def policy_penalty(self, pi, obs, batch: dict, idx, ctx: UpdateContext, stats: dict):
+        """``kl_coef * KL(pi || pi_ref)`` when there is a reference."""
         if not self.kl_coef:
-            return super().policy_chunk(batch, mb, chunk, advantages, ctx, stats)
-        dev, idx = ctx.device, mb[chunk]
-        obs = batch["obs"].select(idx)
-        pi = self.agent.distribution(obs)
-        new_logprob = pi.log_prob(batch["actions"][idx].to(dev))
-        pg_loss, s = policy_loss(
-            new_logprob, batch["logprobs"][idx].to(dev), advantages[chunk].to(dev), self.config.clip_coef
-        )
-        kl = reference_kl(pi.logits, batch["ref_logits"][idx].to(dev), obs.action_mask).mean()
+            return None
+        kl = reference_kl(pi.logits, batch["ref_logits"][idx].to(ctx.device), obs.action_mask).mean()
         stats["reference_kl"].append(kl.item())
-        weight = len(chunk) / len(mb)
-        return self.policy_backward(pg_loss, pi.entropy().mean(), s, weight, ctx, stats, self.kl_coef * kl)
+        return self.kl_coef * kl
 
     def new_stats(self) -> dict[str, list[float]]:
         return {**super().new_stats(), "reference_kl": []}

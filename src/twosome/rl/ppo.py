@@ -112,12 +112,18 @@ class PPO:
         """Accumulate the gradient of the decisions ``mb[chunk]`` (``advantages``: the minibatch's); return their
         weighted KL."""
         dev, idx = ctx.device, mb[chunk]
-        pi = self.agent.distribution(batch["obs"].select(idx))
+        obs = batch["obs"].select(idx)
+        pi = self.agent.distribution(obs)
         new_logprob = pi.log_prob(batch["actions"][idx].to(dev))
         pg_loss, s = policy_loss(
             new_logprob, batch["logprobs"][idx].to(dev), advantages[chunk].to(dev), self.config.clip_coef
         )
-        return self.policy_backward(pg_loss, pi.entropy().mean(), s, len(chunk) / len(mb), ctx, stats)
+        penalty = self.policy_penalty(pi, obs, batch, idx, ctx, stats)
+        return self.policy_backward(pg_loss, pi.entropy().mean(), s, len(chunk) / len(mb), ctx, stats, penalty)
+
+    def policy_penalty(self, pi, obs, batch: dict, idx, ctx: UpdateContext, stats: dict):
+        """A further term of a chunk's policy loss (e.g. a KL to a reference policy), or None (PPO: none)."""
+        return None
 
     def explained_variance(self, batch: dict) -> float:
         return explained_variance(batch["values"], batch["returns"])
