@@ -122,3 +122,29 @@ def test_the_word_token_table_compares_the_two_normalizations_once_both_have_run
         "word ends with more sampled success than token | 1.00 (n=1: no interval) | direction only (1 seeds) |" in text
     )
     assert word_token(tmp_path / "nothing").startswith("Not run yet")
+
+
+def test_the_exact_success_table_checks_each_trained_seed_against_its_sampled_episodes(tmp_path):
+    """A committed word run with two exact values: one inside its 100 sampled episodes' Wilson interval, one not
+    (the count says which); the untrained row's chance of a success in 100 episodes is 1 - (1 - p)^100."""
+    import shutil
+
+    from doctables.results import exact_success
+
+    source = ROOT / "docs/data/word_token/food_preparation/word"
+    run = sorted(p for p in source.iterdir() if (p / "summary.json").exists())[0]
+    shutil.copytree(run, tmp_path / "docs/data/word_token/food_preparation/word" / run.name)
+    k = round(json.loads((run / "summary.json").read_text())["sampled/success_rate"] * 100)
+    row = {"run": "x", "run_name": run.name, "env_id": "e", "model": "m", "norm": "word", "seed": 0, "states": 48}
+    out = tmp_path / "docs/data/exact_success"
+    out.mkdir(parents=True)
+    pd.DataFrame([{**row, "trained": False, "horizon": 50, "p_success": 0.01}]).to_csv(
+        out / "word_token_untrained.csv", index=False
+    )
+    for exact, inside in ((k / 100, "1/1"), (abs(k / 100 - 0.5), "0/1")):
+        pd.DataFrame([{**row, "trained": True, "horizon": 50, "p_success": exact}]).to_csv(
+            out / "word_token_trained.csv", index=False
+        )
+        chance = f"{1 - 0.99**100:.3g}"
+        assert f"| word | 0.01 | {chance} | s0: {exact:.3g} ({k}/100) | {inside} |" in exact_success(tmp_path)
+    assert exact_success(tmp_path / "nothing").startswith("Not run yet")

@@ -1057,6 +1057,61 @@ def word_token(root: Path) -> str:
     return out
 
 
+EXACT_SUCCESS = "docs/data/exact_success"
+EXACT_EPISODES = 100  # "in 100 episodes": about the 5,000 steps by which 3f's failed seeds had collapsed
+
+
+def exact_success(root: Path) -> str:
+    """The exact probability that a policy sampled over the task succeeds within the horizon
+    (analysis/exact_success.py: every reachable state scored once, backward induction), for the untrained policy of
+    each normalization in 3f, and for each trained seed beside its 100 sampled final episodes (an instrument check:
+    the exact value should lie in the sampled count's Wilson interval about 95% of the time)."""
+    untrained_csv, trained_csv = (root / EXACT_SUCCESS / f"word_token_{m}.csv" for m in ("untrained", "trained"))
+    if not untrained_csv.exists():
+        return "Not run yet: `python analysis/exact_success.py RUN_DIR ... --untrained --out ...` (3f).\n"
+    untrained = pd.read_csv(untrained_csv)
+    trained = pd.read_csv(trained_csv) if trained_csv.exists() else pd.DataFrame(columns=untrained.columns)
+    rows = []
+    for task, name in WORD_TOKEN_TASKS:
+        for norm in ("word", "token"):
+            u = untrained[untrained.run_name.str.contains(f"-{task}-{norm}-")]
+            if u.empty:
+                continue
+            if u.p_success.nunique() != 1:
+                raise ValueError(f"{untrained_csv}: the untrained {task} {norm} policies differ: {list(u.p_success)}")
+            p = float(u.p_success.iloc[0])
+            runs = archived_runs(root / "docs/data/word_token" / task / norm).set_index("run_name")
+            t = trained[trained.run_name.str.contains(f"-{task}-{norm}-")].sort_values("seed")
+            per_seed, inside = [], 0
+            for run_name, seed, exact in zip(t.run_name, t.seed, t.p_success):
+                k, n = (
+                    successes(runs.sampled_success[run_name], runs.sampled_episodes[run_name]),
+                    int(runs.sampled_episodes[run_name]),
+                )
+                lo, hi = wilson(k, n)
+                inside += lo <= exact <= hi
+                per_seed.append(f"s{seed}: {exact:.3g} ({k}/{n})")
+            rows.append(
+                [
+                    name,
+                    norm,
+                    f"{p:.3g}",
+                    f"{1 - (1 - p) ** EXACT_EPISODES:.3g}",
+                    "; ".join(per_seed) or "not computed",
+                    f"{inside}/{len(t)}" if len(t) else "",
+                ]
+            )
+    header = [
+        "task",
+        "norm",
+        "untrained: P(success within 50 steps), exact",
+        f"untrained: P(a success in {EXACT_EPISODES} episodes)",
+        "trained seeds: P(success), exact (sampled successes)",
+        "exact value inside the sampled Wilson 95%",
+    ]
+    return table(header, rows)
+
+
 def invalid_share(metrics: pd.DataFrame, start: int, stop: int) -> float:
     """Invalid decisions over all decisions of the training episodes that ended in steps (start, stop]."""
     m = metrics.dropna(subset=["charts/episodes"])
@@ -1324,6 +1379,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "gigpo_ten_seeds_stream": gigpo_ten_seeds("gigpo_ten_seeds_stream"),
     "lora_check": lora_check,
     "word_token": word_token,
+    "exact_success": exact_success,
     "misalignment": misalignment,
     "generate_rl": generate_rl,
     "generate_rl_pilot": generate_rl_pilot,

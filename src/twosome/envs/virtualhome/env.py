@@ -79,6 +79,11 @@ class VirtualHomeEnv(gym.Env):
             return render_card(self.world, self.task, self.elapsed_steps)
         return None
 
+    def state_key(self):
+        """A hashable snapshot of everything the dynamics read (the world's relations and object states): two
+        states with equal keys behave alike under every action (``evaluation/exact_success.py`` enumerates them)."""
+        return self.world.key()
+
     def _text_info(self, flags: dict[str, bool]) -> dict[str, Any]:
         prompt, valid = describe(flags, self.task.words)
         mask = np.zeros(len(self.task.actions), dtype=bool)

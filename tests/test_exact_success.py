@@ -1,0 +1,149 @@
+"""The exact success probability (evaluation/exact_success.py) against brute force over action sequences and against
+sampled episodes in the real environment; the CLI over run directories."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch.distributions import Categorical
+
+from twosome.envs.contract import read_decision
+from twosome.evaluation.exact_success import action_probabilities, decision_graph, success_within
+from twosome.training.train import train
+from twosome.training.vector_env import single_obs_batch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
+import exact_success  # noqa: E402
+from helpers import compose_cfg, toy_config  # noqa: E402
+
+FP = "twosome/VirtualHome-FoodPreparation-v0"
+
+
+def keyword_policy(words: tuple[str, ...], bonus: float):
+    """A policy that reads only the text: actions naming one of ``words`` get ``bonus`` more logit."""
+
+    def policy(obs):
+        logits = torch.tensor([[bonus if any(w in a for w in words) else 0.0 for a in acts] for acts in obs.actions])
+        return Categorical(logits=logits.masked_fill(~obs.action_mask, torch.finfo(logits.dtype).min))
+
+    return policy
+
+
+def brute_force(env_id: str, policy, steps: int) -> float:
+    """Sum over every action sequence of at most ``steps`` offered actions of its probability, where it succeeds:
+    no graph, no induction, the environment replayed by copies."""
+    env = gym.make(env_id)
+    obs, info = env.reset(seed=0)
+
+    def go(env, obs, info, left: int) -> float:
+        if left == 0:
+            return 0.0
+        probs = policy(single_obs_batch(obs, info)).logits[0].double().softmax(-1)
+        total = 0.0
+        for a in np.flatnonzero(read_decision(info).action_mask):
+            nxt = copy.deepcopy(env)
+            obs2, _, terminated, truncated, info2 = nxt.step(int(a))
+            if terminated:
+                total += float(probs[a]) * float(info2["success"])
+            elif not truncated:
+                total += float(probs[a]) * go(nxt, obs2, info2, left - 1)
+        return total
+
+    return go(env, obs, info, steps)
+
+
+@pytest.mark.parametrize("steps", [5, 6, pytest.param(7, marks=pytest.mark.slow)])
+def test_the_induction_equals_a_sum_over_every_action_sequence(steps):
+    """Food Preparation's shortest plan is 6 decisions: nothing succeeds in 5; 7 adds the paths with a detour."""
+    policy = keyword_policy(("pancake", "microwave"), 2.0)
+    graph = decision_graph(FP)
+    exact = success_within(graph, action_probabilities(policy, graph), steps)[0]
+    assert exact == pytest.approx(brute_force(FP, policy, steps), abs=1e-12)
+    assert (exact == 0.0) == (steps < 6)
+
+
+def test_the_probability_over_the_horizon_matches_sampled_episodes():
+    graph = decision_graph(FP)
+    assert (graph.n_states, graph.horizon) == (48, 50)
+    policy = keyword_policy(("pancake", "microwave"), 2.0)
+    exact = success_within(graph, action_probabilities(policy, graph))[0]
+    memo, rng, wins, n = {}, np.random.default_rng(0), 0, 1500
+    env = gym.make(FP)
+    for _ in range(n):
+        obs, info = env.reset(seed=0)
+        while True:
+            key = info["prompt"]
+            if key not in memo:
+                memo[key] = policy(single_obs_batch(obs, info)).probs[0].numpy()
+            obs, reward, terminated, truncated, info = env.step(int(rng.choice(len(memo[key]), p=memo[key])))
+            if terminated or truncated:
+                wins += int(info["success"])
+                break
+    se = np.sqrt(exact * (1 - exact) / n)
+    assert 0.3 < exact < 0.8 and abs(wins / n - exact) < 4 * se
+    # A near-certain policy: 50 steps of float32 probabilities used to sum to 1 + 1e-7.
+    sure = success_within(graph, action_probabilities(keyword_policy(("pancake", "microwave"), 30.0), graph))
+    assert 0.9999 < sure.max() <= 1.0
+
+
+def test_only_deterministic_environments_with_a_state_key_are_accepted(tmp_path):
+    from toy_env import register
+
+    with pytest.raises(ValueError, match="state_key"):
+        decision_graph(register())
+    with pytest.raises(ValueError, match="not registered"):
+        decision_graph("twosome/NoSuchTask-v0")
+    with pytest.raises(ValueError, match="random"):
+        decision_graph(FP, wording="random")
+
+
+def test_the_cli_writes_a_row_per_run_and_mode_and_a_rerun_computes_nothing(tmp_path, tiny_model_dir, monkeypatch):
+    cfg = compose_cfg(
+        "env=virtualhome",
+        "env.task=food_preparation",
+        f"model.path={tiny_model_dir}",
+        "model.build=null",
+        f"paths.root_dir={tmp_path}",
+        "rollout.total_env_steps=32",
+        "rollout.num_envs=2",
+        "rollout.num_steps=16",
+        "ppo.value_minibatch_size=16",
+        "ppo.policy_minibatch_size=16",
+        "ppo.policy_chunk_size=8",
+        "ppo.policy_lr=1e-2",
+        "eval.every_updates=0",
+        "eval.episodes=1",
+        "logger.tensorboard=false",
+        "trainer.num_threads=1",
+    )
+    run = tmp_path / "run"
+    train(cfg, run_dir=run, enable_progress_bar=False)
+    out = tmp_path / "exact.csv"
+    exact_success.main([str(run), "--out", str(out)])
+    exact_success.main([str(run), "--untrained", "--out", str(out)])
+    table = pd.read_csv(out)
+    assert list(table.trained) == [True, False] and (table.states == 48).all() and (table.horizon == 50).all()
+    assert table.p_success.between(0, 1).all() and list(table.norm) == ["word", "word"]
+
+    def recompute(*_):
+        raise AssertionError("a row already written was computed again")
+
+    monkeypatch.setattr(exact_success, "evaluate", recompute)
+    exact_success.main([str(run), "--untrained", "--out", str(out)])
+    assert len(pd.read_csv(out)) == 2
+
+
+def test_the_cli_refuses_a_run_whose_task_cannot_be_enumerated_before_writing(tmp_path, tiny_model_dir):
+    cfg = toy_config(tmp_path, "agent=zeroshot", f"model.path={tiny_model_dir}", "model.build=null", "eval.episodes=1")
+    train(cfg, run_dir=tmp_path / "toy", enable_progress_bar=False)
+    out = tmp_path / "exact.csv"
+    with pytest.raises(ValueError, match="state_key"):
+        exact_success.main([str(tmp_path / "toy"), "--out", str(out)])
+    assert not out.exists()
