@@ -21,7 +21,7 @@ from twosome.training.vector_env import single_obs_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
 import exact_success  # noqa: E402
-from helpers import compose_cfg, toy_config  # noqa: E402
+from helpers import compose_cfg, small_run, toy_config  # noqa: E402
 
 FP = "twosome/VirtualHome-FoodPreparation-v0"
 
@@ -105,24 +105,8 @@ def test_only_deterministic_environments_with_a_state_key_are_accepted(tmp_path)
 
 
 def test_the_cli_writes_a_row_per_run_and_mode_and_a_rerun_computes_nothing(tmp_path, tiny_model_dir, monkeypatch):
-    cfg = compose_cfg(
-        "env=virtualhome",
-        "env.task=food_preparation",
-        f"model.path={tiny_model_dir}",
-        "model.build=null",
-        f"paths.root_dir={tmp_path}",
-        "rollout.total_env_steps=32",
-        "rollout.num_envs=2",
-        "rollout.num_steps=16",
-        "ppo.value_minibatch_size=16",
-        "ppo.policy_minibatch_size=16",
-        "ppo.policy_chunk_size=8",
-        "ppo.policy_lr=1e-2",
-        "eval.every_updates=0",
-        "eval.episodes=1",
-        "logger.tensorboard=false",
-        "trainer.num_threads=1",
-    )
+    overrides = ["env=virtualhome", "env.task=food_preparation", "rollout.total_env_steps=32", "eval.episodes=1"]
+    cfg = compose_cfg(*small_run(tiny_model_dir, None, *overrides, f"paths.root_dir={tmp_path}"))
     run = tmp_path / "run"
     train(cfg, run_dir=run, enable_progress_bar=False)
     out = tmp_path / "exact.csv"
