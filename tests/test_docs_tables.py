@@ -135,6 +135,12 @@ def test_the_exact_success_table_checks_each_trained_seed_against_its_sampled_ep
     run = sorted(p for p in source.iterdir() if (p / "summary.json").exists())[0]
     shutil.copytree(run, tmp_path / "docs/data/word_token/food_preparation/word" / run.name)
     k = round(json.loads((run / "summary.json").read_text())["sampled/success_rate"] * 100)
+    metrics = pd.read_csv(run / "metrics.csv").dropna(subset=["charts/episodes"])  # episodes before the first success:
+    first = int(
+        metrics["charts/episodes"][
+            metrics.global_step < metrics.global_step[metrics["charts/success_rate"] > 0].min()
+        ].sum()
+    )
     row = {"run": "x", "run_name": run.name, "env_id": "e", "model": "m", "norm": "word", "seed": 0, "states": 48}
     out = tmp_path / "docs/data/exact_success"
     out.mkdir(parents=True)
@@ -146,5 +152,6 @@ def test_the_exact_success_table_checks_each_trained_seed_against_its_sampled_ep
             out / "word_token_trained.csv", index=False
         )
         chance = f"{1 - 0.99**100:.3g}"
-        assert f"| word | 0.01 | {chance} | s0: {exact:.3g} ({k}/100) | {inside} |" in exact_success(tmp_path)
+        text = exact_success(tmp_path)
+        assert f"| word | 0.01 (1 in 100) | {chance} | s0: {first} | s0: {exact:.3g} ({k}/100) | {inside} |" in text
     assert exact_success(tmp_path / "nothing").startswith("Not run yet")

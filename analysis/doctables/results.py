@@ -1061,6 +1061,15 @@ EXACT_SUCCESS = "docs/data/exact_success"
 EXACT_EPISODES = 100  # "in 100 episodes": about the 5,000 steps by which 3f's failed seeds had collapsed
 
 
+def episodes_before_first_success(metrics: pd.DataFrame) -> str:
+    """Training episodes logged before the first log row with a success ("never (N)": none in N episodes)."""
+    m = metrics.dropna(subset=["charts/episodes"])
+    hit = m["charts/success_rate"].to_numpy() > 0
+    if not hit.any():
+        return f"never ({m['charts/episodes'].sum():.0f})"
+    return f"{m['charts/episodes'].to_numpy()[: hit.argmax()].sum():.0f}"
+
+
 def exact_success(root: Path) -> str:
     """The exact probability that a policy sampled over the task succeeds within the horizon
     (analysis/exact_success.py: every reachable state scored once, backward induction), for the untrained policy of
@@ -1082,6 +1091,9 @@ def exact_success(root: Path) -> str:
             p = float(u.p_success.iloc[0])
             runs = archived_runs(root / "docs/data/word_token" / task / norm).set_index("run_name")
             t = trained[trained.run_name.str.contains(f"-{task}-{norm}-")].sort_values("seed")
+            first = "; ".join(
+                f"s{seed}: {episodes_before_first_success(m)}" for seed, m in zip(runs.seed, runs.metrics)
+            )
             per_seed, inside = [], 0
             for run_name, seed, exact in zip(t.run_name, t.seed, t.p_success):
                 k, n = (
@@ -1095,8 +1107,9 @@ def exact_success(root: Path) -> str:
                 [
                     name,
                     norm,
-                    f"{p:.3g}",
+                    f"{p:.3g} (1 in {1 / p:,.0f})",
                     f"{1 - (1 - p) ** EXACT_EPISODES:.3g}",
+                    first,
                     "; ".join(per_seed) or "not computed",
                     f"{inside}/{len(t)}" if len(t) else "",
                 ]
@@ -1106,6 +1119,7 @@ def exact_success(root: Path) -> str:
         "norm",
         "untrained: P(success within 50 steps), exact",
         f"untrained: P(a success in {EXACT_EPISODES} episodes)",
+        "training episodes before the first success, per seed",
         "trained seeds: P(success), exact (sampled successes)",
         "exact value inside the sampled Wilson 95%",
     ]

@@ -124,5 +124,5 @@ def success_within(graph: DecisionGraph, probs: np.ndarray, steps: int | None = 
     for _ in range(steps):
         gain = weight * done
         gain[going] += weight[going] * p[graph.dst[going]]
-        p = np.bincount(graph.src, weights=gain, minlength=graph.n_states)
+        p = np.minimum(np.bincount(graph.src, weights=gain, minlength=graph.n_states), 1.0)  # ulps of round-off
     return p
