@@ -26,9 +26,14 @@ from twosome.fileio import atomic_write_text
 COLUMNS = ["run", "run_name", "env_id", "model", "norm", "seed", "trained", "states", "horizon", "p_success"]
 
 
+def task_of(cfg) -> tuple[str, str, dict]:
+    """The run's environment as it trained on it: id, wording, constructor kwargs."""
+    return cfg.env.id, cfg.env.get("wording", "canonical"), dict(cfg.env.get("kwargs") or {})
+
+
 def evaluate(run_dir: Path, untrained: bool) -> dict:
     cfg = run_config(run_dir)
-    graph = decision_graph(cfg.env.id, cfg.env.get("wording", "canonical"), dict(cfg.env.get("kwargs") or {}))
+    graph = decision_graph(*task_of(cfg))
     _, agent = load_run(run_dir, untrained=untrained, cfg=cfg)
     p = success_within(graph, action_probabilities(agent.distribution, graph))[0]
     return {
@@ -52,8 +57,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, required=True, help="CSV to write (rows already there are kept)")
     args = ap.parse_args(argv)
     for run in args.runs:  # every directory and its task checked before anything is computed or written
-        cfg = run_config(run)
-        horizon_of(cfg.env.id, cfg.env.get("wording", "canonical"), dict(cfg.env.get("kwargs") or {}))
+        horizon_of(*task_of(run_config(run)))
     rows = pd.read_csv(args.out).to_dict("records") if args.out.exists() else []
     done = {(r["run"], bool(r["trained"])) for r in rows}
     for run in args.runs:

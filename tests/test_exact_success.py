@@ -93,7 +93,7 @@ def test_the_probability_over_the_horizon_matches_sampled_episodes():
     assert 0.9999 < sure.max() <= 1.0
 
 
-def test_only_deterministic_environments_with_a_state_key_are_accepted(tmp_path):
+def test_only_deterministic_environments_with_a_state_key_are_accepted():
     from toy_env import register
 
     with pytest.raises(ValueError, match="state_key"):

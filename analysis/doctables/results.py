@@ -1083,23 +1083,23 @@ def exact_success(root: Path) -> str:
     rows = []
     for task, name in WORD_TOKEN_TASKS:
         for norm in ("word", "token"):
-            u = untrained[untrained.run_name.str.contains(f"-{task}-{norm}-")]
+            runs = archived_runs(root / "docs/data/word_token" / task / norm)
+            u = untrained[untrained.run_name.isin(runs.run_name)] if len(runs) else untrained.iloc[:0]
             if u.empty:
                 continue
+            runs = runs.sort_values("seed")
             if u.p_success.nunique() != 1:
                 raise ValueError(f"{untrained_csv}: the untrained {task} {norm} policies differ: {list(u.p_success)}")
             p = float(u.p_success.iloc[0])
-            runs = archived_runs(root / "docs/data/word_token" / task / norm).set_index("run_name")
-            t = trained[trained.run_name.str.contains(f"-{task}-{norm}-")].sort_values("seed")
             first = "; ".join(
                 f"s{seed}: {episodes_before_first_success(m)}" for seed, m in zip(runs.seed, runs.metrics)
             )
+            runs = runs.set_index("run_name")
+            t = trained[trained.run_name.isin(runs.index)].sort_values("seed")
             per_seed, inside = [], 0
             for run_name, seed, exact in zip(t.run_name, t.seed, t.p_success):
-                k, n = (
-                    successes(runs.sampled_success[run_name], runs.sampled_episodes[run_name]),
-                    int(runs.sampled_episodes[run_name]),
-                )
+                n = int(runs.sampled_episodes[run_name])
+                k = successes(runs.sampled_success[run_name], n)
                 lo, hi = wilson(k, n)
                 inside += lo <= exact <= hi
                 per_seed.append(f"s{seed}: {exact:.3g} ({k}/{n})")

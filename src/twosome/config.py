@@ -106,6 +106,7 @@ class RolloutConfig(_Checked):
 
 # The keys that moved from ``ppo`` to ``rollout`` (a run saved before reads them there: load_run_config).
 ROLLOUT_KEYS = tuple(f.name for f in fields(RolloutConfig))
+MOVED = {f"ppo.{k}": f"rollout.{k}" for k in ROLLOUT_KEYS}
 
 
 def moved_keys_note(overrides: list[str]) -> str | None:
@@ -116,9 +117,6 @@ def moved_keys_note(overrides: list[str]) -> str | None:
         return None
     new = [MOVED[k.lstrip("+~")] for k in moved]
     return f"{', '.join(moved)}: moved to {', '.join(new)} (the rollout's shape is its own group, apart from PPO's)"
-
-
-MOVED = {f"ppo.{k}": f"rollout.{k}" for k in ROLLOUT_KEYS}
 
 
 @dataclass
