@@ -61,6 +61,7 @@ class Sweep:
     overrides: tuple[str, ...]
     seeds: tuple[int, ...]
     archive: str  # under docs/data/
+    after: tuple[dict, ...] = ()  # steps run on each finished run (``local``): {name, run, creates}
 
     @property
     def runs(self) -> int:
@@ -78,6 +79,7 @@ class Plan:
     common: tuple[str, ...]
     parallel: int
     sweeps: tuple[Sweep, ...]
+    path: Path = Path()
 
     def sweep_dir(self, root: Path, sweep: Sweep) -> Path:
         return root / self.name / sweep.name
@@ -104,12 +106,21 @@ def load_plan(path: Path) -> Plan:
     sweeps, seen = [], set()
     for i, entry in enumerate(raw.get("sweeps") or []):
         where = f"{path}: sweeps[{i}]"
+        if not isinstance(entry, dict):
+            raise PlanError(f"{where}={entry!r} is not valid; valid: a mapping with name, overrides, seeds, archive")
         missing = {"name", "overrides", "seeds", "archive"} - set(entry)
         if missing:
             raise PlanError(f"{where} lacks {sorted(missing)}; a sweep has name, overrides, seeds and archive")
+        unknown = set(entry) - {"name", "overrides", "seeds", "archive", "after"}
+        if unknown:
+            raise PlanError(f"{where}: unknown keys {sorted(unknown)}; valid: name, overrides, seeds, archive, after")
+        for key in ("overrides", "seeds"):
+            if not isinstance(entry[key], list):
+                raise PlanError(f"{where}: {key}={entry[key]!r} is not valid; valid: a list")
         sweep = Sweep(
-            str(entry["name"]), tuple(map(str, entry["overrides"])), tuple(entry["seeds"]), str(entry["archive"])
-        )
+            str(entry["name"]), tuple(map(str, entry["overrides"])), tuple(entry["seeds"]), str(entry["archive"]),
+            after_steps(entry.get("after") or [], where),
+        )  # fmt: skip
         if not NAME.match(sweep.name) or sweep.name in seen:
             raise PlanError(f"{where}: name={sweep.name!r} is not valid; valid: unique, letters, digits, '.', '_', '-'")
         if not sweep.seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in sweep.seeds):
@@ -122,7 +133,24 @@ def load_plan(path: Path) -> Plan:
         sweeps.append(sweep)
     if not sweeps:
         raise PlanError(f"{path}: no sweeps")
-    return Plan(name, tuple(map(str, raw.get("common") or [])), parallel, tuple(sweeps))
+    return Plan(name, tuple(map(str, raw.get("common") or [])), parallel, tuple(sweeps), path)
+
+
+def after_steps(steps: list, where: str) -> tuple[dict, ...]:
+    """A sweep's ``after`` steps: commands run on each finished run, ``{python}``, ``{run}`` (its directory) and
+    ``{data}`` (its archive folder) filled in; ``creates`` (relative to ``{data}``) marks a step done."""
+    if not isinstance(steps, list):
+        raise PlanError(f"{where}: after={steps!r} is not valid; valid: a list of {{name, run, creates}}")
+    for k, step in enumerate(steps):
+        if not isinstance(step, dict) or set(step) != {"name", "run", "creates"}:
+            raise PlanError(f"{where}: after[{k}]={step!r} is not valid; valid: a mapping with name, run, creates")
+        try:
+            step["run"].format(python="", run="", data="")
+        except (KeyError, IndexError) as e:
+            raise PlanError(f"{where}: after[{k}].run names {e}; valid placeholders: {{python}} {{run}} {{data}}")
+        if Path(step["creates"]).is_absolute() or ".." in Path(step["creates"]).parts:
+            raise PlanError(f"{where}: after[{k}].creates={step['creates']!r}; valid: a path inside the run's archive")
+    return tuple(steps)
 
 
 def command(plan: Plan, sweep: Sweep, root: Path, extra: list[str]) -> list[str]:
@@ -348,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     argv, extra = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="verb", required=True)
-    for verb in ("run", "status", "pack"):
+    for verb in ("run", "status", "pack", "local", "job"):
         p = sub.add_parser(verb)
         p.add_argument("plan", type=Path)
         p.add_argument("--root", type=Path, default=ROOT / "multirun" / "campaigns", help="where sweeps run")
@@ -361,6 +389,15 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--grace-s", type=float, default=60, help="kept for stopping sweeps (runs save) and packing")
     r.add_argument("--min-start-s", type=float, default=60, help="no sweep starts with less time than this left")
     r.add_argument("--retry-failed", action="store_true")
+    loc = sub.choices["local"]
+    loc.add_argument("--budget-s", type=float, default=3 * 3600, help="seconds this call may take")
+    loc.add_argument("--grace-s", type=float, default=300, help="kept for stopping jobs (runs save at an update)")
+    loc.add_argument("--min-start-s", type=float, default=600, help="no job starts with less time than this left")
+    job = sub.choices["job"]
+    job.add_argument("sweep")
+    job.add_argument("seed", type=int)
+    for p in (loc, job):
+        p.add_argument("--data", type=Path, default=ROOT / "docs" / "data", help="where finished runs are archived")
     u = sub.add_parser("unpack")
     u.add_argument("tars", nargs="+", type=Path)
     u.add_argument("--data", type=Path, default=ROOT / "docs" / "data")
@@ -373,6 +410,18 @@ def main(argv: list[str] | None = None) -> int:
         plan = load_plan(args.plan)
     except PlanError as e:
         raise SystemExit(str(e)) from None
+    if args.verb in ("local", "job"):
+        import campaign_local  # experiments/ (this script's directory) is on sys.path
+
+        if args.verb == "job":
+            return campaign_local.job_main(plan, args.root, args.data, args.sweep, args.seed, extra)
+        if args.dry_run:
+            campaign_local.dry_run(plan, args.root, args.data, extra)
+            return 0
+        if args.budget_s <= args.grace_s:
+            raise SystemExit(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s ({args.grace_s:g})")
+        return campaign_local.run_local(plan, args.root, args.data, args.budget_s, args.grace_s, args.min_start_s,
+                                        extra, Path(__file__).resolve())  # fmt: skip
     if args.verb == "run" and args.budget_s <= args.grace_s:
         raise SystemExit(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s ({args.grace_s:g})")
     ledger = Ledger.read(args.root / plan.name / "campaign.json")

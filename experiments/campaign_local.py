@@ -1,0 +1,178 @@
+"""A campaign on this machine: a plan's runs, a few at a time, each evaluated and archived as soon as it finishes.
+
+    python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml --budget-s 9000
+    python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml --dry-run   # the jobs, in order
+
+A job is one seed of one sweep: it trains (``src/run.py`` into ``multirun/campaigns/<plan>/<sweep>/s<seed>``), then
+runs the sweep's ``after`` steps on the finished run (evaluations that need its adapter, such as unseen tasks or
+language retention, whose outputs go beside its archived raw data), then copies the run's raw data into
+``docs/data/<archive>/<run_name>/`` (``analysis/archive_runs.py``). ``parallel`` jobs run at a time, in plan order.
+When the budget is nearly spent, or on SIGTERM, SIGHUP or Ctrl-C, every job is told to stop: a training run saves
+at the end of its update, an evaluation step is dropped and redone next time. Calling the same command again
+continues: a job whose archive holds its summary and every ``after`` output is done and skipped; one that was
+stopped resumes from its checkpoint. The adapters stay on this machine; everything a table needs is archived.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from twosome.processes import STOP_SIGNALS, Stopped, attached_child, run_attached
+from twosome.run_dir import SUMMARY, RunDir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Job:
+    """One seed of one sweep: where it trains, and what it leaves in the archive when done."""
+
+    plan: object  # campaign.Plan
+    sweep: object  # campaign.Sweep
+    seed: int
+    root: Path  # where sweeps run
+    data: Path  # docs/data
+
+    @property
+    def name(self) -> str:
+        return f"{self.sweep.name}/s{self.seed}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / self.plan.name / self.sweep.name / f"s{self.seed}"
+
+    def trained(self) -> bool:
+        return RunDir(self.run_dir).summary.is_file()
+
+    def archived_dir(self) -> Path | None:
+        """The run's folder under docs/data (named by its run name), once it has trained."""
+        if not self.trained():
+            return None
+        return self.data / self.sweep.archive / RunDir(self.run_dir).read_summary()["run_name"]
+
+    def done(self) -> bool:
+        target = self.archived_dir()
+        if target is None or not (target / SUMMARY).is_file():
+            return False
+        return all((target / step["creates"]).exists() for step in self.sweep.after)
+
+    def train_command(self, extra: list[str]) -> list[str]:
+        overrides = [*self.plan.common, *self.sweep.overrides, f"seed={self.seed}"]
+        return [sys.executable, str(ROOT / "src" / "run.py"), *overrides, f"hydra.run.dir={self.run_dir}", *extra]
+
+    def step_command(self, step: dict) -> list[str]:
+        values = {"python": sys.executable, "run": str(self.run_dir), "data": str(self.archived_dir())}
+        return [part.format(**values) for part in step["run"].split()]
+
+
+def jobs_of(plan, root: Path, data: Path) -> list[Job]:
+    return [Job(plan, sweep, seed, root, data) for sweep in plan.sweeps for seed in sweep.seeds]
+
+
+def run_job(job: Job, extra: list[str], log) -> int:
+    """Train, evaluate and archive one job (in this process, its commands as attached children); 0 when done."""
+    from archive_runs import archive  # analysis/ is on sys.path (campaign.py puts it there)
+
+    if not job.trained():
+        log.write(f"\n$ {' '.join(job.train_command(extra)[1:])}\n")
+        log.flush()
+        code = run_attached(job.train_command(extra), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        if code != 0 or not job.trained():
+            return code or 1
+    target = job.archived_dir()
+    for step in job.sweep.after:
+        if (target / step["creates"]).exists():
+            continue
+        log.write(f"\n$ {' '.join(job.step_command(step))}\n")
+        log.flush()
+        code = run_attached(job.step_command(step), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        if code != 0 or not (target / step["creates"]).exists():
+            log.write(f"after step {step['name']!r} ended with {code} and did not create {step['creates']}\n")
+            return code or 1
+    archive(job.run_dir, job.data / job.sweep.archive)
+    return 0
+
+
+def job_main(plan, root: Path, data: Path, sweep_name: str, seed: int, extra: list[str]) -> int:
+    """The body of one job's process (``campaign.py job``): exit 0 done, 3 stopped, 1 failed."""
+    sweep = next(s for s in plan.sweeps if s.name == sweep_name)
+    job = Job(plan, sweep, seed, root, data)
+    job.run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(job.run_dir.parent / f"s{seed}.log", "a") as log:
+        try:
+            return 0 if run_job(job, extra, log) == 0 else 1
+        except Stopped as stop:
+            log.write(f"\n{stop}\n")
+            return 3
+
+
+def run_local(plan, root: Path, data: Path, budget_s: float, grace_s: float, min_start_s: float,
+              extra: list[str], campaign_py: Path) -> int:  # fmt: skip
+    """Run the plan's unfinished jobs, ``plan.parallel`` at a time, until they end or the budget is nearly spent;
+    return 0 when the plan is complete, 3 when jobs remain (call again), 1 when a job failed."""
+    start = time.monotonic()
+    deadline = start + budget_s - grace_s
+    todo = [job for job in jobs_of(plan, root, data) if not job.done()]
+    total = len(jobs_of(plan, root, data))
+    print(f"{plan.name}: {total - len(todo)}/{total} jobs done; {len(todo)} to run, {plan.parallel} at a time",
+          flush=True)  # fmt: skip
+    stop: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum)) for sig in STOP_SIGNALS}
+    running: dict[str, tuple[Job, subprocess.Popen]] = {}
+    failed: list[str] = []
+    stop_by = None
+
+    def clock() -> str:
+        return f"[{time.monotonic() - start:6.0f}s]"
+
+    try:
+        while running or (todo and stop_by is None):
+            left = deadline - time.monotonic()
+            if stop_by is None and (stop or left <= 0):
+                why = signal.Signals(stop[0]).name if stop else "the budget"
+                print(f"{clock()} stopping {len(running)} job(s) on {why}", flush=True)
+                for _, proc in running.values():
+                    proc.send_signal(signal.SIGTERM)
+                stop_by = time.monotonic() + grace_s
+            while stop_by is None and todo and len(running) < plan.parallel and left > min_start_s:
+                job = todo.pop(0)
+                cmd = [sys.executable, str(campaign_py), "job", str(plan.path), job.sweep.name,
+                       str(job.seed), "--root", str(root), "--data", str(data), "--", *extra]  # fmt: skip
+                running[job.name] = (job, subprocess.Popen(cmd, cwd=ROOT, preexec_fn=attached_child()))
+                print(f"{clock()} {job.name}: started", flush=True)
+            if not running and left <= min_start_s:
+                break
+            for name, (job, proc) in list(running.items()):
+                if stop_by is not None and time.monotonic() > stop_by and proc.poll() is None:
+                    proc.kill()  # past the grace: it resumes from its last checkpoint
+                if proc.poll() is None:
+                    continue
+                del running[name]
+                status = {0: "done", 3: "stopped"}.get(proc.returncode, "failed")
+                if status == "failed":
+                    failed.append(name)
+                log = job.run_dir.parent / f"s{job.seed}.log"
+                print(f"{clock()} {name}: {status}" + (f" (see {log})" if status == "failed" else ""), flush=True)
+            time.sleep(1.0)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    remaining = [job.name for job in jobs_of(plan, root, data) if not job.done()]
+    print(f"{plan.name}: {total - len(remaining)}/{total} jobs done" + (f"; failed: {failed}" if failed else ""))
+    if failed:
+        return 1
+    return 0 if not remaining else 3
+
+
+def dry_run(plan, root: Path, data: Path, extra: list[str]) -> None:
+    for job in jobs_of(plan, root, data):
+        state = "done" if job.done() else "trained" if job.trained() else "to run"
+        print(f"{job.name:<28} {state:<8} {' '.join(job.train_command(extra)[2:])}")
+        for step in job.sweep.after:
+            print(f"{'':<28} {'after':<8} {step['run']}")
+    print(f"archives under {data}")
