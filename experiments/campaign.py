@@ -147,7 +147,9 @@ def after_steps(steps: list, where: str) -> tuple[dict, ...]:
         try:
             step["run"].format(python="", run="", data="")
         except (KeyError, IndexError) as e:
-            raise PlanError(f"{where}: after[{k}].run names {e}; valid placeholders: {{python}} {{run}} {{data}}")
+            raise PlanError(
+                f"{where}: after[{k}].run names {e}; valid placeholders: {{python}} {{run}} {{data}}"
+            ) from None
         if Path(step["creates"]).is_absolute() or ".." in Path(step["creates"]).parts:
             raise PlanError(f"{where}: after[{k}].creates={step['creates']!r}; valid: a path inside the run's archive")
     return tuple(steps)
@@ -419,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
             campaign_local.dry_run(plan, args.root, args.data, extra)
             return 0
         if args.budget_s <= args.grace_s:
-            raise SystemExit(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s ({args.grace_s:g})")
+            raise SystemExit(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s")
         return campaign_local.run_local(plan, args.root, args.data, args.budget_s, args.grace_s, args.min_start_s,
                                         extra, Path(__file__).resolve())  # fmt: skip
     if args.verb == "run" and args.budget_s <= args.grace_s:
