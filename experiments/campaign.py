@@ -138,17 +138,17 @@ def load_plan(path: Path) -> Plan:
 
 def after_steps(steps: list, where: str) -> tuple[dict, ...]:
     """A sweep's ``after`` steps: commands run on each finished run, ``{python}``, ``{run}`` (its directory) and
-    ``{data}`` (its archive folder) filled in; ``creates`` (relative to ``{data}``) marks a step done."""
+    ``{data}`` (its archive folder) and ``{seed}`` filled in; ``creates`` (relative to ``{data}``) marks a step done."""
     if not isinstance(steps, list):
         raise PlanError(f"{where}: after={steps!r} is not valid; valid: a list of {{name, run, creates}}")
     for k, step in enumerate(steps):
         if not isinstance(step, dict) or set(step) != {"name", "run", "creates"}:
             raise PlanError(f"{where}: after[{k}]={step!r} is not valid; valid: a mapping with name, run, creates")
         try:
-            step["run"].format(python="", run="", data="")
+            step["run"].format(python="", run="", data="", seed=0)
         except (KeyError, IndexError) as e:
             raise PlanError(
-                f"{where}: after[{k}].run names {e}; valid placeholders: {{python}} {{run}} {{data}}"
+                f"{where}: after[{k}].run names {e}; valid placeholders: {{python}} {{run}} {{data}} {{seed}}"
             ) from None
         if Path(step["creates"]).is_absolute() or ".." in Path(step["creates"]).parts:
             raise PlanError(f"{where}: after[{k}].creates={step['creates']!r}; valid: a path inside the run's archive")

@@ -22,9 +22,10 @@ id (``twosome/VirtualHome-...-v0``)    goal (success = reward 1, episode ends)  
 ``WashingPlateNatural``/               the two chores with the goal phrase fixed    ours (not in any source)
 ``LaundryNatural``                     ("wash the dishes in the dishwasher", "wash
                                        the clothes in the washing machine")
-``NonceItem``/``Nonce``                as Food Preparation with invented words:     ours: the nonce-word
-                                       "the blicket in the microwave", "the         control of transfer
-                                       blicket in the dax"
+``NonceItem``/``Nonce``/              as Food Preparation with invented words:     ours: the nonce-word
+``NonceOneToken``                      "the blicket in the microwave", "the         control of transfer
+                                       blicket in the dax", "the pige in the
+                                       microwave" (one SmolLM2 token)
 =====================================  ===========================================  ==========================
 
 Horizon 50 decisions everywhere. Shortest successful plans (:attr:`TaskSpec.optimal_steps`, checked by a
@@ -222,6 +223,15 @@ NONCE = container_task(
     "heat up the blicket in the dax",
     "ours: Food Preparation with the pancake and the microwave renamed to invented words",
 )
+# The same control with a nonce word that SmolLM2's tokenizer keeps as one token (" pige"; " pancake" is two and
+# " blicket" three), so that a drop on NonceItem cannot come from the word's token count alone.
+NONCE_ONE_TOKEN = container_task(
+    "twosome/VirtualHome-NonceOneToken-v0",
+    "pige",
+    "microwave",
+    "heat up the pige in the microwave",
+    "ours: Food Preparation with the pancake renamed to an invented word of one SmolLM2 token",
+)
 WASHING_PLATE_NATURAL = replace(
     WASHING_PLATE,
     env_id="twosome/VirtualHome-WashingPlateNatural-v0",
@@ -318,5 +328,6 @@ TASKS: dict[str, TaskSpec] = {
         LAUNDRY_NATURAL,
         NONCE_ITEM,
         NONCE,
+        NONCE_ONE_TOKEN,
     )
 }
