@@ -66,7 +66,12 @@ class Job:
         return [sys.executable, str(ROOT / "src" / "run.py"), *overrides, f"hydra.run.dir={self.run_dir}", *extra]
 
     def step_command(self, step: dict) -> list[str]:
-        values = {"python": sys.executable, "run": str(self.run_dir), "data": str(self.archived_dir()), "seed": self.seed}
+        values = {
+            "python": sys.executable,
+            "run": str(self.run_dir),
+            "data": str(self.archived_dir()),
+            "seed": self.seed,
+        }
         return [part.format(**values) for part in step["run"].split()]
 
 
