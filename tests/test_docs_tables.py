@@ -22,6 +22,37 @@ def test_every_table_in_docs_matches_its_raw_data(capsys):
     assert status == 0, capsys.readouterr().out
 
 
+def test_a_status_is_holds_an_equivalence_within_a_stated_margin_or_not_shown():
+    """The rule of RESULTS' "How to read these numbers": a point estimate of 0.5 with a wide interval is not an
+    equivalence, and no status says "no difference" or "direction only"."""
+    from doctables.results import status
+
+    from twosome.evaluation.statistics import Estimate
+
+    assert status(Estimate(0.8, 0.6, 0.95, 10), 10) == "**holds**"
+    assert status(Estimate(0.2, 0.05, 0.4, 10), 10) == "**reversed**"
+    assert status(Estimate(0.5, 0.16, 1.0, 5), 5) == "not shown (5 seeds)"
+    assert status(Estimate(0.62, 0.35, 0.85, 10), 10) == "not shown (10 seeds)"
+    assert status(Estimate(0.5, 0.45, 0.58, 10), 10) == "equivalent within ±0.1 (10 seeds)"
+    assert status(Estimate(0.5, float("nan"), float("nan"), 1), 1) == "not shown (1 seeds)"
+
+
+def test_no_claim_in_the_docs_says_no_difference_or_an_equivalence_without_its_margin():
+    """Every status cell of every table in docs/: "no difference" and "direction only" are retired, and an
+    equivalence names its margin."""
+    import re
+
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        for line in doc.read_text().splitlines():
+            if not line.startswith("|"):
+                continue
+            cells = [c.strip().lower() for c in line.strip("|").split("|")]
+            for cell in cells:
+                assert "no difference" not in cell and "direction only" not in cell, f"{doc.name}: {line}"
+                if re.search(r"\bequivalen", cell):
+                    assert re.search(r"equivalent within ±\s*[0-9.]+", cell), f"{doc.name}: no margin in {line}"
+
+
 def test_render_rewrites_blocks_and_names_what_changed(tmp_path):
     text = "intro\n<!-- table: t -->\n| a |\n|---|\n| 1 |\n<!-- /table -->\n\n<!-- table: typed -->\n| x |\n|---|\n"
     text += "| 9 |\n<!-- /table -->\n"
@@ -118,9 +149,7 @@ def test_the_word_token_table_compares_the_two_normalizations_once_both_have_run
     text = word_token(tmp_path)
     assert "| Food Preparation | word | 1 |" in text and "| Food Preparation | token | 1 |" in text
     assert "s0: 25/100 = 0.25 [0.18, 0.34]" in text  # Wilson 95% for 25 of 100
-    assert (
-        "word ends with more sampled success than token | 1.00 (n=1: no interval) | direction only (1 seeds) |" in text
-    )
+    assert "word ends with more sampled success than token | 1.00 (n=1: no interval) | not shown (1 seeds) |" in text
     assert word_token(tmp_path / "nothing").startswith("Not run yet")
 
 

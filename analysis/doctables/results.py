@@ -223,15 +223,19 @@ def poi(x, y) -> Estimate:
     return probability_of_improvement(list(x), list(y))
 
 
+# The equivalence margin on a probability of improvement: P within [0.4, 0.6] means neither arm's run beats the
+# other's in more than 60% of pairs. docs/RESULTS.md ("How to read these numbers") states it and why.
+EQUIVALENCE_MARGIN = 0.1
+
+
 def status(e: Estimate, seeds: int) -> str:
-    """'holds' only where the interval excludes 0.5 (no difference); else the direction, with the seed count."""
+    """The rule of "How to read these numbers": 'holds' (or 'reversed') only where the interval excludes 0.5;
+    'equivalent within +-d' only where the interval lies inside 0.5 +- d; otherwise 'not shown', with the seeds."""
     if e.excludes(0.5):
         return "**holds**" if e.value > 0.5 else "**reversed**"
-    if e.value == 0.5:
-        return f"no difference ({seeds} seeds)"
-    if e.value < 0.5:
-        return f"not shown ({seeds} seeds)"
-    return f"direction only ({seeds} seeds)"
+    if e.within(0.5, EQUIVALENCE_MARGIN):
+        return f"equivalent within ±{EQUIVALENCE_MARGIN:g} ({seeds} seeds)"
+    return f"not shown ({seeds} seeds)"
 
 
 def identical(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -290,6 +294,12 @@ def ten_seed_claims(root: Path) -> str:
                 of("ppo", "-"),
                 True,
             ),
+            (
+                "TWOSOME (word) at its budget > PPO from scratch at the end of its own schedule, sampled success",
+                word,
+                of("ppo", "-"),
+                False,
+            ),
             ("TWOSOME (word) > TWOSOME (none), sampled success", word, of("twosome", "none"), False),
             ("TWOSOME (word) >= TWOSOME (token), sampled success", word, of("twosome", "token"), False),
             ("TWOSOME (word) > SayCan, sampled success", word, of("saycan", "word"), False),
@@ -321,8 +331,40 @@ def ten_seed_claims(root: Path) -> str:
                     verdict,
                 ]
             )
+    rows += ten_seed_aggregate_claims(root)
     header = ["task", "claim (paper)", "seeds", "mean per-seed score", "P(improvement) [95% CI]", "status"]
     return table(header, rows)
+
+
+def ten_seed_aggregate_claims(root: Path) -> list[list[str]]:
+    """Claims that span tasks, over every task both agents ran (Agarwal et al.'s probability of improvement, seeds
+    resampled within each task): the pre-specified metric (sampled success) and, beside it, sampled return."""
+    rows = []
+    for (agent, norm), label in (
+        (("twosome", "none"), "TWOSOME (none)"),
+        (("saycan", "word"), "SayCan"),
+        (("zeroshot", "word"), "untrained TWOSOME (word)"),
+    ):
+        for column, metric in (("sampled_success", "sampled success"), ("sampled_return", "sampled return / optimal")):
+            word, other = ten_seed_scores(root, "twosome", "word", column), ten_seed_scores(root, agent, norm, column)
+            tasks = [t for t in word if t in other]
+            if len(tasks) < 2:
+                continue
+            e = probability_of_improvement({t: word[t] for t in tasks}, {t: other[t] for t in tasks})
+            means = [np.mean([np.mean(scores[t]) for t in tasks]) for scores in (word, other)]
+            seeds = min(min(len(word[t]), len(other[t])) for t in tasks)
+            rows.append(
+                [
+                    f"all {len(tasks)} tasks",
+                    f"TWOSOME (word) > {label}, {metric}"
+                    + ("" if column == "sampled_success" else " (beside the pre-specified metric)"),
+                    f"{seeds} per task",
+                    f"{means[0]:.2f} vs {means[1]:.2f}",
+                    e.text(),
+                    status(e, seeds),
+                ]
+            )
+    return rows
 
 
 # --- counts over episodes: one agent, Wilson intervals ------------------------------------------------------------
@@ -1317,6 +1359,8 @@ def prompt_robustness(csv_name: str) -> Callable[[Path], str]:
     return make
 
 
+LEARNED = 0.5  # a seed "learned" its task at this sampled success on the canonical wording
+MIN_SPREAD_SEEDS = 3  # fewer learning seeds in an arm: the spread comparison is not made
 TRAINING_WORDINGS = 3  # env.wording=random draws from each family's first three paraphrases (envs/wording.py)
 
 
@@ -1346,14 +1390,21 @@ def wording_training(csv_name: str) -> Callable[[Path], str]:
                 cell.append(est(runs[arm][runs[arm].wording == wording].sort_values("seed").success_rate))
             rows.append(cell)
         unseen = ["canonical", *held_out]
+        # A spread means something only for a seed that learned its task: a seed that succeeds nowhere has none.
+        # Learned: sampled success >= LEARNED on the canonical wording, on which both arms were evaluated.
+        learned = {
+            arm: set(runs[arm][(runs[arm].wording == "canonical") & (runs[arm].success_rate >= LEARNED)].seed)
+            for arm in arms
+        }
         spreads = {}
         for label, subset in (("held out and canonical", unseen), ("all wordings", order)):
             for name, fn in (("max - min", np.ptp), ("std", np.std)):
-                cell = [f"**spread ({name}), {label}**"]
+                cell = [f"spread ({name}), {label}, seeds that learned"]
                 for arm in arms:
-                    per_seed = runs[arm][runs[arm].wording.isin(subset)].groupby("seed").success_rate.agg(fn)
+                    kept = runs[arm][runs[arm].wording.isin(subset) & runs[arm].seed.isin(learned[arm])]
+                    per_seed = kept.groupby("seed").success_rate.agg(fn)
                     spreads[(arm, label, name)] = list(per_seed.sort_index())
-                    cell.append(est(per_seed.sort_index()))
+                    cell.append(est(per_seed.sort_index()) if len(per_seed) else "no seed learned")
                 rows.append(cell)
         seeds = {arm: runs[arm].seed.nunique() for arm in arms}
         header = [
@@ -1361,14 +1412,30 @@ def wording_training(csv_name: str) -> Callable[[Path], str]:
             *(f"{label}: success, IQM over {seeds[arm]} seeds [95% CI]" for arm, label in arms.items()),
         ]
         out = table(header, rows)
+        out += "\nSeeds that learned (sampled success >= {:g} on the canonical wording): {}.\n".format(
+            LEARNED, "; ".join(f"{arms[arm]} {len(learned[arm])}/{seeds[arm]}" for arm in arms)
+        )
+        for arm in arms:
+            per_seed = runs[arm].pivot_table(index="seed", columns="wording", values="success_rate")
+            out += (
+                f"\n{arms[arm].capitalize()}, sampled success per seed: "
+                + "; ".join(
+                    f"seed {seed}: " + ", ".join(f"{w} {row[w]:.2f}" for w in order)
+                    for seed, row in per_seed.iterrows()
+                )
+                + ".\n"
+            )
         n = min(seeds.values())
         claims = []
+        n_learned = min(len(v) for v in learned.values())
         for label in ("held out and canonical", "all wordings"):
+            what = f"random paraphrases narrow the spread (max - min, {label}, seeds that learned)"
+            if n_learned < MIN_SPREAD_SEEDS:
+                claims.append([what, f"not made: {n_learned} seeds learned in one arm", "—"])
+                continue
             narrower = poi([-x for x in spreads[("random", label, "max - min")]],
                            [-x for x in spreads[("canonical", label, "max - min")]])  # fmt: skip
-            claims.append(
-                [f"random paraphrases narrow the spread (max - min, {label})", narrower.text(), status(narrower, n)]
-            )
+            claims.append([what, narrower.text(), status(narrower, n_learned)])
         canonical = {arm: runs[arm][runs[arm].wording == "canonical"].sort_values("seed").success_rate for arm in arms}
         better = poi(canonical["random"], canonical["canonical"])
         claims.append(["random paraphrases succeed more on the canonical wording", better.text(), status(better, n)])

@@ -53,6 +53,10 @@ class Estimate:
         """True when the interval lies wholly above or below ``alternative``: the claim 'holds'."""
         return bool(self.low > alternative or self.high < alternative)
 
+    def within(self, centre: float, margin: float) -> bool:
+        """True when the whole interval lies inside ``centre +- margin``: equivalence within that margin is shown."""
+        return bool(not np.isnan(self.low) and self.low >= centre - margin and self.high <= centre + margin)
+
     def text(self, digits: int = 2) -> str:
         if np.isnan(self.low):
             return f"{self.value:.{digits}f} (n={self.n}: no interval)"
