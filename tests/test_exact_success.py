@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
 import exact_success  # noqa: E402
 from helpers import compose_cfg, small_run, toy_config  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
 FP = "twosome/VirtualHome-FoodPreparation-v0"
 
 
@@ -131,3 +132,22 @@ def test_the_cli_refuses_a_run_whose_task_cannot_be_enumerated_before_writing(tm
     with pytest.raises(ValueError, match="state_key"):
         exact_success.main([str(tmp_path / "toy"), "--out", str(out)])
     assert not out.exists()
+
+
+def test_the_tool_agrees_with_sampling_where_a_real_lm_policy_sometimes_succeeds(tmp_path):
+    """The check that tests the instrument: a policy that succeeds in neither none nor all of its episodes. The
+    shipped household model's untrained policy on Food Preparation samples a success about a third of the time;
+    its exact probability must lie within 4 standard errors of 400 sampled episodes of the same policy."""
+    model = ROOT / "models" / "tiny-household"
+    overrides = ["env=virtualhome", "env.task=food_preparation", "agent=zeroshot", f"model.path={model}",
+                 "eval.episodes=1", "eval.final_sampled_episodes=400", "logger.tensorboard=false",
+                 "trainer.num_threads=1", f"paths.root_dir={tmp_path}"]  # fmt: skip
+    run = tmp_path / "untrained"
+    summary = train(compose_cfg(*overrides), run_dir=run, enable_progress_bar=False)
+    sampled, n = summary["sampled/success_rate"], int(summary["sampled/episodes"])
+    out = tmp_path / "exact.csv"
+    exact_success.main([str(run), "--out", str(out)])
+    exact = float(pd.read_csv(out).p_success.iloc[0])
+    se = np.sqrt(exact * (1 - exact) / n)
+    assert 0.1 < sampled < 0.9 and 0.1 < exact < 0.9
+    assert abs(sampled - exact) < 4 * se, (sampled, exact, se)
