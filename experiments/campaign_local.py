@@ -56,6 +56,7 @@ class Job:
         return self.data / self.sweep.archive / RunDir(self.run_dir).read_summary()["run_name"]
 
     def done(self) -> bool:
+        """Archived (the job's last act, after every step finished) with every step's output."""
         target = self.archived_dir()
         if target is None or not (target / SUMMARY).is_file():
             return False
@@ -91,7 +92,8 @@ def run_job(job: Job, extra: list[str], log) -> int:
             return code or 1
     target = job.archived_dir()
     for step in job.sweep.after:
-        if (target / step["creates"]).exists():
+        marker = job.run_dir / f".after-{step['name']}.done"  # a stopped step may have written part of its output
+        if marker.exists():
             continue
         log.write(f"\n$ {' '.join(job.step_command(step))}\n")
         log.flush()
@@ -99,6 +101,7 @@ def run_job(job: Job, extra: list[str], log) -> int:
         if code != 0 or not (target / step["creates"]).exists():
             log.write(f"after step {step['name']!r} ended with {code} and did not create {step['creates']}\n")
             return code or 1
+        marker.touch()
     archive(job.run_dir, job.data / job.sweep.archive)
     return 0
 
