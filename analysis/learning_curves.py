@@ -292,6 +292,21 @@ def series_label(d: pd.DataFrame, with_model: bool) -> pd.Series:
     return label + variant.map(lambda v: f" [{v}]" if v else "")
 
 
+def merge_identical(data: pd.DataFrame) -> pd.DataFrame:
+    """Series with the same points, seed for seed (token normalization trains word's weights where every action
+    word is one token), would hide one another: one line, labelled with every name ("a = b")."""
+    points = {
+        s: tuple(map(tuple, d.sort_values(["seed", "global_step"])[["seed", "global_step", "return"]].to_numpy()))
+        for s, d in data.groupby("series")
+    }
+    groups: dict[tuple, list[str]] = {}
+    for s in sorted(points):
+        groups.setdefault(points[s], []).append(s)
+    rename = {name: " = ".join(names) for names in groups.values() for name in names}
+    kept = data[data.series.isin([names[0] for names in groups.values()])]
+    return kept.assign(series=kept.series.map(rename))
+
+
 def plot(
     df: pd.DataFrame,
     out: Path,
@@ -319,7 +334,7 @@ def plot(
         series = series_label(data, data.model[data.model != "-"].nunique() > 1)
         if curves == "both":
             series = series + " " + data.curve
-        data = data.assign(series=series)
+        data = merge_identical(data.assign(series=series))
         order = sorted(data.series.unique())
         seeds_per_series = data.groupby("series")["seed"].nunique()
         n_seeds, fewest = seeds_per_series.max(), seeds_per_series.min()
@@ -342,12 +357,15 @@ def plot(
             )
         if env_id in optimal:
             ax.axhline(optimal[env_id], color="black", ls="--", lw=1, label="optimal")
-        if untrained is not None and not untrained.empty:
-            for i, row in enumerate(untrained[untrained.env == env_id].itertuples()):
+        if untrained is not None and not untrained.empty:  # one line per value: equal ones are labelled together
+            rows = untrained[untrained.env == env_id]
+            lines: dict[float, list[str]] = {}
+            for row in rows.itertuples():
                 label = series_label(pd.DataFrame([row._asdict()]), False).iloc[0]
-                ax.axhline(
-                    row.final_return, color=f"C{(len(order) + i) % 10}", ls=":", lw=1.5, label=f"{label} (untrained)"
-                )
+                lines.setdefault(round(float(row.final_return), 9), []).append(label)
+            for i, (value, labels) in enumerate(lines.items()):
+                ax.axhline(value, color=f"C{(len(order) + i) % 10}", ls=":", lw=1.5,
+                           label=f"{' = '.join(labels)} (untrained; greedy evaluation return)")  # fmt: skip
         budgets = data.groupby("series")["global_step"].max()
         if budgets.max() > 4 * budgets.min():
             ax.set_xscale("log")

@@ -114,7 +114,15 @@ def test_runs_of_different_configurations_are_not_pooled_and_untrained_runs_are_
     title, legend, _ = panels[0]
     assert "1-2 seeds, 95% CI where more than 1 seed" in title  # one configuration has 2 seeds, the other 1
     assert "twosome (word) [ppo.policy_lr=0.001]" in legend and "twosome (word) [ppo.policy_lr=0.01]" in legend
-    assert "zeroshot (word) (untrained)" in legend
+    assert "zeroshot (word) (untrained; greedy evaluation return)" in legend
+    # Two series with the same points, seed for seed, and two untrained agents with one return: one line each,
+    # labelled with both names, instead of one hidden under the other.
+    twin = df[df.variant == "ppo.policy_lr=0.001"]
+    same = pd.concat([twin, twin.assign(norm="token")])
+    untrained_twins = pd.concat([untrained, untrained.assign(norm="token")])
+    legend = learning_curves.plot(same, tmp_path / "same", untrained=untrained_twins)[0][1]
+    assert "twosome (token) [ppo.policy_lr=0.001] = twosome (word) [ppo.policy_lr=0.001]" in legend
+    assert "zeroshot (word) = zeroshot (token) (untrained; greedy evaluation return)" in legend
     one = learning_curves.plot(df[df.variant == "ppo.policy_lr=0.001"], tmp_path / "one")[0][0]
     assert "1 seed, no CI" in one
     final_eval = df[df.variant == "ppo.policy_lr=0.01"].iloc[[-1]].assign(curve=learning_curves.CURVES["eval"])
@@ -125,9 +133,10 @@ def test_runs_of_different_configurations_are_not_pooled_and_untrained_runs_are_
 def test_legend_names_the_lm_of_text_agents_only(tmp_path):
     """PPO from scratch reads no text: its (older) summary names the config's default model, which the legend must
     not show beside the LMs of the agents that do read text."""
-    for name, model, uses_lm in [("pre", "smollm2", True), ("rand", "smollm2-random", True), ("ppo", "tiny", False)]:
+    runs = [("pre", "smollm2", True, 0.5), ("rand", "smollm2-random", True, 0.4), ("ppo", "tiny", False, 0.3)]
+    for name, model, uses_lm, last in runs:  # distinct returns: identical series would be drawn as one line
         run = tmp_path / "sweep" / name
-        fake_run(run, 0, "none" if uses_lm else "-", [0.0, 0.5])
+        fake_run(run, 0, "none" if uses_lm else "-", [0.0, last])
         agent = "glam" if uses_lm else "ppo"
         summary = json.loads((run / "summary.json").read_text()) | {"model": model, "agent": agent}
         (run / "summary.json").write_text(json.dumps(summary))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from twosome.agents.generate import GenerateAgent, match_action, normalize_action_text
+from twosome.agents.generate import GenerateAgent, lenient_match, match_action, normalize_action_text
 from twosome.envs.invalid import INVALID_ACTION, InvalidAsNoOp
 from twosome.training.rollout import evaluate
 from twosome.training.vector_env import make_vector_env
@@ -37,6 +37,25 @@ ACTIONS = ["pick up the tomato", "take the bowl", "walk to the cutting board", "
 )
 def test_a_text_names_the_valid_action_it_equals_after_normalization(text, expected):
     assert match_action(text, ACTIONS) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("pick up the bowl.", 0),  # a paraphrase: the strict match refuses it; the object outweighs "pick up"
+        ("Take the bowl", 0),  # what the strict match takes, the lenient one takes too
+        ("cut the tomato into 2 pieces.", 1),
+        ("put the tomato in the bowl", None),  # shares a word with two actions equally: unreadable
+        ("Thanks!", None),
+        ("open the microwave.", None),  # names no offered action's object
+        ("walk to the table", None),  # its one action is masked here
+    ],
+)
+def test_the_lenient_reading_maps_a_text_to_the_one_valid_action_it_shares_most_words_with(text, expected):
+    actions, mask = ["take the bowl", "take the tomato", "walk to the table", "pick up the onion"], [1, 1, 0, 1]
+    assert lenient_match(text, actions, mask) == expected
+    if match_action(text, actions, mask) is not None:
+        assert lenient_match(text, actions, mask) == match_action(text, actions, mask)
 
 
 def test_a_masked_action_is_not_matched_and_normalization_keeps_words():
@@ -91,6 +110,7 @@ def test_invalid_decisions_are_counted_in_the_episodes_and_the_report(tiny_model
     decisions = sum(r["episodic_length"] for r in records)
     invalid = sum(r["invalid_actions"] for r in records)
     assert agent.report()["generate/top_invalid_texts"] == [["dance", invalid]]
+    assert agent.report()["generate/lenient_invalid_rate"] == agent.report()["generate/invalid_rate"]  # no shared word
     assert 0 < invalid < decisions and agent.texts.decisions >= decisions
 
 
@@ -120,6 +140,7 @@ def test_a_zero_shot_generation_run_writes_its_misalignment(tiny_model_dir, tmp_
     for prefix in ("eval", "sampled"):
         assert 0 <= summary[f"{prefix}/invalid_action_rate"] <= 1
     assert summary["generate/decisions"] >= summary["eval/episodes"]
+    assert 0 <= summary["generate/lenient_invalid_rate"] <= summary["generate/invalid_rate"]
     counted = sum(c for _, c in summary["generate/top_invalid_texts"])
     assert counted <= round(summary["generate/invalid_rate"] * summary["generate/decisions"])
 

@@ -44,6 +44,37 @@ def match_action(text: str, actions: Sequence[str], mask: Sequence[bool] | None 
     return None
 
 
+# Words that name no object or act of their own: a lenient match ignores them.
+FUNCTION_WORDS = frozenset(
+    "a an the to of in on into onto at from with and or it its up down out off for by this that your you".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """The words of an action text that carry its meaning, lower-cased, without punctuation or function words."""
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in FUNCTION_WORDS}
+
+
+def lenient_match(text: str, actions: Sequence[str], mask: Sequence[bool] | None = None) -> int | None:
+    """A lenient reading of a written text: the valid action that shares the most content words with it, its object
+    (its last content word) counting twice, if that best is unique and shares at least one word ("pick up the bowl."
+    -> "take the bowl" rather than "pick up the tomato"). It over-credits (a shared object is enough), so the share
+    of texts it cannot read is a lower bound of misalignment, as the exact match's (``match_action``) is an upper."""
+    exact = match_action(text, actions, mask)
+    if exact is not None:
+        return exact
+    words = content_words(text)
+    scores = []
+    for i, action in enumerate(actions):
+        ordered = [w for w in re.findall(r"[a-z0-9]+", action.lower()) if w not in FUNCTION_WORDS]
+        valid = mask is None or mask[i]
+        scores.append(len(words & set(ordered)) + (ordered[-1] in words if ordered else 0) if valid else 0)
+    best = max(scores, default=0)
+    if best == 0 or scores.count(best) > 1:
+        return None
+    return scores.index(best)
+
+
 @dataclass
 class Generation:
     """What an LM wrote after a batch of prompts."""
@@ -98,7 +129,7 @@ class TextActions:
 
     def __init__(self, top_invalid: int = 10):
         self.top_invalid = top_invalid
-        self.decisions, self.invalid_texts = 0, Counter()
+        self.decisions, self.invalid_texts, self.unreadable = 0, Counter(), 0
 
     def choose(self, texts: list[str], obs: ObsBatch) -> torch.Tensor:
         """The action index each text names, or the row's invalid index (``InvalidAsNoOp``: one past its actions)."""
@@ -108,6 +139,7 @@ class TextActions:
             index = match_action(text, obs.actions[i], obs.action_mask[i, :n].tolist())
             if index is None:
                 self.invalid_texts[text] += 1
+                self.unreadable += lenient_match(text, obs.actions[i], obs.action_mask[i, :n].tolist()) is None
                 index = n
             chosen.append(index)
         self.decisions += len(obs)
@@ -120,6 +152,8 @@ class TextActions:
         return {
             "generate/decisions": self.decisions,
             "generate/invalid_rate": invalid / self.decisions if self.decisions else float("nan"),
+            # the lenient reading's lower bound (``lenient_match``); the environment still acts on the exact one
+            "generate/lenient_invalid_rate": self.unreadable / self.decisions if self.decisions else float("nan"),
             "generate/top_invalid_texts": [[t, c] for t, c in self.invalid_texts.most_common(self.top_invalid)],
         }
 
