@@ -87,6 +87,8 @@ def test_evaluation_only_agents_write_a_summary_without_training(tmp_path, tiny_
     assert 1.0 < summary["sampled/episodic_return"] < 3.0
     assert 1.0 < summary["eval/episodic_return"] < 3.0
     assert not (tmp_path / "random" / "adapter").exists()
+    # what a reader needs beside the run's time: the machine (CPU model and bfloat16 flags) and its threads
+    assert "avx512_bf16=" in summary["cpu"] and summary["threads"] == torch.get_num_threads()
     cfg = toy_config(tmp_path, "agent=zeroshot", f"model.path={tiny_model_dir}", "model.build=null", "eval.episodes=8")
     summary = train(cfg, run_dir=tmp_path / "zeroshot")
     assert summary["agent"] == "zeroshot" and summary["env_steps"] == 0

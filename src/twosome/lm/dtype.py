@@ -31,6 +31,17 @@ def cpu_flags() -> str:
     return " ".join(f"{f}={'yes' if f in flags else 'no'}" for f in wanted)
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or "unknown"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
 def _lora_step(dtype: torch.dtype, tokens: int = 512, width: int = 576, rank: int = 8):
     """One training step of a LoRA-adapted projection as peft runs it: frozen base in ``dtype``, float32 adapter
     (the input cast to float32 for it, its output cast back), backward to the adapter and the input."""

@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -33,6 +34,7 @@ from twosome.config import (  # noqa: F401  (config_changes: re-exported)
     validate,
 )
 from twosome.fileio import DirectoryInUse, apply_umask, directory_lock
+from twosome.lm.dtype import cpu_flags, cpu_model
 from twosome.parallel import collectives as dist
 from twosome.run_dir import RESULTS, RunDir
 from twosome.training.build import build_agent, build_module, build_trainer
@@ -269,6 +271,9 @@ def finish_run(cfg: DictConfig, run_dir: Path, module, digest: str | None, saved
         "env_steps": module.env_steps,
         "updates": module.num_updates if module.collector else 0,
         "wall_seconds": round(time.time() - start + module.elapsed_before, 1),
+        # the machine that finished the run (a resumed run's earlier part may have run on another)
+        "cpu": f"{cpu_model()}; {cpu_flags()}",
+        "threads": torch.get_num_threads(),
         "world_size": dist.world_size(),
         "weights_digest": digest,  # sha256 of the trained weights (every rank agreed on it)
         "saved": saved,  # the files and directories holding them (adapter/, heads)
