@@ -122,6 +122,18 @@ def test_cli_writes_records_and_the_table_script_writes_csv_and_markdown(
         before[(records[-1]["run"], "twosome_household_ppl", "bits_per_byte")]
     )
 
+    # --no-base: the adapted models only (a campaign evaluating one adapter per call reads the base once); the
+    # adapted scores equal those of the call with the base
+    calls.clear()
+    alone = tmp_path / "results" / "alone"
+    ev.main([str(runs[1]), "--tasks", ",".join(LOCAL), "--limit", "3", "--batch-size", "4", "--out", str(alone),
+             "--no-base"])  # fmt: skip
+    assert calls == [str(runs[1] / "adapter")]
+    only = json.loads((alone / "retention.json").read_text())
+    assert {r["which"] for r in only} == {"after"} and len(only) == len(METRICS)
+    with_base = {(r["task"], r["metric"]): r["value"] for r in records if r["which"] == "after" and r["seed"] == 1}
+    assert {(r["task"], r["metric"]): r["value"] for r in only} == pytest.approx(with_base)
+
     retention_table.main([str(out / "retention.json"), "--out", str(out / "table")])
     table = pd.read_csv(out / "table.csv")
     assert len(table) == 1 and table["n_seeds"].tolist() == [2]

@@ -373,17 +373,26 @@ def read_run(run_dir: Path) -> dict[str, Any]:
 
 
 def retention_records(
-    run_dirs: Sequence[str | os.PathLike], tasks: list[str], out: Path | None = None, **eval_kwargs
+    run_dirs: Sequence[str | os.PathLike],
+    tasks: list[str],
+    out: Path | None = None,
+    with_base: bool = True,
+    **eval_kwargs,
 ) -> list[dict[str, Any]]:
-    """Evaluate every run (each distinct base once) and return the flat records; write them as they come."""
+    """Evaluate every run (each distinct base once, unless ``with_base`` is False: a campaign that evaluates its
+    adapters one call at a time reads the base's records from one call) and return the flat records; write them
+    as they come."""
     split_tasks(tasks)  # fail on bad names before any model is loaded
     runs = [read_run(r) for d in run_dirs for r in find_run_dirs(d)]
     before: dict[str, dict[str, float]] = {}
     records: list[dict[str, Any]] = []
     # one evaluation per distinct base and one per run: models evaluated of all, with the time left
-    bar = tqdm(total=len({run["base"] for run in runs}) + len(runs), unit="model", desc="retention")
+    bases = len({run["base"] for run in runs}) if with_base else 0
+    bar = tqdm(total=bases + len(runs), unit="model", desc="retention")
     for run in runs:
-        if run["base"] not in before:
+        if not with_base:
+            before[run["base"]] = {}
+        elif run["base"] not in before:
             log.info("before: %s", run["base"])
             bar.set_postfix_str(f"base {Path(run['base']).name}")
             before[run["base"]] = evaluate_retention(run["base"], None, tasks, **eval_kwargs)
@@ -420,6 +429,11 @@ def main(argv: Sequence[str] | None = None) -> Path:
     ap.add_argument("--dtype", default=None, help="float32, bfloat16, ... (default: the checkpoint's)")
     ap.add_argument("--online", action="store_true", help="allow downloads (datasets of standard tasks)")
     ap.add_argument("--out", type=Path, default=Path("results/retention"))
+    ap.add_argument(
+        "--no-base",
+        action="store_true",
+        help="adapted models only (the base's records come from a call without this flag)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     batch_size = int(args.batch_size) if args.batch_size.isdigit() else args.batch_size
@@ -427,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         args.run_dirs,
         args.tasks.split(","),
         out=args.out,
+        with_base=not args.no_base,
         limit=args.limit,
         batch_size=batch_size,
         device=args.device,
