@@ -3,7 +3,8 @@
     python analysis/archive_runs.py multirun/compare-ten_seeds/tomato_salad --out docs/data/ten_seeds/tomato_salad
 
 Every directory below the given paths that holds a ``summary.json`` is one finished run; it is copied to
-``<out>/<run_name>/`` as its ``config.yaml`` and ``summary.json`` unchanged and its ``metrics.csv`` with the columns
+``<out>/<run_name>/`` as its ``config.yaml`` (the checkout's absolute path written as ``.``), its ``summary.json``
+unchanged and its ``metrics.csv`` with the columns
 the tables and curves read (returns, success, episodes, evaluations, entropy and KL), floats to 6 significant
 digits: the weights, checkpoints and TensorBoard files stay behind. Unfinished runs are listed and skipped. A run
 already archived is overwritten (atomically, file by file), so rerunning after more seeds finish adds them.
@@ -12,6 +13,7 @@ already archived is overwritten (atomically, file by file), so rerunning after m
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 from pathlib import Path
 
@@ -41,11 +43,22 @@ def kept(column: str) -> bool:
     return column in ("global_step", "update", *KEPT_COLUMNS) or column.startswith(("eval/", "sampled/"))
 
 
+def relative_paths(config_text: str) -> str:
+    """The config with the machine's checkout (``paths.root_dir``) written as ``.``: an archived run names its
+    model, artifacts and run folders relative to the repository, never by one machine's absolute path."""
+    match = re.search(r"^  root_dir: (/.*)$", config_text, flags=re.MULTILINE)
+    if match is None:
+        return config_text
+    root = match.group(1).rstrip("/")
+    return re.sub(re.escape(root) + r"(?=/|$|\s)", ".", config_text, flags=re.MULTILINE)
+
+
 def archive(run: Path, out: Path) -> Path:
     summary = RunDir(run).read_summary()
     target = out / summary["run_name"]
     target.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG, SUMMARY):
+    atomic_write_text(target / CONFIG, relative_paths((run / CONFIG).read_text()))
+    for name in (SUMMARY,):
         shutil.copyfile(run / name, target / f".{name}.tmp")
         (target / f".{name}.tmp").replace(target / name)
     if RunDir(run).metrics.exists():  # evaluation-only agents (zero-shot, random) log none

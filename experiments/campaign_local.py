@@ -69,11 +69,19 @@ class Job:
     def step_command(self, step: dict) -> list[str]:
         values = {
             "python": sys.executable,
-            "run": str(self.run_dir),
-            "data": str(self.archived_dir()),
+            "run": relative(self.run_dir),  # the outputs name it: no machine's absolute path in the archive
+            "data": relative(self.archived_dir()),
             "seed": self.seed,
         }
         return [part.format(**values) for part in step["run"].split()]
+
+
+def relative(path: Path) -> str:
+    """``path`` relative to the checkout the commands run in (``ROOT``), where it lies inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def jobs_of(plan, root: Path, data: Path) -> list[Job]:
@@ -102,6 +110,8 @@ def run_job(job: Job, extra: list[str], log) -> int:
             log.write(f"after step {step['name']!r} ended with {code} and did not create {step['creates']}\n")
             return code or 1
         marker.touch()
+    for lock in target.rglob(".lock"):  # the evaluation tools' locks: not data
+        lock.unlink()
     archive(job.run_dir, job.data / job.sweep.archive)
     return 0
 

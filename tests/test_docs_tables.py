@@ -72,7 +72,11 @@ def test_unmarked_tables_are_found():
 def test_archive_keeps_the_columns_tables_read(tmp_path):
     run = tmp_path / "multirun" / "3_twosome-x-s1"
     run.mkdir(parents=True)
-    (run / "config.yaml").write_text("seed: 1\n")
+    checkout = "/home/someone/twosome"  # a machine's absolute path: the archive names it relative to the repository
+    config = (
+        f"paths:\n  root_dir: {checkout}\n  runs_dir: {checkout}/runs\nmodel:\n  path: {checkout}/models/m\nseed: 1\n"
+    )
+    (run / "config.yaml").write_text(config)
     (run / "summary.json").write_text(json.dumps({"run_name": "twosome-x-s1", "sampled/success_rate": 0.5}))
     pd.DataFrame(
         {
@@ -91,6 +95,8 @@ def test_archive_keeps_the_columns_tables_read(tmp_path):
     assert list(kept.columns) == ["global_step", "charts/success_rate", "eval/discounted_return"]
     assert kept["charts/success_rate"].tolist() == [0.123457, 0.5]
     assert (tmp_path / "data" / "twosome-x-s1" / "summary.json").read_text() == (run / "summary.json").read_text()
+    archived = (tmp_path / "data" / "twosome-x-s1" / "config.yaml").read_text()
+    assert checkout not in archived and "root_dir: .\n" in archived and "path: ./models/m\n" in archived
     with pytest.raises(SystemExit, match="no such run directory"):
         archive_runs.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "data")])
 
