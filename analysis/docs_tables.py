@@ -13,7 +13,8 @@ Every other Markdown table in those documents must say "raw data not kept" in it
 whose data is lost stays visible as such), or sit between ``<!-- table: typed -->`` and ``<!-- /table -->``: a
 table of settings or definitions, or a claims table whose numbers are quoted from the generated tables beside it
 (its statuses are judgements, which no function writes). ``--check`` fails on an unmarked table too.
-The table functions live in ``doctables/results.py`` (RESULTS.md) and ``doctables/benchmarks.py`` (BENCHMARKS.md); each
+The table functions live in ``doctables/results.py`` and ``doctables/smollm2_cpu.py`` (RESULTS.md) and
+``doctables/benchmarks.py`` (BENCHMARKS.md); each
 takes the repository root and returns Markdown.
 """
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from doctables import benchmarks as tables_benchmarks  # noqa: E402
 from doctables import results as tables_results  # noqa: E402
+from doctables import smollm2_cpu as tables_smollm2_cpu  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ("docs/RESULTS.md", "docs/BENCHMARKS.md")
@@ -38,11 +40,13 @@ BLOCK = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
 def registry() -> dict[str, Callable[[Path], str]]:
-    tables = {**tables_results.TABLES}
-    clash = sorted(set(tables) & set(tables_benchmarks.TABLES))
-    if clash:
-        raise RuntimeError(f"table names registered twice: {clash}")
-    return {**tables, **tables_benchmarks.TABLES}
+    tables: dict[str, Callable[[Path], str]] = {}
+    for module in (tables_results, tables_smollm2_cpu, tables_benchmarks):
+        clash = sorted(set(tables) & set(module.TABLES))
+        if clash:
+            raise RuntimeError(f"table names registered twice: {clash}")
+        tables.update(module.TABLES)
+    return tables
 
 
 def render(text: str, root: Path, tables: dict[str, Callable[[Path], str]]) -> tuple[str, list[str]]:

@@ -1297,6 +1297,7 @@ def misalignment(root: Path) -> str:
                 episodes,
                 f"{s['eval/success_rate']:.2f} [{low:.2f}, {high:.2f}]",
                 f"{s['eval/invalid_action_rate']:.2f}",
+                f"{s['generate/lenient_invalid_rate']:.2f}" if "generate/lenient_invalid_rate" in s else "not read",
                 f"{s['eval/episodic_length']:.1f}",
                 texts,
             ]
@@ -1309,7 +1310,8 @@ def misalignment(root: Path) -> str:
         "decoding",
         "episodes",
         "success [Wilson 95%]",
-        "invalid decisions / decisions",
+        "invalid decisions / decisions, exact match (upper bound)",
+        "... lenient reading (lower bound)",
         "decisions per episode",
         "most frequent invalid texts (count)",
     ]

@@ -1,0 +1,361 @@
+"""The tables of SmolLM2-135M at ten seeds on the CPU (experiments/campaigns/smollm2_cpu.yaml; raw data
+docs/data/smollm2_cpu/) and the claims table that opens docs/RESULTS.md. Every statistic follows the rules of
+RESULTS' "How to read these numbers": the seed is the unit, IQM with 95% stratified bootstrap intervals, claims
+as probabilities of improvement with their status, each claim's metric the one fixed there before its data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from doctables.results import (
+    TEN_SEEDS,
+    archived_runs,
+    est,
+    interval,
+    probability_of_improvement,
+    status,
+    steps_to_target,
+    table,
+    ten_seed_scores,
+    training_return,
+)
+
+CAMPAIGN = "docs/data/smollm2_cpu"
+PLANNED = {"glam_goto": 10, "word_lr3e-4": 5, "word_lr1e-4": 5, "word_50k": 5}  # seeds per arm; otherwise 10
+TASKS = {
+    "food_preparation": "Food Preparation",
+    "tomato_salad": "Tomato Salad",
+    "entertainment": "Entertainment",
+    "glam_goto": "BabyAI-Text GoTo (GLAM)",
+}
+ARMS = {  # arm folder -> label, in the order of the papers' comparison
+    "word": "TWOSOME (word)",
+    "token": "TWOSOME (token)",
+    "none": "TWOSOME (none)",
+    "saycan": "SayCan (word)",
+    "untrained_word": "untrained TWOSOME (word)",
+    "untrained_token": "untrained TWOSOME (token)",
+    "untrained_none": "untrained TWOSOME (none)",
+    "word_lr3e-4": "TWOSOME (word), policy lr 3e-4",
+    "word_lr1e-4": "TWOSOME (word), policy lr 1e-4",
+    "word_50k": "TWOSOME (word), 50,000 steps",
+    "pretrained": "GLAM, pretrained SmolLM2",
+    "random": "GLAM, random-init SmolLM2",
+}
+# The bfloat16 seeds of earlier studies, with these settings but another dtype: shown beside, never pooled.
+BFLOAT16 = {
+    ("food_preparation", "word"): "docs/data/word_token/food_preparation/word",
+    ("food_preparation", "token"): "docs/data/word_token/food_preparation/token",
+    ("tomato_salad", "word"): "docs/data/lora_check/top15",
+}
+PPO_TASKS = ("food_preparation", "tomato_salad")
+DEFAULT_TASKS = (
+    "tomato_salad",
+    "food_preparation",
+    "entertainment",
+)  # the default model's 10-seed comparison  # PPO from scratch's 10 seeds in docs/data/ten_seeds
+RETENTION = [("twosome_english_ppl", "word_perplexity", "English word perplexity"),
+             ("twosome_household_mc", "acc", "household MC accuracy")]  # fmt: skip
+PERPLEXITY_MARGIN = 0.10  # "no significant loss" shown only if the perplexity rises by less than 10%, interval included
+
+
+def arm_dirs(root: Path) -> list[tuple[str, str, Path]]:
+    """(task, arm, folder) of every archived arm, in the tables' order."""
+    base = root / CAMPAIGN
+    found = [(t, a, base / t / a) for t in TASKS for a in ARMS if (base / t / a).is_dir()]
+    return [(t, a, d) for t, a, d in found if any(d.glob("*/summary.json"))]
+
+
+def facts(directory: Path) -> pd.DataFrame:
+    """Per run: seed, resolved dtype, the machine that finished it, its minutes and env steps per second."""
+    rows = []
+    for path in sorted(directory.glob("*/summary.json")):
+        s = json.loads(path.read_text())
+        minutes = s.get("wall_seconds", np.nan) / 60
+        sps = s["env_steps"] / (minutes * 60) if s["env_steps"] else np.nan
+        rows.append({"seed": s["seed"], "dtype": s.get("model_dtype", "?"), "cpu": s.get("cpu", "not recorded"),
+                     "minutes": minutes, "sps": sps})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def short_cpu(cpus: pd.Series) -> str:
+    """The distinct machines of an arm, each as its model and whether it has bfloat16 instructions."""
+    out = []
+    for cpu in sorted(set(cpus)):
+        model, _, flags = cpu.partition("; ")
+        bf16 = "avx512_bf16=yes" in flags or "amx_bf16=yes" in flags
+        out.append(f"{model} ({'bf16' if bf16 else 'no bf16'})" if flags else model)
+    return "; ".join(out)
+
+
+def arm_row(task: str, label: str, runs: pd.DataFrame, info: pd.DataFrame, planned: int) -> list:
+    trained = runs.env_steps.max() > 0
+    if trained:
+        steps, censored = steps_to_target(runs)
+        reached = f"{sum(not np.isnan(x) for x in steps)}/{len(runs)}"
+        steps_cell = interval(censored).text(digits=0)
+    else:
+        reached, steps_cell = "-", "-"
+    seeds = ", ".join(str(s) for s in sorted(runs.seed))
+    return [
+        TASKS[task],
+        label,
+        "/".join(sorted(set(info.dtype))),
+        f"{len(runs)}/{planned} ({seeds})",
+        reached,
+        steps_cell,
+        est(runs.sampled_success),
+        est(runs.sampled_success, "mean"),
+        f"{info.minutes.median():.1f}",
+        f"{info.sps.median():.1f}" if trained else "-",
+        short_cpu(info.cpu),
+    ]
+
+
+def smollm2_cpu_arms(root: Path) -> str:
+    """Every arm of the campaign: seeds archived of those planned, steps to 95% of optimal (training episodes; a
+    seed that never gets there counts as its budget), final sampled success, and what a seed costs on which CPU.
+    The earlier bfloat16 seeds of the same settings are rows of their own."""
+    rows = []
+    for task, arm, directory in arm_dirs(root):
+        planned = PLANNED.get(task, PLANNED.get(arm, 10))
+        rows.append(arm_row(task, ARMS[arm], archived_runs(directory), facts(directory), planned))
+        if (task, arm) in BFLOAT16:
+            earlier = root / BFLOAT16[(task, arm)]
+            rows.append(arm_row(task, f"{ARMS[arm]}, earlier study", archived_runs(earlier), facts(earlier), 5))
+    if not rows:
+        return "Not run yet: `python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml`.\n"
+    header = ["task", "arm", "dtype", "seeds archived / planned", "reach 95% of optimal", "steps to it, IQM [95% CI]",
+              "final sampled success, IQM [95% CI]", "... mean [95% CI]", "minutes per run (median)",
+              "env steps/s (median)", "CPU"]  # fmt: skip
+    return table(header, rows)
+
+
+def smollm2_cpu_dtype(root: Path) -> str:
+    """Seed for seed, the same settings in bfloat16 (earlier studies) and float32 (the campaign): does the dtype
+    change what a seed learns? Compared on the pre-specified metric, final sampled success."""
+    rows, claims = [], []
+    for (task, arm), folder in BFLOAT16.items():
+        f32, b16 = archived_runs(root / CAMPAIGN / task / arm), archived_runs(root / folder)
+        if f32.empty or b16.empty:
+            continue
+        pairs = f32.merge(b16, on="seed", suffixes=("_f32", "_bf16")).sort_values("seed")
+        if pairs.empty:
+            continue
+        for p in pairs.itertuples():
+            rows.append(
+                [TASKS[task], ARMS[arm], p.seed, f"{p.sampled_success_bf16:.2f}", f"{p.sampled_success_f32:.2f}"]
+            )
+        e = probability_of_improvement(list(pairs.sampled_success_f32), list(pairs.sampled_success_bf16))
+        claims.append([f"{TASKS[task]}, {ARMS[arm]}: float32 ends with more sampled success than bfloat16",
+                       e.text(), status(e, len(pairs))])  # fmt: skip
+    if not rows:
+        return "Not run yet: no seed in both dtypes.\n"
+    out = table(["task", "arm", "seed", "bfloat16: final sampled success", "float32: final sampled success"], rows)
+    return out + "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
+
+
+def unseen_rows(directory: Path) -> pd.DataFrame:
+    frames = [pd.read_csv(p) for p in sorted(directory.glob("*/unseen/generalization.csv"))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def smollm2_cpu_unseen(root: Path) -> str:
+    """Food Preparation TWOSOME (word) agents on the unseen tasks and the nonce-word controls (50 sampled episodes
+    per run and task): IQM over all seeds, and over the seeds whose greedy policy reaches the optimum, against the
+    untrained twin (one policy: each of its rows a sampling seed)."""
+    base = root / CAMPAIGN / "food_preparation"
+    trained, twin = unseen_rows(base / "word"), unseen_rows(base / "untrained_word")
+    if trained.empty:
+        return "Not run yet: the campaign's Food Preparation word arm evaluates each seed on the unseen tasks.\n"
+    runs = archived_runs(base / "word")
+    optimal_seeds = set(runs[runs.greedy >= 0.97].seed)
+    rows, scores = [], {"trained": {}, "twin": {}}
+    for task, cells in trained.groupby("task", sort=False):
+        name = task.split("/")[-1].removesuffix("-v0").replace("VirtualHome-", "")
+        cells = cells.sort_values("seed")
+        best = cells[cells.seed.isin(optimal_seeds)]
+        twin_cells = twin[twin.task == task] if not twin.empty else twin
+        row = [name, f"{est(cells.success_rate)} ({len(cells)} seeds)",
+               f"{est(best.success_rate)} ({len(best)} seeds)" if len(best) else "no seed",
+               f"{est(twin_cells.success_rate)} ({len(twin_cells)} sampling seeds)" if len(twin_cells)
+               else "not run"]  # fmt: skip
+        if len(twin_cells) and task != "twosome/VirtualHome-FoodPreparation-v0":
+            e = probability_of_improvement(list(cells.success_rate), list(twin_cells.success_rate))
+            row += [e.text(), status(e, min(len(cells), len(twin_cells)))]
+            scores["trained"][task], scores["twin"][task] = list(cells.success_rate), list(twin_cells.success_rate)
+        else:
+            row += ["-", "-"]
+        rows.append(row)
+    if len(scores["trained"]) > 1:
+        e = probability_of_improvement(scores["trained"], scores["twin"])
+        n = min(len(v) for v in scores["trained"].values())
+        rows.append([f"**all {len(scores['trained'])} other tasks**", "", "", "", e.text(), status(e, n)])
+    header = ["task", "trained, sampled success IQM [95% CI]", "... seeds whose greedy policy is optimal",
+              "untrained twin", "P(trained > untrained) [95% CI]", "status"]  # fmt: skip
+    return table(header, rows)
+
+
+def retention_records(directory: Path) -> pd.DataFrame:
+    frames = [pd.DataFrame(json.loads(p.read_text())) for p in sorted(directory.glob("*/retention/retention.json"))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def base_scores(root: Path) -> dict[tuple[str, str], float]:
+    """The frozen base's scores (float32), from the campaign's call that evaluated it ("before" records)."""
+    records = retention_records_all(root)
+    if records.empty:
+        return {}
+    before = records[records.which == "before"]
+    return {(t, m): float(v.iloc[0]) for (t, m), v in before.groupby(["task", "metric"]).value}
+
+
+def retention_records_all(root: Path) -> pd.DataFrame:
+    frames = [retention_records(d) for *_, d in arm_dirs(root)]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def smollm2_cpu_retention(root: Path) -> str:
+    """Language retention per adapter: the base against each seed's adapted model, the change IQM over seeds; the
+    policy learning rate beside (the paper's 7B rate is about 1,000x below this suite's 1e-3)."""
+    base = base_scores(root)
+    rows = []
+    for task, arm, directory in arm_dirs(root):
+        records = retention_records(directory)
+        if records.empty or not base:
+            continue
+        after = records[records.which == "after"]
+        lr = archived_runs(directory).policy_lr.iloc[0]
+        for rtask, metric, label in RETENTION:
+            values = after[(after.task == rtask) & (after.metric == metric)].sort_values("seed")
+            if values.empty or (rtask, metric) not in base:
+                continue
+            b = base[(rtask, metric)]
+            change = values.value / b - 1 if metric.endswith("perplexity") else values.value - b
+            rows.append([TASKS[task], ARMS[arm], f"{lr:g}", label, len(values), f"{b:.3g}", est(values.value),
+                         est(change)])  # fmt: skip
+    if not rows:
+        return "Not run yet: the campaign evaluates each adapter's retention as its run finishes.\n"
+    header = ["task", "arm", "policy lr", "measure", "seeds", "base", "adapted, IQM [95% CI]",
+              "change (perplexity: relative), IQM [95% CI]"]  # fmt: skip
+    return table(header, rows)
+
+
+# --- the claims table that opens RESULTS ------------------------------------------------------------------------
+def smol_scores(root: Path, task: str, arm: str, column: str = "sampled_success") -> list[float]:
+    runs = archived_runs(root / CAMPAIGN / task / arm)
+    return list(runs.sort_values("seed")[column]) if not runs.empty else []
+
+
+def smol_claim(root: Path, arm: str, other: str, tasks=("food_preparation", "tomato_salad")) -> str:
+    a = {t: smol_scores(root, t, arm) for t in tasks}
+    b = {t: smol_scores(root, t, other) for t in tasks}
+    both = [t for t in tasks if a[t] and b[t]]
+    if not both:
+        return "not run yet"
+    e = probability_of_improvement({t: a[t] for t in both}, {t: b[t] for t in both})
+    n = min(min(len(a[t]), len(b[t])) for t in both)
+    names = ", ".join(TASKS[t] for t in both)
+    return f"{e.text()}, {status(e, n)}; {names}"
+
+
+def default_claim(root: Path, agent: str, norm: str, other: tuple[str, str]) -> str:
+    a, b = ten_seed_scores(root, agent, norm), ten_seed_scores(root, *other)
+    both = [t for t in a if t in b]
+    if not both:
+        return "not run"
+    e = probability_of_improvement({t: a[t] for t in both}, {t: b[t] for t in both})
+    n = min(min(len(a[t]), len(b[t])) for t in both)
+    return f"{e.text()}, {status(e, n)}; {len(both)} tasks"
+
+
+def sample_efficiency(root: Path, word_dirs: dict[str, Path]) -> str:
+    """TWOSOME (word)'s training return / optimal over the last 2,048 steps of its budget against PPO from scratch
+    (docs/data/ten_seeds) at the same step, over the tasks both ran."""
+    word, ppo = {}, {}
+    for task, directory in word_dirs.items():
+        runs, scratch = archived_runs(directory), archived_runs(root / TEN_SEEDS / task)
+        scratch = scratch[scratch.agent == "ppo"] if not scratch.empty else scratch
+        runs = runs[runs.agent == "twosome"] if not runs.empty else runs
+        if runs.empty or scratch.empty:
+            continue
+        budget = int(runs.env_steps.max())
+        word[task] = [training_return(m, budget) / o for m, o in zip(runs.metrics, runs.optimal)]
+        ppo[task] = [training_return(m, budget) / o for m, o in zip(scratch.metrics, scratch.optimal)]
+    if not word:
+        return "not run yet"
+    e = probability_of_improvement(word, ppo)
+    n = min(min(len(word[t]), len(ppo[t])) for t in word)
+    return f"{e.text()}, {status(e, n)}; {', '.join(TASKS.get(t, t) for t in word)}"
+
+
+def smol_retention_claim(root: Path) -> str:
+    base = base_scores(root).get(("twosome_english_ppl", "word_perplexity"))
+    changes = []
+    for task in ("food_preparation", "tomato_salad"):
+        records = retention_records(root / CAMPAIGN / task / "word")
+        if records.empty or base is None:
+            continue
+        after = records[(records.which == "after") & (records.task == "twosome_english_ppl")]
+        changes += list(after[after.metric == "word_perplexity"].value / base - 1)
+    if not changes:
+        return "not run yet"
+    e = interval(changes)
+    if e.low > 0:
+        verdict = "**loss holds**"
+    elif not np.isnan(e.low) and e.high < PERPLEXITY_MARGIN:
+        verdict = f"**no loss beyond +{PERPLEXITY_MARGIN:.0%}**"
+    else:
+        verdict = f"not shown ({len(changes)} adapters)"
+    return f"English perplexity change {e.text()} (IQM over {len(changes)} adapters), {verdict}; policy lr 1e-3"
+
+
+def prior_claim(root: Path) -> str:
+    """The default model's pretrained against random-init weights (TWOSOME on Tomato Salad, each at its picked rate)."""
+    runs = archived_runs(root / "docs/data/prior_ten_seeds")
+    if runs.empty:
+        return "not run"
+    pre, rand = (runs[runs.model == m].sort_values("seed") for m in ("tiny-household", "tiny-household-random"))
+    e = probability_of_improvement(list(pre.sampled_success), list(rand.sampled_success))
+    return f"{e.text()}, {status(e, min(len(pre), len(rand)))}; Tomato Salad (TWOSOME)"
+
+
+def papers_claims(root: Path) -> str:
+    """Each claim of the two papers: what the paper found, the default model at 10 seeds, SmolLM2 on the CPU."""
+    rows = [
+        ["TWOSOME more sample efficient than PPO from scratch (training return / optimal at TWOSOME's budget)",
+         "yes, on every task",
+         sample_efficiency(root, {t: root / TEN_SEEDS / t for t in DEFAULT_TASKS}),
+         sample_efficiency(root, {t: root / CAMPAIGN / t / "word" for t in PPO_TASKS})],
+        ["TWOSOME (word) better than SayCan", "yes", default_claim(root, "twosome", "word", ("saycan", "word")),
+         smol_claim(root, "word", "saycan")],
+        ["TWOSOME (word) better than the untrained LLM", "yes",
+         default_claim(root, "twosome", "word", ("zeroshot", "word")), smol_claim(root, "word", "untrained_word")],
+        ["word >= token", "yes", "token = word by construction (every action word is one token)",
+         smol_claim(root, "word", "token", ("food_preparation",))],
+        ["word > none", "yes", default_claim(root, "twosome", "word", ("twosome", "none")),
+         smol_claim(root, "word", "none")],
+        ["generalization to unseen tasks", "yes (Food Preparation agent on 6 unseen tasks)",
+         "see the 10-seed section", "see the unseen-task table below"],
+        ["no significant loss of language ability", "yes (7B, lr ~1e-6)", "not measured at 10 seeds",
+         smol_retention_claim(root)],
+        ["GLAM: pretrained >> random init", "yes (Flan-T5, BabyAI-Text)", prior_claim(root),
+         smol_claim(root, "pretrained", "random", ("glam_goto",))],
+    ]  # fmt: skip
+    header = ["claim", "paper", "default model, 10 seeds: P(improvement) [95% CI], status", "SmolLM2-135M, CPU"]
+    return table(header, rows)
+
+
+TABLES: dict[str, Callable[[Path], str]] = {
+    "papers_claims": papers_claims,
+    "smollm2_cpu_arms": smollm2_cpu_arms,
+    "smollm2_cpu_dtype": smollm2_cpu_dtype,
+    "smollm2_cpu_unseen": smollm2_cpu_unseen,
+    "smollm2_cpu_retention": smollm2_cpu_retention,
+}
