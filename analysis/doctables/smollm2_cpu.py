@@ -160,8 +160,14 @@ def smollm2_cpu_dtype(root: Path) -> str:
     return out + "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
 
 
+def finished(directory: Path, pattern: str) -> list[Path]:
+    """The files ``pattern`` of the runs whose archive is complete: its summary is written last, after every
+    evaluation of the run (a run still being evaluated has part of its rows on disk)."""
+    return [p for p in sorted(directory.glob(pattern)) if (p.parents[1] / "summary.json").is_file()]
+
+
 def unseen_rows(directory: Path) -> pd.DataFrame:
-    frames = [pd.read_csv(p) for p in sorted(directory.glob("*/unseen/generalization.csv"))]
+    frames = [pd.read_csv(p) for p in finished(directory, "*/unseen/generalization.csv")]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -202,7 +208,7 @@ def smollm2_cpu_unseen(root: Path) -> str:
 
 
 def retention_records(directory: Path) -> pd.DataFrame:
-    frames = [pd.DataFrame(json.loads(p.read_text())) for p in sorted(directory.glob("*/retention/retention.json"))]
+    frames = [pd.DataFrame(json.loads(p.read_text())) for p in finished(directory, "*/retention/retention.json")]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
