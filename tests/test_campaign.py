@@ -203,3 +203,71 @@ def test_a_bad_plan_is_refused_naming_the_value_before_anything_runs(tmp_path, c
     with pytest.raises(SystemExit):
         campaign.main(["run", str(path), "--root", str(tmp_path / "root"), "--out", str(tmp_path / "out")])
     assert not (tmp_path / "root").exists() and not (tmp_path / "out").exists()
+
+
+def local(plan: Path, root: Path, data: Path, *args: str) -> subprocess.Popen:
+    cmd = [sys.executable, str(ROOT / "experiments" / "campaign.py"), "local", str(plan), "--root", str(root)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    cmd += ["--data", str(data), *args]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_local_runs_each_seed_then_its_after_steps_archives_it_and_a_stopped_call_resumes(tiny_model_dir, tmp_path):
+    """The CPU campaign's mode: a job is one seed; it trains, runs its sweep's after steps on the finished run
+    (while its weights exist), and is archived. SIGTERM stops the jobs (runs save), the next call resumes them,
+    and a call on a finished plan runs nothing."""
+    plan = write_plan(tmp_path, tiny_model_dir, steps=384)
+    raw = json.loads(plan.read_text())
+    raw["sweeps"][0]["after"] = [
+        {"name": "seen", "creates": "after/seen.txt",
+         "run": "{python} " + str(ROOT / "tests" / "write_marker.py") + " {run} {data}/after/seen.txt {seed}"}
+    ]  # fmt: skip
+    plan.write_text(json.dumps(raw))
+    root, data = tmp_path / "root", tmp_path / "data"
+    first = local(plan, root, data, "--grace-s", "60")
+    deadline = time.monotonic() + 240
+    while not list(root.glob("tiny/*/*/checkpoints/last.ckpt")):
+        assert first.poll() is None and time.monotonic() < deadline, first.stdout.read()
+        time.sleep(0.2)
+    first.send_signal(signal.SIGTERM)
+    output = first.communicate(timeout=300)[0]
+    assert first.returncode == 3 and "stopped" in output, output
+
+    second = local(plan, root, data)
+    output = second.communicate(timeout=600)[0]
+    assert second.returncode == 0, output
+    archived = sorted(p.parent for p in (data / "camp" / "tomato_salad").glob("*/summary.json"))
+    assert len(archived) == 3, output
+    logs = "".join(p.read_text() for p in root.glob("tiny/*/s*.log"))
+    assert "Resuming" in logs  # the stopped call's runs went on from where they saved
+    for target in archived:
+        seed = json.loads((target / "summary.json").read_text())["seed"]
+        marker = target / "after" / "seen.txt"
+        if "word" in target.name:  # the word sweep's after step saw its run's directory while it existed
+            run, written_seed = marker.read_text().rsplit(":", 1)
+            assert int(written_seed) == seed and (root / "tiny" / "word" / f"s{seed}" / "summary.json").is_file()
+            assert not Path(run).is_absolute() or str(root) in run
+        else:
+            assert not marker.exists()
+        assert not list(target.rglob(".lock"))
+    third = local(plan, root, data)
+    output = third.communicate(timeout=120)[0]
+    assert third.returncode == 0 and "3/3 jobs done; 0 to run" in output, output
+
+
+@pytest.mark.parametrize(
+    "after, message",
+    [
+        ("not a list", "after='not a list' is not valid"),
+        ([{"name": "x", "run": "echo {nope}"}], "valid: a mapping with name, run, creates"),
+        ([{"name": "x", "run": "echo {nope}", "creates": "f"}], "names 'nope'; valid placeholders"),
+        ([{"name": "x", "run": "echo", "creates": "/abs/f"}], "valid: a path inside the run's archive"),
+    ],
+)
+def test_bad_after_steps_are_refused_before_anything_runs(tmp_path, after, message):
+    plan = write_plan(tmp_path, tmp_path / "no-model")
+    raw = json.loads(plan.read_text())
+    raw["sweeps"][0]["after"] = after
+    plan.write_text(json.dumps(raw))
+    with pytest.raises(campaign.PlanError, match=message):
+        campaign.load_plan(plan)
