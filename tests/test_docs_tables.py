@@ -211,3 +211,29 @@ def test_no_file_in_the_repository_names_a_machine_s_absolute_path():
             continue
         found += [f"{name}: {m.group(0)}" for m in machine_path.finditer(text)]
     assert not found, found[:20]
+
+
+def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_before_five_seeds(tmp_path):
+    """A campaign run being evaluated has part of its rows on disk and no summary yet: the tables skip it. A claim
+    over fewer than 5 seeds per arm is "not shown ... so far", even where its interval would exclude 0.5."""
+    import shutil
+
+    from doctables import smollm2_cpu
+
+    from twosome.evaluation.statistics import Estimate
+
+    source = ROOT / "docs/data/word_token/food_preparation/word"
+    runs = sorted(p for p in source.iterdir() if (p / "summary.json").exists())
+    word = tmp_path / smollm2_cpu.CAMPAIGN / "food_preparation" / "word"
+    for run in runs[:2]:
+        shutil.copytree(run, word / run.name)
+        (word / run.name / "unseen").mkdir()
+        (word / run.name / "unseen" / "generalization.csv").write_text(
+            f"task,seed,success_rate,episodes\ntwosome/VirtualHome-Cheese-v0,{run.name[-1]},1.0,50\n"
+        )
+    (word / runs[1].name / "summary.json").unlink()  # still being evaluated
+    assert list(smollm2_cpu.unseen_rows(word).seed) == [int(runs[0].name[-1])]
+    arms = smollm2_cpu.smollm2_cpu_arms(tmp_path)
+    assert "| Food Preparation | TWOSOME (word) | bfloat16 | 1/10 (0) |" in arms
+    assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 4), 4) == "not shown (4 seeds so far)"
+    assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 5), 5) == "**holds**"

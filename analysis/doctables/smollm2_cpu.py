@@ -61,6 +61,7 @@ DEFAULT_TASKS = (
 )  # the default model's 10-seed comparison  # PPO from scratch's 10 seeds in docs/data/ten_seeds
 RETENTION = [("twosome_english_ppl", "word_perplexity", "English word perplexity"),
              ("twosome_household_mc", "acc", "household MC accuracy")]  # fmt: skip
+MIN_SEEDS = 5  # the campaign's claims take a status only once an arm has this many seeds (partial arms: not shown)
 PERPLEXITY_MARGIN = 0.10  # "no significant loss" shown only if the perplexity rises by less than 10%, interval included
 
 
@@ -125,8 +126,8 @@ def smollm2_cpu_arms(root: Path) -> str:
     for task, arm, directory in arm_dirs(root):
         planned = PLANNED.get(task, PLANNED.get(arm, 10))
         rows.append(arm_row(task, ARMS[arm], archived_runs(directory), facts(directory), planned))
-        if (task, arm) in BFLOAT16:
-            earlier = root / BFLOAT16[(task, arm)]
+        earlier = root / BFLOAT16.get((task, arm), "none")
+        if (task, arm) in BFLOAT16 and any(earlier.glob("*/summary.json")):
             rows.append(arm_row(task, f"{ARMS[arm]}, earlier study", archived_runs(earlier), facts(earlier), 5))
     if not rows:
         return "Not run yet: `python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml`.\n"
@@ -268,7 +269,12 @@ def smol_claim(root: Path, arm: str, other: str, tasks=("food_preparation", "tom
     e = probability_of_improvement({t: a[t] for t in both}, {t: b[t] for t in both})
     n = min(min(len(a[t]), len(b[t])) for t in both)
     names = ", ".join(TASKS[t] for t in both)
-    return f"{e.text()}, {status(e, n)}; {names}"
+    return f"{e.text()}, {campaign_status(e, n)}; {names}"
+
+
+def campaign_status(e, seeds: int) -> str:
+    """The status rule, read only once the arms have MIN_SEEDS seeds: a partial arm's claim is not shown yet."""
+    return status(e, seeds) if seeds >= MIN_SEEDS else f"not shown ({seeds} seeds so far)"
 
 
 def default_claim(root: Path, agent: str, norm: str, other: tuple[str, str]) -> str:
@@ -298,7 +304,7 @@ def sample_efficiency(root: Path, word_dirs: dict[str, Path]) -> str:
         return "not run yet"
     e = probability_of_improvement(word, ppo)
     n = min(min(len(word[t]), len(ppo[t])) for t in word)
-    return f"{e.text()}, {status(e, n)}; {', '.join(TASKS.get(t, t) for t in word)}"
+    return f"{e.text()}, {campaign_status(e, n)}; {', '.join(TASKS.get(t, t) for t in word)}"
 
 
 def smol_retention_claim(root: Path) -> str:
@@ -313,13 +319,29 @@ def smol_retention_claim(root: Path) -> str:
     if not changes:
         return "not run yet"
     e = interval(changes)
-    if e.low > 0:
+    if len(changes) < MIN_SEEDS:
+        verdict = f"not shown ({len(changes)} adapters so far)"
+    elif e.low > 0:
         verdict = "**loss holds**"
     elif not np.isnan(e.low) and e.high < PERPLEXITY_MARGIN:
         verdict = f"**no loss beyond +{PERPLEXITY_MARGIN:.0%}**"
     else:
         verdict = f"not shown ({len(changes)} adapters)"
     return f"English perplexity change {e.text()} (IQM over {len(changes)} adapters), {verdict}; policy lr 1e-3"
+
+
+def unseen_claim(root: Path) -> str:
+    """Trained Food Preparation agents against their untrained twin over the other tasks (Agarwal's aggregate)."""
+    base = root / CAMPAIGN / "food_preparation"
+    trained, twin = unseen_rows(base / "word"), unseen_rows(base / "untrained_word")
+    if trained.empty or twin.empty:
+        return "not run yet"
+    tasks = [t for t in trained.task.unique() if t in set(twin.task) and not t.endswith("FoodPreparation-v0")]
+    a = {t: list(trained[trained.task == t].sort_values("seed").success_rate) for t in tasks}
+    b = {t: list(twin[twin.task == t].success_rate) for t in tasks}
+    e = probability_of_improvement(a, b)
+    n = min(min(len(a[t]), len(b[t])) for t in tasks)
+    return f"{e.text()}, {campaign_status(e, n)}; {len(tasks)} other tasks"
 
 
 def prior_claim(root: Path) -> str:
@@ -347,8 +369,8 @@ def papers_claims(root: Path) -> str:
          smol_claim(root, "word", "token", ("food_preparation",))],
         ["word > none", "yes", default_claim(root, "twosome", "word", ("twosome", "none")),
          smol_claim(root, "word", "none")],
-        ["generalization to unseen tasks", "yes (Food Preparation agent on 6 unseen tasks)",
-         "see the 10-seed section", "see the unseen-task table below"],
+        ["generalization to unseen tasks (trained > untrained twin, sampled success on the other tasks)",
+         "yes (Food Preparation agent on 6 unseen tasks)", "see the 10-seed section", unseen_claim(root)],
         ["no significant loss of language ability", "yes (7B, lr ~1e-6)", "not measured at 10 seeds",
          smol_retention_claim(root)],
         ["GLAM: pretrained >> random init", "yes (Flan-T5, BabyAI-Text)", prior_claim(root),
