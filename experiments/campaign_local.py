@@ -194,3 +194,10 @@ def dry_run(plan, root: Path, data: Path, extra: list[str]) -> None:
         for step in job.sweep.after:
             print(f"{'':<28} {'after':<8} {step['run']}")
     print(f"archives under {data}")
+
+
+if __name__ == "__main__":  # a module of campaign.py's `local` and `job` verbs: it only explains itself
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    sys.exit("run it as: python experiments/campaign.py local PLAN")

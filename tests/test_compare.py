@@ -95,6 +95,8 @@ def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):
         ("tiny-household", 0.001): [1.0, 1.0, 0.9],
         ("tiny-household", 0.003): [1.0, 0.8, 0.9],
         ("tiny-household", 0.01): [0.2, 0.0, 0.1],
+        ("tiny-household-random", 0.0001): [0.0, 0.0, 0.0],
+        ("tiny-household-random", 0.0003): [0.0, 0.1, 0.0],
         ("tiny-household-random", 0.001): [0.0, 0.0, 0.0],
         ("tiny-household-random", 0.003): [0.1, 0.0, 0.0],
         ("tiny-household-random", 0.01): [0.5, 0.0, 0.4],
