@@ -25,7 +25,6 @@ import io
 import json
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
@@ -39,7 +38,7 @@ sys.path.insert(0, str(ROOT / "analysis"))
 from archive_runs import archive  # noqa: E402
 
 from twosome import run_dir as layout  # noqa: E402
-from twosome.processes import STOP_SIGNALS, attached_child  # noqa: E402
+from twosome.processes import attached_child, clock, supervise  # noqa: E402
 from twosome.training.checkpointing import atomic_write_text  # noqa: E402
 
 MAX_PARTS = 7  # the device tool brings back 8 files: these and the status file
@@ -226,48 +225,27 @@ def run(plan: Plan, root: Path, out: Path, budget_s: float, grace_s: float, min_
         if ledger.sweeps.get(s.name, {}).get("status") != "done"
         and (retry_failed or ledger.sweeps.get(s.name, {}).get("status") != "failed")
     ]  # fmt: skip
-    stop: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum)) for sig in STOP_SIGNALS}
-    running: dict[str, tuple[Sweep, subprocess.Popen, object]] = {}
-    stop_by = None  # set when the sweeps are told to stop: past it, they are killed
+    logs: dict[str, object] = {}
 
-    def clock() -> str:
-        return f"[{time.monotonic() - start:5.0f}s]"
+    def begin(sweep: Sweep) -> subprocess.Popen:
+        proc, logs[sweep.name] = start_sweep(plan, sweep, root, extra)
+        entry = ledger.sweeps.setdefault(sweep.name, {"calls": 0})
+        entry.update(status="running", calls=entry["calls"] + 1)
+        print(f"{clock(start)} {sweep.name}: started ({sweep.runs} runs)", flush=True)
+        return proc
 
-    try:
-        while running or (todo and stop_by is None):
-            left = deadline - time.monotonic()
-            if stop_by is None and (stop or left <= 0):
-                why = signal.Signals(stop[0]).name if stop else "the budget"
-                print(f"{clock()} stopping {len(running)} sweep(s) on {why}", flush=True)
-                for _, proc, _ in running.values():
-                    proc.send_signal(signal.SIGTERM)  # each run saves at the end of its update
-                stop_by = time.monotonic() + grace_s / 2
-            while stop_by is None and todo and len(running) < plan.parallel and left > min_start_s:
-                sweep = todo.pop(0)
-                running[sweep.name] = (sweep, *start_sweep(plan, sweep, root, extra))
-                entry = ledger.sweeps.setdefault(sweep.name, {"calls": 0})
-                entry.update(status="running", calls=entry["calls"] + 1)
-                print(f"{clock()} {sweep.name}: started ({sweep.runs} runs)", flush=True)
-            if not running and left <= min_start_s:
-                break  # too little time to start another sweep: it waits for the next call
-            for name, (sweep, proc, log) in list(running.items()):
-                if stop_by is not None and time.monotonic() > stop_by and proc.poll() is None:
-                    proc.kill()  # past the grace: its runs resume from their last checkpoint
-                if proc.poll() is None:
-                    continue
-                log.close()
-                del running[name]
-                done = len(finished_runs(plan.sweep_dir(root, sweep)))
-                status = "done" if proc.returncode == 0 else "stopped" if stop_by is not None else "failed"
-                ledger.sweeps[name].update(status=status, returncode=proc.returncode)
-                print(f"{clock()} {name}: {status} (exit {proc.returncode}), {done}/{sweep.runs} runs finished",
-                      flush=True)  # fmt: skip
-            ledger.write()
-            time.sleep(0.5)
+    def ended(sweep: Sweep, proc: subprocess.Popen, stopped: bool) -> None:
+        logs.pop(sweep.name).close()
+        done = len(finished_runs(plan.sweep_dir(root, sweep)))
+        status = "done" if proc.returncode == 0 else "stopped" if stopped else "failed"
+        ledger.sweeps[sweep.name].update(status=status, returncode=proc.returncode)
+        print(f"{clock(start)} {sweep.name}: {status} (exit {proc.returncode}), {done}/{sweep.runs} runs finished",
+              flush=True)  # fmt: skip
+
+    try:  # each run saves at the end of its update when its sweep is told to stop
+        supervise(todo, begin, ended, plan.parallel, deadline, grace_s / 2, min_start_s,
+                  name=lambda s: s.name, tick=ledger.write, what="sweep(s)")  # fmt: skip
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         ledger.write()
     pack(plan, root, out, ledger)
     rows = progress(plan, root, ledger)

@@ -15,14 +15,13 @@ stopped resumes from its checkpoint. The adapters stay on this machine; everythi
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from twosome.processes import STOP_SIGNALS, Stopped, attached_child, run_attached
+from twosome.processes import Stopped, attached_child, clock, run_attached, supervise
 from twosome.run_dir import SUMMARY, RunDir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,47 +138,23 @@ def run_local(plan, root: Path, data: Path, budget_s: float, grace_s: float, min
     total = len(jobs_of(plan, root, data))
     print(f"{plan.name}: {total - len(todo)}/{total} jobs done; {len(todo)} to run, {plan.parallel} at a time",
           flush=True)  # fmt: skip
-    stop: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum)) for sig in STOP_SIGNALS}
-    running: dict[str, tuple[Job, subprocess.Popen]] = {}
     failed: list[str] = []
-    stop_by = None
 
-    def clock() -> str:
-        return f"[{time.monotonic() - start:6.0f}s]"
+    def begin(job: Job) -> subprocess.Popen:
+        cmd = [sys.executable, str(campaign_py), "job", str(plan.path), job.sweep.name,
+               str(job.seed), "--root", str(root), "--data", str(data), "--", *extra]  # fmt: skip
+        print(f"{clock(start)} {job.name}: started", flush=True)
+        return subprocess.Popen(cmd, cwd=ROOT, preexec_fn=attached_child())
 
-    try:
-        while running or (todo and stop_by is None):
-            left = deadline - time.monotonic()
-            if stop_by is None and (stop or left <= 0):
-                why = signal.Signals(stop[0]).name if stop else "the budget"
-                print(f"{clock()} stopping {len(running)} job(s) on {why}", flush=True)
-                for _, proc in running.values():
-                    proc.send_signal(signal.SIGTERM)
-                stop_by = time.monotonic() + grace_s
-            while stop_by is None and todo and len(running) < plan.parallel and left > min_start_s:
-                job = todo.pop(0)
-                cmd = [sys.executable, str(campaign_py), "job", str(plan.path), job.sweep.name,
-                       str(job.seed), "--root", str(root), "--data", str(data), "--", *extra]  # fmt: skip
-                running[job.name] = (job, subprocess.Popen(cmd, cwd=ROOT, preexec_fn=attached_child()))
-                print(f"{clock()} {job.name}: started", flush=True)
-            if not running and left <= min_start_s:
-                break
-            for name, (job, proc) in list(running.items()):
-                if stop_by is not None and time.monotonic() > stop_by and proc.poll() is None:
-                    proc.kill()  # past the grace: it resumes from its last checkpoint
-                if proc.poll() is None:
-                    continue
-                del running[name]
-                status = {0: "done", 3: "stopped"}.get(proc.returncode, "failed")
-                if status == "failed":
-                    failed.append(name)
-                log = job.run_dir.parent / f"s{job.seed}.log"
-                print(f"{clock()} {name}: {status}" + (f" (see {log})" if status == "failed" else ""), flush=True)
-            time.sleep(1.0)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    def ended(job: Job, proc: subprocess.Popen, stopped: bool) -> None:
+        status = {0: "done", 3: "stopped"}.get(proc.returncode, "failed")
+        if status == "failed":
+            failed.append(job.name)
+        log = job.run_dir.parent / f"s{job.seed}.log"
+        print(f"{clock(start)} {job.name}: {status}" + (f" (see {log})" if status == "failed" else ""), flush=True)
+
+    supervise(todo, begin, ended, plan.parallel, deadline, grace_s, min_start_s, name=lambda j: j.name, every_s=1.0,
+              what="job(s)")  # fmt: skip
     remaining = [job.name for job in jobs_of(plan, root, data) if not job.done()]
     print(f"{plan.name}: {total - len(remaining)}/{total} jobs done" + (f"; failed: {failed}" if failed else ""))
     if failed:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -127,3 +127,58 @@ def watch_process(identity: tuple[int, int], on_exit: Callable[[], None], every_
     thread = threading.Thread(target=watch, name=f"watch-{identity[0]}", daemon=True)
     thread.start()
     return thread
+
+
+# --- a queue of children within a time budget: the loop under both campaign modes (experiments/campaign.py) ---------
+def supervise(
+    todo: list,
+    start: Callable[[object], subprocess.Popen],
+    ended: Callable[[object, subprocess.Popen, bool], None],
+    parallel: int,
+    deadline: float,
+    grace_s: float,
+    min_start_s: float,
+    name: Callable[[object], Hashable] = str,
+    tick: Callable[[], None] = lambda: None,
+    every_s: float = 0.5,
+    what: str = "process(es)",
+) -> None:
+    """Start ``start(item)`` for the items of ``todo`` (popped in order) while fewer than ``parallel`` run and more
+    than ``min_start_s`` is left before ``deadline``, and call ``ended(item, process, stopped)`` as each ends. Past
+    the deadline, or on SIGTERM, SIGHUP or Ctrl-C, every child gets SIGTERM (a run saves at the end of its update)
+    and, ``grace_s`` later, SIGKILL (it resumes from its last checkpoint); ``tick`` after every pass."""
+    begin = time.monotonic()
+    stop: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum)) for sig in STOP_SIGNALS}
+    running: dict[Hashable, tuple[object, subprocess.Popen]] = {}
+    stop_by = None  # set when the children are told to stop: past it, they are killed
+    try:
+        while running or (todo and stop_by is None):
+            left = deadline - time.monotonic()
+            if stop_by is None and (stop or left <= 0):
+                why = signal.Signals(stop[0]).name if stop else "the budget"
+                print(f"{clock(begin)} stopping {len(running)} {what} on {why}", flush=True)
+                for _, proc in running.values():
+                    proc.send_signal(signal.SIGTERM)
+                stop_by = time.monotonic() + grace_s
+            while stop_by is None and todo and len(running) < parallel and left > min_start_s:
+                item = todo.pop(0)
+                running[name(item)] = (item, start(item))
+            if not running and left <= min_start_s:
+                break  # too little time to start another: it waits for the next call
+            for key, (item, proc) in list(running.items()):
+                if stop_by is not None and time.monotonic() > stop_by and proc.poll() is None:
+                    proc.kill()
+                if proc.poll() is None:
+                    continue
+                del running[key]
+                ended(item, proc, stop_by is not None)
+            tick()
+            time.sleep(every_s)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def clock(begin: float) -> str:
+    return f"[{time.monotonic() - begin:6.0f}s]"
