@@ -32,6 +32,8 @@ from doctables import benchmarks as tables_benchmarks  # noqa: E402
 from doctables import results as tables_results  # noqa: E402
 from doctables import smollm2_cpu as tables_smollm2_cpu  # noqa: E402
 
+from twosome.fileio import damaged_files  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ("docs/RESULTS.md", "docs/BENCHMARKS.md")
 TYPED = "typed"
@@ -59,12 +61,26 @@ def render(text: str, root: Path, tables: dict[str, Callable[[Path], str]]) -> t
             return match.group(0)
         if name not in tables:
             raise KeyError(f"<!-- table: {name} --> names no registered table; registered: {sorted(tables)}")
-        body = tables[name](root).rstrip("\n") + "\n"
+        try:
+            body = tables[name](root).rstrip("\n") + "\n"
+        except Exception as err:  # a damaged data file: name it, not only the table
+            raise DamagedData(f"table {name!r} could not be made ({type(err).__name__}: {err})", root) from err
         if body != match.group(3):
             changed.append(name)
         return f"{match.group(1)}{body}{match.group(4)}"
 
     return BLOCK.sub(fill, text), changed
+
+
+class DamagedData(SystemExit):
+    """A table or figure could not be made: says which, and which data files under docs/ do not parse."""
+
+    def __init__(self, what: str, root: Path):
+        damaged = damaged_files([root / "docs"])
+        found = "; every data file under docs/ parses"
+        if damaged:
+            found = "; damaged data files:\n  " + "\n  ".join(damaged)
+        super().__init__(what + found)
 
 
 def unmarked_tables(text: str) -> list[int]:

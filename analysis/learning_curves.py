@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from twosome.fileio import damaged_files
 from twosome.run_dir import SUMMARY, RunDir
 
 CURVES = {"charts": "training episodes", "eval": "evaluation (greedy)"}
@@ -399,7 +400,13 @@ def main(argv=None) -> None:
     ap.add_argument("--curves", default="train", choices=["train", "eval", "both"], help="which curves to draw")
     ap.add_argument("--estimator", default="iqm", choices=sorted(ESTIMATORS), help="the line: over seeds, per step")
     args = ap.parse_args(argv)
-    df = smooth(load_runs(args.paths, args.metric), args.smooth)
+    try:
+        df = smooth(load_runs(args.paths, args.metric), args.smooth)
+    except (ValueError, KeyError, OSError) as err:  # a damaged summary or metrics file: name it
+        damaged = damaged_files(args.paths)
+        if not damaged:
+            raise
+        raise SystemExit(f"{type(err).__name__}: {err}; damaged data files:\n  " + "\n  ".join(damaged)) from err
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out.with_suffix(".csv"), index=False)
     untrained = eval_only_table(args.paths, args.metric)

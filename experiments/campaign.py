@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "analysis"))
 from archive_runs import archive  # noqa: E402
 
 from twosome import run_dir as layout  # noqa: E402
+from twosome.fileio import DirectoryInUse, directory_lock  # noqa: E402
 from twosome.processes import attached_child, clock, supervise  # noqa: E402
 from twosome.training.checkpointing import atomic_write_text  # noqa: E402
 
@@ -102,6 +103,10 @@ def load_plan(path: Path) -> Plan:
         raise PlanError(f"{path}: name={name!r} is not valid; valid: letters, digits, '.', '_', '-'")
     if not isinstance(parallel, int) or isinstance(parallel, bool) or parallel < 1:
         raise PlanError(f"{path}: parallel={parallel!r} is not valid; valid: an integer >= 1")
+    if not isinstance(raw.get("common") or [], list):
+        raise PlanError(f"{path}: common={raw['common']!r} is not valid; valid: a list of overrides")
+    if not isinstance(raw.get("sweeps") or [], list):
+        raise PlanError(f"{path}: sweeps is not valid; valid: a list of sweeps")
     sweeps, seen = [], set()
     for i, entry in enumerate(raw.get("sweeps") or []):
         where = f"{path}: sweeps[{i}]"
@@ -172,8 +177,14 @@ class Ledger:
     def read(cls, path: Path) -> Ledger:
         if not path.exists():
             return cls(path)
-        data = json.loads(path.read_text())
-        return cls(path, data["sweeps"], data["packed"])
+        try:
+            data = json.loads(path.read_text())
+            return cls(path, dict(data["sweeps"]), list(data["packed"]))
+        except (ValueError, KeyError, TypeError) as err:
+            raise SystemExit(
+                f"{path} cannot be read ({type(err).__name__}: {err}): the campaign's ledger is damaged; move it away "
+                "and rerun (finished runs are found again; runs already packed are packed again)"
+            ) from None
 
     def write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -330,6 +341,9 @@ def unpack(tars: list[Path], data_root: Path, weights_root: Path) -> list[Path]:
     missing = [str(t) for t in tars if not t.is_file()]
     if missing:
         raise SystemExit(f"no such file: {', '.join(missing)}")
+    not_tars = [str(t) for t in tars if not tarfile.is_tarfile(t)]
+    if not_tars:
+        raise SystemExit(f"not a packed campaign file (a tar archive from `campaign.py pack`): {', '.join(not_tars)}")
     done = []
     for tar_path in tars:
         with tempfile.TemporaryDirectory() as tmp, tarfile.open(tar_path) as tar:
@@ -390,6 +404,18 @@ def main(argv: list[str] | None = None) -> int:
         plan = load_plan(args.plan)
     except PlanError as e:
         raise SystemExit(str(e)) from None
+    if args.verb in ("run", "local") and not args.dry_run:  # one call per plan: a second would run the same jobs
+        args.root.joinpath(plan.name).mkdir(parents=True, exist_ok=True)
+        way_out = "wait for it to end or stop it (SIGTERM: its runs save); give this call another --root to run both"
+        try:
+            with directory_lock(args.root / plan.name, way_out):
+                return run_verb(args, plan, extra)
+        except DirectoryInUse as err:
+            raise SystemExit(f"campaign {plan.name}: {err}") from None
+    return run_verb(args, plan, extra)
+
+
+def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str]) -> int:
     if args.verb in ("local", "job"):
         import campaign_local  # experiments/ (this script's directory) is on sys.path
 

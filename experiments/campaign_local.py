@@ -15,6 +15,7 @@ stopped resumes from its checkpoint. The adapters stay on this machine; everythi
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import time
@@ -49,10 +50,14 @@ class Job:
         return RunDir(self.run_dir).summary.is_file()
 
     def archived_dir(self) -> Path | None:
-        """The run's folder under docs/data (named by its run name), once it has trained."""
-        if not self.trained():
-            return None
-        return self.data / self.sweep.archive / RunDir(self.run_dir).read_summary()["run_name"]
+        """The run's folder under docs/data (named by its run name), once it has trained; where the run directory is
+        gone (a new machine, a cleaned checkout), the archived run of this seed: the archive is the record."""
+        if self.trained():
+            return self.data / self.sweep.archive / RunDir(self.run_dir).read_summary()["run_name"]
+        if self.run_dir.exists():
+            return None  # training, or stopped: it finishes before it is archived again
+        names = run_names(self.plan.common, self.sweep.overrides, self.sweep.seeds)
+        return self.data / self.sweep.archive / names[self.seed]
 
     def done(self) -> bool:
         """Archived (the job's last act, after every step finished) with every step's output."""
@@ -73,6 +78,19 @@ class Job:
             "seed": self.seed,
         }
         return [part.format(**values) for part in step["run"].split()]
+
+
+@functools.cache
+def run_names(common: tuple[str, ...], overrides: tuple[str, ...], seeds: tuple[int, ...]) -> dict[int, str]:
+    """Each seed's run name as ``src/run.py`` will name it, composed from the config (once per sweep where, as by
+    default, names differ only by their ``-s<seed>`` ending)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        name = compose("train", overrides=[*common, *overrides, f"seed={seeds[0]}"]).run_name
+        if name.endswith(f"-s{seeds[0]}"):
+            return {s: f"{name.removesuffix(f'-s{seeds[0]}')}-s{s}" for s in seeds}
+        return {s: compose("train", overrides=[*common, *overrides, f"seed={s}"]).run_name for s in seeds}
 
 
 def relative(path: Path) -> str:

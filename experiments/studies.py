@@ -18,7 +18,9 @@
 Each study is Hydra multiruns of ``src/run.py`` into ``multirun/<study>/...``; every trained run ends with 100
 sampled evaluation episodes. Rerunning continues a study: finished runs are kept, interrupted ones resume. When a
 study's runs are done, their raw data is copied into ``docs/data/<study>/`` (analysis/archive_runs.py), where the
-tables of docs/RESULTS.md are made from.
+tables of docs/RESULTS.md are made from; ``--dry-run`` says where. A try-out with arguments after ``--`` that change
+what runs (a smaller budget, say) is not archived: its runs stay in ``multirun/``, and the committed data is never
+replaced by it. Only settings of where and how a study runs (threads, checkpoints, loggers, launcher) keep it archived.
 
 ``prior`` is a fair comparison of pretrained and random-init weights: each model gets the policy learning rate
 that serves it best on three pick seeds (100-102, never the reported ones), by mean sampled success, then 10 seeds
@@ -233,21 +235,37 @@ def prior_final(picked: dict[str, str], extra: list[str]) -> list[tuple[list[str
     return out
 
 
-def execute(jobs: list[tuple[list[str], str]], dry_run: bool) -> list[str]:
+# Arguments after -- that say where and how a study runs, not what it runs: a study given only these is archived.
+KEEPS_THE_STUDY = ("trainer.num_threads=", "checkpoint.", "logger.", "hydra.", "hydra/launcher=")
+
+
+def changes_to_the_study(extra: list[str]) -> list[str]:
+    """The passthrough arguments that change what a study runs (its runs are then a try-out, never archived)."""
+    return [e for e in extra if not e.lstrip("+~").startswith(KEEPS_THE_STUDY)]
+
+
+def execute(jobs: list[tuple[list[str], str]], dry_run: bool, changes: list[str] | None = None) -> list[str]:
     failed = []
     for cmd, archive in jobs:
         print(" ".join(cmd[1:]), flush=True)
+        sweep = next(c for c in cmd if c.startswith("hydra.sweep.dir=")).split("=", 1)[1]
+        if changes:
+            print(f"  not archived: {' '.join(changes)} change the study; its runs stay in {sweep}", flush=True)
+        else:
+            print(f"  archived into docs/data/{archive} when its runs finish", flush=True)
         if dry_run:
             continue
-        sweep = next(c for c in cmd if c.startswith("hydra.sweep.dir=")).split("=", 1)[1]
         returncode = run_sweep(cmd, "studies.py", sweep)  # stopping this script stops the sweep
         if returncode != 0:
             failed.append(f"hydra.sweep.dir={sweep}")
-        subprocess.run(
+        if changes:
+            continue
+        archived = subprocess.run(
             [sys.executable, str(ROOT / "analysis" / "archive_runs.py"), sweep, "--out", f"docs/data/{archive}"],
             cwd=ROOT,
-            check=True,
         )
+        if archived.returncode != 0:
+            failed.append(f"archiving hydra.sweep.dir={sweep} into docs/data/{archive}")
     return failed
 
 
@@ -265,15 +283,16 @@ def main(argv: list[str] | None = None) -> None:
     bad = [a for a in args.arm or [] if a not in arms.get(args.study, [])]
     if bad:
         parser.error(f"--arm {' '.join(bad)} is not valid for {args.study}; valid: {arms.get(args.study) or 'none'}")
+    changes = changes_to_the_study(extra)
     if args.study == "prior":
-        failed = execute(prior_pick(extra), args.dry_run)
+        failed = execute(prior_pick(extra), args.dry_run, changes)
         if args.dry_run:
             picked = {"tiny-household": "<picked>", "tiny-household-random": "<picked>"}
         else:
             picked = pick_learning_rates(ROOT / "multirun" / "prior" / "pick")
             (ROOT / "multirun" / "prior" / "pick.json").write_text(json.dumps(picked, indent=2))
             print(f"picked policy learning rates: {picked}")
-        failed += execute(prior_final(picked, extra), args.dry_run)
+        failed += execute(prior_final(picked, extra), args.dry_run, changes)
     else:
         if args.study == "poad":
             jobs = poad(extra, args.task)
@@ -291,9 +310,9 @@ def main(argv: list[str] | None = None) -> None:
             jobs = word_token(extra, args.arm)
         else:
             jobs = lora_check(extra, args.arm)
-        failed = execute(jobs, args.dry_run)
+        failed = execute(jobs, args.dry_run, changes)
     if failed:
-        raise SystemExit(f"jobs failed in the sweeps {failed}; see each sweep's sweep_summary.csv")
+        raise SystemExit(f"failed: {failed}; see each sweep's sweep_summary.csv and the messages above")
 
 
 if __name__ == "__main__":

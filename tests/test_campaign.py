@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -253,6 +254,10 @@ def test_local_runs_each_seed_then_its_after_steps_archives_it_and_a_stopped_cal
     third = local(plan, root, data)
     output = third.communicate(timeout=120)[0]
     assert third.returncode == 0 and "3/3 jobs done; 0 to run" in output, output
+    shutil.rmtree(root)  # a new machine: only the archive was kept (committed); the job's run name finds it there
+    fourth = local(plan, root, data)
+    output = fourth.communicate(timeout=120)[0]
+    assert fourth.returncode == 0 and "3/3 jobs done; 0 to run" in output, output
 
 
 @pytest.mark.parametrize(
@@ -271,3 +276,29 @@ def test_bad_after_steps_are_refused_before_anything_runs(tmp_path, after, messa
     plan.write_text(json.dumps(raw))
     with pytest.raises(campaign.PlanError, match=message):
         campaign.load_plan(plan)
+
+
+def test_a_second_call_on_a_running_plan_is_refused_and_bad_inputs_are_named(tmp_path):
+    """One call per plan (a second would run the same jobs and mark them failed); a plan's common list given as a
+    string, a damaged ledger and a file that is not a packed campaign are refused with what is wrong."""
+    from twosome.fileio import directory_lock
+
+    plan = write_plan(tmp_path, tmp_path / "no-model")
+    root = tmp_path / "root"
+    (root / "tiny").mkdir(parents=True)
+    with directory_lock(root / "tiny", "test"):
+        for verb in ("local", "run"):
+            args = [verb, str(plan), "--root", str(root)] + (["--out", str(tmp_path / "out")] if verb == "run" else [])
+            with pytest.raises(SystemExit, match=r"campaign tiny: .* is in use by process \d+"):
+                campaign.main(args)
+    raw = json.loads(plan.read_text())
+    plan.write_text(json.dumps({**raw, "common": "model=tiny"}))
+    with pytest.raises(campaign.PlanError, match="common='model=tiny' is not valid; valid: a list of overrides"):
+        campaign.load_plan(plan)
+    plan.write_text(json.dumps(raw))
+    (root / "tiny" / "campaign.json").write_text("{not json")
+    with pytest.raises(SystemExit, match="campaign.json cannot be read .*ledger is damaged"):
+        campaign.main(["status", str(plan), "--root", str(root)])
+    (tmp_path / "x.tar.gz").write_text("hello")
+    with pytest.raises(SystemExit, match="not a packed campaign file .*x.tar.gz"):
+        campaign.main(["unpack", str(tmp_path / "x.tar.gz")])

@@ -84,8 +84,23 @@ def test_an_arm_of_another_study_is_refused_with_the_valid_ones(capsys):
         studies.main(["word_token", "--arm", "top8", "--dry-run"])
     assert "--arm top8 is not valid for word_token; valid: ['word', 'token']" in capsys.readouterr().err
     studies.main(["word_token", "--arm", "token", "--dry-run"])
-    printed = capsys.readouterr().out.splitlines()
+    printed = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
     assert len(printed) == 2 and all("norm=token" in line and "model=smollm2" in line for line in printed)
+
+
+def test_a_study_try_out_is_never_archived_over_the_committed_data(capsys, monkeypatch):
+    """Arguments after -- that change what a study runs make it a try-out: --dry-run says it will not be archived,
+    and running it never calls the archiver; threads and launcher settings keep it archived."""
+    studies.main(["gigpo", "--task", "tomato_salad", "--dry-run", "--", "trainer.num_threads=1"])
+    assert "  archived into docs/data/gigpo_ten_seeds/tomato_salad when its runs finish" in capsys.readouterr().out
+    studies.main(["gigpo", "--task", "tomato_salad", "--dry-run", "--", "rollout.total_env_steps=512"])
+    out = capsys.readouterr().out
+    assert "not archived: rollout.total_env_steps=512 change the study" in out and "archived into" not in out
+    archiver = []
+    monkeypatch.setattr(studies, "run_sweep", lambda cmd, name, sweep: 0)
+    monkeypatch.setattr(studies.subprocess, "run", lambda cmd, **kw: archiver.append(cmd))
+    studies.main(["gigpo", "--task", "tomato_salad", "--", "rollout.total_env_steps=512", "trainer.num_threads=1"])
+    assert archiver == []
 
 
 def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):

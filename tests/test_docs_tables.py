@@ -237,3 +237,45 @@ def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_befo
     assert "| Food Preparation | TWOSOME (word) | bfloat16 | 1/10 (0) |" in arms
     assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 4), 4) == "not shown (4 seeds so far)"
     assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 5), 5) == "**holds**"
+
+
+def test_archiving_never_replaces_a_run_of_other_settings_without_replace(tmp_path, capsys):
+    """A try-out at a smaller budget has the same run name as the committed run: archiving it is refused before
+    anything is written, naming the file and the setting; the same settings (a resumed run finishing) replace."""
+
+    def finished(name: str, steps: int, success: float) -> Path:
+        run = tmp_path / name / "0_twosome-x-s1"
+        run.mkdir(parents=True)
+        config = f"paths:\n  root_dir: {tmp_path / name}\nrollout:\n  total_env_steps: {steps}\n"
+        (run / "config.yaml").write_text(config)
+        (run / "summary.json").write_text(json.dumps({"run_name": "twosome-x-s1", "sampled/success_rate": success}))
+        return run
+
+    data = tmp_path / "data"
+    archive_runs.main([str(finished("study", 16384, 0.9).parent), "--out", str(data)])
+    committed = (data / "twosome-x-s1" / "summary.json").read_text()
+    tryout = finished("tryout", 512, 0.1).parent
+    with pytest.raises(SystemExit, match=r"(?s)other settings.*twosome-x-s1.*total_env_steps: 16384 -> 512"):
+        archive_runs.main([str(tryout), "--out", str(data)])
+    with pytest.raises(archive_runs.Conflict, match="--replace"):
+        archive_runs.archive(next(tryout.iterdir()), data)
+    assert (data / "twosome-x-s1" / "summary.json").read_text() == committed
+    archive_runs.main([str(finished("rerun", 16384, 0.8).parent), "--out", str(data)])  # other checkout, same run
+    assert json.loads((data / "twosome-x-s1" / "summary.json").read_text())["sampled/success_rate"] == 0.8
+    archive_runs.main([str(tryout), "--out", str(data), "--replace"])
+    assert json.loads((data / "twosome-x-s1" / "summary.json").read_text())["sampled/success_rate"] == 0.1
+
+
+def test_a_damaged_data_file_is_named_when_a_table_cannot_be_made(tmp_path):
+    bad = tmp_path / "docs" / "data" / "study" / "run" / "summary.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"run_name": ')
+    (bad.parent / "metrics.csv").write_text("global_step\n1\n")  # intact: not named
+    text = "<!-- table: t -->\n| a |\n|---|\n<!-- /table -->\n"
+    with pytest.raises(SystemExit, match=r"(?s)table 't' could not be made \(JSONDecodeError.*damaged data files:\n"):
+        docs_tables.render(text, tmp_path, {"t": lambda root: json.loads(bad.read_text())})
+    try:
+        docs_tables.render(text, tmp_path, {"t": lambda root: json.loads(bad.read_text())})
+    except SystemExit as stop:
+        named = str(stop).split("damaged data files:\n")[1].splitlines()
+    assert len(named) == 1 and named[0].strip().startswith(str(bad))

@@ -125,13 +125,73 @@ def test_the_cli_writes_a_row_per_run_and_mode_and_a_rerun_computes_nothing(tmp_
     assert len(pd.read_csv(out)) == 2
 
 
-def test_the_cli_refuses_a_run_whose_task_cannot_be_enumerated_before_writing(tmp_path, tiny_model_dir):
+def test_the_cli_refuses_a_run_whose_task_cannot_be_enumerated_before_writing(tmp_path, tiny_model_dir, capsys):
     cfg = toy_config(tmp_path, "agent=zeroshot", f"model.path={tiny_model_dir}", "model.build=null", "eval.episodes=1")
     train(cfg, run_dir=tmp_path / "toy", enable_progress_bar=False)
     out = tmp_path / "exact.csv"
-    with pytest.raises(ValueError, match="state_key"):
+    with pytest.raises(SystemExit):
         exact_success.main([str(tmp_path / "toy"), "--out", str(out)])
-    assert not out.exists()
+    assert "state_key" in capsys.readouterr().err and not out.exists()
+
+
+def short_food_preparation_run(tmp_path, tiny_model_dir, *extra) -> tuple[object, Path]:
+    overrides = ["env=virtualhome", "env.task=food_preparation", "rollout.total_env_steps=32", "eval.episodes=1"]
+    cfg = compose_cfg(*small_run(tiny_model_dir, None, *overrides, *extra, f"paths.root_dir={tmp_path}"))
+    run = tmp_path / "run"
+    train(cfg, run_dir=run, enable_progress_bar=False)
+    return cfg, run
+
+
+@pytest.mark.parametrize("damage", ["truncate", "remove"])
+def test_a_damaged_adapter_is_named_before_it_is_read_and_the_run_writes_it_again(
+    tmp_path, tiny_model_dir, capsys, damage
+):
+    """A finished run whose adapter file is truncated or gone: the tools refuse naming the file (not a raw
+    SafetensorError), and the run's own command writes the weights again from its checkpoint, the same weights."""
+    cfg, run = short_food_preparation_run(tmp_path, tiny_model_dir)
+    weights = run / "adapter" / "adapter_model.safetensors"
+    written = weights.read_bytes()
+    if damage == "truncate":
+        weights.write_bytes(written[: len(written) // 2])
+    else:
+        weights.unlink()
+    out = tmp_path / "exact.csv"
+    with pytest.raises(SystemExit):
+        exact_success.main([str(run), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert "adapter/adapter_model.safetensors (" in err and "missing or damaged" in err and not out.exists()
+    train(cfg, run_dir=run, enable_progress_bar=False)
+    assert "writing them again from its checkpoint" in capsys.readouterr().out
+    assert weights.read_bytes() == written
+    exact_success.main([str(run), "--out", str(out)])
+    assert len(pd.read_csv(out)) == 1
+
+
+def test_exact_success_out_is_its_own_table_or_refused_and_a_run_counts_once(tmp_path, tiny_model_dir, capsys):
+    """--out guarded: a foreign or another tool's CSV is refused and kept; the same run named by another path is
+    not appended twice; an evaluation-only agent is never recorded as trained."""
+    _, run = short_food_preparation_run(tmp_path, tiny_model_dir)
+    for foreign in ("hello,world\n", "run,agent,task\n", "run,agent,task\nr,a,t\n"):
+        out = tmp_path / "other.csv"
+        out.write_text(foreign)
+        with pytest.raises(SystemExit):
+            exact_success.main([str(run), "--out", str(out)])
+        assert "is not this tool's table" in capsys.readouterr().err and out.read_text() == foreign
+    out = tmp_path / "exact.csv"
+    exact_success.main([str(run), "--out", str(out)])
+    exact_success.main([str(run.resolve()), "--out", str(out)])
+    (tmp_path / "link").symlink_to(run)
+    exact_success.main([str(tmp_path / "link"), "--out", str(out)])
+    assert len(pd.read_csv(out)) == 1
+    zeroshot = tmp_path / "zeroshot"
+    overrides = ["env=virtualhome", "env.task=food_preparation", "agent=zeroshot", f"model.path={tiny_model_dir}",
+                 "model.build=null", "eval.episodes=1", "logger.tensorboard=false",
+                 f"paths.root_dir={tmp_path}"]  # fmt: skip
+    train(compose_cfg(*overrides), run_dir=zeroshot, enable_progress_bar=False)
+    exact_success.main([str(zeroshot), "--out", str(out)])
+    exact_success.main([str(zeroshot), "--untrained", "--out", str(out)])
+    table = pd.read_csv(out)
+    assert len(table) == 2 and list(table.trained) == [True, False]
 
 
 def test_the_tool_agrees_with_sampling_where_a_real_lm_policy_sometimes_succeeds(tmp_path):

@@ -243,10 +243,15 @@ def test_a_budget_that_is_not_whole_updates_is_said():
     assert run_settings(cfg).rollout.num_updates == 1
     assert budget_note(run_settings(cfg)) == (
         "rollout.total_env_steps=200 is not a multiple of the steps per update "
-        "(num_envs x num_steps x processes = 128): running 1 updates = 128 env steps (rounded down, as cleanrl and "
+        "(num_envs x num_steps x processes = 128): running 1 update = 128 env steps (rounded down, as cleanrl and "
         "TWOSOME do)"
     )
     assert budget_note(run_settings(compose_cfg("rollout.total_env_steps=256"))) is None
+    # less than one update (GiGPO's long rollouts: 4 envs x 128 steps) is not "rounded down": it runs more
+    assert budget_note(run_settings(compose_cfg("algo=gigpo", "rollout.total_env_steps=256"))) == (
+        "rollout.total_env_steps=256 is not a multiple of the steps per update (num_envs x num_steps x processes = "
+        "512): running 1 update = 512 env steps, more than asked (a run makes at least one update)"
+    )
 
 
 def test_a_damaged_checkpoint_or_summary_names_the_file_and_the_way_out(tmp_path):

@@ -5,6 +5,7 @@ uses (both registered on import of the ``twosome`` package). No torch, Lightning
 
 from __future__ import annotations
 
+import math
 import re
 import signal
 import sys
@@ -371,8 +372,8 @@ class GiGPOAlgorithm(_Checked):
         out = [] if self.step_weight >= 0 else [_problem("algo.step_weight", self.step_weight, ">= 0")]
         if self.group_size is not None and self.group_size < 1:
             out.append(_problem("algo.group_size", self.group_size, "null (all environments) or an integer >= 1"))
-        if self.kl_coef < 0:
-            out.append(_problem("algo.kl_coef", self.kl_coef, ">= 0 (0: no KL term)"))
+        if not math.isfinite(self.kl_coef) or self.kl_coef < 0:
+            out.append(_problem("algo.kl_coef", self.kl_coef, "a finite number >= 0 (0: no KL term)"))
         return out
 
 
@@ -721,11 +722,14 @@ def budget_note(run: RunSettings) -> str | None:
     updates = rollout.updates_for(run.processes)
     if updates * per_update == rollout.total_env_steps:
         return None
-    return (
+    start = (
         f"rollout.total_env_steps={rollout.total_env_steps} is not a multiple of the steps per update "
-        f"(num_envs x num_steps x processes = {per_update}): running {updates} updates = {updates * per_update} "
-        "env steps (rounded down, as cleanrl and TWOSOME do)"
+        f"(num_envs x num_steps x processes = {per_update}): running {updates} update{'s' * (updates != 1)} = "
+        f"{updates * per_update} env steps"
     )
+    if updates * per_update > rollout.total_env_steps:  # less than one update asked: one is the least there is
+        return f"{start}, more than asked (a run makes at least one update)"
+    return f"{start} (rounded down, as cleanrl and TWOSOME do)"
 
 
 # Settings that may change between a run and its resumption without changing its results. model.lora_layers is only

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -101,3 +102,20 @@ def directory_lock(directory: str | Path, way_out: str):
 
     with flock(lock, str(os.getpid()), on_busy=refuse):
         yield
+
+
+def damaged_files(paths: list[Path]) -> list[str]:
+    """The JSON and CSV files under ``paths`` that do not parse, each with what its parser said."""
+    import pandas as pd  # only here: the light callers of this module need not import it
+
+    out = []
+    for top in paths:
+        for path in sorted([top] if top.is_file() else top.rglob("*")):
+            try:
+                if path.suffix == ".json":
+                    json.loads(path.read_text())
+                elif path.suffix == ".csv":
+                    pd.read_csv(path)
+            except Exception as err:
+                out.append(f"{path} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
+    return out

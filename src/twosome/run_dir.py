@@ -4,7 +4,9 @@ that the config checks and the analysis scripts can use it.
 
     <run>/config.yaml        the resolved config (twosome.config.load_run_config reads it, old runs included)
     <run>/status.json        running | preempted | interrupted | failed (and why) | finished
-    <run>/summary.json       the final evaluation, the weights' digest and what was saved (written last)
+    <run>/summary.json       the final evaluation, the weights' digest, what was saved with each file's size and
+                             SHA-256 (``saved_files``: a missing or truncated file is found before it is read);
+                             written last
     <run>/metrics.csv        one row per update and evaluation (pandas reads it)
     <run>/adapter/           the peft adapter (adapter_config.json, adapter_model.safetensors)
     <run>/critic_head.pt     the critic's head
@@ -16,6 +18,7 @@ that the config checks and the analysis scripts can use it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -97,6 +100,58 @@ class RunDir:
     def read_status(self) -> dict:
         """The status record, or {} for a directory that has none yet."""
         return json.loads(self.status.read_text()) if self.status.exists() else {}
+
+
+def weight_files(root: str | Path, names: list[str]) -> dict[str, dict]:
+    """Size and SHA-256 of every file under the saved ``names`` (files or directories), by path relative to ``root``:
+    recorded in the summary at save, checked before the weights are read again."""
+    root, files = Path(root), {}
+    for name in names:
+        for path in sorted([root / name] if (root / name).is_file() else (root / name).rglob("*")):
+            if path.is_file():
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                files[path.relative_to(root).as_posix()] = {"bytes": path.stat().st_size, "sha256": digest}
+    return files
+
+
+def damaged_weights(run: RunDir, summary: dict) -> list[str]:
+    """The finished run's saved weight files that are missing or not as the run wrote them, each with what is wrong
+    (empty: intact). Summaries written before ``saved_files`` was recorded: each saved name must exist, an adapter
+    directory must hold its config and weights."""
+    recorded = summary.get("saved_files")
+    if recorded is None:
+        problems = [f"{name} (missing)" for name in summary.get("saved", []) if not (run.root / name).exists()]
+        if ADAPTER in summary.get("saved", []) and run.adapter.is_dir():
+            for name in (ADAPTER_CONFIG, ADAPTER_WEIGHTS):
+                if not (run.adapter / name).is_file() or (run.adapter / name).stat().st_size == 0:
+                    problems.append(f"{ADAPTER}/{name} (missing or empty)")
+        return problems
+    problems = []
+    for name, expected in recorded.items():
+        path = run.root / name
+        if not path.is_file():
+            problems.append(f"{name} (missing)")
+        elif path.stat().st_size != expected["bytes"]:
+            problems.append(f"{name} ({path.stat().st_size} bytes, {expected['bytes']} written)")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != expected["sha256"]:
+            problems.append(f"{name} (its SHA-256 differs from the one written)")
+    return problems
+
+
+class DamagedWeights(ValueError):
+    """A finished run's saved weights are missing or not as written; the message names the files and the way out."""
+
+
+def check_weights(run: RunDir) -> None:
+    """Refuse, naming the files, a finished run whose saved weights are missing or damaged (before reading them)."""
+    if not run.summary.is_file():
+        return
+    problems = damaged_weights(run, run.read_summary())
+    if problems:
+        raise DamagedWeights(
+            f"{run.root} finished, but its saved weights are missing or damaged: {'; '.join(problems)}. Rerunning "
+            "its training command writes them again from its checkpoint (or reruns it if it has none)"
+        )
 
 
 def finished_runs(root: str | Path) -> Iterator[RunDir]:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from twosome.agents.capabilities import child_state_dict
-from twosome.run_dir import ADAPTER, ADAPTER_WEIGHTS, CRITIC_HEAD
+from twosome.run_dir import ADAPTER, ADAPTER_WEIGHTS, CRITIC_HEAD, DamagedWeights
 
 
 def save_adapter_and_head(agent: nn.Module, directory: str | Path, state_dict: dict | None, adapter: str) -> None:
@@ -33,6 +33,20 @@ def load_adapter_and_head(agent: nn.Module, directory: str | Path, adapter: str)
     from safetensors.torch import load_file
 
     directory = Path(directory)
-    set_peft_model_state_dict(agent.actor, load_file(directory / ADAPTER / ADAPTER_WEIGHTS), adapter_name=adapter)
+    state = readable(directory / ADAPTER / ADAPTER_WEIGHTS, load_file)
+    set_peft_model_state_dict(agent.actor, state, adapter_name=adapter)
     if agent.critic_head is not None:
-        agent.critic_head.load_state_dict(torch.load(directory / CRITIC_HEAD, weights_only=True))
+        head = readable(directory / CRITIC_HEAD, lambda path: torch.load(path, weights_only=True))
+        agent.critic_head.load_state_dict(head)
+
+
+def readable(path: Path, read):
+    """``read(path)``, or an error naming the file and the way out (safetensors' and torch's name neither)."""
+    try:
+        return read(path)
+    except Exception as err:
+        first = str(err).splitlines()[0] if str(err) else ""
+        raise DamagedWeights(
+            f"{path} cannot be read ({type(err).__name__}: {first}): the run's saved weights are missing or damaged; "
+            "rerunning its training command writes them again from its checkpoint"
+        ) from None

@@ -42,7 +42,7 @@ from twosome.config import AgentConfig, load_run_config
 from twosome.envs.wording import CANONICAL, RANDOM, family_of, wordings
 from twosome.envs.wording import names as wording_names
 from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
-from twosome.run_dir import RunDir
+from twosome.run_dir import RunDir, check_weights
 from twosome.training.build import build_agent, env_spaces
 from twosome.training.rollout import evaluate
 from twosome.training.vector_env import make_vector_env
@@ -68,6 +68,7 @@ def load_run(run_dir: Path, untrained: bool = False, cfg=None):
     agent = build_agent(cfg)
     # An evaluation-only run (random, zero-shot) trained nothing and saved nothing: its agent is evaluated as built.
     if not untrained and cfg.agent.train and isinstance(agent, Persistent):
+        check_weights(RunDir(run_dir))
         agent.load(run_dir)
     agent.eval()
     return cfg, agent

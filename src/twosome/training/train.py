@@ -36,7 +36,7 @@ from twosome.config import (  # noqa: F401  (config_changes: re-exported)
 from twosome.fileio import DirectoryInUse, apply_umask, directory_lock
 from twosome.lm.dtype import cpu_flags, cpu_model
 from twosome.parallel import collectives as dist
-from twosome.run_dir import RESULTS, RunDir
+from twosome.run_dir import RESULTS, RunDir, damaged_weights, weight_files
 from twosome.training.build import build_agent, build_module, build_trainer
 from twosome.training.checkpointing import (
     Interrupted,
@@ -124,15 +124,16 @@ def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict |
         if not summary_file.exists():
             return ckpt, None
         summary = _read_summary(summary_file)
-        missing = [name for name in summary.get("saved", []) if not (run_dir / name).exists()]
-        if not missing:
+        damaged = damaged_weights(RunDir(run_dir), summary)
+        if not damaged:
             return None, summary
         if not ckpt.exists():
             raise ConfigError(
-                f"{run_dir} finished, but its saved weights are missing ({', '.join(missing)}) and there is no "
-                "checkpoint to write them again from: checkpoint.resume=false reruns it"
+                f"{run_dir} finished, but its saved weights are missing or damaged ({'; '.join(damaged)}) and there "
+                "is no checkpoint to write them again from: checkpoint.resume=false reruns it"
             )
-        print(f"{run_dir} finished, but its saved weights are missing ({', '.join(missing)}): writing them again")
+        print(f"{run_dir} finished, but its saved weights are missing or damaged ({'; '.join(damaged)}): "
+              "writing them again from its checkpoint")  # fmt: skip
         return ckpt, None
     # A fresh start (resume=false, or a run that died before its first checkpoint): no stale results beside the new.
     if dist.rank() == 0:
@@ -277,6 +278,7 @@ def finish_run(cfg: DictConfig, run_dir: Path, module, digest: str | None, saved
         "world_size": dist.world_size(),
         "weights_digest": digest,  # sha256 of the trained weights (every rank agreed on it)
         "saved": saved,  # the files and directories holding them (adapter/, heads)
+        "saved_files": weight_files(run_dir, saved) if dist.rank() == 0 else {},  # sizes and SHA-256, checked on reads
         **module.final_eval,
         **(module.agent.report() if hasattr(module.agent, "report") else {}),  # e.g. agent=generate's texts
     }
