@@ -13,7 +13,16 @@ import time
 import pandas as pd
 import pytest
 import torch
-from helpers import TIMING, learning_config, run_cli, same_results, small_run, start, wait_for_checkpoint
+from helpers import (
+    TIMING,
+    compose_cfg,
+    learning_config,
+    run_cli,
+    same_results,
+    small_run,
+    start,
+    wait_for_checkpoint,
+)
 from safetensors.torch import load_file
 
 from hydra_plugins.twosome_seed_batch_launcher import form_groups, group_key
@@ -227,3 +236,46 @@ def test_a_seed_that_fails_stops_alone_and_the_others_finish(tmp_path, tiny_mode
     assert status["status"] == "failed" and "the policy loss is nan at update 1" in status["error"]
     assert json.loads((tmp_path / "b" / "status.json").read_text())["status"] == "finished"
     assert not (tmp_path / "a" / "summary.json").exists() and (tmp_path / "b" / "summary.json").exists()
+
+
+class Killed(BaseException):
+    """A SIGKILL at a chosen instant, in-process: nothing after it runs, no handler saves anything."""
+
+
+def test_a_group_killed_between_its_members_checkpoint_writes_resumes_every_seed_exactly(
+    tmp_path, tiny_model_dir, monkeypatch
+):
+    """Members write their checkpoints one after another: killed right after seed 0's second write, seed 0 has
+    saved update 2 and seeds 1 and 2 update 1. The same call again resumes all three from update 1 (seed 0 from
+    its previous checkpoint), and every seed ends bit for bit as the uninterrupted group."""
+    from twosome.training.seed_group import SeedGroupModule
+
+    # Tomato Salad: the members' prompts differ in length, so a batch's padding depends on who is in it
+    every = ("checkpoint.every_updates=1", "rollout.total_env_steps=128", f"paths.root_dir={tmp_path}")
+    cfgs = [compose_cfg(*small_run(tiny_model_dir, None, f"seed={s}", *every)) for s in (0, 1, 2)]
+    whole = [tmp_path / f"whole{s}" for s in range(3)]
+    assert all(isinstance(r, dict) for r in train_group(cfgs, whole, enable_progress_bar=False))
+
+    original, writes = SeedGroupModule.save_checkpoint, []
+
+    def save_then_die(self, m):
+        original(self, m)
+        writes.append(m.index)
+        if writes.count(0) == 2:
+            raise Killed
+
+    monkeypatch.setattr(SeedGroupModule, "save_checkpoint", save_then_die)
+    killed = [tmp_path / f"killed{s}" for s in range(3)]
+    stopped = train_group(cfgs, killed, enable_progress_bar=False)
+    assert all(isinstance(r, Killed) for r in stopped), stopped
+    monkeypatch.setattr(SeedGroupModule, "save_checkpoint", original)
+    from twosome.training.checkpointing import read_run_state
+
+    assert [read_run_state(d / "checkpoints" / "last.ckpt")["updates_done"] for d in killed] == [2, 1, 1]
+    results = train_group(cfgs, killed, enable_progress_bar=False)
+    assert all(isinstance(r, dict) for r in results), results
+    for a, b in zip(whole, killed):
+        assert (
+            results[killed.index(b)]["weights_digest"] == json.loads((a / "summary.json").read_text())["weights_digest"]
+        )
+        _assert_same_run(a, b, atol=0)

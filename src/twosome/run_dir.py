@@ -11,6 +11,7 @@ that the config checks and the analysis scripts can use it.
     <run>/adapter/           the peft adapter (adapter_config.json, adapter_model.safetensors)
     <run>/critic_head.pt     the critic's head
     <run>/checkpoints/last.ckpt   the run state a rerun resumes from
+    <run>/checkpoints/previous.ckpt   a seed group member's checkpoint of the boundary before (see seed_group.py)
     <run>/tensorboard/       TensorBoard events
     <run>/run.log            Hydra's job log
     <run>/<other weights>    agents without an adapter save their own files (summary.json's ``saved`` lists them)
@@ -34,6 +35,7 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 CRITIC_HEAD = "critic_head.pt"
 CHECKPOINTS = "checkpoints"
 CHECKPOINT = "last.ckpt"
+PREVIOUS_CHECKPOINT = "previous.ckpt"
 TENSORBOARD = "tensorboard"
 LOG = "run.log"
 STAGING = ".saving"  # the trained weights are written here first, then moved into place
@@ -78,6 +80,10 @@ class RunDir:
     @property
     def checkpoint(self) -> Path:
         return self.root / CHECKPOINTS / CHECKPOINT
+
+    @property
+    def previous_checkpoint(self) -> Path:
+        return self.root / CHECKPOINTS / PREVIOUS_CHECKPOINT
 
     @property
     def tensorboard(self) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -192,7 +193,13 @@ class SeedGroupModule(pl.LightningModule):
         }
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
-        atomic_write_bytes(checkpoint_path(m.run_dir), buffer.getvalue())
+        last, previous = RunDir(m.run_dir).checkpoint, RunDir(m.run_dir).previous_checkpoint
+        if last.exists():  # kept until every member has passed this boundary: a kill amid the writes rolls back to it
+            staged = previous.with_suffix(".tmp")
+            staged.unlink(missing_ok=True)
+            os.link(last, staged)
+            os.replace(staged, previous)
+        atomic_write_bytes(last, buffer.getvalue())
 
     def save_checkpoints(self) -> None:
         """Every unfinished member's checkpoint (PreemptionCheckpoint calls this on a signal)."""
@@ -223,7 +230,7 @@ class SeedGroupModule(pl.LightningModule):
         rollouts = self.collect(members)
         rollout_time = time.time() - t0  # the group's: every member's rollout took this long, together
         optimizers, schedulers = self.optimizers(), self.lr_schedulers()
-        returns = []
+        returns, due, finished = [], [], []
         for m in members:
             ctx = UpdateContext(optimizers[m.slots], schedulers[m.slots], self.manual_backward, self.device)
             try:
@@ -235,9 +242,13 @@ class SeedGroupModule(pl.LightningModule):
             returns.append(metrics.get("charts/episodic_return"))
             every, done = m.cfg.checkpoint.every_updates, m.module.updates_done
             if every > 0 and (done % every == 0 or done == m.module.num_updates):
-                self.save_checkpoint(m)
+                due.append(m)
             if done == m.module.num_updates:
-                self.finish(m)
+                finished.append(m)
+        for m in due:  # after every member's update: all save at one boundary (align_members reads them back)
+            self.save_checkpoint(m)
+        for m in finished:
+            self.finish(m)
         self.schedule.done += 1
         returns = [r for r in returns if r is not None]
         if returns:
@@ -290,6 +301,12 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
             except Exception as err:
                 results[i] = err
         if members:
+            try:
+                align_members(members)
+            except ConfigError as err:
+                for m in members:
+                    results[m.index] = err
+                return results
             note = budget_note(members[0].settings)
             if note:
                 print(note)
@@ -302,6 +319,32 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                         single.write_status(m.run_dir, status, **stop)
                         results[m.index] = err
     return results
+
+
+def align_members(members: list[Member]) -> None:
+    """Resume every member from one update boundary. Members save one after another, so a kill amid their writes
+    leaves some one boundary ahead; trained together from there, each member's numbers would differ from the
+    uninterrupted group's (a batch's composition changes its floating-point sums). Those ahead go back to the
+    boundary the others saved: their previous checkpoint, or a fresh start where the others have none."""
+    done = {m.index: read_run_state(m.resume_from)["updates_done"] if m.resume_from else 0 for m in members}
+    target = min(done.values())
+    for m in members:
+        if done[m.index] == target:
+            continue
+        previous = RunDir(m.run_dir).previous_checkpoint
+        if target == 0:
+            m.resume_from = None
+            single.clear_results(m.run_dir)
+        elif previous.exists() and read_run_state(previous)["updates_done"] == target:
+            os.replace(previous, m.resume_from)  # the boundary's checkpoint is the run's last again
+        else:
+            raise ConfigError(
+                f"{m.run_dir} saved update {done[m.index]} and another seed of its group update {target}, and its "
+                f"checkpoint of update {target} is gone: the group cannot resume exactly. checkpoint.resume=false "
+                "reruns the group"
+            )
+        print(f"{m.run_dir}: back to update {target}, where every seed of its group saved (it had saved "
+              f"{done[m.index]})")  # fmt: skip
 
 
 def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:

@@ -137,10 +137,15 @@ def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict |
         return ckpt, None
     # A fresh start (resume=false, or a run that died before its first checkpoint): no stale results beside the new.
     if dist.rank() == 0:
-        for name in RESULTS:
-            target = run_dir / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        clear_results(run_dir)
     return None, None
+
+
+def clear_results(run_dir: Path) -> None:
+    """What a run wrote as it trained (metrics, checkpoints, weights, summary), before it starts afresh."""
+    for name in RESULTS:
+        target = run_dir / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
 
 
 def algorithm_suffix(summary: dict) -> str:
