@@ -133,13 +133,19 @@ def test_what_cannot_be_batched_says_why(tmp_path, tiny_model_dir):
     assert "data-parallel" in not_batchable_reason(_configs(tmp_path, tiny_model_dir, [0], "trainer=fsdp_cpu")[0])
 
 
-def test_the_launcher_groups_jobs_that_differ_only_in_their_seed():
+def test_the_launcher_groups_jobs_that_differ_only_in_their_seed(tmp_path, tiny_model_dir):
     sweep = [[f"norm={n}", f"seed={s}"] for n in ("word", "token") for s in range(3)]
     keys = [group_key(o) for o in sweep]
     assert keys[0] == ("norm=word",) and keys[3] == ("norm=token",)
     assert form_groups(keys, [True] * 6, max_batch=16) == [[0, 1, 2], [3, 4, 5]]
     assert form_groups(keys, [True] * 6, max_batch=2) == [[0, 1], [2], [3, 4], [5]]
     assert form_groups(keys, [False] * 3 + [True] * 3, max_batch=16) == [[0], [1], [2], [3, 4, 5]]
+    # grouped by resolved configs: a setting that follows the seed keeps the jobs apart (a group would refuse them)
+    sweep = [["eval.seed_offset=${seed}", f"seed={s}"] for s in range(2)] + [["norm=word", f"seed={s}"] for s in (0, 1)]
+    tasks = [learning_config(tmp_path, tiny_model_dir, *o) for o in sweep]
+    keys = [group_key(o, t) for o, t in zip(sweep, tasks)]
+    assert keys[0] != keys[1] and keys[2] == keys[3]
+    assert form_groups(keys, [True] * 4, max_batch=16) == [[0], [1], [2, 3]]
 
 
 GROUP_SWEEP = ("-m", "seed=0,1", "hydra/launcher=seed_batch")
@@ -279,3 +285,29 @@ def test_a_group_killed_between_its_members_checkpoint_writes_resumes_every_seed
             results[killed.index(b)]["weights_digest"] == json.loads((a / "summary.json").read_text())["weights_digest"]
         )
         _assert_same_run(a, b, atol=0)
+
+
+def test_a_damaged_member_checkpoint_stops_that_seed_alone_with_its_own_way_out(tmp_path, tiny_model_dir, monkeypatch):
+    """One member's truncated checkpoint fails that member (status failed, naming the file and how to restart it
+    alone); the healthy member resumes and finishes instead of failing with the other's error."""
+    from twosome.training.seed_group import SeedGroupModule
+
+    cfgs = [compose_cfg(*small_run(tiny_model_dir, None, f"seed={s}", "checkpoint.every_updates=1")) for s in (0, 1)]
+    original = SeedGroupModule.save_checkpoint
+
+    def save_then_die(self, m):
+        original(self, m)
+        if m.index == 1:
+            raise Killed
+
+    monkeypatch.setattr(SeedGroupModule, "save_checkpoint", save_then_die)
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    assert all(isinstance(r, Killed) for r in train_group(cfgs, dirs, enable_progress_bar=False))
+    monkeypatch.setattr(SeedGroupModule, "save_checkpoint", original)
+    damaged = dirs[0] / "checkpoints" / "last.ckpt"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    results = train_group(cfgs, dirs, enable_progress_bar=False)
+    assert isinstance(results[0], Exception) and isinstance(results[1], dict), results
+    assert str(damaged) in str(results[0]) and f"delete {dirs[0] / 'checkpoints'}" in str(results[0])
+    assert json.loads((dirs[0] / "status.json").read_text())["status"] == "failed"
+    assert json.loads((dirs[1] / "status.json").read_text())["status"] == "finished"

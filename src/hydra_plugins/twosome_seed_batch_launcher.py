@@ -11,6 +11,7 @@ its update, each seed saved, and starts no other group.
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,9 +25,19 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 SEED_KEYS = ("seed", "+seed", "++seed")
 
 
-def group_key(overrides: Sequence[str]) -> tuple[str, ...]:
-    """A job's overrides less its seed: jobs with the same key are one configuration."""
-    return tuple(o for o in overrides if o.split("=", 1)[0] not in SEED_KEYS)
+def group_key(overrides: Sequence[str], task: DictConfig | None = None) -> tuple[str, ...]:
+    """Jobs with the same key are one configuration: their resolved configs less the seed (so a setting that follows
+    the seed, ``'eval.seed_offset=${seed}'``, keeps them apart: they run alone, as the basic launcher runs them);
+    without a config, or one that cannot be resolved here, their overrides less the seed."""
+    plain = tuple(o for o in overrides if o.split("=", 1)[0] not in SEED_KEYS)
+    if task is None:
+        return plain
+    from twosome.training.seed_group import without_seed
+
+    try:
+        return (json.dumps(without_seed(task), sort_keys=True, default=str),)
+    except Exception:  # an interpolation only Hydra's job context resolves: the overrides decide
+        return plain
 
 
 def form_groups(keys: list[tuple[str, ...]], batchable: list[bool], max_batch: int) -> list[list[int]]:
@@ -101,7 +112,8 @@ class SeedBatchLauncher(Launcher):
             configs.append(config)
         tasks = [OmegaConf.masked_copy(c, [k for k in c if k != "hydra"]) for c in configs]
         batchable = [not_batchable_reason(task) is None for task in tasks]
-        groups = form_groups([group_key(o) for o in job_overrides], batchable, self.max_batch)
+        keys = [group_key(o, task) for o, task in zip(job_overrides, tasks)]
+        groups = form_groups(keys, batchable, self.max_batch)
         returns: dict[int, JobReturn] = {}
         for group in groups:
             seeds = ", ".join(" ".join(filter_overrides(job_overrides[i])) for i in group)

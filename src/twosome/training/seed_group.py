@@ -35,6 +35,7 @@ from twosome.run_dir import RunDir
 from twosome.training import train as single
 from twosome.training.build import build_agent, build_loggers, build_module, build_trainer
 from twosome.training.checkpointing import (
+    DamagedCheckpoint,
     Interrupted,
     Preempted,
     PreemptionCheckpoint,
@@ -62,7 +63,8 @@ def not_batchable_reason(cfg: DictConfig) -> str | None:
     return None
 
 
-def _without_seed(cfg: DictConfig) -> dict:
+def without_seed(cfg: DictConfig) -> dict:
+    """The resolved config less what differs between the seeds of one configuration (the seed, the run name)."""
     config = OmegaConf.to_container(cfg, resolve=True)
     for key in ("seed", "run_name"):
         config.pop(key, None)
@@ -284,13 +286,15 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
         for i, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
             try:
                 parsed = validate(cfg)
-                first = _without_seed(cfg) if first is None else first
-                if i and _without_seed(cfg) != first:
+                first = without_seed(cfg) if first is None else first
+                if i and without_seed(cfg) != first:
                     raise ConfigError(f"{run_dir}: a seed group's runs must differ only in their seed")
                 run_dir = Path(run_dir)
                 run_dir.mkdir(parents=True, exist_ok=True)
                 locks.enter_context(single.run_dir_lock(run_dir))
                 resume_from, finished = single.prepare_run_dir(cfg, run_dir)
+                if resume_from is not None:
+                    own_checkpoint(run_dir, resume_from)  # a damaged one stops this seed alone
                 if finished is not None:
                     print(f"{run_dir} is already finished (checkpoint.resume=false reruns it)")
                     print(single.summary_line(finished))
@@ -319,6 +323,21 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                         single.write_status(m.run_dir, status, **stop)
                         results[m.index] = err
     return results
+
+
+def own_checkpoint(run_dir: Path, checkpoint: Path) -> None:
+    """Read a member's checkpoint before the group starts: a damaged one fails this seed alone (status ``failed``,
+    its own way out), and the others go on."""
+    try:
+        read_run_state(checkpoint)
+    except DamagedCheckpoint as err:
+        message = (
+            f"{err}. In a seed group checkpoint.resume=false restarts every seed; to restart this seed alone, delete "
+            f"{RunDir(run_dir).checkpoint.parent} and rerun the same command (its unfinished partners then start "
+            "over with it, so that the group resumes exactly)"
+        )
+        single.write_status(run_dir, "failed", error=f"DamagedCheckpoint: {message}")
+        raise DamagedCheckpoint(message) from None
 
 
 def align_members(members: list[Member]) -> None:
