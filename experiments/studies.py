@@ -280,6 +280,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task", nargs="+", choices=sorted(TASKS), help="poad, gigpo: only these tasks")
     parser.add_argument("--arm", nargs="+", help=f"only these arms: {arms}")
     args = parser.parse_args(argv)
+    if args.task and args.study not in ("poad", "gigpo"):
+        parser.error(f"--task is not valid for {args.study}; valid for: poad, gigpo")
     bad = [a for a in args.arm or [] if a not in arms.get(args.study, [])]
     if bad:
         parser.error(f"--arm {' '.join(bad)} is not valid for {args.study}; valid: {arms.get(args.study) or 'none'}")

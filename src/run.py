@@ -24,9 +24,20 @@ import twosome  # noqa: E402,F401  (registers the config's resolvers; light: tor
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from twosome.fileio import DirectoryInUse
+    from twosome.training.checkpointing import Preempted
     from twosome.training.train import train  # torch, Lightning, transformers: only once the config is valid
 
-    summary = train(cfg)
+    try:
+        summary = train(cfg)
+    except (Preempted, DirectoryInUse) as stop:  # not a crash: the message says what happened and how to go on
+        if HydraConfig.get().mode != RunMode.RUN:
+            raise  # a sweep's launcher and its summary act on the job's result
+        print(f"{type(stop).__name__}: {stop}", file=sys.stderr)
+        raise SystemExit(1) from None
     return summary.get("eval/episodic_return", float("nan"))
 
 

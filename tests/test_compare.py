@@ -79,6 +79,12 @@ def test_every_study_job_composes_validates_and_has_its_own_run_name(study):
             names.add(key)
 
 
+def test_a_task_given_to_a_study_without_tasks_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        studies.main(["tls_long", "--task", "tomato_salad", "--dry-run"])
+    assert "--task is not valid for tls_long; valid for: poad, gigpo" in capsys.readouterr().err
+
+
 def test_an_arm_of_another_study_is_refused_with_the_valid_ones(capsys):
     with pytest.raises(SystemExit):
         studies.main(["word_token", "--arm", "top8", "--dry-run"])

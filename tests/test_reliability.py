@@ -43,6 +43,7 @@ def test_requeue_signal_saves_stops_and_resumes_exactly(tmp_path, tiny_model_dir
     proc.send_signal(signal.SIGUSR1)
     out = proc.communicate(timeout=300)[0]
     assert proc.returncode != 0, out[-2000:]
+    assert "rerun the same command to resume" in out and "Traceback" not in out, out[-3000:]  # a stop, not a crash
     status = json.loads((tmp_path / "run" / "status.json").read_text())
     assert status["status"] == "preempted" and "SIGUSR1" in status["reason"], out[-2000:]
     assert not (tmp_path / "run" / "summary.json").exists()

@@ -65,6 +65,7 @@ def test_two_identical_commands_at_once_the_second_refuses(tmp_path, tiny_model_
         second = run_cli(*args, cwd=tmp_path)
         assert second.returncode != 0
         assert f"{tmp_path / 'run'} is in use by process {first.pid}" in second.stderr
+        assert "Traceback" not in second.stderr, second.stderr  # a refusal, not a crash
     finally:
         first.kill()
         first.wait()

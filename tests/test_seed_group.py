@@ -216,6 +216,7 @@ def test_sigterm_stops_every_seed_of_the_group_and_the_same_command_resumes_them
     for job in jobs:
         status = json.loads((job / "status.json").read_text())
         assert status["status"] == "preempted" and "SIGTERM" in status["reason"], (status, out[-3000:])
+        assert all(str(other) not in status["reason"] for other in jobs if other != job), status  # its own checkpoint
         assert not (job / "summary.json").exists()
     table = pd.read_csv(sweep / "sweep_summary.csv")
     assert table[["job", "status"]].values.tolist() == [[0, "preempted"], [1, "preempted"]]

@@ -318,9 +318,11 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                 _run(members, results, trainer_overrides)
             except BaseException as err:  # every unfinished run records it; the caller decides what it means
                 status, stop = _stop_status(err)
+                first = str(checkpoint_path(members[0].run_dir))  # the signal's message names the first's
                 for m in members:
                     if results[m.index] is None:
-                        single.write_status(m.run_dir, status, **stop)
+                        own = {k: v.replace(first, str(checkpoint_path(m.run_dir))) for k, v in stop.items()}
+                        single.write_status(m.run_dir, status, **own)
                         results[m.index] = err
     return results
 
