@@ -163,6 +163,12 @@ LATE_MISTAKES = [
     ("agent.policy.lora_layers=-1", "agent.policy.lora_layers=-1 is not valid"),
     ("agent.policy.lora_layers=999", "agent.policy.lora_layers=999 is not valid; valid: null .* from 1 to 4"),
     ("agent.policy.lora_layers=abc", "agent.policy.lora_layers='abc' is not valid"),
+    # agent.policy is checked against its constructor's signature (read, not imported): keys and their types
+    ("agent.policy.trunk_cache_mb=abc", "agent.policy.trunk_cache_mb='abc' is not valid; valid: float"),
+    ("agent.policy.lora_r=abc", "agent.policy.lora_r='abc' is not valid; valid: int"),
+    ("agent.policy.memoize=maybe", "agent.policy.memoize='maybe' is not valid; valid: bool"),
+    ("+agent.policy.typo=1", "agent.policy.typo is not a setting of TwosomeAgent; valid: \\['critic', "),
+    ("agent=saycan +agent.policy.lora_rank=4", "agent.policy.lora_rank is not a setting of SayCanAgent"),
     ("algo=poad algo.token_gamma=0", "algo.token_gamma=0.0 is not valid; valid: 0 < token_gamma <= 1"),
     ("algo=poad algo.token_gamma=1.5", "algo.token_gamma=1.5 is not valid"),
     ("algo=poad algo.token_gamma=abc", "algo.token_gamma: Value 'abc' .* could not be converted to Float"),
@@ -195,7 +201,8 @@ def test_mistakes_on_the_newer_keys_are_refused_before_anything_is_written(overr
 
 def test_a_mistake_in_an_environment_option_writes_nothing_and_imports_no_torch(tmp_path):
     """The environment's options are checked by constructing it once (no model, no torch) before Hydra writes."""
-    for overrides in ("agent.policy.lora_layers=999", "env=babyai_text +env.kwargs.num_distractors=100"):
+    for overrides in ("agent.policy.lora_layers=999", "env=babyai_text +env.kwargs.num_distractors=100",
+                      "agent.policy.trunk_cache_mb=abc"):  # fmt: skip
         code = textwrap.dedent(
             f"""
             import runpy, sys
@@ -286,7 +293,8 @@ def test_a_finished_run_with_deleted_weights_writes_them_again_and_prints_its_su
     shutil.rmtree(run / "adapter")
     rewritten = run_cli(*args, cwd=tmp_path)
     assert rewritten.returncode == 0, rewritten.stderr[-2000:]
-    assert "its saved weights are missing (adapter): writing them again" in rewritten.stdout
+    assert "its saved weights are missing or damaged (adapter/" in rewritten.stdout
+    assert "writing them again from its checkpoint" in rewritten.stdout
     assert json.loads((run / "summary.json").read_text())["weights_digest"] == summary["weights_digest"]
     assert (run / "adapter" / "adapter_model.safetensors").exists()
 

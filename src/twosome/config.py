@@ -18,6 +18,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+from twosome.policy_settings import check_policy_settings
 from twosome.run_dir import RunDir
 
 T = TypeVar("T")
@@ -703,6 +704,7 @@ def validate(cfg: DictConfig) -> RunSettings:
     check_algorithm(cfg)
     check_lora_layers(cfg)
     check_generation(cfg)
+    check_policy_settings(cfg, ConfigError)
     check_env_options(cfg)
     check_wording(cfg)
     return parsed
