@@ -36,7 +36,8 @@ def main(cfg: DictConfig) -> float:
     except (Preempted, DirectoryInUse) as stop:  # not a crash: the message says what happened and how to go on
         if HydraConfig.get().mode != RunMode.RUN:
             raise  # a sweep's launcher and its summary act on the job's result
-        print(f"{type(stop).__name__}: {stop}", file=sys.stderr)
+        if isinstance(stop, DirectoryInUse):  # a stop signal's message was printed as the run stopped
+            print(f"Error: {stop}", file=sys.stderr)
         raise SystemExit(1) from None
     return summary.get("eval/episodic_return", float("nan"))
 

@@ -105,6 +105,19 @@ def test_a_rejected_command_writes_nothing(tmp_path, override, message):
         assert proc.returncode != 0 and not (tmp_path / "new").exists()
 
 
+def test_a_refused_sweep_job_leaves_the_runs_hydra_records_as_they_were(tmp_path):
+    """In a sweep, Hydra writes a job's .hydra/ before the suite's checks run (no callback comes earlier): a job
+    refused for holding another config's run used to leave .hydra/ describing settings the run never trained with.
+    Hydra now writes .hydra-pending/, which becomes .hydra/ only once the job is accepted."""
+    run = tmp_path / "sweep" / "job"
+    before = _finished_looking_run(run)
+    args = ["-m", "ppo.policy_lr=0.5", f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.sweep.subdir=job"]
+    proc = run_cli(*args, cwd=tmp_path, timeout=180)
+    assert "holds a run of a different config" in proc.stdout + proc.stderr, proc.stderr[-2000:]
+    after = {str(p.relative_to(run)): p.read_text() for p in run.rglob("*") if p.is_file()}
+    assert {k: v for k, v in after.items() if k not in (".lock", "run.log")} == before  # the lock and Hydra's log
+
+
 # --- 12: --help and config errors are fast ------------------------------------------------------------------------
 HEAVY = ("torch", "pytorch_lightning", "transformers")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ CHECKPOINT = "last.ckpt"
 PREVIOUS_CHECKPOINT = "previous.ckpt"
 TENSORBOARD = "tensorboard"
 LOG = "run.log"
+HYDRA_RECORDS = ".hydra"  # Hydra's config, overrides and hydra.yaml of the command that ran the run
+HYDRA_PENDING = ".hydra-pending"  # where Hydra writes them, until the suite's checks accept the command
 STAGING = ".saving"  # the trained weights are written here first, then moved into place
 
 RESULTS = (SUMMARY, METRICS, ADAPTER, CHECKPOINTS, TENSORBOARD)  # what a fresh start clears
@@ -158,6 +161,19 @@ def check_weights(run: RunDir) -> None:
             f"{run.root} finished, but its saved weights are missing or damaged: {'; '.join(problems)}. Rerunning "
             "its training command writes them again from its checkpoint (or reruns it if it has none)"
         )
+
+
+def accept_hydra_records(run: RunDir) -> None:
+    """The accepted command's Hydra records become the run's ``.hydra/`` (a refused command's never do)."""
+    pending = run.root / HYDRA_PENDING
+    if pending.is_dir():
+        shutil.rmtree(run.root / HYDRA_RECORDS, ignore_errors=True)
+        pending.replace(run.root / HYDRA_RECORDS)
+
+
+def drop_hydra_records(run: RunDir) -> None:
+    """A refused command's Hydra records: the run's ``.hydra/`` keeps describing the command it ran with."""
+    shutil.rmtree(run.root / HYDRA_PENDING, ignore_errors=True)
 
 
 def finished_runs(root: str | Path) -> Iterator[RunDir]:

@@ -31,7 +31,7 @@ from twosome.agents import capabilities
 from twosome.config import ConfigError, RunSettings, budget_note, validate
 from twosome.fileio import atomic_write_bytes, atomic_write_text
 from twosome.rl.algorithm import UpdateContext
-from twosome.run_dir import RunDir
+from twosome.run_dir import RunDir, accept_hydra_records, drop_hydra_records
 from twosome.training import train as single
 from twosome.training.build import build_agent, build_loggers, build_module, build_trainer
 from twosome.training.checkpointing import (
@@ -291,10 +291,15 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                     raise ConfigError(f"{run_dir}: a seed group's runs must differ only in their seed")
                 run_dir = Path(run_dir)
                 run_dir.mkdir(parents=True, exist_ok=True)
-                locks.enter_context(single.run_dir_lock(run_dir))
-                resume_from, finished = single.prepare_run_dir(cfg, run_dir)
-                if resume_from is not None:
-                    own_checkpoint(run_dir, resume_from)  # a damaged one stops this seed alone
+                try:
+                    locks.enter_context(single.run_dir_lock(run_dir))
+                    resume_from, finished = single.prepare_run_dir(cfg, run_dir)
+                    if resume_from is not None:
+                        own_checkpoint(run_dir, resume_from)  # a damaged one stops this seed alone
+                except Exception:
+                    drop_hydra_records(RunDir(run_dir))  # refused: the run's records stay as they were
+                    raise
+                accept_hydra_records(RunDir(run_dir))
                 if finished is not None:
                     print(f"{run_dir} is already finished (checkpoint.resume=false reruns it)")
                     print(single.summary_line(finished))

@@ -36,7 +36,7 @@ from twosome.config import (  # noqa: F401  (config_changes: re-exported)
 from twosome.fileio import DirectoryInUse, apply_umask, directory_lock
 from twosome.lm.dtype import cpu_flags, cpu_model
 from twosome.parallel import collectives as dist
-from twosome.run_dir import RESULTS, RunDir, damaged_weights, weight_files
+from twosome.run_dir import RESULTS, RunDir, accept_hydra_records, damaged_weights, drop_hydra_records, weight_files
 from twosome.training.build import build_agent, build_module, build_trainer
 from twosome.training.checkpointing import (
     Interrupted,
@@ -175,12 +175,19 @@ def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> 
     run = validate(cfg)  # the settings, parsed once and passed down
     run_dir = Path(run_dir) if run_dir is not None else run_dir_of(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
-    with run_dir_lock(run_dir):
-        return _locked_train(cfg, run, run_dir, **trainer_overrides)
+    try:
+        with run_dir_lock(run_dir):
+            return _locked_train(cfg, run, run_dir, **trainer_overrides)
+    except (DirectoryInUse, ConfigError):  # refused: another run's records stay as they were
+        if dist.rank() == 0:
+            drop_hydra_records(RunDir(run_dir))
+        raise
 
 
 def _locked_train(cfg: DictConfig, run: RunSettings, run_dir: Path, **trainer_overrides) -> dict:
     resume_from, finished = prepare_run_dir(cfg, run_dir)
+    if dist.rank() == 0:
+        accept_hydra_records(RunDir(run_dir))
     if finished is not None:
         print(f"{run_dir} is already finished (checkpoint.resume=false reruns it)")
         print(summary_line(finished))
