@@ -3,11 +3,12 @@ agent's critic is never called; the toy task is learned."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 import torch
-from helpers import compose_cfg, learning_config
+from helpers import compose_cfg, learning_config, small_run
 
 from twosome.config import ConfigError, validate
 from twosome.rl.gigpo import episodes_of, gigpo_advantages, normalized
@@ -258,3 +259,16 @@ def test_a_large_kl_coefficient_holds_the_policy_near_the_untrained_one(tmp_path
         assert len(kl) == 4 and (kl >= 0).all()
         drift[beta] = kl.iloc[-1]
     assert drift["10"] < 0.5 * drift["1e-9"], drift
+
+
+def test_a_run_whose_rollouts_hold_no_complete_episode_fails_instead_of_ending_untrained(tmp_path, tiny_model_dir):
+    """GiGPO trains only episodes that end inside a rollout: with 8-decision rollouts on Tomato Salad none does, and
+    the run used to exit 0 with its untrained weights saved as if trained."""
+    from twosome.training.train import NothingTrained
+
+    overrides = ["algo=gigpo", "rollout.num_steps=8", "rollout.total_env_steps=64", f"paths.root_dir={tmp_path}"]
+    cfg = compose_cfg(*small_run(tiny_model_dir, None, *overrides))
+    with pytest.raises(NothingTrained, match="rollout.num_steps=8 .* GiGPO trains only episodes that end inside"):
+        train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
+    assert json.loads((tmp_path / "run" / "status.json").read_text())["status"] == "failed"
+    assert not (tmp_path / "run" / "summary.json").exists() and not (tmp_path / "run" / "adapter").exists()

@@ -260,6 +260,13 @@ class SeedGroupModule(pl.LightningModule):
             self.trainer.should_stop = True
 
     def finish(self, m: Member) -> None:
+        for logger in m.loggers:
+            logger.save()  # the metrics check_something_trained reads
+        try:
+            single.check_something_trained(m.run_dir, m.cfg)
+        except single.NothingTrained as err:
+            self.fail(m, err)
+            return
         m.done = True
         digest, saved = single.save_agent(m.agent, m.run_dir)
         for logger in m.loggers:

@@ -258,6 +258,7 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
         trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, **trainer_overrides)
         trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
+        check_something_trained(run_dir, cfg)
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         episodes = run.eval.episodes + run.eval.final_sampled_episodes
@@ -266,6 +267,28 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
             module.run_sampled_evaluation(progress=bar.update)
         digest, saved = None, []
     return finish_run(cfg, run_dir, module, digest, saved, start)
+
+
+class NothingTrained(RuntimeError):
+    """A run whose every update trained on no decision: its weights are the untrained ones."""
+
+
+def check_something_trained(run_dir: Path, cfg: DictConfig) -> None:
+    """An algorithm that trains only on complete episodes (GiGPO: ``charts/trained_decisions``) trains nothing when
+    no episode ends inside a rollout; such a run must not end as if it had trained."""
+    metrics = RunDir(run_dir).metrics
+    if not metrics.is_file():
+        return
+    import pandas as pd
+
+    column = "charts/trained_decisions"
+    table = pd.read_csv(metrics)
+    if column in table and table[column].notna().any() and (table[column].dropna() == 0).all():
+        raise NothingTrained(
+            f"no update of this run trained on any decision: no episode ended inside a rollout of "
+            f"rollout.num_steps={cfg.rollout.num_steps} decisions, and {cfg.algo._target_.rpartition('.')[2]} trains "
+            "only episodes that end inside a rollout. Raise rollout.num_steps above the task's episode length"
+        )
 
 
 def finish_run(cfg: DictConfig, run_dir: Path, module, digest: str | None, saved: list[str], start: float) -> dict:
