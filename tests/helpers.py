@@ -22,9 +22,20 @@ from twosome.training.checkpointing import read_run_state
 CONF = Path(__file__).resolve().parent.parent / "conf"
 
 
+# The suite's short runs skip the 100 sampled episodes every run ends with by default (a test that wants them asks);
+# the same override in every way a test runs the suite, so that a command's rerun is the same run.
+NO_SAMPLED_EPISODES = "eval.final_sampled_episodes=0"
+
+
+def without_sampled_episodes(args) -> list[str]:
+    """A command line with NO_SAMPLED_EPISODES last (after Hydra's flags), unless it sets the key itself."""
+    args = list(args)
+    return args if any(a.startswith("eval.final_sampled_episodes=") for a in args) else [*args, NO_SAMPLED_EPISODES]
+
+
 def compose_cfg(*overrides):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=list(overrides))
+        return compose("train", overrides=[NO_SAMPLED_EPISODES, *overrides])
 
 
 def toy_config(tmp_path, *overrides):
@@ -33,6 +44,7 @@ def toy_config(tmp_path, *overrides):
         return compose(
             "train",
             overrides=[
+                NO_SAMPLED_EPISODES,
                 f"env.id={env_id}",
                 "~env.kwargs",
                 f"paths.root_dir={tmp_path}",
@@ -65,7 +77,7 @@ def run_cli(*args, cwd=ROOT, timeout=600, extra_env: dict | None = None):
     env = {k: v for k, v in os.environ.items() if k != "TWOSOME_ROOT"}
     env.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1", **(extra_env or {}))
     return subprocess.run(
-        [sys.executable, str(ROOT / "src" / "run.py"), *args],
+        [sys.executable, str(ROOT / "src" / "run.py"), *without_sampled_episodes(args)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -112,7 +124,7 @@ def small_run(model_dir: Path, run_dir: Path | None, *extra: str) -> list[str]:
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "src" / "run.py"), *args],
+        [sys.executable, str(ROOT / "src" / "run.py"), *without_sampled_episodes(args)],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import NO_SAMPLED_EPISODES, run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -208,7 +208,7 @@ def start_sweep(tmp_path: Path, name: str) -> tuple[subprocess.Popen, Path]:
     env = {k: v for k, v in os.environ.items() if k != "TWOSOME_ROOT"}
     env.update(PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
     sweep = tmp_path / "sweep"
-    cmd = [sys.executable, str(ROOT / "src" / "run.py"), *LONG_SWEEP, f"paths.root_dir={tmp_path}"]
+    cmd = [sys.executable, str(ROOT / "src" / "run.py"), *LONG_SWEEP, NO_SAMPLED_EPISODES, f"paths.root_dir={tmp_path}"]
     with open(tmp_path / f"{name}.log", "w") as log:  # a file: a job left running would hold a pipe open
         proc = subprocess.Popen(
             [*cmd, f"hydra.sweep.dir={sweep}"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT

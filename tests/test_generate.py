@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from helpers import NO_SAMPLED_EPISODES
 
 from twosome.agents.generate import GenerateAgent, lenient_match, match_action, normalize_action_text
 from twosome.envs.invalid import INVALID_ACTION, InvalidAsNoOp
@@ -128,7 +129,8 @@ def test_an_adapter_is_loaded_and_a_directory_without_one_is_refused(tiny_model_
 
 
 def run(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, str(ROOT / "src" / "run.py"), "agent=generate", "env=overcooked", *overrides]
+    cmd = [sys.executable, str(ROOT / "src" / "run.py"), NO_SAMPLED_EPISODES, "agent=generate", "env=overcooked"]
+    cmd += overrides
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, compose_cfg, run_cli, small_run, start, wait_for_checkpoint
+from helpers import NO_SAMPLED_EPISODES, ROOT, compose_cfg, run_cli, small_run, start, wait_for_checkpoint
 from omegaconf import OmegaConf
 
 from twosome.config import ConfigError, budget_note, run_settings, validate
@@ -299,7 +299,7 @@ def test_a_finished_run_with_deleted_weights_writes_them_again_and_prints_its_su
     again = run_cli(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "already finished" in again.stdout
-    assert "Summary: twosome on twosome/Overcooked-TomatoSalad-v0 (word norm, seed 0): eval return" in again.stdout
+    assert "Summary: twosome on twosome/Overcooked-TomatoSalad-v0 (word norm, seed 0) after 192 env" in again.stdout
     assert "{" not in again.stdout  # no raw dict
     summary = json.loads((run / "summary.json").read_text())
     assert summary["saved"] == ["adapter", "critic_head.pt"]
@@ -323,7 +323,11 @@ def test_a_run_prints_progress_results_and_its_summary_without_library_noise(tmp
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
     args = small_run(tiny_model_dir, tmp_path / "run", "checkpoint.every_updates=1", "rollout.total_env_steps=96")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "src" / "run.py"), *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        [sys.executable, str(ROOT / "src" / "run.py"), NO_SAMPLED_EPISODES, *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
@@ -355,3 +359,25 @@ def test_run_dir_layout_finds_finished_and_trained_runs(tmp_path):
     assert [r.has_previous_run() for r in (done, trained, running)] == [True, True, True]
     assert not RunDir(tmp_path / "sweep").has_previous_run()
     assert done.read_summary() == {"run_name": "a"} and running.read_status() == {}
+
+
+def test_the_summary_line_gives_the_sampled_success_beside_the_greedy_one():
+    """A seed whose greedy plan loops while its policy's sampled actions succeed read as a failure: every run now
+    ends with 100 sampled episodes by default (the tests' helpers skip them), and the line says what each means."""
+    from hydra import compose, initialize_config_dir
+
+    from twosome.training.train import summary_line
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        assert compose("train").eval.final_sampled_episodes == 100  # the main job, as `make train` runs it
+    summary = {"agent": "twosome", "env_id": "twosome/Overcooked-TomatoSalad-v0", "norm": "word", "seed": 5,
+               "env_steps": 8192, "wall_seconds": 301.0, "eval/episodic_return": 0.104,
+               "eval/success_rate": 0.0}  # fmt: skip
+    assert summary_line(summary).endswith("greedy eval return 0.104, success rate 0.00")
+    line = summary_line({**summary, "sampled/success_rate": 0.99, "sampled/episodes": 100.0})
+    assert line.endswith(
+        "success rate 0.00; sampled success rate 0.99 over 100 episodes (the greedy plan can loop where actions "
+        "sampled from the same policy succeed)"
+    )
+    agreeing = {**summary, "eval/success_rate": 1.0, "sampled/success_rate": 0.99, "sampled/episodes": 100.0}
+    assert summary_line(agreeing).endswith("sampled success rate 0.99 over 100 episodes")

@@ -72,6 +72,7 @@ def case_overrides(
         "eval.every_updates=0",
         "eval.episodes=1",
         "eval.num_envs=1",
+        "eval.final_sampled_episodes=0",  # training is what is measured
         "checkpoint.every_updates=0",
         "logger.tensorboard=false",
     ]

@@ -155,20 +155,22 @@ def algorithm_suffix(summary: dict) -> str:
 
 
 def summary_line(summary: dict) -> str:
-    """The one line a researcher reads at the end of a run (and when the same command finds it finished)."""
-    return (
+    """The one line a researcher reads at the end of a run (and when the same command finds it finished): the
+    greedy evaluation (the likeliest action at each step) and, beside it, the policy's sampled episodes, which
+    success claims rest on; where they disagree, the line says why they can."""
+    greedy = summary.get("eval/success_rate", float("nan"))
+    line = (
         f"Summary: {summary['agent']}{algorithm_suffix(summary)} on {summary['env_id']} ({summary['norm']} norm, "
-        f"seed {summary['seed']}): "
-        f"eval return {summary.get('eval/episodic_return', float('nan')):.3f}, "
-        f"success rate {summary.get('eval/success_rate', float('nan')):.2f} "
-        f"after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s"
-        + (
-            f"; sampled success rate {summary['sampled/success_rate']:.2f} over {summary['sampled/episodes']:.0f} "
-            "episodes"
-            if "sampled/success_rate" in summary
-            else ""
-        )
+        f"seed {summary['seed']}) after {summary['env_steps']} env steps in {summary['wall_seconds']:.0f}s: "
+        f"greedy eval return {summary.get('eval/episodic_return', float('nan')):.3f}, success rate {greedy:.2f}"
     )
+    if "sampled/success_rate" not in summary:
+        return line
+    sampled = summary["sampled/success_rate"]
+    line += f"; sampled success rate {sampled:.2f} over {summary['sampled/episodes']:.0f} episodes"
+    if sampled > greedy:
+        line += " (the greedy plan can loop where actions sampled from the same policy succeed)"
+    return line
 
 
 def train(cfg: DictConfig, run_dir: Path | None = None, **trainer_overrides) -> dict:
