@@ -133,10 +133,11 @@ def test_a_call_cut_off_midway_resumes_on_the_next_and_every_run_comes_back(tiny
 
 
 def test_a_budget_that_runs_out_stops_the_sweeps_and_packs_what_finished(tiny_model_dir, tmp_path):
-    plan = write_plan(tmp_path, tiny_model_dir, steps=6400)  # 200 updates a run: more than the budget holds
+    plan = write_plan(tmp_path, tiny_model_dir, steps=9600)  # 300 updates a run: more than the budget holds
     root = tmp_path / "root"
     plan.write_text(plan.read_text().replace('"parallel": 2', '"parallel": 1'))
-    first = call(plan, root, tmp_path / "out1", "--budget-s", "30", "--grace-s", "12", "--min-start-s", "0")
+    # long enough for the run to start (and write its status) on a loaded machine, too short for it to finish
+    first = call(plan, root, tmp_path / "out1", "--budget-s", "45", "--grace-s", "12", "--min-start-s", "0")
     output = first.communicate(timeout=300)[0]
     assert first.returncode == 3, output  # runs remain: call again
     assert "stopping 1 sweep(s) on the budget" in output

@@ -14,10 +14,11 @@ ALLOWED = {
     "scoring": set(),
     "fileio": set(),
     "run_dir": set(),
+    "policy_settings": set(),  # reads the agents' source, never imports it
     "parallel": set(),
     "lm": {"fileio"},
     # lm: the model directory and wheel checks (model_dir, packaged: no torch)
-    "config": {"envs", "scoring", "lm", "run_dir"},
+    "config": {"envs", "scoring", "lm", "run_dir", "policy_settings"},
     "agents": {"scoring", "parallel", "run_dir"},  # run_dir: the names of the files an agent saves
     "rl": {"agents", "config", "parallel"},
     "retention": {"fileio", "lm", "config", "run_dir"},  # config: a run's config.yaml as the runs read it
