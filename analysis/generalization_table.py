@@ -1,6 +1,6 @@
 """The unseen-task generalization table and bar chart (TWOSOME, Fig. 6 style).
 
-    python analysis/generalization_table.py results/generalization/generalization.csv --out results/generalization/table
+    python analysis/generalization_table.py results/generalization/generalization.csv   # writes its table beside it
     python analysis/generalization_table.py A/generalization.csv B/generalization.csv --out table   # joined
 
 Reads the rows written by ``python -m twosome.evaluation.generalization``; writes ``<out>.csv``, ``<out>.md`` and a
@@ -43,12 +43,14 @@ def agent_label(row) -> str:
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (task, agent): pooled success and return, mean and standard error, or the n/a reason, and the
     success relative to the agent's own on its training task (GLAM's measure: -0.13 is 13% below it). Agents of
-    different models (a pretrained LM and its random-weight twin) are told apart by the model's name."""
+    different models (a pretrained LM and its random-weight twin), or trained by different algorithms (PPO, GiGPO), are
+    told apart by the model's or algorithm's name."""
     rows = rows.copy()
     rows["agent_label"] = rows.apply(agent_label, axis=1)
-    models = rows["model"].fillna("") if "model" in rows else pd.Series("", index=rows.index)
-    if models[models != ""].nunique() > 1:
-        rows["agent_label"] = [f"{a} [{m}]" if m else a for a, m in zip(rows["agent_label"], models, strict=True)]
+    for column in ("model", "algorithm"):  # older files have no algorithm column
+        values = rows[column].fillna("") if column in rows else pd.Series("", index=rows.index)
+        if values[values != ""].nunique() > 1:
+            rows["agent_label"] = [f"{a} [{v}]" if v else a for a, v in zip(rows["agent_label"], values, strict=True)]
     rows["task_name"] = rows["task"].map(short_task)
     out = []
     for (task, label), group in rows.groupby(["task_name", "agent_label"], sort=False):
@@ -155,9 +157,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "csv", type=Path, nargs="+", help="generalization.csv files from twosome.evaluation.generalization (joined)"
     )
-    parser.add_argument("--out", type=Path, default=Path("results/generalization/table"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="output stem (<out>.csv, .md, .png, .pdf); default: table beside the one input CSV, required when joining",
+    )
     args = parser.parse_args(argv)
     paths = [input_file(c, "generalization.csv", "python -m twosome.evaluation.generalization") for c in args.csv]
+    if args.out is None:
+        if len(paths) > 1:
+            raise SystemExit(f"joining {len(paths)} files: say where the joined table goes with --out")
+        args.out = paths[0].parent / "table"
     rows = pd.concat([pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in paths], ignore_index=True)
     if rows.empty:
         raise SystemExit(f"{', '.join(map(str, paths))} has no rows: no run was evaluated")

@@ -145,6 +145,42 @@ def test_table_tells_models_apart_and_gives_success_relative_to_the_training_tas
     pd.testing.assert_frame_equal(joined.reset_index().drop(columns="note"), single, check_dtype=False, check_like=True)
     with pytest.raises(SystemExit, match="more than once"):
         generalization_table.main([str(tmp_path / "a.csv"), str(tmp_path / "a.csv"), "--out", str(tmp_path / "t")])
+    # Joined tables go where they are told; one input's table goes beside it, not into a shared default folder.
+    with pytest.raises(SystemExit, match="say where the joined table goes with --out"):
+        generalization_table.main([str(tmp_path / "a.csv"), str(tmp_path / "b.csv")])
+    (tmp_path / "alone").mkdir()
+    rows.to_csv(tmp_path / "alone" / "generalization.csv", index=False)
+    generalization_table.main([str(tmp_path / "alone" / "generalization.csv")])
+    assert (tmp_path / "alone" / "table.csv").is_file() and (tmp_path / "alone" / "table.png").is_file()
+
+
+def test_table_keeps_agents_of_different_algorithms_apart():
+    """The same agent trained by PPO and by GiGPO is two agents, not one pooled row; untrained twins carry no
+    algorithm and files from before the column still read."""
+
+    def row(run, algorithm, success):
+        return dict(
+            run=run,
+            agent="twosome (word)",
+            norm="word",
+            model="m",
+            algorithm=algorithm,
+            seed=0,
+            train_task="twosome/A-v0",
+            task="twosome/A-v0",
+            applicable=True,
+            note="",
+            success_rate=success,
+            success_se=0.0,
+            return_mean=1.0,
+            episodes=10,
+        )
+
+    rows = pd.DataFrame([row("p", "PPO", 1.0), row("g", "GiGPO", 0.0), row("u", "", 0.5)])
+    summary = generalization_table.summarize(rows).set_index("agent")["success_rate"]
+    assert summary.to_dict() == {"twosome (word) [PPO]": 1.0, "twosome (word) [GiGPO]": 0.0, "twosome (word)": 0.5}
+    older = generalization_table.summarize(rows.drop(columns="algorithm").iloc[:1])
+    assert older["agent"].tolist() == ["twosome (word)"]
 
 
 def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(tmp_path, monkeypatch):
@@ -175,7 +211,7 @@ def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(
     monkeypatch.setattr(gen, "load_run", lambda run_dir, untrained=False, **_: (cfg, object()))
     calls = []
 
-    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None):
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None):
         calls.append((task, episodes))
         if task == unseen and len(calls) == 2:
             raise KeyboardInterrupt  # the job is killed while evaluating the second task
@@ -269,7 +305,7 @@ def _count_evaluations(monkeypatch) -> list:
 
     calls = []
 
-    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None):
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None):
         calls.append(task)
         return dict(success_rate=0.5, success_se=0.1, return_mean=1.0, return_se=0.2, episodes=episodes)
 
@@ -480,7 +516,7 @@ def test_the_cli_shows_progress_in_episodes_and_ends_with_a_readable_table(tmp_p
     seen, unseen = register(), register_unseen()
     run = _fake_run(tmp_path, monkeypatch, {"name": "twosome"}, seen)
 
-    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None):
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None):
         for _ in range(episodes):
             progress(1)
         return dict(success_rate=0.5, success_se=0.1, return_mean=1.0, return_se=0.2, episodes=episodes)

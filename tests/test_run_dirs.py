@@ -155,6 +155,14 @@ def test_run_names_are_checked_and_a_model_path_names_runs_by_its_directory():
     validate(compose_cfg("run_name='my_run-2.b+c=d'"))
 
 
+def test_a_run_trained_on_a_paraphrase_has_its_own_directory():
+    """env.wording=random once ran into the canonical run's directory (and was refused there as another config)."""
+    canonical = compose_cfg().run_name
+    assert compose_cfg("env.wording=canonical").run_name == canonical == "twosome-tiny-household-tomato_salad-word-s0"
+    assert compose_cfg("env.wording=random").run_name == "twosome-tiny-household-tomato_salad-word-random-s0"
+    assert compose_cfg("env.wording=shuffled").run_name != compose_cfg("env.wording=random").run_name
+
+
 # --- 9: the small ones -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "override,message",

@@ -791,7 +791,15 @@ def model_name(path: str) -> str:
     return Path(str(path).rstrip("/")).name or str(path)
 
 
+def wording_tag(wording: str) -> str:
+    """The run name's mark of a non-canonical wording (``-random``, ``-shuffled``, ``-<paraphrase>``): a run trained
+    on a paraphrase is another run than the canonical one, in its own directory."""
+    return "" if str(wording) == "canonical" else f"-{wording}"
+
+
 def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("twosome.wording_tag"):
+        OmegaConf.register_new_resolver("twosome.wording_tag", wording_tag)
     if not OmegaConf.has_resolver("twosome.gpus_per_node"):
         OmegaConf.register_new_resolver("twosome.gpus_per_node", gpus_per_node)
     if not OmegaConf.has_resolver("twosome.model_name"):

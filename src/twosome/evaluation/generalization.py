@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.capabilities import Persistent
-from twosome.config import AgentConfig, load_run_config
+from twosome.config import AgentConfig, env_kwargs, load_run_config
 from twosome.envs.wording import CANONICAL, RANDOM, family_of, wordings
 from twosome.envs.wording import names as wording_names
 from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
@@ -111,6 +111,14 @@ def not_applicable_reason(agent: AgentConfig, train_env: str, task: str, train_s
     return None
 
 
+def algorithm_of(cfg, untrained: bool) -> str:
+    """The algorithm that trained the weights evaluated ("" for weights no algorithm trained): runs of PPO and GiGPO
+    with the same agent are different agents in a table."""
+    if untrained or not OmegaConf.select(cfg, "agent.train", default=False):
+        return ""
+    return str(OmegaConf.select(cfg, "algo._target_", default="")).rpartition(".")[2]
+
+
 def mean_se(values: list[float]) -> tuple[float, float]:
     a = np.asarray(values, dtype=np.float64)
     return float(a.mean()), float(a.std(ddof=1) / math.sqrt(len(a))) if len(a) > 1 else 0.0
@@ -136,11 +144,34 @@ def expand_tasks(tasks: list[str], train_env: str) -> list[str]:
     return out
 
 
+def carried_kwargs(cfg, task: str) -> dict:
+    """The training run's env options that its family's other tasks are evaluated with: those the environment
+    class lists in ``carried_to_other_tasks`` (TextWorld: the games' difficulty, count and folder, so that unseen
+    games are as hard as the training ones), for a task of the same class; none otherwise."""
+    env_id = split_task(task)[0]
+    train = gym.spec(cfg.env.id)
+    if gym.spec(env_id).entry_point != train.entry_point:
+        return {}
+    entry = train.entry_point
+    creator = entry if callable(entry) else gym.envs.registration.load_env_creator(entry)
+    carried = getattr(creator, "carried_to_other_tasks", ())
+    return {k: v for k, v in env_kwargs(cfg).items() if k in carried}
+
+
 def evaluate_on(
-    agent, task: str, episodes: int, gamma: float, seed: int, num_envs: int, greedy: bool, progress=None
+    agent,
+    task: str,
+    episodes: int,
+    gamma: float,
+    seed: int,
+    num_envs: int,
+    greedy: bool,
+    progress=None,
+    task_kwargs: dict | None = None,
 ) -> dict:
+    """``task_kwargs``: the environment's options (``carried_kwargs``; none: its registered defaults)."""
     env_id, wording = split_task(task)
-    envs = make_vector_env(env_id, num_envs, wording=wording)
+    envs = make_vector_env(env_id, num_envs, kwargs=task_kwargs, wording=wording)
     try:
         with torch.no_grad():
             records = evaluate(agent, envs, episodes, gamma, seed, greedy, progress=progress)
@@ -205,6 +236,7 @@ def generalization(
                 "agent": label,
                 "norm": OmegaConf.select(cfg, "agent.policy.norm", default=""),
                 "model": cfg.model.name if cfg.agent.uses_lm else "",
+                "algorithm": algorithm_of(cfg, untrained),
                 "seed": int(cfg.seed),
                 "train_task": cfg.env.id,
                 "train_wording": OmegaConf.select(cfg, "env.wording", default="canonical"),
@@ -226,7 +258,8 @@ def generalization(
                 row.update(applicable=True, note="")
                 bar.set_postfix_str(f"{label} seed {row['seed']} on {task.removeprefix('twosome/')}")
                 gamma = float(cfg.rollout.gamma)
-                row.update(evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=bar.update))
+                kwargs = carried_kwargs(cfg, task)
+                row.update(evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, bar.update, kwargs))
             rows.append(row)
             if out_csv is not None:
                 atomic_write_text(out_csv, pd.DataFrame(rows).to_csv(index=False))
@@ -298,7 +331,7 @@ def previous_rows(out_csv: Path | None, planned: set[tuple]) -> dict[tuple, dict
             f"{out_csv} was written without {sorted(needed - set(table.columns))}, so it cannot be resumed, and this "
             "evaluation would overwrite it: choose another --out, or move it away"
         )
-    text = ["norm", "model", "note", "weights"]
+    text = [c for c in ("norm", "model", "algorithm", "note", "weights") if c in table]
     table[text] = table[text].fillna("")
     done, other = {}, []
     for row in table.to_dict("records"):

@@ -80,6 +80,7 @@ class Member:
     settings: RunSettings  # cfg, parsed once (validate)
     run_dir: Path
     resume_from: Path | None
+    resume_state: dict | None = None  # read_run_state(resume_from), read once before the group starts
     module: RLModule | None = None
     rng: dict = field(default_factory=dict)
     loggers: list = field(default_factory=list)
@@ -301,8 +302,7 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                 try:
                     locks.enter_context(single.run_dir_lock(run_dir))
                     resume_from, finished = single.prepare_run_dir(cfg, run_dir)
-                    if resume_from is not None:
-                        own_checkpoint(run_dir, resume_from)  # a damaged one stops this seed alone
+                    state = None if resume_from is None else own_checkpoint(run_dir, resume_from)
                 except Exception:
                     drop_hydra_records(RunDir(run_dir))  # refused: the run's records stay as they were
                     raise
@@ -313,7 +313,7 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                     results[i] = finished
                     continue
                 atomic_write_text(RunDir(run_dir).config, OmegaConf.to_yaml(cfg, resolve=True))
-                members.append(Member(i, cfg, parsed, run_dir, resume_from))
+                members.append(Member(i, cfg, parsed, run_dir, resume_from, state))
             except Exception as err:
                 results[i] = err
         if members:
@@ -339,11 +339,11 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
     return results
 
 
-def own_checkpoint(run_dir: Path, checkpoint: Path) -> None:
-    """Read a member's checkpoint before the group starts: a damaged one fails this seed alone (status ``failed``,
-    its own way out), and the others go on."""
+def own_checkpoint(run_dir: Path, checkpoint: Path) -> dict:
+    """A member's run state, read before the group starts: a damaged checkpoint fails this seed alone (status
+    ``failed``, its own way out), and the others go on."""
     try:
-        read_run_state(checkpoint)
+        return read_run_state(checkpoint)
     except DamagedCheckpoint as err:
         message = (
             f"{err}. In a seed group checkpoint.resume=false restarts every seed; to restart this seed alone, delete "
@@ -359,17 +359,19 @@ def align_members(members: list[Member]) -> None:
     leaves some one boundary ahead; trained together from there, each member's numbers would differ from the
     uninterrupted group's (a batch's composition changes its floating-point sums). Those ahead go back to the
     boundary the others saved: their previous checkpoint, or a fresh start where the others have none."""
-    done = {m.index: read_run_state(m.resume_from)["updates_done"] if m.resume_from else 0 for m in members}
+    done = {m.index: m.resume_state["updates_done"] if m.resume_from else 0 for m in members}
     target = min(done.values())
     for m in members:
         if done[m.index] == target:
             continue
         previous = RunDir(m.run_dir).previous_checkpoint
+        earlier = read_run_state(previous) if target and previous.exists() else None
         if target == 0:
-            m.resume_from = None
+            m.resume_from, m.resume_state = None, None
             single.clear_results(m.run_dir)
-        elif previous.exists() and read_run_state(previous)["updates_done"] == target:
+        elif earlier is not None and earlier["updates_done"] == target:
             os.replace(previous, m.resume_from)  # the boundary's checkpoint is the run's last again
+            m.resume_state = earlier
         else:
             raise ConfigError(
                 f"{m.run_dir} saved update {done[m.index]} and another seed of its group update {target}, and its "
@@ -391,7 +393,7 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
         m.rng = {"cpu": rng_state()}
         purge = None
         if m.resume_from is not None:
-            state = read_run_state(m.resume_from)
+            state = m.resume_state
             single.truncate_csv(RunDir(m.run_dir).metrics, state["updates_done"])
             purge = state["env_steps"] + 1
             m.first_update = state["updates_done"]
