@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import pandas as pd
 import torch
 from hydra import compose, initialize_config_dir
@@ -201,3 +202,13 @@ CANDIDATES = [
     ["open the microwave", "walk to the living room"],
     ["x"],
 ]
+
+
+TEXTWORLD_GAMES = 2  # a TextWorld id draws from this many games in tests: each is compiled once (~4 s), then cached
+
+
+def make_env(env_id: str, **kwargs) -> gym.Env:
+    """``gym.make`` with test-sized options: a TextWorld id draws its episodes from ``TEXTWORLD_GAMES`` games."""
+    if "TextWorld" in env_id:
+        kwargs.setdefault("num_games", TEXTWORLD_GAMES)
+    return gym.make(env_id, **kwargs)

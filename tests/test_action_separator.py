@@ -11,6 +11,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from helpers import make_env
 
 import twosome.envs  # noqa: F401  (registers the ids)
 from twosome.scoring import ActionScorer
@@ -21,7 +22,7 @@ ENV_IDS = sorted(k for k in gym.registry if k.startswith("twosome/"))
 
 def _prompts(env_id: str, steps: int = 3):
     """(prompt, actions) at reset and after a few random valid actions (so history appears in the prompt)."""
-    env = gym.make(env_id)
+    env = make_env(env_id)
     rng = np.random.default_rng(0)
     _, info = env.reset(seed=0)
     out = [(info["prompt"], list(info["actions"]))]

@@ -602,7 +602,13 @@ TWOSOME_AGENT = "twosome.agents.twosome.TwosomeAgent"
 def load_run_config(path: Path) -> DictConfig:
     """A run's resolved config.yaml, with the agent's meta keys and evaluation keys a run written before they were
     declared lacks read as their defaults (so such a run still resumes and evaluates)."""
-    cfg = OmegaConf.load(path)
+    return with_defaults_of_later_keys(OmegaConf.load(path))
+
+
+def with_defaults_of_later_keys(cfg: DictConfig) -> DictConfig:
+    """``cfg`` with the keys added since a run was written read as their defaults. Applied to a new command's config
+    too before comparing it with a run's (``check_run_dir``): a config that omits such a key (an environment's
+    YAML without ``wording``) is the same run as one that spells out the default."""
     if "ppo" in cfg and "rollout" not in cfg:  # runs from before the rollout group kept its keys in ppo
         cfg.rollout = {k: cfg.ppo.pop(k) for k in ROLLOUT_KEYS if k in cfg.ppo}
     if "agent" in cfg:
@@ -765,7 +771,8 @@ def check_run_dir(cfg: DictConfig, run_dir: Path) -> None:
     if not (cfg.checkpoint.resume and RunDir(run_dir).has_previous_run()):
         return
     old = OmegaConf.to_container(load_run_config(RunDir(run_dir).config))
-    changes = config_changes(old, OmegaConf.to_container(cfg, resolve=True))
+    new = with_defaults_of_later_keys(OmegaConf.create(OmegaConf.to_container(cfg, resolve=True)))
+    changes = config_changes(old, OmegaConf.to_container(new))
     if changes:
         raise ConfigError(
             f"{run_dir} holds a run of a different config ({'; '.join(changes)}). To keep it, give this run "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+from helpers import make_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,16 +17,20 @@ ENV_IDS = sorted(k for k in gym.registry if k.startswith("twosome/"))
 def reward_bounds(env_id: str) -> tuple[float, float]:
     """Documented per-decision reward bounds: VirtualHome pays 1 on success; BabyAI-Text pays at most its scale
     (20); an Overcooked macro action sums at most a subtask (0.2) and a delivery (1), and at least a wrong
-    delivery (-0.1) plus -0.001 per primitive step."""
+    delivery (-0.1) plus -0.001 per primitive step; TextWorld pays a command's score increase (a cooking game's
+    score never falls; its whole score is at most 17: up to 5 ingredients, each taken, cut and cooked, then the
+    meal prepared and eaten)."""
     if "VirtualHome" in env_id:
         return 0.0, 1.0
+    if "TextWorld" in env_id:
+        return 0.0, 17.0
     if "BabyAI" in env_id:
         return 0.0, 20.0
     return -0.1 - 0.001 * 200, 1.2
 
 
 def play(env_id: str, seed: int, actions: list[int]):
-    env = gym.make(env_id)
+    env = make_env(env_id)
     obs, info = env.reset(seed=seed)
     trace = [(np.asarray(obs).tobytes(), info["prompt"])]
     rewards, ended = [], False
@@ -33,7 +38,8 @@ def play(env_id: str, seed: int, actions: list[int]):
         valid = np.flatnonzero(info["action_mask"])
         assert len(valid) > 0, "an environment must always offer a valid action"
         obs, reward, terminated, truncated, info = env.step(int(valid[a % len(valid)]))
-        assert env.observation_space.contains(np.asarray(obs, dtype=env.observation_space.dtype))
+        space = env.observation_space  # a text-only environment's observation is a string (contract.text_space)
+        assert space.contains(obs if isinstance(space, gym.spaces.Text) else np.asarray(obs, dtype=space.dtype))
         assert isinstance(info["prompt"], str) and info["prompt"]
         assert len(info["actions"]) == env.action_space.n == len(info["action_mask"])
         rewards.append(float(reward))

@@ -1,0 +1,160 @@
+"""Generated TextWorld cooking games: deterministic generation, disjoint splits, the game's own walkthrough winning
+through the suite's environment, the admissible commands as actions, exact pickling (for checkpoints)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import signal
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from helpers import run_cli, same_results, small_run, start, wait_for_checkpoint
+
+import twosome.envs  # noqa: F401  (registers the ids)
+from twosome.envs.textworld.games import SPLIT_SEED_BASE, CookingSettings, ensure_game, game_seed
+
+
+@pytest.fixture(scope="module")
+def game_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("textworld")
+
+
+def make(game_dir, env_id="twosome/TextWorld-Cooking-v0", **kwargs):
+    return gym.make(env_id, num_games=1, game_dir=str(game_dir), **kwargs).unwrapped
+
+
+def walkthrough(env) -> list[str]:
+    """The winning commands TextWorld stored with the game (its .json), for the game the env is playing."""
+    from twosome.envs.textworld.games import game_path
+
+    path = game_path(env.game_dir, env.settings, env.split, env.game_index).with_suffix(".json")
+    return json.loads(path.read_text())["metadata"]["walkthrough"]
+
+
+def test_a_game_is_a_function_of_its_settings_split_and_index(tmp_path, game_dir):
+    a = ensure_game(game_dir, CookingSettings(), "train", 0)
+    b = ensure_game(tmp_path, CookingSettings(), "train", 0)
+    assert a.read_bytes() == b.read_bytes()
+    assert a.with_suffix(".json").read_bytes() == b.with_suffix(".json").read_bytes()
+    assert ensure_game(game_dir, CookingSettings(), "train", 0) == a  # cached: not compiled again
+    assert not list(a.parent.glob(".compiling-*"))  # nothing half written left behind
+    bases = sorted(SPLIT_SEED_BASE.values())  # no game of one split is a game of another
+    splits = sorted(SPLIT_SEED_BASE, key=SPLIT_SEED_BASE.get)
+    assert all(game_seed(split, 999_999) < following for split, following in zip(splits, bases[1:]))
+
+
+def test_the_games_walkthrough_wins_through_the_environment(game_dir):
+    env = make(game_dir)
+    obs, info = env.reset(seed=0)
+    assert obs == info["prompt"] and obs.endswith("your next step is to")
+    assert "Your goal: You are hungry!" in obs
+    assert len(info["actions"]) == env.action_space.n == 64
+    total = 0.0
+    for command in walkthrough(env):
+        valid = [a for a, ok in zip(info["actions"], info["action_mask"], strict=True) if ok]
+        assert command in valid, (command, valid)
+        assert valid == sorted(valid) and "" not in valid  # the padding slots are masked
+        obs, reward, terminated, truncated, info = env.step(info["actions"].index(command))
+        total += reward
+        assert info["command"] == command
+        if command == "examine cookbook":
+            assert "The recipe you read:" in obs and "Ingredients:" in obs
+    assert terminated and not truncated and info["success"]
+    assert total == info["max_score"] == info["score"] > 0
+    env.close()
+
+
+def test_meta_commands_can_be_dropped_and_masked_slots_are_refused(game_dir):
+    keep = make(game_dir)
+    _, info = keep.reset(seed=0)
+    kept = [a for a, ok in zip(info["actions"], info["action_mask"], strict=True) if ok]
+    drop = make(game_dir, meta_commands="drop")
+    _, info = drop.reset(seed=0)
+    dropped = [a for a, ok in zip(info["actions"], info["action_mask"], strict=True) if ok]
+    assert {"look", "inventory"} <= set(kept) and not {"look", "inventory"} & set(dropped)
+    assert "examine cookbook" in dropped
+    assert not [a for a in dropped if a.startswith("examine ") and "cookbook" not in a]
+    assert set(dropped) < set(kept)
+    with pytest.raises(ValueError, match=f"invalid action {len(dropped)}: this state has {len(dropped)} commands"):
+        drop.step(len(dropped))
+    few = make(game_dir, max_actions=4)
+    _, info = few.reset(seed=0)
+    assert info["action_mask"].tolist() == [True] * 4 and info["commands_cut"] == len(kept) - 4
+
+
+def test_truncation_history_and_pickled_copies_replay_exactly(game_dir):
+    env = make(game_dir, max_steps=5, history=1)
+    _, info = env.reset(seed=0)
+    look = info["actions"].index("look")
+    env.step(look)
+    obs, *_ = env.step(info["actions"].index("inventory"))
+    assert "You did: inventory." in obs and "You did: look." not in obs  # history=1
+    copy = pickle.loads(pickle.dumps(env))
+    rng = np.random.default_rng(0)
+    while True:  # steps 3, 4, 5: the copy answers every command as the original does
+        a = int(rng.choice(np.flatnonzero(info["action_mask"])))
+        mine, theirs = env.step(a), copy.step(a)
+        assert mine[:4] == theirs[:4] and mine[4]["actions"] == theirs[4]["actions"]
+        info = mine[4]
+        if mine[2] or mine[3]:
+            break
+    assert mine[2] or (mine[3] and env.elapsed_steps == 5)  # truncated at max_steps=5 unless the game ended first
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"split": "dev"}, "split='dev' is not valid; valid: train, valid, test"),
+        ({"go": 3}, "go=3 is not valid; valid: 1, 6, 9, 12 rooms"),
+        ({"recipe": 2, "take": 3}, "take=3 is not valid; valid: 0 to recipe=2"),
+        ({"max_actions": 1}, "max_actions=1 is not valid; valid: an integer >= 2"),
+        ({"meta_commands": "hide"}, "meta_commands='hide' is not valid; valid: keep, drop"),
+        ({"num_games": 0}, "num_games=0 is not valid; valid: an integer from 1"),
+    ],
+)
+def test_bad_options_are_refused_before_any_game_is_made(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        gym.make("twosome/TextWorld-Cooking-v0", game_dir=str(tmp_path), **kwargs)
+    assert not list(tmp_path.iterdir())
+
+
+def test_test_games_are_other_games_with_unseen_foods(game_dir):
+    train, test = make(game_dir), make(game_dir, "twosome/TextWorld-CookingTest-v0")
+    train.reset(seed=0)
+    test.reset(seed=0)
+    assert test.split == "test" and train.split == "train"
+    assert walkthrough(train) != walkthrough(test)
+
+
+def test_unseen_games_are_evaluated_at_the_training_runs_difficulty():
+    """The generalization tool takes a TextWorld run's difficulty, game count and folder to the other splits; other
+    families keep their registered options."""
+    from omegaconf import OmegaConf
+
+    from twosome.evaluation.generalization import carried_kwargs
+
+    options = {"num_games": 3, "recipe": 2, "take": 1, "go": 6, "game_dir": "g", "max_steps": 40}
+    run = OmegaConf.create({"env": {"id": "twosome/TextWorld-Cooking-v0", "kwargs": options}})
+    assert carried_kwargs(run, "twosome/TextWorld-CookingTest-v0") == options
+    assert carried_kwargs(run, "twosome/VirtualHome-Cheese-v0") == {}
+    vh = OmegaConf.create({"env": {"id": "twosome/VirtualHome-FoodPreparation-v0", "kwargs": {}}})
+    assert carried_kwargs(vh, "twosome/VirtualHome-Cheese-v0") == {}
+
+
+def test_twosome_trains_on_it_and_a_killed_run_resumes_exactly(tmp_path, tiny_model_dir, game_dir):
+    """TWOSOME's whole loop on the games; SIGKILL after a checkpoint, then the same command, ends bit for bit as
+    the uninterrupted run (the checkpoint keeps each environment's game and the commands of its episode)."""
+    extra = ("env=textworld", "env.kwargs.num_games=2", f"env.kwargs.game_dir={game_dir}")
+    ended = run_cli(*small_run(tiny_model_dir, tmp_path / "whole", *extra), cwd=tmp_path)
+    assert ended.returncode == 0, ended.stderr[-3000:]
+    args = small_run(tiny_model_dir, tmp_path / "killed", *extra)
+    proc = start(args, tmp_path)
+    done = wait_for_checkpoint(tmp_path / "killed", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert done < 6
+    resumed = run_cli(*args, cwd=tmp_path)
+    assert resumed.returncode == 0 and "Resuming" in resumed.stdout, resumed.stderr[-3000:]
+    same_results(tmp_path / "whole", tmp_path / "killed")
