@@ -13,7 +13,7 @@ import numpy as np
 from twosome.envs.actions import check_action
 from twosome.envs.contract import decision_info, step_info, text_space
 
-from .games import CookingSettings, check_split, ensure_game
+from .games import CookingSettings, check_split, ensure_game, import_textworld
 
 META_COMMANDS = ("keep", "drop")
 # Commands that only show what the prompt already shows (where you are, what you carry); "examine cookbook" stays:
@@ -100,8 +100,7 @@ class TextWorldCookingEnv(gym.Env):
 
     # --- the game -------------------------------------------------------------------------------------------------
     def _start(self, index: int):
-        import textworld
-
+        textworld = import_textworld()
         path = ensure_game(self.game_dir, self.settings, self.split, index)
         if self._game is not None:
             self._game.close()

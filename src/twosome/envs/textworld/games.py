@@ -9,6 +9,8 @@ Concurrent processes wait for each other's compile (a lock per game) and a kille
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -87,9 +89,39 @@ def ensure_game(game_dir: str | os.PathLike, settings: CookingSettings, split: s
     return path
 
 
+def game_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a game as played: every state's description, inventory and admissible commands along TextWorld's
+    walkthrough. Equal on every machine for the same game, where the files are not: the ``.z8`` carries its compile
+    date (Inform's serial number), and the ``.json`` lists some sets in an order that changes from process to process
+    and names the path of TextWorld's grammar files."""
+    textworld = import_textworld()
+    walkthrough = json.loads(Path(path).with_suffix(".json").read_text())["metadata"]["walkthrough"]
+    infos = textworld.EnvInfos(description=True, inventory=True, admissible_commands=True, score=True, won=True)
+    game = textworld.start(str(path), request_infos=infos)
+    try:
+        states = [game.reset()]
+        states += [game.step(command)[0] for command in walkthrough]
+    finally:
+        game.close()
+    played = [[s.description, s.inventory, sorted(s.admissible_commands), s.score, s.won] for s in states]
+    return hashlib.sha256(json.dumps([walkthrough, played]).encode()).hexdigest()
+
+
+def import_textworld():
+    try:
+        import textworld
+        from textworld.challenges import CHALLENGES  # noqa: F401
+    except ImportError as err:
+        raise ImportError(
+            f"env=textworld needs the textworld package, a dependency of this suite ({err}): run `make venv` again, "
+            "or `pip install textworld` (its jericho dependency builds with the system's C compiler)"
+        ) from err
+    return textworld
+
+
 def compile_game(settings: CookingSettings, split: str, index: int, out: Path) -> Path:
     """Generate and compile one game with TextWorld (imported here: registering the environments needs none of it)."""
-    import textworld
+    textworld = import_textworld()
     from textworld.challenges import CHALLENGES
 
     make = CHALLENGES["tw-cooking"][1]
