@@ -95,3 +95,27 @@ def test_saycan_learns_its_affordance(tmp_path, tiny_model_dir):
     assert summary["eval/episodic_return"] >= 3.5
     state = torch.load(tmp_path / "run" / "saycan_heads.pt", weights_only=True)
     assert set(state) == {"affordance", "critic"}
+
+
+def test_drrn_reads_text_only_learns_the_toy_task_and_reloads(tmp_path):
+    """The from-scratch text baseline: it reads the prompt and the actions' words, never the vector, and learns the
+    toy task (which apple colour the prompt names) by the same PPO; its saved weights reload to the same policy."""
+    from twosome.agents.drrn import DRRNAgent
+
+    # GRUs from scratch: 1e-2 (the MLP heads' rate here) does not learn it in this budget, 3e-3 does
+    cfg = toy_config(tmp_path, "agent=drrn", *FAST_HEADS, "ppo.policy_lr=3e-3", "ppo.value_lr=3e-3")
+    summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
+    returns = pd.read_csv(tmp_path / "run" / "metrics.csv")["charts/episodic_return"].dropna().to_numpy()
+    assert returns[-3:].mean() > returns[:3].mean() + 0.5, returns
+    assert summary["eval/episodic_return"] >= 3.5
+    agent = DRRNAgent()
+    agent.load(tmp_path / "run")
+    obs = ObsBatch(
+        prompts=["You see a red apple. You should", "You see a green apple. You should"],
+        actions=[["take the red apple", "take the green apple", ""]] * 2,
+        action_mask=torch.tensor([[True, True, False], [True, True, False]]),
+        vectors=None,  # text only: the vector is never read
+    )
+    probs = agent.distribution(obs).probs
+    assert probs[0, 0] > 0.5 and probs[1, 1] > 0.5 and probs[:, 2].sum() == 0
+    assert set(agent.policy_parameters()).isdisjoint(agent.value_parameters())

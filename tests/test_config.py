@@ -182,6 +182,7 @@ def test_every_agent_declares_its_meta_keys(agent):
         "glam": (True, False),
         "saycan": (True, True),
         "ppo": (False, True),
+        "drrn": (False, False),
         "random": (False, False),
         "generate": (True, False),
         "generate_rl": (True, False),
