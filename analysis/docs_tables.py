@@ -13,24 +13,26 @@ Every other Markdown table in those documents must say "raw data not kept" in it
 whose data is lost stays visible as such), or sit between ``<!-- table: typed -->`` and ``<!-- /table -->``: a
 table of settings or definitions, or a claims table whose numbers are quoted from the generated tables beside it
 (its statuses are judgements, which no function writes). ``--check`` fails on an unmarked table too.
-The table functions live in ``doctables/results.py`` and ``doctables/smollm2_cpu.py`` (RESULTS.md) and
-``doctables/benchmarks.py`` (BENCHMARKS.md); each
-takes the repository root and returns Markdown.
+The table functions live in the package ``doctables``, one module per study: ``doctables/benchmarks.py`` for
+BENCHMARKS.md, the others (``ten_seeds.py``, ``glam.py``, ``smollm2_cpu.py``, ...) for RESULTS.md, with their
+shared helpers in ``doctables/common.py``. Each takes the repository root and returns Markdown; every module that
+defines ``TABLES`` registers its tables there, and ``registry()`` collects them all.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from doctables import benchmarks as tables_benchmarks  # noqa: E402
-from doctables import results as tables_results  # noqa: E402
-from doctables import smollm2_cpu as tables_smollm2_cpu  # noqa: E402
+import doctables  # noqa: E402
 
 from twosome.fileio import damaged_files  # noqa: E402
 
@@ -41,12 +43,19 @@ NOT_KEPT = "raw data not kept"
 BLOCK = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
+def table_modules() -> list[ModuleType]:
+    """Every module of the package ``doctables`` that defines ``TABLES``, in the order of their names."""
+    names = sorted(m.name for m in pkgutil.iter_modules(doctables.__path__))
+    modules = [importlib.import_module(f"doctables.{name}") for name in names]
+    return [module for module in modules if hasattr(module, "TABLES")]
+
+
 def registry() -> dict[str, Callable[[Path], str]]:
     tables: dict[str, Callable[[Path], str]] = {}
-    for module in (tables_results, tables_smollm2_cpu, tables_benchmarks):
+    for module in table_modules():
         clash = sorted(set(tables) & set(module.TABLES))
         if clash:
-            raise RuntimeError(f"table names registered twice: {clash}")
+            raise RuntimeError(f"table names registered twice: {clash} (again in {module.__name__})")
         tables.update(module.TABLES)
     return tables
 

@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from doctables.results import AGENT_ROWS, archived_runs  # noqa: E402
+from doctables.common import archived_runs  # noqa: E402
+from doctables.ten_seeds import AGENT_ROWS  # noqa: E402
 
 from twosome.evaluation.statistics import interval  # noqa: E402
 

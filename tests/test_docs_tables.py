@@ -1,4 +1,4 @@
-"""docs/ tables are generated from the raw data under docs/: regenerating them changes nothing (issue 26)."""
+"""docs/ tables are generated from the raw data under docs/: regenerating them changes nothing."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_every_table_in_docs_matches_its_raw_data(capsys):
 def test_a_status_is_holds_an_equivalence_within_a_stated_margin_or_not_shown():
     """The rule of RESULTS' "How to read these numbers": a point estimate of 0.5 with a wide interval is not an
     equivalence, and no status says "no difference" or "direction only"."""
-    from doctables.results import status
+    from doctables.common import status
 
     from twosome.evaluation.statistics import Estimate
 
@@ -138,11 +138,11 @@ def test_performance_profiles_count_runs_above_each_threshold(tmp_path):
 
 
 def test_the_word_token_table_compares_the_two_normalizations_once_both_have_runs(tmp_path):
-    """Issue 29, item 4: one committed word run, copied as a token run with fewer successes, gives both rows, each
-    seed's Wilson interval and the two comparisons (one seed: no claim)."""
+    """Word against token normalization: one committed word run, copied as a token run with fewer successes, gives
+    both rows, each seed's Wilson interval and the two comparisons (one seed: no claim)."""
     import shutil
 
-    from doctables.results import word_token
+    from doctables.lora_word_token import word_token
 
     source = ROOT / "docs/data/word_token/food_preparation/word"
     run = sorted(p for p in source.iterdir() if (p / "summary.json").exists())[0]
@@ -164,7 +164,7 @@ def test_the_exact_success_table_checks_each_trained_seed_against_its_sampled_ep
     (the count says which); the untrained row's chance of a success in 100 episodes is 1 - (1 - p)^100."""
     import shutil
 
-    from doctables.results import exact_success
+    from doctables.exact_success import exact_success
 
     source = ROOT / "docs/data/word_token/food_preparation/word"
     run = sorted(p for p in source.iterdir() if (p / "summary.json").exists())[0]

@@ -18,14 +18,14 @@ BENCH = Path("docs/benchmarks")
 DATA = Path("docs/data")
 NO_CPU_FLAGS = "CPU flags not recorded"
 PHASES = ("rollout", "value", "policy")
-# Speedup targets of issue 3 at ~150-token prompts, keyed by (phase, actions); reached ones are set in bold.
+# Speedup targets of the shared-prefix scorer at ~150-token prompts, keyed by (phase, actions); reached ones bold.
 SCORING_TARGETS = {("rollout", 8): 4.0, ("rollout", 42): 8.0, ("update", 8): 2.5}
 E2E_CASES = {
     "overcooked": "Overcooked Tomato Salad",
     "babyai_goto": "BabyAI-Text GoTo, GLAM",
     "virtualhome": "VirtualHome Entertainment",
 }
-# Targets of issue 17, keyed by (env, model, scorer); bold marks the case the issue was about.
+# Targets of the scorer's rework, keyed by (env, model, scorer); bold marks the case the rework was for.
 E2E_TARGETS = {
     ("overcooked", "tiny", "shared"): ("target: no slower", False),
     ("babyai_goto", "tiny", "shared"): ("target 5x", True),
@@ -71,7 +71,7 @@ def phase_shares(row: pd.Series) -> str:
 
 
 def against_target(speedup: float, target: float | None, bold: bool = False, note: str = "") -> str:
-    """A speedup with its target: bold where the target is met (or the row is the issue's point)."""
+    """A speedup with its target: bold where the target is met (or the row is the case the work was for)."""
     text = f"{speedup:.2f}x"
     if target is not None:
         bold = bold or speedup >= target
@@ -85,7 +85,7 @@ def scoring_rows(frame: pd.DataFrame, modes: Sequence[str], digits: int) -> pd.D
     keys = ["phase", "target_prompt_tokens", "actions", *cpu_keys(frame)]
     ms = frame.pivot_table(index=keys, columns="mode", values="seconds_per_decision", aggfunc="first") * 1000
     ms = ms.reset_index()
-    ms = ms.assign(other_length=ms["target_prompt_tokens"] != 150)  # ~150-token prompts first, as in issue 3
+    ms = ms.assign(other_length=ms["target_prompt_tokens"] != 150)  # ~150-token prompts first, as the targets
     ms = ms.sort_values(["phase", "other_length", "target_prompt_tokens", "actions"])
     out = pd.DataFrame(
         {
@@ -107,7 +107,8 @@ def scoring_rows(frame: pd.DataFrame, modes: Sequence[str], digits: int) -> pd.D
 
 
 def cost_growth(frame: pd.DataFrame, few: int = 2, many: int = 42) -> str:
-    """Issue 3's scaling target: shared rollout cost at ``many`` actions over its cost at ``few`` (at most 3x)."""
+    """The shared-prefix scorer's scaling target: shared rollout cost at ``many`` actions over its cost at ``few``
+    (at most 3x)."""
     shared = frame[(frame["mode"] == "shared") & (frame["phase"] == "rollout") & (frame["target_prompt_tokens"] == 150)]
     cost = shared.set_index("actions")["seconds_per_decision"]
     return (
@@ -117,14 +118,14 @@ def cost_growth(frame: pd.DataFrame, few: int = 2, many: int = 42) -> str:
 
 
 def scoring_cpu(root: Path) -> str:
-    """Issue 3's CPU scoring benchmark (tiny Llama), with the since-deleted ``shared_repeat`` mode."""
+    """The first CPU scoring benchmark (tiny Llama), with the since-deleted ``shared_repeat`` mode."""
     frame = pd.read_csv(root / BENCH / "scoring_cpu.csv")
     return cpu_table(scoring_rows(frame, ("naive", "shared_repeat", "shared"), 2), cost_growth(frame))
 
 
-def scoring_cpu_issue17(root: Path) -> str:
-    """Issue 17's rerun: ``shared`` picks its kernel."""
-    frame = pd.read_csv(root / BENCH / "scoring_cpu_issue17.csv")
+def scoring_cpu_rework(root: Path) -> str:
+    """The rerun after the scorer's rework: ``shared`` picks its kernel."""
+    frame = pd.read_csv(root / BENCH / "scoring_cpu_rework.csv")
     return cpu_table(scoring_rows(frame, ("naive", "shared"), 2), cost_growth(frame))
 
 
@@ -156,7 +157,7 @@ def e2e_rows(frame: pd.DataFrame, keys: Sequence[str], label: Callable[[pd.Serie
 
 
 def e2e_tiny_cpu(root: Path) -> str:
-    """Issue 17's end-to-end benchmark on the tiny model, three environments, both scorers."""
+    """The scorer rework's end-to-end benchmark on the tiny model, three environments, both scorers."""
     frame = pd.read_csv(root / BENCH / "e2e_tiny_cpu.csv")
     order = {name: rank for rank, name in enumerate([*E2E_CASES, "shared", "naive"])}
     frame = frame.sort_values(["env", "scorer"], key=lambda column: column.map(order))
@@ -279,8 +280,8 @@ MODEL_NAMES = {
 }
 
 
-# Targets of issue 29, keyed by (env, model, lora_layers): against the same lora_layers before the cache, and
-# against the all-block default before it (None: not a target of the issue).
+# Targets of the trunk cache, keyed by (env, model, lora_layers): against the same lora_layers before the cache,
+# and against the all-block default before it (None: not a target).
 TRUNK_TARGETS = {
     ("overcooked", "smollm2_fp32", "8"): (3.0, 3.0),
     ("overcooked", "smollm2_fp32", "15"): (3.0, 3.0),
@@ -293,7 +294,7 @@ TRUNK_TARGETS = {
 
 
 def trunk_cache_cpu(root: Path) -> str:
-    """Issue 29: the frozen trunk cached, before (the ref) and after at each lora_layers, and against the ref's
+    """The frozen trunk cached, before (the ref) and after at each lora_layers, and against the ref's
     all-block run of the same case; peak resident memory after, the cache at its default size."""
     frame = pd.read_csv(root / BENCH / "trunk_cache_cpu.csv", dtype={"lora_layers": str})
     ref = next(code for code in frame["code"].unique() if code != "this")
@@ -358,7 +359,7 @@ def trunk_cache_bf16_fix(root: Path) -> str:
 
 
 def seed_batch_cpu(root: Path) -> str:
-    """Issue 28: N seeds as one seed group against N processes sharing the cores, the same work."""
+    """Seed groups: N seeds as one seed group against N processes sharing the cores, the same work."""
     frame = pd.read_csv(root / BENCH / "seed_batch_cpu.csv")
     rows = []
     for (model, seeds), case in frame.groupby(["model", "seeds"], sort=False):
@@ -478,7 +479,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     f.__name__: f
     for f in (
         scoring_cpu,
-        scoring_cpu_issue17,
+        scoring_cpu_rework,
         scoring_cpu_fsdp2,
         e2e_tiny_cpu,
         e2e_smollm2_cpu,

@@ -12,18 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables.results import (
-    TEN_SEEDS,
-    archived_runs,
-    est,
-    interval,
-    probability_of_improvement,
-    status,
-    steps_to_target,
-    table,
-    ten_seed_scores,
-    training_return,
-)
+from doctables.common import archived_runs, est, status, steps_to_target, table, training_return
+from doctables.ten_seeds import TEN_SEEDS, ten_seed_scores
+from twosome.evaluation.statistics import interval, probability_of_improvement
 
 CAMPAIGN = "docs/data/smollm2_cpu"
 PLANNED = {"glam_goto": 10, "word_lr3e-4": 5, "word_lr1e-4": 5, "word_50k": 5}  # seeds per arm; otherwise 10

@@ -1,0 +1,173 @@
+"""What the tables of docs/RESULTS.md share: Markdown, the archived runs (analysis/archive_runs.py) as one row
+per run with returns as fractions of the task's optimal discounted return, and the statistics of docs/RESULTS.md's
+conventions: the seed is the unit (each run's episodes are aggregated first), IQM and mean over seeds with 95%
+stratified bootstrap intervals, probabilities of improvement with their status, Wilson intervals for one agent's
+success over episodes (twosome.evaluation.statistics). Each study's module (ten_seeds, glam, ...) registers its
+tables in its own ``TABLES``; ``analysis/docs_tables.py`` collects them."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from learning_curves import TARGET_FRACTION as TARGET  # noqa: E402  (why 0.97: learning_curves.py)
+
+from twosome.evaluation.statistics import Estimate, interval, probability_of_improvement, wilson
+from twosome.run_dir import RunDir
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def fmt_steps(steps: float) -> str:
+    return "never" if np.isnan(steps) else f"{steps:,.0f}"
+
+
+@cache
+def optimal_discounted(env_id: str, gamma: float) -> float:
+    from learning_curves import optimal_returns
+
+    return optimal_returns([env_id], "discounted_return", {env_id: gamma})[env_id]
+
+
+@cache
+def archived_runs(directory: Path) -> pd.DataFrame:
+    """One row per run archived in ``directory`` (analysis/archive_runs.py): the per-seed scalars the tables use,
+    returns as fractions of the task's optimal discounted return."""
+    rows = []
+    for summary_path in sorted(directory.glob("*/summary.json")):
+        run = summary_path.parent
+        s = json.loads(summary_path.read_text())
+        config = pd.json_normalize(_config(run))
+        if "env.gamma" not in config:
+            raise ValueError(f"{run / 'config.yaml'} has no env.gamma: the optimal return depends on it")
+        gamma = float(config["env.gamma"].iloc[0])
+        optimal = optimal_discounted(s["env_id"], gamma)
+        row = {
+            "run_name": s["run_name"],
+            "digest": s.get("weights_digest"),
+            "agent": s["agent"],
+            "norm": s["norm"],
+            "seed": s["seed"],
+            "env_steps": s["env_steps"],
+            "greedy": s["eval/discounted_return"] / optimal,
+            "sampled_success": s.get("sampled/success_rate", np.nan),
+            "sampled_episodes": s.get("sampled/episodes", 0),
+            "sampled_return": s.get("sampled/discounted_return", np.nan) / optimal,
+            "steps_to_target": np.nan,
+            "optimal": optimal,
+            "policy_lr": float(config.get("ppo.policy_lr", pd.Series([np.nan])).iloc[0]),
+            "model": s.get("model", "-"),
+            "algorithm": s.get("algorithm", "PPO"),
+            "wall_seconds": s.get("wall_seconds", np.nan),
+        }
+        if RunDir(run).metrics.exists():
+            m = pd.read_csv(RunDir(run).metrics)
+            evals = m.dropna(subset=["eval/discounted_return"])
+            hit = evals[evals["eval/discounted_return"] >= TARGET * optimal]["global_step"]
+            row["steps_to_target"] = float(hit.iloc[0]) if len(hit) else np.nan
+            row["metrics"] = m
+        elif row["greedy"] >= TARGET:
+            row["steps_to_target"] = 0.0
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _config(run: Path) -> dict:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.load(RunDir(run).config))
+
+
+def training_return(metrics: pd.DataFrame, upto: int, window: int = 2048) -> float:
+    """Mean discounted return of the training episodes that ended in the last ``window`` steps up to ``upto``
+    (episodes weighted by count within one run: the seed's own estimate); NaN where none ended (no measurement)."""
+    m = metrics.dropna(subset=["charts/episodes"])
+    m = m[(m.global_step > upto - window) & (m.global_step <= upto)]
+    episodes = m["charts/episodes"].sum()
+    return float((m["charts/discounted_return"] * m["charts/episodes"]).sum() / episodes) if episodes else np.nan
+
+
+def reached_cells(runs: pd.DataFrame) -> list[str]:
+    """How many seeds' greedy policy reached the target, and the median step at which they did."""
+    reached = runs.steps_to_target.dropna()
+    return [f"{len(reached)}/{len(runs)}", fmt_steps(reached.median()) if len(reached) else "never"]
+
+
+def est(values, statistic: str = "iqm") -> str:
+    values = [v for v in values if not np.isnan(v)]
+    return interval(values, statistic).text() if values else "n/a"
+
+
+def poi(x, y) -> Estimate:
+    return probability_of_improvement(list(x), list(y))
+
+
+# The equivalence margin on a probability of improvement: P within [0.4, 0.6] means neither arm's run beats the
+# other's in more than 60% of pairs. docs/RESULTS.md ("How to read these numbers") states it and why.
+EQUIVALENCE_MARGIN = 0.1
+
+
+def status(e: Estimate, seeds: int) -> str:
+    """The rule of "How to read these numbers": 'holds' (or 'reversed') only where the interval excludes 0.5;
+    'equivalent within +-d' only where the interval lies inside 0.5 +- d; otherwise 'not shown', with the seeds."""
+    if e.excludes(0.5):
+        return "**holds**" if e.value > 0.5 else "**reversed**"
+    if e.within(0.5, EQUIVALENCE_MARGIN):
+        return f"equivalent within ±{EQUIVALENCE_MARGIN:g} ({seeds} seeds)"
+    return f"not shown ({seeds} seeds)"
+
+
+def identical(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """The same seeds trained to the same weights (sha256 of the trained parameters in each summary)."""
+    pairs = a.merge(b, on="seed", suffixes=("_a", "_b"))
+    return len(pairs) == len(a) == len(b) and bool((pairs.digest_a.notna() & (pairs.digest_a == pairs.digest_b)).all())
+
+
+# --- counts over episodes: one agent, Wilson intervals ------------------------------------------------------------
+def successes(rate: float, episodes: float) -> int:
+    """The count behind a logged success rate (rates are means of 0/1 over ``episodes``)."""
+    k = rate * episodes
+    if abs(k - round(k)) > 1e-3:  # archived rates keep 6 significant digits
+        raise ValueError(f"success rate {rate} over {episodes} episodes is not a whole number of successes")
+    return int(round(k))
+
+
+def count(k: int, n: int) -> str:
+    """``k/n = rate [Wilson 95%]``."""
+    if n == 0:
+        return "no episode"
+    low, high = wilson(k, n)
+    return f"{k}/{n} = {k / n:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def count_rows(csv: Path) -> pd.DataFrame:
+    df = pd.read_csv(csv)
+    df["k"] = [successes(r, n) for r, n in zip(df.success_rate, df.episodes)]
+    return df
+
+
+LORA_TARGET = 0.95  # LoRA's learning check (3e) and the studies after it: steps to 95% of optimal
+
+
+def steps_to_fraction(metrics: pd.DataFrame, optimal: float, fraction: float, window: int = 1024) -> float:
+    """The first step at which the training episodes (actions sampled from the policy) that ended in the last
+    ``window`` steps average ``fraction`` of the optimal discounted return; NaN if never. Finer than the greedy
+    evaluations (every 2,048 steps) and about the sampled policy, as the success claims are."""
+    for step in metrics.dropna(subset=["charts/episodes"]).global_step:
+        if training_return(metrics, int(step), window) >= fraction * optimal:
+            return float(step)
+    return np.nan
+
+
+def steps_to_target(df: pd.DataFrame) -> tuple[list[float], list[float]]:
+    """Each run's steps to LORA_TARGET of optimal (NaN: never), and the same with a run that never gets there
+    counted as its budget (a lower bound)."""
+    steps = [steps_to_fraction(m, o, LORA_TARGET) for m, o in zip(df.metrics, df.optimal)]
+    return steps, [b if np.isnan(x) else x for x, b in zip(steps, df.env_steps)]
