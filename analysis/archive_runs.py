@@ -36,7 +36,7 @@ KEPT_COLUMNS = (
     "losses/entropy",
     "losses/kl_early_stop",
     "losses/policy_update_steps",
-    "charts/invalid_action_rate",  # agents that write their actions (issue 31)
+    "charts/invalid_action_rate",  # agents that write their actions (agent=generate, generate_rl)
     "charts/tokens_per_action",  # token-level algorithms
     "charts/trained_decisions",  # GiGPO: the share of decisions in complete episodes
 )

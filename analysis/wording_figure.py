@@ -1,4 +1,4 @@
-"""Success per wording (issue 31): one dot per seed and wording, the trained runs beside their untrained twin.
+"""Success per wording (prompt sensitivity): one dot per seed and wording, the trained runs beside their untrained twin.
 
     python analysis/wording_figure.py docs/data/prompt_robustness_tomato_salad.csv \
         --out docs/figures/prompt_robustness_tomato_salad
@@ -26,7 +26,7 @@ def labelled(rows: pd.DataFrame) -> pd.DataFrame:
     twin = df.agent == "zeroshot"
     df = df[~twin | (df.seed == df[twin].seed.min())]  # every twin is the same agent: one of them
     df["agent"] = df.agent.map(LABELS).fillna(df.agent)
-    if "train_wording" in df and df.train_wording.nunique() > 1:  # arms that trained in other wordings (issue 31)
+    if "train_wording" in df and df.train_wording.nunique() > 1:  # arms that trained in other wordings
         trained = df.agent != LABELS["zeroshot"]
         df.loc[trained, "agent"] = df.agent.str.removeprefix("trained ") + " trained on " + df.train_wording.astype(str)
     return df

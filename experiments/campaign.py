@@ -1,4 +1,5 @@
-"""Campaigns: a plan of sweeps that runs, a lease at a time, on a machine lent for minutes (issue 30).
+"""Campaigns: a plan of sweeps that runs in calls of limited length, on a machine available only for short sessions
+(a short cluster allocation, a rented or preemptible GPU), its results copied back to where the repository lives.
 
     python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"
     python experiments/campaign.py status experiments/campaigns/smollm2_gpu.yaml
@@ -11,11 +12,13 @@ sweep, ``parallel`` sweeps run at a time. ``run`` starts the sweeps in plan orde
 them: each run saves at the end of its update. The next call on the same machine resumes them (finished runs are
 kept, stopped ones resume from their checkpoints) and goes on down the plan. Every call ends by packing the runs that
 finished since the last pack (config, summary, metrics, status, log, adapter, critic head) into at most
-``MAX_PARTS`` gzipped tar files of at most ``PART_MB`` MiB, plus a status file: what the device tool brings back
-(8 files, 16 MiB each, 64 MiB together). Runs that do not fit wait for the next call. ``unpack`` copies each run's
-raw data into docs/data/<archive>/<run_name>/ as ``analysis/archive_runs.py`` does, and its weights into
-``artifacts/campaigns/<plan>/<run_name>/`` (ignored: 2 MB per SmolLM2 adapter would soon outgrow the 64 MiB working
-tree the device tool sends).
+``MAX_PARTS`` gzipped tar files of at most ``PART_MB`` MiB (``TOTAL_MB`` MiB together), plus a status file, under
+``--out``: a few small files, quick to copy back. They fit a transfer that limits file count or size (an upload
+cap, a job's output staging), and over a slow link a failed copy is redone one part at a time. The defaults fit 8
+files of 16 MiB, 64 MiB in all; change the constants for other limits. Runs that do not fit wait for the next call.
+``unpack`` copies each run's raw data into docs/data/<archive>/<run_name>/ as ``analysis/archive_runs.py`` does,
+and its weights into ``artifacts/campaigns/<plan>/<run_name>/`` (ignored by git: at 2 MB per SmolLM2 adapter,
+committed weights would soon make the repository slow to clone or to copy to another machine).
 """
 
 from __future__ import annotations
@@ -42,9 +45,11 @@ from twosome.fileio import DirectoryInUse, directory_lock  # noqa: E402
 from twosome.processes import attached_child, clock, supervise  # noqa: E402
 from twosome.training.checkpointing import atomic_write_text  # noqa: E402
 
-MAX_PARTS = 7  # the device tool brings back 8 files: these and the status file
-PART_MB = 15  # under its 16 MiB per file
-TOTAL_MB = 60  # under its 64 MiB together
+# What one call packs to copy back (``pack``): few files, each small, so that they fit a transfer limited in file
+# count and size, and a failed copy over a slow link is redone one part at a time. Runs that do not fit wait.
+MAX_PARTS = 7  # files per call; with the status file, 8
+PART_MB = 15  # MiB per file, under 16
+TOTAL_MB = 60  # MiB per call, all parts together, under 64
 RUN_FILES = (layout.CONFIG, layout.SUMMARY, layout.METRICS, layout.STATUS, layout.LOG, layout.CRITIC_HEAD)
 RUN_DIRS = (layout.ADAPTER,)
 WEIGHTS = layout.WEIGHTS
@@ -276,8 +281,9 @@ def run_members(run_dir: Path) -> list[Path]:
 
 
 def pack(plan: Plan, root: Path, out: Path, ledger: Ledger, repack: bool = False) -> list[Path]:
-    """Pack finished runs not packed before into gzipped tars under ``out``, within the device tool's limits, and
-    write ``<plan>-status.json``; return the files written. A run over a part's size is named and left."""
+    """Pack finished runs not packed before into gzipped tars under ``out``, within ``MAX_PARTS``, ``PART_MB`` and
+    ``TOTAL_MB``, and write ``<plan>-status.json``; return the files written. A run over a part's size is named and
+    left."""
     plan_dir = root / plan.name
     out.mkdir(parents=True, exist_ok=True)
     packed = set() if repack else set(ledger.packed)
@@ -376,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--root", type=Path, default=ROOT / "multirun" / "campaigns", help="where sweeps run")
         p.add_argument("--dry-run", action="store_true", help="run: print the commands")
     for p in (sub.choices["run"], sub.choices["pack"]):
-        p.add_argument("--out", type=Path, required=True, help="where the packed files go (on the device tool: $OUT)")
+        p.add_argument("--out", type=Path, required=True, help="where the packed files go (the folder to copy back)")
     sub.choices["pack"].add_argument("--repack", action="store_true", help="every finished run, packed before or not")
     r = sub.choices["run"]
     r.add_argument("--budget-s", type=float, default=540, help="seconds this call may take, packing included")

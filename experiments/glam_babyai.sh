@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GLAM's first claim at CPU scale (issue 20): an LLM as a causal GLAM on BabyAI-Text GoTo, one run per (model, seed):
+# GLAM's first claim at CPU scale: an LLM as a causal GLAM on BabyAI-Text GoTo, one run per (model, seed):
 # model=smollm2 (pretrained) against model=smollm2_random (the same architecture, random weights), and `scratch`,
 # PPO from scratch on the symbolic view. A run resumes from its directory: rerunning the same line after an
 # interruption continues where it stopped (SIGTERM saves first). docs/RESULTS.md has the tables and figures.

@@ -1,14 +1,15 @@
-"""What to run when a session is lent a GPU (issue 30): one call per step, each under the device tool's 10 minutes,
-what comes back written under ``--out`` (``$OUT`` there: ``<step>.csv``, ``<step>.log``,
-``<step>_environment.json``; run directories stay under ``--work``). In a lease's order:
+"""The GPU measurements to take when a GPU is available only briefly (a short allocation, a rented instance): one
+call per step, each kept under 10 minutes (``--budget-s``) so that a session cut short loses one step at most, each
+writing three small files to copy back under ``--out`` (``<step>.csv``, ``<step>.log``, ``<step>_environment.json``;
+run directories stay under ``--work``). In order:
 
     python experiments/gpu_lease.py levers --out "$OUT"   # 7B paper preset: chunk 4 / auto / top-8 LoRA; matmul rate
     python experiments/gpu_lease.py scoring --out "$OUT"  # scoring benchmark, 7B shape, 8 and 42 actions, 4 / 16 envs
     python experiments/gpu_lease.py seeds --out "$OUT"    # 10 SmolLM2 seeds in one group: aggregate env steps/s
     python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"  # the rest
 
-``--smoke`` runs the same steps on the CPU with the tiny model and tiny budgets (tests/test_gpu_lease.py), so a lease
-is never spent finding a typo.
+``--smoke`` runs the same steps on the CPU with the tiny model and tiny budgets (tests/test_gpu_lease.py), so no GPU
+time is spent finding a typo.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ PAPER = ["experiment=twosome_paper_tomato_salad"]
 SMOKE = ["trainer=cpu", "trainer.num_threads=1", "rollout.num_envs=2", "rollout.num_steps=8",
          "ppo.policy_minibatch_size=8", "ppo.value_minibatch_size=8"]  # fmt: skip
 LEVERS = {  # name: overrides on top of the paper preset (same mathematics unless the name says otherwise)
-    "chunk4": ["ppo.policy_chunk_size=4"],  # the paper's, as measured in issue 18
+    "chunk4": ["ppo.policy_chunk_size=4"],  # the paper's, as in the first 7B GPU measurement (docs/BENCHMARKS.md)
     "auto": ["ppo.policy_chunk_size=auto"],  # the whole minibatch of 32, halved on out-of-memory
     "auto_top8_other_math": ["ppo.policy_chunk_size=auto", "agent.policy.lora_layers=8"],  # + trunk cache
 }
@@ -46,7 +47,7 @@ def say(text: str) -> None:
 
 
 def run(cmd: list[str], log: Path, timeout: float) -> int:
-    """Run ``cmd``, its output appended to ``log`` (one log per step: the device tool brings back 8 files)."""
+    """Run ``cmd``, its output appended to ``log`` (one log per step, so a step leaves three files to copy back)."""
     say(" ".join(str(c) for c in cmd[1:]))
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
     with open(log, "a") as f:
@@ -163,7 +164,7 @@ def scoring(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame
 
 
 def seeds(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
-    """10 SmolLM2 TWOSOME seeds on Tomato Salad as one seed group on the GPU (issue 28's launcher)."""
+    """10 SmolLM2 TWOSOME seeds on Tomato Salad as one seed group on the GPU (hydra/launcher=seed_batch)."""
     cmd = [sys.executable, "-m", "twosome.bench.seed_batch", "--out", str(work / "seeds"), "--ways", "batched"]
     if smoke:
         cmd += ["--seeds", "2", "--models", "tiny", "--updates", "2", "--num-envs", "2", "--num-steps", "8"]

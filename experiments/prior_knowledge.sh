@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4 evidence: does the pretrained household model carry a useful prior for Overcooked Tomato Salad?
+# Does the pretrained household model carry a useful prior for Overcooked Tomato Salad?
 #   (a) untrained TWOSOME (zero-shot) vs a uniformly random policy, 100 evaluation episodes each
 #   (b) TWOSOME with the pretrained model vs the same architecture randomly initialised, 3 seeds each
 # Results: $OUT/a_zeroshot_vs_random and $OUT/b_pretrained_vs_random, with (b)'s curves by analysis/learning_curves.py.

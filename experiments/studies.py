@@ -1,4 +1,4 @@
-"""The 10-seed studies of issue 26 beyond the paper's comparison (which is ``compare.py --profile ten_seeds``):
+"""The 10-seed studies beyond the paper's comparison (which is ``compare.py --profile ten_seeds``):
 
     python experiments/studies.py poad          # POAD vs TWOSOME's PPO vs PPO on POAD's trie policy, 2 tasks
     python experiments/studies.py prior         # pretrained vs random-init default model, lr picked per model
@@ -87,8 +87,8 @@ LORA_ARMS = {"top8": "8", "top15": "15", "all": "null"}  # cheapest first: a ses
 
 
 def lora_check(extra: list[str], arms: list[str] | None = None) -> list[tuple[list[str], str]]:
-    """Issue 29's learning check: which blocks LoRA must adapt for SmolLM2 TWOSOME (word) to learn Tomato Salad; the
-    cheaper arms run their frozen trunk from the trunk cache. One sweep and one archive per arm."""
+    """The LoRA-blocks learning check: which blocks LoRA must adapt for SmolLM2 TWOSOME (word) to learn Tomato Salad;
+    the cheaper arms run their frozen trunk from the trunk cache. One sweep and one archive per arm."""
     out = []
     for arm, layers in LORA_ARMS.items():
         if arms and arm not in arms:
@@ -109,7 +109,7 @@ WORD_TOKEN_ARMS = ("word", "token")
 
 
 def word_token(extra: list[str], arms: list[str] | None = None) -> list[tuple[list[str], str]]:
-    """Issue 29, item 4: SmolLM2 TWOSOME at its default LoRA blocks (model=smollm2), word against token
+    """SmolLM2 TWOSOME at its default LoRA blocks (model=smollm2), word against token
     normalization, 5 seeds per task, the cheaper task first. One sweep and one archive per task and normalization."""
     out = []
     for task, overrides in WORD_TOKEN_TASKS.items():
@@ -131,11 +131,11 @@ MISALIGNMENT_TASKS = {
 
 
 def misalignment(extra: list[str]) -> list[tuple[list[str], str]]:
-    """Issue 31: the tiny model and SmolLM2 writing their actions, zero-shot, greedy and sampled, 100 episodes per
-    task. The TWOSOME tasks start every episode in the same state, so greedy generation there is one trajectory;
-    sampled generation gives 100 different ones. (Decoding is the agent's: the evaluation's own sampling, which
-    would repeat the greedy arm, is off.) A float32 base: model.dtype=auto measures the CPU at start-up, and bfloat16
-    could write other texts on another machine."""
+    """Action misalignment: the tiny model and SmolLM2 writing their actions, zero-shot, greedy and sampled, 100
+    episodes per task. The TWOSOME tasks start every episode in the same state, so greedy generation there is one
+    trajectory; sampled generation gives 100 different ones. (Decoding is the agent's: the evaluation's own sampling,
+    which would repeat the greedy arm, is off.) A float32 base: model.dtype=auto measures the CPU at start-up, and
+    bfloat16 could write other texts on another machine."""
     out = []
     for task, overrides in MISALIGNMENT_TASKS.items():
         job = [
@@ -151,8 +151,9 @@ def misalignment(extra: list[str]) -> list[tuple[list[str], str]]:
 
 
 def wording(extra: list[str]) -> list[tuple[list[str], str]]:
-    """Issue 31, part 3: TWOSOME (tiny model) trained on the canonical wording against a training paraphrase drawn per
-    episode (env.wording=random), 5 seeds each on Tomato Salad and Food Preparation. Then every run in every wording:
+    """Training on random paraphrases: TWOSOME (tiny model) trained on the canonical wording against a training
+    paraphrase drawn per episode (env.wording=random), 5 seeds each on Tomato Salad and Food Preparation. Then every
+    run in every wording:
     python -m twosome.evaluation.generalization multirun/wording/<task>/*/*/ --suite prompt_robustness --episodes 100"""
     out = []
     for task in ("tomato_salad", "food_preparation"):
@@ -170,7 +171,7 @@ GENERATE_RL_STEPS = 32768  # twice TWOSOME's budget on this task
 
 
 def generate_rl(extra: list[str]) -> list[tuple[list[str], str]]:
-    """Issue 31: the tiny model writes its actions on Tomato Salad and POAD's update trains the written tokens (an
+    """The tiny model writes its actions on Tomato Salad and POAD's update trains the written tokens (an
     invalid text penalized), 5 seeds at twice TWOSOME's budget; TWOSOME's are the 10-seed comparison's
     (docs/data/ten_seeds/tomato_salad)."""
     overrides = ["env=overcooked", "env.task=tomato_salad", "agent=generate_rl", "algo=poad", *GENERATE_RL]
@@ -179,7 +180,7 @@ def generate_rl(extra: list[str]) -> list[tuple[list[str], str]]:
 
 
 def gigpo(extra: list[str], tasks: list[str] | None = None) -> list[tuple[list[str], str]]:
-    """Issue 32: GiGPO on TWOSOME's word-normalized policy, 10 seeds per task, at the POAD study's budgets; PPO and
+    """GiGPO on TWOSOME's word-normalized policy, 10 seeds per task, at the POAD study's budgets; PPO and
     POAD are that study's runs (docs/data/poad_ten_seeds)."""
     out = []
     for task, overrides in TASKS.items():

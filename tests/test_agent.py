@@ -126,7 +126,7 @@ def test_lora_layers_out_of_range_is_refused_with_the_valid_range(tiny_model_dir
 
 
 def test_memoization_saves_forward_passes_in_a_rollout(tiny_model_dir):
-    """Issue 32: counted, not assumed. The toy task shows two states; a rollout of 8 decisions (of 2 environments
+    """Counted, not assumed. The toy task shows two states; a rollout of 8 decisions (of 2 environments
     each) without the memo makes a scoring forward and a critic forward per decision; with it, the distinct states
     are scored and featurized once (each a batch of both states at most)."""
     from toy_env import register

@@ -39,7 +39,7 @@ def test_learning_curves_group_runs_and_write_figures(tmp_path):
 
 def test_curves_carry_a_run_that_logged_no_final_episode_to_the_last_step(tmp_path):
     """A seed whose last episode ended before the final update is carried there: the last point averages every
-    seed, not only those whose episode happened to end in the final update (issue 26: a spike at the end)."""
+    seed, not only those whose episode happened to end in the final update (once: a spike at the end)."""
     fake_run(tmp_path / "a", 0, "word", [0.0, 0.2, 0.2, 0.2])
     fake_run(tmp_path / "b", 1, "word", [0.0, 0.6])
     df = learning_curves.smooth(learning_curves.load_runs([tmp_path]), window=1)
@@ -49,7 +49,7 @@ def test_curves_carry_a_run_that_logged_no_final_episode_to_the_last_step(tmp_pa
 
 def test_summary_table_reports_steps_to_the_target_fraction_of_optimal(tmp_path):
     """The target is 97% of optimal: a return of exactly 95% (VirtualHome's plan one decision too long) does not
-    count, whichever way it rounds (issue 26)."""
+    count, whichever way it rounds."""
     from twosome.envs.overcooked import optimal_return
 
     best = optimal_return("twosome/Overcooked-TomatoSalad-v0")[0]
@@ -88,7 +88,7 @@ def test_zero_shot_table_keeps_evaluations_only(tmp_path):
 
 
 def test_runs_of_different_configurations_are_not_pooled_and_untrained_runs_are_drawn(tmp_path):
-    """Issue 15.9: runs differing in a setting other than the seed were averaged as seeds; the title said "1 seeds ...
+    """Runs differing in a setting other than the seed were once averaged as seeds; the title said "1 seeds ...
     95% CI"; zero-shot runs were missing from the plot; a single evaluation point was invisible."""
     for name, seed, lr in [("a", 0, 0.01), ("b", 1, 0.01), ("c", 0, 0.001)]:
         fake_run(tmp_path / "sweep" / name, seed, "word", [0.0, 0.5, 1.0])
@@ -153,7 +153,7 @@ def test_legend_names_the_lm_of_text_agents_only(tmp_path):
 
 
 def test_the_wording_figure_draws_the_committed_rows_and_refuses_rows_without_wordings(tmp_path):
-    """analysis/wording_figure.py (issue 31) on the committed prompt-robustness rows, cut to two seeds."""
+    """analysis/wording_figure.py on the committed prompt-robustness rows, cut to two seeds."""
     import pytest
     import wording_figure
 
@@ -168,8 +168,8 @@ def test_the_wording_figure_draws_the_committed_rows_and_refuses_rows_without_wo
 
 
 def test_the_wording_figure_draws_runs_trained_in_other_wordings_as_separate_agents(tmp_path):
-    """The committed wording-training rows (issue 31, part 3): two arms of TWOSOME runs, told apart by the wording
-    they trained on; rows from before that column keep one label per agent."""
+    """The committed wording-training rows (training on random paraphrases): two arms of TWOSOME runs, told apart by
+    the wording they trained on; rows from before that column keep one label per agent."""
     import wording_figure
 
     root = Path(__file__).resolve().parent.parent
@@ -183,7 +183,7 @@ def test_the_wording_figure_draws_runs_trained_in_other_wordings_as_separate_age
 
 
 def test_the_misalignment_figure_draws_the_committed_runs_and_refuses_other_runs(tmp_path):
-    """analysis/misalignment_figure.py (issue 31) on the committed agent=generate runs; a directory of other runs is
+    """analysis/misalignment_figure.py on the committed agent=generate runs; a directory of other runs is
     refused, naming the file."""
     import json
 

@@ -1,6 +1,6 @@
-"""experiments/campaign.py (issue 30, item 3): a plan runs as far as a budget goes, a call cut off midway resumes on
-the next, finished runs come back packed within the device tool's limits, and unpack files them as archive_runs
-does."""
+"""experiments/campaign.py: a plan runs as far as a budget goes, a call cut off midway resumes on the next, finished
+runs come back packed in a few files of bounded size (PART_MB, MAX_PARTS, TOTAL_MB), and unpack files them as
+archive_runs does."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def test_a_call_cut_off_midway_resumes_on_the_next_and_every_run_comes_back(tiny
     while not list(root.glob("tiny/*/*/checkpoints/last.ckpt")):  # cut off once a run has saved
         assert first.poll() is None and time.monotonic() < deadline, first.stdout.read()
         time.sleep(0.2)
-    first.send_signal(signal.SIGKILL)  # the device tool's kill at its limit: no chance to pack
+    first.send_signal(signal.SIGKILL)  # killed outright at a time limit: no chance to pack
     first.wait()
     assert not list((tmp_path / "out1").glob("*.tar.gz"))
 
@@ -163,7 +163,7 @@ def fake_run(plan_dir: Path, sweep: str, name: str, mb: float) -> None:
     (run / "adapter" / "adapter_model.safetensors").write_bytes(os.urandom(int(mb * 2**20)))
 
 
-def test_packing_keeps_within_the_device_tools_limits_and_leaves_the_rest_for_the_next_call(tmp_path, monkeypatch):
+def test_packing_keeps_within_the_file_size_limits_and_leaves_the_rest_for_the_next_call(tmp_path, monkeypatch):
     monkeypatch.setattr(campaign, "PART_MB", 2)
     monkeypatch.setattr(campaign, "MAX_PARTS", 2)
     monkeypatch.setattr(campaign, "TOTAL_MB", 3)

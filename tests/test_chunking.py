@@ -1,4 +1,4 @@
-"""ppo.policy_chunk_size (issue 30, item 1): any chunk size gives the minibatch's gradient, and ``auto`` halves the
+"""ppo.policy_chunk_size: any chunk size gives the minibatch's gradient, and ``auto`` halves the
 chunk on an out-of-memory error and restarts the minibatch, ending where a run with that chunk from the start ends."""
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def test_auto_is_refused_with_fsdp():
 
 
 def test_the_update_context_always_holds_lists():
-    """Issue 32: Lightning gives a one-optimizer algorithm a bare optimizer and no schedulers as None; an algorithm
+    """Lightning gives a one-optimizer algorithm a bare optimizer and no schedulers as None; an algorithm
     always receives lists."""
     from twosome.rl.algorithm import UpdateContext
 

@@ -82,7 +82,7 @@ def test_slurm_launcher_values_follow_the_trainer_and_overrides():
 
 @pytest.mark.parametrize("trainer,gpus", [("cpu", None), ("fsdp_cpu", None), ("gpu", 1), ("gpu_cluster", 1)])
 def test_slurm_gpus_follow_the_accelerator(tmp_path, trainer, gpus):
-    """Issue 15.3: trainer=cpu asked for trainer.devices (1) GPUs, which a CPU partition refuses; now no GPU line."""
+    """trainer=cpu once asked for trainer.devices (1) GPUs, which a CPU partition refuses; now no GPU line."""
     from submitit.slurm.slurm import _make_sbatch_string
 
     slurm = launcher(compose_with_hydra("hydra/launcher=slurm", f"trainer={trainer}"))
@@ -176,7 +176,7 @@ def _preempted():
 
 
 def test_a_requeued_job_leaves_submitit_no_result_and_a_stopped_one_an_error(tmp_path):
-    """Issue 15.2: submitit's submitter reads a job's result pickle when the job's state is final; a requeued job
+    """submitit's submitter reads a job's result pickle when the job's state is final; a requeued job
     must write none (as submitit's own requeue, sys.exit(-1), does) or the submitter reports a failure while SLURM
     reruns the job. A job that SLURM did not requeue (scancel) does report its error."""
     import cloudpickle
@@ -199,7 +199,7 @@ def test_a_requeued_job_leaves_submitit_no_result_and_a_stopped_one_an_error(tmp
         preempted.result()
 
 
-# Issue 27.8: submitit's local jobs outlived a launcher stopped by kill or killed outright (its controllers are meant
+# submitit's local jobs once outlived a launcher stopped by kill or killed outright (its controllers are meant
 # to outlive the submitting process, and its jobs ignore SIGTERM). One evaluation-only job that runs for minutes.
 LONG_SWEEP = ("-m", "hydra/launcher=local", "agent=random", "env=virtualhome", "eval.episodes=5000", "seed=0")
 

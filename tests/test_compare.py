@@ -65,8 +65,8 @@ def study_jobs() -> dict[str, list]:
 
 @pytest.mark.parametrize("study", list(study_jobs()))
 def test_every_study_job_composes_validates_and_has_its_own_run_name(study):
-    """experiments/studies.py (issue 26): each job is a valid run that ends with 100 sampled episodes, and no two
-    jobs of a study archive under the same run name (the directory docs/data/<study>/<run_name>)."""
+    """experiments/studies.py (the 10-seed studies): each job is a valid run that ends with 100 sampled episodes, and
+    no two jobs of a study archive under the same run name (the directory docs/data/<study>/<run_name>)."""
     names = set()
     for cmd, archive in study_jobs()[study]:
         for job in sweep_members(cmd):
@@ -137,7 +137,7 @@ def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):
         studies.pick_learning_rates(tmp_path)
 
 
-# Issue 27.8: a comparison or study stopped (kill, Ctrl-C, a closed terminal) or killed outright took none of its
+# A comparison or study stopped (kill, Ctrl-C, a closed terminal) or killed outright once took none of its
 # running sweep along. The sweep here is a stand-in that records the signals it gets and ends, as a run does, after it
 # has "saved".
 STAND_IN = """

@@ -234,9 +234,9 @@ def test_ppo_batch_arithmetic():
 
 @pytest.mark.parametrize("agent", ["twosome", "zeroshot", "glam", "saycan"])
 def test_the_config_records_every_setting_that_shapes_the_saved_weights(agent):
-    """Issue 15.14: the critic's activation and bias came from code defaults, so a saved head would reload wrongly
+    """The critic's activation and bias once came from code defaults, so a saved head would reload wrongly
     once they changed. Every constructor argument but the model, the tokenizer, cache sizes and the seed group's
-    adapter name (a seed group sets it, issue 28) is in config.yaml."""
+    adapter name (a seed group sets it) is in config.yaml."""
     import inspect
 
     cfg = compose_cfg(f"agent={agent}")
@@ -248,7 +248,7 @@ def test_the_config_records_every_setting_that_shapes_the_saved_weights(agent):
 
 
 def test_the_readme_config_table_lists_every_choice():
-    """Issue 15.12: the README's table missed babyai_text, glam and the T5 models."""
+    """The README's table once missed babyai_text, glam and the T5 models."""
     readme = (CONF.parent / "README.md").read_text()
     rows = {}
     for line in readme.splitlines():
@@ -273,7 +273,7 @@ def test_the_light_config_module_agrees_with_the_modules_it_stands_in_for():
     assert light.SCORER_MODES == SCORING_MODES
 
 
-# Issue 15: docs/BABYAI_TEXT.md spelt `env.kwargs.num_distractors=16`, which Hydra refuses (the key is not in
+# docs/BABYAI_TEXT.md once spelt `env.kwargs.num_distractors=16`, which Hydra refuses (the key is not in
 # conf/env/babyai_text.yaml: adding one takes `+`). Every override and command the docs spell must compose.
 DOCS = [CONF.parent / "README.md", *sorted((CONF.parent / "docs").glob("*.md"))]
 BABYAI_GOTO = ["env=babyai_text", "env.task=goto"]

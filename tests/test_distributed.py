@@ -143,7 +143,7 @@ def test_transformer_blocks_needs_the_models_block_names():
 
 
 def test_two_fsdp_ranks_train_to_identical_weights(tmp_path, tiny_model_dir):
-    """The issue's check: two CPU ranks (gloo) train a few updates with the LM sharded; the ranks end with the same
+    """The end-to-end check: two CPU ranks (gloo) train a few updates with the LM sharded; the ranks end with the same
     weights (training checks their digests before saving) and the adapter moved away from its initialization."""
     run_dir = tmp_path / "fsdp"
     overrides = ("trainer=fsdp_cpu", "rollout.total_env_steps=256", "ppo.target_kl=null", "eval.every_updates=0")

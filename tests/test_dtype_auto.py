@@ -1,4 +1,4 @@
-"""model.dtype=auto: bfloat16 only where a start-up probe finds it faster (issue 26); both branches, probe mocked."""
+"""model.dtype=auto: bfloat16 only where a start-up probe finds it faster; both branches, probe mocked."""
 
 from __future__ import annotations
 

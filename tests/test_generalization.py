@@ -436,7 +436,7 @@ def test_saycan_is_not_applicable_where_the_action_count_differs():
 
 
 def test_prompt_robustness_evaluates_each_run_on_its_own_task_in_every_wording(tmp_path, monkeypatch):
-    """``@*`` (issue 31): the run's training task in each wording of its family, each a row of its own."""
+    """``@*`` (prompt sensitivity): the run's training task in each wording of its family, each a row of its own."""
     from twosome.envs.wording import names
     from twosome.evaluation.generalization import generalization
 

@@ -1,4 +1,4 @@
-"""agent=generate (issue 31): generated text is matched to a valid action after normalization, an invalid decision
+"""agent=generate: generated text is matched to a valid action after normalization, an invalid decision
 does nothing in the environment and is counted, bad limits are refused before anything is written."""
 
 from __future__ import annotations

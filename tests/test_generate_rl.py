@@ -1,4 +1,4 @@
-"""agent=generate_rl (issue 31): the LM writes its action and POAD's update trains the written tokens. The tokens a
+"""agent=generate_rl: the LM writes its action and POAD's update trains the written tokens. The tokens a
 rollout keeps are scored exactly as they were sampled, an update moves the policy toward the texts with the higher
 advantage, a run writes its invalid-action rate, and the wrong algorithm or strategy is refused before anything is
 written."""

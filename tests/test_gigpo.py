@@ -1,4 +1,4 @@
-"""GiGPO (issue 32): critic-free advantages from episode groups and anchor states, against hand-computed groups; an
+"""GiGPO: critic-free advantages from episode groups and anchor states, against hand-computed groups; an
 agent's critic is never called; the toy task is learned."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""experiments/gpu_lease.py (issue 30): every step of a GPU lease runs end to end on the CPU (--smoke), so a lease is
-not spent on a typo, and what comes back stays within the device tool's 8 files. (The scoring step is marked slow:
+"""experiments/gpu_lease.py: every step of the GPU measurements runs end to end on the CPU (--smoke), so no GPU time
+is spent on a typo, and each step writes only its three small files under --out. (The scoring step is marked slow:
 the scoring benchmark has its own tests.)"""
 
 from __future__ import annotations

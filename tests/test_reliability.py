@@ -67,7 +67,7 @@ def start_two_job_sweep(tmp_path: Path, model_dir: Path):
 
 
 def test_sigterm_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
-    """Issue 15.1: Lightning turns SIGTERM into SIGTERMException (exit status 0, nothing saved) and Hydra's launcher
+    """Lightning turns SIGTERM into SIGTERMException (exit status 0, nothing saved) and Hydra's launcher
     then starts no other job. Now: the update ends, the checkpoint is written, status says preempted, the sweep
     stops with a non-zero status and its table, and the same command resumes and ends as an uninterrupted run."""
     sweep, args, proc, job0 = start_two_job_sweep(tmp_path, tiny_model_dir)
@@ -90,7 +90,7 @@ def test_sigterm_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_
 
 
 def test_ctrl_c_saves_stops_the_sweep_and_the_same_command_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
-    """Issue 27.7: Ctrl-C exited 1 silently, status.json said ``failed: SystemExit: 1`` and a sweep wrote no table.
+    """Ctrl-C once exited 1 silently, status.json said ``failed: SystemExit: 1`` and a sweep wrote no table.
     Now Ctrl-C (SIGINT to the process group, as a terminal sends it) is SIGTERM's twin: the update ends, the checkpoint
     is written, status says interrupted, the sweep stops with its table and names the command that finishes it."""
     sweep, args, proc, job0 = start_two_job_sweep(tmp_path, tiny_model_dir)
@@ -131,7 +131,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_same_command_resumes_exactly(tmp_
 
 
 def test_a_requeued_job_reads_preempted_and_ends_without_a_result(tmp_path, monkeypatch):
-    """Issue 15.2: after a requeue (submitit's handler exits with SystemExit(-1)) status.json said
+    """After a requeue (submitit's handler exits with SystemExit(-1)) status.json once said
     ``failed: SystemExit: -1``. ``Requeued`` is a SystemExit, not an Exception: Hydra's job runner and submitit record
     no result for it, so the submitting process waits for the requeued job instead of reporting a failure."""
     import twosome.training.train as train_module
@@ -179,7 +179,7 @@ def test_an_interrupted_checkpoint_write_keeps_the_previous_checkpoint(tmp_path,
 
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_atomically_written_files_respect_the_umask(tmp_path, umask, mode):
-    """Issue 15.4: mkstemp's 0600 made config, status, summary, checkpoints (and metrics.csv after a resume) unreadable
+    """mkstemp's 0600 once made config, status, summary, checkpoints (and metrics.csv after a resume) unreadable
     to colleagues whatever the umask."""
     from twosome.training.checkpointing import atomic_write_text
 
@@ -402,7 +402,7 @@ def test_sigterm_inside_a_slurm_job_saves_and_ends_as_slurm_decided(tmp_path, mo
 
 
 def test_a_checkpoint_written_before_the_neutral_run_state_key_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
-    """Issue 32: checkpoints now keep the run state under ``run_state``; one written under ``ppo_run`` (every
+    """Checkpoints now keep the run state under ``run_state``; one written under ``ppo_run`` (every
     checkpoint before) still resumes, bit for bit."""
     args = small_run(tiny_model_dir, tmp_path / "run")
     proc = start(args, tmp_path)

@@ -1,4 +1,4 @@
-"""One forward, rows through different LoRA adapters of one base model (issue 28, seeds batched through one LM): the
+"""One forward, rows through different LoRA adapters of one base model (seeds batched through one LM): the
 scores, hidden states and gradients equal those of each adapter's rows scored on their own."""
 
 from __future__ import annotations

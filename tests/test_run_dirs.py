@@ -1,4 +1,4 @@
-"""Run directories and the first hour of a new user (issue 15, items 6-9, 12, 13): a run directory is locked, a
+"""Run directories and the first hour of a new user: a run directory is locked, a
 rejected command writes nothing, names are safe, small mistakes get clear messages, --help and config errors are
 fast (no torch), a finished run prints its summary."""
 
@@ -177,7 +177,7 @@ def test_small_mistakes_name_the_key(override, message):
         validate(compose_cfg(override))
 
 
-# Issue 27.9, 10, 13: values on the newer keys were refused only after the run directory was written and the LM
+# Values on the newer keys were once refused only after the run directory was written and the LM
 # loaded (or, for a key added with +, never: the run trained to the end with it ignored).
 LATE_MISTAKES = [
     ("agent.policy.lora_layers=0", "agent.policy.lora_layers=0 is not valid; valid: null .* from 1 to 4"),

@@ -1,4 +1,4 @@
-"""Every documented script starts (issue 15.10: analysis/inspect_policy.py imported a function that no longer
+"""Every documented script starts (analysis/inspect_policy.py once imported a function that no longer
 existed, and nothing ran it). Each script in analysis/ and experiments/ answers --help; the ones that read a run
 also run on a tiny real one."""
 
@@ -55,7 +55,7 @@ def run_shell_script(script: Path, arg: str, tmp_path: Path) -> tuple[subprocess
 
 @pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_shell_script_answers_help_without_starting_anything(script, tmp_path):
-    """Issue 15: ``bash experiments/prior_knowledge.sh --help`` ignored --help and started hours of runs."""
+    """``bash experiments/prior_knowledge.sh --help`` once ignored --help and started hours of runs."""
     proc, record, out = run_shell_script(script, "--help", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "usage:" in proc.stdout and script.name in proc.stdout, proc.stdout
@@ -127,7 +127,7 @@ def test_learning_curves_reads_a_run(finished_run, tmp_path):
     "script,name", [("generalization_table.py", "generalization.csv"), ("retention_table.py", "retention.json")]
 )
 def test_table_scripts_explain_a_directory_or_an_empty_input(tmp_path, script, name):
-    """Issue 15.9: both crashed with a traceback on a directory or an empty file."""
+    """Both once crashed with a traceback on a directory or an empty file."""
     script = ROOT / "analysis" / script
     proc = run_script(script, str(tmp_path), "--out", str(tmp_path / "t"))
     assert proc.returncode != 0 and f"{tmp_path} is a directory without {name}" in proc.stderr

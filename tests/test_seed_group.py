@@ -1,4 +1,4 @@
-"""Seed groups (issue 28): N runs of one configuration in one process through one frozen LM are the N runs alone.
+"""Seed groups: N runs of one configuration in one process through one frozen LM are the N runs alone.
 
 Tolerance: a member's rows are scored in one forward with the other members' rows (one padded batch), so its
 log-likelihoods differ from a lone run's in the last float32 bits (measured: at most 5e-6 in any metric after six

@@ -65,7 +65,8 @@ def test_twosome_ppo_learns_the_toy_task(tmp_path, tiny_model_dir):
     summary = train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
     import pandas as pd
 
-    # The final sampled evaluation (issue 26): its own episodes, in the summary and the last metrics row.
+    # The final sampled evaluation (what success claims rest on): its own episodes, in the summary and the last
+    # metrics row.
     assert summary["sampled/episodes"] == 24 and summary["sampled/episodic_return"] >= 3.0
     assert summary["eval/episodes"] == 16
 
@@ -102,7 +103,7 @@ class CriticFreeAgent(ActorCritic):
 
 
 def test_an_algorithm_that_needs_no_values_collects_rollouts_without_a_critic():
-    """Issue 32: ``values=False`` (``Algorithm.needs_values``) never calls the critic, so an agent may have none."""
+    """``values=False`` (``Algorithm.needs_values``) never calls the critic, so an agent may have none."""
     env_id = register()
     envs = make_vector_env(env_id, 2, {"horizon": 3})
     with pytest.raises(NotImplementedError):

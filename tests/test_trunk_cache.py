@@ -1,4 +1,4 @@
-"""The frozen trunk cached (issue 29): with LoRA on the top block only, scores, hidden states and LoRA gradients equal
+"""The frozen trunk cached: with LoRA on the top block only, scores, hidden states and LoRA gradients equal
 the uncached forward's, whether the rows' trunk is computed (a miss) or read (a hit), in any batch composition; a
 cache too small to hold a row changes nothing."""
 

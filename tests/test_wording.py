@@ -1,4 +1,4 @@
-"""env.wording (issue 31): every paraphrase keeps the environment's states, transitions and rewards (random play,
+"""env.wording: every paraphrase keeps the environment's states, transitions and rewards (random play,
 side by side with the environment it rewords), keeps its actions distinguishable, really rewords, and is refused by
 name when unknown."""
 

@@ -1,4 +1,4 @@
-"""``hydra/launcher=local``: submitit's local executor, with jobs that end with their launcher (issue 27.8). Here, in
+"""``hydra/launcher=local``: submitit's local executor, with jobs that end with their launcher. Here, in
 the ``hydra_plugins`` namespace, because Hydra instantiates launchers from there only.
 
 submitit starts every job under a controller process meant to outlive the submitting one, and its jobs ignore

@@ -1,4 +1,4 @@
-"""Processes that end with the process that started them (issue 27.8): a sweep driver (experiments/compare.py) or a
+"""Processes that end with the process that started them: a sweep driver (experiments/compare.py) or a
 launcher killed by ``kill`` or SIGKILL must not leave its training jobs running unseen. Linux only (``/proc``,
 ``prctl``), as the rest of the suite's process handling (``fcntl`` locks); elsewhere the helpers do nothing."""
 

@@ -1,4 +1,4 @@
-"""An LM that writes its action instead of scoring a list (issue 31, ``agent=generate``): the measure of the
+"""An LM that writes its action instead of scoring a list (``agent=generate``): the measure of the
 misalignment TWOSOME starts from. After the same prompt TWOSOME scores, the LM (with a trained run's adapter, or
 without) generates up to the end of the line or ``max_new_tokens``, greedily or sampled (``decoding``); the text
 becomes the valid action it names after normalization (``match_action``), or the extra "invalid" index that the
@@ -210,7 +210,7 @@ class GenerateAgent(EvaluationOnly):
 
 
 class GenerateRLAgent(ActorCritic):
-    """The writer trained by reward (issue 31, ``agent=generate_rl``, trained with ``algo=poad``): the same LM with a
+    """The writer trained by reward (``agent=generate_rl``, trained with ``algo=poad``): the same LM with a
     LoRA adapter writes its action, sampled token by token (``act``), and a token-level algorithm trains those tokens
     (``token_outputs``: their log-probabilities under the full vocabulary, not a candidate list) with a token critic
     on the adapted LM's hidden states, as POAD's. An action that names no valid one is an invalid decision (penalized

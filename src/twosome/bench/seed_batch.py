@@ -1,4 +1,4 @@
-"""Seeds batched through one model against separate processes (issue 28): the same total work both ways.
+"""Seeds batched through one model against separate processes: the same total work both ways.
 
     python -m twosome.bench.seed_batch --out results/bench_seed_batch --seeds 2 --models tiny,smollm2_fp32 --updates 4
 

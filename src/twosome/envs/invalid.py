@@ -1,4 +1,4 @@
-"""Actions given as free text (issue 31): an environment that lets a decision be invalid without acting (the agent
+"""Actions given as free text: an environment that lets a decision be invalid without acting (the agent
 that writes its actions, and what counts as a valid action's text: agents/generate.py).
 
 TWOSOME scores a fixed list of valid actions, so its policy cannot write an action the environment cannot execute;

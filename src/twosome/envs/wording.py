@@ -1,4 +1,4 @@
-"""Meaning-preserving rewordings of what an environment shows (issue 31, ``env.wording=<name>``): the measure of the
+"""Meaning-preserving rewordings of what an environment shows (``env.wording=<name>``): the measure of the
 prompt sensitivity TWOSOME names as a limit and never tests.
 
 A wording is data, beside each family's environments (``<family>/wordings.yaml``): regular-expression rules applied in

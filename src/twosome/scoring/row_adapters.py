@@ -1,4 +1,4 @@
-"""Rows of one forward pass through different LoRA adapters of one base model (issue 28: seeds batched through one
+"""Rows of one forward pass through different LoRA adapters of one base model (seeds batched through one
 frozen LM, each row through its own run's adapter; the idea of S-LoRA/punica's batched LoRA).
 
 peft computes such a mixed batch in every LoRA layer when the layer's forward receives ``adapter_names`` (one name

@@ -1,4 +1,4 @@
-"""The frozen trunk, computed once per row (issue 29).
+"""The frozen trunk, computed once per row (LoRA on the top blocks only, as in the LoRA-blocks check).
 
 When LoRA adapts only the blocks from ``first`` upward (``agent.policy.lora_layers``), the hidden states entering
 block ``first`` depend on the row's tokens, positions and attention mask alone: they are the same in the rollout, the

@@ -1,5 +1,5 @@
 """Seed groups: training runs of one configuration that differ only in their seeds, in one process through one frozen
-LM (issue 28; the idea of PureJaxRL's vectorized seeds, with S-LoRA/punica's batched LoRA for the forward pass).
+LM (the idea of PureJaxRL's vectorized seeds, with S-LoRA/punica's batched LoRA for the forward pass).
 
 Each member is the run it would be alone, in its own run directory: its own adapter on the shared LM (every row it
 scores goes through it, ``scoring/row_adapters.py``), critic, optimizers, learning-rate schedule, environments and

@@ -206,9 +206,9 @@ LAUNDRY = container_task(
     "heat up the clothes in the washing machine",  # sic (ADRL)
     _ADRL.format("laundry"),
 )
-# The nonce-word control (issue 26): Food Preparation with invented words for its objects (GLAM's "dax" and
-# "blicket" style), same dynamics. An agent whose transfer to Cheese or Pizza comes from knowing the words should
-# lose it here; one that keys on the action list's structure should not.
+# The nonce-word control (unseen tasks, docs/RESULTS.md): Food Preparation with invented words for its objects
+# (GLAM's "dax" and "blicket" style), same dynamics. An agent whose transfer to Cheese or Pizza comes from knowing
+# the words should lose it here; one that keys on the action list's structure should not.
 NONCE_ITEM = container_task(
     "twosome/VirtualHome-NonceItem-v0",
     "blicket",
