@@ -6,8 +6,8 @@
 
 The agent is rebuilt with ``load_run`` (``--untrained``: without its trained weights). Every decision is one
 frame: on the left the environment (Overcooked: the kitchen grid; VirtualHome: the rooms and what is in them;
-BabyAI-Text: minigrid's picture), on the right the prompt and every valid action's probability, the chosen one
-highlighted. A last frame shows the state the episode ended in. ``episode.json`` beside the GIF holds, per step,
+BabyAI-Text: minigrid's picture; TextWorld: the game's screen), on the right the prompt and every valid action's
+probability, the chosen one highlighted. A last frame shows the state the episode ended in. ``episode.json`` beside the GIF holds, per step,
 the prompt, the actions, their validity and probabilities, the chosen action and the reward.
 """
 
@@ -34,14 +34,19 @@ from twosome.envs.contract import read_decision, read_step
 from twosome.evaluation.generalization import load_run
 from twosome.training.vector_env import single_obs_batch
 
-FAMILIES = {"twosome/Overcooked-": "overcooked", "twosome/VirtualHome-": "virtualhome", "twosome/BabyAI-": "babyai"}
-RENDER_MODE = {"overcooked": "ansi", "virtualhome": "ansi", "babyai": "rgb_array"}
+FAMILIES = {
+    "twosome/Overcooked-": "overcooked",
+    "twosome/VirtualHome-": "virtualhome",
+    "twosome/BabyAI-": "babyai",
+    "twosome/TextWorld-": "textworld",
+}
+RENDER_MODE = {"overcooked": "ansi", "virtualhome": "ansi", "babyai": "rgb_array", "textworld": "ansi"}
 PROMPT_WIDTH, PROMPT_LINES = 84, 20
 
 
 # ------------------------------------------------------------------------------------------------ playing
 def family_of(env_id: str) -> str:
-    """'overcooked', 'virtualhome' or 'babyai', from the env id's prefix."""
+    """'overcooked', 'virtualhome', 'babyai' or 'textworld', from the env id's prefix."""
     for prefix, family in FAMILIES.items():
         if env_id.startswith(prefix):
             return family
@@ -63,6 +68,8 @@ def snapshot(env: gym.Env, family: str) -> dict[str, Any]:
         return {"world": base.world.clone(), "text": env.render()}
     if family == "virtualhome":
         return {"world": base.world.copy(), "text": env.render()}
+    if family == "textworld":
+        return {"text": env.render()}
     return {"image": env.render(), "text": base.level.mission}
 
 
@@ -205,7 +212,19 @@ def draw_babyai(ax, scene: dict[str, Any]) -> None:
     ax.set_yticks([])
 
 
-DRAWERS = {"overcooked": draw_overcooked, "virtualhome": draw_virtualhome, "babyai": draw_babyai}
+def draw_text_game(ax, scene: dict[str, Any]) -> None:
+    """A text game's screen (TextWorld): the score, the room and the inventory in the game's words."""
+    lines = [w for part in scene["text"].split("\n") for w in (textwrap.wrap(part, 64) or [""])]
+    ax.text(0.0, 1.0, "\n".join(lines[:40]), va="top", fontsize=9, family="monospace", transform=ax.transAxes)
+    ax.axis("off")
+
+
+DRAWERS = {
+    "overcooked": draw_overcooked,
+    "virtualhome": draw_virtualhome,
+    "babyai": draw_babyai,
+    "textworld": draw_text_game,
+}
 
 
 # ------------------------------------------------------------------------------------------------ frames

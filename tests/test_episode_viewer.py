@@ -27,8 +27,8 @@ def run_dir(tmp_path_factory, tiny_model_dir) -> Path:
 
 @pytest.mark.parametrize(
     "env_id",
-    [None, "twosome/VirtualHome-Cheese-v0", "twosome/BabyAI-GoTo-v0"],
-    ids=["overcooked-tomato-salad", "virtualhome-cheese", "babyai-goto"],
+    [None, "twosome/VirtualHome-Cheese-v0", "twosome/BabyAI-GoTo-v0", "twosome/TextWorld-Cooking-v0"],
+    ids=["overcooked-tomato-salad", "virtualhome-cheese", "babyai-goto", "textworld-cooking"],
 )
 def test_viewer_writes_one_frame_per_step_and_a_consistent_json(run_dir, tmp_path, env_id):
     out = tmp_path / "episode.gif"

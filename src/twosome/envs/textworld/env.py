@@ -52,7 +52,7 @@ class TextWorldCookingEnv(gym.Env):
     the game's answers; and TWOSOME's closing "your next step is to", which each command completes.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
     # what an evaluation on another split takes from the training run's options (twosome.evaluation.generalization)
     carried_to_other_tasks = (
         "num_games", "recipe", "take", "go", "open", "cook", "cut", "drop", "max_steps", "max_actions",
@@ -196,9 +196,13 @@ class TextWorldCookingEnv(gym.Env):
             self._read(game_state)
 
     def render(self):
-        if self.render_mode == "ansi":
-            return self.prompt() + "\n" + "\n".join(f"  [{i}] {c}" for i, c in enumerate(self.commands))
-        return None
+        """``ansi``: the game's screen as a player sees it (the score, the room, the inventory); the prompt and the
+        commands are the decision's, in ``info``."""
+        if self.render_mode != "ansi":
+            return None
+        s = self._state
+        score = f"Score {int(s.score or 0)} of {int(s.max_score or 0)}, {self.elapsed_steps} commands"
+        return "\n\n".join([score, clean(s.description), clean(s.inventory)])
 
     def close(self):
         if self._game is not None:
