@@ -7,8 +7,9 @@
 The agent is rebuilt with ``load_run`` (``--untrained``: without its trained weights). Every decision is one
 frame: on the left the environment (Overcooked: the kitchen grid; VirtualHome: the rooms and what is in them;
 BabyAI-Text: minigrid's picture; TextWorld: the game's screen), on the right the prompt and every valid action's
-probability, the chosen one highlighted. A last frame shows the state the episode ended in. ``episode.json`` beside the GIF holds, per step,
-the prompt, the actions, their validity and probabilities, the chosen action and the reward.
+probability, the chosen one highlighted. A last frame shows the state the episode ended in. ``episode.json``
+beside the GIF holds, per step, the prompt, the actions, their validity and probabilities, the chosen action and
+the reward.
 """
 
 from __future__ import annotations
