@@ -59,3 +59,7 @@ class Algorithm(Protocol):
     def update(self, rollout: Rollout, ctx: UpdateContext) -> dict[str, float]:
         """One update from ``rollout``; returns metrics named as in the literature (``losses/...``,
         ``charts/...``)."""
+
+    # Optional: ``nothing_trained(metrics: pandas.DataFrame) -> str | None``, why a finished run's updates (the rows of
+    # its metrics) trained on no decision, or None. An algorithm that can train on nothing and still end (GiGPO,
+    # where no episode ends inside a rollout) defines it; the run then ends "failed" with that reason.

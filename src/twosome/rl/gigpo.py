@@ -187,3 +187,14 @@ class GiGPO(PPO):
 
     def batch_metrics(self, batch: dict) -> dict[str, float]:
         return {"charts/trained_decisions": float(batch["trained"].float().mean())}
+
+    def nothing_trained(self, metrics) -> str | None:
+        """Why no update trained on any decision, read from the run's metrics table (None: some update did)."""
+        column = "charts/trained_decisions"
+        shares = metrics[column].dropna() if column in metrics else []
+        if len(shares) and (shares == 0).all():
+            return (
+                "no episode ended inside a rollout, and GiGPO trains only episodes that end inside one: raise "
+                "rollout.num_steps above the task's episode length"
+            )
+        return None

@@ -264,7 +264,7 @@ class SeedGroupModule(pl.LightningModule):
         for logger in m.loggers:
             logger.save()  # the metrics check_something_trained reads
         try:
-            single.check_something_trained(m.run_dir, m.cfg)
+            single.check_something_trained(m.run_dir, m.cfg, m.module.algorithm)
         except single.NothingTrained as err:
             self.fail(m, err)
             return

@@ -260,7 +260,7 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
         trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, **trainer_overrides)
         trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
-        check_something_trained(run_dir, cfg)
+        check_something_trained(run_dir, cfg, module.algorithm)
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         episodes = run.eval.episodes + run.eval.final_sampled_episodes
@@ -275,21 +275,20 @@ class NothingTrained(RuntimeError):
     """A run whose every update trained on no decision: its weights are the untrained ones."""
 
 
-def check_something_trained(run_dir: Path, cfg: DictConfig) -> None:
-    """An algorithm that trains only on complete episodes (GiGPO: ``charts/trained_decisions``) trains nothing when
-    no episode ends inside a rollout; such a run must not end as if it had trained."""
+def check_something_trained(run_dir: Path, cfg: DictConfig, algorithm) -> None:
+    """A run whose algorithm says its updates trained on nothing (``Algorithm.nothing_trained``, e.g. GiGPO when no
+    episode ends inside a rollout) must not end as if it had trained."""
+    why = getattr(algorithm, "nothing_trained", None)
     metrics = RunDir(run_dir).metrics
-    if not metrics.is_file():
+    if why is None or not metrics.is_file():
         return
     import pandas as pd
 
-    column = "charts/trained_decisions"
-    table = pd.read_csv(metrics)
-    if column in table and table[column].notna().any() and (table[column].dropna() == 0).all():
+    reason = why(pd.read_csv(metrics))
+    if reason is not None:
         raise NothingTrained(
-            f"no update of this run trained on any decision: no episode ended inside a rollout of "
-            f"rollout.num_steps={cfg.rollout.num_steps} decisions, and {cfg.algo._target_.rpartition('.')[2]} trains "
-            "only episodes that end inside a rollout. Raise rollout.num_steps above the task's episode length"
+            f"no update of this run trained on any decision (rollout.num_steps={cfg.rollout.num_steps} decisions per "
+            f"environment): {reason}"
         )
 
 
