@@ -169,3 +169,20 @@ def test_twosome_trains_on_it_and_a_killed_run_resumes_exactly(tmp_path, tiny_mo
     resumed = run_cli(*args, cwd=tmp_path)
     assert resumed.returncode == 0 and "Resuming" in resumed.stdout, resumed.stderr[-3000:]
     same_results(tmp_path / "whole", tmp_path / "killed")
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [["agent=glam", "norm=none"], ["algo=gigpo", "rollout.num_steps=32"], ["agent=drrn"], ["agent=generate"]],
+    ids=["glam", "gigpo", "drrn", "generate"],
+)
+def test_the_other_agents_and_algorithms_run_on_the_games(tmp_path, tiny_model_dir, game_dir, choice):
+    """One short run each: GLAM, GiGPO (critic-free, whole episodes), the from-scratch text baseline and the agent
+    that writes its commands (evaluation only) read the games as the other text environments."""
+    args = small_run(tiny_model_dir, tmp_path / "run", "env=textworld", "env.kwargs.num_games=1",
+                     f"env.kwargs.game_dir={game_dir}", "rollout.total_env_steps=64", "eval.every_updates=0",
+                     "checkpoint.every_updates=0", *choice)  # fmt: skip
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["env_id"] == "twosome/TextWorld-Cooking-v0" and summary["eval/episodes"] >= 1
