@@ -145,7 +145,7 @@ def smollm2_cpu_dtype(root: Path) -> str:
             )
         e = probability_of_improvement(list(pairs.sampled_success_f32), list(pairs.sampled_success_bf16))
         claims.append([f"{TASKS[task]}, {ARMS[arm]}: float32 ends with more sampled success than bfloat16",
-                       e.text(), status(e, len(pairs))])  # fmt: skip
+                       e.text(), campaign_status(e, len(pairs))])  # fmt: skip
     if not rows:
         return "Not run yet: no seed in both dtypes.\n"
     out = table(["task", "arm", "seed", "bfloat16: final sampled success", "float32: final sampled success"], rows)
@@ -185,7 +185,7 @@ def smollm2_cpu_unseen(root: Path) -> str:
                else "not run"]  # fmt: skip
         if len(twin_cells) and task != "twosome/VirtualHome-FoodPreparation-v0":
             e = probability_of_improvement(list(cells.success_rate), list(twin_cells.success_rate))
-            row += [e.text(), status(e, min(len(cells), len(twin_cells)))]
+            row += [e.text(), campaign_status(e, min(len(cells), len(twin_cells)))]
             scores["trained"][task], scores["twin"][task] = list(cells.success_rate), list(twin_cells.success_rate)
         else:
             row += ["-", "-"]
@@ -193,7 +193,7 @@ def smollm2_cpu_unseen(root: Path) -> str:
     if len(scores["trained"]) > 1:
         e = probability_of_improvement(scores["trained"], scores["twin"])
         n = min(len(v) for v in scores["trained"].values())
-        rows.append([f"**all {len(scores['trained'])} other tasks**", "", "", "", e.text(), status(e, n)])
+        rows.append([f"**all {len(scores['trained'])} other tasks**", "", "", "", e.text(), campaign_status(e, n)])
     header = ["task", "trained, sampled success IQM [95% CI]", "... seeds whose greedy policy is optimal",
               "untrained twin", "P(trained > untrained) [95% CI]", "status"]  # fmt: skip
     return table(header, rows)
