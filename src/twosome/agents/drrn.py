@@ -10,6 +10,7 @@ a word): no vocabulary is built or stored, so the agent runs on every environmen
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -26,6 +27,7 @@ WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
 WEIGHTS = "drrn_agent.pt"
 
 
+@functools.lru_cache(maxsize=65536)
 def bucket(word: str, buckets: int) -> int:
     """A word's embedding row: a stable hash (Python's own ``hash`` changes from process to process)."""
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little") % buckets

@@ -155,7 +155,8 @@ class TextWorldCookingEnv(gym.Env):
         self.past: list[tuple[str, str]] = []
         self.recipe = ""
         self.elapsed_steps = 0
-        return self.prompt(), self._info()
+        info = self._info()
+        return info["prompt"], info
 
     def step(self, action):
         index = check_action(action, self.max_actions, "action slots")
@@ -178,7 +179,7 @@ class TextWorldCookingEnv(gym.Env):
         truncated = not terminated and self.elapsed_steps >= self.max_steps
         reward = float(int(state.score or 0) - before)
         info = step_info(self._info(), 1, success, command=command)
-        return self.prompt(), reward, terminated, truncated, info
+        return info["prompt"], reward, terminated, truncated, info
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (a checkpoint keeps its environments): TextWorld's running game is not, so the state keeps the
