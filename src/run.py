@@ -27,12 +27,13 @@ def main(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from twosome.config import ValidateBeforeWriting
     from twosome.fileio import DirectoryInUse
     from twosome.training.checkpointing import Preempted
     from twosome.training.train import train  # torch, Lightning, transformers: only once the config is valid
 
     try:
-        summary = train(cfg)
+        summary = train(cfg, run=ValidateBeforeWriting.parsed_for(cfg))  # validated once, before writing
     except (Preempted, DirectoryInUse) as stop:  # not a crash: the message says what happened and how to go on
         if HydraConfig.get().mode != RunMode.RUN:
             raise  # a sweep's launcher and its summary act on the job's result

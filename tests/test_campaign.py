@@ -1,5 +1,5 @@
 """experiments/campaign.py: a plan runs as far as a budget goes, a call cut off midway resumes on the next, finished
-runs come back packed in a few files of bounded size (PART_MB, MAX_PARTS, TOTAL_MB), and unpack files them as
+runs come back packed in a few files of bounded size (--part-mb, --max-parts, --total-mb), and unpack files them as
 archive_runs does."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import compose_cfg, small_run, sweep_members
 
-from twosome.training.build import validate
+from twosome.config import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,24 +163,24 @@ def fake_run(plan_dir: Path, sweep: str, name: str, mb: float) -> None:
     (run / "adapter" / "adapter_model.safetensors").write_bytes(os.urandom(int(mb * 2**20)))
 
 
-def test_packing_keeps_within_the_file_size_limits_and_leaves_the_rest_for_the_next_call(tmp_path, monkeypatch):
-    monkeypatch.setattr(campaign, "PART_MB", 2)
-    monkeypatch.setattr(campaign, "MAX_PARTS", 2)
-    monkeypatch.setattr(campaign, "TOTAL_MB", 3)
+def test_packing_keeps_within_the_file_size_limits_and_leaves_the_rest_for_the_next_call(tmp_path):
+    limits = campaign.PackLimits(part_mb=2, max_parts=2, total_mb=3)
     plan = campaign.Plan("p", (), 1, (campaign.Sweep("s", (), (0,), "x"),))
     root = tmp_path / "root"
     for i, mb in enumerate([0.9, 0.9, 0.9, 0.9, 2.5]):
         fake_run(root / "p", "s", f"{i}_run", mb)
     ledger = campaign.Ledger(root / "p" / "campaign.json")
-    written = campaign.pack(plan, root, tmp_path / "out1", ledger)
+    written = campaign.pack(plan, root, tmp_path / "out1", ledger, limits=limits)
     assert len(written) == 2 and all(p.stat().st_size <= 2 * 2**20 for p in written)
     status = json.loads((tmp_path / "out1" / "p-status.json").read_text())
     assert status["over_the_file_limit"] == ["s/4_run (2.5 MiB)"]
     assert status["waiting_for_the_next_pack"] == ["s/3_run"]  # 3 MiB together
     assert set(packed_runs(tmp_path / "out1")) == {"s/0_run", "s/1_run", "s/2_run"}
-    written = campaign.pack(plan, root, tmp_path / "out2", campaign.Ledger.read(root / "p" / "campaign.json"))
+    written = campaign.pack(
+        plan, root, tmp_path / "out2", campaign.Ledger.read(root / "p" / "campaign.json"), limits=limits
+    )
     assert set(packed_runs(tmp_path / "out2")) == {"s/3_run"}
-    campaign.pack(plan, root, tmp_path / "out3", campaign.Ledger.read(root / "p" / "campaign.json"), repack=True)
+    campaign.pack(plan, root, tmp_path / "out3", campaign.Ledger.read(root / "p" / "campaign.json"), True, limits)
     assert len(packed_runs(tmp_path / "out3")) == 3  # everything again, as far as the limits go
 
 

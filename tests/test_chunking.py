@@ -135,7 +135,7 @@ def test_a_chunk_size_that_is_neither_a_size_nor_auto_is_refused(value):
 
 def test_auto_is_refused_with_fsdp():
 
-    from twosome.training.build import validate
+    from twosome.config import validate
 
     cfg = compose_cfg("trainer=fsdp_cpu", "ppo.policy_chunk_size=auto")
     with pytest.raises(ConfigError, match="policy_chunk_size='auto' is not valid with trainer.strategy=fsdp"):

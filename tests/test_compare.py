@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import compose_cfg, sweep_members
 
-from twosome.training.build import validate
+from twosome.config import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 

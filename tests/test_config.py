@@ -116,7 +116,7 @@ def test_bad_values_fail_with_clear_messages(override, message):
     ],
 )
 def test_hydra_rejects_wrong_types_and_unknown_keys_at_compose_time(override, message):
-    """The schema (twosome.config.TrainConfig) types the settings: Hydra names the key before anything runs."""
+    """The schema (twosome.config.schema.TrainConfig) types the settings: Hydra names the key before anything runs."""
     key = override.split("=")[0]
     with pytest.raises(ConfigCompositionException) as err:
         compose_cfg(override)
@@ -255,7 +255,7 @@ def test_the_readme_config_table_lists_every_choice():
         cells = line.split(" | ")
         if line.startswith("| `") and len(cells) >= 2:
             rows[cells[0].strip("| `")] = cells[1]
-    for group in ("env", "norm", "agent", "model", "ppo", "trainer", "experiment"):
+    for group in ("env", "norm", "agent", "model", "ppo", "algo", "trainer", "logger", "experiment"):
         missing = [f.stem for f in (CONF / group).glob("*.yaml") if f"`{f.stem}`" not in rows[group]]
         assert not missing, (group, missing)
 
@@ -388,3 +388,56 @@ def test_a_run_written_before_the_rollout_group_reads_its_rollout_keys_and_resum
     check_run_dir(compose_cfg("rollout.total_env_steps=256"), tmp_path)  # resumes: no "different config" refusal
     with pytest.raises(ConfigError, match="rollout.total_env_steps: 256 -> 512"):
         check_run_dir(compose_cfg("rollout.total_env_steps=512"), tmp_path)
+
+
+# Counts the config's parsing (validate calls run_settings once) in a command-line run, whatever checks it.
+COUNTING_RUN = """
+import atexit, runpy, sys
+import twosome.config.checks as checks
+calls = []
+real = checks.run_settings
+checks.run_settings = lambda cfg: calls.append(1) or real(cfg)
+atexit.register(lambda: print("validated", len(calls), "time(s)"))
+sys.argv = ["run.py", *sys.argv[1:]]
+runpy.run_path(RUN, run_name="__main__")
+"""
+
+
+def test_a_command_line_run_validates_its_config_once(tmp_path):
+    """The check before Hydra writes anything parses the settings; the run reuses them (it parsed them twice)."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT, without_sampled_episodes
+
+    code = f"RUN = {str(ROOT / 'src' / 'run.py')!r}\n{COUNTING_RUN}"
+    args = ["agent=random", "eval.episodes=1", f"hydra.run.dir={tmp_path / 'run'}", f"paths.root_dir={tmp_path}"]
+    env = {k: v for k, v in os.environ.items() if k != "TWOSOME_ROOT"}
+    result = subprocess.run(
+        [sys.executable, "-c", code, *without_sampled_episodes(args)],
+        env={**env, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "validated 1 time(s)" in result.stdout, result.stdout[-2000:]
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_trackers_are_a_config_group_and_a_missing_package_is_refused_before_anything_is_written(tmp_path):
+    """conf/logger: Lightning loggers by _target_; metrics.csv is always written; a dropped one is not built."""
+    from importlib.util import find_spec
+
+    from twosome.training.build import build_loggers
+
+    names = lambda cfg: [type(x).__name__ for x in build_loggers(cfg, tmp_path)]  # noqa: E731
+    assert names(compose_cfg()) == ["ContinuingCSVLogger", "TensorBoardLogger"]
+    assert names(compose_cfg("logger.tensorboard=null")) == names(compose_cfg("logger=none")) == ["ContinuingCSVLogger"]
+    assert names(compose_cfg("logger.tensorboard=false")) == ["ContinuingCSVLogger"]  # the older spelling
+    with pytest.raises(ConfigError, match=r"logger.tensorboard=3 is not valid; valid: a logger config with _target_"):
+        validate(compose_cfg("logger.tensorboard=3"))
+    for preset, package in (("wandb", "wandb"), ("mlflow", "mlflow")):
+        if find_spec(package) is None:
+            with pytest.raises(ConfigError, match=f"needs the package {package}, which is not installed: pip install"):
+                validate(compose_cfg(f"logger={preset}"))

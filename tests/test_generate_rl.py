@@ -20,6 +20,7 @@ from twosome.config import ConfigError, PPOConfig, validate
 from twosome.lm.loading import load_lm
 from twosome.rl.algorithm import UpdateContext
 from twosome.rl.poad import POAD
+from twosome.rl.settings import POADSettings
 from twosome.training.rollout import RolloutCollector, to_obs_batch
 from twosome.training.vector_env import make_vector_env
 
@@ -77,7 +78,7 @@ def test_poad_moves_the_writer_toward_the_texts_with_the_higher_advantage(tiny_m
     with torch.no_grad():
         before = agent.token_outputs(obs, tokens).logprobs.sum(1)
     ppo = PPOConfig(policy_lr=1e-2, update_epochs=4, policy_minibatch_size=16, value_minibatch_size=16, target_kl=None)
-    algorithm = POAD(agent, ppo, credit=credit)
+    algorithm = POAD(agent, ppo, POADSettings(credit=credit))
     optimizers, schedulers = algorithm.configure_optimizers(1)
     metrics = algorithm.update(rollout, UpdateContext(optimizers, schedulers, lambda loss: loss.backward(), "cpu"))
     with torch.no_grad():
@@ -105,7 +106,7 @@ def test_action_credit_gives_every_token_of_an_action_its_gae_advantage(tiny_mod
         return real_loss(new_logprob, old_logprob, advantages, clip)
 
     ppo = PPOConfig(update_epochs=1, policy_minibatch_size=8, value_minibatch_size=8, norm_adv=False)
-    algorithm = POAD(agent, ppo, credit="action")
+    algorithm = POAD(agent, ppo, POADSettings(credit="action"))
     optimizers, schedulers = algorithm.configure_optimizers(1)
     poad_module.policy_loss = spy
     try:
@@ -121,8 +122,8 @@ def test_action_credit_gives_every_token_of_an_action_its_gae_advantage(tiny_mod
     order = torch.randperm(8)  # the update's minibatch order (one minibatch of all 8 decisions)
     expected = torch.repeat_interleave(adv.reshape(-1)[order], lengths[order])
     torch.testing.assert_close(torch.cat(seen), expected)  # every chunk of the minibatch, in order
-    with pytest.raises(ValueError, match=r"algo.credit='bad' is not valid; valid: \['token', 'action'\]"):
-        POAD(agent, ppo, credit="bad")
+    with pytest.raises(ConfigError, match=r"algo.credit='bad' is not valid; valid: \['token', 'action'\]"):
+        POADSettings(credit="bad")
 
 
 def test_only_a_token_level_algorithm_trains_a_writer_and_not_sharded():

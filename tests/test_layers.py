@@ -18,9 +18,10 @@ ALLOWED = {
     "parallel": set(),
     "lm": {"fileio"},
     # lm: the model directory and wheel checks (model_dir, packaged: no torch)
-    "config": {"envs", "scoring", "lm", "run_dir", "policy_settings"},
+    "checked": set(),  # settings that check themselves (config and rl.settings build on it)
+    "config": {"checked", "envs", "scoring", "lm", "rl", "run_dir", "policy_settings"},  # rl: its settings only
     "agents": {"scoring", "parallel", "run_dir"},  # run_dir: the names of the files an agent saves
-    "rl": {"agents", "config", "parallel"},
+    "rl": {"agents", "checked", "parallel"},
     "retention": {"fileio", "lm", "config", "run_dir"},  # config: a run's config.yaml as the runs read it
 }
 
@@ -42,3 +43,45 @@ def imported_packages(package: str) -> set[str]:
 def test_each_package_imports_only_the_layers_below_it():
     wrong = {pkg: sorted(imported_packages(pkg) - allowed) for pkg, allowed in ALLOWED.items()}
     assert {pkg: deps for pkg, deps in wrong.items() if deps} == {}
+
+
+def test_a_seed_group_shares_the_run_lifecycle_instead_of_reaching_into_the_single_run():
+    """training/seed_group.py once called eight helpers of training/train.py; both now use training/lifecycle.py."""
+    tree = ast.parse((SRC / "training" / "seed_group.py").read_text())
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names = {
+        a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == "twosome.training"
+        for a in n.names
+    }
+    assert "twosome.training.train" not in modules and "train" not in names
+
+
+def module_imports() -> dict[str, set[str]]:
+    """Each twosome module's imports of other twosome modules (a package's name means its __init__)."""
+    modules = {}
+    for path in SRC.rglob("*.py"):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                candidates = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
+            elif isinstance(node, ast.Import):
+                candidates = [a.name for a in node.names]
+            else:
+                continue
+            found |= {next(c for c in candidates if c in modules)} if any(c in modules for c in candidates) else set()
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_two_modules_import_each_other():
+    """The scorer and its kernels once did (the kernels called back into the scorer to pad)."""
+    graph = module_imports()
+    circles = sorted({tuple(sorted((a, b))) for a, deps in graph.items() for b in deps if a in graph.get(b, set())})
+    assert circles == []

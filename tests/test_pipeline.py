@@ -14,7 +14,7 @@ import pytest
 import yaml
 from helpers import compose_cfg
 
-from twosome.training.build import validate
+from twosome.config import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 

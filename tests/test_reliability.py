@@ -15,9 +15,9 @@ import pytest
 import torch
 from helpers import compose_cfg, run_cli, same_results, small_run, start, toy_config, wait_for_checkpoint
 
-from twosome.training.build import ConfigError, validate
+from twosome.config import ConfigError, config_changes, validate
 from twosome.training.checkpointing import AtomicCheckpointIO, read_run_state
-from twosome.training.train import config_changes, train
+from twosome.training.train import train
 
 
 def test_sigkill_then_the_same_command_ends_as_an_uninterrupted_run(tmp_path, tiny_model_dir, uninterrupted):
@@ -288,7 +288,7 @@ def test_a_failing_sweep_member_loses_none_of_the_others(tmp_path, tiny_model_di
 def test_a_run_that_died_before_its_first_checkpoint_starts_afresh(tmp_path):
     from omegaconf import OmegaConf
 
-    from twosome.training.train import prepare_run_dir
+    from twosome.training.lifecycle import prepare_run_dir
 
     cfg = compose_cfg()
     run = tmp_path / "run"

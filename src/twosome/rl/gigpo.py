@@ -33,11 +33,11 @@ import torch
 from twosome.agents.base import ActorCritic
 from twosome.agents.capabilities import Referenced
 from twosome.agents.memo import candidate_keys
-from twosome.config import PPOConfig
 from twosome.rl.algorithm import UpdateContext
 from twosome.rl.losses import reference_kl
 from twosome.rl.ppo import PPO
 from twosome.rl.rollout import Rollout
+from twosome.rl.settings import GiGPOSettings, PPOConfig
 
 EPS = 1e-6
 
@@ -107,30 +107,21 @@ def gigpo_advantages(
 
 
 class GiGPO(PPO):
-    """``step_weight``: the weight of the step-level (anchor) advantage added to the episode-level one (GiGPO's
-    omega; 0: GRPO over episodes). ``group_size``: G, the environments that restart from one seeded state at each
-    rollout (None: all of them, one group). ``kl_coef``: beta of the KL term to the untrained policy (0: none)."""
+    """Critic-free PPO over episode groups; its settings (``step_weight``, ``group_size``, ``kl_coef``) and their
+    meaning: rl.settings.GiGPOSettings."""
 
     needs_values = False
     restarts = True  # every rollout starts its episodes afresh, group by group
 
-    def __init__(
-        self,
-        agent: ActorCritic,
-        ppo: PPOConfig,
-        step_weight: float = 1.0,
-        group_size: int | None = None,
-        kl_coef: float = 0.0,
-    ):
+    def __init__(self, agent: ActorCritic, ppo: PPOConfig, settings: GiGPOSettings | None = None):
         super().__init__(agent, ppo)
-        if step_weight < 0:
-            raise ValueError(f"algo.step_weight={step_weight} is not valid; valid: >= 0")
-        if kl_coef < 0:
-            raise ValueError(f"algo.kl_coef={kl_coef} is not valid; valid: >= 0")
-        if kl_coef and not isinstance(agent, Referenced):
-            raise ValueError(f"algo.kl_coef={kl_coef} needs an agent with a reference policy; {type(agent).__name__}")
-        self.step_weight, self.kl_coef = step_weight, kl_coef
-        self.group_size = group_size  # None: all the run's environments (the run knows how many)
+        settings = settings if settings is not None else GiGPOSettings()
+        if settings.kl_coef and not isinstance(agent, Referenced):
+            raise ValueError(
+                f"algo.kl_coef={settings.kl_coef} needs an agent with a reference policy; {type(agent).__name__}"
+            )
+        self.step_weight, self.kl_coef = settings.step_weight, settings.kl_coef
+        self.group_size = settings.group_size  # None: all the run's environments (the run knows how many)
 
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
         """The policy's optimizer only (PPO's AdamW and linear decay): there is no critic to train."""

@@ -27,7 +27,6 @@ import torch
 
 from twosome.agents.base import ActorCritic
 from twosome.agents.capabilities import TokenLevel
-from twosome.config import PPOConfig
 from twosome.parallel import collectives
 from twosome.rl.algorithm import UpdateContext
 from twosome.rl.bad import compute_token_gae
@@ -35,31 +34,24 @@ from twosome.rl.gae import rollout_gae
 from twosome.rl.losses import explained_variance, policy_loss, value_loss
 from twosome.rl.ppo import PPO
 from twosome.rl.rollout import Rollout
-
-CREDITS = ("token", "action")
+from twosome.rl.settings import POADSettings, PPOConfig
 
 
 class POAD(PPO):
-    """``token_gamma``: the discount between the tokens of one action (1: BAD, the paper's POAD; gamma: NTPO).
-    ``credit``: ``token`` gives each token its own advantage by the BAD backup over the token critic (the paper);
-    ``action`` gives every token of an action the action's GAE advantage from V(s) (the critic before the first
-    token), as PPO for LLMs usually does: a writer whose penalty arrives with its last token otherwise learns to
-    put that token off (docs/ALGORITHMS.md)."""
+    """Token-level PPO; its settings (``token_gamma``, ``credit``) and their meaning: rl.settings.POADSettings.
+    ``credit=action`` exists because a writer whose penalty arrives with its last token otherwise learns to put that
+    token off (docs/ALGORITHMS.md)."""
 
-    def __init__(self, agent: ActorCritic, ppo: PPOConfig, token_gamma: float = 1.0, credit: str = "token"):
+    def __init__(self, agent: ActorCritic, ppo: PPOConfig, settings: POADSettings | None = None):
         super().__init__(agent, ppo)
-        if credit not in CREDITS:
-            raise ValueError(f"algo.credit={credit!r} is not valid; valid: {list(CREDITS)}")
-        self.credit = credit
+        settings = settings if settings is not None else POADSettings()
         if not isinstance(agent, TokenLevel) or getattr(agent, "norm", "trie") != "trie":
             raise ValueError(
                 f"algo=poad needs an agent that scores actions token by token with the trie policy; got "
                 f"{type(agent).__name__} with norm={getattr(agent, 'norm', None)!r}: use agent=twosome norm=trie "
                 "(conf/algo/poad.yaml selects it)"
             )
-        if not 0 < token_gamma <= 1:
-            raise ValueError(f"algo.token_gamma={token_gamma} is not valid; valid: 0 < token_gamma <= 1")
-        self.token_gamma = token_gamma
+        self.credit, self.token_gamma = settings.credit, settings.token_gamma
 
     @torch.no_grad()
     def _old_outputs(self, obs, actions, chunk: int):

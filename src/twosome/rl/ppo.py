@@ -12,13 +12,13 @@ import numpy as np
 import torch
 
 from twosome.agents.base import ActorCritic
-from twosome.config import PPOConfig
 from twosome.parallel import collectives
 from twosome.rl.algorithm import UpdateContext, check_finite
 from twosome.rl.chunking import Chunking
 from twosome.rl.gae import rollout_gae
 from twosome.rl.losses import explained_variance, policy_loss, value_loss
 from twosome.rl.rollout import Rollout
+from twosome.rl.settings import PPOConfig, PPOSettings
 
 
 class PPO:
@@ -26,7 +26,7 @@ class PPO:
     restarts = False  # rollouts continue the episodes of the last one
     group_size = None
 
-    def __init__(self, agent: ActorCritic, ppo: PPOConfig):
+    def __init__(self, agent: ActorCritic, ppo: PPOConfig, settings: PPOSettings | None = None):
         self.agent, self.config = agent, ppo
         self.chunking = Chunking(ppo.policy_chunk_size, ppo.policy_minibatch_size)
 

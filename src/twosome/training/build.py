@@ -17,18 +17,8 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.base import ActorCritic
-from twosome.config import (  # noqa: F401  (re-exported)
-    GPU_ACCELERATORS,
-    STRATEGIES,
-    ConfigError,
-    RunSettings,
-    env_kwargs,
-    env_wording,
-    run_settings,
-    validate,
-)
+from twosome.config import GPU_ACCELERATORS, RunSettings, env_kwargs, env_wording, run_settings
 from twosome.lm.loading import load_lm
-from twosome.run_dir import TENSORBOARD
 from twosome.training.csv_logger import ContinuingCSVLogger
 from twosome.training.rl_module import RLModule
 from twosome.training.vector_env import make_vector_env
@@ -74,9 +64,17 @@ def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
 def build_module(cfg: DictConfig, agent: ActorCritic, run: RunSettings | None = None) -> RLModule:
     """``run``: the settings ``validate`` parsed (parsed here when not given)."""
     run = run if run is not None else run_settings(cfg)
-    # The algorithm's own settings come from conf/algo; the agent and the PPO settings are objects, passed after.
-    algorithm = hydra.utils.instantiate(cfg.algo, _partial_=True, _convert_="all")(agent=agent, ppo=run.ppo)
+    algorithm = build_algorithm(cfg, run, agent)
     return RLModule(agent, env_factory(cfg), run.rollout, run.eval, algorithm, seed=cfg.seed)
+
+
+def build_algorithm(cfg: DictConfig, run: RunSettings, agent: ActorCritic):
+    """The algorithm of ``algo._target_``, given the agent, the ``ppo`` hyperparameters and its own parsed settings;
+    one the registry (rl.settings) does not know is instantiated with ``algo``'s keys as its arguments."""
+    if run.algo is not None:
+        return hydra.utils.get_class(cfg.algo._target_)(agent=agent, ppo=run.ppo, settings=run.algo)
+    options = {k: v for k, v in cfg.algo.items() if k != "label"}
+    return hydra.utils.instantiate(options, _partial_=True, _convert_="all")(agent=agent, ppo=run.ppo)
 
 
 def build_strategy(cfg: DictConfig):
@@ -92,14 +90,17 @@ def build_strategy(cfg: DictConfig):
 
 
 def build_loggers(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = None) -> list:
-    """The run's metric loggers (metrics.csv, tensorboard/); ``tb_purge_step``: a resumed run drops TensorBoard
-    events logged after its checkpoint."""
-    loggers = []
-    if cfg.logger.csv:
-        loggers.append(ContinuingCSVLogger(save_dir=str(run_dir), name="", version="", flush_logs_every_n_steps=1))
-    if cfg.logger.tensorboard:
-        tb_kwargs = {} if tb_purge_step is None else {"purge_step": tb_purge_step}
-        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name=TENSORBOARD, version="", **tb_kwargs))
+    """The run's metric loggers: metrics.csv (always: the suite's tables, resume and checks read it), then each
+    tracker of ``logger`` (conf/logger), built with the run directory as its save_dir unless it names one;
+    ``tb_purge_step``: a resumed run drops TensorBoard events logged after its checkpoint."""
+    loggers = [ContinuingCSVLogger(save_dir=str(run_dir), name="", version="", flush_logs_every_n_steps=1)]
+    for node in (cfg.get("logger") or {}).values():
+        if node is None or node is False:  # dropped (logger.<name>=null)
+            continue
+        kwargs = {} if "save_dir" in node else {"save_dir": str(run_dir)}
+        if tb_purge_step is not None and issubclass(hydra.utils.get_class(node._target_), TensorBoardLogger):
+            kwargs["purge_step"] = tb_purge_step
+        loggers.append(hydra.utils.instantiate(node, **kwargs))
     return loggers
 
 
