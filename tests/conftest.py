@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -152,3 +153,29 @@ def uninterrupted(tmp_path_factory, tiny_model_dir) -> Path:
     proc = run_cli(*small_run(tiny_model_dir, root / "run"), cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root / "run"
+
+
+# Tests that run the suite as a user does (the command line, or a subprocess) take seconds to minutes each: marked
+# `runs`, so that a developer's quick loop is `pytest -m "not slow and not runs"`; CI runs them all but `slow`.
+RUNS_THE_SUITE = ("run_cli(", "subprocess.", "start(", "small_run(", "train(", "train_group(")
+
+
+@functools.cache
+def _calls_the_suite(function) -> bool:
+    import inspect
+
+    try:
+        return any(call in inspect.getsource(function) for call in RUNS_THE_SUITE)
+    except (OSError, TypeError):
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``runs`` every test whose body or fixtures (other than this file's model builders) run the suite."""
+    for item in items:
+        functions = [getattr(item, "function", None)]
+        info = getattr(item, "_fixtureinfo", None)
+        for defs in info.name2fixturedefs.values() if info is not None else []:
+            functions += [d.func for d in defs if getattr(d.func, "__module__", "") != __name__]
+        if any(_calls_the_suite(f) for f in functions if f is not None):
+            item.add_marker(pytest.mark.runs)

@@ -217,7 +217,7 @@ def start_sweep(tmp_path: Path, name: str) -> tuple[subprocess.Popen, Path]:
 
 
 def job_pid(run_dir: Path, launcher: subprocess.Popen) -> int:
-    """The PID of the job that holds the run directory (twosome.training.train.run_dir_lock)."""
+    """The PID of the job that holds the run directory (twosome.training.lifecycle.run_dir_lock)."""
     deadline = time.time() + 240
     while time.time() < deadline and launcher.poll() is None:
         text = (run_dir / ".lock").read_text().strip() if (run_dir / ".lock").exists() else ""

@@ -55,3 +55,21 @@ def test_shipped_default_loads_offline_and_its_random_twin_differs(tmp_path, mon
     assert twin.config.to_dict()["hidden_size"] == model.config.hidden_size
     assert twin_tok("pick up the tomato")["input_ids"] == tokenizer("pick up the tomato")["input_ids"]
     assert not torch.equal(twin.model.layers[0].self_attn.q_proj.weight, model.model.layers[0].self_attn.q_proj.weight)
+
+
+def test_a_run_is_the_same_whether_its_model_had_to_be_built_first(tmp_path):
+    """Building a model draws from the random generators; a run seeds them before it loads its model, so a first run
+    on a new machine (which builds it) once trained other weights than the same command afterwards."""
+    import random
+
+    import numpy as np
+
+    from twosome.lm.loading import ensure_model_dir
+
+    def seeded_draws(before=lambda: None):
+        random.seed(0), np.random.seed(0), torch.manual_seed(0)  # noqa: NPY002 (the generators runs seed)
+        before()
+        return random.random(), float(np.random.rand()), float(torch.rand(1))  # noqa: NPY002
+
+    built = seeded_draws(lambda: ensure_model_dir(str(tmp_path / "m"), "tiny_llama"))
+    assert (tmp_path / "m" / "config.json").is_file() and built == seeded_draws()

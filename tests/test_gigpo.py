@@ -264,7 +264,7 @@ def test_a_large_kl_coefficient_holds_the_policy_near_the_untrained_one(tmp_path
 def test_a_run_whose_rollouts_hold_no_complete_episode_fails_instead_of_ending_untrained(tmp_path, tiny_model_dir):
     """GiGPO trains only episodes that end inside a rollout: with 8-decision rollouts on Tomato Salad none does, and
     the run used to exit 0 with its untrained weights saved as if trained."""
-    from twosome.training.train import NothingTrained
+    from twosome.training.lifecycle import NothingTrained
 
     overrides = ["algo=gigpo", "rollout.num_steps=8", "rollout.total_env_steps=64", f"paths.root_dir={tmp_path}"]
     cfg = compose_cfg(*small_run(tiny_model_dir, None, *overrides))

@@ -59,12 +59,20 @@ def test_glam_agent_on_t5_is_a_softmax_over_summed_logprobs(tiny_t5_dir):
                 p.add_(0.5)
         after = agent.value(obs)
         assert not torch.allclose(before, after)
-        # ... and a rollout's scoring pass supplies the same features the value would compute on its own.
+        # ... and a rollout's scoring pass supplies the same features the value would compute on its own: the value
+        # then runs no forward of its own.
+        forwards = []
+        own_forward = agent.scorer.prompt_features
+        agent.scorer.prompt_features = lambda *args, **kwargs: forwards.append(1) or own_forward(*args, **kwargs)
         with agent.frozen_policy():
             agent.distribution(obs)
+            assert len(agent._adapted.values) == 1  # the scoring pass left the prompt's features
             shared = agent.value(obs)
+        assert forwards == []
         agent._adapted.values.clear()
-        torch.testing.assert_close(shared, agent.value(obs), atol=1e-5, rtol=1e-5)
+        alone = agent.value(obs)
+        assert forwards == [1]  # computed on its own this time
+        torch.testing.assert_close(shared, alone, atol=1e-5, rtol=1e-5)
 
 
 def test_glam_with_t5_trains_and_saves(tmp_path, tiny_t5_dir):

@@ -7,7 +7,8 @@ import pytest
 import torch
 from helpers import compose_cfg, learning_config
 
-from twosome.training.train import summary_line, train
+from twosome.training.lifecycle import summary_line
+from twosome.training.train import train
 
 
 def test_algo_poad_selects_the_trie_policy_and_an_adapted_token_critic():

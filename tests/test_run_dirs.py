@@ -19,7 +19,8 @@ from omegaconf import OmegaConf
 
 from twosome.config import ConfigError, budget_note, run_settings, validate
 from twosome.training.checkpointing import DamagedCheckpoint, read_run_state
-from twosome.training.train import RunDirInUse, prepare_run_dir, run_dir_lock, train
+from twosome.training.lifecycle import RunDirInUse, prepare_run_dir, run_dir_lock
+from twosome.training.train import train
 
 
 # --- 6: one process per run directory ------------------------------------------------------------------------------
@@ -30,7 +31,7 @@ def _hold_lock(run_dir: Path) -> subprocess.Popen:
         import sys, time
         sys.path.insert(0, {str(ROOT / "src")!r})
         from pathlib import Path
-        from twosome.training.train import run_dir_lock
+        from twosome.training.lifecycle import run_dir_lock
         with run_dir_lock(Path({str(run_dir)!r})):
             print("locked", flush=True)
             time.sleep(600)
@@ -374,7 +375,7 @@ def test_the_summary_line_gives_the_sampled_success_beside_the_greedy_one():
     ends with 100 sampled episodes by default (the tests' helpers skip them), and the line says what each means."""
     from hydra import compose, initialize_config_dir
 
-    from twosome.training.train import summary_line
+    from twosome.training.lifecycle import summary_line
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         assert compose("train").eval.final_sampled_episodes == 100  # the main job, as `make train` runs it

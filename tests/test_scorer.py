@@ -249,8 +249,8 @@ def test_trie_rejects_a_candidate_that_prefixes_another():
 def test_tree_layout_by_hand():
     """Two prompts, three candidates: the packed rows, what each position belongs to, its position id, and where
     each candidate token is predicted, as written out by hand for both shared kernels."""
+    from twosome.scoring import CandidateBatch
     from twosome.scoring.kernels import tree_layout
-    from twosome.scoring.scorer import CandidateBatch
 
     batch = CandidateBatch(
         prompt_ids=[[1, 2, 3], [4, 5]],

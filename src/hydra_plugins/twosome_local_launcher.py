@@ -10,7 +10,7 @@ used to leave its jobs running, unseen. This launcher:
   finishes the sweep;
 * killed any other way (SIGKILL, the OOM killer), is watched by its jobs: each stops as on Ctrl-C within a second;
 * lists, on a rerun, every job that did not finish, a job whose run directory is still in use by an earlier one
-  included (``in use``: its PID and directory, from ``twosome.training.train.run_dir_lock``).
+  included (``in use``: its PID and directory, from ``twosome.training.lifecycle.run_dir_lock``).
 
 A terminal's Ctrl-C also reaches submitit's controllers, which kill their job a second later (submitit's own rule);
 the job then resumes from its last periodic checkpoint.

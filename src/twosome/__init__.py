@@ -1,4 +1,5 @@
-"""TWOSOME / GLAM reproduction suite: LLM policies that act by scoring valid actions, trained with PPO."""
+"""TWOSOME / GLAM reproduction suite: LLM policies that act by scoring valid actions, trained online by RL (PPO, POAD,
+GiGPO)."""
 
 __version__ = "0.1.0"
 

@@ -3,6 +3,7 @@ id, building the embedded default if asked."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -64,8 +65,25 @@ def ensure_model_dir(
         return path
     with build_lock(path):  # a second run building the same model waits for the first, then loads its result
         if not (Path(path) / "config.json").exists():
-            _build(path, build, source, source_build, wheel)
+            with generators_kept():  # a run is the same run whether its model had to be built first or not
+                _build(path, build, source, source_build, wheel)
     return path
+
+
+@contextlib.contextmanager
+def generators_kept():
+    """Python's, NumPy's and torch's random generators as they were before the block (a build draws from them)."""
+    import random
+
+    import numpy as np
+
+    python, numpy = random.getstate(), np.random.get_state()  # noqa: NPY002 (the global one is what runs seed)
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(python)
+            np.random.set_state(numpy)  # noqa: NPY002
 
 
 def _build(path: str, build: str, source: str | None, source_build: str | None, wheel: str | None) -> None:

@@ -1,10 +1,11 @@
 """The forwards that score candidates, one per (model kind, kernel), in one table: a new model family adds rows to
-``KERNELS`` and ``ActionScorer`` dispatches through it. Every kernel returns the same five tensors and the same
+``KERNELS`` and ``ActionScorer`` dispatches through it. Every kernel returns the same ``KernelOutput`` and the same
 numbers (tests/test_scorer.py holds them to 1e-5 against one forward per sequence):
 
     token_logprobs (C, L), token_ids (C, L), token_mask (C, L), prompt_hidden (B, H) | None, token_hidden | None
 
-A kernel is ``kernel(scorer, model, batch, hidden)``; it reads the scorer's padding, targets and trunk cache.
+A kernel is ``kernel(ctx, model, batch, hidden)``: ``ctx`` (``KernelContext``) is the little it needs of the scorer
+(the pad and decoder start tokens, the trunk cache); it knows nothing else of it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 
+from twosome.scoring.batch import CandidateBatch, KernelContext, KernelOutput, pad
 from twosome.scoring.row_adapters import rows_through
 
-if TYPE_CHECKING:
-    from twosome.scoring.scorer import ActionScorer, CandidateBatch
-
-Kernel = Callable[["ActionScorer", object, "CandidateBatch", bool], tuple]
+Kernel = Callable[[KernelContext, object, CandidateBatch, bool], KernelOutput]
 
 
 def token_logprobs(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -38,28 +36,30 @@ def first_of_each_prompt(batch: CandidateBatch) -> torch.Tensor:
 # --- causal LMs -------------------------------------------------------------------------------------------------
 
 
-def causal_naive(scorer: ActionScorer, model, batch: CandidateBatch, hidden: bool):
+def causal_naive(ctx: KernelContext, model, batch: CandidateBatch, hidden: bool):
     """Every prompt+candidate sequence in full, as the original TWOSOME did."""
     device = device_of(model)
     owner = batch.owner.tolist()
     seqs = [batch.prompt_ids[o] + c for o, c in zip(owner, batch.candidate_ids)]
-    ids, mask = scorer.pad(seqs, device)
+    ids, mask = pad(seqs, device, ctx.pad_id)
     p_len = torch.tensor([len(batch.prompt_ids[o]) for o in owner], device=device)
-    targets, t_mask = scorer.pad(batch.candidate_ids, device)
+    targets, t_mask = pad(batch.candidate_ids, device, ctx.pad_id)
     # Only positions that predict candidate tokens need logits: keep one contiguous window for all rows.
     pred_pos = p_len[:, None] - 1 + torch.arange(targets.shape[1], device=device)[None, :]
     pred_pos = pred_pos.clamp(max=ids.shape[1] - 1)
-    trunk = scorer.trunk_rows(model, lambda: ([("naive", tuple(q)) for q in seqs], [len(q) for q in seqs]))
+    trunk = ctx.trunk_rows(model, lambda: ([("naive", tuple(q)) for q in seqs], [len(q) for q in seqs]))
     with trunk, rows_through(model, batch.candidate_rows()):
         out = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=hidden, **window(model, pred_pos))
     first = int(pred_pos.min()) if accepts_logits_to_keep(model) else 0
     picked = out.logits.gather(1, (pred_pos - first)[..., None].expand(-1, -1, out.logits.shape[-1]))
     token_logp = token_logprobs(picked, targets, t_mask)
     if not hidden:
-        return token_logp, targets, t_mask, None, None
+        return KernelOutput(token_logp, targets, t_mask, None, None)
     h = out.hidden_states[-1]
     token_hidden = h.gather(1, pred_pos[..., None].expand(-1, -1, h.shape[-1]))
-    return token_logp, targets, t_mask, token_hidden[first_of_each_prompt(batch).to(device), 0], token_hidden
+    return KernelOutput(
+        token_logp, targets, t_mask, token_hidden[first_of_each_prompt(batch).to(device), 0], token_hidden
+    )
 
 
 @dataclass
@@ -74,13 +74,13 @@ class TreeLayout:
     positions: list[list[int]] = field(default_factory=list)
     predicting: list[list[int]] = field(default_factory=list)
 
-    def tensors(self, scorer: ActionScorer, device, padding_segment: int) -> tuple[torch.Tensor, ...]:
+    def tensors(self, ctx: KernelContext, device, padding_segment: int) -> tuple[torch.Tensor, ...]:
         """Right-padded (ids, segments, positions, predicting positions) and the rows' causal mask (L, L);
         ``padding_segment``: the segment of padding (a value no query of a real token attends to)."""
-        ids, _ = scorer.pad(self.rows, device)
-        seg, _ = scorer.pad(self.segments, device, fill=padding_segment)
-        pos, _ = scorer.pad(self.positions, device, fill=0)
-        pred_pos, _ = scorer.pad(self.predicting, device, fill=0)
+        ids, _ = pad(self.rows, device, ctx.pad_id)
+        seg, _ = pad(self.segments, device, padding_segment)
+        pos, _ = pad(self.positions, device, 0)
+        pred_pos, _ = pad(self.predicting, device, 0)
         length = ids.shape[1]
         return ids, seg, pos, pred_pos, torch.ones(length, length, dtype=torch.bool, device=device).tril()
 
@@ -105,16 +105,16 @@ def tree_layout(batch: CandidateBatch, with_prompt: bool) -> TreeLayout:
     return layout
 
 
-def causal_prefix_cache(scorer: ActionScorer, model, batch: CandidateBatch, hidden: bool):
+def causal_prefix_cache(ctx: KernelContext, model, batch: CandidateBatch, hidden: bool):
     """Prompts minus their last token run once with a KV cache (causal attention, its fast path); then one row per
     prompt holds, for each of its candidates, [the prompt's last token, the candidate but its last token], attending
     to the cache and to its own earlier tokens (tree mask), with positions that continue the prompt."""
     device = device_of(model)
-    prefix_ids, prefix_mask = scorer.pad([p[:-1] for p in batch.prompt_ids], device)
+    prefix_ids, prefix_mask = pad([p[:-1] for p in batch.prompt_ids], device, ctx.pad_id)
     with rows_through(model, batch.prompt_rows()):
         out = model(input_ids=prefix_ids, attention_mask=prefix_mask.long(), use_cache=True, **no_logits(model, device))
     layout = tree_layout(batch, with_prompt=False)
-    ids, seg, pos, pred_pos, causal = layout.tensors(scorer, device, padding_segment=-1)
+    ids, seg, pos, pred_pos, causal = layout.tensors(ctx, device, padding_segment=-1)
     length = ids.shape[1]
     own = (seg[:, :, None] == seg[:, None, :]) & causal[None] & (seg[:, :, None] >= 0)
     own = own | torch.eye(length, dtype=torch.bool, device=device)[None]  # padded queries see themselves
@@ -129,20 +129,20 @@ def causal_prefix_cache(scorer: ActionScorer, model, batch: CandidateBatch, hidd
             output_hidden_states=hidden,
         )
     owner = batch.owner.to(device)
-    targets, t_mask = scorer.pad(batch.candidate_ids, device)
+    targets, t_mask = pad(batch.candidate_ids, device, ctx.pad_id)
     token_logp = token_logprobs(out.logits[owner[:, None], pred_pos], targets, t_mask)
     if not hidden:
-        return token_logp, targets, t_mask, None, None
+        return KernelOutput(token_logp, targets, t_mask, None, None)
     h = out.hidden_states[-1]  # position 0 of every row is its first candidate's copy of the last prompt token
-    return token_logp, targets, t_mask, h[:, 0], h[owner[:, None], pred_pos]
+    return KernelOutput(token_logp, targets, t_mask, h[:, 0], h[owner[:, None], pred_pos])
 
 
-def causal_one_pass(scorer: ActionScorer, model, batch: CandidateBatch, hidden: bool):
+def causal_one_pass(ctx: KernelContext, model, batch: CandidateBatch, hidden: bool):
     """One row per prompt: [prompt, c_1[:-1], c_2[:-1], ...] through one forward (an FSDP-sharded block may run
     only once per graph; small calls are cheaper so too)."""
     device = device_of(model)
     layout = tree_layout(batch, with_prompt=True)
-    ids, seg, pos, pred_pos, causal = layout.tensors(scorer, device, padding_segment=-2)
+    ids, seg, pos, pred_pos, causal = layout.tensors(ctx, device, padding_segment=-2)
     sees = (seg[:, None, :] == -1) | (seg[:, :, None] == seg[:, None, :])  # the prompt, or its own candidate
     allowed = (sees & causal[None])[:, None]
 
@@ -155,7 +155,7 @@ def causal_one_pass(scorer: ActionScorer, model, batch: CandidateBatch, hidden: 
         return keys, [len(r) for r in layout.rows]
 
     head = output_head(model)
-    with scorer.trunk_rows(model, packed_rows), rows_through(model, batch.prompt_rows()):
+    with ctx.trunk_rows(model, packed_rows), rows_through(model, batch.prompt_rows()):
         out = model(
             input_ids=ids,
             attention_mask=attention(model, allowed),
@@ -171,42 +171,42 @@ def causal_one_pass(scorer: ActionScorer, model, batch: CandidateBatch, hidden: 
     else:
         first = int(pred_pos.min()) if accepts_logits_to_keep(model) else 0
         picked = out.logits[owner[:, None], pred_pos - first]  # (C, L, V): each candidate reads its prompt's row
-    targets, t_mask = scorer.pad(batch.candidate_ids, device)
+    targets, t_mask = pad(batch.candidate_ids, device, ctx.pad_id)
     token_logp = token_logprobs(picked, targets, t_mask)
     if not hidden:
-        return token_logp, targets, t_mask, None, None
+        return KernelOutput(token_logp, targets, t_mask, None, None)
     h = out.hidden_states[-1]
     p_last = torch.tensor([len(p) - 1 for p in batch.prompt_ids], device=device)
     prompt_hidden = h[torch.arange(len(layout.rows), device=device), p_last]
-    return token_logp, targets, t_mask, prompt_hidden, h[owner[:, None], pred_pos]
+    return KernelOutput(token_logp, targets, t_mask, prompt_hidden, h[owner[:, None], pred_pos])
 
 
 # --- encoder-decoder LMs (T5, as GLAM) ----------------------------------------------------------------------------
 
 
-def seq2seq_shared(scorer: ActionScorer, model, batch: CandidateBatch, hidden: bool):
+def seq2seq_shared(ctx: KernelContext, model, batch: CandidateBatch, hidden: bool):
     """Encoder once per prompt, its output gathered per candidate inside the graph (gradients reach the encoder's
     adapters from every candidate); decoder over [start, candidate but its last token]."""
     device = device_of(model)
-    enc_ids, enc_mask = scorer.pad(batch.prompt_ids, device)
+    enc_ids, enc_mask = pad(batch.prompt_ids, device, ctx.pad_id)
     with rows_through(model, batch.prompt_rows()):
         encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
     owner = batch.owner.to(device)
-    return _decode(scorer, model, batch, encoded[owner], enc_mask[owner], hidden)
+    return _decode(ctx, model, batch, encoded[owner], enc_mask[owner], hidden)
 
 
-def seq2seq_naive(scorer: ActionScorer, model, batch: CandidateBatch, hidden: bool):
+def seq2seq_naive(ctx: KernelContext, model, batch: CandidateBatch, hidden: bool):
     """Every (prompt, candidate) pair encoded on its own."""
     device = device_of(model)
-    enc_ids, enc_mask = scorer.pad([batch.prompt_ids[o] for o in batch.owner.tolist()], device)
+    enc_ids, enc_mask = pad([batch.prompt_ids[o] for o in batch.owner.tolist()], device, ctx.pad_id)
     with rows_through(model, batch.candidate_rows()):
         encoded = model.get_encoder()(input_ids=enc_ids, attention_mask=enc_mask.long()).last_hidden_state
-    return _decode(scorer, model, batch, encoded, enc_mask, hidden)
+    return _decode(ctx, model, batch, encoded, enc_mask, hidden)
 
 
-def _decode(scorer: ActionScorer, model, batch: CandidateBatch, encoded, enc_mask, hidden: bool):
+def _decode(ctx: KernelContext, model, batch: CandidateBatch, encoded, enc_mask, hidden: bool):
     device = encoded.device
-    dec_ids, dec_mask = scorer.pad([[scorer.decoder_start] + c[:-1] for c in batch.candidate_ids], device)
+    dec_ids, dec_mask = pad([[ctx.decoder_start] + c[:-1] for c in batch.candidate_ids], device, ctx.pad_id)
     with rows_through(model, batch.candidate_rows()):
         out = model(
             encoder_outputs=(encoded,),
@@ -215,12 +215,12 @@ def _decode(scorer: ActionScorer, model, batch: CandidateBatch, encoded, enc_mas
             decoder_attention_mask=dec_mask.long(),
             output_hidden_states=hidden,
         )
-    targets, t_mask = scorer.pad(batch.candidate_ids, device)
+    targets, t_mask = pad(batch.candidate_ids, device, ctx.pad_id)
     token_logp = token_logprobs(out.logits, targets, t_mask)
     if not hidden:
-        return token_logp, targets, t_mask, None, None
+        return KernelOutput(token_logp, targets, t_mask, None, None)
     h = out.decoder_hidden_states[-1]
-    return token_logp, targets, t_mask, h[first_of_each_prompt(batch).to(device), 0], h
+    return KernelOutput(token_logp, targets, t_mask, h[first_of_each_prompt(batch).to(device), 0], h)
 
 
 #: (model kind, kernel) -> kernel. ``causal``/``shared`` chooses between its two rows per call (ActionScorer).

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from twosome.scoring.batch import CandidateBatch, KernelContext, pad
 from twosome.scoring.kernels import KERNELS, device_of, is_sharded, no_logits
 from twosome.scoring.normalization import normalize
 from twosome.scoring.row_adapters import rows_through
@@ -23,32 +24,6 @@ from twosome.scoring.trunk_cache import TrunkCache
 
 SCORING_MODES = ("shared", "naive")
 SHARED_KERNELS = ("auto", "one_pass", "prefix_cache")
-
-
-@dataclass
-class CandidateBatch:
-    """Token ids for B prompts and their C candidates (flattened; candidate j belongs to prompt ``owner[j]``).
-    ``adapters``: the LoRA adapter each prompt (and its candidates) is scored through (None: the active one), so
-    that one forward serves several runs that share a base model (``row_adapters``)."""
-
-    prompt_ids: list[list[int]]
-    candidate_ids: list[list[int]]
-    owner: torch.Tensor
-    n_words: torch.Tensor
-    counts: list[int]
-    adapters: list[str] | None = None
-
-    def prompt_rows(self) -> list[str] | None:
-        """The adapter of each row of a call with one row per prompt."""
-        return self.adapters
-
-    def candidate_rows(self) -> list[str] | None:
-        """The adapter of each row of a call with one row per candidate."""
-        return None if self.adapters is None else [self.adapters[o] for o in self.owner.tolist()]
-
-    @property
-    def n_tokens(self) -> torch.Tensor:
-        return torch.tensor([len(c) for c in self.candidate_ids])
 
 
 @dataclass
@@ -136,6 +111,7 @@ class ActionScorer:
             self.decoder_start = tokenizer.pad_token_id if decoder_start_token_id is None else decoder_start_token_id
         else:
             self.separator = _action_separator(tokenizer)
+            self.decoder_start = None
         self._prompt_cache: dict[str, list[int]] = {}
         self._action_cache: dict[str, list[int]] = {}
         self._cache_size = cache_size
@@ -213,14 +189,6 @@ class ActionScorer:
             adapters=None if adapters is None else list(adapters),
         )
 
-    def pad(self, rows: list[list[int]], device, fill: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-pad int lists into (values, bool mask); ``fill`` defaults to the pad token."""
-        lengths = torch.tensor([len(r) for r in rows])
-        mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
-        out = torch.full(mask.shape, self.tokenizer.pad_token_id if fill is None else fill, dtype=torch.long)
-        out[mask] = torch.tensor([t for r in rows for t in r], dtype=torch.long)
-        return out.to(device), mask.to(device)
-
     def score(self, model, batch: CandidateBatch, mode: str | None = None, hidden: bool = False) -> CandidateScores:
         """Per-token log-probabilities of every candidate; gradients flow into whatever in ``model`` requires them.
 
@@ -237,9 +205,18 @@ class ActionScorer:
         if mode not in SCORING_MODES:
             raise ValueError(f"scorer mode {mode!r} is not valid; valid: {list(SCORING_MODES)}")
         kernel = KERNELS[self.kind, self._kernel_name(model, batch, mode)]
-        token_logprobs, token_ids, token_mask, prompt_hidden, token_hidden = kernel(self, model, batch, hidden)
+        out = kernel(
+            KernelContext(self.tokenizer.pad_token_id, self.decoder_start, self.trunk_rows), model, batch, hidden
+        )
         return CandidateScores(
-            token_logprobs, token_mask, token_ids, batch.n_words, batch.owner, batch.counts, prompt_hidden, token_hidden
+            out.token_logprobs,
+            out.token_mask,
+            out.token_ids,
+            batch.n_words,
+            batch.owner,
+            batch.counts,
+            out.prompt_hidden,
+            out.token_hidden,
         )
 
     #: Below this many prompt tokens per call, ``auto`` takes the one-pass kernel on one process too: one forward
@@ -267,7 +244,7 @@ class ActionScorer:
         For an encoder-decoder: the decoder's final hidden state at its first position (GLAM's value head input).
         """
         device = device_of(model)
-        ids, mask = self.pad(prompt_ids, device)
+        ids, mask = pad(prompt_ids, device, self.tokenizer.pad_token_id)
         if self.encoder_decoder:
             start = torch.full((len(prompt_ids), 1), self.decoder_start, dtype=torch.long, device=device)
             with rows_through(model, adapters):

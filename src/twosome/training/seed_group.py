@@ -24,27 +24,33 @@ import hydra
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torch import nn
 
 from twosome.agents import capabilities
 from twosome.config import ConfigError, RunSettings, budget_note, validate
-from twosome.fileio import atomic_write_bytes, atomic_write_text
+from twosome.fileio import atomic_write_bytes
 from twosome.rl.algorithm import UpdateContext
-from twosome.run_dir import RunDir, accept_hydra_records, drop_hydra_records
-from twosome.training import train as single
+from twosome.run_dir import RunDir
 from twosome.training.build import build_agent, build_loggers, build_module, build_trainer
 from twosome.training.checkpointing import (
     DamagedCheckpoint,
-    Interrupted,
-    Preempted,
     PreemptionCheckpoint,
-    Requeued,
     checkpoint_path,
     read_run_state,
 )
+from twosome.training.lifecycle import (
+    NothingTrained,
+    check_something_trained,
+    clear_results,
+    finish_run,
+    open_run,
+    stop_status,
+    truncate_csv,
+    write_status,
+)
 from twosome.training.rl_module import RLModule
 from twosome.training.run_state import RUN_STATE_KEY, UpdateSchedule, rng_state, set_rng_state, stored_run_state
+from twosome.training.weights import save_agent, trained_weights
 
 GROUP_FORMAT = "seed_group"  # the key that marks a member's checkpoint
 
@@ -165,7 +171,7 @@ class SeedGroupModule(pl.LightningModule):
                 m.module.on_train_start()  # the checkpoint's generators become the member's
 
     def _weights(self, m: Member) -> dict[str, torch.Tensor]:
-        return {f"agent.{k}": v for k, v in single.trained_weights(m.agent).items()}
+        return {f"agent.{k}": v for k, v in trained_weights(m.agent).items()}
 
     def _restore(self, m: Member, checkpoint: dict) -> None:
         """A member's checkpoint, or a lone run's (the same keys): weights, optimizers, schedulers, run state."""
@@ -264,19 +270,19 @@ class SeedGroupModule(pl.LightningModule):
         for logger in m.loggers:
             logger.save()  # the metrics check_something_trained reads
         try:
-            single.check_something_trained(m.run_dir, m.cfg, m.module.algorithm)
-        except single.NothingTrained as err:
+            check_something_trained(m.run_dir, m.cfg, m.module.algorithm)
+        except NothingTrained as err:
             self.fail(m, err)
             return
         m.done = True
-        digest, saved = single.save_agent(m.agent, m.run_dir)
+        digest, saved = save_agent(m.agent, m.run_dir)
         for logger in m.loggers:
             logger.finalize("success")
-        self.results[m.index] = single.finish_run(m.cfg, m.run_dir, m.module, digest, saved, self.group_start)
+        self.results[m.index] = finish_run(m.cfg, m.run_dir, m.module, digest, saved, self.group_start)
 
     def fail(self, m: Member, err: BaseException) -> None:
         m.done = True
-        single.write_status(m.run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
+        write_status(m.run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
         print(f"{m.run_dir} failed: {type(err).__name__}: {err}")
         self.results[m.index] = err
 
@@ -298,21 +304,12 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                 if i and without_seed(cfg) != first:
                     raise ConfigError(f"{run_dir}: a seed group's runs must differ only in their seed")
                 run_dir = Path(run_dir)
-                run_dir.mkdir(parents=True, exist_ok=True)
-                try:
-                    locks.enter_context(single.run_dir_lock(run_dir))
-                    resume_from, finished = single.prepare_run_dir(cfg, run_dir)
-                    state = None if resume_from is None else own_checkpoint(run_dir, resume_from)
-                except Exception:
-                    drop_hydra_records(RunDir(run_dir))  # refused: the run's records stay as they were
-                    raise
-                accept_hydra_records(RunDir(run_dir))
+                resume_from, finished, state = open_run(
+                    cfg, run_dir, locks, inspect=lambda ckpt, run_dir=run_dir: own_checkpoint(run_dir, ckpt)
+                )
                 if finished is not None:
-                    print(f"{run_dir} is already finished (checkpoint.resume=false reruns it)")
-                    print(single.summary_line(finished))
                     results[i] = finished
                     continue
-                atomic_write_text(RunDir(run_dir).config, OmegaConf.to_yaml(cfg, resolve=True))
                 members.append(Member(i, cfg, parsed, run_dir, resume_from, state))
             except Exception as err:
                 results[i] = err
@@ -329,12 +326,12 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
             try:
                 _run(members, results, trainer_overrides)
             except BaseException as err:  # every unfinished run records it; the caller decides what it means
-                status, stop = _stop_status(err)
+                status, stop = stop_status(err)
                 first = str(checkpoint_path(members[0].run_dir))  # the signal's message names the first's
                 for m in members:
                     if results[m.index] is None:
                         own = {k: v.replace(first, str(checkpoint_path(m.run_dir))) for k, v in stop.items()}
-                        single.write_status(m.run_dir, status, **own)
+                        write_status(m.run_dir, status, **own)
                         results[m.index] = err
     return results
 
@@ -350,7 +347,7 @@ def own_checkpoint(run_dir: Path, checkpoint: Path) -> dict:
             f"{RunDir(run_dir).checkpoint.parent} and rerun the same command (its unfinished partners then start "
             "over with it, so that the group resumes exactly)"
         )
-        single.write_status(run_dir, "failed", error=f"DamagedCheckpoint: {message}")
+        write_status(run_dir, "failed", error=f"DamagedCheckpoint: {message}")
         raise DamagedCheckpoint(message) from None
 
 
@@ -368,7 +365,7 @@ def align_members(members: list[Member]) -> None:
         earlier = read_run_state(previous) if target and previous.exists() else None
         if target == 0:
             m.resume_from, m.resume_state = None, None
-            single.clear_results(m.run_dir)
+            clear_results(m.run_dir)
         elif earlier is not None and earlier["updates_done"] == target:
             os.replace(previous, m.resume_from)  # the boundary's checkpoint is the run's last again
             m.resume_state = earlier
@@ -394,13 +391,13 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
         purge = None
         if m.resume_from is not None:
             state = m.resume_state
-            single.truncate_csv(RunDir(m.run_dir).metrics, state["updates_done"])
+            truncate_csv(RunDir(m.run_dir).metrics, state["updates_done"])
             purge = state["env_steps"] + 1
             m.first_update = state["updates_done"]
             print(f"Resuming {m.run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
         m.loggers = build_loggers(m.cfg, m.run_dir, purge)
         m.module.metric_loggers = m.loggers
-        single.write_status(m.run_dir, "running", resumed_from_update=m.first_update)
+        write_status(m.run_dir, "running", resumed_from_update=m.first_update)
     for m in members:  # peft leaves only the active adapter trainable; every member trains its own
         for p in m.agent.policy_parameters():
             p.requires_grad_(True)
@@ -421,18 +418,3 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
         for m in members:
             for logger in m.loggers:
                 logger.save()
-
-
-def _stop_status(err: BaseException) -> tuple[str, dict]:
-    """The status every unfinished member records when ``err`` stops the group."""
-    if isinstance(err, Interrupted):
-        return "interrupted", {"reason": str(err)}
-    if isinstance(err, (Preempted, Requeued)):
-        return "preempted", {"reason": str(err)}
-    if isinstance(err, SIGTERMException):
-        return "preempted", {"reason": "SIGTERM: stopped at each run's last checkpoint"}
-    if isinstance(err, KeyboardInterrupt) or (
-        isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt)
-    ):
-        return "interrupted", {"reason": "Ctrl-C: stopped at once; each run's last checkpoint resumes"}
-    return "failed", {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
