@@ -1,6 +1,8 @@
-"""Campaigns: a plan of sweeps that runs in calls of limited length, on a machine available only for short sessions
-(a short cluster allocation, a rented or preemptible GPU), its results copied back to where the repository lives.
+"""Campaigns: a plan of sweeps run as far as a time budget goes and resumed by the next call: on a time-limited or
+preemptible allocation, or a laptop in the evenings. ``local`` runs the plan's jobs here, two at a time (the usual
+way on a workstation); ``run`` runs whole sweeps and packs what finished for copying back from a remote machine.
 
+    python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml --budget-s 9000
     python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"
     python experiments/campaign.py status experiments/campaigns/smollm2_gpu.yaml
     python experiments/campaign.py unpack <where the packed files came back>/*.tar.gz
@@ -11,11 +13,10 @@ sweep, ``parallel`` sweeps run at a time. ``run`` starts the sweeps in plan orde
 ``multirun/campaigns/<plan>/<sweep>``, and when the budget is nearly spent (or on SIGTERM, SIGHUP, Ctrl-C) stops
 them: each run saves at the end of its update. The next call on the same machine resumes them (finished runs are
 kept, stopped ones resume from their checkpoints) and goes on down the plan. Every call ends by packing the runs that
-finished since the last pack (config, summary, metrics, status, log, adapter, critic head) into at most
-``MAX_PARTS`` gzipped tar files of at most ``PART_MB`` MiB (``TOTAL_MB`` MiB together), plus a status file, under
-``--out``: a few small files, quick to copy back. They fit a transfer that limits file count or size (an upload
-cap, a job's output staging), and over a slow link a failed copy is redone one part at a time. The defaults fit 8
-files of 16 MiB, 64 MiB in all; change the constants for other limits. Runs that do not fit wait for the next call.
+finished since the last pack (config, summary, metrics, status, log, adapter, critic head) into gzipped tar files
+under ``--out``, plus a status file. ``--part-mb`` bounds each file, and ``--max-parts`` and ``--total-mb`` (none by
+default) what one call packs, for a transfer that limits file count or size (an upload cap, a job's output staging);
+over a slow link a failed copy is redone one part at a time. Runs that do not fit wait for the next call.
 ``unpack`` copies each run's raw data into docs/data/<archive>/<run_name>/ as ``analysis/archive_runs.py`` does,
 and its weights into ``artifacts/campaigns/<plan>/<run_name>/`` (ignored by git: at 2 MB per SmolLM2 adapter,
 committed weights would soon make the repository slow to clone or to copy to another machine).
@@ -45,11 +46,17 @@ from twosome.fileio import DirectoryInUse, directory_lock  # noqa: E402
 from twosome.processes import attached_child, clock, supervise  # noqa: E402
 from twosome.training.checkpointing import atomic_write_text  # noqa: E402
 
-# What one call packs to copy back (``pack``): few files, each small, so that they fit a transfer limited in file
-# count and size, and a failed copy over a slow link is redone one part at a time. Runs that do not fit wait.
-MAX_PARTS = 7  # files per call; with the status file, 8
-PART_MB = 15  # MiB per file, under 16
-TOTAL_MB = 60  # MiB per call, all parts together, under 64
+
+@dataclass(frozen=True)
+class PackLimits:
+    """What one call packs to copy back (``pack``): files of at most ``part_mb`` MiB, at most ``max_parts`` of them
+    and ``total_mb`` MiB together (None: no limit). Runs that do not fit wait for the next call."""
+
+    part_mb: float = 100
+    max_parts: int | None = None
+    total_mb: float | None = None
+
+
 RUN_FILES = (layout.CONFIG, layout.SUMMARY, layout.METRICS, layout.STATUS, layout.LOG, layout.CRITIC_HEAD)
 RUN_DIRS = (layout.ADAPTER,)
 WEIGHTS = layout.WEIGHTS
@@ -230,7 +237,7 @@ def start_sweep(plan: Plan, sweep: Sweep, root: Path, extra: list[str]) -> tuple
 
 # --- running ---------------------------------------------------------------------------------------------------------
 def run(plan: Plan, root: Path, out: Path, budget_s: float, grace_s: float, min_start_s: float, extra: list[str],
-        retry_failed: bool = False) -> int:  # fmt: skip
+        retry_failed: bool = False, limits: PackLimits = PackLimits()) -> int:  # fmt: skip
     """Run the plan's unfinished sweeps until they end or the budget is nearly spent; pack; return 0 when the plan
     is complete, 3 when runs remain (call again), 1 when a sweep failed."""
     start = time.monotonic()
@@ -263,7 +270,7 @@ def run(plan: Plan, root: Path, out: Path, budget_s: float, grace_s: float, min_
                   name=lambda s: s.name, tick=ledger.write, what="sweep(s)")  # fmt: skip
     finally:
         ledger.write()
-    pack(plan, root, out, ledger)
+    pack(plan, root, out, ledger, limits=limits)
     rows = progress(plan, root, ledger)
     print_progress(rows)
     if any(r["status"] == "failed" for r in rows):
@@ -280,10 +287,12 @@ def run_members(run_dir: Path) -> list[Path]:
     return files + ([overrides] if overrides.is_file() else [])
 
 
-def pack(plan: Plan, root: Path, out: Path, ledger: Ledger, repack: bool = False) -> list[Path]:
-    """Pack finished runs not packed before into gzipped tars under ``out``, within ``MAX_PARTS``, ``PART_MB`` and
-    ``TOTAL_MB``, and write ``<plan>-status.json``; return the files written. A run over a part's size is named and
-    left."""
+def pack(plan: Plan, root: Path, out: Path, ledger: Ledger, repack: bool = False,
+         limits: PackLimits = PackLimits()) -> list[Path]:  # fmt: skip
+    """Pack finished runs not packed before into gzipped tars under ``out``, within ``limits``, and write
+    ``<plan>-status.json``; return the files written. A run over a part's size is named and left."""
+    part, total_limit = limits.part_mb * 2**20, (limits.total_mb or float("inf")) * 2**20
+    max_parts = limits.max_parts or float("inf")
     plan_dir = root / plan.name
     out.mkdir(parents=True, exist_ok=True)
     packed = set() if repack else set(ledger.packed)
@@ -295,13 +304,13 @@ def pack(plan: Plan, root: Path, out: Path, ledger: Ledger, repack: bool = False
             if rel in packed:
                 continue
             size = sum(p.stat().st_size for p in run_members(run_dir))  # gzip makes it no larger, near enough
-            if size > PART_MB * 2**20:
+            if size > part:
                 too_big.append(f"{rel} ({size / 2**20:.1f} MiB)")
                 continue
-            if sizes[-1] + size > PART_MB * 2**20 and len(parts) < MAX_PARTS:
+            if sizes[-1] + size > part and len(parts) < max_parts:
                 parts.append([])
                 sizes.append(0)
-            if sizes[-1] + size > PART_MB * 2**20 or total + size > TOTAL_MB * 2**20:
+            if sizes[-1] + size > part or total + size > total_limit:
                 waiting.append(rel)
                 continue
             parts[-1].append((sweep, run_dir))
@@ -383,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--dry-run", action="store_true", help="run: print the commands")
     for p in (sub.choices["run"], sub.choices["pack"]):
         p.add_argument("--out", type=Path, required=True, help="where the packed files go (the folder to copy back)")
+        p.add_argument("--part-mb", type=float, default=100, help="MiB per packed file at most")
+        p.add_argument("--max-parts", type=int, default=None, help="packed files per call at most (default: any)")
+        p.add_argument("--total-mb", type=float, default=None, help="MiB per call at most (default: any)")
     sub.choices["pack"].add_argument("--repack", action="store_true", help="every finished run, packed before or not")
     r = sub.choices["run"]
     r.add_argument("--budget-s", type=float, default=540, help="seconds this call may take, packing included")
@@ -442,10 +454,16 @@ def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str]) -> int:
             print(" ".join(command(plan, sweep, args.root, extra)[1:]))
         print_progress(progress(plan, args.root, ledger))
         return 0
+    limits = PackLimits(args.part_mb, args.max_parts, args.total_mb)
+    if limits.part_mb <= 0 or (limits.max_parts is not None and limits.max_parts < 1) or (limits.total_mb or 1) <= 0:
+        raise SystemExit(
+            f"packing limits {limits} are not valid; valid: --part-mb > 0, --max-parts >= 1, --total-mb > 0"
+        )
     if args.verb == "pack":
-        pack(plan, args.root, args.out, ledger, repack=args.repack)
+        pack(plan, args.root, args.out, ledger, repack=args.repack, limits=limits)
         return 0
-    return run(plan, args.root, args.out, args.budget_s, args.grace_s, args.min_start_s, extra, args.retry_failed)
+    return run(plan, args.root, args.out, args.budget_s, args.grace_s, args.min_start_s, extra, args.retry_failed,
+               limits)  # fmt: skip
 
 
 if __name__ == "__main__":

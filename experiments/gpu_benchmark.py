@@ -1,14 +1,12 @@
-"""The GPU measurements to take when a GPU is available only briefly (a short allocation, a rented instance): one
-call per step, each kept under 10 minutes (``--budget-s``) so that a session cut short loses one step at most, each
-writing three small files to copy back under ``--out`` (``<step>.csv``, ``<step>.log``, ``<step>_environment.json``;
-run directories stay under ``--work``). In order:
+"""GPU benchmarks for a researcher with a GPU: the measurements this suite could not take on CPUs. Each step writes
+``<step>.csv``, ``<step>.log`` and ``<step>_environment.json`` (torch, CUDA, the device) under ``--out``; run
+directories stay under ``--work``; ``--budget-s`` stops a step from starting more work after that long.
 
-    python experiments/gpu_lease.py levers --out "$OUT"   # 7B paper preset: chunk 4 / auto / top-8 LoRA; matmul rate
-    python experiments/gpu_lease.py scoring --out "$OUT"  # scoring benchmark, 7B shape, 8 and 42 actions, 4 / 16 envs
-    python experiments/gpu_lease.py seeds --out "$OUT"    # 10 SmolLM2 seeds in one group: aggregate env steps/s
-    python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"  # the rest
+    python experiments/gpu_benchmark.py levers --out results/gpu   # 7B paper preset: chunk 4 / auto / top-8 LoRA
+    python experiments/gpu_benchmark.py scoring --out results/gpu  # scoring, 7B shape, 8 and 42 actions, 4 / 16 envs
+    python experiments/gpu_benchmark.py seeds --out results/gpu    # 10 SmolLM2 seeds in one group: env steps/s
 
-``--smoke`` runs the same steps on the CPU with the tiny model and tiny budgets (tests/test_gpu_lease.py), so no GPU
+``--smoke`` runs the same steps on the CPU with the tiny model and tiny budgets (tests/test_gpu_benchmark.py), so no GPU
 time is spent finding a typo.
 """
 
@@ -47,7 +45,7 @@ def say(text: str) -> None:
 
 
 def run(cmd: list[str], log: Path, timeout: float) -> int:
-    """Run ``cmd``, its output appended to ``log`` (one log per step, so a step leaves three files to copy back)."""
+    """Run ``cmd``, its output appended to ``log`` (one log per step)."""
     say(" ".join(str(c) for c in cmd[1:]))
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
     with open(log, "a") as f:
@@ -183,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("step", choices=sorted(STEPS))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--budget-s", type=float, default=540, help="the step stops starting work after this")
-    parser.add_argument("--work", type=Path, default=ROOT / "multirun" / "gpu_lease", help="run directories")
+    parser.add_argument("--work", type=Path, default=ROOT / "multirun" / "gpu_benchmark", help="run directories")
     parser.add_argument("--smoke", action="store_true", help="the same on a CPU, tiny model and budgets")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

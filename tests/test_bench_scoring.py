@@ -49,7 +49,7 @@ def test_benchmark_under_fsdp_shards_the_model_over_two_ranks(tmp_path):
 
 
 def test_both_shared_kernels_are_timed_apart_and_a_bad_kernel_is_refused(tmp_path, monkeypatch):
-    """--kernels: experiments/gpu_lease.py asks whether the scorer's CPU-measured choice of kernel holds on a GPU."""
+    """--kernels: experiments/gpu_benchmark.py asks whether the CPU-measured choice of kernel holds on a GPU."""
     seen = []
     real = scoring.ActionScorer.score
 

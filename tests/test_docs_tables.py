@@ -213,6 +213,26 @@ def test_no_file_in_the_repository_names_a_machine_s_absolute_path():
     assert not found, found[:20]
 
 
+def test_no_code_doc_or_test_speaks_of_the_tracker_s_issue_numbers():
+    """A reader has no access to the project's tracker: say the question, or link the section, not its numbers."""
+    import re
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    tracker = re.compile(r"\bissues? ?#?\d+\b", re.IGNORECASE)
+    found = []
+    for name in listed:
+        path = ROOT / name
+        if (
+            name.startswith("docs/data/")
+            or path.suffix not in {".py", ".md", ".yaml", ".sh", ".toml"}
+            or not path.is_file()
+        ):
+            continue
+        found += [f"{name}: {m.group(0)}" for m in tracker.finditer(path.read_text())]
+    assert not found, found[:20]
+
+
 def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_before_five_seeds(tmp_path):
     """A campaign run being evaluated has part of its rows on disk and no summary yet: the tables skip it. A claim
     over fewer than 5 seeds per arm is "not shown ... so far", even where its interval would exclude 0.5."""

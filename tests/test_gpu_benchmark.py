@@ -1,4 +1,4 @@
-"""experiments/gpu_lease.py: every step of the GPU measurements runs end to end on the CPU (--smoke), so no GPU time
+"""experiments/gpu_benchmark.py: every step of the GPU measurements runs end to end on the CPU (--smoke), so no GPU time
 is spent on a typo, and each step writes only its three small files under --out. (The scoring step is marked slow:
 the scoring benchmark has its own tests.)"""
 
@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("step", ["levers", pytest.param("scoring", marks=pytest.mark.slow), "seeds"])
-def test_each_lease_step_runs_on_the_cpu_and_writes_its_table(tmp_path, step):
+def test_each_gpu_benchmark_step_runs_on_the_cpu_and_writes_its_table(tmp_path, step):
     out = tmp_path / "out"
-    cmd = [sys.executable, str(ROOT / "experiments" / "gpu_lease.py"), step, "--smoke", "--out", str(out)]
+    cmd = [sys.executable, str(ROOT / "experiments" / "gpu_benchmark.py"), step, "--smoke", "--out", str(out)]
     result = subprocess.run([*cmd, "--work", str(tmp_path / "work")], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{step}{s}" for s in (".csv", ".log", "_environment.json"))

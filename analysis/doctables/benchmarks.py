@@ -399,7 +399,7 @@ def seed_batch_cpu(root: Path) -> str:
 
 
 def critic_memory_7b(root: Path) -> str:
-    """Issue 32: what TWOSOME's critic holds at LLaMA-7B's width, the memory GiGPO does without (counted from
+    """What TWOSOME's critic holds at LLaMA-7B's width, the memory GiGPO does without (counted from
     shapes by ``python -m twosome.bench.critic_memory``)."""
     path = root / "docs/data/critic_memory_7b.csv"
     if not path.exists():
