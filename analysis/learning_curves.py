@@ -48,7 +48,7 @@ def run_settings(run: Path) -> dict:
         return {}
     from omegaconf import OmegaConf
 
-    from twosome.config import load_run_config  # keys added since a run was written read as their defaults
+    from twosome.config import load_run_config  # keys a config may omit read as their defaults
 
     flat = pd.json_normalize(OmegaConf.to_container(load_run_config(config)), sep=".").iloc[0].to_dict()
     return {k: str(v) for k, v in flat.items() if not k.startswith(NOT_CONFIG)}

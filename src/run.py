@@ -44,9 +44,4 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    from twosome.config import moved_keys_note  # no torch
-
-    note = moved_keys_note(sys.argv[1:])
-    if note:
-        raise SystemExit(note)
     main()

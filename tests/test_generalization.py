@@ -490,11 +490,9 @@ def test_a_shuffled_order_is_not_applicable_to_an_agent_that_scores_action_indic
     assert not_applicable_reason(agent(True), env_id, f"{env_id}@plain", spaces) is None  # text only
 
 
-def test_the_untrained_twin_is_a_config_capability_and_old_runs_keep_theirs(tmp_path):
-    """``agent.untrained_twin`` decides which runs get a twin (not the agent's name); a config saved before the key
-    existed reads it from the agents that had one then."""
+def test_the_untrained_twin_is_a_config_capability(tmp_path):
+    """``agent.untrained_twin`` decides which runs get a twin (not the agent's name)."""
 
-    from twosome.config import load_run_config
     from twosome.evaluation.generalization import planned_agents
 
     twins = {a: bool(compose_cfg(f"agent={a}").agent.untrained_twin) for a in ("twosome", "glam", "zeroshot", "saycan")}
@@ -503,9 +501,7 @@ def test_the_untrained_twin_is_a_config_capability_and_old_runs_keep_theirs(tmp_
         run = tmp_path / name
         run.mkdir()
         cfg = OmegaConf.to_container(compose_cfg(f"agent={name}"), resolve=False)
-        del cfg["agent"]["untrained_twin"]
         OmegaConf.save(OmegaConf.create(cfg), run / "config.yaml")
-        assert load_run_config(run / "config.yaml").agent.untrained_twin is expected
         labels = [label for *_, label, _ in planned_agents([run], with_untrained=True)]
         assert labels == ([name, "zeroshot"] if expected else [name])
 

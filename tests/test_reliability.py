@@ -399,20 +399,3 @@ def test_sigterm_inside_a_slurm_job_saves_and_ends_as_slurm_decided(tmp_path, mo
     with pytest.raises(expected[0], match=f"SIGTERM at update 5: .*{expected[1]}"):
         callback.on_train_batch_end(trainer, _FakeModule(), None, None, 0)
     assert trainer.saved and not scontrol_args.exists()  # no requeue asked for
-
-
-def test_a_checkpoint_written_before_the_neutral_run_state_key_resumes_exactly(tmp_path, tiny_model_dir, uninterrupted):
-    """Checkpoints now keep the run state under ``run_state``; one written under ``ppo_run`` (every
-    checkpoint before) still resumes, bit for bit."""
-    args = small_run(tiny_model_dir, tmp_path / "run")
-    proc = start(args, tmp_path)
-    wait_for_checkpoint(tmp_path / "run", proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
-    checkpoint["ppo_run"] = checkpoint.pop("run_state")  # as the suite wrote it before
-    torch.save(checkpoint, ckpt)
-    resumed = run_cli(*args, cwd=tmp_path)
-    assert resumed.returncode == 0 and "Resuming" in resumed.stdout, resumed.stderr[-3000:]
-    same_results(uninterrupted, tmp_path / "run")

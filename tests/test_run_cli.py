@@ -62,11 +62,3 @@ def test_a_misspelt_or_mistyped_setting_fails_at_compose_time_naming_the_key(tmp
         assert proc.returncode != 0
         assert message in proc.stderr and f"full_key: {override.split('=')[0]}" in proc.stderr, proc.stderr
         assert not (tmp_path / "run").exists()
-
-
-def test_a_rollout_key_spelt_as_before_the_rollout_group_gets_its_new_name(tmp_path):
-    proc = run_cli(
-        "-m", "ppo.total_env_steps=64,128", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path, timeout=120
-    )
-    assert proc.returncode != 0 and not (tmp_path / "sweep").exists()
-    assert "ppo.total_env_steps: moved to rollout.total_env_steps" in proc.stderr, proc.stderr

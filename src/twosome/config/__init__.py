@@ -10,7 +10,7 @@ from __future__ import annotations
 from twosome.checked import ConfigError, settings
 from twosome.config.checks import ValidateBeforeWriting, budget_note, env_kwargs, env_wording, validate
 from twosome.config.resolvers import GPU_ACCELERATORS, register_resolvers
-from twosome.config.run_config import check_run_dir, config_changes, load_run_config, moved_keys_note
+from twosome.config.run_config import check_run_dir, config_changes, load_run_config
 from twosome.config.schema import (
     DTYPES,
     NORMALIZATIONS,
@@ -46,7 +46,6 @@ __all__ = [
     "env_kwargs",
     "env_wording",
     "load_run_config",
-    "moved_keys_note",
     "run_settings",
     "settings",
     "validate",

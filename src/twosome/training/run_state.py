@@ -19,14 +19,11 @@ from twosome.agents import capabilities
 from twosome.parallel import collectives as dist
 
 RUN_STATE_KEY = "run_state"  # where a checkpoint keeps this state (any algorithm's run)
-LEGACY_RUN_STATE_KEY = "ppo_run"  # checkpoints written before the key was neutral
 
 
 def stored_run_state(checkpoint: dict) -> bytes:
-    """The run state a checkpoint carries, under its current key or the one it was written with before."""
-    if RUN_STATE_KEY in checkpoint:
-        return checkpoint[RUN_STATE_KEY]
-    return checkpoint[LEGACY_RUN_STATE_KEY]
+    """The run state a checkpoint carries."""
+    return checkpoint[RUN_STATE_KEY]
 
 
 class UpdateSchedule:
