@@ -173,12 +173,23 @@ def test_twosome_trains_on_it_and_a_killed_run_resumes_exactly(tmp_path, tiny_mo
 
 @pytest.mark.parametrize(
     "choice",
-    [["agent=glam", "norm=none"], ["algo=gigpo", "rollout.num_steps=32"], ["agent=drrn"], ["agent=generate"]],
-    ids=["glam", "gigpo", "drrn", "generate"],
+    [
+        ["agent=glam", "norm=none"],
+        ["algo=gigpo", "rollout.num_steps=32"],
+        ["algo=poad"],
+        ["norm=token"],
+        ["norm=none"],
+        ["agent=drrn"],
+        ["agent=generate"],
+        ["agent=zeroshot"],
+        ["agent=random"],
+    ],
+    ids=["glam", "gigpo", "poad", "token", "none", "drrn", "generate", "zeroshot", "random"],
 )
 def test_the_other_agents_and_algorithms_run_on_the_games(tmp_path, tiny_model_dir, game_dir, choice):
-    """One short run each: GLAM, GiGPO (critic-free, whole episodes), the from-scratch text baseline and the agent
-    that writes its commands (evaluation only) read the games as the other text environments."""
+    """One short run each: GLAM, GiGPO (critic-free, whole episodes), POAD (token level over the admissible commands),
+    TWOSOME's other normalizations, the from-scratch text baseline, and the evaluation-only agents (the writer of its
+    commands, the untrained LLM, uniform) read the games as the other text environments."""
     args = small_run(tiny_model_dir, tmp_path / "run", "env=textworld", "env.kwargs.num_games=1",
                      f"env.kwargs.game_dir={game_dir}", "rollout.total_env_steps=64", "eval.every_updates=0",
                      "checkpoint.every_updates=0", *choice)  # fmt: skip
