@@ -16,6 +16,11 @@ def candidate_keys(obs: ObsBatch) -> list[tuple[str, tuple[str, ...]]]:
     ]
 
 
+def prompts_and_actions(keys: list[tuple[str, tuple[str, ...]]]) -> tuple[list[str], list[list[str]]]:
+    """``candidate_keys``' keys as the scorer's ``encode`` takes them: the prompts, and each prompt's actions."""
+    return [prompt for prompt, _ in keys], [list(actions) for _, actions in keys]
+
+
 class Memo:
     """A bounded dict; cleared when full (the values are recomputable)."""
 

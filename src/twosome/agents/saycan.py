@@ -21,7 +21,7 @@ from torch.distributions import Categorical
 
 from twosome.agents.base import ActorCritic, masked_categorical, require_vectors
 from twosome.agents.capabilities import child_state_dict
-from twosome.agents.memo import Memo, candidate_keys
+from twosome.agents.memo import Memo, candidate_keys, prompts_and_actions
 from twosome.agents.mlp_agent import cleanrl_mlp
 from twosome.agents.observation import ObsBatch
 from twosome.scoring import NORMALIZATIONS, ActionScorer
@@ -94,7 +94,7 @@ class SayCanAgent(ActorCritic):
 
     @torch.no_grad()
     def _say(self, keys: list[tuple[str, tuple[str, ...]]]) -> list[torch.Tensor]:
-        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys])
+        batch = self.scorer.encode(*prompts_and_actions(keys))
         values = self.scorer.score(self.lm, batch).normalized(self.norm).float()
         return [torch.log_softmax(v, dim=0).cpu() for v in values.split(batch.counts)]
 

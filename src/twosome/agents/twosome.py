@@ -21,7 +21,7 @@ from torch.distributions import Categorical
 from twosome.agents.base import ActorCritic, masked_categorical, mlp
 from twosome.agents.capabilities import TokenOutputs
 from twosome.agents.lora_files import load_adapter_and_head, save_adapter_and_head
-from twosome.agents.memo import Memo, candidate_keys
+from twosome.agents.memo import Memo, candidate_keys, prompts_and_actions
 from twosome.agents.observation import ObsBatch
 from twosome.parallel.fsdp import transformer_blocks, transformer_units
 from twosome.scoring import NORMALIZATIONS, ActionScorer
@@ -147,7 +147,7 @@ class TwosomeAgent(ActorCritic):
     def _score(self, keys: list[tuple[str, tuple[str, ...]]], remember: bool) -> list[torch.Tensor]:
         """With an adapted critic (GLAM), a memoizing pass also keeps the prompts' hidden states it computed: they
         are the critic's features at these weights, so the value costs no forward of its own."""
-        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys], self._rows(len(keys)))
+        batch = self.scorer.encode(*prompts_and_actions(keys), self._rows(len(keys)))
         share = remember and self.critic_uses_adapter
         scores = self.scorer.score(self.actor, batch, hidden=share)
         if share:
@@ -189,7 +189,7 @@ class TwosomeAgent(ActorCritic):
         keys = [k for _, todo in pending for k in todo]
         if keys:
             names = [agent.adapter_name for agent, todo in pending for _ in todo]
-            batch = first.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys], names)
+            batch = first.scorer.encode(*prompts_and_actions(keys), names)
             share = any(agent.critic_uses_adapter for agent, _ in pending)
             scores = first.scorer.score(first.actor, batch, hidden=share)
             values = scores.normalized(first.norm).split(batch.counts)  # members differ only in their seeds
@@ -218,7 +218,7 @@ class TwosomeAgent(ActorCritic):
         score memo, which holds the adapted policy's scores; the trunk cache holds frozen blocks only and serves both.
         """
         keys = list(dict.fromkeys(candidate_keys(obs)))
-        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys], self._rows(len(keys), base=True))
+        batch = self.scorer.encode(*prompts_and_actions(keys), self._rows(len(keys), base=True))
         with nullcontext() if self.adapter_name is not None else self.actor.disable_adapter():
             scores = self.scorer.score(self.actor, batch).normalized(self.norm).split(batch.counts)
         known = dict(zip(keys, scores))
@@ -277,7 +277,7 @@ class TwosomeAgent(ActorCritic):
         """The chosen actions' tokens under the policy restricted to the candidate list (``norm=trie``), and the
         adapted LM's hidden state at each position that predicts one of them (the token critic's input)."""
         keys = candidate_keys(obs)
-        batch = self.scorer.encode([k[0] for k in keys], [list(k[1]) for k in keys], self._rows(len(keys)))
+        batch = self.scorer.encode(*prompts_and_actions(keys), self._rows(len(keys)))
         scores = self.scorer.score(self.actor, batch, hidden=True)
         valid_index = obs.action_mask.long().cumsum(1) - 1  # action index -> its place among the valid actions
         offsets = torch.tensor([0, *batch.counts[:-1]]).cumsum(0)
