@@ -68,3 +68,50 @@ def test_bad_arguments_are_refused(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "operator, expected",
+    [
+        ("aten::mm", "matmul"),
+        ("MmBackward0", "matmul"),
+        ("aten::addmm", "matmul"),
+        ("aten::_scaled_dot_product_flash_attention_for_cpu_backward", "attention"),
+        ("aten::_log_softmax_backward_data", "attention"),
+        ("aten::copy_", "copy"),
+        ("aten::fill_", "copy"),
+        ("aten::silu_backward", "elementwise"),
+        ("aten::_foreach_add_", "elementwise"),
+        ("aten::as_strided", "other"),
+    ],
+)
+def test_the_profile_sorts_operators_into_kinds(operator, expected):
+    from twosome.bench.phase_profile import kind
+
+    assert kind(operator) == expected
+
+
+def test_a_profiled_run_accounts_for_each_phase_and_leaves_the_warm_up_out(tiny_model_dir, tmp_path):
+    """Every update after the first is profiled once per phase; each phase's shares add up to one and matrix
+    products are among its operators."""
+    from twosome.bench.phase_profile import PhaseProfiles
+
+    overrides = small_run(tiny_model_dir, None, "rollout.total_env_steps=96", "eval.every_updates=0",
+                          f"paths.root_dir={tmp_path}")  # fmt: skip
+    profiles = PhaseProfiles()
+    with profiles.installed():
+        summary = train(compose_cfg(*overrides), run_dir=tmp_path / "run", enable_progress_bar=False)
+    assert profiles.calls == {"rollout": summary["updates"], "update": summary["updates"]}
+    table = profiles.table()
+    assert set(table.phase) == {"rollout", "update"}
+    assert table.groupby("phase").share.sum().round(9).eq(1.0).all()
+    assert {"rollout", "update"} <= set(table[table.kind == "matmul"].phase)
+
+
+@pytest.mark.parametrize("argv, message", [(["--updates", "1"], "--updates 1"), (["--pairs", "0"], "--pairs 0")])
+def test_the_compile_lever_refuses_bad_arguments(argv, message, capsys):
+    from twosome.bench.compile_lever import main
+
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert message in capsys.readouterr().err

@@ -417,64 +417,6 @@ def critic_memory_7b(root: Path) -> str:
     return markdown(frame, caption)
 
 
-UTILIZATION_CASES = {
-    "tiny": "tiny (default)",
-    "smollm2_fp32": "SmolLM2-135M float32",
-    "smollm2_bf16": "SmolLM2-135M bfloat16",
-}
-UTILIZATION_TASKS = {
-    "food_preparation": "Food Preparation",
-    "tomato_salad": "Tomato Salad",
-    "babyai_goto": "BabyAI-Text GoTo (GLAM)",
-}
-UTILIZATION_TARGET = 0.6  # a phase below this share of the GEMM rate is a phase to profile
-
-
-def share(value: float) -> str:
-    return f"{value:.0%}" if value >= 0.005 else "<1%"
-
-
-def cpu_with_isa(cpu: str) -> str:
-    """ "AMD EPYC (AVX512-BF16)": machines of one name differ in what their bfloat16 and float32 products can use."""
-    name, _, flags = cpu.partition("; ")
-    has = {k for k, _, v in (f.partition("=") for f in flags.split()) if v == "yes"}
-    isa = next((label for flag, label in CPU_ISA if flag in has), "no AVX512") if flags else "flags not recorded"
-    return f"{name} ({isa})"
-
-
-CPU_ISA = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX512"))
-
-
-def utilization_cpu(root: Path) -> str:
-    """Model FLOP utilization per update phase (``python -m twosome.bench.utilization``): each phase's counted
-    GFLOP over its seconds, against the best matrix-product rate measured in the same process."""
-    frame = pd.read_csv(root / BENCH / "utilization.csv")
-    frame["update_seconds"] = frame.groupby(["model", "env", "lora_layers", "threads", "cpu"]).seconds.transform("sum")
-    rows = pd.DataFrame(
-        {
-            "model": frame.model.map(UTILIZATION_CASES),
-            "task": frame.env.map(UTILIZATION_TASKS),
-            "LoRA blocks": frame.lora_layers,
-            "threads": frame.threads,
-            "phase": frame.phase,
-            "GFLOP per update": (frame.gflop / frame.updates).map(lambda v: f"{v:.1f}"),
-            "s per update": (frame.seconds / frame.updates).map(lambda v: f"{v:.2f}"),
-            "share of update time": (frame.seconds / frame.update_seconds).map(share),
-            "GFLOP/s": frame.gflop_per_s.map(rate),
-            "GEMM GFLOP/s": frame.gemm_gflop_per_s.map(rate),
-            "utilization": [f"**{u:.0%}**" if u >= UTILIZATION_TARGET else f"{u:.0%}" for u in frame.utilization],
-            "cpu": frame.cpu.map(cpu_with_isa),
-        }
-    )
-    flags = sorted({c.split("; ", 1)[1] for c in frame.cpu if "; " in c})
-    caption = (
-        f"Bold: at or above {UTILIZATION_TARGET:.0%} of the GEMM rate. The updates after the first (a warm-up) of "
-        f"{', '.join(str(u + 1) for u in sorted(set(frame.updates)))}-update runs of 128 environment steps each. "
-        f"CPU flags: {'; '.join(flags) or NO_CPU_FLAGS}."
-    )
-    return markdown(rows.rename(columns={"cpu": "CPU"}), caption)
-
-
 TABLES: dict[str, Callable[[Path], str]] = {
     f.__name__: f
     for f in (
@@ -491,6 +433,5 @@ TABLES: dict[str, Callable[[Path], str]] = {
         trunk_cache_cpu,
         trunk_cache_bf16_fix,
         critic_memory_7b,
-        utilization_cpu,
     )
 }

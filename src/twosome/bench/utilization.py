@@ -128,10 +128,9 @@ def phase_seconds(metrics_csv: Path) -> list[dict[str, float]]:
     return [{p: float(r[f"charts/{p}_seconds"]) for p in PHASES} for _, r in rows.iterrows()]
 
 
-def run(model: str, env: str, lora_layers: str, updates: int, threads: int, out: Path) -> pd.DataFrame:
+def training_config(model: str, env: str, lora_layers: str, updates: int, threads: int):
+    """The short training run a benchmark of one update's phases measures: updates of 128 environment steps."""
     from hydra import compose, initialize_config_dir
-
-    from twosome.training.train import train
 
     conf = Path(__file__).resolve().parents[3] / "conf"
     overrides = [*ENVS[env], *MODELS[model], "ppo=laptop", "rollout.num_envs=4", "rollout.num_steps=32",
@@ -140,7 +139,13 @@ def run(model: str, env: str, lora_layers: str, updates: int, threads: int, out:
                  "logger.tensorboard=false", f"trainer.num_threads={threads}",
                  f"agent.policy.lora_layers={'null' if lora_layers == 'all' else lora_layers}"]  # fmt: skip
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
+        return compose("train", overrides=overrides)
+
+
+def run(model: str, env: str, lora_layers: str, updates: int, threads: int, out: Path) -> pd.DataFrame:
+    from twosome.training.train import train
+
+    cfg = training_config(model, env, lora_layers, updates, threads)
     flops = PhaseFlops()
     with flops.installed():
         train(cfg, run_dir=out / "counted", enable_progress_bar=False)
@@ -164,21 +169,33 @@ def run(model: str, env: str, lora_layers: str, updates: int, threads: int, out:
     return pd.DataFrame(rows)
 
 
-def main(argv: list[str] | None = None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def case_parser(description: str, updates: int, out: str, min_updates: int = 1) -> argparse.ArgumentParser:
+    """The command line every per-phase benchmark shares: which model, environment, LoRA blocks, updates, threads."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", choices=list(MODELS), default="tiny")
     parser.add_argument("--env", choices=list(ENVS), default="tomato_salad")
     parser.add_argument("--lora-layers", default="all", help="all (every block) or N (the top N)")
-    parser.add_argument("--updates", type=int, default=3, help="updates (the first is a warm-up)")
+    parser.add_argument("--updates", type=int, default=updates, help="updates per run (the first is a warm-up)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("results/utilization"))
+    parser.add_argument("--out", type=Path, default=Path(out))
+    parser.set_defaults(min_updates=min_updates)
+    return parser
+
+
+def parse_case(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parsed and checked: a bad value is refused with what is valid, before anything runs."""
     args = parser.parse_args(argv)
-    if args.updates < 1:
-        parser.error(f"--updates {args.updates} is not valid; valid: >= 1")
+    if args.updates < args.min_updates:
+        parser.error(f"--updates {args.updates} is not valid; valid: >= {args.min_updates} (the first is a warm-up)")
     if args.lora_layers != "all" and not (args.lora_layers.isdigit() and int(args.lora_layers) >= 1):
         parser.error(f"--lora-layers {args.lora_layers!r} is not valid; valid: all or an integer >= 1")
     if args.threads < 1:
         parser.error(f"--threads {args.threads} is not valid; valid: >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    args = parse_case(case_parser(__doc__.split("\n\n")[0], 3, "results/utilization"), argv)
     case = f"{args.model}-{args.env}-{args.lora_layers}-t{args.threads}-"
     with tempfile.TemporaryDirectory(prefix=case) as runs:  # fresh runs every time: a finished one would be reread
         df = run(args.model, args.env, args.lora_layers, args.updates, args.threads, Path(runs))
