@@ -8,8 +8,9 @@ way on a workstation); ``run`` runs whole sweeps and packs what finished for cop
     python experiments/campaign.py unpack <where the packed files came back>/*.tar.gz
 
 A plan (experiments/campaigns/*.yaml) lists sweeps of ``src/run.py``: each its name, its overrides (Hydra syntax,
-comma lists sweep), its seeds and the folder under docs/data/ its raw data goes to; ``common`` overrides go to every
-sweep, ``parallel`` sweeps run at a time. ``run`` starts the sweeps in plan order into
+comma lists sweep), its seeds and the folder under docs/data/ its raw data goes to (optionally ``after`` steps run
+on each finished run, and ``summary_keys`` an archived run's summary must hold to count as done); ``common``
+overrides go to every sweep, ``parallel`` sweeps run at a time. ``run`` starts the sweeps in plan order into
 ``multirun/campaigns/<plan>/<sweep>``, and when the budget is nearly spent (or on SIGTERM, SIGHUP, Ctrl-C) stops
 them: each run saves at the end of its update. The next call on the same machine resumes them (finished runs are
 kept, stopped ones resume from their checkpoints) and goes on down the plan. Every call ends by packing the runs that
@@ -74,6 +75,9 @@ class Sweep:
     seeds: tuple[int, ...]
     archive: str  # under docs/data/
     after: tuple[dict, ...] = ()  # steps run on each finished run (``local``): {name, run, creates}
+    # an archived run counts as done only if its summary holds these keys: a metric added since reruns the runs
+    # archived before it
+    summary_keys: tuple[str, ...] = ()
 
     @property
     def runs(self) -> int:
@@ -127,15 +131,18 @@ def load_plan(path: Path) -> Plan:
         missing = {"name", "overrides", "seeds", "archive"} - set(entry)
         if missing:
             raise PlanError(f"{where} lacks {sorted(missing)}; a sweep has name, overrides, seeds and archive")
-        unknown = set(entry) - {"name", "overrides", "seeds", "archive", "after"}
+        unknown = set(entry) - {"name", "overrides", "seeds", "archive", "after", "summary_keys"}
         if unknown:
-            raise PlanError(f"{where}: unknown keys {sorted(unknown)}; valid: name, overrides, seeds, archive, after")
-        for key in ("overrides", "seeds"):
+            raise PlanError(
+                f"{where}: unknown keys {sorted(unknown)}; valid: name, overrides, seeds, archive, after, summary_keys"
+            )
+        entry = {"summary_keys": [], **entry}
+        for key in ("overrides", "seeds", "summary_keys"):
             if not isinstance(entry[key], list):
                 raise PlanError(f"{where}: {key}={entry[key]!r} is not valid; valid: a list")
         sweep = Sweep(
             str(entry["name"]), tuple(map(str, entry["overrides"])), tuple(entry["seeds"]), str(entry["archive"]),
-            after_steps(entry.get("after") or [], where),
+            after_steps(entry.get("after") or [], where), tuple(map(str, entry["summary_keys"])),
         )  # fmt: skip
         if not NAME.match(sweep.name) or sweep.name in seen:
             raise PlanError(f"{where}: name={sweep.name!r} is not valid; valid: unique, letters, digits, '.', '_', '-'")

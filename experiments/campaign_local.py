@@ -60,9 +60,12 @@ class Job:
         return self.data / self.sweep.archive / names[self.seed]
 
     def done(self) -> bool:
-        """Archived (the job's last act, after every step finished) with every step's output."""
+        """Archived (the job's last act, after every step finished) with every step's output, and its summary holds
+        the sweep's ``summary_keys``."""
         target = self.archived_dir()
         if target is None or not (target / SUMMARY).is_file():
+            return False
+        if self.sweep.summary_keys and not set(self.sweep.summary_keys) <= RunDir(target).read_summary().keys():
             return False
         return all((target / step["creates"]).exists() for step in self.sweep.after)
 

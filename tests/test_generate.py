@@ -115,6 +115,29 @@ def test_invalid_decisions_are_counted_in_the_episodes_and_the_report(tiny_model
     assert 0 < invalid < decisions and agent.texts.decisions >= decisions
 
 
+def test_greedy_texts_are_written_once_per_prompt_and_equal_a_generation_alone(tiny_model_dir):
+    """A task that starts every episode in one state asks one prompt hundreds of times: greedy decoding writes it
+    once, alone, and the memo returns what a generation of that prompt alone writes; sampling is never memoized."""
+    from twosome.agents.generate import generate_actions
+    from twosome.lm.loading import load_lm
+
+    lm, tok = load_lm(str(tiny_model_dir), None, "float32", None)
+    agent, written = GenerateAgent(lm, tok, max_new_tokens=6), []
+    generate = agent._generate
+    agent._generate = lambda prompts: written.append(list(prompts)) or generate(prompts)
+    prompts = ["You are in the kitchen. Your next step is to", "You hold a bowl. Your next step is to"]
+    texts = agent.generate([prompts[0], prompts[1], prompts[0]]) + agent.generate([prompts[1]])
+    assert written == [[prompts[0]], [prompts[1]]]
+    alone = [generate_actions(lm, tok, [p], 6, False, 1.0).texts[0] for p in prompts]
+    assert texts == [alone[0], alone[1], alone[0], alone[1]]
+    sampler, calls = GenerateAgent(lm, tok, max_new_tokens=6, decoding="sample"), []
+    sample = sampler._generate
+    sampler._generate = lambda prompts: calls.append(len(prompts)) or sample(prompts)
+    sampler.generate([prompts[0], prompts[0]])
+    sampler.generate([prompts[0]])
+    assert calls == [2, 1]
+
+
 def test_an_adapter_is_loaded_and_a_directory_without_one_is_refused(tiny_model_dir, tmp_path):
     from peft import LoraConfig, PeftModel, get_peft_model
 

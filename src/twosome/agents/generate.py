@@ -194,9 +194,19 @@ class GenerateAgent(EvaluationOnly):
         self.lm, self.tokenizer = lm.eval(), tokenizer
         self.max_new_tokens, self.sample, self.temperature = max_new_tokens, decoding == "sample", temperature
         self.texts = TextActions(top_invalid)
+        self.greedy_texts: dict[str, str] = {}  # greedy decoding of a frozen LM writes one text per prompt
 
     def generate(self, prompts: list[str]) -> list[str]:
-        """Each prompt's action text (``generate_actions``)."""
+        """Each prompt's action text (``generate_actions``). Greedy texts are memoized by prompt: a task that starts
+        every episode in one state asks the same prompt hundreds of times, and each is one generation alone (a
+        prompt is never batched with others, so its padding, and so its text, cannot depend on its neighbours)."""
+        if self.sample:
+            return self._generate(prompts)
+        for prompt in dict.fromkeys(p for p in prompts if p not in self.greedy_texts):
+            self.greedy_texts[prompt] = self._generate([prompt])[0]
+        return [self.greedy_texts[p] for p in prompts]
+
+    def _generate(self, prompts: list[str]) -> list[str]:
         return generate_actions(
             self.lm, self.tokenizer, prompts, self.max_new_tokens, self.sample, self.temperature
         ).texts
