@@ -213,6 +213,20 @@ def test_no_file_in_the_repository_names_a_machine_s_absolute_path():
     assert not found, found[:20]
 
 
+def test_every_archived_run_is_complete_and_no_lock_or_partial_file_is_committed():
+    """A campaign archives a run's evaluations beside it before its summary: a commit made meanwhile would hold a
+    half-written file and its lock. Every committed run folder with evaluations beside it has its summary."""
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "docs/data"], cwd=ROOT, capture_output=True, text=True, check=True)
+    names = listed.stdout.split()
+    partial = [n for n in names if Path(n).name == ".lock" or n.endswith(".tmp")]
+    assert not partial, partial[:20]
+    evaluated = {Path(n).parent.parent for n in names if Path(n).parent.name in ("unseen", "retention")}
+    missing = sorted(str(f) for f in evaluated if not (ROOT / f / "summary.json").is_file())
+    assert not missing, missing[:20]
+
+
 def test_no_code_doc_or_test_speaks_of_the_tracker_s_issue_numbers():
     """A reader has no access to the project's tracker: say the question, or link the section, not its numbers."""
     import re
