@@ -110,3 +110,23 @@ def test_an_algorithm_that_needs_no_values_collects_rollouts_without_a_critic():
         RolloutCollector(envs, CriticFreeAgent(), num_steps=4, gamma=0.9, seed=0).collect()
     rollout = RolloutCollector(envs, CriticFreeAgent(), num_steps=4, gamma=0.9, seed=0, values=False).collect()
     assert rollout.values.shape == (4, 2) and not rollout.values.any() and not rollout.next_values.any()
+
+
+def test_an_algorithm_the_registry_does_not_know_is_built_from_algo_s_keys_and_trains(tiny_model_dir, tmp_path):
+    """A researcher's own learner before it is registered: ``algo._target_`` names it and ``algo``'s other keys are its
+    arguments (``label`` aside, which only names runs); its weights train like PPO's."""
+    import standin_algorithm
+    from helpers import compose_cfg, small_run
+
+    from twosome.rl.settings import ALGORITHMS
+
+    target = "standin_algorithm.OptionPPO"
+    assert target not in ALGORITHMS
+    overrides = small_run(tiny_model_dir, None, "rollout.total_env_steps=64", "eval.every_updates=0",
+                          f"paths.root_dir={tmp_path}", f"algo._target_={target}", "+algo.clip_scale=0.5",
+                          "algo.label=standin")  # fmt: skip
+    standin_algorithm.BUILT.clear()
+    summary = train(compose_cfg(*overrides), run_dir=tmp_path / "run", enable_progress_bar=False)
+    assert standin_algorithm.BUILT == [{"clip_scale": 0.5, "clip_coef": 0.2}]
+    assert summary["updates"] == 2 and summary["weights_digest"]
+    assert "standin" in summary["run_name"]
