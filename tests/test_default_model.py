@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -32,9 +33,14 @@ SMALL = PretrainSpec(
 )
 
 
-def test_pretraining_is_deterministic_and_reduces_loss(tmp_path):
+def test_pretraining_is_deterministic_reduces_loss_and_prints_no_lightning_notes(tmp_path, caplog, monkeypatch):
+    """Building the default on first use prints no "GPU available: False" (a run's Trainer is quieted the same way)."""
+    notes = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    monkeypatch.setattr(notes, "level", logging.NOTSET)  # as in a fresh process, before any Trainer was built
+    caplog.set_level(logging.INFO)
     a = build_household_llama(tmp_path / "a", SMALL, progress=False)
     b = build_household_llama(tmp_path / "b", SMALL, progress=False)
+    assert not [r.getMessage() for r in caplog.records if "available" in r.getMessage()]
     ma, _ = load_lm(str(a))
     mb, _ = load_lm(str(b))
     for (name, pa), pb in zip(ma.state_dict().items(), mb.state_dict().values()):

@@ -16,7 +16,8 @@ ALLOWED = {
     "run_dir": set(),
     "policy_settings": set(),  # reads the agents' source, never imports it
     "parallel": set(),
-    "lm": {"fileio"},
+    "console": set(),  # library notes quieted where a Trainer is built
+    "lm": {"fileio", "console"},
     # lm: the model directory and wheel checks (model_dir, packaged: no torch)
     "checked": set(),  # settings that check themselves (config and rl.settings build on it)
     "config": {"checked", "envs", "scoring", "lm", "rl", "run_dir", "policy_settings"},  # rl: its settings only

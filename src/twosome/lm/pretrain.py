@@ -23,6 +23,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from twosome.console import quiet_lightning_notes
 from twosome.lm import corpus
 from twosome.lm.tiny import TinyLlamaSpec, init_model, save_atomically, train_tokenizer
 
@@ -135,6 +136,7 @@ def build_household_llama(out_dir: str | os.PathLike, spec: PretrainSpec | None 
     loader = DataLoader(
         TensorDataset(train), batch_size=spec.batch_size, shuffle=True, generator=generator, drop_last=True
     )
+    quiet_lightning_notes()
     trainer = pl.Trainer(
         max_steps=spec.max_steps,
         accelerator="cpu",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -18,6 +17,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.base import ActorCritic
 from twosome.config import GPU_ACCELERATORS, RunSettings, env_kwargs, env_wording, run_settings
+from twosome.console import quiet_lightning_notes
 from twosome.lm.loading import load_lm
 from twosome.training.csv_logger import ContinuingCSVLogger
 from twosome.training.rl_module import RLModule
@@ -104,15 +104,6 @@ def build_loggers(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = No
     return loggers
 
 
-def _quiet_lightning_notes() -> None:
-    """Lightning's start-up notes (GPU/TPU available, a logging-service tip, "fit stopped: max_epochs=1 reached") say
-    nothing about a run; its warnings still show. Set here rather than in Hydra's logging config so that every entry
-    point (run.py, benchmarks, studies) is quiet; a level set by the user (``hydra.job_logging``) is kept."""
-    notes = logging.getLogger("pytorch_lightning.utilities.rank_zero")
-    if notes.level == logging.NOTSET:
-        notes.setLevel(logging.WARNING)
-
-
 def build_trainer(
     cfg: DictConfig,
     run_dir: Path,
@@ -134,7 +125,7 @@ def build_trainer(
 
     if cfg.trainer.get("num_threads"):
         torch.set_num_threads(int(cfg.trainer.num_threads))
-    _quiet_lightning_notes()
+    quiet_lightning_notes()
     if loggers is None:
         loggers = build_loggers(cfg, run_dir, tb_purge_step)
     ckpt = checkpoint_path(run_dir)
