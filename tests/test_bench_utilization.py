@@ -1,5 +1,6 @@
-"""The utilization benchmark's instrument: torch's FLOP counter against hand counts (a LoRA-adapted linear layer, a
-decoder layer with its attention), and per-phase counting that repeats, update by update."""
+"""The per-phase benchmarks: the utilization instrument (torch's FLOP counter against hand counts of a LoRA-adapted
+linear layer and a decoder layer with its attention; per-phase counts that repeat, update by update), the phase
+profile, and the arguments of the compile lever and of the candidate-list benchmark."""
 
 from __future__ import annotations
 
@@ -115,3 +116,13 @@ def test_the_compile_lever_refuses_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [(["--envs", "0"], "--envs 0"), (["--modes", "fast"], "--modes fast")])
+def test_the_candidate_list_benchmark_refuses_bad_arguments_before_generating_games(argv, message, capsys, tmp_path):
+    from twosome.bench.candidates import main
+
+    with pytest.raises(SystemExit):
+        main([*argv, "--game-dir", str(tmp_path / "games"), "--out", str(tmp_path / "out")])
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "games").exists() and not (tmp_path / "out").exists()

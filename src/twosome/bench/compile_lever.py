@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from twosome.bench import append_rows
 from twosome.bench.utilization import PHASES, case_parser, parse_case, phase_seconds, training_config
 from twosome.lm.dtype import cpu_flags, cpu_model
 
@@ -90,9 +91,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         df.insert(i, name, value)
     df["updates"], df["torch"] = args.updates, torch.__version__
     df["cpu"] = f"{cpu_model()}; {cpu_flags()}"
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "compile_lever.csv"
-    df.to_csv(path, mode="a", header=not path.exists(), index=False)
+    path = append_rows(df, args.out, "compile_lever.csv")
     print(f"appended to {path}")
     return df
 

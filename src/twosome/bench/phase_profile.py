@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 from torch.profiler import ProfilerActivity, profile, record_function
 
+from twosome.bench import append_rows
 from twosome.bench.utilization import case_parser, parse_case, training_config
 from twosome.lm.dtype import cpu_flags, cpu_model
 
@@ -134,9 +135,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     for i, (name, value) in enumerate(case.items()):
         df.insert(i, name, value)
     df["dtype"], df["cpu"] = summary["model_dtype"], f"{cpu_model()}; {cpu_flags()}"
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "phase_profile.csv"
-    df.to_csv(path, mode="a", header=not path.exists(), index=False)
+    path = append_rows(df, args.out, "phase_profile.csv")
     kinds = df.groupby(["phase", "kind"])["share"].sum().unstack("kind").fillna(0)
     print(kinds.round(3).to_string())
     for phase, rows in df.groupby("phase"):

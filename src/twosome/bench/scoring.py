@@ -98,6 +98,21 @@ def time_call(fn, device: str, repeats: int) -> float:
     return statistics.median(times)
 
 
+def phase_calls(scorer, model, batch) -> dict:
+    """One decision batch scored as a rollout scores it (no gradient) and as an update step does (forward and
+    backward of the word-normalized scores)."""
+
+    def rollout():
+        with torch.no_grad():
+            scorer.score(model, batch)
+
+    def update():
+        model.zero_grad(set_to_none=True)
+        scorer.score(model, batch).normalized("word").sum().backward()
+
+    return {"rollout": rollout, "update": update}
+
+
 def run(args) -> pd.DataFrame:
     dtype = getattr(torch, args.dtype)
     model, tokenizer = load_model(args.model, args.model_path, dtype, args.device)
@@ -126,13 +141,7 @@ def run(args) -> pd.DataFrame:
             batch = scorer.encode(prompts, actions)
             mode = scoring_mode if kernel == "auto" else f"{scoring_mode}/{kernel}"
 
-            def rollout(scorer=scorer, batch=batch):
-                with torch.no_grad():
-                    scorer.score(model, batch)
-
-            def update(scorer=scorer, batch=batch):
-                model.zero_grad(set_to_none=True)
-                scorer.score(model, batch).normalized("word").sum().backward()
+            calls = phase_calls(scorer, model, batch)
 
             # Tokens the mode runs through the model: naive repeats the prompt per candidate, shared does not.
             cand = int(batch.n_tokens.sum())
@@ -140,7 +149,7 @@ def run(args) -> pd.DataFrame:
                 tokens = sum(len(batch.prompt_ids[o]) for o in batch.owner.tolist()) + cand
             else:
                 tokens = sum(len(p) for p in batch.prompt_ids) + cand
-            for phase, fn in (("rollout", rollout), ("update", update)):
+            for phase, fn in calls.items():
                 try:
                     seconds = time_call(fn, args.device, args.repeats)
                 except torch.OutOfMemoryError:  # a case too large for the device: record it and go on

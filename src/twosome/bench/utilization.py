@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from twosome.bench import append_rows
 from twosome.lm.dtype import cpu_flags, cpu_model
 
 PHASES = ("rollout", "value", "policy")
@@ -199,9 +200,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     case = f"{args.model}-{args.env}-{args.lora_layers}-t{args.threads}-"
     with tempfile.TemporaryDirectory(prefix=case) as runs:  # fresh runs every time: a finished one would be reread
         df = run(args.model, args.env, args.lora_layers, args.updates, args.threads, Path(runs))
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "utilization.csv"
-    df.to_csv(path, mode="a", header=not path.exists(), index=False)
+    path = append_rows(df, args.out, "utilization.csv")
     cols = ["phase", "gflop", "seconds", "gflop_per_s", "gemm_gflop_per_s", "utilization"]
     print(df[cols].round(3).to_string(index=False))
     print(f"appended to {path}")

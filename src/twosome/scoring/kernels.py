@@ -124,8 +124,8 @@ def causal_prefix_cache(ctx: KernelContext, model, batch: CandidateBatch, hidden
             input_ids=ids,
             attention_mask=attention(model, allowed),
             position_ids=pos,
-            past_key_values=out.past_key_values,
             use_cache=True,
+            **continue_from(model, out),
             output_hidden_states=hidden,
         )
     owner = batch.owner.to(device)
@@ -283,12 +283,23 @@ def device_of(model) -> torch.device:
     return next(model.parameters()).device
 
 
-_LOGITS_TO_KEEP: dict[type, bool] = {}
+_ACCEPTS: dict[tuple[type, str], bool] = {}
+
+
+def accepts(model, argument: str) -> bool:
+    """Whether the (base) model's ``forward`` takes ``argument``: transformers' arguments differ across releases."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    key = (type(base), argument)
+    if key not in _ACCEPTS:
+        _ACCEPTS[key] = argument in inspect.signature(type(base).forward).parameters
+    return _ACCEPTS[key]
 
 
 def accepts_logits_to_keep(model) -> bool:
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    cls = type(base)
-    if cls not in _LOGITS_TO_KEEP:
-        _LOGITS_TO_KEEP[cls] = "logits_to_keep" in inspect.signature(cls.forward).parameters
-    return _LOGITS_TO_KEEP[cls]
+    return accepts(model, "logits_to_keep")
+
+
+def continue_from(model, out) -> dict:
+    """The KV cache of ``out`` as the next call's argument: ``cache`` where transformers names it so (5.x, where
+    ``past_key_values`` is deprecated and warns on every call), ``past_key_values`` before."""
+    return {"cache": out.cache} if accepts(model, "cache") else {"past_key_values": out.past_key_values}
