@@ -417,6 +417,34 @@ def critic_memory_7b(root: Path) -> str:
     return markdown(frame, caption)
 
 
+def candidate_scaling_cpu(root: Path) -> str:
+    """Scoring and update time per decision on real TextWorld states, grouped by the length of their admissible
+    command list (``python -m twosome.bench.candidates``)."""
+    frame = pd.read_csv(root / BENCH / "candidate_scaling.csv")
+    frame = frame.sort_values(["model", "dtype", "threads", "phase", "mode", "commands_low"], kind="stable")
+    rows = pd.DataFrame(
+        {
+            "model": frame.model.map({"tiny": "tiny (default)", "smollm2": "SmolLM2-135M"}) + " " + frame.dtype,
+            "threads": frame.threads,
+            "phase": frame.phase,
+            "scoring": frame["mode"],
+            "commands per state": [
+                f"{lo}-{hi} (mean {m:.1f})"
+                for lo, hi, m in zip(frame.commands_low, frame.commands_high, frame.commands)
+            ],  # fmt: skip
+            "prompt tokens": frame.prompt_tokens.map(lambda v: f"{v:.0f}"),
+            "ms per decision": frame.ms_per_decision.map(rate),
+            "ms per command": frame.ms_per_candidate.map(rate),
+            "cpu": frame.cpu,
+        }
+    )
+    caption = (
+        f"{int(frame.envs.iloc[0])} states scored per call (a rollout's environments), the median of timed calls; "
+        "states reached by random admissible commands in tw-cooking games of three difficulties."
+    )
+    return cpu_table(rows, caption)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     f.__name__: f
     for f in (
@@ -433,5 +461,6 @@ TABLES: dict[str, Callable[[Path], str]] = {
         trunk_cache_cpu,
         trunk_cache_bf16_fix,
         critic_memory_7b,
+        candidate_scaling_cpu,
     )
 }
