@@ -90,9 +90,17 @@ def test_evaluation_only_agents_write_a_summary_without_training(tmp_path, tiny_
     assert not (tmp_path / "random" / "adapter").exists()
     # what a reader needs beside the run's time: the machine (CPU model and bfloat16 flags) and its threads
     assert "avx512_bf16=" in summary["cpu"] and summary["threads"] == torch.get_num_threads()
-    cfg = toy_config(tmp_path, "agent=zeroshot", f"model.path={tiny_model_dir}", "model.build=null", "eval.episodes=8")
-    summary = train(cfg, run_dir=tmp_path / "zeroshot")
-    assert summary["agent"] == "zeroshot" and summary["env_steps"] == 0
+    # trainer.num_threads holds when there is no trainer too (two evaluations side by side must not oversubscribe)
+    threads, other = torch.get_num_threads(), 1 if torch.get_num_threads() != 1 else 2
+    cfg = toy_config(
+        tmp_path, "agent=zeroshot", f"model.path={tiny_model_dir}", "model.build=null", "eval.episodes=8",
+        f"trainer.num_threads={other}",
+    )  # fmt: skip
+    try:
+        summary = train(cfg, run_dir=tmp_path / "zeroshot")
+    finally:
+        torch.set_num_threads(threads)
+    assert summary["agent"] == "zeroshot" and summary["env_steps"] == 0 and summary["threads"] == other
 
 
 class CriticFreeAgent(ActorCritic):

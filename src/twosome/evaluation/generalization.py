@@ -43,7 +43,7 @@ from twosome.envs.wording import CANONICAL, RANDOM, family_of, wordings
 from twosome.envs.wording import names as wording_names
 from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
 from twosome.run_dir import RunDir, check_weights
-from twosome.training.build import build_agent, env_spaces
+from twosome.training.build import build_agent, env_spaces, use_num_threads
 from twosome.training.rollout import evaluate
 from twosome.training.vector_env import make_vector_env
 
@@ -66,6 +66,7 @@ def load_run(run_dir: Path, untrained: bool = False, cfg=None):
     """(config, agent) of a finished run; ``untrained`` skips loading the weights (the zero-shot twin)."""
     cfg = cfg if cfg is not None else run_config(run_dir)
     agent = build_agent(cfg)
+    use_num_threads(cfg)  # the run's own thread count (evaluations side by side, as a campaign runs them)
     # An evaluation-only run (random, zero-shot) trained nothing and saved nothing: its agent is evaluated as built.
     if not untrained and cfg.agent.train and isinstance(agent, Persistent):
         check_weights(RunDir(run_dir))

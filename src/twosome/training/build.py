@@ -104,6 +104,13 @@ def build_loggers(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = No
     return loggers
 
 
+def use_num_threads(cfg: DictConfig) -> None:
+    """``trainer.num_threads`` for what follows: training, and the evaluation that is the whole of an
+    evaluation-only run (set after the model is built, so building the default model does not depend on it)."""
+    if cfg.trainer.get("num_threads"):
+        torch.set_num_threads(int(cfg.trainer.num_threads))
+
+
 def build_trainer(
     cfg: DictConfig,
     run_dir: Path,
@@ -123,8 +130,7 @@ def build_trainer(
         checkpoint_path,
     )
 
-    if cfg.trainer.get("num_threads"):
-        torch.set_num_threads(int(cfg.trainer.num_threads))
+    use_num_threads(cfg)
     quiet_lightning_notes()
     if loggers is None:
         loggers = build_loggers(cfg, run_dir, tb_purge_step)

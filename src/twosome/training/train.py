@@ -21,7 +21,7 @@ from twosome.agents.capabilities import Persistent
 from twosome.config import ConfigError, RunSettings, budget_note, validate
 from twosome.parallel import collectives as dist
 from twosome.run_dir import RunDir
-from twosome.training.build import build_agent, build_module, build_trainer
+from twosome.training.build import build_agent, build_module, build_trainer, use_num_threads
 from twosome.training.checkpointing import Interrupted, Preempted, Requeued, checkpoint_path, read_run_state
 from twosome.training.lifecycle import (
     check_something_trained,
@@ -129,6 +129,7 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
         check_something_trained(run_dir, cfg, module.algorithm)
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
+        use_num_threads(cfg)
         episodes = run.eval.episodes + run.eval.final_sampled_episodes
         with tqdm(total=episodes, unit="episode", desc=f"{cfg.agent.name} evaluation", disable=dist.rank() != 0) as bar:
             module.run_evaluation(progress=bar.update)
