@@ -197,3 +197,43 @@ def test_the_other_agents_and_algorithms_run_on_the_games(tmp_path, tiny_model_d
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["env_id"] == "twosome/TextWorld-Cooking-v0" and summary["eval/episodes"] >= 1
+
+
+def test_the_games_parser_judges_any_text_and_the_episode_goes_on_unchanged(game_dir):
+    """``answer`` runs a command on a replayed copy: every admissible command is read, words no admissible command
+    has may be read too ("pick up the cookbook" where "take cookbook from table" is listed), and what the parser
+    cannot read is refused; the episode itself is where it was."""
+    from twosome.envs.textworld.parser import command_of, refused
+
+    env, twin = make(game_dir), make(game_dir)
+    env.reset(seed=0), twin.reset(seed=0)
+    env.step(0), twin.step(0)
+    prompt, commands = env.prompt(), list(env.commands)
+    assert not any(refused(env.answer(c)) for c in commands)
+    assert not refused(env.answer("pick up the cookbook")) and "pick up the cookbook" not in commands
+    assert refused(env.answer("xyzzy")) and refused(env.answer("take the unicorn"))
+    assert not refused(env.answer("go north"))  # understood; the world says no ("You can't go that way.")
+    assert env.prompt() == prompt and env.commands == commands
+    assert env.step(1)[0] == twin.step(1)[0]
+    assert command_of("Open the fridge.") == "Open the fridge" and command_of("take apple. go north") == "take apple"
+
+
+def test_the_parser_judge_plays_the_writer_and_records_every_decision(tmp_path, tiny_model_dir, game_dir):
+    import pandas as pd
+
+    from twosome.config import ConfigError
+    from twosome.evaluation import parser_judge
+
+    common = [f"model.path={tiny_model_dir}", "model.build=null", "env.kwargs.num_games=1",
+              f"env.kwargs.game_dir={game_dir}", "trainer.num_threads=1"]  # fmt: skip
+    with pytest.raises(ConfigError, match="env=overcooked"):
+        parser_judge.main([*common, "env=overcooked", "--episodes", "1", "--out", str(tmp_path / "no")])
+    assert not (tmp_path / "no").exists()
+    summary = parser_judge.main([*common, "--episodes", "2", "--out", str(tmp_path / "judged")])
+    decisions = pd.read_csv(tmp_path / "judged" / "decisions.csv", keep_default_na=False)
+    assert summary["decisions"] == len(decisions) and summary["episodes"] == decisions.episode.nunique() == 2
+    assert not (decisions.admissible & decisions.parser_refused).any()  # an admissible command is always read
+    per_episode = decisions.groupby("episode").parser_refused.mean()
+    assert summary["parser_refusal_rate"] == pytest.approx(per_episode.mean())
+    low, high = summary["parser_refusal_ci"]
+    assert low <= summary["parser_refusal_rate"] <= high

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,19 @@ class TextWorldCookingEnv(gym.Env):
         reward = float(int(state.score or 0) - before)
         info = step_info(self._info(), 1, success, command=command)
         return info["prompt"], reward, terminated, truncated, info
+
+    def answer(self, command: str) -> str:
+        """The game's answer to ``command`` (any text) from the current state, the episode unchanged: the command runs
+        on a copy replayed to this state, so a command the admissible list lacks is judged by the game's own parser
+        (``parser.refused``)."""
+        if self._game is None:
+            raise RuntimeError("answer before reset")
+        copy = pickle.loads(pickle.dumps(self))  # a replay of this episode (``__setstate__``)
+        try:
+            state, _, _ = copy._game.step(command)
+            return clean(state.feedback)
+        finally:
+            copy.close()
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (a checkpoint keeps its environments): TextWorld's running game is not, so the state keeps the
