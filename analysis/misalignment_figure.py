@@ -1,5 +1,5 @@
 """The LM writing its action (action misalignment): the share of decisions that name no executable action, per
-task, model and decoding, from the runs of ``python experiments/studies.py misalignment``.
+task, model and decoding, from the runs of the plan ``experiments/campaigns/misalignment.yaml`` (campaign.py local).
 
     python analysis/misalignment_figure.py docs/data/misalignment --out docs/figures/misalignment
 

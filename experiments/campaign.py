@@ -3,6 +3,7 @@ preemptible allocation, or a laptop in the evenings. ``local`` runs the plan's j
 way on a workstation); ``run`` runs whole sweeps and packs what finished for copying back from a remote machine.
 
     python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml --budget-s 9000
+    python experiments/campaign.py local experiments/campaigns/poad_ten_seeds.yaml --sweeps tomato_salad-poad_trie
     python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"
     python experiments/campaign.py status experiments/campaigns/smollm2_gpu.yaml
     python experiments/campaign.py unpack <where the packed files came back>/*.tar.gz
@@ -26,6 +27,7 @@ committed weights would soon make the repository slow to clone or to copy to ano
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import re
@@ -99,6 +101,32 @@ class Plan:
 
     def sweep_dir(self, root: Path, sweep: Sweep) -> Path:
         return root / self.name / sweep.name
+
+
+# Arguments after -- that say where and how a plan's runs go, not what they are: anything else would archive a try-out
+# beside (or, by name, in place of) the plan's committed runs.
+KEEPS_THE_PLAN = ("trainer.num_threads=", "checkpoint.", "logger.", "hydra.", "hydra/launcher=")
+
+
+def check_passthrough(extra: list[str]) -> None:
+    changes = [e for e in extra if not e.lstrip("+~").startswith(KEEPS_THE_PLAN)]
+    if changes:
+        raise PlanError(
+            f"arguments after -- {' '.join(changes)} change what the plan runs, and its runs are archived into "
+            f"docs/data by run name: write a plan of its own for a try-out (another name and archive); valid after "
+            f"--: {', '.join(k.rstrip('=.') for k in KEEPS_THE_PLAN)} settings"
+        )
+
+
+def only_sweeps(plan: Plan, names: list[str] | None) -> Plan:
+    """The plan with only the sweeps named (all when none are): one arm or one task of a larger study."""
+    if not names:
+        return plan
+    valid = [s.name for s in plan.sweeps]
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise PlanError(f"--sweeps {' '.join(unknown)}: not in {plan.path}; valid: {', '.join(valid)}")
+    return dataclasses.replace(plan, sweeps=tuple(s for s in plan.sweeps if s.name in names))
 
 
 def load_plan(path: Path) -> Plan:
@@ -397,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("plan", type=Path)
         p.add_argument("--root", type=Path, default=ROOT / "multirun" / "campaigns", help="where sweeps run")
         p.add_argument("--dry-run", action="store_true", help="run: print the commands")
+        p.add_argument("--sweeps", nargs="+", metavar="NAME", help="only these sweeps of the plan (default: all)")
     for p in (sub.choices["run"], sub.choices["pack"]):
         p.add_argument("--out", type=Path, required=True, help="where the packed files go (the folder to copy back)")
         p.add_argument("--part-mb", type=float, default=100, help="MiB per packed file at most")
@@ -426,7 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         unpack(args.tars, args.data, args.weights)
         return 0
     try:
-        plan = load_plan(args.plan)
+        plan = only_sweeps(load_plan(args.plan), args.sweeps)
+        if args.verb in ("local", "job"):
+            check_passthrough(extra)
     except PlanError as e:
         raise SystemExit(str(e)) from None
     if args.verb in ("run", "local") and not args.dry_run:  # one call per plan: a second would run the same jobs

@@ -326,3 +326,17 @@ def test_a_second_call_on_a_running_plan_is_refused_and_bad_inputs_are_named(tmp
     (tmp_path / "x.tar.gz").write_text("hello")
     with pytest.raises(SystemExit, match="not a packed campaign file .*x.tar.gz"):
         campaign.main(["unpack", str(tmp_path / "x.tar.gz")])
+
+
+def test_sweeps_runs_only_the_sweeps_named_and_refuses_a_name_the_plan_lacks(tmp_path, capsys):
+    plan = write_plan(tmp_path, tmp_path / "no-model")
+    args = ["local", str(plan), "--root", str(tmp_path / "root"), "--data", str(tmp_path / "data"), "--dry-run"]
+    campaign.main([*args, "--sweeps", "token"])
+    out = capsys.readouterr().out
+    assert "token/s0" in out and "word/s" not in out
+    with pytest.raises(SystemExit, match="--sweeps salad: not in .*tiny.yaml; valid: word, token"):
+        campaign.main([*args, "--sweeps", "token", "salad"])
+    assert not (tmp_path / "root").exists()
+    with pytest.raises(SystemExit, match="after -- norm=none change what the plan runs"):  # a try-out is refused
+        campaign.main([*args[:-1], "--", "trainer.num_threads=1", "norm=none"])
+    campaign.main([*args, "--", "trainer.num_threads=1", "checkpoint.every_updates=4"])  # where and how: kept

@@ -45,67 +45,37 @@ def test_comparison_rejects_unknown_names():
         compare.commands("small", "tomato_salad", ["dqn"], [])
 
 
-import studies  # noqa: E402
+import prior_study  # noqa: E402
 
 
-def study_jobs() -> dict[str, list]:
+def test_every_prior_study_job_composes_validates_and_has_its_own_run_name():
+    """experiments/prior_study.py (the one study whose second part depends on its first's results): each job is a
+    valid run that ends with 100 sampled episodes, and no two jobs archive under the same run name."""
     picked = {"tiny-household": "1e-3", "tiny-household-random": "1e-2"}
-    return {
-        "poad": studies.poad([]),
-        "tls_long": studies.tls_long([]),
-        "lora_check": studies.lora_check([]),
-        "word_token": studies.word_token([]),
-        "misalignment": studies.misalignment([]),
-        "wording": studies.wording([]),
-        "generate_rl": studies.generate_rl([]),
-        "gigpo": studies.gigpo([]),
-        "prior": studies.prior_pick([]) + studies.prior_final(picked, []),
-    }
-
-
-@pytest.mark.parametrize("study", list(study_jobs()))
-def test_every_study_job_composes_validates_and_has_its_own_run_name(study):
-    """experiments/studies.py (the 10-seed studies): each job is a valid run that ends with 100 sampled episodes, and
-    no two jobs of a study archive under the same run name (the directory docs/data/<study>/<run_name>)."""
     names = set()
-    for cmd, archive in study_jobs()[study]:
+    for cmd, archive in prior_study.prior_pick([]) + prior_study.prior_final(picked, []):
         for job in sweep_members(cmd):
             cfg = compose_cfg(*job)
             validate(cfg)
-            # success claims rest on 100 sampled episodes; an evaluation-only greedy generator on 100 greedy ones
-            assert cfg.eval.final_sampled_episodes == 100 or (cfg.agent.name == "generate" and cfg.eval.episodes == 100)
+            assert cfg.eval.final_sampled_episodes == 100
             key = (archive, cfg.run_name)
             assert key not in names, key
             names.add(key)
 
 
-def test_a_task_given_to_a_study_without_tasks_is_refused(capsys):
-    with pytest.raises(SystemExit):
-        studies.main(["tls_long", "--task", "tomato_salad", "--dry-run"])
-    assert "--task is not valid for tls_long; valid for: poad, gigpo" in capsys.readouterr().err
-
-
-def test_an_arm_of_another_study_is_refused_with_the_valid_ones(capsys):
-    with pytest.raises(SystemExit):
-        studies.main(["word_token", "--arm", "top8", "--dry-run"])
-    assert "--arm top8 is not valid for word_token; valid: ['word', 'token']" in capsys.readouterr().err
-    studies.main(["word_token", "--arm", "token", "--dry-run"])
-    printed = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
-    assert len(printed) == 2 and all("norm=token" in line and "model=smollm2" in line for line in printed)
-
-
 def test_a_study_try_out_is_never_archived_over_the_committed_data(capsys, monkeypatch):
-    """Arguments after -- that change what a study runs make it a try-out: --dry-run says it will not be archived,
+    """Arguments after -- that change what the study runs make it a try-out: --dry-run says it will not be archived,
     and running it never calls the archiver; threads and launcher settings keep it archived."""
-    studies.main(["gigpo", "--task", "tomato_salad", "--dry-run", "--", "trainer.num_threads=1"])
-    assert "  archived into docs/data/gigpo_ten_seeds/tomato_salad when its runs finish" in capsys.readouterr().out
-    studies.main(["gigpo", "--task", "tomato_salad", "--dry-run", "--", "rollout.total_env_steps=512"])
+    prior_study.main(["--dry-run", "--", "trainer.num_threads=1"])
+    assert "  archived into docs/data/prior_ten_seeds/pick when its runs finish" in capsys.readouterr().out
+    prior_study.main(["--dry-run", "--", "rollout.total_env_steps=512"])
     out = capsys.readouterr().out
     assert "not archived: rollout.total_env_steps=512 change the study" in out and "archived into" not in out
     archiver = []
-    monkeypatch.setattr(studies, "run_sweep", lambda cmd, name, sweep: 0)
-    monkeypatch.setattr(studies.subprocess, "run", lambda cmd, **kw: archiver.append(cmd))
-    studies.main(["gigpo", "--task", "tomato_salad", "--", "rollout.total_env_steps=512", "trainer.num_threads=1"])
+    monkeypatch.setattr(prior_study, "run_sweep", lambda cmd, name, sweep: 0)
+    monkeypatch.setattr(prior_study.subprocess, "run", lambda cmd, **kw: archiver.append(cmd))
+    jobs = prior_study.prior_pick(["rollout.total_env_steps=512", "trainer.num_threads=1"])
+    prior_study.execute(jobs, False, prior_study.changes_to_the_study(["rollout.total_env_steps=512"]))
     assert archiver == []
 
 
@@ -129,12 +99,12 @@ def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):
             (run / "config.yaml").write_text(f"model:\n  name: {model}\nppo:\n  policy_lr: {lr}\n")
             summary = {"sampled/success_rate": rate, "sampled/discounted_return": rate / 2}
             (run / "summary.json").write_text(json.dumps(summary))
-    assert studies.pick_learning_rates(tmp_path) == {"tiny-household": "0.001", "tiny-household-random": "0.01"}
+    assert prior_study.pick_learning_rates(tmp_path) == {"tiny-household": "0.001", "tiny-household-random": "0.01"}
     import shutil
 
     shutil.rmtree(next(tmp_path.glob("0_0")))  # a pick seed missing: no pick from partial data
     with pytest.raises(SystemExit, match="missing: .*tiny-household lr 0.001"):
-        studies.pick_learning_rates(tmp_path)
+        prior_study.pick_learning_rates(tmp_path)
 
 
 # A comparison or study stopped (kill, Ctrl-C, a closed terminal) or killed outright once took none of its
@@ -157,7 +127,7 @@ time.sleep(60)
 DRIVERS = {  # each script's loop over its sweeps, with the stand-in as the one sweep
     "compare.py": "compare.commands = lambda *a: [[sys.executable, '-c', STAND_IN, LOG, 'agent=twosome']]\n"
     "compare.main(['--task', 'tomato_salad'])",
-    "studies.py": "studies.execute([([sys.executable, '-c', STAND_IN, LOG, 'hydra.sweep.dir=s'], 'x')], False)",
+    "prior_study.py": "prior_study.execute([([sys.executable, '-c', STAND_IN, LOG, 'hydra.sweep.dir=s'], 'x')], False)",
 }
 
 
@@ -176,7 +146,7 @@ def test_stopping_a_comparison_stops_its_running_sweep(tmp_path, script, how):
     import time
 
     log = tmp_path / "signals"
-    driver = f"import sys\nsys.path.insert(0, {str(ROOT / 'experiments')!r})\nimport compare, studies\n"
+    driver = f"import sys\nsys.path.insert(0, {str(ROOT / 'experiments')!r})\nimport compare, prior_study\n"
     driver += f"STAND_IN, LOG = {STAND_IN!r}, {str(log)!r}\n{DRIVERS[script]}\n"
     err = tmp_path / "stderr"
     with open(err, "w") as stderr:  # a file, not a pipe: a sweep left running would hold a pipe open

@@ -15,7 +15,6 @@ import pytest
 from helpers import ROOT, run_cli, small_run
 
 SCRIPTS = sorted((ROOT / "analysis").glob("*.py")) + sorted((ROOT / "experiments").glob("*.py"))
-SHELL_SCRIPTS = sorted((ROOT / "experiments").glob("*.sh")) + sorted((ROOT / "analysis").glob("*.sh"))
 
 
 def run_script(script: Path, *args, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -30,45 +29,6 @@ def test_every_script_answers_help(script):
     proc = run_script(script, "--help")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "usage:" in proc.stdout
-
-
-@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_shell_script_parses(script):
-    proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-
-
-def run_shell_script(script: Path, arg: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path, Path]:
-    """``bash script arg`` with every way to start Python (PY, PYTHON, python/python3 on PATH) a stand-in that only
-    records its call: (the result, the record, OUT)."""
-    record, out, bin_dir = tmp_path / "python_called", tmp_path / "out", tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "python"
-    fake.write_text(f'#!/bin/sh\necho "$@" >> "{record}"\n')
-    fake.chmod(0o755)
-    (bin_dir / "python3").symlink_to(fake)
-    env = {**os.environ, "PY": str(fake), "PYTHON": str(fake), "OUT": str(out), "HOME": str(tmp_path)}
-    env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-    proc = subprocess.run(["bash", str(script), arg], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-    return proc, record, out
-
-
-@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_shell_script_answers_help_without_starting_anything(script, tmp_path):
-    """``bash experiments/prior_knowledge.sh --help`` once ignored --help and started hours of runs."""
-    proc, record, out = run_shell_script(script, "--help", tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert "usage:" in proc.stdout and script.name in proc.stdout, proc.stdout
-    assert not record.exists(), f"--help started: {record.read_text()}"
-    assert not out.exists()
-
-
-@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_shell_script_refuses_an_unknown_option_without_starting_anything(script, tmp_path):
-    proc, record, out = run_shell_script(script, "--no-such-option", tmp_path)
-    assert proc.returncode == 2 and "usage:" in proc.stderr, (proc.returncode, proc.stderr)
-    assert not record.exists(), f"an unknown option started: {record.read_text()}"
-    assert not out.exists()
 
 
 # Modules the docs run with `python -m` (the benchmarks, the generalization tests...), and the training entry point.
@@ -142,43 +102,18 @@ def test_table_scripts_explain_a_directory_or_an_empty_input(tmp_path, script, n
         assert proc.returncode != 0 and "has no rows" in proc.stderr and "Traceback" not in proc.stderr
 
 
-GLAM_SCRIPT = ROOT / "experiments" / "glam_babyai.sh"
-
-
 @pytest.fixture(scope="module")
-def glam_script_env(tmp_path_factory) -> dict:
-    out = tmp_path_factory.mktemp("glam")
-    return {**os.environ, "PYTHON": sys.executable, "STEPS": "128", "LORA_LAYERS": "1", "OUT": str(out)}
-
-
-@pytest.fixture(scope="module")
-def glam_run(glam_script_env) -> Path:
-    """A GLAM run of experiments/glam_babyai.sh on GoTo with the tiny model (one update)."""
-    proc = subprocess.run(
-        ["bash", str(GLAM_SCRIPT), "tiny", "0", "1"], cwd=ROOT, env=glam_script_env, capture_output=True, text=True
-    )
+def glam_run(tmp_path_factory, tiny_model_dir) -> Path:
+    """A causal GLAM on GoTo with the tiny model (one update), with the GoTo arms' settings (smollm2_cpu.yaml)."""
+    run = tmp_path_factory.mktemp("glam") / "tiny_s0"
+    args = small_run(tiny_model_dir, run, "env=babyai_text", "env.task=goto", "agent=glam", "norm=none",
+                     "agent.policy.lora_layers=1", "rollout.total_env_steps=128", "rollout.num_envs=4",
+                     "rollout.num_steps=32", "eval.every_updates=0", "eval.episodes=2")  # fmt: skip
+    proc = run_cli(*args, cwd=run.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return Path(glam_script_env["OUT"]) / "tiny_s0"
-
-
-def test_glam_babyai_script_trains_a_causal_glam_on_goto_and_refuses_bad_usage(glam_run, glam_script_env):
-    summary = json.loads((glam_run / "summary.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
     assert summary["env_steps"] == 128 and summary["agent"] == "glam"
-    assert summary["env_id"] == "twosome/BabyAI-GoTo-v0"
-    proc = subprocess.run(
-        ["bash", str(GLAM_SCRIPT), "tiny"], cwd=ROOT, env=glam_script_env, capture_output=True, text=True
-    )
-    assert proc.returncode == 2 and "usage:" in proc.stderr
-
-
-def test_glam_babyai_script_normalizes_on_request_into_its_own_run_directory(glam_script_env):
-    env = glam_script_env | {"NORM": "token"}
-    proc = subprocess.run(
-        ["bash", str(GLAM_SCRIPT), "tiny", "0", "1"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads((Path(env["OUT"]) / "tiny_token_s0" / "summary.json").read_text())
-    assert summary["norm"] == "token" and summary["agent"] == "glam"
+    return run
 
 
 def test_check_glam_policy_agrees_with_plain_transformers_on_a_trained_glam_run(glam_run, tmp_path):

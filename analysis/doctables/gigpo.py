@@ -59,7 +59,8 @@ def _gigpo_ten_seeds(root: Path, directory: str) -> str:
             e = poi([-x for x in steps["GiGPO (word), no critic"]], [-x for x in steps[other]])
             claims.append([task.replace("_", " "), f"GiGPO learns faster than {other}", e.text(), status(e, seeds)])
     if not rows:
-        return "Not run yet: `python experiments/studies.py gigpo` (and `poad`).\n"
+        plan = "experiments/campaigns/gigpo_ten_seeds.yaml"
+        return f"Not run yet: `python experiments/campaign.py local {plan}` (and `poad_ten_seeds.yaml`).\n"
     header = [
         *ARM_COLUMNS,
         f"reach {LORA_TARGET:.0%} of optimal (training episodes)",

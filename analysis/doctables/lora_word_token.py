@@ -41,7 +41,7 @@ def lora_check(root: Path) -> str:
             ]
         )
     if not rows:
-        return "Not run yet: `python experiments/studies.py lora_check`.\n"
+        return "Not run yet: `python experiments/campaign.py local experiments/campaigns/lora_check.yaml`.\n"
     header = [
         "LoRA on",
         "seeds",
@@ -113,7 +113,7 @@ def word_token(root: Path) -> str:
                 [f"{name}: word ends with more sampled success than token", better.text(), status(better, seeds)]
             )
     if not rows:
-        return "Not run yet: `python experiments/studies.py word_token`.\n"
+        return "Not run yet: `python experiments/campaign.py local experiments/campaigns/word_token.yaml`.\n"
     header = [
         "task",
         "norm",

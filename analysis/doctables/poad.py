@@ -105,7 +105,7 @@ def poad_ten_seeds(root: Path) -> str:
                 seeds = min(len(poad_runs), len(arms[other]))
                 claims.append([task.replace("_", " "), f"POAD > {other}", e.text(), status(e, seeds)])
     if not rows:
-        return "Not run yet: `python experiments/studies.py poad`.\n"
+        return "Not run yet: `python experiments/campaign.py local experiments/campaigns/poad_ten_seeds.yaml`.\n"
     header = [
         *ARM_COLUMNS,
         "greedy return / optimal, IQM [95% CI]",

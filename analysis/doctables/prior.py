@@ -16,7 +16,7 @@ def prior_pick(root: Path) -> str:
     """The learning-rate pick of the pretrained-vs-random-init study: 3 pick seeds (100-102) per model and rate."""
     df = archived_runs(root / PRIOR / "pick")
     if df.empty:
-        return "Not run yet: `python experiments/studies.py prior`.\n"
+        return "Not run yet: `python experiments/prior_study.py`.\n"
     rows = []
     for (model, lr), runs in df.groupby(["model", "policy_lr"]):
         rows.append(
@@ -44,7 +44,7 @@ def prior_final(root: Path) -> str:
     """Pretrained against random-init weights on Tomato Salad, 10 seeds each at the rate each model picked."""
     df = archived_runs(root / PRIOR)
     if df.empty:
-        return "Not run yet: `python experiments/studies.py prior`.\n"
+        return "Not run yet: `python experiments/prior_study.py`.\n"
     rows, by_model = [], {}
     for model, runs in df.groupby("model"):
         runs = runs.sort_values("seed")
