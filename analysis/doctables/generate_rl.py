@@ -40,7 +40,7 @@ def generate_rl(root: Path) -> str:
     ]
     writer = archived_runs(arms[1][1]) if arms[1][1].is_dir() else pd.DataFrame()
     if writer.empty:
-        return "Not run yet: `python experiments/studies.py generate_rl`.\n"
+        return "Not run yet: `python experiments/campaign.py local experiments/campaigns/generate_rl.yaml`.\n"
     seeds = sorted(writer.seed)
     rows, steps_by_arm = [], {}
     for label, directory, agent in arms:
@@ -154,7 +154,7 @@ def misalignment(root: Path) -> str:
             ]
         )
     if not rows:
-        return "Not run yet: `python experiments/studies.py misalignment`.\n"
+        return "Not run yet: `python experiments/campaign.py local experiments/campaigns/misalignment.yaml`.\n"
     header = [
         "task",
         "model",
@@ -169,8 +169,41 @@ def misalignment(root: Path) -> str:
     return table(header, rows)
 
 
+def parser_judge(root: Path) -> str:
+    """The writer on TextWorld judged by the game's own parser (``python -m twosome.evaluation.parser_judge``): per
+    episode the share of written commands the parser refused, its mean over episodes with the bootstrap interval the
+    tool computed, beside the string match on the same decisions."""
+    rows = []
+    for path in sorted((root / "docs/data/textworld_parser").glob("*/summary.json")):
+        s = json.loads(path.read_text())
+        refused_low, refused_high = s["parser_refusal_ci"]
+        invalid_low, invalid_high = s["string_invalid_ci"]
+
+        def top(counts: dict) -> str:
+            return "; ".join(f'"{t}" ({c})' if t else f"(no text) ({c})" for t, c in list(counts.items())[:3]) or "none"
+
+        rows.append(
+            [
+                s["model"], s["decoding"], s["split"], s["episodes"], s["decisions"],
+                f"{s['parser_refusal_rate']:.2f} [{refused_low:.2f}, {refused_high:.2f}]",
+                f"{s['string_invalid_rate']:.2f} [{invalid_low:.2f}, {invalid_high:.2f}]",
+                s["read_by_parser_not_admissible"], top(s["top_refused"]), top(s["top_read_not_admissible"]),
+            ]
+        )  # fmt: skip
+    if not rows:
+        return "Not run yet: `python -m twosome.evaluation.parser_judge --out DIR`.\n"
+    header = [
+        "model", "decoding", "games", "episodes", "decisions",
+        "refused by the game's parser, per episode [95% bootstrap]", "naming no admissible command (string match)",
+        "decisions the parser read but no admissible command names", "most refused commands (count)",
+        "most read, not admissible (count)",
+    ]  # fmt: skip
+    return table(header, rows)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "misalignment": misalignment,
+    "parser_judge": parser_judge,
     "generate_rl": generate_rl,
     "generate_rl_pilot": generate_rl_pilot,
 }

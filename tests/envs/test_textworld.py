@@ -215,6 +215,7 @@ def test_the_games_parser_judges_any_text_and_the_episode_goes_on_unchanged(game
     assert not refused(env.answer("go north"))  # understood; the world says no ("You can't go that way.")
     assert env.prompt() == prompt and env.commands == commands
     assert env.step(1)[0] == twin.step(1)[0]
+    assert refused("Which do you mean, the north, the south or the east?")  # the parser asks instead of acting
     assert command_of("Open the fridge.") == "Open the fridge" and command_of("take apple. go north") == "take apple"
 
 
@@ -237,3 +238,5 @@ def test_the_parser_judge_plays_the_writer_and_records_every_decision(tmp_path, 
     assert summary["parser_refusal_rate"] == pytest.approx(per_episode.mean())
     low, high = summary["parser_refusal_ci"]
     assert low <= summary["parser_refusal_rate"] <= high
+    # the recorded answers are raw data: judging them again gives the same summary
+    assert parser_judge.main(["--rejudge", "--out", str(tmp_path / "judged")]) == summary

@@ -109,7 +109,13 @@ def play(cfg, episodes: int, progress=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarize(decisions: pd.DataFrame, cfg) -> dict:
+def meta_of(cfg) -> dict:
+    """What a summary says of the writer and the games it played."""
+    split = cfg.env["kwargs"].get("split", "train") if "kwargs" in cfg.env else "train"
+    return {"model": cfg.model.name, "decoding": cfg.agent.policy.decoding, "seed": int(cfg.seed), "split": split}
+
+
+def summarize(decisions: pd.DataFrame, meta: dict) -> dict:
     per_episode = decisions.groupby("episode").agg(
         refused=("parser_refused", "mean"), invalid=("admissible", lambda a: 1 - a.mean())
     )
@@ -117,10 +123,7 @@ def summarize(decisions: pd.DataFrame, cfg) -> dict:
     invalid, invalid_low, invalid_high = bootstrap_mean(per_episode.invalid.to_numpy())
     understood_elsewhere = decisions[~decisions.admissible & ~decisions.parser_refused]
     return {
-        "model": cfg.model.name,
-        "decoding": cfg.agent.policy.decoding,
-        "seed": int(cfg.seed),
-        "split": cfg.env.kwargs.get("split", "train") if "kwargs" in cfg.env else "train",
+        **meta,
         "episodes": int(per_episode.shape[0]),
         "decisions": int(len(decisions)),
         "parser_refusal_rate": refused,
@@ -134,19 +137,39 @@ def summarize(decisions: pd.DataFrame, cfg) -> dict:
     }
 
 
+def rejudge(out: Path) -> dict:
+    """Judge the recorded answers of ``out`` again (after ``parser.PARSER_ERRORS`` changed) and rewrite its summary:
+    the game's answers are raw data, the refusal is their reading."""
+    from twosome.envs.textworld.parser import refused
+
+    decisions = pd.read_csv(out / "decisions.csv", keep_default_na=False)
+    decisions["parser_refused"] = [not c or refused(a) for c, a in zip(decisions.command, decisions.answer)]
+    old = json.loads((out / "summary.json").read_text())
+    meta = {key: old[key] for key in ("model", "decoding", "seed", "split")}
+    summary = summarize(decisions, meta)
+    atomic_write_text(out / "decisions.csv", decisions.to_csv(index=False))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of src/run.py's config (model=..., seed=...)")
     parser.add_argument("--episodes", type=int, default=100, help="episodes played (default 100)")
     parser.add_argument("--out", type=Path, required=True, help="directory for decisions.csv and summary.json")
+    parser.add_argument("--rejudge", action="store_true", help="read --out's recorded answers again; play nothing")
     args = parser.parse_args(argv)
+    if args.rejudge:
+        if not (args.out / "decisions.csv").is_file():
+            parser.error(f"--rejudge: {args.out} holds no decisions.csv of an earlier judge")
+        return rejudge(args.out)
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes} is not valid; valid: an integer >= 1")
     cfg = compose(args.overrides)
     with tqdm(total=args.episodes, unit="episode", desc="parser judge") as bar:
         decisions = play(cfg, args.episodes, progress=bar.update)
-    summary = summarize(decisions, cfg)
+    summary = summarize(decisions, meta_of(cfg))
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out / "decisions.csv", decisions.to_csv(index=False))
     atomic_write_text(args.out / "summary.json", json.dumps(summary, indent=2) + "\n")

@@ -27,6 +27,7 @@ PARSER_ERRORS = (
     r"There are none at all available!",
     r"Nothing to do!",
     r"(What|Whom) do you want to .*\?",  # a command missing its object: the parser asks instead of acting
+    r"Which do you mean, .*\?",  # an ambiguous object: the parser asks instead of acting
 )
 _REFUSAL = re.compile(r"^\s*(" + "|".join(PARSER_ERRORS) + r")")
 
