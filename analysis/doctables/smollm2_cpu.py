@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables.common import archived_runs, est, status, steps_to_target, table, training_return
+from doctables.common import _config, archived_runs, est, status, steps_to_target, table, training_return
 from doctables.ten_seeds import TEN_SEEDS, ten_seed_scores
 from twosome.evaluation.statistics import interval, probability_of_improvement
 
@@ -70,7 +70,8 @@ def facts(directory: Path) -> pd.DataFrame:
         s = json.loads(path.read_text())
         minutes = s.get("wall_seconds", np.nan) / 60
         sps = s["env_steps"] / (minutes * 60) if s["env_steps"] else np.nan
-        rows.append({"seed": s["seed"], "dtype": s.get("model_dtype", "?"), "cpu": s.get("cpu", "not recorded"),
+        dtype = s.get("model_dtype") or f"{_config(path.parent)['model']['dtype']} (resolved dtype not recorded)"
+        rows.append({"seed": s["seed"], "dtype": dtype, "cpu": s.get("cpu", "not recorded"),
                      "minutes": minutes, "sps": sps})  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -251,10 +252,18 @@ def smol_scores(root: Path, task: str, arm: str, column: str = "sampled_success"
     return list(runs.sort_values("seed")[column]) if not runs.empty else []
 
 
+def joining(seeds: dict[str, int]) -> list[str]:
+    """The tasks a claim aggregates (``seeds``: task -> the smaller arm's seeds there): those whose arms have
+    MIN_SEEDS seeds each, so that a task's first seeds do not pull a claim back to "not shown"; before any task has
+    them, every task with data."""
+    ready = [t for t, n in seeds.items() if n >= MIN_SEEDS]
+    return ready or [t for t, n in seeds.items() if n]
+
+
 def smol_claim(root: Path, arm: str, other: str, tasks=("food_preparation", "tomato_salad")) -> str:
     a = {t: smol_scores(root, t, arm) for t in tasks}
     b = {t: smol_scores(root, t, other) for t in tasks}
-    both = [t for t in tasks if a[t] and b[t]]
+    both = joining({t: min(len(a[t]), len(b[t])) for t in tasks})
     if not both:
         return "not run yet"
     e = probability_of_improvement({t: a[t] for t in both}, {t: b[t] for t in both})
@@ -293,6 +302,8 @@ def sample_efficiency(root: Path, word_dirs: dict[str, Path]) -> str:
         ppo[task] = [training_return(m, budget) / o for m, o in zip(scratch.metrics, scratch.optimal)]
     if not word:
         return "not run yet"
+    tasks = joining({t: min(len(word[t]), len(ppo[t])) for t in word})
+    word, ppo = {t: word[t] for t in tasks}, {t: ppo[t] for t in tasks}
     e = probability_of_improvement(word, ppo)
     n = min(min(len(word[t]), len(ppo[t])) for t in word)
     return f"{e.text()}, {campaign_status(e, n)}; {', '.join(TASKS.get(t, t) for t in word)}"
@@ -300,13 +311,14 @@ def sample_efficiency(root: Path, word_dirs: dict[str, Path]) -> str:
 
 def smol_retention_claim(root: Path) -> str:
     base = base_scores(root).get(("twosome_english_ppl", "word_perplexity"))
-    changes = []
+    per_task: dict[str, list[float]] = {}
     for task in ("food_preparation", "tomato_salad"):
         records = retention_records(root / CAMPAIGN / task / "word")
         if records.empty or base is None:
             continue
         after = records[(records.which == "after") & (records.task == "twosome_english_ppl")]
-        changes += list(after[after.metric == "word_perplexity"].value / base - 1)
+        per_task[task] = list(after[after.metric == "word_perplexity"].value / base - 1)
+    changes = [c for t in joining({t: len(v) for t, v in per_task.items()}) for c in per_task[t]]
     if not changes:
         return "not run yet"
     e = interval(changes)
