@@ -247,7 +247,7 @@ def test_the_readme_config_table_lists_every_choice():
         cells = line.split(" | ")
         if line.startswith("| `") and len(cells) >= 2:
             rows[cells[0].strip("| `")] = cells[1]
-    for group in ("env", "norm", "agent", "model", "ppo", "algo", "trainer", "logger", "experiment"):
+    for group in ("env", "norm", "agent", "model", "ppo", "algo", "trainer", "logger", "callbacks", "experiment"):
         missing = [f.stem for f in (CONF / group).glob("*.yaml") if f"`{f.stem}`" not in rows[group]]
         assert not missing, (group, missing)
 
@@ -391,6 +391,26 @@ def test_a_command_line_run_validates_its_config_once(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "validated 1 time(s)" in result.stdout, result.stdout[-2000:]
     assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_callbacks_are_a_config_group_added_to_the_suites_own(tmp_path):
+    """conf/callbacks: Lightning callbacks by _target_ beside the checkpoints resume depends on; a dropped one is not
+    built; a value that is no callback config, or whose package is missing, is refused by validate."""
+    from twosome.training.build import build_trainer
+
+    names = lambda cfg: [type(c).__name__ for c in build_trainer(cfg, tmp_path, loggers=[]).callbacks]  # noqa: E731
+    suite = names(compose_cfg())
+    assert "PeriodicCheckpoint" in suite and "DeviceStatsMonitor" not in suite
+    added = lambda *overrides: sorted(set(names(compose_cfg(*overrides))) - set(suite))  # noqa: E731
+    assert added("callbacks=device_stats") == ["DeviceStatsMonitor"]
+    timer = ("+callbacks.timer._target_=pytorch_lightning.callbacks.Timer", "+callbacks.timer.duration=null")
+    validate(compose_cfg(*timer))
+    assert added(*timer) == ["Timer"]
+    assert added("callbacks=device_stats", "callbacks.device_stats=null") == []
+    with pytest.raises(ConfigError, match=r"callbacks.x=3 is not valid; valid: a callback config with _target_"):
+        validate(compose_cfg("+callbacks.x=3"))
+    with pytest.raises(ConfigError, match=r"needs the package no_such_package, which is not installed: pip install"):
+        validate(compose_cfg("+callbacks.x._target_=no_such_package.Callback"))
 
 
 def test_trackers_are_a_config_group_and_a_missing_package_is_refused_before_anything_is_written(tmp_path):

@@ -162,6 +162,30 @@ def check_loggers(cfg: DictConfig) -> None:
             )
 
 
+# Packages a callback of Lightning's needs beyond Lightning (DeviceStatsMonitor reads the CPU through psutil).
+CALLBACK_PACKAGES = {"DeviceStatsMonitor": ("psutil",)}
+
+
+def check_callbacks(cfg: DictConfig) -> None:
+    """``callbacks``: each entry a callback config (``_target_``) whose package is installed, or null/false (off);
+    the package is found without importing it."""
+    from importlib.util import find_spec
+
+    for name, node in (cfg.get("callbacks") or {}).items():
+        if node is None or node is False:
+            continue
+        target = node.get("_target_") if isinstance(node, DictConfig) else None
+        valid = "a callback config with _target_ (conf/callbacks/*.yaml), or null to drop it"
+        check(isinstance(target, str) and "." in target, f"callbacks.{name}", node, valid)
+        needed = (target.partition(".")[0], *CALLBACK_PACKAGES.get(target.rpartition(".")[2], ()))
+        for package in needed:
+            if find_spec(package) is None:
+                raise ConfigError(
+                    f"callbacks.{name} ({target}) needs the package {package}, which is not installed: "
+                    f"pip install {package}, or drop the callback (callbacks.{name}=null)"
+                )
+
+
 def check_env_options(cfg: DictConfig) -> None:
     """Construct the environment once with ``env.kwargs``: its constructor checks its options (no model, no torch),
     so a wrong option is refused here, before the run directory is written, not minutes into the run."""
@@ -264,6 +288,7 @@ def validate(cfg: DictConfig) -> RunSettings:
     parsed = run_settings(cfg)  # the checks types cannot express, and keys added with +
     check_algorithm(cfg, parsed)
     check_loggers(cfg)
+    check_callbacks(cfg)
     check_lora_layers(cfg)
     check_generation(cfg)
     check_policy_settings(cfg, ConfigError)

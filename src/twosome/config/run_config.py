@@ -33,6 +33,7 @@ RESUMABLE_CHANGES = (
     "checkpoint.",
     "trainer.num_threads",
     "logger.",
+    "callbacks.",
     "model.lora_layers",
     "agent.run_label",
     "algo.label",

@@ -199,6 +199,7 @@ class TrainConfig:
     logger: dict[str, Any] = field(
         default_factory=dict
     )  # trackers beside metrics.csv (conf/logger), checked by validate
+    callbacks: dict[str, Any] = field(default_factory=dict)  # added to the suite's own (conf/callbacks)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     seed: int = MISSING
     scorer: ScorerConfig = field(default_factory=ScorerConfig)

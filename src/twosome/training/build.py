@@ -104,6 +104,20 @@ def build_loggers(cfg: DictConfig, run_dir: Path, tb_purge_step: int | None = No
     return loggers
 
 
+def build_callbacks(cfg: DictConfig) -> list:
+    """The callbacks of ``callbacks`` (conf/callbacks), added to the suite's own; a dropped one is not built."""
+    built = []
+    for name, node in (cfg.get("callbacks") or {}).items():
+        if node is None or node is False:  # dropped (callbacks.<name>=null)
+            continue
+        callback = hydra.utils.instantiate(node)
+        if not isinstance(callback, pl.Callback):
+            kind = type(callback).__name__
+            raise TypeError(f"callbacks.{name} ({node._target_}) built a {kind}, not a Lightning Callback")
+        built.append(callback)
+    return built
+
+
 def use_num_threads(cfg: DictConfig) -> None:
     """``trainer.num_threads`` for what follows: training, and the evaluation that is the whole of an
     evaluation-only run (set after the model is built, so building the default model does not depend on it)."""
@@ -120,7 +134,7 @@ def build_trainer(
     **overrides,
 ) -> pl.Trainer:
     """``loggers`` (default: ``build_loggers``) and ``callbacks`` (default: the run's checkpoints in ``run_dir``):
-    a seed group gives its own."""
+    a seed group gives its own; the callbacks of ``callbacks`` (conf/callbacks) are added to either."""
     from pytorch_lightning.plugins.environments import SLURMEnvironment
 
     from twosome.training.checkpointing import (
@@ -139,6 +153,7 @@ def build_trainer(
         callbacks = [PeriodicCheckpoint(ckpt, cfg.checkpoint.every_updates)]
         if cfg.checkpoint.requeue_signals:
             callbacks.append(PreemptionCheckpoint(ckpt, tuple(cfg.checkpoint.requeue_signals)))
+    callbacks = [*callbacks, *build_callbacks(cfg)]
     if not sys.stdout.isatty() and overrides.get("enable_progress_bar", True):
         from pytorch_lightning.callbacks import RichProgressBar
 
