@@ -35,27 +35,33 @@ def env_spaces(cfg: DictConfig) -> dict[str, int]:
         env.close()
 
 
-def build_agent(cfg: DictConfig, base: tuple | None = None, adapter_name: str | None = None) -> ActorCritic:
+def build_agent(
+    cfg: DictConfig, base: tuple | None = None, adapter_name: str | None = None, run: RunSettings | None = None
+) -> ActorCritic:
     """A seed group's member (``training/seed_group.py``) has its own ``adapter_name``; after the first, it is built
-    on ``base``, (the previous member's ``group_base()``, the tokenizer): the LM is loaded once for the group."""
-    extra = env_spaces(cfg) if cfg.agent.uses_vectors else {}
+    on ``base``, (the previous member's ``group_base()``, the tokenizer): the LM is loaded once for the group.
+    ``run``: the settings ``validate`` parsed (parsed here when not given)."""
+    run = run if run is not None else run_settings(cfg)
+    extra = env_spaces(cfg) if run.agent.uses_vectors else {}
     if adapter_name is not None:
         extra["adapter_name"] = adapter_name
     if base is not None:
         extra.update(lm=base[0], tokenizer=base[1])
-    elif cfg.agent.uses_lm:
-        m = cfg.model
-        options = {"source_build": m.get("source_build") or "household_llama", "wheel": m.get("wheel")}
+    elif run.agent.uses_lm:
+        m = run.model
+        options = {"source_build": m.source_build or "household_llama", "wheel": m.wheel}
         device = "cuda" if cfg.trainer.accelerator in GPU_ACCELERATORS and torch.cuda.is_available() else "cpu"
-        lm, tokenizer = load_lm(m.path, m.build, m.dtype, m.get("source"), device=device, **options)
+        lm, tokenizer = load_lm(m.path, m.build, m.dtype, m.source, device=device, **options)
         extra.update(lm=lm, tokenizer=tokenizer)
+    # the policy from the DictConfig: instantiate resolves its interpolations and nested _target_s
     return hydra.utils.instantiate(cfg.agent.policy, **extra, _convert_="all")
 
 
-def env_factory(cfg: DictConfig) -> Callable[[int], gym.vector.VectorEnv]:
+def env_factory(cfg: DictConfig, run: RunSettings | None = None) -> Callable[[int], gym.vector.VectorEnv]:
+    run = run if run is not None else run_settings(cfg)
     invalid = None
-    if cfg.agent.acts_in_text:
-        invalid = {"reward": cfg.agent.invalid_action_reward, "max_in_a_row": cfg.agent.max_invalid_in_a_row}
+    if run.agent.acts_in_text:
+        invalid = {"reward": run.agent.invalid_action_reward, "max_in_a_row": run.agent.max_invalid_in_a_row}
     return partial(
         make_vector_env, cfg.env.id, kwargs=env_kwargs(cfg), invalid_action=invalid, wording=env_wording(cfg)
     )
@@ -65,7 +71,7 @@ def build_module(cfg: DictConfig, agent: ActorCritic, run: RunSettings | None = 
     """``run``: the settings ``validate`` parsed (parsed here when not given)."""
     run = run if run is not None else run_settings(cfg)
     algorithm = build_algorithm(cfg, run, agent)
-    return RLModule(agent, env_factory(cfg), run.rollout, run.eval, algorithm, seed=cfg.seed)
+    return RLModule(agent, env_factory(cfg, run), run.rollout, run.eval, algorithm, seed=cfg.seed)
 
 
 def build_algorithm(cfg: DictConfig, run: RunSettings, agent: ActorCritic):

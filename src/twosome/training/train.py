@@ -104,14 +104,14 @@ def _interrupted_at_once(run_dir: Path) -> Interrupted:
 def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     start = time.time()
-    agent = build_agent(cfg)
+    agent = build_agent(cfg, run=run)
     module = build_module(cfg, agent, run)
-    if cfg.agent.train and not isinstance(agent, Persistent):
+    if run.agent.train and not isinstance(agent, Persistent):
         raise TypeError(
-            f"agent {cfg.agent.name!r} ({type(agent).__name__}) trains but cannot save its weights: implement save "
+            f"agent {run.agent.name!r} ({type(agent).__name__}) trains but cannot save its weights: implement save "
             "and load (twosome.agents.capabilities.Persistent), or set agent.train=false"
         )
-    if cfg.agent.train:
+    if run.agent.train:
         purge = None
         if resume_from is not None:
             state = read_run_state(resume_from)
@@ -131,7 +131,7 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         use_num_threads(cfg)
         episodes = run.eval.episodes + run.eval.final_sampled_episodes
-        with tqdm(total=episodes, unit="episode", desc=f"{cfg.agent.name} evaluation", disable=dist.rank() != 0) as bar:
+        with tqdm(total=episodes, unit="episode", desc=f"{run.agent.name} evaluation", disable=dist.rank() != 0) as bar:
             module.run_evaluation(progress=bar.update)
             module.run_sampled_evaluation(progress=bar.update)
         digest, saved = None, []
