@@ -441,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     loc.add_argument("--budget-s", type=float, default=3 * 3600, help="seconds this call may take")
     loc.add_argument("--grace-s", type=float, default=300, help="kept for stopping jobs (runs save at an update)")
     loc.add_argument("--min-start-s", type=float, default=600, help="no job starts with less time than this left")
+    loc.add_argument("--parallel", type=int, help="jobs at a time (default: the plan's); two plans may share cores")
     job = sub.choices["job"]
     job.add_argument("sweep")
     job.add_argument("seed", type=int)
@@ -458,6 +459,10 @@ def main(argv: list[str] | None = None) -> int:
         plan = only_sweeps(load_plan(args.plan), args.sweeps)
         if args.verb in ("local", "job"):
             check_passthrough(extra)
+        if getattr(args, "parallel", None) is not None:  # how many at a time, not what runs: the plan is the same
+            if args.parallel < 1:
+                raise PlanError(f"--parallel={args.parallel} is not valid; valid: an integer >= 1")
+            plan = dataclasses.replace(plan, parallel=args.parallel)
     except PlanError as e:
         raise SystemExit(str(e)) from None
     if args.verb in ("run", "local") and not args.dry_run:  # one call per plan: a second would run the same jobs

@@ -340,3 +340,19 @@ def test_sweeps_runs_only_the_sweeps_named_and_refuses_a_name_the_plan_lacks(tmp
     with pytest.raises(SystemExit, match="after -- norm=none change what the plan runs"):  # a try-out is refused
         campaign.main([*args[:-1], "--", "trainer.num_threads=1", "norm=none"])
     campaign.main([*args, "--", "trainer.num_threads=1", "checkpoint.every_updates=4"])  # where and how: kept
+
+
+def test_parallel_sets_the_jobs_at_a_time_and_a_bad_value_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    """Two plans sharing the cores (one job each) run with --parallel 1; the plan file says its own default."""
+    import campaign_local
+
+    plan = write_plan(tmp_path, tmp_path / "no-model")
+    seen = []
+    monkeypatch.setattr(campaign_local, "run_local", lambda plan, *args: seen.append(plan.parallel) or 0)
+    args = ["local", str(plan), "--root", str(tmp_path / "root"), "--data", str(tmp_path / "data")]
+    campaign.main(args)
+    campaign.main([*args, "--parallel", "1"])
+    assert seen == [campaign.load_plan(plan).parallel, 1]
+    with pytest.raises(SystemExit, match="--parallel=0 is not valid; valid: an integer >= 1"):
+        campaign.main([*args[:2], "--root", str(tmp_path / "other"), "--parallel", "0"])
+    assert not (tmp_path / "other").exists()
