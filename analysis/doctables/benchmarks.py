@@ -442,7 +442,31 @@ def candidate_scaling_cpu(root: Path) -> str:
         f"{int(frame.envs.iloc[0])} states scored per call (a rollout's environments), the median of timed calls; "
         "states reached by random admissible commands in tw-cooking games of three difficulties."
     )
-    return cpu_table(rows, caption)
+    return cpu_table(rows, caption) + "\n" + candidate_growth(frame)
+
+
+def candidate_growth(frame: pd.DataFrame) -> str:
+    """How the cost per decision grows from the shortest command list to the longest, per model, phase and mode,
+    and what shared-prefix scoring saves over naive at each end (where both were measured)."""
+    rows = []
+    for (model, dtype, threads, phase), cases in frame.groupby(["model", "dtype", "threads", "phase"], sort=True):
+        by_mode = {mode: g.sort_values("commands") for mode, g in cases.groupby("mode")}
+        for mode, g in by_mode.items():
+            first, last = g.iloc[0], g.iloc[-1]
+            grows = ratio(last.ms_per_decision, first.ms_per_decision)
+            lists = f"{first.commands:.1f} -> {last.commands:.1f}"
+            row = [f"{model} {dtype}", threads, phase, mode, lists, ratio(last.commands, first.commands), grows]
+            if mode == "naive" and "shared" in by_mode:
+                shared = by_mode["shared"].set_index("commands_low").ms_per_decision
+                naive = g.set_index("commands_low").ms_per_decision
+                both = [low for low in naive.index if low in shared.index]
+                row.append(" / ".join(f"{naive[low] / shared[low]:.2f}x" for low in (both[0], both[-1])))
+            else:
+                row.append("-")
+            rows.append(row)
+    header = ["model", "threads", "phase", "scoring", "commands per state (mean), shortest -> longest group",
+              "list grows", "ms per decision grows", "naive / shared, shortest / longest group"]  # fmt: skip
+    return markdown(pd.DataFrame(rows, columns=header))
 
 
 TABLES: dict[str, Callable[[Path], str]] = {
