@@ -1,0 +1,129 @@
+"""The tables of generated TextWorld cooking games (experiments/campaigns/textworld_cpu.yaml; raw data
+docs/data/textworld_cpu/): each arm's success on its training games and on TextWorld's unseen validation and test
+games, and the claims fixed in docs/RESULTS.md before the data came in. The seed is the unit: a run's episodes are
+one success rate; IQM and mean over seeds with 95% stratified bootstrap intervals; comparisons as probabilities of
+improvement, with a status only once both arms have MIN_SEEDS seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from doctables.common import est, table
+from doctables.smollm2_cpu import MIN_SEEDS, campaign_status, finished, short_cpu
+from twosome.evaluation.statistics import probability_of_improvement
+
+CAMPAIGN = "docs/data/textworld_cpu"
+PLANNED = 5  # seeds per arm
+ARMS = {  # archive folder -> (model, agent), in the order of the comparison
+    "tiny/word": ("default model", "TWOSOME (word)"),
+    "tiny/untrained": ("default model", "untrained TWOSOME (word)"),
+    "drrn": ("none (from scratch)", "DRRN"),
+    "smollm2/word": ("SmolLM2-135M", "TWOSOME (word)"),
+    "smollm2/untrained": ("SmolLM2-135M", "untrained TWOSOME (word)"),
+}
+TRAINING = "training"  # the final evaluation of the run itself: 100 sampled episodes on its own training games
+SPLITS = {  # the generalization tool's tasks (conf/generalization/textworld_cooking.yaml) -> column
+    "twosome/TextWorld-CookingValid-v0": "validation",
+    "twosome/TextWorld-CookingTest-v0": "test",
+}
+CLAIMS = [  # (trained arm, other arm, games, what it asks): fixed before the data, metric: sampled success
+    ("tiny/word", "tiny/untrained", TRAINING, "training pays on the training games"),
+    ("tiny/word", "tiny/untrained", "test", "training carries to unseen test games"),
+    ("tiny/word", "drrn", "test", "the pretrained model's prior helps on unseen test games"),
+    ("tiny/word", "drrn", TRAINING, "... and on the training games (beside)"),
+    ("smollm2/word", "smollm2/untrained", TRAINING, "training pays on the training games"),
+    ("smollm2/word", "smollm2/untrained", "test", "training carries to unseen test games"),
+    ("smollm2/word", "drrn", "test", "the pretrained model's prior helps on unseen test games"),
+]
+
+
+def seed_scores(directory: Path) -> pd.DataFrame:
+    """One row per finished run: its seed, sampled success on its training games and on each unseen split, its
+    minutes, env steps per second and CPU. A run counts once its summary is written (after all its evaluations)."""
+    rows = []
+    for path in sorted(directory.glob("*/summary.json")):
+        s = json.loads(path.read_text())
+        minutes = s.get("wall_seconds", np.nan) / 60
+        row = {
+            "seed": int(s["seed"]),
+            TRAINING: s.get("sampled/success_rate", np.nan),
+            "episodes": s.get("sampled/episodes", 0),
+            "minutes": minutes,
+            "sps": s["env_steps"] / (minutes * 60) if s.get("env_steps") else np.nan,
+            "cpu": s.get("cpu", "not recorded"),
+        }
+        row.update({split: np.nan for split in SPLITS.values()})
+        rows.append(row)
+    runs = pd.DataFrame(rows, columns=["seed", TRAINING, "episodes", "minutes", "sps", "cpu", *SPLITS.values()])
+    for csv in finished(directory, "*/unseen/generalization.csv"):
+        unseen = pd.read_csv(csv)
+        unseen = unseen[unseen.applicable.astype(bool) & unseen.task.isin(SPLITS)]
+        for r in unseen.itertuples():
+            runs.loc[runs.seed == int(r.seed), SPLITS[r.task]] = float(r.success_rate)
+    return runs.sort_values("seed", ignore_index=True)
+
+
+def arms(root: Path) -> dict[str, pd.DataFrame]:
+    base = root / CAMPAIGN
+    found = {arm: seed_scores(base / arm) for arm in ARMS if (base / arm).is_dir()}
+    return {arm: runs for arm, runs in found.items() if len(runs)}
+
+
+def name(arm: str) -> str:
+    model, agent = ARMS[arm]
+    return f"{agent}, {model}"
+
+
+def cell(values: pd.Series) -> str:
+    values = values.dropna()
+    return f"{est(values)}; mean {est(values, 'mean')}" if len(values) else "not run"
+
+
+def textworld_cpu_arms(root: Path) -> str:
+    """Every arm: seeds archived of those planned, final sampled success on its training games (100 episodes per
+    seed) and on the unseen validation and test games (50 per seed and split), and what a seed costs on which CPU."""
+    rows = []
+    for arm, runs in arms(root).items():
+        model, agent = ARMS[arm]
+        trained = runs.sps.notna().any()
+        rows.append([
+            model,
+            agent,
+            f"{len(runs)}/{PLANNED} ({', '.join(str(s) for s in runs.seed)})",
+            cell(runs[TRAINING]),
+            cell(runs["validation"]),
+            cell(runs["test"]),
+            f"{runs.minutes.median():.1f}",
+            f"{runs.sps.median():.1f}" if trained else "-",
+            short_cpu(runs.cpu),
+        ])  # fmt: skip
+    if not rows:
+        return "Not run yet: no seed of the plan is archived.\n"
+    header = ["model", "agent", "seeds (of planned)", "training games: sampled success IQM [95% CI]",
+              "validation games", "test games", "minutes per seed (median)", "env steps/s", "CPU"]  # fmt: skip
+    return table(header, rows)
+
+
+def textworld_cpu_claims(root: Path) -> str:
+    """The claims fixed before the data: P(the first arm's seed ends with more sampled success than the other's)
+    on the named games, with the status rule applied once both arms have MIN_SEEDS seeds."""
+    found = arms(root)
+    rows = []
+    for first, other, games, question in CLAIMS:
+        a = found[first][games].dropna() if first in found else pd.Series(dtype=float)
+        b = found[other][games].dropna() if other in found else pd.Series(dtype=float)
+        label = f"{name(first)} > {name(other)}"
+        if len(a) == 0 or len(b) == 0:
+            rows.append([question, label, f"{games} games", "-", f"not run ({len(a)} and {len(b)} seeds)"])
+            continue
+        e = probability_of_improvement(list(a), list(b))
+        rows.append([question, label, f"{games} games", e.text(), campaign_status(e, min(len(a), len(b)))])
+    header = ["question", "comparison", "games (sampled success)", "P(improvement) [95% CI]", "status"]
+    return table(header, rows) + f"\nA status is read once both arms have {MIN_SEEDS} seeds.\n"
+
+
+TABLES = {"textworld_cpu_arms": textworld_cpu_arms, "textworld_cpu_claims": textworld_cpu_claims}
