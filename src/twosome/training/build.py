@@ -63,7 +63,7 @@ def env_factory(cfg: DictConfig, run: RunSettings | None = None) -> Callable[[in
     if run.agent.acts_in_text:
         invalid = {"reward": run.agent.invalid_action_reward, "max_in_a_row": run.agent.max_invalid_in_a_row}
     return partial(
-        make_vector_env, cfg.env.id, kwargs=env_kwargs(cfg), invalid_action=invalid, wording=env_wording(cfg)
+        make_vector_env, run.env.id, kwargs=env_kwargs(cfg), invalid_action=invalid, wording=env_wording(cfg)
     )
 
 
@@ -137,10 +137,12 @@ def build_trainer(
     tb_purge_step: int | None = None,
     loggers: list | None = None,
     callbacks: list | None = None,
+    run: RunSettings | None = None,
     **overrides,
 ) -> pl.Trainer:
     """``loggers`` (default: ``build_loggers``) and ``callbacks`` (default: the run's checkpoints in ``run_dir``):
-    a seed group gives its own; the callbacks of ``callbacks`` (conf/callbacks) are added to either."""
+    a seed group gives its own; the callbacks of ``callbacks`` (conf/callbacks) are added to either. ``run``: the
+    settings ``validate`` parsed (parsed here when not given)."""
     from pytorch_lightning.plugins.environments import SLURMEnvironment
 
     from twosome.training.checkpointing import (
@@ -156,9 +158,10 @@ def build_trainer(
         loggers = build_loggers(cfg, run_dir, tb_purge_step)
     ckpt = checkpoint_path(run_dir)
     if callbacks is None:
-        callbacks = [PeriodicCheckpoint(ckpt, cfg.checkpoint.every_updates)]
-        if cfg.checkpoint.requeue_signals:
-            callbacks.append(PreemptionCheckpoint(ckpt, tuple(cfg.checkpoint.requeue_signals)))
+        checkpoint = (run if run is not None else run_settings(cfg)).checkpoint
+        callbacks = [PeriodicCheckpoint(ckpt, checkpoint.every_updates)]
+        if checkpoint.requeue_signals:
+            callbacks.append(PreemptionCheckpoint(ckpt, tuple(checkpoint.requeue_signals)))
     callbacks = [*callbacks, *build_callbacks(cfg)]
     if not sys.stdout.isatty() and overrides.get("enable_progress_bar", True):
         from pytorch_lightning.callbacks import RichProgressBar

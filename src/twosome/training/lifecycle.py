@@ -20,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from twosome.config import ConfigError, check_run_dir
+from twosome.config import ConfigError, RunSettings, check_run_dir
 from twosome.fileio import DirectoryInUse, directory_lock
 from twosome.lm.dtype import cpu_flags, cpu_model
 from twosome.parallel import collectives as dist
@@ -170,7 +170,7 @@ class NothingTrained(RuntimeError):
     """A run whose every update trained on no decision: its weights are the untrained ones."""
 
 
-def check_something_trained(run_dir: Path, cfg: DictConfig, algorithm) -> None:
+def check_something_trained(run_dir: Path, run: RunSettings, algorithm) -> None:
     """A run whose algorithm says its updates trained on nothing (``Algorithm.nothing_trained``, e.g. GiGPO when no
     episode ends inside a rollout) must not end as if it had trained."""
     why = getattr(algorithm, "nothing_trained", None)
@@ -182,23 +182,25 @@ def check_something_trained(run_dir: Path, cfg: DictConfig, algorithm) -> None:
     reason = why(pd.read_csv(metrics))
     if reason is not None:
         raise NothingTrained(
-            f"no update of this run trained on any decision (rollout.num_steps={cfg.rollout.num_steps} decisions per "
+            f"no update of this run trained on any decision (rollout.num_steps={run.rollout.num_steps} decisions per "
             f"environment): {reason}"
         )
 
 
-def finish_run(cfg: DictConfig, run_dir: Path, module, digest: str | None, saved: list[str], start: float) -> dict:
+def finish_run(
+    cfg: DictConfig, run: RunSettings, run_dir: Path, module, digest: str | None, saved: list[str], start: float
+) -> dict:
     """Write the run's summary.json and status ``finished``, say its summary line; return the summary."""
     # The normalization the policy really uses ("-" for agents that read no action likelihoods, e.g. PPO).
     norm = OmegaConf.select(cfg, "agent.policy.norm", default="-")
     summary = {
         "run_name": cfg.run_name,
-        "agent": cfg.agent.name,
+        "agent": run.agent.name,
         "algorithm": type(module.algorithm).__name__,
-        "env_id": cfg.env.id,
+        "env_id": run.env.id,
         "norm": norm,
-        "model": cfg.model.name if cfg.agent.uses_lm else "-",  # "-": the agent reads no text (PPO, random)
-        "model_dtype": frozen_dtype(module.agent) if cfg.agent.uses_lm else "-",  # model.dtype=auto, as resolved
+        "model": run.model.name if run.agent.uses_lm else "-",  # "-": the agent reads no text (PPO, random)
+        "model_dtype": frozen_dtype(module.agent) if run.agent.uses_lm else "-",  # model.dtype=auto, as resolved
         "seed": cfg.seed,
         "env_steps": module.env_steps,
         "updates": module.num_updates if module.collector else 0,

@@ -249,7 +249,7 @@ class SeedGroupModule(pl.LightningModule):
                 self.fail(m, err)
                 continue
             returns.append(metrics.get("charts/episodic_return"))
-            every, done = m.cfg.checkpoint.every_updates, m.module.updates_done
+            every, done = m.settings.checkpoint.every_updates, m.module.updates_done
             if every > 0 and (done % every == 0 or done == m.module.num_updates):
                 due.append(m)
             if done == m.module.num_updates:
@@ -270,7 +270,7 @@ class SeedGroupModule(pl.LightningModule):
         for logger in m.loggers:
             logger.save()  # the metrics check_something_trained reads
         try:
-            check_something_trained(m.run_dir, m.cfg, m.module.algorithm)
+            check_something_trained(m.run_dir, m.settings, m.module.algorithm)
         except NothingTrained as err:
             self.fail(m, err)
             return
@@ -278,7 +278,7 @@ class SeedGroupModule(pl.LightningModule):
         digest, saved = save_agent(m.agent, m.run_dir)
         for logger in m.loggers:
             logger.finalize("success")
-        self.results[m.index] = finish_run(m.cfg, m.run_dir, m.module, digest, saved, self.group_start)
+        self.results[m.index] = finish_run(m.cfg, m.settings, m.run_dir, m.module, digest, saved, self.group_start)
 
     def fail(self, m: Member, err: BaseException) -> None:
         m.done = True
@@ -406,10 +406,10 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
         for m in members[1:]:
             m.agent.scorer.trunk = scorer.trunk
     group = SeedGroupModule(members, start)
-    cfg = members[0].cfg
-    signals = tuple(cfg.checkpoint.requeue_signals or ())
+    cfg, run = members[0].cfg, members[0].settings
+    signals = tuple(run.checkpoint.requeue_signals or ())
     callbacks = [PreemptionCheckpoint(checkpoint_path(members[0].run_dir), signals)] if signals else []
-    trainer = build_trainer(cfg, members[0].run_dir, loggers=[], callbacks=callbacks, **trainer_overrides)
+    trainer = build_trainer(cfg, members[0].run_dir, loggers=[], callbacks=callbacks, run=run, **trainer_overrides)
     try:
         trainer.fit(group)
     finally:  # the runs that finished or failed alone, also when something stopped the others

@@ -124,9 +124,9 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
             purge = state["env_steps"] + 1
             print(f"Resuming {run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
-        trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, **trainer_overrides)
+        trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, run=run, **trainer_overrides)
         trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
-        check_something_trained(run_dir, cfg, module.algorithm)
+        check_something_trained(run_dir, run, module.algorithm)
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         use_num_threads(cfg)
@@ -135,4 +135,4 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
             module.run_evaluation(progress=bar.update)
             module.run_sampled_evaluation(progress=bar.update)
         digest, saved = None, []
-    return finish_run(cfg, run_dir, module, digest, saved, start)
+    return finish_run(cfg, run, run_dir, module, digest, saved, start)
