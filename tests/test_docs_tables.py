@@ -313,3 +313,42 @@ def test_a_damaged_data_file_is_named_when_a_table_cannot_be_made(tmp_path):
     except SystemExit as stop:
         named = str(stop).split("damaged data files:\n")[1].splitlines()
     assert len(named) == 1 and named[0].strip().startswith(str(bad))
+
+
+def test_the_textworld_tables_join_each_seed_s_unseen_games_to_its_run_and_compare_seeds(tmp_path):
+    """Each seed's unseen-game rows land on that seed's row, whatever the file order; a run still being evaluated
+    (no summary) is skipped; the claims are probabilities of improvement over the seeds' own success rates."""
+    from doctables import textworld
+
+    from twosome.evaluation.statistics import probability_of_improvement
+
+    def archive(arm, seed, training, test, summary=True, env_steps=8192):
+        run = tmp_path / textworld.CAMPAIGN / arm / f"run-s{seed}"
+        (run / "unseen").mkdir(parents=True)
+        rows = [("twosome/TextWorld-CookingTest-v0", test), ("twosome/TextWorld-CookingValid-v0", test / 2)]
+        lines = ["task,seed,applicable,success_rate,episodes"] + [f"{t},{seed},True,{r},50" for t, r in rows]
+        (run / "unseen" / "generalization.csv").write_text("\n".join(lines) + "\n")
+        if summary:
+            s = {"seed": seed, "sampled/success_rate": training, "sampled/episodes": 100, "env_steps": env_steps,
+                 "wall_seconds": 600.0, "cpu": "cpu; avx512f=yes avx512_bf16=no amx_bf16=no amx_tile=no"}  # fmt: skip
+            (run / "summary.json").write_text(json.dumps(s))
+
+    trained = {3: (0.9, 0.6), 1: (1.0, 0.2), 0: (0.5, 0.4)}
+    for seed, (training, test) in trained.items():
+        archive("tiny/word", seed, training, test)
+    archive("tiny/word", 4, 1.0, 1.0, summary=False)  # still being evaluated
+    for seed in range(2):
+        archive("tiny/untrained", seed, 0.1 * seed, 0.0, env_steps=0)
+    runs = textworld.seed_scores(tmp_path / textworld.CAMPAIGN / "tiny/word")
+    assert list(runs.seed) == [0, 1, 3]
+    assert list(runs.test) == [0.4, 0.2, 0.6] and list(runs.validation) == [0.2, 0.1, 0.3]
+    assert list(runs.training) == [0.5, 1.0, 0.9]
+    arms = textworld.textworld_cpu_arms(tmp_path)
+    word_row, untrained_row = arms.splitlines()[2:4]
+    assert word_row.startswith("| default model | TWOSOME (word) | 3/5 (0, 1, 3) |")
+    assert untrained_row.startswith("| default model | untrained TWOSOME (word) | 2/5 (0, 1) |")
+    assert "| 10.0 | 13.7 |" in word_row and "| 10.0 | - |" in untrained_row  # minutes; env steps/s (none untrained)
+    expected = probability_of_improvement([0.4, 0.2, 0.6], [0.0, 0.0]).text()
+    claims = textworld.textworld_cpu_claims(tmp_path)
+    assert f"| test games | {expected} | not shown (2 seeds so far) |" in claims
+    assert "not run (3 and 0 seeds)" in claims  # DRRN not archived yet
