@@ -51,6 +51,7 @@ def seed_scores(directory: Path) -> pd.DataFrame:
         row = {
             "seed": int(s["seed"]),
             TRAINING: s.get("sampled/success_rate", np.nan),
+            "points": s.get("sampled/episodic_return", np.nan),  # the game's score gained per episode
             "episodes": s.get("sampled/episodes", 0),
             "minutes": minutes,
             "sps": s["env_steps"] / (minutes * 60) if s.get("env_steps") else np.nan,
@@ -58,7 +59,8 @@ def seed_scores(directory: Path) -> pd.DataFrame:
         }
         row.update({split: np.nan for split in SPLITS.values()})
         rows.append(row)
-    runs = pd.DataFrame(rows, columns=["seed", TRAINING, "episodes", "minutes", "sps", "cpu", *SPLITS.values()])
+    columns = ["seed", TRAINING, "points", "episodes", "minutes", "sps", "cpu", *SPLITS.values()]
+    runs = pd.DataFrame(rows, columns=columns)
     for csv in finished(directory, "*/unseen/generalization.csv"):
         unseen = pd.read_csv(csv)
         unseen = unseen[unseen.applicable.astype(bool) & unseen.task.isin(SPLITS)]
@@ -85,7 +87,8 @@ def cell(values: pd.Series) -> str:
 
 def textworld_cpu_arms(root: Path) -> str:
     """Every arm: seeds archived of those planned, final sampled success on its training games (100 episodes per
-    seed) and on the unseen validation and test games (50 per seed and split), and what a seed costs on which CPU."""
+    seed) with the game points those episodes scored beside (the reward: the increase of the game's score), success on
+    the unseen validation and test games (50 per seed and split), and what a seed costs on which CPU."""
     rows = []
     for arm, runs in arms(root).items():
         model, agent = ARMS[arm]
@@ -95,6 +98,7 @@ def textworld_cpu_arms(root: Path) -> str:
             agent,
             f"{len(runs)}/{PLANNED} ({', '.join(str(s) for s in runs.seed)})",
             cell(runs[TRAINING]),
+            est(runs.points.dropna()) if runs.points.notna().any() else "not recorded",
             cell(runs["validation"]),
             cell(runs["test"]),
             f"{runs.minutes.median():.1f}",
@@ -104,7 +108,8 @@ def textworld_cpu_arms(root: Path) -> str:
     if not rows:
         return "Not run yet: no seed of the plan is archived.\n"
     header = ["model", "agent", "seeds (of planned)", "training games: sampled success IQM [95% CI]",
-              "validation games", "test games", "minutes per seed (median)", "env steps/s", "CPU"]  # fmt: skip
+              "training games: points scored per episode, IQM", "validation games", "test games",
+              "minutes per seed (median)", "env steps/s", "CPU"]  # fmt: skip
     return table(header, rows)
 
 
