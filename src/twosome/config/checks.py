@@ -144,22 +144,34 @@ LOGGER_PACKAGES = {
 }
 
 
-def check_loggers(cfg: DictConfig) -> None:
-    """``logger``: each entry a Lightning logger (``_target_``) whose package is installed, or null/false (off)."""
+def check_targets(cfg: DictConfig, group: str, kind: str, needs) -> None:
+    """``group``: each entry a ``kind`` config (``_target_``) whose packages are installed, or null/false (off).
+    ``needs(target)``: the packages it needs, each a tuple of alternatives; found without importing them (the
+    library's own error comes when the object is built, after the run directory is written)."""
     from importlib.util import find_spec
 
-    for name, node in (cfg.get("logger") or {}).items():
+    for name, node in (cfg.get(group) or {}).items():
         if node is None or node is False:
             continue
         target = node.get("_target_") if isinstance(node, DictConfig) else None
-        valid = "a logger config with _target_ (conf/logger/*.yaml), or null to drop it"
-        check(isinstance(target, str), f"logger.{name}", node, valid)
-        packages = LOGGER_PACKAGES.get(target.rpartition(".")[2], ())
-        if packages and not any(find_spec(p) is not None for p in packages):
-            raise ConfigError(
-                f"logger.{name} ({target}) needs the package {packages[0]}, which is not installed: "
-                f"pip install {packages[0]}, or drop the logger (logger.{name}=null)"
-            )
+        valid = f"a {kind} config with _target_ (conf/{group}/*.yaml), or null to drop it"
+        check(isinstance(target, str) and "." in target, f"{group}.{name}", node, valid)
+        for alternatives in needs(target):
+            if not any(find_spec(p) is not None for p in alternatives):
+                raise ConfigError(
+                    f"{group}.{name} ({target}) needs the package {alternatives[0]}, which is not installed: "
+                    f"pip install {alternatives[0]}, or drop the {kind} ({group}.{name}=null)"
+                )
+
+
+def check_loggers(cfg: DictConfig) -> None:
+    """``logger``: Lightning loggers, each needing its tracker's package (LOGGER_PACKAGES)."""
+    check_targets(
+        cfg,
+        "logger",
+        "logger",
+        lambda t: [LOGGER_PACKAGES[c]] if (c := t.rpartition(".")[2]) in LOGGER_PACKAGES else [],
+    )
 
 
 # Packages a callback of Lightning's needs beyond Lightning (DeviceStatsMonitor reads the CPU through psutil).
@@ -167,23 +179,13 @@ CALLBACK_PACKAGES = {"DeviceStatsMonitor": ("psutil",)}
 
 
 def check_callbacks(cfg: DictConfig) -> None:
-    """``callbacks``: each entry a callback config (``_target_``) whose package is installed, or null/false (off);
-    the package is found without importing it."""
-    from importlib.util import find_spec
-
-    for name, node in (cfg.get("callbacks") or {}).items():
-        if node is None or node is False:
-            continue
-        target = node.get("_target_") if isinstance(node, DictConfig) else None
-        valid = "a callback config with _target_ (conf/callbacks/*.yaml), or null to drop it"
-        check(isinstance(target, str) and "." in target, f"callbacks.{name}", node, valid)
-        needed = (target.partition(".")[0], *CALLBACK_PACKAGES.get(target.rpartition(".")[2], ()))
-        for package in needed:
-            if find_spec(package) is None:
-                raise ConfigError(
-                    f"callbacks.{name} ({target}) needs the package {package}, which is not installed: "
-                    f"pip install {package}, or drop the callback (callbacks.{name}=null)"
-                )
+    """``callbacks``: each needing the package its class lives in, and any in CALLBACK_PACKAGES."""
+    check_targets(
+        cfg,
+        "callbacks",
+        "callback",
+        lambda t: [(t.partition(".")[0],), *((p,) for p in CALLBACK_PACKAGES.get(t.rpartition(".")[2], ()))],
+    )
 
 
 def check_env_options(cfg: DictConfig) -> None:
