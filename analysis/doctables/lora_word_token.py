@@ -18,7 +18,8 @@ LORA_ARMS = [("all", "every block (30)"), ("top15", "top 15 blocks"), ("top8", "
 def lora_check(root: Path) -> str:
     """Which blocks LoRA must adapt, the learning check: SmolLM2 TWOSOME (word) on Tomato Salad with LoRA on every
     block, the top 15, the top 8. Steps to 95% of optimal: a seed that never gets there counts as the run's budget (a
-    lower bound)."""
+    lower bound). Speed: env steps per second of a run's wall time (every process of a resumed run, its final
+    evaluation included), the same reading as the CPU campaign's tables."""
     rows, arms = [], {}
     for arm, label in LORA_ARMS:
         df = archived_runs(root / "docs/data/lora_check" / arm)
@@ -27,7 +28,7 @@ def lora_check(root: Path) -> str:
         df = df.sort_values("seed")
         steps, censored = steps_to_target(df)
         arms[arm] = (df, censored)
-        sps = [float(m["charts/SPS"].median()) for m in df.metrics]
+        sps = df.env_steps / df.wall_seconds  # over the run's whole wall time, as the CPU campaign's tables
         rows.append(
             [
                 label,
