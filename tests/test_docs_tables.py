@@ -330,7 +330,8 @@ def test_the_textworld_tables_join_each_seed_s_unseen_games_to_its_run_and_compa
         (run / "unseen" / "generalization.csv").write_text("\n".join(lines) + "\n")
         if summary:
             s = {"seed": seed, "sampled/success_rate": training, "sampled/episodes": 100, "env_steps": env_steps,
-                 "wall_seconds": 600.0, "cpu": "cpu; avx512f=yes avx512_bf16=no amx_bf16=no amx_tile=no"}  # fmt: skip
+                 "wall_seconds": 600.0, "cpu": "cpu; avx512f=yes avx512_bf16=no amx_bf16=no amx_tile=no",
+                 "model_dtype": "float32"}  # fmt: skip
             (run / "summary.json").write_text(json.dumps(s))
 
     trained = {3: (0.9, 0.6), 1: (1.0, 0.2), 0: (0.5, 0.4)}

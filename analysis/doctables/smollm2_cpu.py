@@ -63,17 +63,20 @@ def arm_dirs(root: Path) -> list[tuple[str, str, Path]]:
     return [(t, a, d) for t, a, d in found if any(d.glob("*/summary.json"))]
 
 
-def facts(directory: Path) -> pd.DataFrame:
-    """Per run: seed, resolved dtype, the machine that finished it, its minutes and env steps per second."""
+def facts(directory: Path, metrics: dict[str, str] | None = None) -> pd.DataFrame:
+    """Per run: seed, resolved dtype, the machine that finished it, its minutes and env steps per second (over its
+    wall time), and each summary key of ``metrics`` as the named column (NaN where a run did not record it)."""
     rows = []
     for path in sorted(directory.glob("*/summary.json")):
         s = json.loads(path.read_text())
         minutes = s.get("wall_seconds", np.nan) / 60
-        sps = s["env_steps"] / (minutes * 60) if s["env_steps"] else np.nan
+        sps = s["env_steps"] / (minutes * 60) if s.get("env_steps") else np.nan
         dtype = s.get("model_dtype") or f"{_config(path.parent)['model']['dtype']} (resolved dtype not recorded)"
-        rows.append({"seed": s["seed"], "dtype": dtype, "cpu": s.get("cpu", "not recorded"),
-                     "minutes": minutes, "sps": sps})  # fmt: skip
-    return pd.DataFrame(rows)
+        rows.append({"seed": int(s["seed"]), "dtype": dtype, "cpu": s.get("cpu", "not recorded"),
+                     "minutes": minutes, "sps": sps,
+                     **{column: s.get(key, np.nan) for column, key in (metrics or {}).items()}})  # fmt: skip
+    columns = ["seed", "dtype", "cpu", "minutes", "sps", *(metrics or {})]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def short_cpu(cpus: pd.Series) -> str:

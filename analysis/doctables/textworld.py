@@ -6,14 +6,13 @@ improvement, with a status only once both arms have MIN_SEEDS seeds."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from doctables.common import est, table
-from doctables.smollm2_cpu import MIN_SEEDS, campaign_status, finished, short_cpu
+from doctables.smollm2_cpu import MIN_SEEDS, campaign_status, facts, finished, short_cpu
 from twosome.evaluation.statistics import probability_of_improvement
 
 CAMPAIGN = "docs/data/textworld_cpu"
@@ -44,23 +43,10 @@ CLAIMS = [  # (trained arm, other arm, games, what it asks): fixed before the da
 def seed_scores(directory: Path) -> pd.DataFrame:
     """One row per finished run: its seed, sampled success on its training games and on each unseen split, its
     minutes, env steps per second and CPU. A run counts once its summary is written (after all its evaluations)."""
-    rows = []
-    for path in sorted(directory.glob("*/summary.json")):
-        s = json.loads(path.read_text())
-        minutes = s.get("wall_seconds", np.nan) / 60
-        row = {
-            "seed": int(s["seed"]),
-            TRAINING: s.get("sampled/success_rate", np.nan),
-            "points": s.get("sampled/episodic_return", np.nan),  # the game's score gained per episode
-            "episodes": s.get("sampled/episodes", 0),
-            "minutes": minutes,
-            "sps": s["env_steps"] / (minutes * 60) if s.get("env_steps") else np.nan,
-            "cpu": s.get("cpu", "not recorded"),
-        }
-        row.update({split: np.nan for split in SPLITS.values()})
-        rows.append(row)
-    columns = ["seed", TRAINING, "points", "episodes", "minutes", "sps", "cpu", *SPLITS.values()]
-    runs = pd.DataFrame(rows, columns=columns)
+    summary = {TRAINING: "sampled/success_rate", "points": "sampled/episodic_return"}
+    runs = facts(directory, summary)  # "points": the game's score gained per episode
+    for split in SPLITS.values():
+        runs[split] = np.nan
     for csv in finished(directory, "*/unseen/generalization.csv"):
         unseen = pd.read_csv(csv)
         unseen = unseen[unseen.applicable.astype(bool) & unseen.task.isin(SPLITS)]
