@@ -398,7 +398,9 @@ def test_callbacks_are_a_config_group_added_to_the_suites_own(tmp_path):
     built; a value that is no callback config, or whose package is missing, is refused by validate."""
     from twosome.training.build import build_trainer
 
-    names = lambda cfg: [type(c).__name__ for c in build_trainer(cfg, tmp_path, loggers=[]).callbacks]  # noqa: E731
+    def names(cfg):
+        return [type(c).__name__ for c in build_trainer(cfg, tmp_path, loggers=[], run=run_settings(cfg)).callbacks]
+
     suite = names(compose_cfg())
     assert "PeriodicCheckpoint" in suite and "DeviceStatsMonitor" not in suite
     added = lambda *overrides: sorted(set(names(compose_cfg(*overrides))) - set(suite))  # noqa: E731

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.capabilities import Persistent
-from twosome.config import AgentConfig, env_kwargs, load_run_config
+from twosome.config import AgentConfig, env_kwargs, load_run_config, run_settings
 from twosome.envs.wording import CANONICAL, RANDOM, family_of, wordings
 from twosome.envs.wording import names as wording_names
 from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
@@ -65,7 +65,7 @@ def run_config(run_dir: Path):
 def load_run(run_dir: Path, untrained: bool = False, cfg=None):
     """(config, agent) of a finished run; ``untrained`` skips loading the weights (the zero-shot twin)."""
     cfg = cfg if cfg is not None else run_config(run_dir)
-    agent = build_agent(cfg)
+    agent = build_agent(cfg, run_settings(cfg))
     use_num_threads(cfg)  # the run's own thread count (evaluations side by side, as a campaign runs them)
     # An evaluation-only run (random, zero-shot) trained nothing and saved nothing: its agent is evaluated as built.
     if not untrained and cfg.agent.train and isinstance(agent, Persistent):

@@ -67,13 +67,13 @@ def play(cfg, episodes: int, progress=None) -> pd.DataFrame:
     import gymnasium as gym
 
     from twosome.agents.generate import match_action
-    from twosome.config import env_kwargs
+    from twosome.config import env_kwargs, run_settings
     from twosome.envs.invalid import InvalidAsNoOp
     from twosome.envs.textworld.parser import command_of, refused
     from twosome.training.build import build_agent, use_num_threads
 
     torch.manual_seed(cfg.seed)
-    agent = build_agent(cfg)
+    agent = build_agent(cfg, run_settings(cfg))
     use_num_threads(cfg)
     env = InvalidAsNoOp(
         gym.make(cfg.env.id, **env_kwargs(cfg)),

@@ -16,7 +16,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.agents.base import ActorCritic
-from twosome.config import GPU_ACCELERATORS, RunSettings, env_kwargs, env_wording, run_settings
+from twosome.config import GPU_ACCELERATORS, RunSettings, env_kwargs, env_wording
 from twosome.console import quiet_lightning_notes
 from twosome.lm.loading import load_lm
 from twosome.training.csv_logger import ContinuingCSVLogger
@@ -36,12 +36,11 @@ def env_spaces(cfg: DictConfig) -> dict[str, int]:
 
 
 def build_agent(
-    cfg: DictConfig, base: tuple | None = None, adapter_name: str | None = None, run: RunSettings | None = None
+    cfg: DictConfig, run: RunSettings, base: tuple | None = None, adapter_name: str | None = None
 ) -> ActorCritic:
-    """A seed group's member (``training/seed_group.py``) has its own ``adapter_name``; after the first, it is built
-    on ``base``, (the previous member's ``group_base()``, the tokenizer): the LM is loaded once for the group.
-    ``run``: the settings ``validate`` parsed (parsed here when not given)."""
-    run = run if run is not None else run_settings(cfg)
+    """``run``: the settings parsed from ``cfg`` (by ``validate``, or ``run_settings`` for a saved run's config).
+    A seed group's member (``training/seed_group.py``) has its own ``adapter_name``; after the first, it is built
+    on ``base``, (the previous member's ``group_base()``, the tokenizer): the LM is loaded once for the group."""
     extra = env_spaces(cfg) if run.agent.uses_vectors else {}
     if adapter_name is not None:
         extra["adapter_name"] = adapter_name
@@ -57,8 +56,7 @@ def build_agent(
     return hydra.utils.instantiate(cfg.agent.policy, **extra, _convert_="all")
 
 
-def env_factory(cfg: DictConfig, run: RunSettings | None = None) -> Callable[[int], gym.vector.VectorEnv]:
-    run = run if run is not None else run_settings(cfg)
+def env_factory(cfg: DictConfig, run: RunSettings) -> Callable[[int], gym.vector.VectorEnv]:
     invalid = None
     if run.agent.acts_in_text:
         invalid = {"reward": run.agent.invalid_action_reward, "max_in_a_row": run.agent.max_invalid_in_a_row}
@@ -67,9 +65,7 @@ def env_factory(cfg: DictConfig, run: RunSettings | None = None) -> Callable[[in
     )
 
 
-def build_module(cfg: DictConfig, agent: ActorCritic, run: RunSettings | None = None) -> RLModule:
-    """``run``: the settings ``validate`` parsed (parsed here when not given)."""
-    run = run if run is not None else run_settings(cfg)
+def build_module(cfg: DictConfig, agent: ActorCritic, run: RunSettings) -> RLModule:
     algorithm = build_algorithm(cfg, run, agent)
     return RLModule(agent, env_factory(cfg, run), run.rollout, run.eval, algorithm, seed=cfg.seed)
 
@@ -137,12 +133,13 @@ def build_trainer(
     tb_purge_step: int | None = None,
     loggers: list | None = None,
     callbacks: list | None = None,
-    run: RunSettings | None = None,
+    *,
+    run: RunSettings,
     **overrides,
 ) -> pl.Trainer:
     """``loggers`` (default: ``build_loggers``) and ``callbacks`` (default: the run's checkpoints in ``run_dir``):
     a seed group gives its own; the callbacks of ``callbacks`` (conf/callbacks) are added to either. ``run``: the
-    settings ``validate`` parsed (parsed here when not given)."""
+    settings parsed from ``cfg``."""
     from pytorch_lightning.plugins.environments import SLURMEnvironment
 
     from twosome.training.checkpointing import (
@@ -158,7 +155,7 @@ def build_trainer(
         loggers = build_loggers(cfg, run_dir, tb_purge_step)
     ckpt = checkpoint_path(run_dir)
     if callbacks is None:
-        checkpoint = (run if run is not None else run_settings(cfg)).checkpoint
+        checkpoint = run.checkpoint
         callbacks = [PeriodicCheckpoint(ckpt, checkpoint.every_updates)]
         if checkpoint.requeue_signals:
             callbacks.append(PreemptionCheckpoint(ckpt, tuple(checkpoint.requeue_signals)))

@@ -384,7 +384,7 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
     base = None
     for m in members:
         pl.seed_everything(m.cfg.seed, workers=True, verbose=False)  # as a run alone: its agent's initial weights
-        agent = build_agent(m.cfg, base=base, adapter_name=f"seed_group_{m.index}", run=m.settings)
+        agent = build_agent(m.cfg, m.settings, base=base, adapter_name=f"seed_group_{m.index}")
         base = (agent.group_base(), agent.scorer.tokenizer)
         m.module = build_module(m.cfg, agent, m.settings)
         m.rng = {"cpu": rng_state()}

@@ -104,7 +104,7 @@ def _interrupted_at_once(run_dir: Path) -> Interrupted:
 def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     start = time.time()
-    agent = build_agent(cfg, run=run)
+    agent = build_agent(cfg, run)
     module = build_module(cfg, agent, run)
     if run.agent.train and not isinstance(agent, Persistent):
         raise TypeError(
