@@ -346,8 +346,8 @@ def test_the_textworld_tables_join_each_seed_s_unseen_games_to_its_run_and_compa
     assert list(runs.training) == [0.5, 1.0, 0.9]
     arms = textworld.textworld_cpu_arms(tmp_path)
     word_row, untrained_row = arms.splitlines()[2:4]
-    assert word_row.startswith("| default model | TWOSOME (word) | 3/5 (0, 1, 3) |")
-    assert untrained_row.startswith("| default model | untrained TWOSOME (word) | 2/5 (0, 1) |")
+    assert word_row.startswith("| default model | TWOSOME (word) | 8,192 | 3/5 (0, 1, 3) |")
+    assert untrained_row.startswith("| default model | untrained TWOSOME (word) | - (evaluation only) | 2/5 (0, 1) |")
     assert "| 10.0 | 13.7 |" in word_row and "| 10.0 | - |" in untrained_row  # minutes; env steps/s (none untrained)
     expected = probability_of_improvement([0.4, 0.2, 0.6], [0.0, 0.0]).text()
     claims = textworld.textworld_cpu_claims(tmp_path)

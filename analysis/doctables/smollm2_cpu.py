@@ -278,7 +278,7 @@ def smol_claim(root: Path, arm: str, other: str, tasks=("food_preparation", "tom
 
 def campaign_status(e, seeds: int) -> str:
     """The status rule, read only once the arms have MIN_SEEDS seeds: a partial arm's claim is not shown yet."""
-    return status(e, seeds) if seeds >= MIN_SEEDS else f"not shown ({seeds} seeds so far)"
+    return status(e, seeds) if seeds >= MIN_SEEDS else f"not shown ({seeds} seed{'s' if seeds != 1 else ''} so far)"
 
 
 def default_claim(root: Path, agent: str, norm: str, other: tuple[str, str]) -> str:

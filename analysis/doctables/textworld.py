@@ -17,12 +17,13 @@ from twosome.evaluation.statistics import probability_of_improvement
 
 CAMPAIGN = "docs/data/textworld_cpu"
 PLANNED = 5  # seeds per arm
-ARMS = {  # archive folder -> (model, agent), in the order of the comparison
-    "tiny/word": ("default model", "TWOSOME (word)"),
-    "tiny/untrained": ("default model", "untrained TWOSOME (word)"),
-    "drrn": ("none (from scratch)", "DRRN"),
-    "smollm2/word": ("SmolLM2-135M", "TWOSOME (word)"),
-    "smollm2/untrained": ("SmolLM2-135M", "untrained TWOSOME (word)"),
+ARMS = {  # archive folder -> (model, agent, planned training steps), in the order of the comparison
+    "tiny/word": ("default model", "TWOSOME (word)", 8192),
+    "tiny/untrained": ("default model", "untrained TWOSOME (word)", 0),
+    "drrn": ("none (from scratch)", "DRRN", 8192),
+    "drrn_1024": ("none (from scratch)", "DRRN", 1024),
+    "smollm2/word": ("SmolLM2-135M", "TWOSOME (word)", 1024),
+    "smollm2/untrained": ("SmolLM2-135M", "untrained TWOSOME (word)", 0),
 }
 TRAINING = "training"  # the final evaluation of the run itself: 100 sampled episodes on its own training games
 SPLITS = {  # the generalization tool's tasks (conf/generalization/textworld_cooking.yaml) -> column
@@ -36,14 +37,15 @@ CLAIMS = [  # (trained arm, other arm, games, what it asks): fixed before the da
     ("tiny/word", "drrn", TRAINING, "... and on the training games (beside)"),
     ("smollm2/word", "smollm2/untrained", TRAINING, "training pays on the training games"),
     ("smollm2/word", "smollm2/untrained", "test", "training carries to unseen test games"),
-    ("smollm2/word", "drrn", "test", "the pretrained model's prior helps on unseen test games"),
+    ("smollm2/word", "drrn_1024", "test", "the pretrained model's prior helps on unseen test games"),
+    ("smollm2/word", "drrn_1024", TRAINING, "... and on the training games (beside)"),
 ]
 
 
 def seed_scores(directory: Path) -> pd.DataFrame:
     """One row per finished run: its seed, sampled success on its training games and on each unseen split, its
     minutes, env steps per second and CPU. A run counts once its summary is written (after all its evaluations)."""
-    summary = {TRAINING: "sampled/success_rate", "points": "sampled/episodic_return"}
+    summary = {TRAINING: "sampled/success_rate", "points": "sampled/episodic_return", "env_steps": "env_steps"}
     runs = facts(directory, summary)  # "points": the game's score gained per episode
     for split in SPLITS.values():
         runs[split] = np.nan
@@ -62,8 +64,9 @@ def arms(root: Path) -> dict[str, pd.DataFrame]:
 
 
 def name(arm: str) -> str:
-    model, agent = ARMS[arm]
-    return f"{agent}, {model}"
+    """The arm's agent and model, and the steps it trains for (the plan's)."""
+    model, agent, steps = ARMS[arm]
+    return f"{agent}, {model}" + (f", {steps:,} steps" if steps else "")
 
 
 def cell(values: pd.Series) -> str:
@@ -77,11 +80,13 @@ def textworld_cpu_arms(root: Path) -> str:
     the unseen validation and test games (50 per seed and split), and what a seed costs on which CPU."""
     rows = []
     for arm, runs in arms(root).items():
-        model, agent = ARMS[arm]
+        model, agent, _ = ARMS[arm]
         trained = runs.sps.notna().any()
+        steps = sorted({int(n) for n in runs.env_steps.dropna() if n})
         rows.append([
             model,
             agent,
+            ", ".join(f"{n:,}" for n in steps) or "- (evaluation only)",
             f"{len(runs)}/{PLANNED} ({', '.join(str(s) for s in runs.seed)})",
             cell(runs[TRAINING]),
             est(runs.points.dropna()) if runs.points.notna().any() else "not recorded",
@@ -93,7 +98,8 @@ def textworld_cpu_arms(root: Path) -> str:
         ])  # fmt: skip
     if not rows:
         return "Not run yet: no seed of the plan is archived.\n"
-    header = ["model", "agent", "seeds (of planned)", "training games: sampled success IQM [95% CI]",
+    header = ["model", "agent", "training env steps", "seeds (of planned)",
+              "training games: sampled success IQM [95% CI]",
               "training games: points scored per episode, IQM", "validation games", "test games",
               "minutes per seed (median)", "env steps/s", "CPU"]  # fmt: skip
     return table(header, rows)
