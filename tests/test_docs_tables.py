@@ -353,3 +353,20 @@ def test_the_textworld_tables_join_each_seed_s_unseen_games_to_its_run_and_compa
     claims = textworld.textworld_cpu_claims(tmp_path)
     assert f"| test games | {expected} | not shown (2 seeds so far) |" in claims
     assert "not run (3 and 0 seeds)" in claims  # DRRN not archived yet
+
+
+def test_the_walkthrough_prior_table_gives_each_commands_median_over_games_beside_uniform(tmp_path):
+    """Take commands of different ingredients are one kind; medians over games, a uniform policy's 1 / commands."""
+    from doctables import textworld
+
+    rows = [("twosome", "tiny-household", "word", game, step, command, p, rank, n)
+            for game, (p_take, p_eat) in enumerate([(0.1, 1e-6), (0.3, 1e-4), (0.2, 1e-5)])
+            for step, command, p, rank, n in [(0, f"take food{game} from fridge", p_take, 2, 10),
+                                               (1, "eat meal", p_eat, 9, 20 + 5 * game)]]  # fmt: skip
+    steps = pd.DataFrame(rows, columns=["agent", "model", "norm", "game", "step", "command", "probability", "rank",
+                                        "commands"]).assign(split="train")  # fmt: skip
+    (tmp_path / textworld.PRIOR).mkdir(parents=True)
+    steps.to_csv(tmp_path / textworld.PRIOR / "tiny-word.csv", index=False)
+    out = textworld.textworld_walkthrough_prior(tmp_path).splitlines()
+    assert out[2] == "| tiny-household, untrained (word) | take <the ingredient> | 3 | 2.0e-01 | 1.0e-01 | 2 of 10 |"
+    assert out[3] == "| tiny-household, untrained (word) | eat meal | 3 | 1.0e-05 | 4.0e-02 | 9 of 25 |"

@@ -16,6 +16,7 @@ from doctables.smollm2_cpu import MIN_SEEDS, campaign_status, facts, finished, s
 from twosome.evaluation.statistics import probability_of_improvement
 
 CAMPAIGN = "docs/data/textworld_cpu"
+PRIOR = "docs/data/textworld_prior"  # twosome.evaluation.walkthrough_prior, one CSV per policy
 PLANNED = 5  # seeds per arm
 ARMS = {  # archive folder -> (model, agent, planned training steps), in the order of the comparison
     "tiny/word": ("default model", "TWOSOME (word)", 8192),
@@ -123,4 +124,29 @@ def textworld_cpu_claims(root: Path) -> str:
     return table(header, rows) + f"\nA status is read once both arms have {MIN_SEEDS} seeds.\n"
 
 
-TABLES = {"textworld_cpu_arms": textworld_cpu_arms, "textworld_cpu_claims": textworld_cpu_claims}
+def textworld_walkthrough_prior(root: Path) -> str:
+    """Along TextWorld's walkthrough of each training game (twosome.evaluation.walkthrough_prior), the probability
+    the untrained policy gives the winning command, by kind of command: its median over games, beside a uniform
+    policy's (1 / the state's admissible commands) and the command's median rank among them."""
+    files = sorted((root / PRIOR).glob("*.csv"))
+    if not files:
+        return "Not run yet: `python -m twosome.evaluation.walkthrough_prior --games 20 --out FILE.csv`.\n"
+    steps = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    steps["kind"] = steps.command.map(lambda c: "take <the ingredient>" if c.startswith("take ") else c)
+    rows = []
+    for (model, norm), policy in steps.groupby(["model", "norm"], sort=False):
+        label = "DRRN, fresh weights" if model == "none" else f"{model}, untrained ({norm})"
+        for kind, g in policy.groupby("kind", sort=False):
+            rank = f"{g['rank'].median():.0f} of {g.commands.median():.0f}"
+            uniform = (1 / g.commands).median()
+            rows.append([label, kind, g.game.nunique(), f"{g.probability.median():.1e}", f"{uniform:.1e}", rank])
+    header = ["policy", "walkthrough command", "games", "its probability (median)", "a uniform policy's (median)",
+              "its rank (median)"]  # fmt: skip
+    return table(header, rows)
+
+
+TABLES = {
+    "textworld_cpu_arms": textworld_cpu_arms,
+    "textworld_cpu_claims": textworld_cpu_claims,
+    "textworld_walkthrough_prior": textworld_walkthrough_prior,
+}

@@ -20,6 +20,7 @@ from twosome.envs.textworld.games import (
     game_digest,
     game_path,
     game_seed,
+    walkthrough,
 )
 
 
@@ -32,10 +33,9 @@ def make(game_dir, env_id="twosome/TextWorld-Cooking-v0", **kwargs):
     return gym.make(env_id, num_games=1, game_dir=str(game_dir), **kwargs).unwrapped
 
 
-def walkthrough(env) -> list[str]:
-    """The winning commands TextWorld stored with the game (its .json), for the game the env is playing."""
-    path = game_path(env.game_dir, env.settings, env.split, env.game_index).with_suffix(".json")
-    return json.loads(path.read_text())["metadata"]["walkthrough"]
+def winning_commands(env) -> list[str]:
+    """The walkthrough TextWorld stored with the game the env is playing."""
+    return walkthrough(game_path(env.game_dir, env.settings, env.split, env.game_index))
 
 
 # The first training game of the default difficulty, as played (games.game_digest): the same on every machine, and
@@ -61,7 +61,7 @@ def test_the_games_walkthrough_wins_through_the_environment(game_dir):
     assert "Your goal: You are hungry!" in obs
     assert len(info["actions"]) == env.action_space.n == 64
     total = 0.0
-    for command in walkthrough(env):
+    for command in winning_commands(env):
         valid = [a for a, ok in zip(info["actions"], info["action_mask"], strict=True) if ok]
         assert command in valid, (command, valid)
         assert valid == sorted(valid) and "" not in valid  # the padding slots are masked
@@ -240,3 +240,27 @@ def test_the_parser_judge_plays_the_writer_and_records_every_decision(tmp_path, 
     assert low <= summary["parser_refusal_rate"] <= high
     # the recorded answers are raw data: judging them again gives the same summary
     assert parser_judge.main(["--rejudge", "--out", str(tmp_path / "judged")]) == summary
+
+
+def test_the_walkthrough_prior_reads_the_policy_along_the_games_winning_commands(tmp_path, tiny_model_dir, game_dir):
+    """One row per walkthrough command, in order, the game played to its win; a uniform policy gives each command
+    1 / the number of admissible commands (ranked first among equals); another environment is refused first."""
+    import pandas as pd
+
+    from twosome.config import ConfigError
+    from twosome.evaluation import walkthrough_prior
+
+    common = [f"model.path={tiny_model_dir}", "model.build=null", "env.kwargs.num_games=1",
+              f"env.kwargs.game_dir={game_dir}", "trainer.num_threads=1", "--games", "1"]  # fmt: skip
+    with pytest.raises(ConfigError, match="env=overcooked"):
+        walkthrough_prior.main([*common, "env=overcooked", "--out", str(tmp_path / "no.csv")])
+    assert not (tmp_path / "no.csv").exists()
+    commands = walkthrough(game_path(game_dir, CookingSettings(), "train", 0))
+    uniform = walkthrough_prior.main([*common, "agent=random", "--out", str(tmp_path / "random.csv")])
+    assert list(uniform.command) == commands and list(uniform.step) == list(range(len(commands)))
+    assert list(uniform.probability) == pytest.approx(list(1 / uniform.commands)) and (uniform["rank"] == 1).all()
+    tiny = walkthrough_prior.main([*common, "--out", str(tmp_path / "tiny.csv")])
+    assert list(tiny.command) == commands and tiny.probability.between(0, 1, inclusive="neither").all()
+    assert tiny["rank"].between(1, tiny.commands).all() and (tiny.model == "tiny-household").all()
+    written = pd.read_csv(tmp_path / "tiny.csv")
+    assert list(written.probability) == pytest.approx(list(tiny.probability))

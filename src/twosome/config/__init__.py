@@ -10,7 +10,7 @@ from __future__ import annotations
 from twosome.checked import ConfigError, settings
 from twosome.config.checks import ValidateBeforeWriting, budget_note, env_kwargs, env_wording, validate
 from twosome.config.resolvers import GPU_ACCELERATORS, register_resolvers
-from twosome.config.run_config import check_run_dir, config_changes, load_run_config
+from twosome.config.run_config import check_run_dir, compose_run_config, config_changes, load_run_config
 from twosome.config.schema import (
     DTYPES,
     NORMALIZATIONS,
@@ -42,6 +42,7 @@ __all__ = [
     "ValidateBeforeWriting",
     "budget_note",
     "check_run_dir",
+    "compose_run_config",
     "config_changes",
     "env_kwargs",
     "env_wording",

@@ -35,21 +35,9 @@ FIXED = ("env=textworld", "agent=generate")
 def compose(overrides: list[str]):
     """``src/run.py``'s config with ``FIXED`` and ``overrides``; refused (before anything is written) if an override
     asks for another environment or agent."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    from twosome.config import compose_run_config
 
-    from twosome.config import ConfigError, register_resolvers, validate
-
-    for override in overrides:
-        key = override.split("=", 1)[0].lstrip("+~")
-        if key in ("env", "agent") and override not in FIXED:
-            raise ConfigError(f"{override!r}: this tool judges agent=generate on env=textworld (the game's parser)")
-    register_resolvers()
-    conf = Path(__file__).resolve().parents[3] / "conf"
-    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
-        cfg = hydra_compose("train", overrides=[*FIXED, *overrides])
-    validate(cfg)
-    return cfg
+    return compose_run_config(overrides, FIXED, "this tool judges agent=generate on env=textworld (the game's parser)")
 
 
 def bootstrap_mean(values: np.ndarray, seed: int = 0) -> tuple[float, float, float]:

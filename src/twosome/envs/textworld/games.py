@@ -89,6 +89,11 @@ def ensure_game(game_dir: str | os.PathLike, settings: CookingSettings, split: s
     return path
 
 
+def walkthrough(path: str | os.PathLike) -> list[str]:
+    """The winning commands TextWorld stored with a compiled game (its ``.json``)."""
+    return json.loads(Path(path).with_suffix(".json").read_text())["metadata"]["walkthrough"]
+
+
 def game_digest(path: str | os.PathLike) -> str:
     """SHA-256 of a game as played: every state's description, inventory and admissible commands along TextWorld's
     walkthrough. Equal on every machine for the same game, where the files are not: the ``.z8`` carries its compile
