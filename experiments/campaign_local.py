@@ -16,6 +16,7 @@ stopped resumes from its checkpoint. The adapters stay on this machine; everythi
 from __future__ import annotations
 
 import functools
+import signal
 import subprocess
 import sys
 import time
@@ -169,6 +170,8 @@ def run_local(plan, root: Path, data: Path, budget_s: float, grace_s: float, min
 
     def ended(job: Job, proc: subprocess.Popen, stopped: bool) -> None:
         status = {0: "done", 3: "stopped"}.get(proc.returncode, "failed")
+        if stopped and proc.returncode in (-signal.SIGTERM, 128 + signal.SIGTERM):
+            status = "stopped"  # the stop reached the job before it could catch it: nothing ran, nothing failed
         if status == "failed":
             failed.append(job.name)
         log = job.run_dir.parent / f"s{job.seed}.log"

@@ -356,3 +356,17 @@ def test_parallel_sets_the_jobs_at_a_time_and_a_bad_value_is_refused_before_anyt
     with pytest.raises(SystemExit, match="--parallel=0 is not valid; valid: an integer >= 1"):
         campaign.main([*args[:2], "--root", str(tmp_path / "other"), "--parallel", "0"])
     assert not (tmp_path / "other").exists()
+
+
+def test_a_stop_that_reaches_a_job_as_it_starts_is_a_stop_not_a_failure(tiny_model_dir, tmp_path):
+    """SIGTERM right after a job starts (before or after the job can catch it): the call reports it stopped and
+    returns 3 (call again), never 'failed'."""
+    plan = write_plan(tmp_path, tiny_model_dir, steps=384)
+    call = local(plan, tmp_path / "root", tmp_path / "data")
+    lines = []
+    while not lines or "started" not in lines[-1]:
+        lines.append(call.stdout.readline())
+        assert lines[-1] or call.poll() is None, "".join(lines)
+    call.send_signal(signal.SIGTERM)
+    output = "".join(lines) + call.communicate(timeout=300)[0]
+    assert call.returncode == 3 and "stopped" in output and "failed" not in output, output
