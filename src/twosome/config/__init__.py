@@ -1,16 +1,17 @@
 """What the configuration needs before anything heavy is imported: the typed schema (``schema``: dataclasses Hydra
 checks, registered in its ConfigStore as ``train_schema``), the checks types cannot express (``checks``: ``validate``),
-a run's config as later commands read it (``run_config``) and the OmegaConf resolvers conf/ uses (``resolvers``),
-registered on import of the ``twosome`` package. An algorithm's own settings are beside it (twosome.rl.settings).
-No torch, Lightning or transformers here: `src/run.py --help` and config errors must stay fast (tests/test_config.py
-checks the imports)."""
+a run's config as later commands read it (``run_config``), a tool's config composed like a run's (``compose``) and
+the OmegaConf resolvers conf/ uses (``resolvers``), registered on import of the ``twosome`` package. An algorithm's
+own settings are beside it (twosome.rl.settings). No torch, Lightning or transformers here: `src/run.py --help` and
+config errors must stay fast (tests/test_config.py checks the imports)."""
 
 from __future__ import annotations
 
 from twosome.checked import ConfigError, settings
 from twosome.config.checks import ValidateBeforeWriting, budget_note, env_kwargs, env_wording, validate
+from twosome.config.compose import compose_run_config
 from twosome.config.resolvers import GPU_ACCELERATORS, register_resolvers
-from twosome.config.run_config import check_run_dir, compose_run_config, config_changes, load_run_config
+from twosome.config.run_config import check_run_dir, config_changes, load_run_config
 from twosome.config.schema import (
     DTYPES,
     NORMALIZATIONS,

@@ -73,24 +73,3 @@ def check_run_dir(cfg: DictConfig, run_dir: Path) -> None:
             f"{run_dir} holds a run of a different config ({'; '.join(changes)}). To keep it, give this run "
             "its own directory (run_name=... or hydra.run.dir=...); to overwrite it, checkpoint.resume=false"
         )
-
-
-def compose_run_config(overrides: list[str], fixed: tuple[str, ...] = (), purpose: str = "") -> DictConfig:
-    """``src/run.py``'s config with ``fixed`` and then ``overrides``, validated: for a tool that runs the suite's
-    agents outside a training run. An override of a config group that ``fixed`` sets (``env=...``) to another value is
-    refused before anything is written, with ``purpose`` (what the tool is for) in the message."""
-    from hydra import compose, initialize_config_dir
-
-    from twosome.config.checks import validate
-    from twosome.config.resolvers import register_resolvers
-
-    groups = {item.split("=", 1)[0] for item in fixed}
-    for override in overrides:
-        if override.split("=", 1)[0].lstrip("+~") in groups and override not in fixed:
-            raise ConfigError(f"{override!r}: {purpose}")
-    register_resolvers()
-    conf = Path(__file__).resolve().parents[3] / "conf"
-    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
-        cfg = compose("train", overrides=[*fixed, *overrides])
-    validate(cfg)
-    return cfg
