@@ -431,3 +431,37 @@ def test_trackers_are_a_config_group_and_a_missing_package_is_refused_before_any
         if find_spec(package) is None:
             with pytest.raises(ConfigError, match=f"needs the package {package}, which is not installed: pip install"):
                 validate(compose_cfg(f"logger={preset}"))
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("model=nonexistent", "Could not find 'model/nonexistent'"),  # Hydra lists the options that exist
+        ("foo.bar=1", "Could not override 'foo.bar'"),
+        ("env.task=nope", "env.task='nope' is not valid; valid: ['cooking'"),
+    ],
+)
+def test_a_tools_bad_override_is_one_error_line_not_a_traceback_and_nothing_is_written(tmp_path, override, message):
+    """The tools that compose a run's config (the walkthrough prior, the parser judge) refuse a bad override with
+    ConfigError from Python and, on the command line, with ``Error: ...`` and exit status 2, before any file."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    from twosome.config import compose_run_config
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        compose_run_config([override], ("env=textworld",), "a test")
+    env = {k: v for k, v in os.environ.items() if k != "TWOSOME_ROOT"}
+    out = tmp_path / "prior.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "twosome.evaluation.walkthrough_prior", override, "--games", "1", "--out", str(out)],
+        env={**env, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.startswith("Error: ") and message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from twosome.checked import ConfigError, settings
 from twosome.config.checks import ValidateBeforeWriting, budget_note, env_kwargs, env_wording, validate
-from twosome.config.compose import compose_run_config
+from twosome.config.compose import compose_run_config, run_tool
 from twosome.config.resolvers import GPU_ACCELERATORS, register_resolvers
 from twosome.config.run_config import check_run_dir, config_changes, load_run_config
 from twosome.config.schema import (
@@ -49,6 +49,7 @@ __all__ = [
     "env_wording",
     "load_run_config",
     "run_settings",
+    "run_tool",
     "settings",
     "validate",
 ]

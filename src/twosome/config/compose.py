@@ -3,9 +3,12 @@ the walkthrough prior): the same config groups and validation as a run. No torch
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
 from omegaconf import DictConfig
 
 from twosome.checked import ConfigError
@@ -23,7 +26,20 @@ def compose_run_config(overrides: list[str], fixed: tuple[str, ...] = (), purpos
             raise ConfigError(f"{override!r}: {purpose}")
     register_resolvers()
     conf = Path(__file__).resolve().parents[3] / "conf"
-    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
-        cfg = compose("train", overrides=[*fixed, *overrides])
+    try:
+        with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+            cfg = compose("train", overrides=[*fixed, *overrides])
+    except HydraException as err:  # an option or key that does not exist: Hydra's message names it and what does
+        raise ConfigError(str(err)) from None
     validate(cfg)
     return cfg
+
+
+def run_tool(main: Callable[[], object]) -> None:
+    """A tool's command line: a config it refuses ends the command with the message (``Error: ...``, exit status 2),
+    not a traceback. Called from Python, the tool's ``main`` raises ConfigError instead."""
+    try:
+        main()
+    except ConfigError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -171,4 +171,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from twosome.config import run_tool
+
+    run_tool(main)

@@ -98,4 +98,6 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
 
 if __name__ == "__main__":
-    main()
+    from twosome.config import run_tool
+
+    run_tool(main)
