@@ -273,6 +273,41 @@ def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_befo
     assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 5), 5) == "**holds**"
 
 
+def test_goto_runs_have_no_optimum_and_robustness_is_each_seeds_change_against_its_own_goto_success(tmp_path):
+    """BabyAI-Text has no single optimal plan: a GoTo arm's row reads no fraction of an optimum (it must not fail).
+    GLAM's robustness per seed: the mean sampled success over a group of settings less that seed's final sampled
+    success on GoTo, checked against the hand-computed changes; under 5 seeds it claims nothing."""
+    from doctables import smollm2_cpu
+
+    arm = tmp_path / smollm2_cpu.CAMPAIGN / "glam_goto" / "pretrained"
+    goto = {0: 0.5, 1: 0.75}
+    settings = {
+        0: {"Distractors0": 0.5, "Distractors4": 0.25, "Distractors16": 0.0, "Navigation3": 1.0},
+        1: {"Distractors0": 0.75, "Distractors4": 0.75, "Distractors16": 0.75, "Navigation3": 0.25},
+    }
+    for seed, success in goto.items():
+        fake_archived_run(arm, "glam", "none", seed, success)
+        run = arm / f"glam-none-s{seed}"
+        summary = json.loads((run / "summary.json").read_text())
+        summary.update({"env_id": "twosome/BabyAI-GoTo-v0", "env_steps": 4096, "eval/discounted_return": 0.0,
+                        "model_dtype": "float32", "wall_seconds": 4096.0})  # fmt: skip
+        (run / "summary.json").write_text(json.dumps(summary))
+        (run / "robustness").mkdir()
+        rows = [f"twosome/BabyAI-GoTo-{name}-v0,{seed},{rate},8" for name, rate in settings[seed].items()]
+        (run / "robustness" / "generalization.csv").write_text(
+            "task,seed,success_rate,episodes\n" + "\n".join([f"twosome/BabyAI-GoTo-v0,{seed},0.5,8", *rows]) + "\n"
+        )
+    arms = smollm2_cpu.smollm2_cpu_arms(tmp_path)
+    assert "| BabyAI-Text GoTo (GLAM) | GLAM, pretrained SmolLM2 |" in arms and "| 2/10 (0, 1) | - | - |" in arms
+    rows, changes = smollm2_cpu.robustness_changes(tmp_path)
+    distractors, actions = changes.values()
+    assert distractors == pytest.approx([0.25 - 0.5, 0.75 - 0.75]) and actions == pytest.approx([0.5, -0.5])
+    assert set(rows.setting) == {"GoTo", "Distractors0", "Distractors4", "Distractors16", "Navigation3"}
+    assert smollm2_cpu.robustness_claim(tmp_path).count("not shown (2 seeds so far)") == 2
+    assert smollm2_cpu.robustness_verdict([0.05, -0.05, 0.0, 0.02, -0.02]).startswith("**robust**")
+    assert smollm2_cpu.robustness_verdict([-0.5, -0.4, -0.45, -0.6, -0.5]) == "**loss holds**"
+
+
 def test_archiving_never_replaces_a_run_of_other_settings_without_replace(tmp_path, capsys):
     """A try-out at a smaller budget has the same run name as the committed run: archiving it is refused before
     anything is written, naming the file and the setting; the same settings (a resumed run finishing) replace."""

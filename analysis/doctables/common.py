@@ -31,9 +31,11 @@ def fmt_steps(steps: float) -> str:
 
 @cache
 def optimal_discounted(env_id: str, gamma: float) -> float:
+    """The optimal plan's discounted return; NaN where the environment has no single optimal plan (BabyAI-Text
+    draws a new room and goal each episode), so no return there reads as a fraction of an optimum."""
     from learning_curves import optimal_returns
 
-    return optimal_returns([env_id], "discounted_return", {env_id: gamma})[env_id]
+    return optimal_returns([env_id], "discounted_return", {env_id: gamma}).get(env_id, float("nan"))
 
 
 @cache

@@ -54,6 +54,14 @@ RETENTION = [("twosome_english_ppl", "word_perplexity", "English word perplexity
              ("twosome_household_mc", "acc", "household MC accuracy")]  # fmt: skip
 MIN_SEEDS = 5  # the campaign's claims take a status only once an arm has this many seeds (partial arms: not shown)
 PERPLEXITY_MARGIN = 0.10  # "no significant loss" shown only if the perplexity rises by less than 10%, interval included
+LR_ARMS = {"word": "1e-3", "word_lr3e-4": "3e-4", "word_lr1e-4": "1e-4"}  # Food Preparation word arms by policy lr
+# GLAM's robustness, per seed of the pretrained GoTo arm: sampled success in each unseen setting less the seed's own
+# final sampled success on GoTo (100 episodes); "robust" only where the change's whole interval lies within +-0.1.
+ROBUSTNESS_MARGIN = 0.10
+ROBUSTNESS_GROUPS = {
+    "more or fewer distractors (0, 4, 16)": ("Distractors0", "Distractors4", "Distractors16"),
+    "other action sets (3, 6, 9 actions)": ("Navigation3", "Useless6", "Useless9"),
+}
 
 
 def arm_dirs(root: Path) -> list[tuple[str, str, Path]]:
@@ -91,7 +99,7 @@ def short_cpu(cpus: pd.Series) -> str:
 
 def arm_row(task: str, label: str, runs: pd.DataFrame, info: pd.DataFrame, planned: int) -> list:
     trained = runs.env_steps.max() > 0
-    if trained:
+    if trained and runs.optimal.notna().all():
         steps, censored = steps_to_target(runs)
         reached = f"{sum(not np.isnan(x) for x in steps)}/{len(runs)}"
         steps_cell = interval(censored).text(digits=0)
@@ -250,6 +258,115 @@ def smollm2_cpu_retention(root: Path) -> str:
     return table(header, rows)
 
 
+# --- the campaign's further questions -----------------------------------------------------------------------------
+def smollm2_cpu_lr(root: Path) -> str:
+    """The paper's learning-rate question on Food Preparation TWOSOME (word): does a lower policy rate keep English
+    (the retention metric and margin of the claims table) and still learn (final sampled success against lr 1e-3)?"""
+    reference = smol_scores(root, "food_preparation", "word")
+    rows = []
+    for arm, lr in LR_ARMS.items():
+        scores = smol_scores(root, "food_preparation", arm)
+        if not scores:
+            continue
+        changes = perplexity_changes(root, "food_preparation", arm)
+        text, verdict = retention_verdict(changes) if changes else ("not measured", "-")
+        if arm == "word" or not reference:
+            learn = ["-", "-"]
+        else:
+            e = probability_of_improvement(scores, reference)
+            learn = [e.text(), campaign_status(e, min(len(scores), len(reference)))]
+        rows.append([lr, len(scores), est(scores), *learn, text, verdict])
+    if len(rows) < 2:
+        return "Not run yet: the campaign's learning-rate arms (fp-word-lr3e-4, fp-word-lr1e-4).\n"
+    header = ["policy lr", "seeds", "final sampled success, IQM [95% CI]", "P(ends with more sampled success than lr "
+              "1e-3) [95% CI]", "status", "English perplexity change, IQM [95% CI]", "retention status"]  # fmt: skip
+    return table(header, rows)
+
+
+def smollm2_cpu_entertainment(root: Path) -> str:
+    """TWOSOME (word) on Entertainment at PPO from scratch's budget against PPO's 10 seeds: the sample-efficiency
+    metric (training return / optimal at TWOSOME's budget, PPO at the same step) and, beside it, sampled success at
+    the end of each one's schedule."""
+    word = archived_runs(root / CAMPAIGN / "entertainment" / "word_50k")
+    ppo = archived_runs(root / TEN_SEEDS / "entertainment")
+    ppo = ppo[ppo.agent == "ppo"] if not ppo.empty else ppo
+    if word.empty or ppo.empty:
+        return "Not run yet: the campaign's Entertainment arm at 50,000 steps (ent-word-50k).\n"
+    budget = int(word.env_steps.max())
+    at_budget = [[training_return(m, budget) / o for m, o in zip(r.metrics, r.optimal)] for r in (word, ppo)]
+    a, b = ([x for x in xs if not np.isnan(x)] for xs in at_budget)
+    rows = []
+    for metric, x, y in [(f"training return / optimal at {budget:,} steps (the claim's metric)", a, b),
+                         ("final sampled success, each at the end of its schedule (beside)",
+                          list(word.sampled_success), list(ppo.sampled_success))]:  # fmt: skip
+        e = probability_of_improvement(x, y)
+        rows.append(
+            [metric, f"{len(x)} vs {len(y)}", est(x), est(y), e.text(), campaign_status(e, min(len(x), len(y)))]
+        )
+    header = ["metric", "seeds (TWOSOME vs PPO)", "TWOSOME (word), SmolLM2, IQM [95% CI]", "PPO from scratch, IQM",
+              "P(TWOSOME better) [95% CI]", "status"]  # fmt: skip
+    return table(header, rows)
+
+
+def goto_setting(task: str) -> str:
+    """'twosome/BabyAI-GoTo-Distractors4-v0' -> 'Distractors4'; GoTo itself -> 'GoTo'."""
+    name = task.split("/")[-1].removesuffix("-v0").removeprefix("BabyAI-")
+    return name if name == "GoTo" else name.removeprefix("GoTo-")
+
+
+def robustness_changes(root: Path) -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    """The pretrained GoTo agents on GLAM's robustness settings (8 sampled episodes per seed and setting), and per
+    group of settings each seed's mean change in sampled success against its own final sampled success on GoTo."""
+    directory = root / CAMPAIGN / "glam_goto" / "pretrained"
+    frames = [pd.read_csv(p) for p in finished(directory, "*/robustness/generalization.csv")]
+    runs = archived_runs(directory)
+    if not frames or runs.empty:
+        return pd.DataFrame(), {}
+    rows = pd.concat(frames, ignore_index=True).assign(setting=lambda d: d.task.map(goto_setting))
+    reference = dict(zip(runs.seed, runs.sampled_success))
+    changes = {}
+    for group, settings in ROBUSTNESS_GROUPS.items():
+        per_seed = rows[rows.setting.isin(settings)].groupby("seed").success_rate.mean()
+        changes[group] = [v - reference[seed] for seed, v in per_seed.sort_index().items() if seed in reference]
+    return rows, changes
+
+
+def robustness_verdict(changes: list[float]) -> str:
+    e = interval(changes)
+    if len(changes) < MIN_SEEDS:
+        return f"not shown ({len(changes)} seeds so far)"
+    if e.within(0.0, ROBUSTNESS_MARGIN):
+        return f"**robust**: equivalent within ±{ROBUSTNESS_MARGIN:g} ({len(changes)} seeds)"
+    if e.excludes(0.0):
+        return "**loss holds**" if e.value < 0 else "**gain holds**"
+    return f"not shown ({len(changes)} seeds)"
+
+
+def smollm2_cpu_glam_robustness(root: Path) -> str:
+    """GLAM's robustness over the seeds of the pretrained GoTo arm: each setting's sampled success, and per group the
+    change against each seed's own GoTo success with its status (margin ROBUSTNESS_MARGIN)."""
+    rows, changes = robustness_changes(root)
+    if rows.empty:
+        return "Not run yet: the campaign's pretrained GoTo arm evaluates each seed on the robustness settings.\n"
+    out = [[s, f"{est(c.sort_values('seed').success_rate)} ({len(c)} seeds)"]
+           for s, c in rows.groupby("setting", sort=False)]  # fmt: skip
+    runs = archived_runs(root / CAMPAIGN / "glam_goto" / "pretrained")
+    out.insert(0, ["GoTo, each run's final 100 sampled episodes (the reference)",
+                   f"{est(runs.sampled_success)} ({len(runs)} seeds)"])  # fmt: skip
+    claims = [[g, est(c), robustness_verdict(c)] for g, c in changes.items() if c]
+    return (
+        table(["setting", "sampled success, IQM [95% CI]"], out)
+        + "\n"
+        + table(["unseen settings", "change in sampled success against GoTo, IQM [95% CI]", "status"], claims)
+    )
+
+
+def robustness_claim(root: Path) -> str:
+    _, changes = robustness_changes(root)
+    cells = [f"{g.split(' (')[0]}: {est(c)}, {robustness_verdict(c)}" for g, c in changes.items() if c]
+    return "; ".join(cells) if cells else "not run yet"
+
+
 # --- the claims table that opens RESULTS ------------------------------------------------------------------------
 def smol_scores(root: Path, task: str, arm: str, column: str = "sampled_success") -> list[float]:
     runs = archived_runs(root / CAMPAIGN / task / arm)
@@ -313,28 +430,42 @@ def sample_efficiency(root: Path, word_dirs: dict[str, Path]) -> str:
     return f"{e.text()}, {campaign_status(e, n)}; {', '.join(TASKS.get(t, t) for t in word)}"
 
 
-def smol_retention_claim(root: Path) -> str:
+def perplexity_changes(root: Path, task: str, arm: str) -> list[float]:
+    """Each adapter's relative change in English word perplexity against the float32 base, in seed order."""
     base = base_scores(root).get(("twosome_english_ppl", "word_perplexity"))
-    per_task: dict[str, list[float]] = {}
-    for task in ("food_preparation", "tomato_salad"):
-        records = retention_records(root / CAMPAIGN / task / "word")
-        if records.empty or base is None:
-            continue
-        after = records[(records.which == "after") & (records.task == "twosome_english_ppl")]
-        per_task[task] = list(after[after.metric == "word_perplexity"].value / base - 1)
+    records = retention_records(root / CAMPAIGN / task / arm)
+    if records.empty or base is None:
+        return []
+    after = records[(records.which == "after") & (records.task == "twosome_english_ppl")]
+    return list(after[after.metric == "word_perplexity"].sort_values("seed").value / base - 1)
+
+
+def retention_verdict(changes: list[float]) -> tuple[str, str]:
+    """The change's IQM with its interval, and its status: a loss holds where the interval lies above 0; "no loss"
+    only where it lies below +PERPLEXITY_MARGIN; a partial arm (under MIN_SEEDS adapters) is not shown yet."""
+    e = interval(changes)
+    if len(changes) < MIN_SEEDS:
+        return e.text(), f"not shown ({len(changes)} adapters so far)"
+    if e.low > 0:
+        return e.text(), "**loss holds**"
+    if not np.isnan(e.low) and e.high < PERPLEXITY_MARGIN:
+        return e.text(), f"**no loss beyond +{PERPLEXITY_MARGIN:.0%}**"
+    return e.text(), f"not shown ({len(changes)} adapters)"
+
+
+def smol_retention_claim(root: Path) -> str:
+    per_task = {t: perplexity_changes(root, t, "word") for t in ("food_preparation", "tomato_salad")}
     changes = [c for t in joining({t: len(v) for t, v in per_task.items()}) for c in per_task[t]]
     if not changes:
         return "not run yet"
-    e = interval(changes)
-    if len(changes) < MIN_SEEDS:
-        verdict = f"not shown ({len(changes)} adapters so far)"
-    elif e.low > 0:
-        verdict = "**loss holds**"
-    elif not np.isnan(e.low) and e.high < PERPLEXITY_MARGIN:
-        verdict = f"**no loss beyond +{PERPLEXITY_MARGIN:.0%}**"
-    else:
-        verdict = f"not shown ({len(changes)} adapters)"
-    return f"English perplexity change {e.text()} (IQM over {len(changes)} adapters), {verdict}; policy lr 1e-3"
+    text, verdict = retention_verdict(changes)
+    cell = f"English perplexity change {text} (IQM over {len(changes)} adapters), {verdict}; policy lr 1e-3"
+    for arm, lr in list(LR_ARMS.items())[1:]:
+        lower = perplexity_changes(root, "food_preparation", arm)
+        if lower:
+            text, verdict = retention_verdict(lower)
+            cell += f"; lr {lr} (Food Preparation): {text}, {verdict}"
+    return cell
 
 
 def unseen_claim(root: Path) -> str:
@@ -370,7 +501,8 @@ def papers_claims(root: Path) -> str:
         ["TWOSOME more sample efficient than PPO from scratch (training return / optimal at TWOSOME's budget)",
          "yes, on every task",
          sample_efficiency(root, {t: root / TEN_SEEDS / t for t in DEFAULT_TASKS}),
-         sample_efficiency(root, {t: root / CAMPAIGN / t / "word" for t in PPO_TASKS})],
+         sample_efficiency(root, {**{t: root / CAMPAIGN / t / "word" for t in PPO_TASKS},
+                                  "entertainment": root / CAMPAIGN / "entertainment" / "word_50k"})],
         ["TWOSOME (word) better than SayCan", "yes", default_claim(root, "twosome", "word", ("saycan", "word")),
          smol_claim(root, "word", "saycan")],
         ["TWOSOME (word) better than the untrained LLM", "yes",
@@ -386,6 +518,9 @@ def papers_claims(root: Path) -> str:
          smol_retention_claim(root)],
         ["GLAM: pretrained >> random init", "yes (Flan-T5, BabyAI-Text)", prior_claim(root),
          smol_claim(root, "pretrained", "random", ("glam_goto",))],
+        ["GLAM: robust to distractors and to useless actions (change in sampled success on unseen settings, "
+         f"margin ±{ROBUSTNESS_MARGIN:g})", "yes (one agent trained per setting)",
+         "not measured (the default model does not learn GoTo)", robustness_claim(root)],
     ]  # fmt: skip
     header = ["claim", "paper", "default model, 10 seeds: P(improvement) [95% CI], status", "SmolLM2-135M, CPU"]
     return table(header, rows)
@@ -397,4 +532,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "smollm2_cpu_dtype": smollm2_cpu_dtype,
     "smollm2_cpu_unseen": smollm2_cpu_unseen,
     "smollm2_cpu_retention": smollm2_cpu_retention,
+    "smollm2_cpu_lr": smollm2_cpu_lr,
+    "smollm2_cpu_entertainment": smollm2_cpu_entertainment,
+    "smollm2_cpu_glam_robustness": smollm2_cpu_glam_robustness,
 }
