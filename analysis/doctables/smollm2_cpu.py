@@ -267,6 +267,7 @@ def smollm2_cpu_lr(root: Path) -> str:
     for arm, lr in LR_ARMS.items():
         scores = smol_scores(root, "food_preparation", arm)
         if not scores:
+            rows.append([lr, 0, "not run yet", "-", "-", "-", "-"])
             continue
         changes = perplexity_changes(root, "food_preparation", arm)
         text, verdict = retention_verdict(changes) if changes else ("not measured", "-")
@@ -276,7 +277,7 @@ def smollm2_cpu_lr(root: Path) -> str:
             e = probability_of_improvement(scores, reference)
             learn = [e.text(), campaign_status(e, min(len(scores), len(reference)))]
         rows.append([lr, len(scores), est(scores), *learn, text, verdict])
-    if len(rows) < 2:
+    if sum(row[1] > 0 for row in rows) < 2:
         return "Not run yet: the campaign's learning-rate arms (fp-word-lr3e-4, fp-word-lr1e-4).\n"
     header = ["policy lr", "seeds", "final sampled success, IQM [95% CI]", "P(ends with more sampled success than lr "
               "1e-3) [95% CI]", "status", "English perplexity change, IQM [95% CI]", "retention status"]  # fmt: skip
