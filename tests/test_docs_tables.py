@@ -270,6 +270,7 @@ def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_befo
     arms = smollm2_cpu.smollm2_cpu_arms(tmp_path)
     assert "| Food Preparation | TWOSOME (word) | bfloat16 | 1/10 (0) |" in arms
     assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 4), 4) == "not shown (4 seeds so far)"
+    assert smollm2_cpu.retention_verdict([0.02])[1] == "not shown (1 adapter so far)"
     assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 5), 5) == "**holds**"
 
 

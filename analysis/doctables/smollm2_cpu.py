@@ -335,7 +335,7 @@ def robustness_changes(root: Path) -> tuple[pd.DataFrame, dict[str, list[float]]
 def robustness_verdict(changes: list[float]) -> str:
     e = interval(changes)
     if len(changes) < MIN_SEEDS:
-        return f"not shown ({len(changes)} seeds so far)"
+        return not_shown_yet(len(changes), "seed")
     if e.within(0.0, ROBUSTNESS_MARGIN):
         return f"**robust**: equivalent within ±{ROBUSTNESS_MARGIN:g} ({len(changes)} seeds)"
     if e.excludes(0.0):
@@ -396,7 +396,12 @@ def smol_claim(root: Path, arm: str, other: str, tasks=("food_preparation", "tom
 
 def campaign_status(e, seeds: int) -> str:
     """The status rule, read only once the arms have MIN_SEEDS seeds: a partial arm's claim is not shown yet."""
-    return status(e, seeds) if seeds >= MIN_SEEDS else f"not shown ({seeds} seed{'s' if seeds != 1 else ''} so far)"
+    return status(e, seeds) if seeds >= MIN_SEEDS else not_shown_yet(seeds, "seed")
+
+
+def not_shown_yet(count: int, unit: str) -> str:
+    """A partial arm's status, counted in its unit (seeds, adapters)."""
+    return f"not shown ({count} {unit}{'s' if count != 1 else ''} so far)"
 
 
 def default_claim(root: Path, agent: str, norm: str, other: tuple[str, str]) -> str:
@@ -446,7 +451,7 @@ def retention_verdict(changes: list[float]) -> tuple[str, str]:
     only where it lies below +PERPLEXITY_MARGIN; a partial arm (under MIN_SEEDS adapters) is not shown yet."""
     e = interval(changes)
     if len(changes) < MIN_SEEDS:
-        return e.text(), f"not shown ({len(changes)} adapters so far)"
+        return e.text(), not_shown_yet(len(changes), "adapter")
     if e.low > 0:
         return e.text(), "**loss holds**"
     if not np.isnan(e.low) and e.high < PERPLEXITY_MARGIN:
