@@ -5,7 +5,7 @@ way on a workstation); ``run`` runs whole sweeps and packs what finished for cop
     python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml --budget-s 9000
     python experiments/campaign.py local experiments/campaigns/poad_ten_seeds.yaml --sweeps tomato_salad-poad_trie
     python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"
-    python experiments/campaign.py status experiments/campaigns/smollm2_gpu.yaml
+    python experiments/campaign.py status experiments/campaigns/smollm2_cpu.yaml   (runs here, and in the archive)
     python experiments/campaign.py unpack <where the packed files came back>/*.tar.gz
 
 A plan (experiments/campaigns/*.yaml) lists sweeps of ``src/run.py``: each its name, its overrides (Hydra syntax,
@@ -252,10 +252,24 @@ def progress(plan: Plan, root: Path, ledger: Ledger) -> list[dict]:
     return rows
 
 
-def print_progress(rows: list[dict]) -> None:
+def archived(plan: Plan, root: Path, data: Path) -> dict[str, int]:
+    """Per sweep whose jobs are its seeds (as ``local`` runs them), how many are done in the archive under ``data``:
+    the record a new machine starts from, where ``multirun/`` holds only this machine's runs."""
+    import campaign_local  # experiments/ (this script's directory) is on sys.path
+
+    jobs = campaign_local.jobs_of(plan, root, data)
+    return {s.name: sum(j.done() for j in jobs if j.sweep is s) for s in plan.sweeps if s.runs == len(s.seeds)}
+
+
+def print_progress(rows: list[dict], in_archive: dict[str, int] | None = None) -> None:
     width = max(len(r["sweep"]) for r in rows)
     for r in rows:
-        print(f"  {r['sweep']:<{width}}  {r['runs_finished']:>3}/{r['runs']:<3} runs  {r['status']}", flush=True)
+        line, state = f"  {r['sweep']:<{width}}  {r['runs_finished']:>3}/{r['runs']:<3} runs here", r["status"]
+        if in_archive is not None:
+            count = in_archive.get(r["sweep"])
+            line += " " * 15 if count is None else f"  {count:>3}/{r['runs']:<3} archived"
+            state = "done" if count == r["runs"] else state
+        print(f"{line}  {state}", flush=True)
 
 
 def start_sweep(plan: Plan, sweep: Sweep, root: Path, extra: list[str]) -> tuple[subprocess.Popen, object]:
@@ -445,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     job = sub.choices["job"]
     job.add_argument("sweep")
     job.add_argument("seed", type=int)
-    for p in (loc, job):
+    for p in (loc, job, sub.choices["status"]):
         p.add_argument("--data", type=Path, default=ROOT / "docs" / "data", help="where finished runs are archived")
     u = sub.add_parser("unpack")
     u.add_argument("tars", nargs="+", type=Path)
@@ -492,7 +506,10 @@ def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str]) -> int:
     if args.verb == "run" and args.budget_s <= args.grace_s:
         raise SystemExit(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s ({args.grace_s:g})")
     ledger = Ledger.read(args.root / plan.name / "campaign.json")
-    if args.verb == "status" or getattr(args, "dry_run", False):
+    if args.verb == "status":
+        print_progress(progress(plan, args.root, ledger), archived(plan, args.root, args.data))
+        return 0
+    if args.dry_run:
         for sweep in plan.sweeps:
             print(" ".join(command(plan, sweep, args.root, extra)[1:]))
         print_progress(progress(plan, args.root, ledger))

@@ -284,6 +284,22 @@ def test_an_archived_run_without_a_summary_key_the_sweep_asks_for_is_run_again(t
     assert job.done()
 
 
+def test_status_counts_the_archive_where_this_machine_has_no_runs(tmp_path, capsys):
+    """A new machine starts from what was archived: ``status`` says how many of each sweep's seeds are done there."""
+    import campaign_local
+
+    plan_path = write_plan(tmp_path, tmp_path / "no-model")
+    plan = campaign.load_plan(plan_path)
+    word = plan.sweeps[0]
+    name = campaign_local.run_names(plan.common, word.overrides, word.seeds)[1]
+    (tmp_path / "data" / word.archive / name).mkdir(parents=True)
+    (tmp_path / "data" / word.archive / name / "summary.json").write_text(json.dumps({"run_name": name}))
+    campaign.main(["status", str(plan_path), "--root", str(tmp_path / "root"), "--data", str(tmp_path / "data")])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["word", "0/2", "runs", "here", "1/2", "archived", "to", "run"]
+    assert lines[1].split() == ["token", "0/1", "runs", "here", "0/1", "archived", "to", "run"]
+
+
 @pytest.mark.parametrize(
     "after, message",
     [
