@@ -274,6 +274,34 @@ def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_befo
     assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 5), 5) == "**holds**"
 
 
+def test_the_learning_rate_seeds_table_gives_each_adapter_s_change_against_the_base(tmp_path):
+    """Seed by seed, the change in English perplexity is the adapter's after / the base's before - 1, the base read
+    from the run that evaluated it (Food Preparation word seed 1), checked against the retention records by hand."""
+    import shutil
+
+    from doctables import smollm2_cpu
+
+    source = ROOT / smollm2_cpu.CAMPAIGN / "food_preparation"
+    for arm, seed in [("word", 1), ("word_lr3e-4", 0), ("word_lr3e-4", 1)]:
+        (run,) = (source / arm).glob(f"*-s{seed}")
+        shutil.copytree(run, tmp_path / smollm2_cpu.CAMPAIGN / "food_preparation" / arm / run.name)
+
+    def perplexity(arm: str, seed: int, which: str) -> float:
+        (records,) = (source / arm).glob(f"*-s{seed}/retention/retention.json")
+        (value,) = [r["value"] for r in json.loads(records.read_text()) if r["which"] == which
+                    and r["task"] == "twosome_english_ppl" and r["metric"] == "word_perplexity"]  # fmt: skip
+        return value
+
+    base = perplexity("word", 1, "before")
+    seeds = smollm2_cpu.smollm2_cpu_lr_seeds(tmp_path)
+    for seed in (0, 1):
+        success = json.loads(next((source / "word_lr3e-4").glob(f"*-s{seed}/summary.json")).read_text())
+        change = perplexity("word_lr3e-4", seed, "after") / base - 1
+        row = f"| 3e-4 | {seed} | {'never' if seed == 1 else '6,400'} | {success['sampled/success_rate']:.2f} |"
+        assert f"{row} {change:+.2f} |" in seeds
+    assert f"| 1e-3 | 1 | never | 0.00 | {perplexity('word', 1, 'after') / base - 1:+.2f} |" in seeds
+
+
 def test_goto_runs_have_no_optimum_and_robustness_is_each_seeds_change_against_its_own_goto_success(tmp_path):
     """BabyAI-Text has no single optimal plan: a GoTo arm's row reads no fraction of an optimum (it must not fail).
     GLAM's robustness per seed: the mean sampled success over a group of settings less that seed's final sampled

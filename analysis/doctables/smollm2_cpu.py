@@ -284,6 +284,27 @@ def smollm2_cpu_lr(root: Path) -> str:
     return table(header, rows)
 
 
+def smollm2_cpu_lr_seeds(root: Path) -> str:
+    """The learning-rate arms seed by seed: whether each adapter learned the task beside what it did to English, so a
+    reader sees whether a rate keeps language or only learns less often."""
+    rows = []
+    for arm, lr in LR_ARMS.items():
+        runs = archived_runs(root / CAMPAIGN / "food_preparation" / arm)
+        if runs.empty:
+            continue
+        changes = perplexity_change_by_seed(root, "food_preparation", arm)
+        runs = runs.sort_values("seed")
+        steps, _ = steps_to_target(runs)
+        for run, step in zip(runs.itertuples(), steps):
+            change = changes.get(int(run.seed))
+            rows.append([lr, run.seed, "never" if np.isnan(step) else f"{step:,.0f}", f"{run.sampled_success:.2f}",
+                         "not measured" if change is None else f"{change:+.2f}"])  # fmt: skip
+    if len({row[0] for row in rows}) < 2:
+        return "Not run yet: the campaign's learning-rate arms (fp-word-lr3e-4, fp-word-lr1e-4).\n"
+    header = ["policy lr", "seed", "steps to 95% of optimal", "final sampled success", "English perplexity change"]
+    return table(header, rows)
+
+
 def smollm2_cpu_entertainment(root: Path) -> str:
     """TWOSOME (word) on Entertainment at PPO from scratch's budget against PPO's 10 seeds: the sample-efficiency
     metric (training return / optimal at TWOSOME's budget, PPO at the same step) and, beside it, sampled success at
@@ -438,12 +459,17 @@ def sample_efficiency(root: Path, word_dirs: dict[str, Path]) -> str:
 
 def perplexity_changes(root: Path, task: str, arm: str) -> list[float]:
     """Each adapter's relative change in English word perplexity against the float32 base, in seed order."""
+    return [change for _, change in sorted(perplexity_change_by_seed(root, task, arm).items())]
+
+
+def perplexity_change_by_seed(root: Path, task: str, arm: str) -> dict[int, float]:
     base = base_scores(root).get(("twosome_english_ppl", "word_perplexity"))
     records = retention_records(root / CAMPAIGN / task / arm)
     if records.empty or base is None:
-        return []
+        return {}
     after = records[(records.which == "after") & (records.task == "twosome_english_ppl")]
-    return list(after[after.metric == "word_perplexity"].sort_values("seed").value / base - 1)
+    after = after[after.metric == "word_perplexity"]
+    return {int(seed): float(value) / base - 1 for seed, value in zip(after.seed, after.value)}
 
 
 def retention_verdict(changes: list[float]) -> tuple[str, str]:
@@ -539,6 +565,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "smollm2_cpu_unseen": smollm2_cpu_unseen,
     "smollm2_cpu_retention": smollm2_cpu_retention,
     "smollm2_cpu_lr": smollm2_cpu_lr,
+    "smollm2_cpu_lr_seeds": smollm2_cpu_lr_seeds,
     "smollm2_cpu_entertainment": smollm2_cpu_entertainment,
     "smollm2_cpu_glam_robustness": smollm2_cpu_glam_robustness,
 }
