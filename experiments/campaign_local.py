@@ -150,6 +150,19 @@ def job_main(plan, root: Path, data: Path, sweep_name: str, seed: int, extra: li
             return 3
 
 
+def job_status(returncode: int, stopped: bool) -> str:
+    """What a job's exit status means. Once told to stop: a job the stop reached before it could catch it ran nothing,
+    and one killed after the grace (its update outlasted it) left its run to save at the end of that update (the
+    kernel passes the run SIGTERM as the job dies): both resume on the next call, neither failed."""
+    if returncode in (0, 3):
+        return {0: "done", 3: "stopped"}[returncode]
+    if stopped and returncode in (-signal.SIGTERM, 128 + signal.SIGTERM):
+        return "stopped"
+    if stopped and returncode in (-signal.SIGKILL, 128 + signal.SIGKILL):
+        return "stopped (killed after the grace; its run saves at the end of its update)"
+    return "failed"
+
+
 def run_local(plan, root: Path, data: Path, budget_s: float, grace_s: float, min_start_s: float,
               extra: list[str], campaign_py: Path) -> int:  # fmt: skip
     """Run the plan's unfinished jobs, ``plan.parallel`` at a time, until they end or the budget is nearly spent;
@@ -169,9 +182,7 @@ def run_local(plan, root: Path, data: Path, budget_s: float, grace_s: float, min
         return subprocess.Popen(cmd, cwd=ROOT, preexec_fn=attached_child())
 
     def ended(job: Job, proc: subprocess.Popen, stopped: bool) -> None:
-        status = {0: "done", 3: "stopped"}.get(proc.returncode, "failed")
-        if stopped and proc.returncode in (-signal.SIGTERM, 128 + signal.SIGTERM):
-            status = "stopped"  # the stop reached the job before it could catch it: nothing ran, nothing failed
+        status = job_status(proc.returncode, stopped)
         if status == "failed":
             failed.append(job.name)
         log = job.run_dir.parent / f"s{job.seed}.log"

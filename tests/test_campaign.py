@@ -374,6 +374,19 @@ def test_parallel_sets_the_jobs_at_a_time_and_a_bad_value_is_refused_before_anyt
     assert not (tmp_path / "other").exists()
 
 
+def test_a_job_killed_after_the_grace_of_a_stop_is_stopped_and_only_an_unasked_end_is_a_failure():
+    """Past the grace a stopped job is killed while its run finishes the update (and saves): a stop, not a failure.
+    The same exit statuses without a stop are failures."""
+    from campaign_local import job_status
+
+    assert job_status(0, False) == "done" and job_status(3, True) == "stopped"
+    assert job_status(-signal.SIGTERM, True) == "stopped"
+    assert job_status(-signal.SIGKILL, True).startswith("stopped (killed after the grace")
+    for code in (-signal.SIGKILL, -signal.SIGTERM, 1):
+        assert job_status(code, False) == "failed"
+    assert job_status(1, True) == "failed"
+
+
 def test_a_stop_that_reaches_a_job_as_it_starts_is_a_stop_not_a_failure(tiny_model_dir, tmp_path):
     """SIGTERM right after a job starts (before or after the job can catch it): the call reports it stopped and
     returns 3 (call again), never 'failed'."""
