@@ -267,7 +267,8 @@ def print_progress(rows: list[dict], in_archive: dict[str, int] | None = None) -
         line, state = f"  {r['sweep']:<{width}}  {r['runs_finished']:>3}/{r['runs']:<3} runs here", r["status"]
         if in_archive is not None:
             count = in_archive.get(r["sweep"])
-            line += " " * 15 if count is None else f"  {count:>3}/{r['runs']:<3} archived"
+            cell = "" if count is None else f"{count:>3}/{r['runs']:<3} archived"
+            line += f"  {cell:<16}"  # a sweep the archive cannot count (comma lists) keeps the columns aligned
             state = "done" if count == r["runs"] else state
         print(f"{line}  {state}", flush=True)
 

@@ -154,9 +154,9 @@ def job_status(returncode: int, stopped: bool) -> str:
     """What a job's exit status means. Once told to stop: a job the stop reached before it could catch it ran nothing,
     and one killed after the grace (its update outlasted it) left its run to save at the end of that update (the
     kernel passes the run SIGTERM as the job dies): both resume on the next call, neither failed."""
-    if returncode in (0, 3):
-        return {0: "done", 3: "stopped"}[returncode]
-    if stopped and returncode in (-signal.SIGTERM, 128 + signal.SIGTERM):
+    if returncode == 0:
+        return "done"
+    if returncode == 3 or (stopped and returncode in (-signal.SIGTERM, 128 + signal.SIGTERM)):
         return "stopped"
     if stopped and returncode in (-signal.SIGKILL, 128 + signal.SIGKILL):
         return "stopped (killed after the grace; its run saves at the end of its update)"
