@@ -467,6 +467,9 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--data", type=Path, default=ROOT / "docs" / "data")
     u.add_argument("--weights", type=Path, default=ROOT / "artifacts" / "campaigns")
     args = parser.parse_args(argv)
+    if getattr(args, "data", None) is not None and not args.data.is_dir():  # a typo would rerun what is archived
+        raise SystemExit(f"--data={args.data}: no such folder; valid: the archive of finished runs, an existing folder "
+                         f"(default: docs/data of this checkout)")  # fmt: skip
     if args.verb == "unpack":
         unpack(args.tars, args.data, args.weights)
         return 0

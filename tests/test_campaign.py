@@ -218,6 +218,7 @@ def local(plan: Path, root: Path, data: Path, *args: str) -> subprocess.Popen:
     cmd = [sys.executable, str(ROOT / "experiments" / "campaign.py"), "local", str(plan), "--root", str(root)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
     cmd += ["--data", str(data), *args]
+    data.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -342,11 +343,18 @@ def test_a_second_call_on_a_running_plan_is_refused_and_bad_inputs_are_named(tmp
     (tmp_path / "x.tar.gz").write_text("hello")
     with pytest.raises(SystemExit, match="not a packed campaign file .*x.tar.gz"):
         campaign.main(["unpack", str(tmp_path / "x.tar.gz")])
+    for verb in ("status", "local", "unpack"):  # a mistyped archive: local would rerun every archived seed
+        what = [str(tmp_path / "x.tar.gz")] if verb == "unpack" else [str(plan), "--root", str(tmp_path / "r")]
+        args = [verb, *what]
+        with pytest.raises(SystemExit, match=r"--data=.*docs/dta: no such folder; valid: the archive of finished runs"):
+            campaign.main([*args, "--data", str(tmp_path / "docs" / "dta")])
+    assert not (tmp_path / "r").exists() and not (tmp_path / "docs").exists()
 
 
 def test_sweeps_runs_only_the_sweeps_named_and_refuses_a_name_the_plan_lacks(tmp_path, capsys):
     plan = write_plan(tmp_path, tmp_path / "no-model")
     args = ["local", str(plan), "--root", str(tmp_path / "root"), "--data", str(tmp_path / "data"), "--dry-run"]
+    (tmp_path / "data").mkdir()
     campaign.main([*args, "--sweeps", "token"])
     out = capsys.readouterr().out
     assert "token/s0" in out and "word/s" not in out
@@ -366,6 +374,7 @@ def test_parallel_sets_the_jobs_at_a_time_and_a_bad_value_is_refused_before_anyt
     seen = []
     monkeypatch.setattr(campaign_local, "run_local", lambda plan, *args: seen.append(plan.parallel) or 0)
     args = ["local", str(plan), "--root", str(tmp_path / "root"), "--data", str(tmp_path / "data")]
+    (tmp_path / "data").mkdir()
     campaign.main(args)
     campaign.main([*args, "--parallel", "1"])
     assert seen == [campaign.load_plan(plan).parallel, 1]
