@@ -271,6 +271,10 @@ def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_befo
     assert "| Food Preparation | TWOSOME (word) | bfloat16 | 1/10 (0) |" in arms
     assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 4), 4) == "not shown (4 seeds so far)"
     assert smollm2_cpu.retention_verdict([0.02])[1] == "not shown (1 adapter so far)"
+    small = [0.017, 0.015, 0.005, -0.001, 0.056]  # lr 1e-4's five adapters: above 0, and under +10%
+    assert smollm2_cpu.retention_verdict(small)[1] == "**loss holds**, **no loss beyond +10%**"
+    assert smollm2_cpu.retention_verdict([0.3, 0.4, 0.2, 0.5, 0.6])[1] == "**loss holds**"
+    assert smollm2_cpu.retention_verdict([-0.01, 0.0, 0.01, 0.02, -0.02])[1] == "**no loss beyond +10%**"
     assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 5), 5) == "**holds**"
 
 

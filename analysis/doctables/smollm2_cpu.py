@@ -474,14 +474,17 @@ def perplexity_change_by_seed(root: Path, task: str, arm: str) -> dict[int, floa
 
 def retention_verdict(changes: list[float]) -> tuple[str, str]:
     """The change's IQM with its interval, and its status: a loss holds where the interval lies above 0; "no loss"
-    only where it lies below +PERPLEXITY_MARGIN; a partial arm (under MIN_SEEDS adapters) is not shown yet."""
+    only where it lies below +PERPLEXITY_MARGIN; an interval in both says both (a small loss, detected); a partial
+    arm (under MIN_SEEDS adapters) is not shown yet."""
     e = interval(changes)
     if len(changes) < MIN_SEEDS:
         return e.text(), not_shown_yet(len(changes), "adapter")
+    within = not np.isnan(e.low) and e.high < PERPLEXITY_MARGIN
+    no_loss = f"**no loss beyond +{PERPLEXITY_MARGIN:.0%}**"
     if e.low > 0:
-        return e.text(), "**loss holds**"
-    if not np.isnan(e.low) and e.high < PERPLEXITY_MARGIN:
-        return e.text(), f"**no loss beyond +{PERPLEXITY_MARGIN:.0%}**"
+        return e.text(), "**loss holds**" + (f", {no_loss}" if within else "")
+    if within:
+        return e.text(), no_loss
     return e.text(), f"not shown ({len(changes)} adapters)"
 
 
