@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
+# Tests run in one worker per core, at most four (pytest-xdist; most tests are one-thread subprocesses, so two
+# workers on two cores take about half the time); the slowest are handed out first. WORKERS= runs them in one process.
+WORKERS ?= -n auto --maxprocesses 4 --dist worksteal
 
 .PHONY: venv train test test-all lint format clean
 
@@ -27,10 +30,10 @@ format: venv
 	$(VENV)/bin/ruff check --fix src tests analysis experiments
 
 test: lint
-	$(PY) -m pytest -q -m "not slow" --timeout 900 --durations 15
+	$(PY) -m pytest -q -m "not slow" --timeout 900 --durations 15 $(WORKERS)
 
 test-all: lint
-	$(PY) -m pytest -q --timeout 1800 --durations 15
+	$(PY) -m pytest -q --timeout 1800 --durations 15 $(WORKERS)
 
 clean:
 	rm -rf $(VENV) artifacts runs multirun

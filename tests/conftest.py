@@ -25,7 +25,9 @@ from transformers import (
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("TWOSOME_ROOT", str(ROOT))
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Two threads, or the cores each pytest-xdist worker has (the suite's runs are one thread each anyway).
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // WORKERS)))
 
 from twosome.lm import corpus  # noqa: E402
 from twosome.lm.tiny import TinyLlamaSpec, build_tiny_llama  # noqa: E402
@@ -161,13 +163,24 @@ RUNS_THE_SUITE = ("run_cli(", "subprocess.", "start(", "small_run(", "train(", "
 
 
 @functools.cache
-def _calls_the_suite(function) -> bool:
+def _calls_the_suite(function, depth: int = 1) -> bool:
+    """Whether ``function`` runs the suite, or calls a function of its own module that does (``depth`` levels: a
+    test module's ``call(plan, ...)`` that starts a subprocess)."""
     import inspect
 
     try:
-        return any(call in inspect.getsource(function) for call in RUNS_THE_SUITE)
+        source = inspect.getsource(function)
     except (OSError, TypeError):
         return False
+    if any(call in source for call in RUNS_THE_SUITE):
+        return True
+    module = inspect.getmodule(function)
+    helpers = [
+        f
+        for name, f in vars(module).items()
+        if inspect.isfunction(f) and f is not function and f.__module__ == module.__name__ and f"{name}(" in source
+    ]
+    return depth > 0 and any(_calls_the_suite(f, depth - 1) for f in helpers)
 
 
 def pytest_collection_modifyitems(config, items):
