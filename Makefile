@@ -5,7 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 # Tests run in one worker per core, at most four (pytest-xdist; most tests are one-thread subprocesses, so two
-# workers on two cores take about half the time); the slowest are handed out first. WORKERS= runs them in one process.
+# workers on two cores take about half the time); an idle worker takes tests from a busy one's queue (worksteal).
+# WORKERS= runs them in one process.
 WORKERS ?= -n auto --maxprocesses 4 --dist worksteal
 
 .PHONY: venv train test test-all lint format clean
