@@ -174,13 +174,15 @@ def _calls_the_suite(function, depth: int = 1) -> bool:
         return False
     if any(call in source for call in RUNS_THE_SUITE):
         return True
+    if depth == 0:
+        return False
     module = inspect.getmodule(function)
     helpers = [
         f
         for name, f in vars(module).items()
         if inspect.isfunction(f) and f is not function and f.__module__ == module.__name__ and f"{name}(" in source
     ]
-    return depth > 0 and any(_calls_the_suite(f, depth - 1) for f in helpers)
+    return any(_calls_the_suite(f, depth - 1) for f in helpers)
 
 
 def pytest_collection_modifyitems(config, items):
