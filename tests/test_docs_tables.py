@@ -438,3 +438,32 @@ def test_the_walkthrough_prior_table_gives_each_commands_median_over_games_besid
     out = textworld.textworld_walkthrough_prior(tmp_path).splitlines()
     assert out[2] == "| tiny-household, untrained (word) | take <the ingredient> | 3 | 2.0e-01 | 1.0e-01 | 2 of 10 |"
     assert out[3] == "| tiny-household, untrained (word) | eat meal | 3 | 1.0e-05 | 4.0e-02 | 9 of 25 |"
+
+
+def test_the_default_model_s_retention_is_each_adapter_against_its_base_and_skips_unfinished_runs(tmp_path):
+    """Household perplexity as after / before - 1 and accuracy as after - before, per seed, hand-computed; a run
+    whose summary is not archived yet (still being evaluated) counts nowhere."""
+    from doctables import default_retention as dr
+
+    def run(task: str, seed: int, before: tuple, after: tuple, finished: bool = True) -> None:
+        folder = tmp_path / dr.STUDY / task / f"twosome-s{seed}"
+        (folder / "retention").mkdir(parents=True)
+        measures = [dr.CLAIM_MEASURE, ("twosome_household_mc", "acc")]
+        records = [{"seed": seed, "which": which, "task": t, "metric": m, "value": v}
+                   for which, values in (("before", before), ("after", after))
+                   for (t, m), v in zip(measures, values)]  # fmt: skip
+        (folder / "retention" / "retention.json").write_text(json.dumps(records))
+        if finished:
+            (folder / "summary.json").write_text("{}")
+
+    run("tomato_salad", 0, (4.0, 0.5), (5.0, 0.25))
+    run("tomato_salad", 1, (4.0, 0.5), (3.0, 0.5))
+    run("food_preparation", 0, (4.0, 0.5), (4.4, 0.75))
+    run("food_preparation", 1, (4.0, 0.5), (8.0, 0.75), finished=False)
+    changes = dr.perplexity_changes(tmp_path)
+    assert changes["tomato_salad"] == [0.25, -0.25] and changes["food_preparation"] == [pytest.approx(0.1)]
+    accuracy = dr.changes(dr.retention_records(tmp_path, "tomato_salad"), "twosome_household_mc", "acc")
+    assert list(accuracy.change) == [-0.25, 0.0]
+    rows = dr.default_retention(tmp_path)
+    assert "| Tomato Salad | household word perplexity (the claim's metric) | 2 | 4 |" in rows
+    assert "| Food Preparation | household MC accuracy | 1 | 0.5 |" in rows

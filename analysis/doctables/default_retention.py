@@ -66,7 +66,7 @@ def default_retention(root: Path) -> str:
             per_seed = changes(records, rtask, metric)
             if per_seed.empty:
                 continue
-            base = " / ".join(f"{b:.3g}" for b in per_seed.before.unique())
+            base = " / ".join(dict.fromkeys(f"{b:.3g}" for b in per_seed.before))  # one value: the same base
             rows.append([label, measure, len(per_seed), base, est(per_seed.after), est(per_seed.change)])
     if not rows:
         return "Not run yet: experiments/campaigns/default_retention.yaml.\n"
