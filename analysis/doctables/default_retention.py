@@ -9,10 +9,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from doctables.common import archived_runs, est, identical, table
 from doctables.ten_seeds import TEN_SEEDS
+from twosome.evaluation.statistics import interval
 
 STUDY = "docs/data/default_retention"
 TASKS = {"tomato_salad": "Tomato Salad", "food_preparation": "Food Preparation"}
@@ -51,8 +53,8 @@ def perplexity_changes(root: Path) -> dict[str, list[float]]:
 
 def policy_lr(root: Path) -> str:
     """The policy learning rate of the rerun adapters (the 10-seed comparison's)."""
-    rates = {f"{lr:g}" for task in TASKS for lr in archived_runs(root / STUDY / task).get("policy_lr", [])}
-    return ", ".join(sorted(rates))
+    rates = {f"{lr:.0e}" for task in TASKS for lr in archived_runs(root / STUDY / task).get("policy_lr", [])}
+    return ", ".join(sorted(rate.replace("e-0", "e-") for rate in rates))
 
 
 def default_retention(root: Path) -> str:
@@ -67,7 +69,7 @@ def default_retention(root: Path) -> str:
             if per_seed.empty:
                 continue
             base = " / ".join(dict.fromkeys(f"{b:.3g}" for b in per_seed.before))  # one value: the same base
-            rows.append([label, measure, len(per_seed), base, est(per_seed.after), est(per_seed.change)])
+            rows.append([label, measure, len(per_seed), base, significant(per_seed.after), est(per_seed.change)])
     if not rows:
         return "Not run yet: experiments/campaigns/default_retention.yaml.\n"
     header = ["task", "measure", "adapters", "base", "adapted, IQM [95% CI]",
@@ -95,6 +97,14 @@ def default_retention_reruns(root: Path) -> str:
     header = ["task", "reruns", "same trained weights (sha256)", "same final sampled success",
               "archived: final sampled success, IQM [95% CI]", "reruns: ...", "CPU of the reruns"]  # fmt: skip
     return table(header, rows)
+
+
+def significant(values) -> str:
+    """IQM [95% CI] to three significant digits: the measures span 0.4 (accuracy) to 1e12 (English perplexity)."""
+    e = interval(list(values))
+    if np.isnan(e.low):
+        return f"{e.value:#.3g} (n={e.n}: no interval)"
+    return f"{e.value:#.3g} [{e.low:#.3g}, {e.high:#.3g}]"
 
 
 def _cpu(directory: Path, run_name: str) -> str:
