@@ -462,7 +462,7 @@ def test_the_default_model_s_retention_is_each_adapter_against_its_base_and_skip
     run("food_preparation", 1, (4.0, 0.5), (8.0, 0.75), finished=False)
     changes = dr.perplexity_changes(tmp_path)
     assert changes["tomato_salad"] == [0.25, -0.25] and changes["food_preparation"] == [pytest.approx(0.1)]
-    accuracy = dr.changes(dr.retention_records(tmp_path, "tomato_salad"), "twosome_household_mc", "acc")
+    accuracy = dr.changes(dr.retention_records(tmp_path / dr.STUDY / "tomato_salad"), "twosome_household_mc", "acc")
     assert list(accuracy.change) == [-0.25, 0.0]
     rows = dr.default_retention(tmp_path)
     assert "| Tomato Salad | household word perplexity (the claim's metric) | 2 | 4 |" in rows

@@ -184,3 +184,16 @@ def steps_to_target(df: pd.DataFrame) -> tuple[list[float], list[float]]:
     counted as its budget (a lower bound)."""
     steps = [steps_to_fraction(m, o, LORA_TARGET) for m, o in zip(df.metrics, df.optimal)]
     return steps, [b if np.isnan(x) else x for x, b in zip(steps, df.env_steps)]
+
+
+# --- archives written by a campaign's after-steps -----------------------------------------------------------------
+def finished(directory: Path, pattern: str) -> list[Path]:
+    """The files ``pattern`` of the runs whose archive is complete: its summary is written last, after every
+    evaluation of the run (a run still being evaluated has part of its rows on disk)."""
+    return [p for p in sorted(directory.glob(pattern)) if (p.parents[1] / "summary.json").is_file()]
+
+
+def retention_records(directory: Path) -> pd.DataFrame:
+    """Base and adapted retention scores of every finished run in ``directory``."""
+    frames = [pd.DataFrame(json.loads(p.read_text())) for p in finished(directory, "*/retention/retention.json")]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables.common import archived_runs, est, identical, table
+from doctables.common import archived_runs, est, identical, retention_records, table
 from doctables.ten_seeds import TEN_SEEDS
 from twosome.evaluation.statistics import interval
 
@@ -22,13 +22,6 @@ CLAIM_MEASURE = ("twosome_household_ppl", "word_perplexity")
 MEASURES = [(*CLAIM_MEASURE, "household word perplexity (the claim's metric)"),
             ("twosome_household_mc", "acc", "household MC accuracy"),
             ("twosome_english_ppl", "word_perplexity", "English word perplexity")]  # fmt: skip
-
-
-def retention_records(root: Path, task: str) -> pd.DataFrame:
-    """Base and adapted scores of every finished run of ``task`` (its summary is archived last)."""
-    paths = sorted((root / STUDY / task).glob("*/retention/retention.json"))
-    frames = [pd.DataFrame(json.loads(p.read_text())) for p in paths if (p.parents[1] / "summary.json").is_file()]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def changes(records: pd.DataFrame, task: str, metric: str) -> pd.DataFrame:
@@ -46,7 +39,7 @@ def perplexity_changes(root: Path) -> dict[str, list[float]]:
     """Per task, each adapter's relative change on the claim's measure, in seed order."""
     out = {}
     for task in TASKS:
-        records = retention_records(root, task)
+        records = retention_records(root / STUDY / task)
         out[task] = [] if records.empty else list(changes(records, *CLAIM_MEASURE).change)
     return out
 
@@ -61,7 +54,7 @@ def default_retention(root: Path) -> str:
     """Per task and measure: the base, the adapted models and the change over seeds (IQM [95% CI])."""
     rows = []
     for task, label in TASKS.items():
-        records = retention_records(root, task)
+        records = retention_records(root / STUDY / task)
         if records.empty:
             continue
         for rtask, metric, measure in MEASURES:

@@ -13,7 +13,17 @@ import numpy as np
 import pandas as pd
 
 from doctables import default_retention
-from doctables.common import _config, archived_runs, est, status, steps_to_target, table, training_return
+from doctables.common import (
+    _config,
+    archived_runs,
+    est,
+    finished,
+    retention_records,
+    status,
+    steps_to_target,
+    table,
+    training_return,
+)
 from doctables.ten_seeds import TEN_SEEDS, ten_seed_scores
 from twosome.evaluation.statistics import interval, probability_of_improvement
 
@@ -165,12 +175,6 @@ def smollm2_cpu_dtype(root: Path) -> str:
     return out + "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
 
 
-def finished(directory: Path, pattern: str) -> list[Path]:
-    """The files ``pattern`` of the runs whose archive is complete: its summary is written last, after every
-    evaluation of the run (a run still being evaluated has part of its rows on disk)."""
-    return [p for p in sorted(directory.glob(pattern)) if (p.parents[1] / "summary.json").is_file()]
-
-
 def unseen_rows(directory: Path) -> pd.DataFrame:
     frames = [pd.read_csv(p) for p in finished(directory, "*/unseen/generalization.csv")]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -210,11 +214,6 @@ def smollm2_cpu_unseen(root: Path) -> str:
     header = ["task", "trained, sampled success IQM [95% CI]", "... seeds whose greedy policy is optimal",
               "untrained twin", "P(trained > untrained) [95% CI]", "status"]  # fmt: skip
     return table(header, rows)
-
-
-def retention_records(directory: Path) -> pd.DataFrame:
-    frames = [pd.DataFrame(json.loads(p.read_text())) for p in finished(directory, "*/retention/retention.json")]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def base_scores(root: Path) -> dict[tuple[str, str], float]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables.common import est, table
-from doctables.smollm2_cpu import MIN_SEEDS, campaign_status, facts, finished, short_cpu
+from doctables.common import est, finished, table
+from doctables.smollm2_cpu import MIN_SEEDS, campaign_status, facts, short_cpu
 from twosome.evaluation.statistics import probability_of_improvement
 
 CAMPAIGN = "docs/data/textworld_cpu"
