@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -212,3 +213,14 @@ def make_env(env_id: str, **kwargs) -> gym.Env:
     if "TextWorld" in env_id:
         kwargs.setdefault("num_games", TEXTWORLD_GAMES)
     return gym.make(env_id, **kwargs)
+
+
+def ctrl_c_after(function):
+    """``function``, then a Ctrl-C (SIGINT to this process) the moment it returns."""
+
+    def then_ctrl_c(*args, **kwargs):
+        result = function(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+        return result
+
+    return then_ctrl_c

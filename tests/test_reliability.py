@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from helpers import compose_cfg, run_cli, same_results, small_run, start, toy_config, wait_for_checkpoint
+from helpers import compose_cfg, ctrl_c_after, run_cli, same_results, small_run, start, toy_config, wait_for_checkpoint
 
 from twosome.config import ConfigError, config_changes, validate
 from twosome.training.checkpointing import AtomicCheckpointIO, read_run_state
@@ -128,6 +128,22 @@ def test_a_second_ctrl_c_stops_at_once_and_the_same_command_resumes_exactly(tmp_
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming" in resumed.stdout
     same_results(uninterrupted, tmp_path / "run")
+
+
+def test_a_ctrl_c_while_the_run_takes_its_directory_ends_it_as_interrupted(tmp_path, monkeypatch):
+    """A launcher's SIGINT can land just after the run took its lock (a sweep stopped as its job starts): it once
+    escaped as a bare KeyboardInterrupt, which Hydra does not report, so no status and no sweep record said how the
+    run ended."""
+    import twosome.training.train as train_module
+
+    monkeypatch.setattr(train_module, "open_run", ctrl_c_after(train_module.open_run))
+    cfg = toy_config(tmp_path, "agent=random", "eval.episodes=4")
+    with pytest.raises(BaseException) as stopped:
+        train(cfg, run_dir=tmp_path / "run")
+    assert type(stopped.value).__name__ == "Interrupted", repr(stopped.value)
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "interrupted" and "there is no checkpoint: it starts afresh" in status["reason"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the held handler is gone
 
 
 def test_a_requeued_job_reads_preempted_and_ends_without_a_result(tmp_path, monkeypatch):

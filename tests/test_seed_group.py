@@ -16,6 +16,7 @@ import torch
 from helpers import (
     TIMING,
     compose_cfg,
+    ctrl_c_after,
     learning_config,
     run_cli,
     same_results,
@@ -243,6 +244,20 @@ def test_a_seed_that_fails_stops_alone_and_the_others_finish(tmp_path, tiny_mode
     assert status["status"] == "failed" and "the policy loss is nan at update 1" in status["error"]
     assert json.loads((tmp_path / "b" / "status.json").read_text())["status"] == "finished"
     assert not (tmp_path / "a" / "summary.json").exists() and (tmp_path / "b" / "summary.json").exists()
+
+
+def test_a_ctrl_c_while_the_group_takes_its_directories_stops_every_seed_with_its_status(
+    tmp_path, tiny_model_dir, monkeypatch
+):
+    import twosome.training.seed_group as seed_group
+
+    monkeypatch.setattr(seed_group, "open_run", ctrl_c_after(seed_group.open_run))
+    cfgs = _configs(tmp_path, tiny_model_dir, [0, 1])
+    results = train_group(cfgs, [tmp_path / "a", tmp_path / "b"], enable_progress_bar=False)
+    assert all(isinstance(r, KeyboardInterrupt) for r in results), results
+    for run_dir in ("a", "b"):
+        assert json.loads((tmp_path / run_dir / "status.json").read_text())["status"] == "interrupted"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 class Killed(BaseException):

@@ -9,6 +9,8 @@ import csv
 import io
 import json
 import shutil
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -137,6 +139,39 @@ def summary_line(summary: dict) -> str:
     if sampled > greedy:
         line += " (the greedy plan can loop where actions sampled from the same policy succeed)"
     return line
+
+
+class HeldCtrlC:
+    """Ctrl-C held while a run takes its directory (lock, Hydra records, config), then delivered where the run's
+    own stop handling begins (``release``): a Ctrl-C in between used to escape as a bare KeyboardInterrupt, which
+    Hydra does not report, so the run's status and its sweep's record went unwritten. Taking the directory never
+    waits (a busy lock refuses at once), so nothing is held for long. Main thread only (only it has handlers)."""
+
+    def __enter__(self) -> HeldCtrlC:
+        self.caught = False
+        self.installed = threading.current_thread() is threading.main_thread()
+        if self.installed:
+            self.previous = signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum, frame) -> None:
+        self.caught = True
+
+    def release(self) -> None:
+        """Restore the previous handler; a Ctrl-C held so far reaches it now."""
+        if not self.installed:
+            return
+        signal.signal(signal.SIGINT, self.previous)
+        self.installed = False
+        if self.caught:
+            signal.raise_signal(signal.SIGINT)
+
+    def __exit__(self, kind, error, tb) -> None:
+        if kind is None:
+            self.release()  # e.g. a finished run: the Ctrl-C arrives as if after it
+        elif self.installed:  # an error already stops the run, with its own record: it stands
+            signal.signal(signal.SIGINT, self.previous)
+            self.installed = False
 
 
 def open_run(

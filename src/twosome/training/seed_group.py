@@ -39,6 +39,7 @@ from twosome.training.checkpointing import (
     read_run_state,
 )
 from twosome.training.lifecycle import (
+    HeldCtrlC,
     NothingTrained,
     check_something_trained,
     clear_results,
@@ -295,7 +296,7 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
     (``Preempted``, ``Interrupted``, ``Requeued``), for the caller to act upon."""
     results: list[dict | BaseException | None] = [None] * len(cfgs)
     members = []
-    with contextlib.ExitStack() as locks:
+    with contextlib.ExitStack() as locks, HeldCtrlC() as ctrl_c:
         first = None  # the first run's config less its seed: every other must equal it
         for i, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
             try:
@@ -324,6 +325,7 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
             if note:
                 print(note)
             try:
+                ctrl_c.release()
                 _run(members, results, trainer_overrides)
             except BaseException as err:  # every unfinished run records it; the caller decides what it means
                 status, stop = stop_status(err)

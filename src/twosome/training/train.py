@@ -24,6 +24,7 @@ from twosome.run_dir import RunDir
 from twosome.training.build import build_agent, build_module, build_trainer, use_num_threads
 from twosome.training.checkpointing import Interrupted, Preempted, Requeued, checkpoint_path, read_run_state
 from twosome.training.lifecycle import (
+    HeldCtrlC,
     check_something_trained,
     finish_run,
     open_run,
@@ -53,19 +54,22 @@ def train(cfg: DictConfig, run_dir: Path | None = None, run: RunSettings | None 
     before writing), or None to parse them here; either way once, and passed down."""
     run = run if run is not None else validate(cfg)
     run_dir = Path(run_dir) if run_dir is not None else run_dir_of(cfg)
-    with contextlib.ExitStack() as locks:
+    with contextlib.ExitStack() as locks, HeldCtrlC() as ctrl_c:
         resume_from, finished, _ = open_run(cfg, run_dir, locks)
         if finished is not None:
             return finished
         note = budget_note(run)
         if note:
             print(note)
-        return _train_with_status(cfg, run, run_dir, resume_from, **trainer_overrides)
+        return _train_with_status(cfg, run, run_dir, resume_from, ctrl_c, **trainer_overrides)
 
 
-def _train_with_status(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from, **trainer_overrides) -> dict:
+def _train_with_status(
+    cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from, ctrl_c: HeldCtrlC, **trainer_overrides
+) -> dict:
     """The run, with ``status.json`` saying how it stopped on every exit path."""
     try:
+        ctrl_c.release()
         return _train(cfg, run, run_dir, resume_from, **trainer_overrides)
     except Interrupted as stop:
         write_status(run_dir, "interrupted", reason=str(stop))
