@@ -145,11 +145,13 @@ class HeldCtrlC:
     """Ctrl-C held while a run takes its directory (lock, Hydra records, config), then delivered where the run's
     own stop handling begins (``release``): a Ctrl-C in between used to escape as a bare KeyboardInterrupt, which
     Hydra does not report, so the run's status and its sweep's record went unwritten. Taking the directory never
-    waits (a busy lock refuses at once), so nothing is held for long. Main thread only (only it has handlers)."""
+    waits (a busy lock refuses at once), so nothing is held for long."""
 
     def __enter__(self) -> HeldCtrlC:
         self.caught = False
-        self.installed = threading.current_thread() is threading.main_thread()
+        # main thread only (only it has handlers), and never over a handler Python cannot put back (set in C: None)
+        main = threading.current_thread() is threading.main_thread()
+        self.installed = main and signal.getsignal(signal.SIGINT) is not None
         if self.installed:
             self.previous = signal.signal(signal.SIGINT, self._hold)
         return self
