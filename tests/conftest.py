@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -194,3 +195,12 @@ def pytest_collection_modifyitems(config, items):
             functions += [d.func for d in defs if getattr(d.func, "__module__", "") != __name__]
         if any(_calls_the_suite(f) for f in functions if f is not None):
             item.add_marker(pytest.mark.runs)
+
+
+@pytest.fixture
+def default_ctrl_c():
+    """SIGINT raises KeyboardInterrupt, as in a fresh process: an in-process run earlier in this one may have left
+    another handler installed."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -130,7 +130,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_same_command_resumes_exactly(tmp_
     same_results(uninterrupted, tmp_path / "run")
 
 
-def test_a_ctrl_c_while_the_run_takes_its_directory_ends_it_as_interrupted(tmp_path, monkeypatch):
+def test_a_ctrl_c_while_the_run_takes_its_directory_ends_it_as_interrupted(tmp_path, monkeypatch, default_ctrl_c):
     """A launcher's SIGINT can land just after the run took its lock (a sweep stopped as its job starts): it once
     escaped as a bare KeyboardInterrupt, which Hydra does not report, so no status and no sweep record said how the
     run ended."""

@@ -247,7 +247,7 @@ def test_a_seed_that_fails_stops_alone_and_the_others_finish(tmp_path, tiny_mode
 
 
 def test_a_ctrl_c_while_the_group_takes_its_directories_stops_every_seed_with_its_status(
-    tmp_path, tiny_model_dir, monkeypatch
+    tmp_path, tiny_model_dir, monkeypatch, default_ctrl_c
 ):
     import twosome.training.seed_group as seed_group
 
