@@ -199,8 +199,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def default_ctrl_c():
-    """SIGINT raises KeyboardInterrupt, as in a fresh process: an in-process run earlier in this one may have left
-    another handler installed."""
+    """SIGINT raises KeyboardInterrupt, as in a fresh process, whatever handler pytest or an earlier test left."""
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)

@@ -233,6 +233,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
         return (loss * float("nan"), stats) if calls["n"] > calls.get("limit", 10**9) else (loss, stats)
 
     monkeypatch.setattr(ppo, "policy_loss", poisoned)
+    handlers = handlers_now()
     cfg = toy_config(
         tmp_path,
         f"model.path={tiny_model_dir}",
@@ -254,6 +255,31 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
     assert status["status"] == "failed" and "NonFiniteLossError" in status["error"]
     assert not (run / "summary.json").exists() and not (run / "adapter").exists()
     assert pd.read_csv(run / "metrics.csv")["update"].tolist() == [1, 2]
+    assert handlers_now() == handlers  # a failed run leaves the process's signal handlers as it found them
+
+
+def handlers_now() -> dict:
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)}
+
+
+def test_an_in_process_run_stopped_by_ctrl_c_leaves_the_signal_handlers_as_it_found_them(
+    tmp_path, monkeypatch, tiny_model_dir, default_ctrl_c
+):
+    """Lightning's teardown, after the callbacks' on_exception, reinstalls the handlers it found when training began,
+    the preemption callback's among them: a later run in the same process (a notebook, an in-process sweep) then sent
+    its Ctrl-C to a finished run's callback and trained to its end."""
+    import twosome.rl.ppo as ppo
+
+    real, ctrl_c = ppo.policy_loss, ctrl_c_after(ppo.policy_loss)
+    calls = iter([ctrl_c])  # one Ctrl-C, in the first update (a second would stop at once)
+    monkeypatch.setattr(ppo, "policy_loss", lambda *args, **kwargs: next(calls, real)(*args, **kwargs))
+    handlers = handlers_now()
+    cfg = toy_config(tmp_path, f"model.path={tiny_model_dir}", "model.build=null", "eval.every_updates=0")
+    with pytest.raises(BaseException) as stopped:
+        train(cfg, run_dir=tmp_path / "run", enable_progress_bar=False)
+    assert type(stopped.value).__name__ == "Interrupted", repr(stopped.value)
+    assert "SIGINT at update 1" in str(stopped.value), stopped.value  # stopped by the callback, after saving
+    assert handlers_now() == handlers
 
 
 @pytest.mark.parametrize("override", ["rollout.num_envs=four", "ppo.target_kl=high", "ppo.anneal_lr=maybe"])

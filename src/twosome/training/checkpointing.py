@@ -9,10 +9,12 @@
   (``scancel``, ``scontrol requeue``, a node drain, preemption with a grace time) and SIGINT (Ctrl-C) only raise a
   flag; at the end of the running update the checkpoint is written, the job is requeued (under SLURM, on the requeue
   signal or a requeueing SIGTERM) and training stops. A second Ctrl-C stops at once (the last checkpoint resumes).
+* ``signal_handlers_kept``: the handlers of the process put back after ``trainer.fit``, however it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -20,6 +22,7 @@ import pickle
 import re
 import signal
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +126,22 @@ def slurm_requeued(job: str) -> bool:
     result = subprocess.run(["scontrol", "show", "job", job, "-o"], capture_output=True, text=True)
     restarts = re.search(r"\bRestarts=(\d+)", result.stdout)
     return restarts is not None and int(restarts.group(1)) > int(os.environ.get("SLURM_RESTART_COUNT", "0"))
+
+
+@contextlib.contextmanager
+def signal_handlers_kept(signals=(signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)):
+    """The handlers of ``signals`` as they were before, put back on leaving, however training ended. Needed around
+    ``trainer.fit``: when training raises, Lightning's teardown runs after ``on_exception`` and reinstalls the
+    handlers it found when training began, ``PreemptionCheckpoint``'s among them, so a later run in the same process
+    (a notebook, an in-process sweep) would send its Ctrl-C to a finished run's callback and never stop."""
+    main = threading.current_thread() is threading.main_thread()  # only the main thread has handlers
+    before = {sig: signal.getsignal(sig) for sig in signals} if main else {}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            if handler is not None:  # None: set in C, which Python cannot put back
+                signal.signal(sig, handler)
 
 
 class PreemptionCheckpoint(Callback):

@@ -37,6 +37,7 @@ from twosome.training.checkpointing import (
     PreemptionCheckpoint,
     checkpoint_path,
     read_run_state,
+    signal_handlers_kept,
 )
 from twosome.training.lifecycle import (
     HeldCtrlC,
@@ -413,7 +414,8 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
     callbacks = [PreemptionCheckpoint(checkpoint_path(members[0].run_dir), signals)] if signals else []
     trainer = build_trainer(cfg, members[0].run_dir, loggers=[], callbacks=callbacks, run=run, **trainer_overrides)
     try:
-        trainer.fit(group)
+        with signal_handlers_kept():
+            trainer.fit(group)
     finally:  # the runs that finished or failed alone, also when something stopped the others
         for index, result in group.results.items():
             results[index] = result

@@ -22,7 +22,14 @@ from twosome.config import ConfigError, RunSettings, budget_note, validate
 from twosome.parallel import collectives as dist
 from twosome.run_dir import RunDir
 from twosome.training.build import build_agent, build_module, build_trainer, use_num_threads
-from twosome.training.checkpointing import Interrupted, Preempted, Requeued, checkpoint_path, read_run_state
+from twosome.training.checkpointing import (
+    Interrupted,
+    Preempted,
+    Requeued,
+    checkpoint_path,
+    read_run_state,
+    signal_handlers_kept,
+)
 from twosome.training.lifecycle import (
     HeldCtrlC,
     check_something_trained,
@@ -129,7 +136,8 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
             print(f"Resuming {run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
         trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, run=run, **trainer_overrides)
-        trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
+        with signal_handlers_kept():
+            trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
         check_something_trained(run_dir, run, module.algorithm)
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
