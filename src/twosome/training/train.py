@@ -103,7 +103,6 @@ def _train_with_status(
 
 def _interrupted_at_once(run_dir: Path) -> Interrupted:
     """Ctrl-C that stopped the run at once: recorded (status ``interrupted``) and said, with what a rerun does."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning may have left it ignored
     ckpt = checkpoint_path(run_dir)
     resumes = f"the last checkpoint ({ckpt}) resumes" if ckpt.exists() else "there is no checkpoint: it starts afresh"
     reason = f"Ctrl-C: stopped at once; {resumes}"
