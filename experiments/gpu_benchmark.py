@@ -83,6 +83,7 @@ def levers(out: Path, work: Path, smoke: bool, budget_s: float) -> pd.DataFrame:
     """The paper preset on the 7B shape for three updates per lever (the first a warm-up)."""
     model = "model=tiny" if smoke else "model=llama7b_random"
     base = [sys.executable, "src/run.py", *PAPER, model, "eval.every_updates=0", "eval.episodes=2", "eval.num_envs=2",
+            "eval.final_sampled_episodes=0",  # the updates are measured: no 100 sampled episodes at the end
             "checkpoint.every_updates=0", "logger.tensorboard=false"]  # fmt: skip
     base += [*SMOKE, "rollout.total_env_steps=48"] if smoke else ["rollout.total_env_steps=384"]
     rows, start = [], time.time()
