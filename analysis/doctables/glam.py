@@ -1,5 +1,6 @@
 """GLAM with SmolLM2-135M on BabyAI-Text GoTo (raw data docs/data/glam_goto/): success over training windows
-against random weights and PPO from scratch, trained against untrained, and the language and robustness tests."""
+against random weights and PPO from scratch, trained against untrained, and the language and robustness tests; and
+the SmolLM2 campaign's GoTo arms seed by seed (docs/data/smollm2_cpu/glam_goto/)."""
 
 from __future__ import annotations
 
@@ -149,9 +150,50 @@ def glam_robustness(root: Path) -> str:
     return table(header, rows)
 
 
+# --- the SmolLM2 campaign's GoTo seeds, one row each --------------------------------------------------------------
+CAMPAIGN_GOTO = {  # label: archive
+    "pretrained": "docs/data/smollm2_cpu/glam_goto/pretrained",
+    "random weights": "docs/data/smollm2_cpu/glam_goto/random",
+}
+
+
+def smollm2_cpu_goto_seeds(root: Path) -> str:
+    """Each seed of the campaign's GoTo arms on its own: whether its training ever met a reward, where its policy's
+    entropy went, and its final evaluations; the arms' IQMs (table ``smollm2_cpu_arms``) hide which seeds learned."""
+    rows = []
+    for arm, archive in CAMPAIGN_GOTO.items():
+        runs = [RunDir(p.parent) for p in (root / archive).glob("*/summary.json")]
+        for run, s in sorted(((r, r.read_summary()) for r in runs), key=lambda rs: rs[1]["seed"]):
+            metrics = pd.read_csv(run.metrics)
+            last = int(metrics.global_step.max())
+            entropy = metrics["losses/entropy"].dropna()
+            rows.append(
+                [
+                    arm,
+                    s["seed"],
+                    count(*window_counts(metrics, 0, last)),
+                    count(*window_counts(metrics, last - 1024, last)),
+                    f"{entropy.iloc[0]:.2f} -> {entropy.iloc[-1]:.2f}",
+                    count(successes(s["sampled/success_rate"], s["sampled/episodes"]), int(s["sampled/episodes"])),
+                    count(successes(s["eval/success_rate"], s["eval/episodes"]), int(s["eval/episodes"])),
+                ]
+            )
+    header = [
+        "arm",
+        "seed",
+        "training episodes won, all 4,096 steps [Wilson 95%]",
+        "... the last 1,024 steps",
+        "policy entropy (nats), first -> last update",
+        "final sampled success",
+        "final greedy success",
+    ]
+    return table(header, rows)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "glam_windows": glam_windows,
     "glam_trained_vs_untrained": glam_trained_vs_untrained,
     "glam_language": glam_language,
     "glam_robustness": glam_robustness,
+    "smollm2_cpu_goto_seeds": smollm2_cpu_goto_seeds,
 }
