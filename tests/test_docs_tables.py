@@ -341,6 +341,28 @@ def test_goto_runs_have_no_optimum_and_robustness_is_each_seeds_change_against_i
     assert smollm2_cpu.robustness_verdict([-0.5, -0.4, -0.45, -0.6, -0.5]) == "**loss holds**"
 
 
+def test_the_goto_seeds_table_counts_each_seeds_training_wins_by_window_and_its_entropy_first_and_last(tmp_path):
+    """One row per seed, in seed order: the training episodes that ended in each window counted from the logged
+    rates (0.5 of 2 episodes is 1 win), the entropy of the first and last update, the final evaluations' counts."""
+    from doctables import glam
+
+    arm = tmp_path / glam.CAMPAIGN_GOTO["pretrained"]
+    for seed, success in ((1, 0.0), (0, 0.4)):
+        fake_archived_run(arm, "glam", "none", seed, success)
+        run = arm / f"glam-none-s{seed}"
+        summary = json.loads((run / "summary.json").read_text())
+        (run / "summary.json").write_text(json.dumps({**summary, "eval/success_rate": 0.25, "eval/episodes": 16}))
+        (run / "metrics.csv").write_text(
+            "global_step,charts/episodes,charts/success_rate,losses/entropy\n"
+            "1024,2,0.5,1.5\n2048,,,1.0\n3072,4,0.25,\n4096,3,1.0,0.5\n"
+        )
+    rows = glam.smollm2_cpu_goto_seeds(tmp_path).splitlines()[2:]
+    assert [r.split(" | ")[1] for r in rows] == ["0", "1"]
+    cells = rows[0].split(" | ")
+    assert cells[2].startswith("5/9 = 0.56") and cells[3].startswith("3/3 = 1.00") and cells[4] == "1.50 -> 0.50"
+    assert cells[5].startswith("40/100 = 0.40") and cells[6].startswith("4/16 = 0.25")
+
+
 def test_archiving_never_replaces_a_run_of_other_settings_without_replace(tmp_path, capsys):
     """A try-out at a smaller budget has the same run name as the committed run: archiving it is refused before
     anything is written, naming the file and the setting; the same settings (a resumed run finishing) replace."""
