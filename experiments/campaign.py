@@ -5,7 +5,8 @@ way on a workstation); ``run`` runs whole sweeps and packs what finished for cop
     python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml --budget-s 9000
     python experiments/campaign.py local experiments/campaigns/poad_ten_seeds.yaml --sweeps tomato_salad-poad_trie
     python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"
-    python experiments/campaign.py status experiments/campaigns/smollm2_cpu.yaml   (runs here, and in the archive)
+    python experiments/campaign.py status experiments/campaigns/smollm2_cpu.yaml   (runs here, in the archive, and
+                                                         where each unfinished job here stands)
     python experiments/campaign.py unpack <where the packed files came back>/*.tar.gz
 
 A plan (experiments/campaigns/*.yaml) lists sweeps of ``src/run.py``: each its name, its overrides (Hydra syntax,
@@ -273,6 +274,19 @@ def print_progress(rows: list[dict], in_archive: dict[str, int] | None = None) -
         print(f"{line}  {state}", flush=True)
 
 
+def print_jobs_here(plan: Plan, root: Path, data: Path) -> None:
+    """The unfinished jobs of ``local`` that have a run directory on this machine, each where it stands."""
+    import campaign_local
+
+    lines = [(job.name, campaign_local.where_it_stands(job)) for job in campaign_local.jobs_of(plan, root, data)]
+    lines = [(name, line) for name, line in lines if line]
+    if lines:
+        width = max(len(name) for name, _ in lines)
+        print("unfinished jobs here:")
+        for name, line in lines:
+            print(f"  {name:<{width}}  {line}", flush=True)
+
+
 def start_sweep(plan: Plan, sweep: Sweep, root: Path, extra: list[str]) -> tuple[subprocess.Popen, object]:
     """Start one sweep, its output appended to ``<sweep dir>/campaign.log``; it ends if this process is killed."""
     sweep_dir = plan.sweep_dir(root, sweep)
@@ -512,6 +526,7 @@ def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str]) -> int:
     ledger = Ledger.read(args.root / plan.name / "campaign.json")
     if args.verb == "status":
         print_progress(progress(plan, args.root, ledger), archived(plan, args.root, args.data))
+        print_jobs_here(plan, args.root, args.data)
         return 0
     if args.dry_run:
         for sweep in plan.sweeps:

@@ -109,6 +109,49 @@ def jobs_of(plan, root: Path, data: Path) -> list[Job]:
     return [Job(plan, sweep, seed, root, data) for sweep in plan.sweeps for seed in sweep.seeds]
 
 
+def holder_alive(run_dir: Path) -> bool:
+    """Whether the process named in the run's lock file (``directory_lock`` writes its PID) is alive; the lock itself
+    is not taken, so a status never makes a starting run refuse its directory."""
+    import os
+
+    try:
+        pid = int((run_dir / ".lock").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def where_it_stands(job: Job) -> str | None:
+    """One line on an unfinished job that has a run directory here: its update out of the run's, the minutes left
+    at the pace of its last updates (final evaluation not counted), or which after steps remain; None otherwise."""
+    import pandas as pd
+
+    from twosome.checked import settings
+    from twosome.config import RolloutConfig
+    from twosome.config.run_config import load_run_config
+
+    run = RunDir(job.run_dir)
+    if job.done() or not run.config.is_file():
+        return None
+    if job.trained():
+        todo = [s["name"] for s in job.sweep.after if not (job.run_dir / f".after-{s['name']}.done").exists()]
+        return f"trained; after step {', '.join(todo)} to run" if todo else "trained; to archive"
+    total = settings(load_run_config(run.config), "rollout", RolloutConfig).num_updates
+    metrics = pd.read_csv(run.metrics) if run.metrics.is_file() and run.metrics.stat().st_size else pd.DataFrame()
+    done = int(metrics["update"].max()) if "update" in metrics and metrics["update"].notna().any() else 0
+    line = f"update {done} of {total}"
+    if done and {"charts/rollout_seconds", "charts/update_seconds"} <= set(metrics):
+        pace = (metrics["charts/rollout_seconds"] + metrics["charts/update_seconds"]).dropna().tail(4).median()
+        line += f", {pace / 60:.1f} min per update, about {(total - done) * pace / 60:.0f} min of training left"
+    if holder_alive(job.run_dir):
+        return f"training: {line}"
+    why = run.read_status().get("status", "not started")
+    if why == "running":  # its process is gone without a word: killed, or its machine stopped
+        why = "ended without saving its status (killed?)"
+    return f"{why} at {line}: the next call resumes it from its last checkpoint"
+
+
 def run_job(job: Job, extra: list[str], log) -> int:
     """Train, evaluate and archive one job (in this process, its commands as attached children); 0 when done."""
     from archive_runs import archive  # analysis/ is on sys.path (campaign.py puts it there)

@@ -290,6 +290,50 @@ def test_an_archived_run_without_a_summary_key_the_sweep_asks_for_is_run_again(t
     assert job.done()
 
 
+def test_status_says_where_each_unfinished_job_here_stands(tmp_path, capsys):
+    """A running job's update of the run's and the minutes left at its recent pace; a stopped one's status and that
+    the next call resumes it; a trained one's remaining after steps. Running means the PID in its lock is alive."""
+    import campaign_local
+
+    plan_path = write_plan(tmp_path, tmp_path / "no-model")
+    raw = json.loads(plan_path.read_text())
+    raw["sweeps"][1]["after"] = [{"name": "seen", "creates": "after/seen.txt", "run": "{python} -c pass"}]
+    plan_path.write_text(json.dumps(raw))
+    plan = campaign.load_plan(plan_path)
+    root, data = tmp_path / "root", tmp_path / "data"
+    data.mkdir()
+    config = "rollout:\n  total_env_steps: 640\n  num_envs: 2\n  num_steps: 16\n"  # 20 updates
+    metrics = "update,charts/rollout_seconds,charts/update_seconds\n1,100,20\n2,50,10\n3,40,20\n4,30,30\n5,20,40\n"
+    word0, word1, token0 = (
+        campaign_local.Job(plan, plan.sweeps[i], seed, root, data) for i, seed in ((0, 0), (0, 1), (1, 0))
+    )
+    for job in (word0, word1, token0):
+        job.run_dir.mkdir(parents=True)
+        (job.run_dir / "config.yaml").write_text(config)
+        (job.run_dir / "metrics.csv").write_text(metrics)
+    (word0.run_dir / ".lock").write_text(f"{os.getpid()}\n")  # this process: alive
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (word1.run_dir / ".lock").write_text(dead.stdout)  # a process that has ended: its run stopped
+    (word1.run_dir / "status.json").write_text(json.dumps({"status": "preempted"}))
+    (token0.run_dir / "summary.json").write_text(json.dumps({"run_name": "tiny-token-s0"}))
+
+    assert campaign_local.where_it_stands(word0) == (
+        "training: update 5 of 20, 1.0 min per update, about 15 min of training left"  # median of the last 4: 60 s
+    )
+    assert campaign_local.where_it_stands(word1).startswith("preempted at update 5 of 20, ")
+    assert campaign_local.where_it_stands(word1).endswith("the next call resumes it from its last checkpoint")
+    assert campaign_local.where_it_stands(token0) == "trained; after step seen to run"
+    (word1.run_dir / "status.json").write_text(json.dumps({"status": "running"}))  # SIGKILL: its status says nothing
+    assert campaign_local.where_it_stands(word1).startswith("ended without saving its status (killed?) at update 5")
+    campaign.main(["status", str(plan_path), "--root", str(root), "--data", str(data)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "unfinished jobs here:" and [line.split()[0] for line in lines[3:]] == [
+        "word/s0",
+        "word/s1",
+        "token/s0",
+    ]
+
+
 def test_status_counts_the_archive_where_this_machine_has_no_runs(tmp_path, capsys):
     """A new machine starts from what was archived: ``status`` says how many of each sweep's seeds are done there."""
     import campaign_local
