@@ -181,7 +181,7 @@ def smollm2_cpu_goto_seeds(root: Path) -> str:
     header = [
         "arm",
         "seed",
-        "training episodes won, all 4,096 steps [Wilson 95%]",
+        "training episodes won, all steps [Wilson 95%]",
         "... the last 1,024 steps",
         "policy entropy (nats), first -> last update",
         "final sampled success",
