@@ -132,7 +132,7 @@ def where_it_stands(job: Job) -> str | None:
     from twosome.config.run_config import load_run_config
 
     run = RunDir(job.run_dir)
-    if job.done() or not run.config.is_file():
+    if not run.config.is_file() or job.done():  # (done() may compose the sweep's config: the cheap test first)
         return None
     if job.trained():
         todo = [s["name"] for s in job.sweep.after if not (job.run_dir / f".after-{s['name']}.done").exists()]
