@@ -16,6 +16,7 @@ stopped resumes from its checkpoint. The adapters stay on this machine; everythi
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import subprocess
 import sys
@@ -112,8 +113,6 @@ def jobs_of(plan, root: Path, data: Path) -> list[Job]:
 def holder_alive(run_dir: Path) -> bool:
     """Whether the process named in the run's lock file (``directory_lock`` writes its PID) is alive; the lock itself
     is not taken, so a status never makes a starting run refuse its directory."""
-    import os
-
     try:
         pid = int((run_dir / ".lock").read_text().split()[0])
         os.kill(pid, 0)
