@@ -130,6 +130,54 @@ def test_a_second_ctrl_c_stops_at_once_and_the_same_command_resumes_exactly(tmp_
     same_results(uninterrupted, tmp_path / "run")
 
 
+def signal_at(hook: str, signal_name: str, marker: Path) -> list[str]:
+    """Overrides that make the run send itself ``signal_name`` in the callback hook ``hook``, once
+    (tests/signal_at.py); the command needs ``TESTS_ON_PATH``."""
+    stop = "+callbacks.stop"
+    return [f"{stop}._target_=signal_at.SignalAt", f"{stop}.hook={hook}", f"{stop}.signal={signal_name}",
+            f"{stop}.marker={marker}"]  # fmt: skip
+
+
+TESTS_ON_PATH = {"PYTHONPATH": str(Path(__file__).parent)}
+
+
+@pytest.mark.parametrize("signal_name, status", [("SIGTERM", "preempted"), ("SIGINT", "interrupted")])
+def test_a_stop_during_the_final_evaluation_ends_at_once_and_resumes_at_the_evaluation(
+    tmp_path, tiny_model_dir, uninterrupted, signal_name, status
+):
+    """The final evaluation ran inside the last update, before its checkpoint: a stop there waited for the whole
+    evaluation (half an hour for a SmolLM2 GoTo run), and a kill lost every update since the last periodic checkpoint.
+    Now the last update is saved first, and a stop signal in the evaluation (here at its start, the module's
+    ``on_train_end``) ends the run at once; the same command trains nothing and evaluates."""
+    args = small_run(tiny_model_dir, tmp_path / "run", *signal_at("on_train_end", signal_name, tmp_path / "sent"))
+    stopped = run_cli(*args, cwd=tmp_path, extra_env=TESTS_ON_PATH)
+    assert stopped.returncode != 0 and (tmp_path / "sent").exists(), stopped.stdout[-3000:] + stopped.stderr[-3000:]
+    state = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert state["status"] == status and f"{signal_name} during the final evaluation" in state["reason"], state
+    assert "rerun the same command to resume" in stopped.stdout + stopped.stderr
+    assert read_run_state(tmp_path / "run" / "checkpoints" / "last.ckpt")["updates_done"] == 6
+    assert pd.read_csv(tmp_path / "run" / "metrics.csv")["update"].tolist() == [1, 2, 3, 4, 5]  # row 6 waits for it
+    resumed = run_cli(*args, cwd=tmp_path, extra_env=TESTS_ON_PATH)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "at its final evaluation, after update 6" in resumed.stdout, resumed.stdout[-3000:]
+    same_results(uninterrupted, tmp_path / "run")
+
+
+def test_a_kill_after_the_final_evaluation_logged_its_row_resumes_with_that_row_once(
+    tmp_path, tiny_model_dir, uninterrupted
+):
+    """SIGKILL once the final evaluation has logged the last update's row, before the summary: the checkpoint (of the
+    last update, before the evaluation) resumes at the evaluation, and the row is dropped and logged again, once."""
+    args = small_run(tiny_model_dir, tmp_path / "run", *signal_at("on_fit_end", "SIGKILL", tmp_path / "sent"))
+    killed = run_cli(*args, cwd=tmp_path, extra_env=TESTS_ON_PATH)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert pd.read_csv(tmp_path / "run" / "metrics.csv")["update"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert not (tmp_path / "run" / "summary.json").exists()
+    resumed = run_cli(*args, cwd=tmp_path, extra_env=TESTS_ON_PATH)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    same_results(uninterrupted, tmp_path / "run")
+
+
 def test_a_ctrl_c_while_the_run_takes_its_directory_ends_it_as_interrupted(tmp_path, monkeypatch, default_ctrl_c):
     """A launcher's SIGINT can land just after the run took its lock (a sweep stopped as its job starts): it once
     escaped as a bare KeyboardInterrupt, which Hydra does not report, so no status and no sweep record said how the

@@ -330,7 +330,7 @@ def test_a_run_prints_progress_results_and_its_summary_without_library_noise(tmp
     (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")  # srun installed, as on a cluster's login node
     (bin_dir / "srun").chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
-    args = small_run(tiny_model_dir, tmp_path / "run", "checkpoint.every_updates=1", "rollout.total_env_steps=96")
+    args = small_run(tiny_model_dir, tmp_path / "run", "checkpoint.every_updates=1")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "src" / "run.py"), NO_SAMPLED_EPISODES, *args],
         cwd=tmp_path,
@@ -343,7 +343,8 @@ def test_a_run_prints_progress_results_and_its_summary_without_library_noise(tmp
     for noise in ("weights_only", "litlogger", "srun", "GPU available", "TPU available", "max_epochs=1"):
         assert noise not in out, noise
     bar = [line for line in out.splitlines() if line.startswith("Epoch 0/0")]
-    assert len(bar) == 1 and "ret:" in bar[0] and "eval_ret:" in bar[0]  # one line, metrics included
+    assert len(bar) == 1 and " ret:" in bar[0] and " succ:" in bar[0]  # one line, metrics included
+    assert "final evaluation: 100%" in proc.stderr  # the evaluation after the last update shows its own progress
     assert "Summary: twosome on twosome/Overcooked-TomatoSalad-v0" in proc.stdout
 
 

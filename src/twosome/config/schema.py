@@ -91,7 +91,7 @@ class CheckpointConfig(Checked):
     """Checkpoints and resume (``checkpoint``; docs/RELIABILITY.md). The run directory holds checkpoints/last.ckpt:
     the adapter and heads, optimizers, lr schedules, random generators, environment states and counters."""
 
-    every_updates: int = 8  # write last.ckpt every N PPO updates and at the end (0: only on signals); atomic
+    every_updates: int = 8  # write last.ckpt every N PPO updates and after the last (0: only then and on signals)
     resume: bool = True  # the same command continues from last.ckpt; a finished run (summary.json) is not rerun
     # save at the end of the running update, requeue (SLURM), stop; SIGTERM saves too
     requeue_signals: list[str] = field(default_factory=lambda: ["SIGUSR1", "SIGUSR2"])
@@ -99,7 +99,7 @@ class CheckpointConfig(Checked):
     def problems(self) -> list[str]:
         out = []
         if self.every_updates < 0:
-            valid = "an integer >= 0 (0: no periodic checkpoint; the requeue signals and SIGTERM still save)"
+            valid = "an integer >= 0 (0: checkpoints only after the last update and on requeue signals and SIGTERM)"
             out.append(problem("checkpoint.every_updates", self.every_updates, valid))
         unknown = [s for s in self.requeue_signals if s not in signal.Signals.__members__]
         if unknown:

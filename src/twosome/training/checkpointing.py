@@ -3,12 +3,14 @@
 * ``AtomicCheckpointIO``: Lightning writes checkpoints through this plugin; the bytes go to a temporary file in the
   same directory, are flushed to disk, and replace the old checkpoint in one ``os.replace``. A kill at any moment
   leaves either the previous checkpoint or the new one, never half of one.
-* ``PeriodicCheckpoint``: ``last.ckpt`` every ``every_updates`` PPO updates, at an update boundary (the only point
-  where rollout, optimizers and environments agree), so a resumed run continues exactly.
+* ``PeriodicCheckpoint``: ``last.ckpt`` every ``every_updates`` PPO updates and after the last, at an update boundary
+  (the only point where rollout, optimizers and environments agree), so a resumed run continues exactly.
 * ``PreemptionCheckpoint``: the requeue signal (SLURM sends it before a time limit or a preemption), SIGTERM
   (``scancel``, ``scontrol requeue``, a node drain, preemption with a grace time) and SIGINT (Ctrl-C) only raise a
   flag; at the end of the running update the checkpoint is written, the job is requeued (under SLURM, on the requeue
   signal or a requeueing SIGTERM) and training stops. A second Ctrl-C stops at once (the last checkpoint resumes).
+  During the final evaluation, which follows the last update's checkpoint, a signal stops the run at once: the same
+  command resumes at the evaluation, and nothing trained is lost.
 * ``signal_handlers_kept``: the handlers of the process put back after ``trainer.fit``, however it ends.
 """
 
@@ -83,7 +85,8 @@ class PeriodicCheckpoint(Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
         done = pl_module.updates_done
-        if self.every_updates > 0 and (done % self.every_updates == 0 or done == pl_module.num_updates):
+        # After the last update whatever every_updates says: the final evaluation comes next, and may be stopped
+        if done == pl_module.num_updates or (self.every_updates > 0 and done % self.every_updates == 0):
             save_checkpoint(trainer, pl_module, self.path)
 
 
@@ -156,6 +159,11 @@ class PreemptionCheckpoint(Callback):
       without ``--signal``) it is not requeued: cancelling means stop;
     * otherwise (outside SLURM, or not requeued) training stops with ``Preempted``, a non-zero exit, and the same
       command resumes it.
+
+    During the final evaluation (it follows the last update's checkpoint) these signals stop the run at once, as the
+    same cases say: there is nothing left to save, and the same command resumes at the evaluation. With several
+    ranks the evaluation runs to its end instead (its episodes are collectives every rank joins; a handler cannot
+    agree with the others).
     """
 
     def __init__(self, path: str | Path, signals: tuple[str, ...] = ("SIGUSR1", "SIGUSR2")):
@@ -163,6 +171,7 @@ class PreemptionCheckpoint(Callback):
         self.signals = [getattr(signal, name) for name in signals]
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
+        self._sigterm_before_evaluation: Any = None
 
     def _handler(self, signum, frame) -> None:
         self.received = signum  # acted upon at the end of the running update
@@ -192,6 +201,31 @@ class PreemptionCheckpoint(Callback):
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)
         self._previous = {}
+        if self._sigterm_before_evaluation is not None:  # Lightning's, which its teardown replaces in turn
+            signal.signal(signal.SIGTERM, self._sigterm_before_evaluation)
+            self._sigterm_before_evaluation = None
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module) -> None:
+        """Before the module's own (the callbacks' hooks come first), which runs the final evaluation."""
+        if pl_module.updates_done != pl_module.num_updates or dist.world_size() > 1:
+            return
+        sigterm = bool(getattr(trainer, "received_sigterm", False))
+        if self.received is not None or sigterm:  # arrived after the last update's hook
+            self._stop_in_evaluation(trainer, pl_module, self.received or signal.SIGTERM)
+
+        def handler(signum, frame) -> None:
+            self._stop_in_evaluation(trainer, pl_module, signum)
+
+        for sig in self.signals:
+            signal.signal(sig, handler)
+        signal.signal(signal.SIGINT, handler)
+        self._sigterm_before_evaluation = signal.signal(signal.SIGTERM, handler)
+
+    def _stop_in_evaluation(self, trainer: pl.Trainer, pl_module, signum: int) -> None:
+        name = signal.Signals(signum).name
+        where = f"{name} during the final evaluation, after the last update ({pl_module.updates_done})"
+        log.warning("%s: the checkpoint of that update (%s) resumes at the evaluation", where, self.path)
+        self._stop(trainer, signum, f"{where}: checkpoint {self.path}")
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
         # SIGTERM: Lightning's own handler sets ``received_sigterm`` (and forwards it to the ranks it launched); left
@@ -204,8 +238,11 @@ class PreemptionCheckpoint(Callback):
         self.received = None
         save_checkpoint(trainer, pl_module, self.path)
         name = signal.Signals(signum).name
-        stopped = f"{name} at update {pl_module.updates_done}: checkpoint {self.path}"
         log.warning("%s received: checkpoint saved at update %d (%s)", name, pl_module.updates_done, self.path)
+        self._stop(trainer, signum, f"{name} at update {pl_module.updates_done}: checkpoint {self.path}")
+
+    def _stop(self, trainer: pl.Trainer, signum: int, stopped: str) -> None:
+        """Ends the run after its checkpoint, as the signal asks (see the class); ``stopped``: what happened."""
         previous = self._previous.get(signum)
         self._restore()
         if signum == signal.SIGINT:  # a person asked to stop: never requeued

@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from tqdm.auto import tqdm
 
 from twosome.agents import capabilities
 from twosome.agents.base import ActorCritic
@@ -169,16 +170,39 @@ class RLModule(pl.LightningModule):
         metrics.update(summarize(dist.gather(self.collector.tracker.pop()), "charts"))
         update = self.updates_done + 1
         every = self.eval_cfg.every_updates
-        if update == self.num_updates or (every > 0 and update % every == 0):
+        if update < self.num_updates and every > 0 and update % every == 0:
             metrics.update(self.run_evaluation())
-        if update == self.num_updates:
-            metrics.update(self.run_sampled_evaluation())
         self.run_state.schedule.done = update
         metrics = {"global_step": float(env_steps), "update": float(update), **metrics}
+        if update == self.num_updates:  # its row waits for the final evaluation (``final_evaluation``)
+            self.run_state.final_row = metrics
+            return metrics
+        self._log_row(metrics)
+        return metrics
+
+    def _log_row(self, metrics: dict[str, float]) -> None:
         metrics = {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
         for logger in self.metric_loggers or self.loggers:
-            logger.log_metrics(metrics, step=env_steps)
-        return metrics
+            logger.log_metrics(metrics, step=int(metrics["global_step"]))
+
+    def final_evaluation(self, progress: Callable[[int], None] | None = None) -> None:
+        """The final greedy and sampled evaluations, logged in the last update's row. A run does them after
+        training ends (``on_train_end``), after the last update's checkpoint: a stop during them loses no training,
+        and the same command resumes at them (the checkpoint carries the row and the generators they draw from)."""
+        row = self.run_state.final_row
+        if row is None:  # done, or the run stopped before its last update
+            return
+        row = {**row, **self.run_evaluation(progress)}
+        row.update(self.run_sampled_evaluation(progress))
+        self._log_row(row)
+        self.run_state.final_row = None
+
+    def on_train_end(self):
+        if self.run_state.final_row is None:
+            return
+        episodes = self.eval_cfg.episodes + self.eval_cfg.final_sampled_episodes
+        with tqdm(total=episodes, unit="episode", desc="final evaluation", disable=dist.rank() != 0) as bar:
+            self.final_evaluation(progress=bar.update)
 
     def run_evaluation(self, progress: Callable[[int], None] | None = None) -> dict[str, float]:
         """Greedy (or sampled) episodes on fresh environments; with several ranks each runs its share.

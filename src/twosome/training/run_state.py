@@ -1,5 +1,6 @@
 """What a run is besides weights and optimizers, and how a checkpoint carries it: the update schedule, every
-rank's environments and random generators, the agent's memoized values, the clock and the last evaluation.
+rank's environments and random generators, the agent's memoized values, the clock, the last evaluation, and the last
+update's metrics while its final evaluation is still to come.
 
 Lightning saves the trainable weights, optimizers and schedulers itself; this is the rest, so that a resumed run
 continues bit for bit where the uninterrupted one would be.
@@ -64,6 +65,7 @@ class RunState:
     def __init__(self, total_updates: int):
         self.schedule = UpdateSchedule(total_updates)
         self.final_eval: dict[str, float] = {}
+        self.final_row: dict[str, float] | None = None  # the last update's metrics, until the final evaluation
         self.elapsed_before = 0.0  # training seconds of the run before it was resumed
         self._pending: dict | None = None  # read from a checkpoint, applied when training starts
         self.start_clock(0)
@@ -93,6 +95,7 @@ class RunState:
                 "env_steps": env_steps,
                 "elapsed_seconds": self.elapsed_seconds(),
                 "final_eval": self.final_eval,
+                "final_row": self.final_row,
             }
         )
 
@@ -115,4 +118,5 @@ class RunState:
         capabilities.load_cache_state(agent, state["caches"])
         self.elapsed_before = state["elapsed_seconds"]
         self.final_eval = state["final_eval"]
+        self.final_row = state.get("final_row")  # absent from checkpoints written before the row waited
         set_rng_state(state["rng"])  # last: nothing above may draw from the generators

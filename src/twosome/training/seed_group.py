@@ -247,6 +247,9 @@ class SeedGroupModule(pl.LightningModule):
             try:
                 with m.own_generators():
                     metrics = m.module.learn(rollouts[m.index], rollout_time, ctx)
+                    # before its checkpoint (a run alone evaluates after it): a group resumes no member at its
+                    # final evaluation
+                    m.module.final_evaluation()
             except Exception as err:  # this member fails alone; the others go on
                 self.fail(m, err)
                 continue

@@ -130,9 +130,12 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
                     f"{resume_from} was written by a seed group (hydra/launcher=seed_batch): resume it the same way "
                     "(the same command), or start afresh with checkpoint.resume=false"
                 )
-            truncate_csv(RunDir(run_dir).metrics, state["updates_done"])
-            purge = state["env_steps"] + 1
-            print(f"Resuming {run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
+            # Stopped at its final evaluation: the last update's row is logged again with it (and once only)
+            at_evaluation = state.get("final_row") is not None
+            truncate_csv(RunDir(run_dir).metrics, state["updates_done"] - (1 if at_evaluation else 0))
+            purge = state["env_steps"] + (0 if at_evaluation else 1)
+            where = "at its final evaluation, after" if at_evaluation else "from"
+            print(f"Resuming {run_dir} {where} update {state['updates_done']} ({state['env_steps']} env steps)")
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
         trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, run=run, **trainer_overrides)
         with signal_handlers_kept():
