@@ -121,6 +121,17 @@ def holder_alive(run_dir: Path) -> bool:
     return True
 
 
+def at_final_evaluation(checkpoint: Path, total: int) -> bool:
+    """Whether the run's checkpoint is its last update's, saved before its final evaluation (which it resumes at)."""
+    from twosome.training.checkpointing import DamagedCheckpoint, read_run_state
+
+    try:
+        state = read_run_state(checkpoint) if checkpoint.is_file() else {}
+    except DamagedCheckpoint:  # being replaced: the next status reads it
+        return False
+    return state.get("updates_done") == total and state.get("final_row") is not None
+
+
 def where_it_stands(job: Job) -> str | None:
     """One line on an unfinished job that has a run directory here: its update out of the run's, the minutes left
     at the pace of its last updates (final evaluation not counted), or which after steps remain; None otherwise."""
@@ -140,11 +151,14 @@ def where_it_stands(job: Job) -> str | None:
     metrics = pd.read_csv(run.metrics) if run.metrics.is_file() and run.metrics.stat().st_size else pd.DataFrame()
     done = int(metrics["update"].max()) if "update" in metrics and metrics["update"].notna().any() else 0
     line = f"update {done} of {total}"
-    if done and {"charts/rollout_seconds", "charts/update_seconds"} <= set(metrics):
+    evaluating = done == total - 1 and at_final_evaluation(run.checkpoint, total)  # its row waits for it
+    if evaluating:
+        line = f"final evaluation, after update {total} of {total}"
+    elif done and {"charts/rollout_seconds", "charts/update_seconds"} <= set(metrics):
         pace = (metrics["charts/rollout_seconds"] + metrics["charts/update_seconds"]).dropna().tail(4).median()
         line += f", {pace / 60:.1f} min per update, about {(total - done) * pace / 60:.0f} min of training left"
     if holder_alive(job.run_dir):
-        return f"training: {line}"
+        return f"{'evaluating' if evaluating else 'training'}: {line}"
     why = run.read_status().get("status", "not started")
     if why == "running":  # its process is gone without a word: killed, or its machine stopped
         why = "ended without saving its status (killed?)"

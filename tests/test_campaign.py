@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from helpers import compose_cfg, small_run, sweep_members
 
 from twosome.config import validate
@@ -325,6 +327,12 @@ def test_status_says_where_each_unfinished_job_here_stands(tmp_path, capsys):
     assert campaign_local.where_it_stands(token0) == "trained; after step seen to run"
     (word1.run_dir / "status.json").write_text(json.dumps({"status": "running"}))  # SIGKILL: its status says nothing
     assert campaign_local.where_it_stands(word1).startswith("ended without saving its status (killed?) at update 5")
+    # All 20 updates done and saved, the final evaluation running (the last update's row waits for it)
+    (word0.run_dir / "metrics.csv").write_text(metrics.split("\n", 1)[0] + "\n19,30,30\n")
+    (word0.run_dir / "checkpoints").mkdir()
+    run_state = pickle.dumps({"updates_done": 20, "env_steps": 640, "final_row": {"update": 20.0}})
+    torch.save({"run_state": run_state}, word0.run_dir / "checkpoints" / "last.ckpt")
+    assert campaign_local.where_it_stands(word0) == "evaluating: final evaluation, after update 20 of 20"
     campaign.main(["status", str(plan_path), "--root", str(root), "--data", str(data)])
     lines = capsys.readouterr().out.splitlines()
     assert lines[2] == "unfinished jobs here:" and [line.split()[0] for line in lines[3:]] == [
