@@ -327,3 +327,20 @@ def test_a_damaged_member_checkpoint_stops_that_seed_alone_with_its_own_way_out(
     assert str(damaged) in str(results[0]) and f"delete {dirs[0] / 'checkpoints'}" in str(results[0])
     assert json.loads((dirs[0] / "status.json").read_text())["status"] == "failed"
     assert json.loads((dirs[1] / "status.json").read_text())["status"] == "finished"
+
+
+def test_a_run_alone_stopped_at_its_final_evaluation_is_refused_by_a_group_with_the_way_out(tmp_path):
+    """A group reads a lone run's checkpoint, but one saved before the run's final evaluation has no update left in
+    which a group would evaluate it: that seed alone is refused, naming the command that finishes it."""
+    import pickle
+
+    from twosome.training.seed_group import own_checkpoint
+
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    state = {"updates_done": 6, "env_steps": 192, "final_row": {"update": 6.0}}
+    torch.save({"run_state": pickle.dumps(state)}, ckpt)
+    with pytest.raises(ConfigError, match="stopped at its final evaluation as a run alone: finish it alone"):
+        own_checkpoint(tmp_path / "run", ckpt)
+    torch.save({"run_state": pickle.dumps({**state, "final_row": None})}, ckpt)  # evaluated (or a group's)
+    assert own_checkpoint(tmp_path / "run", ckpt)["updates_done"] == 6

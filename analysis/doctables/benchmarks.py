@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from twosome.run_dir import RunDir
@@ -469,6 +470,37 @@ def candidate_growth(frame: pd.DataFrame) -> str:
     return markdown(pd.DataFrame(rows, columns=header))
 
 
+def update_memory_cpu(root: Path) -> str:
+    """Peak memory of one training update by ``ppo.policy_chunk_size`` (``python -m twosome.bench.update_memory``),
+    with what each further decision in a chunk adds (the least-squares slope over the finished cases)."""
+    frame = pd.read_csv(root / BENCH / "update_memory.csv").sort_values(["overrides", "threads", "chunk"])
+    seconds = frame.rollout_seconds.notna()
+    rows = pd.DataFrame(
+        {
+            "run": frame.overrides,
+            "threads": frame.threads,
+            "decisions per update": frame.decisions,
+            "decisions per chunk": frame.chunk,
+            "peak memory (GiB)": frame.peak_rss_gib.map(lambda v: f"{v:.2f}"),
+            "outcome": frame.outcome,
+            "update s per decision": (frame.update_seconds / frame.decisions)
+            .where(seconds)
+            .map(lambda v: "-" if pd.isna(v) else f"{v:.2f}"),
+            "cpu": frame.cpu,
+        }
+    )
+    slopes = []
+    for run, cases in frame[frame.outcome == "finished"].groupby("overrides"):
+        if cases.chunk.nunique() > 1:
+            slope, base = np.polyfit(cases.chunk, cases.peak_rss_gib, 1)
+            slopes.append(f"`{run}`: {slope:.2f} GiB per decision in a chunk, above {base:.2f} GiB")
+    caption = (
+        "Peak: the run's process, as the kernel recorded it (model, environments and one evaluation episode "
+        "included). " + "; ".join(slopes) + ("." if slopes else "")
+    )
+    return cpu_table(rows, caption)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     f.__name__: f
     for f in (
@@ -486,5 +518,6 @@ TABLES: dict[str, Callable[[Path], str]] = {
         trunk_cache_bf16_fix,
         critic_memory_7b,
         candidate_scaling_cpu,
+        update_memory_cpu,
     )
 }

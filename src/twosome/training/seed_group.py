@@ -346,7 +346,7 @@ def own_checkpoint(run_dir: Path, checkpoint: Path) -> dict:
     """A member's run state, read before the group starts: a damaged checkpoint fails this seed alone (status
     ``failed``, its own way out), and the others go on."""
     try:
-        return read_run_state(checkpoint)
+        state = read_run_state(checkpoint)
     except DamagedCheckpoint as err:
         message = (
             f"{err}. In a seed group checkpoint.resume=false restarts every seed; to restart this seed alone, delete "
@@ -355,6 +355,12 @@ def own_checkpoint(run_dir: Path, checkpoint: Path) -> dict:
         )
         write_status(run_dir, "failed", error=f"DamagedCheckpoint: {message}")
         raise DamagedCheckpoint(message) from None
+    if state.get("final_row") is not None:  # a group has no update left to run it in
+        raise ConfigError(
+            f"{run_dir} was stopped at its final evaluation as a run alone: finish it alone (the same command "
+            "without hydra/launcher=seed_batch); a group then counts it as finished"
+        )
+    return state
 
 
 def align_members(members: list[Member]) -> None:
