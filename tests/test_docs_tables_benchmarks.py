@@ -124,3 +124,20 @@ def test_update_phases_per_update_steps_and_rate():
     assert list(out["total s"]) == ["8.0", "4.0"]
     assert list(out["env steps/s"]) == ["16.0", "32.0"]
     assert list(out["peak GPU memory GB"]) == ["14.5", "14.5"]
+
+
+def test_update_memory_table_gives_each_case_and_the_memory_a_chunks_decision_adds(tmp_path):
+    """Peaks on a line (0.5 GiB + 1 GiB per decision in a chunk): the caption's slope and base are that line's; a
+    killed case is a row with its outcome and no seconds, and is left out of the fit."""
+    bench = tmp_path / tb.BENCH
+    bench.mkdir(parents=True)
+    run = "env=textworld model=smollm2"
+    rows = [(run, 1, 32, chunk, 0.5 + chunk, "finished", 60.0, 10.0, 32.0, "avx512f=yes") for chunk in (1, 2, 4)]
+    rows.append((run, 1, 32, 32, 19.8, "exit -9 (killed: out of memory?)", 500.0, None, None, "avx512f=yes"))
+    columns = ["overrides", "threads", "decisions", "chunk", "peak_rss_gib", "outcome", "wall_seconds",
+               "rollout_seconds", "update_seconds", "cpu"]  # fmt: skip
+    pd.DataFrame(rows, columns=columns).to_csv(bench / "update_memory.csv", index=False)
+    table = tb.update_memory_cpu(tmp_path)
+    assert f"`{run}`: 1.00 GiB per decision in a chunk, above 0.50 GiB" in table
+    assert f"| {run} | 1 | 32 | 4 | 4.50 | finished | 1.00 | avx512f=yes |" in table
+    assert f"| {run} | 1 | 32 | 32 | 19.80 | exit -9 (killed: out of memory?) | - | avx512f=yes |" in table
