@@ -161,10 +161,11 @@ def build_trainer(
             callbacks.append(PreemptionCheckpoint(ckpt, tuple(checkpoint.requeue_signals)))
     callbacks = [*callbacks, *build_callbacks(cfg)]
     if not sys.stdout.isatty() and overrides.get("enable_progress_bar", True):
-        from pytorch_lightning.callbacks import RichProgressBar
+        from pytorch_lightning.callbacks import TQDMProgressBar
 
-        # Without a terminal rich assumes 80 columns and wraps the bar's metrics onto three lines (logs, CI, sbatch)
-        callbacks.append(RichProgressBar(console_kwargs={"width": 160}))
+        # Without a terminal rich draws its bar once, at the end: a log (campaign job, sbatch, CI) would show nothing
+        # for a whole run. tqdm writes a line per update as it ends, with the metrics and the time left.
+        callbacks.append(TQDMProgressBar())
     plugins = [AtomicCheckpointIO()]
     if SLURMEnvironment.detect():  # requeueing is PreemptionCheckpoint's job: at an update boundary, not mid-step
         plugins.append(SLURMEnvironment(auto_requeue=False))
