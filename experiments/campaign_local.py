@@ -134,7 +134,8 @@ def at_final_evaluation(checkpoint: Path, total: int) -> bool:
 
 def where_it_stands(job: Job) -> str | None:
     """One line on an unfinished job that has a run directory here: its update out of the run's, the minutes left
-    at the pace of its last updates (final evaluation not counted), or which after steps remain; None otherwise."""
+    at the pace of its last updates (final evaluation not counted), that an evaluation-only run is evaluating, or
+    which after steps remain; None otherwise."""
     import pandas as pd
 
     from twosome.checked import settings
@@ -147,7 +148,12 @@ def where_it_stands(job: Job) -> str | None:
     if job.trained():
         todo = [s["name"] for s in job.sweep.after if not (job.run_dir / f".after-{s['name']}.done").exists()]
         return f"trained; after step {', '.join(todo)} to run" if todo else "trained; to archive"
-    total = settings(load_run_config(run.config), "rollout", RolloutConfig).num_updates
+    cfg = load_run_config(run.config)
+    if not cfg.get("agent", {}).get("train", True):  # random, zero-shot: the run is its evaluation, started afresh
+        if holder_alive(job.run_dir):
+            return "evaluating: an evaluation-only run (its log shows the episodes done)"
+        return "stopped during its evaluation (an evaluation-only run): the next call runs it again"
+    total = settings(cfg, "rollout", RolloutConfig).num_updates
     metrics = pd.read_csv(run.metrics) if run.metrics.is_file() and run.metrics.stat().st_size else pd.DataFrame()
     done = int(metrics["update"].max()) if "update" in metrics and metrics["update"].notna().any() else 0
     line = f"update {done} of {total}"

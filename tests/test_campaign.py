@@ -333,6 +333,12 @@ def test_status_says_where_each_unfinished_job_here_stands(tmp_path, capsys):
     run_state = pickle.dumps({"updates_done": 20, "env_steps": 640, "final_row": {"update": 20.0}})
     torch.save({"run_state": run_state}, word0.run_dir / "checkpoints" / "last.ckpt")
     assert campaign_local.where_it_stands(word0) == "evaluating: final evaluation, after update 20 of 20"
+    # An evaluation-only run has no updates: it evaluates from its start, and a stopped one starts again
+    (token0.run_dir / "summary.json").unlink()
+    (token0.run_dir / "config.yaml").write_text(config + "agent:\n  train: false\n")
+    assert campaign_local.where_it_stands(token0).startswith("stopped during its evaluation")
+    (token0.run_dir / ".lock").write_text(f"{os.getpid()}\n")
+    assert campaign_local.where_it_stands(token0).startswith("evaluating: an evaluation-only run")
     campaign.main(["status", str(plan_path), "--root", str(root), "--data", str(data)])
     lines = capsys.readouterr().out.splitlines()
     assert lines[2] == "unfinished jobs here:" and [line.split()[0] for line in lines[3:]] == [
