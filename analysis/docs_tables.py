@@ -12,7 +12,10 @@ A generated table sits between markers in the Markdown, named after a function r
 Every other Markdown table in those documents must say "raw data not kept" in its own rows or header (a number
 whose data is lost stays visible as such), or sit between ``<!-- table: typed -->`` and ``<!-- /table -->``: a
 table of settings or definitions, or a claims table whose numbers are quoted from the generated tables beside it
-(its statuses are judgements, which no function writes). ``--check`` fails on an unmarked table too.
+(its statuses are judgements, which no function writes). ``--check`` fails on an unmarked table too, and on an
+interval quoted in the prose or a typed table (``0.75 [0.58, 0.92]``, ``16/26 [0.43, 0.78]``) that no generated
+table of the same document gives: prose quotes the tables as they are, so new data that moves a number makes its
+quote fail until it is mended.
 The table functions live in the package ``doctables``, one module per study: ``doctables/benchmarks.py`` for
 BENCHMARKS.md, the others (``ten_seeds.py``, ``glam.py``, ``smollm2_cpu.py``, ...) for RESULTS.md, with their
 shared helpers in ``doctables/common.py``. Each takes the repository root and returns Markdown; every module that
@@ -116,6 +119,37 @@ def unmarked_tables(text: str) -> list[int]:
     return out
 
 
+_NUMBER = r"-?\d+(?:\.\d+)?%?"
+ESTIMATE = re.compile(
+    rf"(?<![\w./])(?:(?P<count>\d+/\d+)(?: = | )?)?(?P<point>{_NUMBER})? ?\[(?P<low>{_NUMBER}), (?P<high>{_NUMBER})\]"
+)
+
+
+def _estimate_keys(match: re.Match) -> set[tuple[str, str, str]]:
+    """What names an estimate: its interval beside its point, and beside its count (``16/26 = 0.62 [0.43, 0.78]``
+    is quoted as ``16/26 [0.43, 0.78]`` or ``0.62 [0.43, 0.78]``)."""
+    interval = (match["low"], match["high"])
+    return {(lead, *interval) for lead in (match["count"], match["point"]) if lead is not None}
+
+
+def unquoted_estimates(text: str) -> list[tuple[int, str]]:
+    """(line, estimate) for every interval quoted outside the generated tables (prose, typed claims tables) that no
+    generated table of the same document gives: a stale quote, or a number typed from nowhere. An interval with
+    neither a point nor a count before it (``Wilson interval [0.07, 0.59]``) is not checked."""
+    generated = set()
+    for block in BLOCK.finditer(text):
+        if block[2] != TYPED:
+            for match in ESTIMATE.finditer(block[3]):
+                generated |= _estimate_keys(match)
+    # The generated blocks blanked line for line, so that a match's line is its line in the document
+    outside = BLOCK.sub(lambda b: b[0] if b[2] == TYPED else "\n" * b[0].count("\n"), text)
+    return [
+        (outside.count("\n", 0, match.start()) + 1, match[0].strip())
+        for match in ESTIMATE.finditer(outside)
+        if not _estimate_keys(match) <= generated
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a table differs from its data")
@@ -131,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         problems += [
             f"{doc}:{line}: a table neither generated nor marked '{NOT_KEPT}'" for line in unmarked_tables(new)
         ]
+        problems += [
+            f"{doc}:{line}: {quote} is quoted, and no generated table of {doc} gives it: quote the table as it is now"
+            for line, quote in unquoted_estimates(new)
+        ]
         if changed and not args.check:
             tmp = path.with_suffix(".md.tmp")
             tmp.write_text(new)
@@ -138,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{doc}: rewrote {', '.join(changed)}")
     if args.check and problems:
         print("\n".join(problems))
-        print("regenerate with: python analysis/docs_tables.py")
+        if any("differs from its data" in p for p in problems):
+            print("regenerate with: python analysis/docs_tables.py")
         return 1
-    if problems and not args.check:
-        print("\n".join(p for p in problems if "neither generated" in p))
+    if problems and not args.check:  # a stale quote is for the author to mend; the tables are written regardless
+        print("\n".join(p for p in problems if "differs from its data" not in p))
     return 1 if any("neither generated" in p for p in problems) else 0
 
 

@@ -63,6 +63,23 @@ def test_render_rewrites_blocks_and_names_what_changed(tmp_path):
         docs_tables.render(text, tmp_path, {})
 
 
+def test_an_interval_quoted_outside_the_generated_tables_must_be_one_they_give():
+    """Prose quotes the tables: a quote left behind by new data, or a count the tables do not give, is named with
+    its line; a quote by count or by point of a table's "16/26 = 0.62 [0.43, 0.78]" is the same estimate."""
+    table = (
+        "<!-- table: t -->\n| 16/26 = 0.62 [0.43, 0.78] | 0.10 [0.00, 0.24] | -0.04 [-0.10, 0.02] |\n<!-- /table -->\n"
+    )
+    typed = "<!-- table: typed -->\n| claim | 0.10 [0.00, 0.24], was 0.05 [0.00, 0.20] |\n<!-- /table -->\n"
+    prose = "16/26 [0.43, 0.78] and 0.62 [0.43, 0.78], -0.04 [-0.10, 0.02]\n(Wilson interval [0.07, 0.59])\n"
+    text = "intro\n" + table + prose + typed + "stale: 0.70 [0.50, 0.90]; 3/26 [0.43, 0.78]\n"
+    assert docs_tables.unquoted_estimates(text) == [
+        (8, "0.05 [0.00, 0.20]"),
+        (10, "0.70 [0.50, 0.90]"),
+        (10, "3/26 [0.43, 0.78]"),
+    ]
+    assert docs_tables.unquoted_estimates(table + prose) == []
+
+
 def test_unmarked_tables_are_found():
     text = "| a |\n|---|\n| 1 |\n\n| b (raw data not kept) |\n|---|\n| 2 |\n\n<!-- table: typed -->\n| c |\n|---|\n"
     text += "<!-- /table -->\n"
