@@ -25,6 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from twosome.bench import append_rows
+from twosome.checked import ConfigError
+from twosome.config import compose_run_config
 from twosome.lm.dtype import cpu_flags, cpu_model
 from twosome.run_dir import RunDir
 
@@ -34,25 +36,36 @@ COLUMNS = ["overrides", "threads", "decisions", "chunk", "peak_rss_gib", "outcom
            "update_seconds", "cpu"]  # fmt: skip
 
 
-def case(overrides: list[str], chunk: int, threads: int, num_envs: int, num_steps: int, run_dir: Path) -> dict:
-    """One update at ``chunk`` decisions per forward and backward: peak resident memory (GiB) and seconds."""
+def case_overrides(overrides: list[str], chunk: int, threads: int, num_envs: int, num_steps: int) -> list[str]:
+    """The run's overrides, then the single update of ``num_envs`` x ``num_steps`` decisions at ``chunk``."""
     decisions = num_envs * num_steps
-    cmd = [
-        sys.executable, str(ROOT / "src" / "run.py"), *overrides,
+    return [
+        *overrides,
         f"rollout.num_envs={num_envs}", f"rollout.num_steps={num_steps}", f"rollout.total_env_steps={decisions}",
         f"ppo.policy_minibatch_size={decisions}", f"ppo.value_minibatch_size={decisions}",
         f"ppo.policy_chunk_size={chunk}", f"trainer.num_threads={threads}",
         "eval.episodes=1", "eval.num_envs=1", "eval.every_updates=0", "eval.final_sampled_episodes=0",
-        "logger.tensorboard=false", f"hydra.run.dir={run_dir}",
+        "logger.tensorboard=false",
+    ]  # fmt: skip
+
+
+def case(overrides: list[str], chunk: int, threads: int, num_envs: int, num_steps: int, run_dir: Path) -> dict:
+    """One update at ``chunk`` decisions per forward and backward: peak resident memory (GiB) and seconds."""
+    cmd = [
+        sys.executable, str(ROOT / "src" / "run.py"),
+        *case_overrides(overrides, chunk, threads, num_envs, num_steps), f"hydra.run.dir={run_dir}",
     ]  # fmt: skip
     start = time.time()
-    with open(run_dir.parent / f"{run_dir.name}.log", "w") as log:
+    log_path = run_dir.parent / f"{run_dir.name}.log"
+    with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.time() - start
     if proc.returncode != 0:  # a kill by the kernel is this benchmark's answer too: say so, keep the row
         outcome = f"exit {proc.returncode}" + (" (killed: out of memory?)" if proc.returncode == -9 else "")
+        tail = log_path.read_text(errors="replace").splitlines()[-15:]  # the log goes with its temporary directory
+        print(f"chunk {chunk}: the run ended with {outcome}; the end of its output:", *tail, sep="\n  ", flush=True)
         return {"peak_rss_gib": usage.ru_maxrss / 2**20, "outcome": outcome, "wall_seconds": wall}
     metrics = pd.read_csv(RunDir(run_dir).metrics).iloc[-1]
     return {
@@ -99,6 +112,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if bad:
         parser.error(f"--chunks {bad} is not valid; valid: 1 to the update's {decisions} decisions (--num-envs x "
                      "--num-steps)")  # fmt: skip
+    try:  # every case is a run of src/run.py: refuse a setting it would refuse before any case runs
+        for chunk in args.chunks:
+            compose_run_config(case_overrides(args.overrides, chunk, args.threads, args.num_envs, args.num_steps))
+    except ConfigError as err:
+        parser.error(f"the run's overrides {args.overrides} are not valid: {err}")
     df = run(args)
     path = append_rows(df, args.out, "update_memory.csv")
     print(f"appended to {path}")
