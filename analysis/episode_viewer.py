@@ -332,6 +332,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.max_steps is not None and args.max_steps < 1:
         ap.error(f"--max-steps must be >= 1, got {args.max_steps}")
+    if not (args.run_dir / "config.yaml").is_file():
+        ap.error(f"{args.run_dir} has no config.yaml: is it a run directory written by src/run.py?")
+    try:
+        family_of(args.env or "")  # no --env: the run's own, checked once its config is read
+    except ValueError as err:
+        if args.env is not None:
+            ap.error(f"--env {args.env!r}: {err}")
     return args
 
 

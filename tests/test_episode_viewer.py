@@ -54,3 +54,16 @@ def test_viewer_writes_one_frame_per_step_and_a_consistent_json(run_dir, tmp_pat
 def test_unknown_env_family_is_refused():
     with pytest.raises(ValueError, match="no frame drawer"):
         episode_viewer.family_of("CartPole-v1")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--env", "CartPole-v1"], "--env 'CartPole-v1': no frame drawer"), (["--max-steps", "0"], "--max-steps must")],
+)
+def test_bad_arguments_are_refused_before_the_model_loads(run_dir, tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit):
+        episode_viewer.main([str(run_dir), "--untrained", "--out", str(tmp_path / "e.gif"), *args])
+    assert message in capsys.readouterr().err and not list(tmp_path.iterdir())
+    with pytest.raises(SystemExit):
+        episode_viewer.main([str(tmp_path / "not-a-run")])
+    assert "has no config.yaml: is it a run directory" in capsys.readouterr().err
