@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    if not (args.run / "config.yaml").is_file():
+        parser.error(f"{args.run} has no config.yaml: is it a run directory written by src/run.py?")
+    if args.states < 1:
+        parser.error(f"--states {args.states} is not valid; valid: an integer >= 1")
 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -121,3 +121,8 @@ def test_check_glam_policy_agrees_with_plain_transformers_on_a_trained_glam_run(
     proc = run_script(ROOT / "analysis" / "check_glam_policy.py", str(glam_run), "--states", "3", "--json", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(out.read_text())["max_abs_probability_difference"] < 1e-5
+
+
+def test_check_glam_policy_refuses_a_path_that_is_not_a_run_before_loading_a_model(tmp_path):
+    proc = run_script(ROOT / "analysis" / "check_glam_policy.py", str(tmp_path / "no-run"))
+    assert proc.returncode == 2 and "has no config.yaml: is it a run directory" in proc.stderr, proc.stderr[-2000:]
