@@ -52,6 +52,8 @@ def main(argv=None) -> None:
     ap.add_argument("--norm", default="word", choices=["none", "token", "word"], help="without --run")
     ap.add_argument("--json", default=None, help="also write the rows as JSON here")
     args = ap.parse_args(argv)
+    if args.run and not (Path(args.run) / "config.yaml").is_file():
+        ap.error(f"--run {args.run} has no config.yaml: is it a run directory written by src/run.py?")
     if args.run:
         cfg, agent = load_run(Path(args.run))
         env_id = args.env or cfg.env.id

@@ -238,3 +238,24 @@ def test_real_english_perplexity_task_runs(tiny_model_dir):
     assert "twosome_english_ppl" in ev.local_tasks()
     scores = ev.evaluate_retention(str(tiny_model_dir), None, ["twosome_english_ppl"], limit=2, batch_size=2)
     assert scores["twosome_english_ppl/byte_perplexity"] > 1.0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["{missing}"], "does not exist"),
+        (["{empty}"], "no trained run (config.yaml + adapter/adapter_config.json) in or below"),
+        (["{run}", "--tasks", "twosome_household_typo"], "unknown task name(s) ['twosome_household_typo']"),
+    ],
+)
+def test_the_command_refuses_a_path_without_trained_runs_or_a_task_before_any_model_loads(
+    tmp_path, capsys, args, message
+):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "run" / "adapter").mkdir(parents=True)  # what marks a trained run; nothing here is read
+    (tmp_path / "run" / "config.yaml").write_text("{}\n")
+    (tmp_path / "run" / "adapter" / "adapter_config.json").write_text("{}\n")
+    paths = {"missing": tmp_path / "missing", "empty": tmp_path / "empty", "run": tmp_path / "run"}
+    with pytest.raises(SystemExit):
+        ev.main([a.format(**paths) for a in args] + ["--out", str(tmp_path / "out")])
+    assert message in capsys.readouterr().err and not (tmp_path / "out").exists()

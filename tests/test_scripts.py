@@ -123,6 +123,7 @@ def test_check_glam_policy_agrees_with_plain_transformers_on_a_trained_glam_run(
     assert json.loads(out.read_text())["max_abs_probability_difference"] < 1e-5
 
 
-def test_check_glam_policy_refuses_a_path_that_is_not_a_run_before_loading_a_model(tmp_path):
-    proc = run_script(ROOT / "analysis" / "check_glam_policy.py", str(tmp_path / "no-run"))
+@pytest.mark.parametrize("script, args", [("check_glam_policy.py", []), ("inspect_policy.py", ["--run"])])
+def test_a_path_that_is_not_a_run_is_refused_before_a_model_loads(tmp_path, script, args):
+    proc = run_script(ROOT / "analysis" / script, *args, str(tmp_path / "no-run"))
     assert proc.returncode == 2 and "has no config.yaml: is it a run directory" in proc.stderr, proc.stderr[-2000:]

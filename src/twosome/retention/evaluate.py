@@ -435,6 +435,12 @@ def main(argv: Sequence[str] | None = None) -> Path:
         help="adapted models only (the base's records come from a call without this flag)",
     )
     args = ap.parse_args(argv)
+    try:  # a path with no trained run, or a task that cannot exist, is refused before the models load
+        for run_dir in args.run_dirs:
+            find_run_dirs(run_dir)
+        split_tasks(args.tasks.split(","))
+    except (FileNotFoundError, ValueError) as err:
+        ap.error(str(err))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     batch_size = int(args.batch_size) if args.batch_size.isdigit() else args.batch_size
     records = retention_records(
