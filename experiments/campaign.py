@@ -495,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.parallel < 1:
                 raise PlanError(f"--parallel={args.parallel} is not valid; valid: an integer >= 1")
             plan = dataclasses.replace(plan, parallel=args.parallel)
+        check_limits(args)
     except PlanError as e:
         raise SystemExit(str(e)) from None
     if args.verb in ("run", "local") and not args.dry_run:  # one call per plan: a second would run the same jobs
@@ -508,6 +509,19 @@ def main(argv: list[str] | None = None) -> int:
     return run_verb(args, plan, extra)
 
 
+def check_limits(args: argparse.Namespace) -> None:
+    """The call's time budget and packing limits, refused before the plan's folder or lock is made."""
+    if args.verb in ("run", "local") and not args.dry_run and args.budget_s <= args.grace_s:
+        raise PlanError(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s ({args.grace_s:g})")
+    if args.verb in ("run", "pack"):
+        limits = PackLimits(args.part_mb, args.max_parts, args.total_mb)
+        parts_ok = limits.max_parts is None or limits.max_parts >= 1
+        if limits.part_mb <= 0 or not parts_ok or (limits.total_mb or 1) <= 0:
+            raise PlanError(
+                f"packing limits {limits} are not valid; valid: --part-mb > 0, --max-parts >= 1, --total-mb > 0"
+            )
+
+
 def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str]) -> int:
     if args.verb in ("local", "job"):
         import campaign_local  # experiments/ (this script's directory) is on sys.path
@@ -517,12 +531,8 @@ def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str]) -> int:
         if args.dry_run:
             campaign_local.dry_run(plan, args.root, args.data, extra)
             return 0
-        if args.budget_s <= args.grace_s:
-            raise SystemExit(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s")
         return campaign_local.run_local(plan, args.root, args.data, args.budget_s, args.grace_s, args.min_start_s,
                                         extra, Path(__file__).resolve())  # fmt: skip
-    if args.verb == "run" and args.budget_s <= args.grace_s:
-        raise SystemExit(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s ({args.grace_s:g})")
     ledger = Ledger.read(args.root / plan.name / "campaign.json")
     if args.verb == "status":
         print_progress(progress(plan, args.root, ledger), archived(plan, args.root, args.data))
@@ -534,10 +544,6 @@ def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str]) -> int:
         print_progress(progress(plan, args.root, ledger))
         return 0
     limits = PackLimits(args.part_mb, args.max_parts, args.total_mb)
-    if limits.part_mb <= 0 or (limits.max_parts is not None and limits.max_parts < 1) or (limits.total_mb or 1) <= 0:
-        raise SystemExit(
-            f"packing limits {limits} are not valid; valid: --part-mb > 0, --max-parts >= 1, --total-mb > 0"
-        )
     if args.verb == "pack":
         pack(plan, args.root, args.out, ledger, repack=args.repack, limits=limits)
         return 0
