@@ -18,7 +18,13 @@ def test_seed_batch_benchmark_runs_both_ways_on_the_tiny_model(tmp_path):
     assert df["cpu"].str.contains("avx512f=").all()
 
 
-def test_unknown_models_are_rejected(tmp_path):
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--models", "gpt5"], "--models ['gpt5'] not in"), (["--extra", "env=nope"], "Could not find 'env/nope'")],
+)
+def test_unknown_models_and_overrides_run_would_refuse_are_rejected_before_anything_runs(
+    tmp_path, capsys, args, message
+):
     with pytest.raises(SystemExit):
-        seed_batch.main(["--out", str(tmp_path), "--models", "gpt5"])
-    assert not (tmp_path / "seed_batch.csv").exists()
+        seed_batch.main(["--out", str(tmp_path / "out"), *args])
+    assert message in capsys.readouterr().err and not (tmp_path / "out").exists()

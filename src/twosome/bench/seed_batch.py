@@ -153,6 +153,15 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     unknown = [m for m in models if m not in MODELS]
     if unknown or args.seeds < 1 or args.updates < 1:
         parser.error(f"--models {unknown} not in {sorted(MODELS)}, or --seeds/--updates below 1")
+    from twosome.checked import ConfigError
+    from twosome.config import compose_run_config
+
+    try:  # every run is src/run.py's: refuse what it would refuse before any runs or anything is written
+        for model in models:
+            overrides = case_overrides("overcooked", model, "shared", args.updates, args.num_envs, args.num_steps)
+            compose_run_config(overrides + args.extra)
+    except ConfigError as err:
+        parser.error(f"--extra {args.extra} is not valid: {err}")
     args.out.mkdir(parents=True, exist_ok=True)
     rows = [row for model in models for row in measure(args, model)]
     df = pd.DataFrame(rows)
