@@ -89,7 +89,7 @@ def test_every_suite_lists_registered_tasks_including_its_training_task():
         assert all(t in gym.registry for t in suite.tasks), name
 
 
-def test_cli_needs_exactly_one_of_tasks_or_suite(tmp_path, capsys):
+def test_cli_needs_one_of_tasks_or_suite_run_directories_and_known_tasks_before_writing(tmp_path, capsys):
     import pytest
 
     from twosome.evaluation.generalization import main
@@ -101,6 +101,15 @@ def test_cli_needs_exactly_one_of_tasks_or_suite(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path), "--suite", "nope"])
     assert "unknown suite 'nope'; valid: " in capsys.readouterr().err
+    # A path that is not a run and a task that is not registered: refused before --out is made
+    out = tmp_path / "out"
+    for argv, message in (
+        ([str(tmp_path), "--suite", "glam_babyai"], "has no config.yaml: is it a run directory"),
+        ([str(tmp_path), "--tasks", "nope/Env-v0"], "unknown task ids ['nope/Env-v0']; valid: "),
+    ):
+        with pytest.raises(SystemExit):
+            main([*argv, "--out", str(out)])
+        assert message in capsys.readouterr().err and not out.exists()
 
 
 def test_table_tells_models_apart_and_gives_success_relative_to_the_training_task(tmp_path):

@@ -201,14 +201,7 @@ def generalization(
 ) -> pd.DataFrame:
     """``out_csv``: written after every row; rows already there for the same run, agent, weights, task, episodes,
     evaluation seed and sampling are reused instead of evaluated again (a rerun after an interruption resumes)."""
-    unknown = [t for t in tasks if not t.startswith("@") and split_task(t)[0] not in gym.registry]
-    if unknown:
-        valid = sorted(k for k in gym.registry if k.startswith("twosome/"))
-        raise ValueError(f"unknown task ids {unknown}; valid: {valid} (each may end in @<wording>)")
-    for task in tasks:
-        env_id, wording = split_task(task)
-        if not task.startswith("@") and wording != CANONICAL and wording not in wording_names(env_id):
-            raise ValueError(f"unknown wording in {task!r}; valid for {env_id}: {wording_names(env_id)}")
+    check_tasks(tasks)
     sampling = "greedy" if greedy else "sampled"
     agents = list(planned_agents(distinct_runs(run_dirs), with_untrained))
     done = previous_rows(
@@ -372,6 +365,18 @@ def read_previous(out_csv: Path) -> pd.DataFrame | None:
         ) from None
 
 
+def check_tasks(tasks: list[str]) -> None:
+    """Every task a registered env id, with a wording that env has: ValueError naming what is valid otherwise."""
+    unknown = [t for t in tasks if not t.startswith("@") and split_task(t)[0] not in gym.registry]
+    if unknown:
+        valid = sorted(k for k in gym.registry if k.startswith("twosome/"))
+        raise ValueError(f"unknown task ids {unknown}; valid: {valid} (each may end in @<wording>)")
+    for task in tasks:
+        env_id, wording = split_task(task)
+        if not task.startswith("@") and wording != CANONICAL and wording not in wording_names(env_id):
+            raise ValueError(f"unknown wording in {task!r}; valid for {env_id}: {wording_names(env_id)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (config.yaml + saved weights)")
@@ -397,6 +402,12 @@ def main(argv: list[str] | None = None) -> None:
     tasks = args.tasks or list(OmegaConf.load(SUITES / f"{args.suite}.yaml").tasks)
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {args.out} is a file; --out names a directory, which receives generalization.csv")
+    try:  # before --out is made
+        check_tasks(tasks)
+        for run_dir in args.runs:
+            run_config(run_dir)
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         with directory_lock(args.out, "wait for that evaluation to end, or give this one another --out"):
