@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,10 +133,39 @@ def at_final_evaluation(checkpoint: Path, total: int) -> bool:
     return state.get("updates_done") == total and state.get("final_row") is not None
 
 
+# A tqdm frame of an evaluation in a job's log: "final evaluation:  78%|####  | 84/108 [28:33<12:18, 30.79s/episode"
+EVALUATION_FRAME = re.compile(
+    r"(?P<what>[A-Za-z][\w ]*?):\s+\d+%\|[^|]*\|\s*(?P<done>\d+)/(?P<total>\d+) \[[\d:]+<(?P<left>[\d:]+|\?)"
+)
+
+
+def evaluation_progress(log: Path, fresh_s: float = 300) -> str | None:
+    """How far an evaluation in the job's log has come ("generalization: 21 of 150 episodes, about 61 min left"),
+    read from its last progress frame; None when the log is older than ``fresh_s`` (its process may be gone) or its
+    last frame is not an evaluation's."""
+    try:
+        if time.time() - log.stat().st_mtime > fresh_s:
+            return None
+        with open(log, "rb") as f:
+            f.seek(max(log.stat().st_size - 4096, 0))
+            frames = re.split(r"[\r\n]", f.read().decode(errors="replace"))
+    except OSError:
+        return None
+    match = next((m for frame in reversed(frames) if (m := EVALUATION_FRAME.match(frame.strip()))), None)
+    if match is None or match["what"].startswith("Epoch"):  # training: the metrics say more (where_it_stands)
+        return None
+    line = f"{match['what']}: {match['done']} of {match['total']} episodes"
+    if match["left"] != "?":  # tqdm's M:SS or H:MM:SS
+        seconds = sum(int(v) * 60**i for i, v in enumerate(reversed(match["left"].split(":"))))
+        line += f", about {seconds / 60:.0f} min left"
+    return line
+
+
 def where_it_stands(job: Job) -> str | None:
     """One line on an unfinished job that has a run directory here: its update out of the run's, the minutes left
     at the pace of its last updates (final evaluation not counted), that an evaluation-only run is evaluating, or
-    which after steps remain; None otherwise."""
+    which after steps remain; with the episodes an evaluation under way has done (its log's last progress frame).
+    None otherwise."""
     import pandas as pd
 
     from twosome.checked import settings
@@ -145,13 +175,15 @@ def where_it_stands(job: Job) -> str | None:
     run = RunDir(job.run_dir)
     if not run.config.is_file() or job.done():  # (done() may compose the sweep's config: the cheap test first)
         return None
+    progress = evaluation_progress(job.run_dir.parent / f"s{job.seed}.log")
     if job.trained():
         todo = [s["name"] for s in job.sweep.after if not (job.run_dir / f".after-{s['name']}.done").exists()]
-        return f"trained; after step {', '.join(todo)} to run" if todo else "trained; to archive"
+        line = f"trained; after step {', '.join(todo)} to run" if todo else "trained; to archive"
+        return line + (f" ({progress})" if todo and progress else "")
     cfg = load_run_config(run.config)
     if not cfg.get("agent", {}).get("train", True):  # random, zero-shot: the run is its evaluation, started afresh
         if holder_alive(job.run_dir):
-            return "evaluating: an evaluation-only run (its log shows the episodes done)"
+            return f"evaluating: an evaluation-only run ({progress or 'its log shows the episodes done'})"
         return "stopped during its evaluation (an evaluation-only run): the next call runs it again"
     total = settings(cfg, "rollout", RolloutConfig).num_updates
     metrics = pd.read_csv(run.metrics) if run.metrics.is_file() and run.metrics.stat().st_size else pd.DataFrame()
@@ -159,7 +191,8 @@ def where_it_stands(job: Job) -> str | None:
     line = f"update {done} of {total}"
     evaluating = done == total - 1 and at_final_evaluation(run.checkpoint, total)  # its row waits for it
     if evaluating:
-        line = f"final evaluation, after update {total} of {total}"
+        episodes = progress.removeprefix("final evaluation: ") if progress else None
+        line = f"final evaluation, after update {total} of {total}" + (f" ({episodes})" if episodes else "")
     elif done and {"charts/rollout_seconds", "charts/update_seconds"} <= set(metrics):
         pace = (metrics["charts/rollout_seconds"] + metrics["charts/update_seconds"]).dropna().tail(4).median()
         line += f", {pace / 60:.1f} min per update, about {(total - done) * pace / 60:.0f} min of training left"

@@ -333,6 +333,23 @@ def test_status_says_where_each_unfinished_job_here_stands(tmp_path, capsys):
     run_state = pickle.dumps({"updates_done": 20, "env_steps": 640, "final_row": {"update": 20.0}})
     torch.save({"run_state": run_state}, word0.run_dir / "checkpoints" / "last.ckpt")
     assert campaign_local.where_it_stands(word0) == "evaluating: final evaluation, after update 20 of 20"
+    # What the job's log says of an evaluation under way (its last tqdm frame), while the log is fresh
+    frames = [
+        "Epoch 0: 100%|##| 20/20 [20:00<00:00, 60s/it]\n",
+        "final evaluation:  6%|#  | 6/108 [01:40<1:05:30, 3.2s/episode]",
+        "final evaluation:  7%|#  | 7/108 [01:43<28:10, 3.1s/episode]",
+    ]
+    (word0.run_dir.parent / "s0.log").write_text("\r".join(frames))
+    assert campaign_local.where_it_stands(word0) == (
+        "evaluating: final evaluation, after update 20 of 20 (7 of 108 episodes, about 28 min left)"
+    )
+    frame = "\rgeneralization:  9%|#  | 14/150 [07:15<1:48:16, 21.30s/episode, zeroshot seed 0]"
+    (token0.run_dir.parent / "s0.log").write_text(frame)
+    assert campaign_local.where_it_stands(token0) == (
+        "trained; after step seen to run (generalization: 14 of 150 episodes, about 108 min left)"
+    )
+    os.utime(token0.run_dir.parent / "s0.log", (time.time() - 600, time.time() - 600))  # its process may be gone
+    assert campaign_local.where_it_stands(token0) == "trained; after step seen to run"
     # An evaluation-only run has no updates: it evaluates from its start, and a stopped one starts again
     (token0.run_dir / "summary.json").unlink()
     (token0.run_dir / "config.yaml").write_text(config + "agent:\n  train: false\n")
