@@ -361,8 +361,9 @@ def plot(
         if untrained is not None and not untrained.empty:  # one line per value: equal ones are labelled together
             rows = untrained[untrained.env == env_id]
             lines: dict[float, list[str]] = {}
+            with_model = rows.model.nunique() > 1  # two untrained models' lines would otherwise share a label
             for row in rows.itertuples():
-                label = series_label(pd.DataFrame([row._asdict()]), False).iloc[0]
+                label = series_label(pd.DataFrame([row._asdict()]), with_model).iloc[0]
                 lines.setdefault(round(float(row.final_return), 9), []).append(label)
             for i, (value, labels) in enumerate(lines.items()):
                 ax.axhline(value, color=f"C{(len(order) + i) % 10}", ls=":", lw=1.5,
