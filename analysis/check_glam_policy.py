@@ -24,7 +24,7 @@ import torch
 import twosome.envs  # noqa: F401  (registers the environments)
 from twosome.agents.observation import ObsBatch
 from twosome.envs.contract import read_decision
-from twosome.evaluation.generalization import load_run
+from twosome.evaluation.generalization import load_run, run_config
 from twosome.run_dir import RunDir
 
 
@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    if not (args.run / "config.yaml").is_file():
-        parser.error(f"{args.run} has no config.yaml: is it a run directory written by src/run.py?")
+    try:
+        run_config(args.run)
+    except FileNotFoundError as err:
+        parser.error(str(err))
     if args.states < 1:
         parser.error(f"--states {args.states} is not valid; valid: an integer >= 1")
 

@@ -32,7 +32,7 @@ from PIL import Image
 
 import twosome.envs  # noqa: F401  (registers the environment ids)
 from twosome.envs.contract import read_decision, read_step
-from twosome.evaluation.generalization import load_run
+from twosome.evaluation.generalization import load_run, run_config
 from twosome.training.vector_env import single_obs_batch
 
 FAMILIES = {
@@ -332,8 +332,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.max_steps is not None and args.max_steps < 1:
         ap.error(f"--max-steps must be >= 1, got {args.max_steps}")
-    if not (args.run_dir / "config.yaml").is_file():
-        ap.error(f"{args.run_dir} has no config.yaml: is it a run directory written by src/run.py?")
+    try:
+        run_config(args.run_dir)
+    except FileNotFoundError as err:
+        ap.error(str(err))
     try:
         family_of(args.env or "")  # no --env: the run's own, checked once its config is read
     except ValueError as err:

@@ -24,7 +24,7 @@ import twosome.envs  # noqa: F401
 from twosome.agents.twosome import TwosomeAgent
 from twosome.envs.contract import read_decision
 from twosome.envs.overcooked import optimal_return
-from twosome.evaluation.generalization import load_run
+from twosome.evaluation.generalization import load_run, run_config
 from twosome.lm.loading import load_lm
 from twosome.training.vector_env import single_obs_batch
 
@@ -52,8 +52,11 @@ def main(argv=None) -> None:
     ap.add_argument("--norm", default="word", choices=["none", "token", "word"], help="without --run")
     ap.add_argument("--json", default=None, help="also write the rows as JSON here")
     args = ap.parse_args(argv)
-    if args.run and not (Path(args.run) / "config.yaml").is_file():
-        ap.error(f"--run {args.run} has no config.yaml: is it a run directory written by src/run.py?")
+    try:
+        if args.run:
+            run_config(Path(args.run))
+    except FileNotFoundError as err:
+        ap.error(f"--run: {err}")
     if args.run:
         cfg, agent = load_run(Path(args.run))
         env_id = args.env or cfg.env.id

@@ -144,10 +144,11 @@ def evaluation_progress(log: Path, fresh_s: float = 300) -> str | None:
     read from its last progress frame; None when the log is older than ``fresh_s`` (its process may be gone) or its
     last frame is not an evaluation's."""
     try:
-        if time.time() - log.stat().st_mtime > fresh_s:
+        stat = log.stat()
+        if time.time() - stat.st_mtime > fresh_s:
             return None
         with open(log, "rb") as f:
-            f.seek(max(log.stat().st_size - 4096, 0))
+            f.seek(max(stat.st_size - 4096, 0))
             frames = re.split(r"[\r\n]", f.read().decode(errors="replace"))
     except OSError:
         return None
