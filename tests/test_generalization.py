@@ -531,3 +531,93 @@ def test_the_cli_shows_progress_in_episodes_and_ends_with_a_readable_table(tmp_p
     out, err = capsys.readouterr()
     assert "6/6" in err  # two rows of three episodes
     assert "0.50 ± 0.10" in out and "ToyColorDoorBlue-v0" in out and "{" not in out  # a table, no raw dicts
+
+
+class _RandomWriter(torch.nn.Module):
+    """A stand-in for a writer (agent=generate): its action comes from torch's global generator, as a sampled text
+    from ``generate`` does."""
+
+    def __init__(self, n_actions: int):
+        super().__init__()
+        self.n_actions = n_actions
+        self.scale = torch.nn.Parameter(torch.ones(1))
+
+    def act(self, obs, greedy: bool = False):
+        from twosome.agents.capabilities import Written
+
+        n = len(obs.prompts)
+        actions = torch.randint(self.n_actions, (n,))
+        return Written(actions, torch.zeros(n, 1, dtype=torch.long), torch.zeros(n))
+
+
+def test_an_evaluation_draws_from_its_seed_alone_and_leaves_the_global_generator_as_it_was():
+    """A written action is sampled from torch's global generator: an evaluation used to depend on what ran before
+    it in the process (a resumed or parallel generalization evaluation gave other rows) and moved training's stream."""
+    from twosome.training.rollout import evaluate
+
+    envs = make_vector_env(register(), 2)
+    writer = _RandomWriter(2)
+    torch.manual_seed(1)
+    first = evaluate(writer, envs, 8, 0.99, seed=5, deterministic=False)
+    torch.rand(7)  # another global state before the same evaluation
+    before = torch.random.get_rng_state()
+    again = evaluate(writer, envs, 8, 0.99, seed=5, deterministic=False)
+    assert again == first
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert evaluate(writer, envs, 8, 0.99, seed=6, deterministic=False) != first  # the seed is what they draw from
+    envs.close()
+
+
+def test_rows_evaluated_by_parallel_workers_are_the_rows_of_one_process_and_the_workers_die_with_it(
+    tmp_path, tiny_model_dir
+):
+    """``workers=2``: the rows run in two processes (started afresh, which learn this test's environments from the
+    specs they are given) and the table, and its file, are those of one process, in the same order. When the
+    evaluating process is killed outright, its workers end too instead of evaluating on for nobody."""
+    import signal
+    import subprocess
+    import textwrap
+    import time
+
+    from twosome.processes import command_line, descendants, process_identity
+
+    def spawned(pids: list[int]) -> list[int]:  # the pool's workers (not its resource tracker)
+        return [pid for pid in pids if "spawn_main" in command_line(pid)]
+
+    seen, unseen = register(), register_unseen()
+    short = ["rollout.total_env_steps=64", "rollout.num_steps=32", "eval.every_updates=0", "eval.episodes=2"]
+    lm = [f"model.path={tiny_model_dir}", "model.build=null", "ppo.policy_lr=1e-2"]
+    train(toy_config(tmp_path, *lm, *short), run_dir=tmp_path / "twosome", enable_progress_bar=False)
+    writer = ["agent=generate", "agent.policy.decoding=sample", "eval.episodes=1"]
+    train(toy_config(tmp_path, *lm, *writer), run_dir=tmp_path / "generate", enable_progress_bar=False)
+    runs = [tmp_path / "twosome", tmp_path / "generate"]
+
+    one = generalization(runs, [seen, unseen], episodes=6, out_csv=tmp_path / "one.csv")
+    two = generalization(runs, [seen, unseen], episodes=6, out_csv=tmp_path / "two.csv", workers=2)
+    agents = ("twosome", "zeroshot", "generate")
+    assert list(zip(one.agent, one.task)) == [(a, t) for a in agents for t in (seen, unseen)]
+    pd.testing.assert_frame_equal(two, one)
+    assert (tmp_path / "two.csv").read_text() == (tmp_path / "one.csv").read_text()
+
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path[:0] = [{str(Path(__file__).resolve().parent)!r}]
+        from toy_env import register, register_unseen
+        from twosome.evaluation.generalization import generalization
+        generalization([{str(runs[0])!r}], [register(), register_unseen()], episodes=10**6, workers=2)
+        """
+    )
+    evaluating = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := spawned(descendants(evaluating.pid))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the evaluation started no workers"
+    finally:
+        evaluating.send_signal(signal.SIGKILL)
+        evaluating.wait()
+    deadline = time.monotonic() + 30
+    while any(map(process_identity, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(process_identity, workers))

@@ -84,6 +84,16 @@ def attached_child(signum: int = signal.SIGTERM) -> Callable[[], None]:
     return preexec
 
 
+def end_with(parent: int, signum: int = signal.SIGTERM) -> None:
+    """Called in a worker process of a pool (its ``initializer``): the kernel sends it ``signum`` when ``parent``,
+    the process that started the pool, dies, even by SIGKILL, so that no worker goes on evaluating for nobody."""
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), signum)
+
+
 class Stopped(Exception):
     """``run_attached`` passed a stop signal on to its child and the child has ended."""
 

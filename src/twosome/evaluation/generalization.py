@@ -3,6 +3,7 @@
     python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --tasks ID [ID ...] --episodes 50 --out DIR
     python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --suite virtualhome_food   # conf/generalization/
     python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --suite prompt_robustness  # every wording
+    python -m twosome.evaluation.generalization RUN_DIR --suite textworld_cooking --workers 2     # two rows at once
 
 A task is an environment id, optionally ``@<wording>`` (env.wording's names: twosome.envs.wording); ``@<wording>``
 alone is each run's own training task in that wording, ``@*`` in every wording of its family (prompt sensitivity).
@@ -18,6 +19,8 @@ Actions are sampled from each policy (the environments are deterministic, so gre
 ``--greedy`` is there for one-episode checks). Writes ``generalization.csv`` (one row per run, agent and task:
 success and return, mean and standard error over episodes) after every row, atomically, so an interrupted
 evaluation keeps what it finished; rerunning the same command reuses those rows and evaluates only the rest.
+A row's episodes draw from its evaluation seed alone, so rows may run in parallel (``--workers``) or resume and
+the table is the same.
 ``--out`` is locked while an evaluation writes there: a second one into the same directory refuses at once.
 """
 
@@ -26,7 +29,11 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import multiprocessing
 import os
+import signal
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -42,6 +49,7 @@ from twosome.config import AgentConfig, env_kwargs, load_run_config, run_setting
 from twosome.envs.wording import CANONICAL, RANDOM, family_of, wordings
 from twosome.envs.wording import names as wording_names
 from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
+from twosome.processes import end_with
 from twosome.run_dir import RunDir, check_weights
 from twosome.training.build import build_agent, env_spaces, use_num_threads
 from twosome.training.rollout import evaluate
@@ -198,9 +206,12 @@ def generalization(
     greedy: bool = False,
     with_untrained: bool = True,
     out_csv: Path | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """``out_csv``: written after every row; rows already there for the same run, agent, weights, task, episodes,
-    evaluation seed and sampling are reused instead of evaluated again (a rerun after an interruption resumes)."""
+    evaluation seed and sampling are reused instead of evaluated again (a rerun after an interruption resumes).
+    ``workers``: rows evaluated at once, each in a process of its own. A row depends on its run, task and evaluation
+    seed alone, so the table is the same with any number of workers."""
     check_tasks(tasks)
     sampling = "greedy" if greedy else "sampled"
     agents = list(planned_agents(distinct_runs(run_dirs), with_untrained))
@@ -212,18 +223,10 @@ def generalization(
             for t in expand_tasks(tasks, cfg.env.id)
         },
     )
-    spaces = {str(run_dir): env_spaces(cfg) if cfg.agent.uses_vectors else {} for run_dir, _, cfg, _, _ in agents}
-    todo = sum(
-        not not_applicable_reason(cfg.agent, cfg.env.id, t, spaces[str(run_dir)])
-        and key(run_dir, label, weights, t, episodes, seed, sampling) not in done
-        for run_dir, _, cfg, label, weights in agents
-        for t in expand_tasks(tasks, cfg.env.id)
-    )
-    bar = tqdm(total=todo * episodes, unit="episode", desc="generalization", disable=todo == 0, dynamic_ncols=True)
-    rows = []
+    rows: list[dict] = []  # every row, in the suite's order
+    todo: list[Row] = []  # the rows to evaluate
     for run_dir, untrained, cfg, label, weights in agents:
-        agent = None  # loaded only if a row needs evaluating
-        train_spaces = spaces[str(run_dir)]
+        train_spaces = env_spaces(cfg) if cfg.agent.uses_vectors else {}
         for task in expand_tasks(tasks, cfg.env.id):
             row = {
                 "run": str(run_dir),
@@ -247,18 +250,131 @@ def generalization(
             elif row_id in done:
                 row = done[row_id]
             else:
-                if agent is None:
-                    agent = load_run(Path(run_dir), untrained=untrained, cfg=cfg)[1]
                 row.update(applicable=True, note="")
-                bar.set_postfix_str(f"{label} seed {row['seed']} on {task.removeprefix('twosome/')}")
-                gamma = float(cfg.rollout.gamma)
-                kwargs = carried_kwargs(cfg, task)
-                row.update(evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, bar.update, kwargs))
+                todo.append(Row(len(rows), str(run_dir), untrained, task, episodes, seed, num_envs, greedy))
             rows.append(row)
-            if out_csv is not None:
-                atomic_write_text(out_csv, pd.DataFrame(rows).to_csv(index=False))
-    bar.close()
+    finished = set(range(len(rows))) - {r.index for r in todo}
+
+    def save() -> None:  # the rows finished so far, in the suite's order
+        if out_csv is not None:
+            atomic_write_text(out_csv, pd.DataFrame([rows[i] for i in sorted(finished)]).to_csv(index=False))
+
+    def record(index: int, result: dict) -> None:
+        rows[index].update(result)
+        finished.add(index)
+        save()
+
+    with tqdm(
+        total=len(todo) * episodes, unit="episode", desc="generalization", disable=not todo, dynamic_ncols=True
+    ) as bar:
+        if workers > 1 and len(todo) > 1:
+            evaluate_in_workers(todo, min(workers, len(todo)), record, bar, env_ids_of(agents, tasks))
+        else:
+            evaluate_here(todo, rows, record, bar)
+    if rows and not todo:
+        save()
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One evaluation to run: where its row goes in the table, and what a worker process needs to run it."""
+
+    index: int
+    run_dir: str
+    untrained: bool
+    task: str
+    episodes: int
+    seed: int
+    num_envs: int
+    greedy: bool
+
+
+def evaluate_row(row: Row, agent, cfg, progress) -> dict:
+    kwargs = carried_kwargs(cfg, row.task)
+    gamma = float(cfg.rollout.gamma)
+    return evaluate_on(agent, row.task, row.episodes, gamma, row.seed, row.num_envs, row.greedy, progress, kwargs)
+
+
+def evaluate_here(todo: list[Row], rows: list[dict], record, bar) -> None:
+    """The rows one after another in this process, each run's agent loaded once."""
+    loaded, agent, cfg = None, None, None
+    for row in todo:
+        if loaded != (row.run_dir, row.untrained):
+            loaded = (row.run_dir, row.untrained)
+            cfg, agent = load_run(Path(row.run_dir), untrained=row.untrained)
+        label = rows[row.index]["agent"]
+        bar.set_postfix_str(f"{label} seed {rows[row.index]['seed']} on {row.task.removeprefix('twosome/')}")
+        record(row.index, evaluate_row(row, agent, cfg, bar.update))
+
+
+def env_ids_of(agents, tasks: list[str]) -> set[str]:
+    """The environment ids the workers build: the evaluated tasks and the runs' training tasks."""
+    return {cfg.env.id for *_, cfg, _, _ in agents} | {
+        split_task(t)[0] for *_, cfg, _, _ in agents for t in expand_tasks(tasks, cfg.env.id)
+    }
+
+
+def evaluate_in_workers(todo: list[Row], workers: int, record, bar, env_ids: set[str]) -> None:
+    """The rows in ``workers`` processes at once (each with its run's thread count), recorded as each ends. The
+    workers are started afresh ("spawn": no copy of this process's threads) and given the specs of the environments
+    they build, so that one registered only here (a script's own) is known there too. A stop or an error ends them
+    all; the rows recorded so far stay in the file."""
+    context = multiprocessing.get_context("spawn")
+    episodes_done = context.Queue()
+    specs = [gym.spec(env_id) for env_id in sorted(env_ids)]
+    bar.set_postfix_str(f"{workers} rows at a time")
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may set a handler
+    previous = signal.signal(signal.SIGTERM, stop_on_sigterm) if main_thread else None  # the pool's files go too
+    try:
+        with context.Pool(workers, initializer=start_worker, initargs=(episodes_done, specs, os.getpid())) as pool:
+            collect(pool.imap_unordered(worker_row, todo), len(todo), episodes_done, record, bar)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        episodes_done.close()
+
+
+def stop_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def collect(results, count: int, episodes_done, record, bar) -> None:
+    """Record each row as a worker returns it, and tell the bar of every episode that ends meanwhile."""
+
+    def tell() -> None:
+        while not episodes_done.empty():
+            bar.update(episodes_done.get())
+
+    for _ in range(count):
+        while True:
+            tell()
+            try:
+                index, result = results.next(timeout=0.2)
+                break
+            except multiprocessing.TimeoutError:
+                continue
+        record(index, result)
+    tell()
+
+
+_worker: dict = {}  # a worker process's episode queue and its last loaded agent
+
+
+def start_worker(episodes_done, specs, parent: int) -> None:
+    end_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C stops the evaluation, which ends its workers
+    for spec in specs:
+        gym.registry.setdefault(spec.id, spec)
+    _worker["episodes_done"] = episodes_done
+
+
+def worker_row(row: Row) -> tuple[int, dict]:
+    if _worker.get("loaded") != (row.run_dir, row.untrained):
+        _worker["agent"] = load_run(Path(row.run_dir), untrained=row.untrained)
+        _worker["loaded"] = (row.run_dir, row.untrained)
+    cfg, agent = _worker["agent"]
+    return row.index, evaluate_row(row, agent, cfg, _worker["episodes_done"].put)
 
 
 def readable(table: pd.DataFrame) -> str:
@@ -392,9 +508,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-untrained", action="store_true", help="skip the untrained TWOSOME twin")
     parser.add_argument("--out", type=Path, default=Path("results/generalization"))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="rows evaluated at once, each in a process with its run's thread count (the rows are the same)",
+    )
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     if bool(args.tasks) == bool(args.suite):
         parser.error(f"give either --tasks or --suite (suites: {suites()})")
     if args.suite and args.suite not in suites():
@@ -419,6 +543,7 @@ def main(argv: list[str] | None = None) -> None:
                 greedy=args.greedy,
                 with_untrained=not args.no_untrained,
                 out_csv=args.out / "generalization.csv",
+                workers=args.workers,
             )
     except (ValueError, FileNotFoundError, DirectoryInUse) as error:
         parser.error(str(error))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -238,8 +239,19 @@ def evaluate(
     """Run ``episodes`` full episodes (greedy or sampled actions); return one record per episode. ``lockstep``:
     every rank steps until all have their episodes (model forwards are collectives). ``progress(n)`` is told each
     time n more episodes have ended (a progress bar)."""
-    with frozen_policy(agent):
+    with frozen_policy(agent), seeded_global_generator(agent, seed):
         return _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep, progress)
+
+
+@contextmanager
+def seeded_global_generator(agent: ActorCritic, seed: int):
+    """A written action is sampled by ``generate``, which draws from torch's global generator: seeded here and
+    restored after, so that an evaluation's episodes depend on its seed alone (not on what ran before it in the
+    process: a resumed or parallel generalization evaluation gives the same rows) and training's stream is untouched."""
+    cuda = sorted({p.device.index or 0 for p in agent.parameters() if p.device.type == "cuda"})
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        yield
 
 
 def reports_invalid(info: dict) -> bool:
