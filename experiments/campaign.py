@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "analysis"))
+# This checkout's code, not the one a shared virtualenv's editable install points to (a worktree pinned at a commit).
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "analysis")]
 from archive_runs import archive  # noqa: E402
 
 from twosome import run_dir as layout  # noqa: E402

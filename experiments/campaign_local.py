@@ -205,6 +205,19 @@ def where_it_stands(job: Job) -> str | None:
     return f"{why} at {line}: the next call resumes it from its last checkpoint"
 
 
+def pinned_environment(root: Path = ROOT) -> dict[str, str]:
+    """The environment of a job's commands: ``root``'s ``src/`` first on the module path. A worktree pinned at a
+    commit that shares the main checkout's virtualenv would otherwise run its ``python -m twosome...`` after steps
+    on the code the virtualenv's editable install points to: the main checkout's, as it is being edited."""
+    paths = [str(root / "src"), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def attached_to(log) -> dict:
+    """How a job runs its commands: in this checkout, on its code, writing to the job's log."""
+    return dict(cwd=ROOT, env=pinned_environment(), stdout=log, stderr=subprocess.STDOUT)
+
+
 def run_job(job: Job, extra: list[str], log) -> int:
     """Train, evaluate and archive one job (in this process, its commands as attached children); 0 when done."""
     from archive_runs import archive  # analysis/ is on sys.path (campaign.py puts it there)
@@ -212,7 +225,7 @@ def run_job(job: Job, extra: list[str], log) -> int:
     if not job.trained():
         log.write(f"\n$ {' '.join(job.train_command(extra)[1:])}\n")
         log.flush()
-        code = run_attached(job.train_command(extra), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        code = run_attached(job.train_command(extra), **attached_to(log))
         if code != 0 or not job.trained():
             return code or 1
     target = job.archived_dir()
@@ -222,7 +235,7 @@ def run_job(job: Job, extra: list[str], log) -> int:
             continue
         log.write(f"\n$ {' '.join(job.step_command(step))}\n")
         log.flush()
-        code = run_attached(job.step_command(step), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        code = run_attached(job.step_command(step), **attached_to(log))
         if code != 0 or not (target / step["creates"]).exists():
             log.write(f"after step {step['name']!r} ended with {code} and did not create {step['creates']}\n")
             return code or 1

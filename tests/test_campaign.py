@@ -504,3 +504,22 @@ def test_a_budget_or_packing_limit_is_refused_before_the_plan_s_folder_is_made(t
     with pytest.raises(SystemExit, match=message):
         campaign.main([verb, str(plan), "--root", str(tmp_path / "root"), *out, *args])
     assert not (tmp_path / "root").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_jobs_commands_run_the_code_of_the_checkout_they_belong_to(tmp_path, monkeypatch):
+    """A worktree pinned at a commit shares the main checkout's virtualenv, whose editable install points to the main
+    checkout: an after step run as ``python -m twosome...`` imported the main checkout's code, as it was being
+    edited, instead of the pinned commit's."""
+    from campaign_local import pinned_environment
+
+    worktree = tmp_path / "worktree"
+    (worktree / "src" / "twosome").mkdir(parents=True)
+    (worktree / "src" / "twosome" / "__init__.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "elsewhere"))
+    where = "import twosome; print(twosome.__file__)"
+    env = pinned_environment(worktree)
+    imported = subprocess.run([sys.executable, "-c", where], env=env, capture_output=True, text=True, check=True)
+    assert Path(imported.stdout.strip()) == worktree / "src" / "twosome" / "__init__.py"
+    assert env["PYTHONPATH"].split(os.pathsep)[1] == str(tmp_path / "elsewhere")  # the user's path is kept, after it
+    installed = subprocess.run([sys.executable, "-c", where], capture_output=True, text=True, check=True)
+    assert Path(installed.stdout.strip()) != worktree / "src" / "twosome" / "__init__.py"
