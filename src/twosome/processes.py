@@ -76,10 +76,7 @@ def attached_child(signum: int = signal.SIGTERM) -> Callable[[], None]:
 
     def preexec() -> None:
         os.setpgid(0, 0)
-        if prctl is not None:
-            prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect: its signal will never come
-            os.kill(os.getpid(), signum)
+        _signal_on_parent_death(prctl, parent, signum)
 
     return preexec
 
@@ -87,10 +84,13 @@ def attached_child(signum: int = signal.SIGTERM) -> Callable[[], None]:
 def end_with(parent: int, signum: int = signal.SIGTERM) -> None:
     """Called in a worker process of a pool (its ``initializer``): the kernel sends it ``signum`` when ``parent``,
     the process that started the pool, dies, even by SIGKILL, so that no worker goes on evaluating for nobody."""
-    prctl = _prctl()
+    _signal_on_parent_death(_prctl(), parent, signum)
+
+
+def _signal_on_parent_death(prctl, parent: int, signum: int) -> None:
     if prctl is not None:
         prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
-    if os.getppid() != parent:  # it died before prctl took effect
+    if os.getppid() != parent:  # the parent died before prctl took effect: its signal will never come
         os.kill(os.getpid(), signum)
 
 

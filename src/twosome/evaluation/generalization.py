@@ -225,8 +225,9 @@ def generalization(
     )
     rows: list[dict] = []  # every row, in the suite's order
     todo: list[Row] = []  # the rows to evaluate
+    spaces = {str(run_dir): env_spaces(cfg) if cfg.agent.uses_vectors else {} for run_dir, _, cfg, _, _ in agents}
     for run_dir, untrained, cfg, label, weights in agents:
-        train_spaces = env_spaces(cfg) if cfg.agent.uses_vectors else {}
+        train_spaces = spaces[str(run_dir)]
         for task in expand_tasks(tasks, cfg.env.id):
             row = {
                 "run": str(run_dir),
