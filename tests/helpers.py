@@ -224,3 +224,44 @@ def ctrl_c_after(function):
         return result
 
     return then_ctrl_c
+
+
+def fake_run(tmp_path, monkeypatch, agent: dict, env_id: str, name: str = "run") -> Path:
+    """A run directory for the generalization evaluation whose config and agent are stand-ins: its bookkeeping
+    without training."""
+    import json
+
+    from omegaconf import OmegaConf
+
+    from twosome.evaluation import generalization as gen
+
+    cfg = OmegaConf.create(
+        {
+            "agent": {"uses_lm": True, "uses_vectors": False, "policy": {"norm": "none"}, **agent},
+            "model": {"name": "lm"},
+            "env": {"id": env_id},
+            "seed": 3,
+            "rollout": {"gamma": 0.99},
+        }
+    )
+    run = tmp_path / name
+    run.mkdir()
+    (run / "config.yaml").touch()
+    (run / "summary.json").write_text(json.dumps({"weights_digest": "abc"}))
+    monkeypatch.setattr(gen, "load_run_config", lambda path: cfg)
+    monkeypatch.setattr(gen, "load_run", lambda run_dir, untrained=False, **_: (cfg, object()))
+    return run
+
+
+def count_evaluations(monkeypatch) -> list:
+    """The tasks the generalization evaluation evaluates, recorded instead of run."""
+    from twosome.evaluation import generalization as gen
+
+    calls = []
+
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None):
+        calls.append(task)
+        return dict(success_rate=0.5, success_se=0.1, return_mean=1.0, return_se=0.2, episodes=episodes)
+
+    monkeypatch.setattr(gen, "evaluate_on", evaluate_on)
+    return calls

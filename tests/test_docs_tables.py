@@ -264,6 +264,26 @@ def test_no_code_doc_or_test_speaks_of_the_tracker_s_issue_numbers():
     assert not found, found[:20]
 
 
+def test_every_test_the_docs_name_exists():
+    """docs/RELIABILITY.md and the guides point a reader to the test that shows each behaviour: a renamed or moved
+    test left them pointing nowhere (two rows did)."""
+    import re
+
+    tests = {path: path.read_text() for path in (ROOT / "tests").rglob("*.py")}
+    defined = set(re.findall(r"^\s*(?:async )?def (test_\w+)", "\n".join(tests.values()), re.MULTILINE))
+    found = []
+    for md in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = md.read_text()
+        for file, name in re.findall(r"(tests/[\w/]+\.py)::(\w+)", text):
+            body = tests.get(ROOT / file, "")
+            if not re.search(rf"^\s*def {name}\b", body, re.MULTILINE):
+                found.append(f"{md.name}: {file}::{name}")
+        for name in re.findall(r"`(test_\w+)`", text):
+            if name not in defined and not list((ROOT / "tests").rglob(f"{name}.py")):
+                found.append(f"{md.name}: {name}")
+    assert not found, found
+
+
 def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_before_five_seeds(tmp_path):
     """A campaign run being evaluated has part of its rows on disk and no summary yet: the tables skip it. A claim
     over fewer than 5 seeds per arm is "not shown ... so far", even where its interval would exclude 0.5."""
