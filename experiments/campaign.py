@@ -51,6 +51,15 @@ from twosome.fileio import DirectoryInUse, directory_lock  # noqa: E402
 from twosome.processes import attached_child, clock, supervise  # noqa: E402
 from twosome.training.checkpointing import atomic_write_text  # noqa: E402
 
+RUN_FILES = (layout.CONFIG, layout.SUMMARY, layout.METRICS, layout.STATUS, layout.LOG, layout.CRITIC_HEAD)
+RUN_DIRS = (layout.ADAPTER,)
+WEIGHTS = layout.WEIGHTS
+NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class PlanError(ValueError):
+    """A plan that cannot run; the message names the key, the value and what is valid."""
+
 
 @dataclass(frozen=True)
 class PackLimits:
@@ -61,15 +70,19 @@ class PackLimits:
     max_parts: int | None = None
     total_mb: float | None = None
 
-
-RUN_FILES = (layout.CONFIG, layout.SUMMARY, layout.METRICS, layout.STATUS, layout.LOG, layout.CRITIC_HEAD)
-RUN_DIRS = (layout.ADAPTER,)
-WEIGHTS = layout.WEIGHTS
-NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-class PlanError(ValueError):
-    """A plan that cannot run; the message names the key, the value and what is valid."""
+    def __post_init__(self):
+        wrong = [
+            (flag, value, valid)
+            for flag, value, ok, valid in [
+                ("--part-mb", self.part_mb, self.part_mb > 0, "> 0"),
+                ("--max-parts", self.max_parts, self.max_parts is None or self.max_parts >= 1, ">= 1"),
+                ("--total-mb", self.total_mb, self.total_mb is None or self.total_mb > 0, "> 0"),
+            ]
+            if not ok
+        ]
+        if wrong:
+            flag, value, valid = wrong[0]
+            raise PlanError(f"{flag}={value:g} is not valid; valid: {valid} (or leave it out)")
 
 
 @dataclass(frozen=True)
@@ -496,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.parallel < 1:
                 raise PlanError(f"--parallel={args.parallel} is not valid; valid: an integer >= 1")
             plan = dataclasses.replace(plan, parallel=args.parallel)
-        check_limits(args)
+        limits = check_limits(args)
     except PlanError as e:
         raise SystemExit(str(e)) from None
     if args.verb in ("run", "local") and not args.dry_run:  # one call per plan: a second would run the same jobs
@@ -504,26 +517,23 @@ def main(argv: list[str] | None = None) -> int:
         way_out = "wait for it to end or stop it (SIGTERM: its runs save); give this call another --root to run both"
         try:
             with directory_lock(args.root / plan.name, way_out):
-                return run_verb(args, plan, extra)
+                return run_verb(args, plan, extra, limits)
         except DirectoryInUse as err:
             raise SystemExit(f"campaign {plan.name}: {err}") from None
-    return run_verb(args, plan, extra)
+    return run_verb(args, plan, extra, limits)
 
 
-def check_limits(args: argparse.Namespace) -> None:
-    """The call's time budget and packing limits, refused before the plan's folder or lock is made."""
+def check_limits(args: argparse.Namespace) -> PackLimits | None:
+    """The call's time budget and packing limits (returned for the verbs that pack), refused before the plan's
+    folder or lock is made."""
     if args.verb in ("run", "local") and not args.dry_run and args.budget_s <= args.grace_s:
         raise PlanError(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s ({args.grace_s:g})")
     if args.verb in ("run", "pack"):
-        limits = PackLimits(args.part_mb, args.max_parts, args.total_mb)
-        parts_ok = limits.max_parts is None or limits.max_parts >= 1
-        if limits.part_mb <= 0 or not parts_ok or (limits.total_mb or 1) <= 0:
-            raise PlanError(
-                f"packing limits {limits} are not valid; valid: --part-mb > 0, --max-parts >= 1, --total-mb > 0"
-            )
+        return PackLimits(args.part_mb, args.max_parts, args.total_mb)
+    return None
 
 
-def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str]) -> int:
+def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str], limits: PackLimits | None) -> int:
     if args.verb in ("local", "job"):
         import campaign_local  # experiments/ (this script's directory) is on sys.path
 
@@ -544,7 +554,6 @@ def run_verb(args: argparse.Namespace, plan: Plan, extra: list[str]) -> int:
             print(" ".join(command(plan, sweep, args.root, extra)[1:]))
         print_progress(progress(plan, args.root, ledger))
         return 0
-    limits = PackLimits(args.part_mb, args.max_parts, args.total_mb)
     if args.verb == "pack":
         pack(plan, args.root, args.out, ledger, repack=args.repack, limits=limits)
         return 0

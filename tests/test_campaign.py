@@ -495,12 +495,14 @@ def test_a_stop_that_reaches_a_job_as_it_starts_is_a_stop_not_a_failure(tiny_mod
     [
         ("local", ["--budget-s", "-5"], r"--budget-s=-5 is not valid; valid: more than --grace-s \(300\)"),
         ("run", ["--budget-s", "30", "--grace-s", "60"], r"--budget-s=30 is not valid; valid: more than --grace-s"),
-        ("run", ["--part-mb", "0"], "packing limits .* are not valid; valid: --part-mb > 0"),
+        ("run", ["--part-mb", "0"], r"--part-mb=0 is not valid; valid: > 0"),
+        ("run", ["--max-parts", "0"], r"--max-parts=0 is not valid; valid: >= 1"),
+        ("pack", ["--total-mb", "0"], r"--total-mb=0 is not valid; valid: > 0"),  # 0 was taken as no limit
     ],
 )
 def test_a_budget_or_packing_limit_is_refused_before_the_plan_s_folder_is_made(tmp_path, verb, args, message):
     plan = write_plan(tmp_path, tmp_path / "no-model")
-    out = ["--out", str(tmp_path / "out")] if verb == "run" else []
+    out = ["--out", str(tmp_path / "out")] if verb in ("run", "pack") else []
     with pytest.raises(SystemExit, match=message):
         campaign.main([verb, str(plan), "--root", str(tmp_path / "root"), *out, *args])
     assert not (tmp_path / "root").exists() and not (tmp_path / "out").exists()
