@@ -71,18 +71,13 @@ class PackLimits:
     total_mb: float | None = None
 
     def __post_init__(self):
-        wrong = [
-            (flag, value, valid)
-            for flag, value, ok, valid in [
-                ("--part-mb", self.part_mb, self.part_mb > 0, "> 0"),
-                ("--max-parts", self.max_parts, self.max_parts is None or self.max_parts >= 1, ">= 1"),
-                ("--total-mb", self.total_mb, self.total_mb is None or self.total_mb > 0, "> 0"),
-            ]
-            if not ok
-        ]
-        if wrong:
-            flag, value, valid = wrong[0]
-            raise PlanError(f"{flag}={value:g} is not valid; valid: {valid} (or leave it out)")
+        for flag, value, ok, valid in [
+            ("--part-mb", self.part_mb, self.part_mb > 0, "> 0"),
+            ("--max-parts", self.max_parts, self.max_parts is None or self.max_parts >= 1, ">= 1"),
+            ("--total-mb", self.total_mb, self.total_mb is None or self.total_mb > 0, "> 0"),
+        ]:
+            if not ok:
+                raise PlanError(f"{flag}={value:g} is not valid; valid: {valid} (or leave it out)")
 
 
 @dataclass(frozen=True)
