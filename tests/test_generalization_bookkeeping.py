@@ -23,26 +23,11 @@ def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(
     import json
 
     import pytest
-    from omegaconf import OmegaConf
 
     from twosome.evaluation import generalization as gen
 
     seen, unseen = register(), register_unseen()
-    cfg = OmegaConf.create(
-        {
-            "agent": {"name": "glam", "uses_lm": True, "uses_vectors": False, "policy": {"norm": "none"}},
-            "model": {"name": "lm"},
-            "env": {"id": seen},
-            "seed": 3,
-            "rollout": {"gamma": 0.99},
-        }
-    )
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "config.yaml").touch()
-    (run / "summary.json").write_text(json.dumps({"weights_digest": "abc"}))
-    monkeypatch.setattr(gen, "load_run_config", lambda path: cfg)
-    monkeypatch.setattr(gen, "load_run", lambda run_dir, untrained=False, **_: (cfg, object()))
+    run = fake_run(tmp_path, monkeypatch, {"name": "glam"}, seen)
     calls = []
 
     def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None):
