@@ -163,7 +163,7 @@ def test_eval_and_checkpoint_defaults_are_the_schemas():
         every_updates=16, episodes=8, num_envs=4, deterministic=True, seed_offset=10000, final_sampled_episodes=0
     )
     assert OmegaConf.to_container(cfg.checkpoint) == dict(
-        every_updates=8, resume=True, requeue_signals=["SIGUSR1", "SIGUSR2"]
+        every_updates=8, evaluation_every_s=60.0, resume=True, requeue_signals=["SIGUSR1", "SIGUSR2"]
     )
 
 

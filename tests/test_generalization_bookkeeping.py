@@ -204,7 +204,7 @@ class _RandomWriter(torch.nn.Module):
 def test_an_evaluation_draws_from_its_seed_alone_and_leaves_the_global_generator_as_it_was():
     """A written action is sampled from torch's global generator: an evaluation used to depend on what ran before
     it in the process (a resumed or parallel generalization evaluation gave other rows) and moved training's stream."""
-    from twosome.training.rollout import evaluate
+    from twosome.training.evaluation import evaluate
 
     envs = make_vector_env(register(), 2)
     writer = _RandomWriter(2)

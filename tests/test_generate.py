@@ -16,7 +16,7 @@ from helpers import NO_SAMPLED_EPISODES
 
 from twosome.agents.generate import GenerateAgent, lenient_match, match_action, normalize_action_text
 from twosome.envs.invalid import INVALID_ACTION, InvalidAsNoOp
-from twosome.training.rollout import evaluate
+from twosome.training.evaluation import evaluate
 from twosome.training.vector_env import make_vector_env
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -171,6 +171,7 @@ def test_a_run_trained_on_a_paraphrase_has_its_own_directory():
     [
         ("seed=-1", "seed=-1 is not valid; valid: an integer from 0"),
         ("checkpoint.every_updates=-1", "checkpoint.every_updates=-1 is not valid; valid: an integer >= 0"),
+        ("checkpoint.evaluation_every_s=-1", "checkpoint.evaluation_every_s=-1.0 is not valid; valid: seconds >= 0"),
         ("model=hf", "model.path is required with model=hf"),
     ],
 )

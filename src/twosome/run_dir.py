@@ -12,6 +12,7 @@ that the config checks and the analysis scripts can use it.
     <run>/critic_head.pt     the critic's head
     <run>/checkpoints/last.ckpt   the run state a rerun resumes from
     <run>/checkpoints/previous.ckpt   a seed group member's checkpoint of the boundary before (see seed_group.py)
+    <run>/checkpoints/final_evaluation.pkl   the final evaluation's progress, while it runs (a stop resumes it there)
     <run>/tensorboard/       TensorBoard events
     <run>/run.log            Hydra's job log
     <run>/<other weights>    agents without an adapter save their own files (summary.json's ``saved`` lists them)
@@ -37,6 +38,7 @@ CRITIC_HEAD = "critic_head.pt"
 CHECKPOINTS = "checkpoints"
 CHECKPOINT = "last.ckpt"
 PREVIOUS_CHECKPOINT = "previous.ckpt"
+SAVED_EVALUATION = "final_evaluation.pkl"
 TENSORBOARD = "tensorboard"
 LOG = "run.log"
 HYDRA_RECORDS = ".hydra"  # Hydra's config, overrides and hydra.yaml of the command that ran the run
@@ -89,6 +91,10 @@ class RunDir:
         return self.root / CHECKPOINTS / PREVIOUS_CHECKPOINT
 
     @property
+    def saved_evaluation(self) -> Path:
+        return self.root / CHECKPOINTS / SAVED_EVALUATION
+
+    @property
     def tensorboard(self) -> Path:
         return self.root / TENSORBOARD
 
@@ -97,8 +103,10 @@ class RunDir:
         return self.root / STAGING
 
     def has_previous_run(self) -> bool:
-        """A config and something to continue from: a checkpoint, or the summary of a finished run."""
-        return self.config.exists() and (self.checkpoint.exists() or self.summary.exists())
+        """A config and something to continue from: a checkpoint, an evaluation's saved progress (an agent that
+        does not train has no checkpoint), or the summary of a finished run."""
+        resumable = self.checkpoint.exists() or self.saved_evaluation.exists()
+        return self.config.exists() and (resumable or self.summary.exists())
 
     def has_adapter(self) -> bool:
         return self.config.is_file() and (self.adapter / ADAPTER_CONFIG).is_file()

@@ -10,6 +10,7 @@ to a default when an agent lacks it, so a new agent implements only what it need
   a token-level algorithm then trains in place of the action index.
 - ``SeedBatched``: trains in a seed group, several runs sharing one frozen LM in one process
   (``training/seed_group.py``).
+- ``Reporting``: adds what it tallied over its decisions to the run's summary (a writer's invalid texts).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ class Memoizing(Protocol):
         each forward of a sharded model is a collective."""
 
     def cache_state(self) -> dict:
-        """The memoized values that outlive a rollout. A checkpoint keeps them: recomputed in other batches they
-        could differ in the last bits, and a resumed run would drift from an uninterrupted one."""
+        """The memoized values that outlive a rollout (and, inside ``frozen_policy``, the running one's: a saved
+        evaluation keeps them). A checkpoint keeps them: recomputed in other batches they could differ in the last
+        bits, and a resumed run would drift from an uninterrupted one."""
 
     def load_cache_state(self, state: dict) -> None: ...
 
@@ -112,6 +114,17 @@ class SeedBatched(Protocol):
         batch will need, and memoize it in the member (inside ``frozen_policy``: the weights are fixed)."""
 
 
+@runtime_checkable
+class Reporting(Protocol):
+    def report(self) -> dict:
+        """What the run's summary adds about the agent, from the tallies of its decisions."""
+
+    def tallies(self) -> dict:
+        """The counts ``report`` reads: a saved evaluation keeps them with the episodes they count."""
+
+    def load_tallies(self, state: dict) -> None: ...
+
+
 def frozen_policy(agent) -> AbstractContextManager:
     return agent.frozen_policy() if isinstance(agent, Memoizing) else nullcontext()
 
@@ -123,6 +136,15 @@ def cache_state(agent) -> dict:
 def load_cache_state(agent, state: dict) -> None:
     if isinstance(agent, Memoizing):
         agent.load_cache_state(state)
+
+
+def tallies(agent) -> dict:
+    return agent.tallies() if isinstance(agent, Reporting) else {}
+
+
+def load_tallies(agent, state: dict) -> None:
+    if isinstance(agent, Reporting):
+        agent.load_tallies(state)
 
 
 def fsdp_units(agent: nn.Module) -> list[nn.Module]:

@@ -145,6 +145,17 @@ class TextActions:
         self.decisions += len(obs)
         return torch.tensor(chosen, dtype=torch.long)
 
+    def tallies(self) -> dict:
+        return {
+            "decisions": self.decisions,
+            "invalid_texts": Counter(self.invalid_texts),
+            "unreadable": self.unreadable,
+        }
+
+    def load_tallies(self, state: dict) -> None:
+        self.decisions, self.unreadable = state["decisions"], state["unreadable"]
+        self.invalid_texts = Counter(state["invalid_texts"])
+
     def report(self) -> dict:
         """The decisions written, the share that named no valid action, and the most frequent invalid texts with
         their counts (every evaluation of the run together)."""
@@ -218,6 +229,12 @@ class GenerateAgent(EvaluationOnly):
     def report(self) -> dict:
         return self.texts.report()
 
+    def tallies(self) -> dict:
+        return self.texts.tallies()
+
+    def load_tallies(self, state: dict) -> None:
+        self.texts.load_tallies(state)
+
 
 class GenerateRLAgent(ActorCritic):
     """The writer trained by reward (``agent=generate_rl``, trained with ``algo=poad``): the same LM with a
@@ -290,6 +307,12 @@ class GenerateRLAgent(ActorCritic):
 
     def report(self) -> dict:
         return self.texts.report()
+
+    def tallies(self) -> dict:
+        return self.texts.tallies()
+
+    def load_tallies(self, state: dict) -> None:
+        self.texts.load_tallies(state)
 
     # --- token level -------------------------------------------------------------------------------------
     def _forward(self, prompts: list[str], tokens: torch.Tensor):

@@ -262,11 +262,15 @@ class TwosomeAgent(ActorCritic):
         return self.critic_head(torch.stack(features)).squeeze(-1)
 
     def cache_state(self) -> dict:
+        """Inside ``frozen_policy`` (a saved evaluation) the scores memoized so far too."""
         trunk = self.scorer.trunk
-        return {"features": dict(self._features.values), "trunk": None if trunk is None else dict(trunk.rows)}
+        state = {"features": dict(self._features.values), "trunk": None if trunk is None else dict(trunk.rows)}
+        return {**state, "scores": dict(self._scores.values)} if self._in_frozen_policy else state
 
     def load_cache_state(self, state: dict) -> None:
         self._features.values = dict(state.get("features", {}))
+        if "scores" in state:
+            self._scores.values = dict(state["scores"])
         if self.scorer.trunk is not None:
             self.scorer.trunk.clear()
             for key, row in (state.get("trunk") or {}).items():

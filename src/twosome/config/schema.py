@@ -92,6 +92,8 @@ class CheckpointConfig(Checked):
     the adapter and heads, optimizers, lr schedules, random generators, environment states and counters."""
 
     every_updates: int = 8  # write last.ckpt every N PPO updates and after the last (0: only then and on signals)
+    # save the final evaluation's progress every N seconds (a stop resumes it at the step it reached; 0: every step)
+    evaluation_every_s: float = 60.0
     resume: bool = True  # the same command continues from last.ckpt; a finished run (summary.json) is not rerun
     # save at the end of the running update, requeue (SLURM), stop; SIGTERM saves too
     requeue_signals: list[str] = field(default_factory=lambda: ["SIGUSR1", "SIGUSR2"])
@@ -101,6 +103,10 @@ class CheckpointConfig(Checked):
         if self.every_updates < 0:
             valid = "an integer >= 0 (0: checkpoints only after the last update and on requeue signals and SIGTERM)"
             out.append(problem("checkpoint.every_updates", self.every_updates, valid))
+        if not self.evaluation_every_s >= 0:
+            out.append(
+                problem("checkpoint.evaluation_every_s", self.evaluation_every_s, "seconds >= 0 (0: every step)")
+            )
         unknown = [s for s in self.requeue_signals if s not in signal.Signals.__members__]
         if unknown:
             out.append(problem("checkpoint.requeue_signals", unknown, "signal names, e.g. SIGUSR1"))

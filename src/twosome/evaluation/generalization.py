@@ -52,7 +52,7 @@ from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
 from twosome.processes import end_with
 from twosome.run_dir import RunDir, check_weights
 from twosome.training.build import build_agent, env_spaces, use_num_threads
-from twosome.training.rollout import evaluate
+from twosome.training.evaluation import evaluate
 from twosome.training.vector_env import make_vector_env
 
 SUITES = Path(__file__).resolve().parents[3] / "conf" / "generalization"

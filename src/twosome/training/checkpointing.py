@@ -10,7 +10,8 @@
   flag; at the end of the running update the checkpoint is written, the job is requeued (under SLURM, on the requeue
   signal or a requeueing SIGTERM) and training stops. A second Ctrl-C stops at once (the last checkpoint resumes).
   During the final evaluation, which follows the last update's checkpoint, a signal stops the run at once: the same
-  command resumes at the evaluation, and nothing trained is lost.
+  command resumes at the evaluation (at the step its saved progress reached, training/evaluation.py), and nothing
+  trained is lost.
 * ``signal_handlers_kept``: the handlers of the process put back after ``trainer.fit``, however it ends.
 """
 

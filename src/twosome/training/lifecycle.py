@@ -22,6 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from twosome.agents import capabilities
 from twosome.config import ConfigError, RunSettings, check_run_dir
 from twosome.fileio import DirectoryInUse, directory_lock
 from twosome.lm.dtype import cpu_flags, cpu_model
@@ -90,7 +91,7 @@ def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict |
     if RunDir(run_dir).has_previous_run() and cfg.checkpoint.resume:
         check_run_dir(cfg, run_dir)
         if not summary_file.exists():
-            return ckpt, None
+            return (ckpt if ckpt.exists() else None), None  # none: an evaluation-only run's saved progress
         summary = _read_summary(summary_file)
         damaged = damaged_weights(RunDir(run_dir), summary)
         if not damaged:
@@ -250,7 +251,7 @@ def finish_run(
         "saved": saved,  # the files and directories holding them (adapter/, heads)
         "saved_files": weight_files(run_dir, saved) if dist.rank() == 0 else {},  # sizes and SHA-256, checked on reads
         **module.final_eval,
-        **(module.agent.report() if hasattr(module.agent, "report") else {}),  # e.g. agent=generate's texts
+        **(module.agent.report() if isinstance(module.agent, capabilities.Reporting) else {}),  # a writer's texts
     }
     if dist.rank() == 0:
         atomic_write_text(RunDir(run_dir).summary, json.dumps(summary, indent=2))

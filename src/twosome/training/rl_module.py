@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -21,7 +22,8 @@ from twosome.config import EvalConfig, RolloutConfig
 from twosome.parallel import collectives as dist
 from twosome.parallel.fsdp import shard
 from twosome.rl.algorithm import Algorithm, NonFiniteLossError, UpdateContext
-from twosome.training.rollout import RolloutCollector, evaluate
+from twosome.training.evaluation import EvaluationPhase, SavedEvaluation, evaluate
+from twosome.training.rollout import RolloutCollector
 from twosome.training.run_state import RUN_STATE_KEY, RunState, stored_run_state
 
 
@@ -60,6 +62,8 @@ class RLModule(pl.LightningModule):
         self.run_state = RunState(rollout.num_updates)
         self.lockstep = False  # data-parallel: the model's forwards are collectives all ranks make together
         self.metric_loggers: list = []  # a seed group member's own loggers (alone: the trainer's)
+        # where the final evaluation saves its progress, and how often (a run alone, one process: ``save_evaluation``)
+        self.saved_evaluation: tuple[Path, float] | None = None
 
     @property
     def num_updates(self) -> int:
@@ -185,17 +189,35 @@ class RLModule(pl.LightningModule):
         for logger in self.metric_loggers or self.loggers:
             logger.log_metrics(metrics, step=int(metrics["global_step"]))
 
+    def save_evaluation(self, path: Path, every_s: float) -> None:
+        """Save the final evaluation's progress in ``path`` every ``every_s`` seconds: a stop in it resumes where it
+        was (``training/evaluation.py``). One process only: ranks step their episodes together."""
+        self.saved_evaluation = (Path(path), every_s)
+
     def final_evaluation(self, progress: Callable[[int], None] | None = None) -> None:
         """The final greedy and sampled evaluations, logged in the last update's row. A run does them after
         training ends (``on_train_end``), after the last update's checkpoint: a stop during them loses no training,
-        and the same command resumes at them (the checkpoint carries the row and the generators they draw from)."""
+        and the same command resumes at them (the checkpoint carries the row and the generators they draw from;
+        ``save_evaluation``: at the step they reached)."""
         row = self.run_state.final_row
         if row is None:  # done, or the run stopped before its last update
             return
-        row = {**row, **self.run_evaluation(progress)}
-        row.update(self.run_sampled_evaluation(progress))
+        saved = self._saved_evaluation()
+        row = {**row, **self.run_evaluation(progress, saved)}
+        row.update(self.run_sampled_evaluation(progress, saved))
         self._log_row(row)
         self.run_state.final_row = None
+        if saved is not None:
+            saved.clear()
+
+    def evaluation_only(self, progress: Callable[[int], None] | None = None) -> None:
+        """The whole run of an agent that does not train: its greedy and sampled evaluations, saved as they go
+        (``save_evaluation``)."""
+        saved = self._saved_evaluation()
+        self.run_evaluation(progress, saved)
+        self.run_sampled_evaluation(progress, saved)
+        if saved is not None:
+            saved.clear()
 
     def on_train_end(self):
         if self.run_state.final_row is None:
@@ -204,25 +226,42 @@ class RLModule(pl.LightningModule):
         with tqdm(total=episodes, unit="episode", desc="final evaluation", disable=dist.rank() != 0) as bar:
             self.final_evaluation(progress=bar.update)
 
-    def run_evaluation(self, progress: Callable[[int], None] | None = None) -> dict[str, float]:
+    def _saved_evaluation(self) -> SavedEvaluation | None:
+        if self.saved_evaluation is None or dist.world_size() > 1:  # (asked here: ranks start inside ``fit``)
+            return None
+        path, every_s = self.saved_evaluation
+        return SavedEvaluation(path, self.updates_done, every_s)
+
+    def run_evaluation(
+        self, progress: Callable[[int], None] | None = None, saved: SavedEvaluation | None = None
+    ) -> dict[str, float]:
         """Greedy (or sampled) episodes on fresh environments; with several ranks each runs its share.
-        ``progress(n)``: told as episodes end (an evaluation-only run's progress bar)."""
-        records = self._episodes(self.eval_cfg.episodes, self.eval_cfg.deterministic, progress)
+        ``progress(n)``: told as episodes end (an evaluation-only run's progress bar); ``saved``: where the episodes
+        are saved as they go, and resumed from."""
+        records = self._episodes(self.eval_cfg.episodes, self.eval_cfg.deterministic, progress, saved, "eval")
         self.run_state.final_eval = summarize(records, "eval")
         return self.run_state.final_eval
 
-    def run_sampled_evaluation(self, progress: Callable[[int], None] | None = None) -> dict[str, float]:
+    def run_sampled_evaluation(
+        self, progress: Callable[[int], None] | None = None, saved: SavedEvaluation | None = None
+    ) -> dict[str, float]:
         """The final sampled evaluation (``eval.final_sampled_episodes``), added to the final evaluation as
         ``sampled/*``; nothing when it is 0."""
         episodes = self.eval_cfg.final_sampled_episodes
         if episodes == 0:
             return {}
-        sampled = summarize(self._episodes(episodes, False, progress), "sampled")
+        sampled = summarize(self._episodes(episodes, False, progress, saved, "sampled"), "sampled")
         self.run_state.final_eval = {**self.run_state.final_eval, **sampled}
         return sampled
 
-    def _episodes(self, episodes: int, deterministic: bool, progress=None) -> list[dict]:
+    def _episodes(
+        self, episodes: int, deterministic: bool, progress=None, saved: SavedEvaluation | None = None, phase: str = ""
+    ) -> list[dict]:
         world, rank, n = dist.world_size(), dist.rank(), self.eval_cfg.num_envs
+        seed = self.seed + self.eval_cfg.seed_offset + rank * n
+        # a saved phase resumes only under the settings that made it
+        settings = {"episodes": episodes, "deterministic": deterministic, "num_envs": n, "seed": seed}
+        phase_saved: EvaluationPhase | None = saved.phase(phase, settings) if saved is not None else None
         envs = self.make_envs(n)
         try:
             records = evaluate(
@@ -230,10 +269,11 @@ class RLModule(pl.LightningModule):
                 envs,
                 math.ceil(episodes / world),
                 self.rollout.gamma,
-                self.seed + self.eval_cfg.seed_offset + rank * n,
+                seed,
                 deterministic,
                 lockstep=self.lockstep,
                 progress=progress if rank == 0 else None,
+                saved=phase_saved,
             )
         finally:
             envs.close()

@@ -1,10 +1,9 @@
-"""Collect rollouts from a vector environment with any ActorCritic, tracking episode statistics."""
+"""Collect rollouts from a vector environment with any ActorCritic, tracking episode statistics (the evaluation's
+episodes: training/evaluation.py)."""
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -15,7 +14,6 @@ from twosome.agents.base import ActorCritic
 from twosome.agents.capabilities import Writes, frozen_policy
 from twosome.agents.observation import ObsBatch
 from twosome.envs.invalid import INVALID_ACTION
-from twosome.parallel.collectives import all_true
 from twosome.rl.rollout import Rollout
 from twosome.training.vector_env import final_obs_batch, step_field, to_obs_batch
 
@@ -225,70 +223,6 @@ def pad_tokens(steps: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([torch.nn.functional.pad(t, (0, width - t.shape[1]), value=-1) for t in steps])
 
 
-@torch.no_grad()
-def evaluate(
-    agent: ActorCritic,
-    envs: gym.vector.VectorEnv,
-    episodes: int,
-    gamma: float,
-    seed: int,
-    deterministic: bool,
-    lockstep: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> list[dict]:
-    """Run ``episodes`` full episodes (greedy or sampled actions); return one record per episode. ``lockstep``:
-    every rank steps until all have their episodes (model forwards are collectives). ``progress(n)`` is told each
-    time n more episodes have ended (a progress bar)."""
-    with frozen_policy(agent), seeded_global_generator(agent, seed):
-        return _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep, progress)
-
-
-@contextmanager
-def seeded_global_generator(agent: ActorCritic, seed: int):
-    """A written action is sampled by ``generate``, which draws from torch's global generator: seeded here and
-    restored after, so that an evaluation's episodes depend on its seed alone (not on what ran before it in the
-    process: a resumed or parallel generalization evaluation gives the same rows) and training's stream is untouched."""
-    cuda = sorted({p.device.index or 0 for p in agent.parameters() if p.device.type == "cuda"})
-    with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(seed)
-        yield
-
-
 def reports_invalid(info: dict) -> bool:
     """Whether the environments are wrapped in ``InvalidAsNoOp`` (their step infos say which decisions were)."""
     return INVALID_ACTION in info or INVALID_ACTION in info.get("final_info", {})
-
-
-def _needs_more(have: int, want: int, lockstep: bool) -> bool:
-    return not all_true(have >= want) if lockstep else have < want
-
-
-def _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep, progress=None) -> list[dict]:
-    tracker = EpisodeTracker(gamma, envs.num_envs)
-    obs, info = envs.reset(seed=seed)
-    batch = to_obs_batch(obs, info)
-    records: list[dict] = []
-    generator = torch.Generator().manual_seed(seed)
-    while _needs_more(len(records), episodes, lockstep):
-        if isinstance(agent, Writes):  # greedy: the most likely text, sampled: a text the policy writes
-            action = agent.act(batch, greedy=deterministic).actions
-        elif deterministic:
-            action = agent.distribution(batch).probs.argmax(-1)
-        else:
-            probs = agent.distribution(batch).probs.float().cpu()
-            action = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-        obs, reward, terminated, truncated, info = envs.step(action.cpu().numpy())
-        ended = np.logical_or(terminated, truncated)
-        tracker.add(
-            np.asarray(reward, dtype=np.float64),
-            step_field(info, "primitive_steps", ended, 1),
-            ended,
-            step_field(info, "success", ended, False),
-            step_field(info, INVALID_ACTION, ended, False) if reports_invalid(info) else None,
-        )
-        ended = tracker.pop()
-        if progress is not None and ended:
-            progress(min(len(ended), max(episodes - len(records), 0)))
-        records.extend(ended)
-        batch = to_obs_batch(obs, info)
-    return records[:episodes]

@@ -103,8 +103,13 @@ def _train_with_status(
 
 def _interrupted_at_once(run_dir: Path) -> Interrupted:
     """Ctrl-C that stopped the run at once: recorded (status ``interrupted``) and said, with what a rerun does."""
-    ckpt = checkpoint_path(run_dir)
-    resumes = f"the last checkpoint ({ckpt}) resumes" if ckpt.exists() else "there is no checkpoint: it starts afresh"
+    ckpt, saved = checkpoint_path(run_dir), RunDir(run_dir).saved_evaluation
+    if ckpt.exists():
+        resumes = f"the last checkpoint ({ckpt}) resumes"
+    elif saved.exists():
+        resumes = f"the evaluation's saved progress ({saved}) resumes"
+    else:
+        resumes = "there is no checkpoint: it starts afresh"
     reason = f"Ctrl-C: stopped at once; {resumes}"
     write_status(run_dir, "interrupted", reason=reason)
     print(f"Interrupted: {reason}; rerun the same command to continue")
@@ -116,6 +121,10 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
     start = time.time()
     agent = build_agent(cfg, run)
     module = build_module(cfg, agent, run)
+    saved_evaluation = RunDir(run_dir).saved_evaluation
+    if run.agent.train and resume_from is None:  # training afresh: no evaluation of an earlier run resumes
+        saved_evaluation.unlink(missing_ok=True)
+    module.save_evaluation(saved_evaluation, run.checkpoint.evaluation_every_s)
     if run.agent.train and not isinstance(agent, Persistent):
         raise TypeError(
             f"agent {run.agent.name!r} ({type(agent).__name__}) trains but cannot save its weights: implement save "
@@ -146,7 +155,6 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
         use_num_threads(cfg)
         episodes = run.eval.episodes + run.eval.final_sampled_episodes
         with tqdm(total=episodes, unit="episode", desc=f"{run.agent.name} evaluation", disable=dist.rank() != 0) as bar:
-            module.run_evaluation(progress=bar.update)
-            module.run_sampled_evaluation(progress=bar.update)
+            module.evaluation_only(progress=bar.update)
         digest, saved = None, []
     return finish_run(cfg, run, run_dir, module, digest, saved, start)

@@ -1,0 +1,202 @@
+"""The final evaluation saves its progress as it goes (training/evaluation.py): a stop in it resumes at the step it
+reached and ends with the episodes, and the summary, of an evaluation that was never stopped."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+from helpers import toy_config
+
+import twosome.training.evaluation as evaluation
+from twosome.agents.generate import GenerateAgent
+from twosome.agents.twosome import TwosomeAgent
+from twosome.lm.loading import load_lm
+from twosome.run_dir import RunDir
+from twosome.training.evaluation import SavedEvaluation, evaluate
+from twosome.training.train import train
+from twosome.training.vector_env import make_vector_env
+
+TOMATO = "twosome/Overcooked-TomatoSalad-v0"
+SETTINGS = {"episodes": 5, "deterministic": False, "num_envs": 2, "seed": 3}
+
+
+def stop_at_step(monkeypatch, step: int) -> list[int]:
+    """The evaluation stops (KeyboardInterrupt) as its ``step``-th step begins; returns the steps' count."""
+    steps = [0]
+    original = evaluation.to_obs_batch
+
+    def counted(obs, info):
+        steps[0] += 1
+        if steps[0] == step:
+            raise KeyboardInterrupt
+        return original(obs, info)
+
+    monkeypatch.setattr(evaluation, "to_obs_batch", counted)
+    return steps
+
+
+def twosome_agent(model_dir) -> TwosomeAgent:
+    """A fresh agent, as a new process builds it: same weights (seeded LoRA), empty memos."""
+    lm, tok = load_lm(str(model_dir), None, "float32", None)
+    torch.manual_seed(0)
+    return TwosomeAgent(lm, tok, norm="word", lora_layers=1)
+
+
+def run(agent, saved=None, progress=None) -> list[dict]:
+    envs = make_vector_env(TOMATO, SETTINGS["num_envs"])
+    try:
+        return evaluate(
+            agent, envs, SETTINGS["episodes"], 0.99, SETTINGS["seed"], False, progress=progress, saved=saved
+        )
+    finally:
+        envs.close()
+
+
+def test_a_stopped_evaluation_resumes_at_its_step_and_plays_the_same_episodes(tmp_path, tiny_model_dir, monkeypatch):
+    """Sampled actions (the sampler's generator), two environments mid-episode and the agent's memoized scores are
+    all in the saved state: the resumed evaluation's episodes are the uninterrupted one's, to the last bit."""
+    steps = stop_at_step(monkeypatch, 0)  # counts only
+    whole = run(twosome_agent(tiny_model_dir))
+    monkeypatch.undo()
+    stop_at_step(monkeypatch, 25)
+    path = tmp_path / "final_evaluation.pkl"
+    with pytest.raises(KeyboardInterrupt):
+        run(twosome_agent(tiny_model_dir), SavedEvaluation(path, 7, every_s=0).phase("sampled", SETTINGS))
+    monkeypatch.undo()
+    stored = pickle.loads(path.read_bytes())
+    assert stored["update"] == 7 and stored["phases"]["sampled"]["state"]["agent_cache"]["scores"]  # memos kept
+    told = []
+    resumed_steps = stop_at_step(monkeypatch, 0)  # counts only
+    resumed = run(
+        twosome_agent(tiny_model_dir), SavedEvaluation(path, 7, every_s=0).phase("sampled", SETTINGS), told.append
+    )
+    assert resumed == whole
+    done_before = len(stored["phases"]["sampled"]["state"]["records"])
+    assert told[0] == done_before and sum(told) == len(whole)  # the progress bar starts where the evaluation was
+    assert resumed_steps[0] == steps[0] - 24  # it went on after step 24, not from the start
+    assert "envs" not in pickle.loads(path.read_bytes())["phases"]["sampled"]["state"]  # ended: its episodes only
+
+
+def test_saved_progress_of_another_update_or_other_settings_is_not_resumed(tmp_path, tiny_model_dir, monkeypatch):
+    """A saved evaluation belongs to one update and one phase's settings: any other evaluation starts afresh."""
+    path = tmp_path / "final_evaluation.pkl"
+    stop_at_step(monkeypatch, 10)
+    with pytest.raises(KeyboardInterrupt):
+        run(twosome_agent(tiny_model_dir), SavedEvaluation(path, 7, every_s=0).phase("sampled", SETTINGS))
+    monkeypatch.undo()
+    assert SavedEvaluation(path, 8, every_s=0).phase("sampled", SETTINGS).load() is None
+    assert SavedEvaluation(path, 7, every_s=0).phase("sampled", {**SETTINGS, "seed": 4}).load() is None
+    assert SavedEvaluation(path, 7, every_s=0).phase("eval", SETTINGS).load() is None
+    assert SavedEvaluation(path, 7, every_s=0).phase("sampled", SETTINGS).load() is not None
+    path.write_bytes(b"not a pickle")
+    assert SavedEvaluation(path, 7, every_s=0).phase("sampled", SETTINGS).load() is None
+
+
+class PromptWriter(GenerateAgent):
+    """Writes a valid action for some prompts and an invalid text for others, as a function of the prompt alone (a
+    resumed writer must write what the uninterrupted one did)."""
+
+    def generate(self, prompts):
+        return ["Chop the tomato." if len(p) % 3 else "dance" for p in prompts]
+
+
+def test_a_writers_tally_of_invalid_texts_resumes_with_its_episodes(tmp_path, tiny_model_dir, monkeypatch):
+    lm, tok = load_lm(str(tiny_model_dir), None, "float32", None)
+
+    def writer_run(agent, saved=None):
+        envs = make_vector_env(TOMATO, 2, invalid_action={"max_in_a_row": 3})
+        try:
+            return evaluate(agent, envs, 4, 0.99, 0, True, saved=saved)
+        finally:
+            envs.close()
+
+    steps = stop_at_step(monkeypatch, 0)  # counts only
+    whole_agent = PromptWriter(lm, tok)
+    whole = writer_run(whole_agent)
+    monkeypatch.undo()
+    assert whole_agent.report()["generate/invalid_rate"] > 0 and steps[0] > 4
+    path = tmp_path / "final_evaluation.pkl"
+    stop_at_step(monkeypatch, steps[0] // 2)
+    with pytest.raises(KeyboardInterrupt):
+        writer_run(PromptWriter(lm, tok), SavedEvaluation(path, 0, every_s=0).phase("eval", {}))
+    monkeypatch.undo()
+    resumed_agent = PromptWriter(lm, tok)
+    assert writer_run(resumed_agent, SavedEvaluation(path, 0, every_s=0).phase("eval", {})) == whole
+    assert resumed_agent.report() == whole_agent.report()
+
+
+def evaluation_only_config(tmp_path, tiny_model_dir, *overrides):
+    return toy_config(
+        tmp_path,
+        f"model.path={tiny_model_dir}",
+        "model.build=null",
+        "agent=zeroshot",
+        "eval.episodes=4",
+        "eval.final_sampled_episodes=6",
+        "checkpoint.evaluation_every_s=0",
+        *overrides,
+    )
+
+
+def test_an_evaluation_only_run_stopped_midway_resumes_there(tmp_path, tiny_model_dir, monkeypatch, default_ctrl_c):
+    """An agent that does not train has no checkpoint: its evaluation's saved progress is what the same command
+    resumes (it used to start over), and Ctrl-C says so."""
+    steps = stop_at_step(monkeypatch, 0)  # counts only
+    whole = train(evaluation_only_config(tmp_path / "a", tiny_model_dir), run_dir=tmp_path / "a" / "run")
+    monkeypatch.undo()
+    stop = steps[0] - 2  # in the sampled episodes (4 steps each), after the greedy ones
+    stop_at_step(monkeypatch, stop)
+    cfg = evaluation_only_config(tmp_path / "b", tiny_model_dir)
+    with pytest.raises(BaseException) as stopped:
+        train(cfg, run_dir=tmp_path / "b" / "run")
+    assert type(stopped.value).__name__ == "Interrupted", repr(stopped.value)
+    status = json.loads(RunDir(tmp_path / "b" / "run").status.read_text())
+    assert "the evaluation's saved progress" in status["reason"] and "resumes" in status["reason"], status
+    monkeypatch.undo()
+    resumed_steps = stop_at_step(monkeypatch, 0)
+    summary = train(cfg, run_dir=tmp_path / "b" / "run")
+    assert resumed_steps[0] == steps[0] - (stop - 1)  # it went on from the step it reached, not from the start
+    for key in whole:
+        if key.startswith(("eval/", "sampled/")):
+            assert summary[key] == whole[key], key
+    assert not RunDir(tmp_path / "b" / "run").saved_evaluation.exists()  # finished: nothing left to resume
+
+
+def test_a_trained_run_stopped_in_its_final_evaluation_resumes_at_that_step(
+    tmp_path, tiny_model_dir, monkeypatch, default_ctrl_c, capsys
+):
+    """The checkpoint of the last update resumes at the evaluation; its saved progress, at the step it reached. The
+    summary and the last update's row are the uninterrupted run's."""
+    import pandas as pd
+
+    def config(root):
+        return evaluation_only_config(
+            root, tiny_model_dir, "agent=twosome", "rollout.total_env_steps=64", "rollout.num_steps=16",
+            "eval.every_updates=0",
+        )  # fmt: skip
+
+    steps = stop_at_step(monkeypatch, 0)  # counts only: the final evaluation's steps
+    whole = train(config(tmp_path / "a"), run_dir=tmp_path / "a" / "run")
+    monkeypatch.undo()
+    stop = steps[0] - 2
+    stop_at_step(monkeypatch, stop)
+    with pytest.raises(BaseException) as stopped:
+        train(config(tmp_path / "b"), run_dir=tmp_path / "b" / "run")
+    assert type(stopped.value).__name__ == "Interrupted", repr(stopped.value)
+    assert RunDir(tmp_path / "b" / "run").saved_evaluation.is_file()
+    monkeypatch.undo()
+    resumed_steps = stop_at_step(monkeypatch, 0)
+    capsys.readouterr()
+    summary = train(config(tmp_path / "b"), run_dir=tmp_path / "b" / "run")
+    out = capsys.readouterr().out
+    assert "at its final evaluation" in out and "sampled episodes: resumed after" in out, out
+    assert resumed_steps[0] == steps[0] - (stop - 1)
+    for key in whole:
+        if key.startswith(("eval/", "sampled/")) or key == "weights_digest":
+            assert summary[key] == whole[key], key
+    rows = [pd.read_csv(RunDir(tmp_path / d / "run").metrics) for d in ("a", "b")]
+    assert rows[0]["update"].tolist() == rows[1]["update"].tolist()  # the last update's row once
+    assert rows[0].iloc[-1]["sampled/episodic_return"] == rows[1].iloc[-1]["sampled/episodic_return"]
