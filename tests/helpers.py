@@ -259,7 +259,7 @@ def count_evaluations(monkeypatch) -> list:
 
     calls = []
 
-    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None):
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None, saved=None):
         calls.append(task)
         return dict(success_rate=0.5, success_se=0.1, return_mean=1.0, return_se=0.2, episodes=episodes)
 

@@ -30,7 +30,7 @@ def test_rows_are_saved_as_they_come_and_a_rerun_evaluates_only_what_is_missing(
     run = fake_run(tmp_path, monkeypatch, {"name": "glam"}, seen)
     calls = []
 
-    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None):
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None, saved=None):
         calls.append((task, episodes))
         if task == unseen and len(calls) == 2:
             raise KeyboardInterrupt  # the job is killed while evaluating the second task
@@ -172,7 +172,7 @@ def test_the_cli_shows_progress_in_episodes_and_ends_with_a_readable_table(tmp_p
     seen, unseen = register(), register_unseen()
     run = fake_run(tmp_path, monkeypatch, {"name": "twosome"}, seen)
 
-    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None):
+    def evaluate_on(agent, task, episodes, gamma, seed, num_envs, greedy, progress=None, env_kwargs=None, saved=None):
         for _ in range(episodes):
             progress(1)
         return dict(success_rate=0.5, success_se=0.1, return_mean=1.0, return_se=0.2, episodes=episodes)

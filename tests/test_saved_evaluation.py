@@ -200,3 +200,35 @@ def test_a_trained_run_stopped_in_its_final_evaluation_resumes_at_that_step(
     rows = [pd.read_csv(RunDir(tmp_path / d / "run").metrics) for d in ("a", "b")]
     assert rows[0]["update"].tolist() == rows[1]["update"].tolist()  # the last update's row once
     assert rows[0].iloc[-1]["sampled/episodic_return"] == rows[1].iloc[-1]["sampled/episodic_return"]
+
+
+def test_a_generalization_row_stopped_midway_resumes_at_its_step(tmp_path, tiny_model_dir, monkeypatch):
+    """The generalization tool reused the rows it had written; a row it stopped in (50 episodes of an LLM agent take
+    a quarter of an hour) started over. Its progress is saved beside the table and removed as the row is written."""
+    import pandas as pd
+    from toy_env import register, register_unseen
+
+    from twosome.evaluation.generalization import generalization
+
+    seen, unseen = register(), register_unseen()
+    short = ["agent=twosome", "rollout.total_env_steps=64", "rollout.num_steps=32", "eval.every_updates=0"]
+    train(evaluation_only_config(tmp_path, tiny_model_dir, *short), run_dir=tmp_path / "run")
+
+    def table(name: str) -> pd.DataFrame:
+        out = tmp_path / name / "generalization.csv"
+        return generalization([tmp_path / "run"], [seen, unseen], 6, with_untrained=False, out_csv=out, save_every_s=0)
+
+    steps = stop_at_step(monkeypatch, 0)  # counts only
+    whole = table("whole")
+    monkeypatch.undo()
+    stop = steps[0] - 3  # in the second row
+    stop_at_step(monkeypatch, stop)
+    with pytest.raises(KeyboardInterrupt):
+        table("stopped")
+    monkeypatch.undo()
+    assert len(list((tmp_path / "stopped" / ".progress").glob("*.pkl"))) == 1  # the row it stopped in
+    resumed_steps = stop_at_step(monkeypatch, 0)
+    resumed = table("stopped")
+    assert resumed_steps[0] == steps[0] - (stop - 1)  # the first row reused, the second resumed at its step
+    pd.testing.assert_frame_equal(resumed, whole)
+    assert not (tmp_path / "stopped" / ".progress").exists()

@@ -18,7 +18,9 @@ reads comes from its run's config (``agent.uses_lm``, ``agent.uses_vectors``), n
 Actions are sampled from each policy (the environments are deterministic, so greedy episodes would all be equal;
 ``--greedy`` is there for one-episode checks). Writes ``generalization.csv`` (one row per run, agent and task:
 success and return, mean and standard error over episodes) after every row, atomically, so an interrupted
-evaluation keeps what it finished; rerunning the same command reuses those rows and evaluates only the rest.
+evaluation keeps what it finished; rerunning the same command reuses those rows and evaluates only the rest, and
+resumes a row it stopped in at the step it reached (its progress is saved every minute, ``.progress/`` beside the
+file, removed as the row is written).
 A row's episodes draw from its evaluation seed alone, so rows may run in parallel (``--workers``) or resume and
 the table is the same.
 ``--out`` is locked while an evaluation writes there: a second one into the same directory refuses at once.
@@ -27,7 +29,9 @@ the table is the same.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import hashlib
 import math
 import multiprocessing
 import os
@@ -52,7 +56,7 @@ from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
 from twosome.processes import end_with
 from twosome.run_dir import RunDir, check_weights
 from twosome.training.build import build_agent, env_spaces, use_num_threads
-from twosome.training.evaluation import evaluate
+from twosome.training.evaluation import EvaluationPhase, SavedEvaluation, evaluate
 from twosome.training.vector_env import make_vector_env
 
 SUITES = Path(__file__).resolve().parents[3] / "conf" / "generalization"
@@ -177,13 +181,15 @@ def evaluate_on(
     greedy: bool,
     progress=None,
     task_kwargs: dict | None = None,
+    saved: EvaluationPhase | None = None,
 ) -> dict:
-    """``task_kwargs``: the environment's options (``carried_kwargs``; none: its registered defaults)."""
+    """``task_kwargs``: the environment's options (``carried_kwargs``; none: its registered defaults); ``saved``:
+    where the episodes' progress is saved, and resumed from."""
     env_id, wording = split_task(task)
     envs = make_vector_env(env_id, num_envs, kwargs=task_kwargs, wording=wording)
     try:
         with torch.no_grad():
-            records = evaluate(agent, envs, episodes, gamma, seed, greedy, progress=progress)
+            records = evaluate(agent, envs, episodes, gamma, seed, greedy, progress=progress, saved=saved)
     finally:
         envs.close()
     success, success_se = mean_se([float(r["success"]) for r in records])
@@ -207,11 +213,13 @@ def generalization(
     with_untrained: bool = True,
     out_csv: Path | None = None,
     workers: int = 1,
+    save_every_s: float = 60.0,
 ) -> pd.DataFrame:
     """``out_csv``: written after every row; rows already there for the same run, agent, weights, task, episodes,
     evaluation seed and sampling are reused instead of evaluated again (a rerun after an interruption resumes).
     ``workers``: rows evaluated at once, each in a process of its own. A row depends on its run, task and evaluation
-    seed alone, so the table is the same with any number of workers."""
+    seed alone, so the table is the same with any number of workers. ``save_every_s``: how often a row's progress
+    is saved (with ``out_csv``), so that a rerun resumes the row at the step it reached."""
     check_tasks(tasks)
     sampling = "greedy" if greedy else "sampled"
     agents = list(planned_agents(distinct_runs(run_dirs), with_untrained))
@@ -252,7 +260,10 @@ def generalization(
                 row = done[row_id]
             else:
                 row.update(applicable=True, note="")
-                todo.append(Row(len(rows), str(run_dir), untrained, task, episodes, seed, num_envs, greedy))
+                saved = str(progress_file(out_csv, row_id)) if out_csv is not None else None
+                todo.append(
+                    Row(len(rows), str(run_dir), untrained, task, episodes, seed, num_envs, greedy, saved, save_every_s)
+                )
             rows.append(row)
     finished = set(range(len(rows))) - {r.index for r in todo}
 
@@ -260,10 +271,14 @@ def generalization(
         if out_csv is not None:
             atomic_write_text(out_csv, pd.DataFrame([rows[i] for i in sorted(finished)]).to_csv(index=False))
 
+    saved_progress = {row.index: row.saved for row in todo}
+
     def record(index: int, result: dict) -> None:
         rows[index].update(result)
         finished.add(index)
         save()
+        if saved_progress[index] is not None:  # written: nothing of it left to resume
+            Path(saved_progress[index]).unlink(missing_ok=True)
 
     with tqdm(
         total=len(todo) * episodes, unit="episode", desc="generalization", disable=not todo, dynamic_ncols=True
@@ -274,6 +289,9 @@ def generalization(
             evaluate_here(todo, rows, record, bar)
     if rows and not todo:
         save()
+    if out_csv is not None:  # every row written: no progress left to keep
+        with contextlib.suppress(OSError):
+            (Path(out_csv).parent / ".progress").rmdir()
     return pd.DataFrame(rows)
 
 
@@ -289,12 +307,27 @@ class Row:
     seed: int
     num_envs: int
     greedy: bool
+    saved: str | None = None  # where its progress is saved (``progress_file``), or None
+    save_every_s: float = 60.0
+
+
+def progress_file(out_csv: Path, row_id: tuple) -> Path:
+    """Where a row's progress is saved: ``.progress/`` beside the table, one file per row (``key``)."""
+    name = hashlib.sha256(repr(row_id).encode()).hexdigest()[:24]
+    return Path(out_csv).parent / ".progress" / f"{name}.pkl"
 
 
 def evaluate_row(row: Row, agent, cfg, progress) -> dict:
     kwargs = carried_kwargs(cfg, row.task)
     gamma = float(cfg.rollout.gamma)
-    return evaluate_on(agent, row.task, row.episodes, gamma, row.seed, row.num_envs, row.greedy, progress, kwargs)
+    saved = None
+    if row.saved is not None:  # resumed only by the same row (task, episodes, seed, environments, sampling)
+        settings = {"task": row.task, "episodes": row.episodes, "seed": row.seed, "num_envs": row.num_envs,
+                    "greedy": row.greedy}  # fmt: skip
+        saved = SavedEvaluation(row.saved, 0, row.save_every_s).phase("row", settings)
+    return evaluate_on(
+        agent, row.task, row.episodes, gamma, row.seed, row.num_envs, row.greedy, progress, kwargs, saved
+    )
 
 
 def evaluate_here(todo: list[Row], rows: list[dict], record, bar) -> None:
