@@ -324,7 +324,7 @@ def evaluate_row(row: Row, agent, cfg, progress) -> dict:
     if row.saved is not None:  # resumed only by the same row (task, episodes, seed, environments, sampling)
         settings = {"task": row.task, "episodes": row.episodes, "seed": row.seed, "num_envs": row.num_envs,
                     "greedy": row.greedy}  # fmt: skip
-        saved = SavedEvaluation(row.saved, 0, row.save_every_s).phase("row", settings)
+        saved = SavedEvaluation(row.saved, 0, row.save_every_s).phase(row.task, settings)
     return evaluate_on(
         agent, row.task, row.episodes, gamma, row.seed, row.num_envs, row.greedy, progress, kwargs, saved
     )

@@ -147,6 +147,7 @@ class _Episodes:
             "envs": pickle.dumps(self.envs.envs),
             "generator": self.generator.get_state(),
             "global_generator": torch.get_rng_state(),
+            "cuda_generators": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
             "agent_cache": capabilities.cache_state(self.agent),
             "agent_tallies": capabilities.tallies(self.agent),
         }
@@ -158,6 +159,8 @@ class _Episodes:
         self.tracker, self.obs, self.info = state["tracker"], state["obs"], state["info"]
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["global_generator"])
+        if state.get("cuda_generators") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_generators"])
         capabilities.load_cache_state(self.agent, state["agent_cache"])
         capabilities.load_tallies(self.agent, state["agent_tallies"])
 
