@@ -178,6 +178,17 @@ def test_glam_normalization_has_one_source(overrides, norm):
     assert cfg.run_name.endswith(f"-{norm}-s0")
 
 
+def test_the_text_agents_a_refusal_names_are_the_composed_agents_that_read_no_vector():
+    """The refusal of a vector agent on a text-only environment names the agents to use instead: read from
+    conf/agent/, so that a new text agent (DRRN, the trained writer) is named without editing the message."""
+    from twosome.config.checks import text_agents
+
+    agents = sorted(f.stem for f in (CONF / "agent").glob("*.yaml"))
+    composed = [a for a in agents if not compose_cfg(f"agent={a}").agent.uses_vectors]
+    assert text_agents() == composed and {"drrn", "generate_rl", "twosome"} <= set(composed)
+    assert "ppo" not in composed and "saycan" not in composed
+
+
 @pytest.mark.parametrize("agent", sorted(f.stem for f in (CONF / "agent").glob("*.yaml")))
 def test_every_agent_declares_its_meta_keys(agent):
     cfg = compose_cfg(f"agent={agent}")

@@ -67,7 +67,7 @@ def require_vectors(obs: ObsBatch, agent: str, dim: int) -> torch.Tensor:
     if obs.vectors is None:
         raise ValueError(
             f"{agent} reads the symbolic observation vector, and this environment provides none (text only): "
-            "use a text agent (agent=twosome, glam, zeroshot, random)"
+            "use an agent that reads text (src/run.py names them)"
         )
     x = obs.vectors.float()
     if x.shape[-1] != dim:

@@ -13,6 +13,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from twosome.checked import ConfigError, check
+from twosome.config.resolvers import CONF_DIR
 from twosome.config.run_config import check_run_dir
 from twosome.config.schema import DTYPES, NORMALIZATIONS, STRATEGIES, RunSettings, processes, run_settings
 from twosome.policy_settings import check_policy_settings
@@ -202,8 +203,17 @@ def check_env_options(cfg: DictConfig) -> None:
     if cfg.agent.uses_vectors and not vector:
         raise ConfigError(
             f"agent={cfg.agent.name} reads the symbolic observation vector, and {cfg.env.id} provides none (text "
-            "only): use a text agent (agent=twosome, glam, zeroshot, random, generate)"
+            f"only): use a text agent (agent={', '.join(text_agents())})"
         )
+
+
+def text_agents() -> list[str]:
+    """The agents of conf/agent/ that read no symbolic vector (``agent.uses_vectors``, false by default)."""
+    return [
+        path.stem
+        for path in sorted(CONF_DIR.glob("agent/*.yaml"))
+        if not OmegaConf.select(OmegaConf.load(path), "agent.uses_vectors", default=False)
+    ]
 
 
 def check_model_dir(cfg: DictConfig) -> None:

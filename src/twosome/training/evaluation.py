@@ -51,7 +51,7 @@ class SavedEvaluation:
         try:
             stored = pickle.loads(self.path.read_bytes())
         except Exception as err:  # written atomically, so only a foreign or corrupted file lands here
-            log.warning("%s cannot be read (%s: %s): the final evaluation starts afresh", self.path, type(err), err)
+            log.warning("%s cannot be read (%s: %s): the evaluation starts afresh", self.path, type(err).__name__, err)
             return {}
         return stored["phases"] if stored.get("update") == self.update else {}
 
