@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 
 class SavedEvaluation:
-    """One file (``checkpoints/final_evaluation.pkl``) holding the state of each phase of one final evaluation
-    (greedy, then sampled) of the update ``update``; a phase that ended keeps only its episodes. A file of another
+    """One file (``checkpoints/final_evaluation.pkl``; a generalization row's in ``.progress/``) holding the state of
+    each phase of one final evaluation (greedy, then sampled) of the update ``update``; a phase that ended keeps only
+    its episodes. A file of another
     update, or a phase of other settings, is ignored: the evaluation starts that phase afresh. ``every_s``: seconds
     between two saves (0: after every step); the end of a phase is always saved."""
 
