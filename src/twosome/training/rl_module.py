@@ -202,22 +202,17 @@ class RLModule(pl.LightningModule):
         row = self.run_state.final_row
         if row is None:  # done, or the run stopped before its last update
             return
-        saved = self._saved_evaluation()
-        row = {**row, **self.run_evaluation(progress, saved)}
-        row.update(self.run_sampled_evaluation(progress, saved))
-        self._log_row(row)
+        self._log_row({**row, **self.evaluation_only(progress)})
         self.run_state.final_row = None
-        if saved is not None:
-            saved.clear()
 
-    def evaluation_only(self, progress: Callable[[int], None] | None = None) -> None:
-        """The whole run of an agent that does not train: its greedy and sampled evaluations, saved as they go
-        (``save_evaluation``)."""
+    def evaluation_only(self, progress: Callable[[int], None] | None = None) -> dict[str, float]:
+        """The greedy and sampled evaluations, saved as they go (``save_evaluation``): the whole run of an agent that
+        does not train, the end of one that does."""
         saved = self._saved_evaluation()
-        self.run_evaluation(progress, saved)
-        self.run_sampled_evaluation(progress, saved)
+        metrics = {**self.run_evaluation(progress, saved), **self.run_sampled_evaluation(progress, saved)}
         if saved is not None:
             saved.clear()
+        return metrics
 
     def on_train_end(self):
         if self.run_state.final_row is None:
