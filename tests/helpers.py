@@ -265,3 +265,20 @@ def count_evaluations(monkeypatch) -> list:
 
     monkeypatch.setattr(gen, "evaluate_on", evaluate_on)
     return calls
+
+
+def stand_in_scontrol(tmp_path, monkeypatch, restarts: int = 0) -> Path:
+    """A stand-in ``scontrol``: ``show job`` reports the job's restart count (SLURM raises it when it requeues a
+    job: ``scontrol requeue``, preemption), ``requeue`` is recorded."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "scontrol").write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = show ]; then echo "JobId=$3 JobState=COMPLETING Restarts={restarts}"; exit 0; fi\n'
+        f'echo "$@" > {tmp_path / "scontrol_args"}\n'
+    )
+    (bin_dir / "scontrol").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "0")
+    return tmp_path / "scontrol_args"

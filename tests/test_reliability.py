@@ -13,7 +13,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from helpers import compose_cfg, ctrl_c_after, run_cli, same_results, small_run, start, toy_config, wait_for_checkpoint
+from helpers import (
+    compose_cfg,
+    ctrl_c_after,
+    run_cli,
+    same_results,
+    small_run,
+    stand_in_scontrol,
+    start,
+    toy_config,
+    wait_for_checkpoint,
+)
 
 from twosome.config import ConfigError, config_changes, validate
 from twosome.training.checkpointing import AtomicCheckpointIO, read_run_state
@@ -443,27 +453,10 @@ def test_submitits_requeue_exit_becomes_requeued(tmp_path):
         signal.signal(signal.SIGUSR2, previous)
 
 
-def _stand_in_scontrol(tmp_path, monkeypatch, restarts: int = 0) -> Path:
-    """A stand-in ``scontrol``: ``show job`` reports the job's restart count (SLURM raises it when it requeues a
-    job: ``scontrol requeue``, preemption), ``requeue`` is recorded."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "scontrol").write_text(
-        "#!/bin/sh\n"
-        f'if [ "$1" = show ]; then echo "JobId=$3 JobState=COMPLETING Restarts={restarts}"; exit 0; fi\n'
-        f'echo "$@" > {tmp_path / "scontrol_args"}\n'
-    )
-    (bin_dir / "scontrol").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setenv("SLURM_JOB_ID", "4242")
-    monkeypatch.setenv("SLURM_RESTART_COUNT", "0")
-    return tmp_path / "scontrol_args"
-
-
 def test_requeue_signal_inside_a_slurm_job_runs_scontrol_requeue(tmp_path, monkeypatch):
     from twosome.training.checkpointing import PreemptionCheckpoint, Requeued
 
-    scontrol_args = _stand_in_scontrol(tmp_path, monkeypatch)
+    scontrol_args = stand_in_scontrol(tmp_path, monkeypatch)
     before = signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # no handler of an earlier test (or library) to hand to
     callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ("SIGUSR1",)), _FakeTrainer()
     callback.on_fit_start(trainer, _FakeModule())
@@ -484,7 +477,7 @@ def test_sigterm_inside_a_slurm_job_saves_and_ends_as_slurm_decided(tmp_path, mo
     unchanged) it saves and stops as preempted, not requeued: cancelling means stop."""
     from twosome.training.checkpointing import Preempted, PreemptionCheckpoint, Requeued
 
-    scontrol_args = _stand_in_scontrol(tmp_path, monkeypatch, restarts)
+    scontrol_args = stand_in_scontrol(tmp_path, monkeypatch, restarts)
     callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ()), _FakeTrainer()
     trainer.received_sigterm = True  # what Lightning's SIGTERM handler sets
     expected = (Requeued, "SLURM requeued job 4242") if restarts else (Preempted, "job 4242 was not requeued")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import pickle
+import signal
 
 import pytest
 import torch
-from helpers import toy_config
+from helpers import stand_in_scontrol, toy_config
 
 import twosome.training.evaluation as evaluation
 from twosome.agents.generate import GenerateAgent
@@ -23,15 +24,19 @@ TOMATO = "twosome/Overcooked-TomatoSalad-v0"
 SETTINGS = {"episodes": 5, "deterministic": False, "num_envs": 2, "seed": 3}
 
 
-def stop_at_step(monkeypatch, step: int) -> list[int]:
-    """The evaluation stops (KeyboardInterrupt) as its ``step``-th step begins; returns the steps' count."""
+def stop_at_step(monkeypatch, step: int, *signals: int) -> list[int]:
+    """The evaluation stops (KeyboardInterrupt) as its ``step``-th step begins, or there receives ``signals`` (and
+    goes on, as a signal's handler says); returns the steps' count."""
     steps = [0]
     original = evaluation.to_obs_batch
 
     def counted(obs, info):
         steps[0] += 1
-        if steps[0] == step:
+        if steps[0] == step and not signals:
             raise KeyboardInterrupt
+        if steps[0] == step:
+            for signum in signals:
+                signal.raise_signal(signum)
         return original(obs, info)
 
     monkeypatch.setattr(evaluation, "to_obs_batch", counted)
@@ -128,7 +133,7 @@ def test_a_writers_tally_of_invalid_texts_resumes_with_its_episodes(tmp_path, ti
     assert resumed_agent.report() == whole_agent.report()
 
 
-def evaluation_only_config(tmp_path, tiny_model_dir, *overrides):
+def evaluation_only_config(tmp_path, tiny_model_dir, *overrides, every_s: float = 0):
     return toy_config(
         tmp_path,
         f"model.path={tiny_model_dir}",
@@ -136,7 +141,7 @@ def evaluation_only_config(tmp_path, tiny_model_dir, *overrides):
         "agent=zeroshot",
         "eval.episodes=4",
         "eval.final_sampled_episodes=6",
-        "checkpoint.evaluation_every_s=0",
+        f"checkpoint.evaluation_every_s={every_s}",
         *overrides,
     )
 
@@ -200,6 +205,125 @@ def test_a_trained_run_stopped_in_its_final_evaluation_resumes_at_that_step(
     rows = [pd.read_csv(RunDir(tmp_path / d / "run").metrics) for d in ("a", "b")]
     assert rows[0]["update"].tolist() == rows[1]["update"].tolist()  # the last update's row once
     assert rows[0].iloc[-1]["sampled/episodic_return"] == rows[1].iloc[-1]["sampled/episodic_return"]
+
+
+class KilledBySignal(Exception):
+    """What SIGTERM does to a process left to its default (ending it), here an error the test sees."""
+
+
+@pytest.fixture
+def fatal_signals_raise():
+    """SIGTERM raises and SIGUSR1 is ignored, where by default either would end the test process. (SIGUSR1's handler
+    cannot raise too: a requeue signal's earlier handler is called, as submitit's is.)"""
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGUSR1)}
+
+    def killed(signum, frame):
+        raise KilledBySignal(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, killed)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    yield killed
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+@pytest.mark.parametrize(
+    "signum, stopped",
+    [(signal.SIGINT, "Interrupted"), (signal.SIGTERM, "Preempted"), (signal.SIGUSR1, "Preempted")],
+    ids=["SIGINT", "SIGTERM", "SIGUSR1"],
+)
+def test_a_stop_signal_in_an_evaluation_only_run_saves_the_step_it_arrives_in(
+    tmp_path, tiny_model_dir, monkeypatch, default_ctrl_c, fatal_signals_raise, signum, stopped
+):
+    """SIGTERM and the requeue signal killed an evaluation-only run (no status; SLURM never requeued it) and Ctrl-C
+    stopped it at once. Now each saves the evaluation at the step it arrives in, though the last periodic save is an
+    hour away, and stops; the same command resumes at that step."""
+    steps = stop_at_step(monkeypatch, 0)  # counts only
+    whole = train(evaluation_only_config(tmp_path / "a", tiny_model_dir), run_dir=tmp_path / "a" / "run")
+    monkeypatch.undo()
+    stop = steps[0] - 2  # in the sampled episodes
+    stop_at_step(monkeypatch, stop, signum)
+    cfg = evaluation_only_config(tmp_path / "b", tiny_model_dir, every_s=3600)
+    with pytest.raises(BaseException) as raised:
+        train(cfg, run_dir=tmp_path / "b" / "run")
+    assert type(raised.value).__name__ == stopped, repr(raised.value)
+    status = json.loads(RunDir(tmp_path / "b" / "run").status.read_text())
+    assert "saved at the step it reached" in status["reason"], status
+    assert signal.getsignal(signal.SIGTERM) is fatal_signals_raise  # the run's handlers are gone
+    monkeypatch.undo()
+    resumed_steps = stop_at_step(monkeypatch, 0)
+    summary = train(cfg, run_dir=tmp_path / "b" / "run")
+    assert resumed_steps[0] == steps[0] - stop  # it went on after the step the signal arrived in
+    for key in whole:
+        if key.startswith(("eval/", "sampled/")):
+            assert summary[key] == whole[key], key
+
+
+def test_a_requeue_signal_in_an_evaluation_only_slurm_job_saves_and_requeues_it(
+    tmp_path, tiny_model_dir, monkeypatch, fatal_signals_raise
+):
+    """Inside a SLURM job the requeue signal (``#SBATCH --signal=USR1@90``) requeues an evaluation-only job as it
+    does a training one, after its evaluation saved the step under way."""
+    scontrol_args = stand_in_scontrol(tmp_path, monkeypatch)
+    stop_at_step(monkeypatch, 6, signal.SIGUSR1)
+    with pytest.raises(BaseException) as raised:
+        train(evaluation_only_config(tmp_path, tiny_model_dir, every_s=3600), run_dir=tmp_path / "run")
+    assert type(raised.value).__name__ == "Requeued", repr(raised.value)
+    assert "SLURM job 4242 was requeued" in str(raised.value)
+    assert scontrol_args.read_text().split() == ["requeue", "4242"]
+    saved = pickle.loads(RunDir(tmp_path / "run").saved_evaluation.read_bytes())
+    assert "envs" in saved["phases"]["sampled"]["state"]  # the episodes under way, at step 6
+
+
+def test_a_second_ctrl_c_in_the_evaluation_stops_at_once(tmp_path, tiny_model_dir, monkeypatch, default_ctrl_c):
+    """The first Ctrl-C waits for the step to end; a second one does not, and the last save resumes (here the
+    greedy episodes', saved as their phase ended)."""
+    steps = stop_at_step(monkeypatch, 0)  # counts only
+    train(evaluation_only_config(tmp_path / "a", tiny_model_dir), run_dir=tmp_path / "a" / "run")
+    monkeypatch.undo()
+    stop = steps[0] - 2
+    stop_at_step(monkeypatch, stop, signal.SIGINT, signal.SIGINT)
+    cfg = evaluation_only_config(tmp_path / "b", tiny_model_dir, every_s=3600)
+    with pytest.raises(BaseException) as raised:
+        train(cfg, run_dir=tmp_path / "b" / "run")
+    assert type(raised.value).__name__ == "Interrupted", repr(raised.value)
+    assert "stopped at once; the progress it last saved" in str(raised.value)
+    saved = pickle.loads(RunDir(tmp_path / "b" / "run").saved_evaluation.read_bytes())
+    assert "sampled" not in saved["phases"]  # nothing of the step under way was saved
+    monkeypatch.undo()
+    resumed_steps = stop_at_step(monkeypatch, 0)
+    train(cfg, run_dir=tmp_path / "b" / "run")
+    assert resumed_steps[0] == steps[0] - 4  # the sampled episodes from their start (the 4 greedy steps skipped)
+
+
+def test_a_stop_signal_in_a_trained_runs_final_evaluation_saves_the_step_it_arrives_in(
+    tmp_path, tiny_model_dir, monkeypatch, default_ctrl_c, fatal_signals_raise
+):
+    """The final evaluation follows the last update's checkpoint; a signal in it used to stop it at once, losing the
+    steps since its last periodic save. Now that step is saved first."""
+
+    def config(root):
+        return evaluation_only_config(
+            root, tiny_model_dir, "agent=twosome", "rollout.total_env_steps=64", "rollout.num_steps=16",
+            "eval.every_updates=0", every_s=3600,
+        )  # fmt: skip
+
+    steps = stop_at_step(monkeypatch, 0)  # counts only: the final evaluation's steps
+    whole = train(config(tmp_path / "a"), run_dir=tmp_path / "a" / "run")
+    monkeypatch.undo()
+    stop = steps[0] - 2
+    stop_at_step(monkeypatch, stop, signal.SIGTERM)
+    with pytest.raises(BaseException) as raised:
+        train(config(tmp_path / "b"), run_dir=tmp_path / "b" / "run")
+    assert type(raised.value).__name__ == "Preempted", repr(raised.value)
+    assert "at the step it reached" in str(raised.value), raised.value
+    monkeypatch.undo()
+    resumed_steps = stop_at_step(monkeypatch, 0)
+    summary = train(config(tmp_path / "b"), run_dir=tmp_path / "b" / "run")
+    assert resumed_steps[0] == steps[0] - stop
+    for key in whole:
+        if key.startswith(("eval/", "sampled/")) or key == "weights_digest":
+            assert summary[key] == whole[key], key
 
 
 def test_a_generalization_row_stopped_midway_resumes_at_its_step(tmp_path, tiny_model_dir, monkeypatch):

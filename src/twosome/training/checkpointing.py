@@ -9,9 +9,9 @@
   (``scancel``, ``scontrol requeue``, a node drain, preemption with a grace time) and SIGINT (Ctrl-C) only raise a
   flag; at the end of the running update the checkpoint is written, the job is requeued (under SLURM, on the requeue
   signal or a requeueing SIGTERM) and training stops. A second Ctrl-C stops at once (the last checkpoint resumes).
-  During the final evaluation, which follows the last update's checkpoint, a signal stops the run at once: the same
-  command resumes at the evaluation (at the step its saved progress reached, training/evaluation.py), and nothing
-  trained is lost.
+  During the final evaluation, which follows the last update's checkpoint, a signal stops the run once the step under
+  way is saved (training/evaluation.py): the same command resumes at that step, and nothing trained is lost.
+* ``evaluation_stops``: the same for a run that only evaluates (no training loop, so no Lightning handlers).
 * ``signal_handlers_kept``: the handlers of the process put back after ``trainer.fit``, however it ends.
 """
 
@@ -161,10 +161,10 @@ class PreemptionCheckpoint(Callback):
     * otherwise (outside SLURM, or not requeued) training stops with ``Preempted``, a non-zero exit, and the same
       command resumes it.
 
-    During the final evaluation (it follows the last update's checkpoint) these signals stop the run at once, as the
-    same cases say: there is nothing left to save, and the same command resumes at the evaluation. With several
-    ranks the evaluation runs to its end instead (its episodes are collectives every rank joins; a handler cannot
-    agree with the others).
+    During the final evaluation (it follows the last update's checkpoint) these signals stop the run, as the same
+    cases say, once the evaluation has saved the step under way (at once before its first step, or on a second
+    signal); the same command resumes at that step. With several ranks the evaluation runs to its end instead (its
+    episodes are collectives every rank joins; a handler cannot agree with the others).
     """
 
     def __init__(self, path: str | Path, signals: tuple[str, ...] = ("SIGUSR1", "SIGUSR2")):
@@ -215,18 +215,25 @@ class PreemptionCheckpoint(Callback):
             self._stop_in_evaluation(trainer, pl_module, self.received or signal.SIGTERM)
 
         def handler(signum, frame) -> None:
-            self._stop_in_evaluation(trainer, pl_module, signum)
+            saved = getattr(pl_module, "evaluation_running", None)
+            if saved is None or saved.pending_stop is not None:  # nothing saves at a step, or a second signal
+                self._stop_in_evaluation(trainer, pl_module, signum)
+            saved.stop_at_next_step(lambda: self._stop_in_evaluation(trainer, pl_module, signum, saved.path))
+            if signum == signal.SIGINT:  # os.write: print is not safe inside a signal handler
+                os.write(2, b"\nCtrl-C: saving the evaluation at this step, then stopping (Ctrl-C again: stop now)\n")
 
         for sig in self.signals:
             signal.signal(sig, handler)
         signal.signal(signal.SIGINT, handler)
         self._sigterm_before_evaluation = signal.signal(signal.SIGTERM, handler)
 
-    def _stop_in_evaluation(self, trainer: pl.Trainer, pl_module, signum: int) -> None:
+    def _stop_in_evaluation(self, trainer: pl.Trainer, pl_module, signum: int, progress: Path | None = None) -> None:
+        """``progress``: where the evaluation saved the step it reached, if it did."""
         name = signal.Signals(signum).name
         where = f"{name} during the final evaluation, after the last update ({pl_module.updates_done})"
-        log.warning("%s: the checkpoint of that update (%s) resumes at the evaluation", where, self.path)
-        self._stop(trainer, signum, f"{where}: checkpoint {self.path}")
+        saved = f", its progress ({progress}) at the step it reached" if progress is not None else ""
+        log.warning("%s: the checkpoint of that update (%s) resumes at the evaluation%s", where, self.path, saved)
+        self._stop(trainer, signum, f"{where}: checkpoint {self.path}{saved}")
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
         # SIGTERM: Lightning's own handler sets ``received_sigterm`` (and forwards it to the ranks it launched); left
@@ -246,22 +253,74 @@ class PreemptionCheckpoint(Callback):
         """Ends the run after its checkpoint, as the signal asks (see the class); ``stopped``: what happened."""
         previous = self._previous.get(signum)
         self._restore()
-        if signum == signal.SIGINT:  # a person asked to stop: never requeued
-            raise Interrupted(f"{stopped}; rerun the same command to resume")
-        if callable(previous):  # submitit's handler requeues the job and exits (SystemExit)
-            try:
-                previous(signum, None)
-            except SystemExit as exit_:
-                raise Requeued(f"{stopped}; the job was requeued by submitit and resumes from it") from exit_
-        job = slurm_job_id()
-        if job is not None and trainer.is_global_zero:
-            if slurm_requeued(job):
-                raise Requeued(f"{stopped}; SLURM requeued job {job} and it resumes from it")
-            if signum != signal.SIGTERM:
-                result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
-                if result.returncode == 0:
-                    log.warning("scontrol requeue %s: done", job)
-                    raise Requeued(f"{stopped}; SLURM job {job} was requeued and resumes from it")
-                log.warning("scontrol requeue %s: %s", job, result.stderr.strip())
-            raise Preempted(f"{stopped}; SLURM job {job} was not requeued: resubmit it to resume", signum=signum)
-        raise Preempted(f"{stopped}; rerun the same command to resume", signum=signum)
+        stop_as_the_signal_asks(signum, previous, stopped, trainer.is_global_zero)
+
+
+def stop_as_the_signal_asks(signum: int, previous: Any, stopped: str, global_zero: bool = True) -> None:
+    """Raises what ends a run that saved what resumes it, as the signal ``signum`` asks (``PreemptionCheckpoint``):
+    Ctrl-C ``Interrupted``; a requeue signal, through the handler it had before (``previous``: submitit's requeues) or
+    ``scontrol requeue`` inside a SLURM job, ``Requeued``; SIGTERM inside a SLURM job ``Requeued`` if SLURM requeued
+    it; otherwise ``Preempted``. ``stopped``: what happened, for the message."""
+    if signum == signal.SIGINT:  # a person asked to stop: never requeued
+        raise Interrupted(f"{stopped}; rerun the same command to resume")
+    if callable(previous):  # submitit's handler requeues the job and exits (SystemExit)
+        try:
+            previous(signum, None)
+        except SystemExit as exit_:
+            raise Requeued(f"{stopped}; the job was requeued by submitit and resumes from it") from exit_
+    job = slurm_job_id()
+    if job is not None and global_zero:
+        if slurm_requeued(job):
+            raise Requeued(f"{stopped}; SLURM requeued job {job} and it resumes from it")
+        if signum != signal.SIGTERM:
+            result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+            if result.returncode == 0:
+                log.warning("scontrol requeue %s: done", job)
+                raise Requeued(f"{stopped}; SLURM job {job} was requeued and resumes from it")
+            log.warning("scontrol requeue %s: %s", job, result.stderr.strip())
+        raise Preempted(f"{stopped}; SLURM job {job} was not requeued: resubmit it to resume", signum=signum)
+    raise Preempted(f"{stopped}; rerun the same command to resume", signum=signum)
+
+
+@contextlib.contextmanager
+def evaluation_stops(module, requeue_signals: tuple[str, ...]):
+    """An evaluation-only run's stop signals (``requeue_signals``, SIGTERM, Ctrl-C), handled as a trained run's final
+    evaluation handles them: the evaluation saves the step under way, then the run stops as ``PreemptionCheckpoint``
+    says (requeued under SLURM). A second signal, or one outside the episodes, stops at once; the last save
+    resumes. Without it SIGTERM and SIGUSR1 killed such a run with no status, and SLURM never requeued it."""
+    signals = [getattr(signal, name) for name in requeue_signals] + [signal.SIGTERM, signal.SIGINT]
+    if threading.current_thread() is not threading.main_thread():  # only the main thread has handlers
+        yield
+        return
+    # never over a handler Python cannot put back (one set in C reads None)
+    previous = {sig: handler for sig in signals if (handler := signal.getsignal(sig)) is not None}
+
+    def stop(signum: int, progress: Path | None) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        name = signal.Signals(signum).name
+        if progress is not None:
+            stopped = f"{name} during the evaluation: its progress ({progress}) saved at the step it reached"
+        else:
+            saved = module.saved_evaluation
+            last = saved is not None and saved[0].exists()
+            resumes = f"the progress it last saved ({saved[0]}) resumes" if last else "it starts afresh"
+            stopped = f"{name} during the evaluation: stopped at once; {resumes}"
+        requeue = signum not in (signal.SIGTERM, signal.SIGINT)  # only a requeue signal's handler is called
+        stop_as_the_signal_asks(signum, previous.get(signum) if requeue else None, stopped)
+
+    def handler(signum, frame) -> None:
+        saved = module.evaluation_running
+        if saved is None or saved.pending_stop is not None:  # nothing saves at a step, or a second signal
+            stop(signum, None)
+        saved.stop_at_next_step(lambda: stop(signum, saved.path))
+        if signum == signal.SIGINT:
+            os.write(2, b"\nCtrl-C: saving the evaluation at this step, then stopping (Ctrl-C again: stop now)\n")
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, handler_before in previous.items():
+            signal.signal(sig, handler_before)

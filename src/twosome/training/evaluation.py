@@ -3,8 +3,9 @@
 A long final evaluation (100 sampled episodes of an LLM agent take half an hour on a CPU) used to restart from its
 first episode after a stop. With ``SavedEvaluation`` it saves its whole state at step boundaries: the episodes ended
 so far, the episodes under way (each environment pickled, as checkpoints keep them), the action sampler's generator
-and torch's global one (a writer samples from it). The same command then resumes at the step it reached and plays
-the episodes the uninterrupted evaluation would have played.
+and torch's global one (a writer samples from it), every ``every_s`` seconds and at the step a stop signal arrives
+in. The same command then resumes at the step it reached and plays the episodes the uninterrupted evaluation would
+have played.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ class SavedEvaluation:
         self.path, self.update, self.every_s = Path(path), update, every_s
         self.phases = self._read()
         self.last_save = time.monotonic()
+        self.pending_stop: Callable[[], None] | None = None
+
+    def stop_at_next_step(self, stop: Callable[[], None]) -> None:
+        """What a stop signal's handler asks for: the step under way ends, its state is saved, then ``stop()`` (which
+        raises) ends the run, so that the same command resumes at that very step."""
+        self.pending_stop = stop
 
     def _read(self) -> dict[str, dict]:
         if not self.path.is_file():
@@ -82,9 +89,13 @@ class EvaluationPhase:
         return stored["state"] if stored is not None and stored["settings"] == self.settings else None
 
     def offer(self, state: Callable[[bool], dict[str, Any]], ended: bool) -> None:
-        """Save ``state(ended)`` if the phase ``ended`` or ``every_s`` has passed since the last save."""
-        if ended or time.monotonic() - self.saved.last_save >= self.saved.every_s:
+        """Save ``state(ended)`` if the phase ``ended``, ``every_s`` has passed since the last save, or a stop is
+        pending (then stop)."""
+        stop = self.saved.pending_stop
+        if ended or stop is not None or time.monotonic() - self.saved.last_save >= self.saved.every_s:
             self.saved.write(self.name, self.settings, state(ended))
+        if stop is not None:
+            stop()
 
 
 @torch.no_grad()

@@ -64,6 +64,7 @@ class RLModule(pl.LightningModule):
         self.metric_loggers: list = []  # a seed group member's own loggers (alone: the trainer's)
         # where the final evaluation saves its progress, and how often (a run alone, one process: ``save_evaluation``)
         self.saved_evaluation: tuple[Path, float] | None = None
+        self.evaluation_running: SavedEvaluation | None = None  # where a stop signal asks it to save and stop
 
     @property
     def num_updates(self) -> int:
@@ -209,7 +210,11 @@ class RLModule(pl.LightningModule):
         """The greedy and sampled evaluations, saved as they go (``save_evaluation``): the whole run of an agent that
         does not train, the end of one that does."""
         saved = self._saved_evaluation()
-        metrics = {**self.run_evaluation(progress, saved), **self.run_sampled_evaluation(progress, saved)}
+        self.evaluation_running = saved
+        try:
+            metrics = {**self.run_evaluation(progress, saved), **self.run_sampled_evaluation(progress, saved)}
+        finally:
+            self.evaluation_running = None
         if saved is not None:
             saved.clear()
         return metrics

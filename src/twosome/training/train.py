@@ -27,6 +27,7 @@ from twosome.training.checkpointing import (
     Preempted,
     Requeued,
     checkpoint_path,
+    evaluation_stops,
     read_run_state,
     signal_handlers_kept,
 )
@@ -154,7 +155,8 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
         use_num_threads(cfg)
         episodes = run.eval.episodes + run.eval.final_sampled_episodes
-        with tqdm(total=episodes, unit="episode", desc=f"{run.agent.name} evaluation", disable=dist.rank() != 0) as bar:
+        bar = tqdm(total=episodes, unit="episode", desc=f"{run.agent.name} evaluation", disable=dist.rank() != 0)
+        with bar, evaluation_stops(module, tuple(run.checkpoint.requeue_signals or ())):
             module.evaluation_only(progress=bar.update)
         digest, saved = None, []
     return finish_run(cfg, run, run_dir, module, digest, saved, start)
