@@ -3,9 +3,11 @@ reached and ends with the episodes, and the summary, of an evaluation that was n
 
 from __future__ import annotations
 
+import itertools
 import json
 import pickle
 import signal
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -243,6 +245,8 @@ def test_a_stop_signal_in_an_evaluation_only_run_saves_the_step_it_arrives_in(
     monkeypatch.undo()
     stop = steps[0] - 2  # in the sampled episodes
     stop_at_step(monkeypatch, stop, signum)
+    clock = itertools.count(0.0, 100.0)  # the evaluation's clock: 100 s a reading
+    monkeypatch.setattr(evaluation, "time", SimpleNamespace(monotonic=lambda: next(clock)))
     cfg = evaluation_only_config(tmp_path / "b", tiny_model_dir, every_s=3600)
     with pytest.raises(BaseException) as raised:
         train(cfg, run_dir=tmp_path / "b" / "run")
@@ -250,10 +254,12 @@ def test_a_stop_signal_in_an_evaluation_only_run_saves_the_step_it_arrives_in(
     status = json.loads(RunDir(tmp_path / "b" / "run").status.read_text())
     assert "saved at the step it reached" in status["reason"], status
     assert signal.getsignal(signal.SIGTERM) is fatal_signals_raise  # the run's handlers are gone
+    elapsed = pickle.loads(RunDir(tmp_path / "b" / "run").saved_evaluation.read_bytes())["elapsed_s"]
     monkeypatch.undo()
     resumed_steps = stop_at_step(monkeypatch, 0)
     summary = train(cfg, run_dir=tmp_path / "b" / "run")
     assert resumed_steps[0] == steps[0] - stop  # it went on after the step the signal arrived in
+    assert elapsed >= 1000 and summary["wall_seconds"] >= elapsed  # the time before the stop counts
     for key in whole:
         if key.startswith(("eval/", "sampled/")):
             assert summary[key] == whole[key], key

@@ -40,12 +40,15 @@ class SavedEvaluation:
     each phase of one final evaluation (greedy, then sampled) of the update ``update``; a phase that ended keeps only
     its episodes. A file of another
     update, or a phase of other settings, is ignored: the evaluation starts that phase afresh. ``every_s``: seconds
-    between two saves (0: after every step); the end of a phase is always saved."""
+    between two saves (0: after every step); the end of a phase is always saved. ``elapsed_before``: the seconds the
+    evaluation had run, up to its last save, before this process resumed it (a run's wall time counts them)."""
 
     def __init__(self, path: str | Path, update: int, every_s: float):
         self.path, self.update, self.every_s = Path(path), update, every_s
-        self.phases = self._read()
-        self.last_save = time.monotonic()
+        stored = self._read()
+        self.phases: dict[str, dict] = stored.get("phases", {})
+        self.elapsed_before: float = stored.get("elapsed_s", 0.0)
+        self.started = self.last_save = time.monotonic()
         self.pending_stop: Callable[[], None] | None = None
 
     def stop_at_next_step(self, stop: Callable[[], None]) -> None:
@@ -53,7 +56,7 @@ class SavedEvaluation:
         raises) ends the run, so that the same command resumes at that very step."""
         self.pending_stop = stop
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> dict[str, Any]:
         if not self.path.is_file():
             return {}
         try:
@@ -61,15 +64,20 @@ class SavedEvaluation:
         except Exception as err:  # written atomically, so only a foreign or corrupted file lands here
             log.warning("%s cannot be read (%s: %s): the evaluation starts afresh", self.path, type(err).__name__, err)
             return {}
-        return stored["phases"] if stored.get("update") == self.update else {}
+        return stored if stored.get("update") == self.update else {}
 
     def phase(self, name: str, settings: dict[str, Any]) -> EvaluationPhase:
         return EvaluationPhase(self, name, settings)
 
     def write(self, name: str, settings: dict[str, Any], state: dict[str, Any]) -> None:
         self.phases[name] = {"settings": settings, "state": state}
-        atomic_write_bytes(self.path, pickle.dumps({"update": self.update, "phases": self.phases}))
         self.last_save = time.monotonic()
+        stored = {
+            "update": self.update,
+            "phases": self.phases,
+            "elapsed_s": self.elapsed_before + self.last_save - self.started,
+        }
+        atomic_write_bytes(self.path, pickle.dumps(stored))
 
     def clear(self) -> None:
         """After the evaluation's row is logged: nothing left to resume."""

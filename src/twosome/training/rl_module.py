@@ -210,6 +210,8 @@ class RLModule(pl.LightningModule):
         """The greedy and sampled evaluations, saved as they go (``save_evaluation``): the whole run of an agent that
         does not train, the end of one that does."""
         saved = self._saved_evaluation()
+        if saved is not None:  # the evaluation's seconds before a stop count in the run's wall time
+            self.run_state.elapsed_before += saved.elapsed_before
         self.evaluation_running = saved
         try:
             metrics = {**self.run_evaluation(progress, saved), **self.run_sampled_evaluation(progress, saved)}

@@ -66,7 +66,7 @@ class RunState:
         self.schedule = UpdateSchedule(total_updates)
         self.final_eval: dict[str, float] = {}
         self.final_row: dict[str, float] | None = None  # the last update's metrics, until the final evaluation
-        self.elapsed_before = 0.0  # training seconds of the run before it was resumed
+        self.elapsed_before = 0.0  # the run's seconds before this process (training; a stopped final evaluation)
         self._pending: dict | None = None  # read from a checkpoint, applied when training starts
         self.start_clock(0)
 
