@@ -26,6 +26,8 @@ import re
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -215,12 +217,7 @@ class PreemptionCheckpoint(Callback):
             self._stop_in_evaluation(trainer, pl_module, self.received or signal.SIGTERM)
 
         def handler(signum, frame) -> None:
-            saved = getattr(pl_module, "evaluation_running", None)
-            if saved is None or saved.pending_stop is not None:  # nothing saves at a step, or a second signal
-                self._stop_in_evaluation(trainer, pl_module, signum)
-            saved.stop_at_next_step(lambda: self._stop_in_evaluation(trainer, pl_module, signum, saved.path))
-            if signum == signal.SIGINT:  # os.write: print is not safe inside a signal handler
-                os.write(2, b"\nCtrl-C: saving the evaluation at this step, then stopping (Ctrl-C again: stop now)\n")
+            stop_after_the_step(pl_module, signum, partial(self._stop_in_evaluation, trainer, pl_module))
 
         for sig in self.signals:
             signal.signal(sig, handler)
@@ -282,6 +279,19 @@ def stop_as_the_signal_asks(signum: int, previous: Any, stopped: str, global_zer
     raise Preempted(f"{stopped}; rerun the same command to resume", signum=signum)
 
 
+def stop_after_the_step(module, signum: int, stop: Callable[[int, Path | None], None]) -> None:
+    """A stop signal's handler during an evaluation: the evaluation running in ``module`` saves the step under way,
+    then calls ``stop(signum, <where it saved>)``. With no evaluation saving at a step, or on a second signal,
+    ``stop(signum, None)`` at once."""
+    saved = getattr(module, "evaluation_running", None)
+    if saved is None or saved.pending_stop is not None:
+        stop(signum, None)
+        return
+    saved.stop_at_next_step(partial(stop, signum, saved.path))
+    if signum == signal.SIGINT:  # os.write: print is not safe inside a signal handler
+        os.write(2, b"\nCtrl-C: saving the evaluation at this step, then stopping (Ctrl-C again: stop now)\n")
+
+
 @contextlib.contextmanager
 def evaluation_stops(module, requeue_signals: tuple[str, ...]):
     """An evaluation-only run's stop signals (``requeue_signals``, SIGTERM, Ctrl-C), handled as a trained run's final
@@ -310,12 +320,7 @@ def evaluation_stops(module, requeue_signals: tuple[str, ...]):
         stop_as_the_signal_asks(signum, previous.get(signum) if requeue else None, stopped)
 
     def handler(signum, frame) -> None:
-        saved = module.evaluation_running
-        if saved is None or saved.pending_stop is not None:  # nothing saves at a step, or a second signal
-            stop(signum, None)
-        saved.stop_at_next_step(lambda: stop(signum, saved.path))
-        if signum == signal.SIGINT:
-            os.write(2, b"\nCtrl-C: saving the evaluation at this step, then stopping (Ctrl-C again: stop now)\n")
+        stop_after_the_step(module, signum, stop)
 
     for sig in previous:
         signal.signal(sig, handler)
