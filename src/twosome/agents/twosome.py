@@ -25,6 +25,7 @@ from twosome.agents.memo import Memo, candidate_keys, prompts_and_actions
 from twosome.agents.observation import ObsBatch
 from twosome.parallel.fsdp import transformer_blocks, transformer_units
 from twosome.scoring import NORMALIZATIONS, ActionScorer
+from twosome.scoring.calibration import CALIBRATIONS, ContentFreeOffsets
 from twosome.scoring.trunk_cache import TrunkCache
 
 BASE = "__base__"  # peft's name for "no adapter" in a mixed batch: the frozen LM's own output
@@ -85,15 +86,26 @@ class TwosomeAgent(ActorCritic):
         scorer_mode: str = "shared",
         memoize: bool = True,
         adapter_name: str | None = None,
+        calibration: str = "none",
     ):
         """``adapter_name``: join a seed group (``training/seed_group.py``): ``lm`` is then the group's PeftModel
         (or, for the first member, the bare LM) and this agent trains its own adapter of that name on it, every
         row it scores going through that adapter (``row_adapters``). None: the agent owns its LM, as alone.
-        ``critic=False``: no critic head at all, for an algorithm that reads no values (``algo=gigpo``)."""
+        ``critic=False``: no critic head at all, for an algorithm that reads no values (``algo=gigpo``).
+        ``calibration="premise"``: each action's score minus its score after the prompt's closing phrase alone
+        (scoring/calibration.py), in the policy and in its untrained reference alike."""
         super().__init__()
         if norm not in NORMALIZATIONS:
             raise ValueError(f"norm={norm!r} is not valid; valid: {list(NORMALIZATIONS)}")
+        if calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration={calibration!r} is not valid; valid: {list(CALIBRATIONS)}")
+        if calibration != "none" and norm == "trie":
+            raise ValueError(
+                "calibration='premise' shifts whole actions' scores; norm=trie scores tokens (POAD): use "
+                "calibration='none' with norm=trie"
+            )
         self.norm = norm
+        self.calibration = ContentFreeOffsets(self._score_alone) if calibration == "premise" else None
         self.scorer = ActionScorer.for_model(lm, tokenizer, mode=scorer_mode)
         adapted = top_layers(lm, lora_layers)
         if adapted and adapted[0] > 0 and trunk_cache_mb > 0 and not self.scorer.encoder_decoder:
@@ -152,7 +164,20 @@ class TwosomeAgent(ActorCritic):
         scores = self.scorer.score(self.actor, batch, hidden=share)
         if share:
             self._adapted_memo().put_many([k[0] for k in keys], list(scores.prompt_hidden.float()))
-        return list(scores.normalized(self.norm).split(batch.counts))
+        return self._calibrated(keys, list(scores.normalized(self.norm).split(batch.counts)))
+
+    def _calibrated(self, keys, values: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The scores of each key's actions minus their content-free offsets (without calibration: as they are)."""
+        if self.calibration is None:
+            return values
+        return [v - o.to(v.device, v.dtype) for v, o in zip(values, self.calibration(keys))]
+
+    @torch.no_grad()
+    def _score_alone(self, phrase: str, action: str) -> float:
+        """The frozen LM's normalized score of ``action`` after ``phrase`` alone (a calibration offset)."""
+        batch = self.scorer.encode([phrase], [(action,)], self._rows(1, base=True))
+        with nullcontext() if self.adapter_name is not None else self.actor.disable_adapter():
+            return self.scorer.score(self.actor, batch).normalized(self.norm)[0].item()
 
     @contextmanager
     def frozen_policy(self):
@@ -192,7 +217,8 @@ class TwosomeAgent(ActorCritic):
             batch = first.scorer.encode(*prompts_and_actions(keys), names)
             share = any(agent.critic_uses_adapter for agent, _ in pending)
             scores = first.scorer.score(first.actor, batch, hidden=share)
-            values = scores.normalized(first.norm).split(batch.counts)  # members differ only in their seeds
+            # members differ only in their seeds: one normalization, one calibration
+            values = first._calibrated(keys, list(scores.normalized(first.norm).split(batch.counts)))
             start = 0
             for agent, todo in pending:
                 rows = slice(start, start + len(todo))
@@ -221,7 +247,7 @@ class TwosomeAgent(ActorCritic):
         batch = self.scorer.encode(*prompts_and_actions(keys), self._rows(len(keys), base=True))
         with nullcontext() if self.adapter_name is not None else self.actor.disable_adapter():
             scores = self.scorer.score(self.actor, batch).normalized(self.norm).split(batch.counts)
-        known = dict(zip(keys, scores))
+        known = dict(zip(keys, self._calibrated(keys, list(scores))))
         values = torch.cat([known[k] for k in candidate_keys(obs)])
         return masked_categorical(spread(values, obs.action_mask), obs.action_mask)
 

@@ -15,9 +15,17 @@ from omegaconf import DictConfig, OmegaConf
 from twosome.checked import ConfigError, check
 from twosome.config.resolvers import CONF_DIR
 from twosome.config.run_config import check_run_dir
-from twosome.config.schema import DTYPES, NORMALIZATIONS, STRATEGIES, RunSettings, processes, run_settings
+from twosome.config.schema import (
+    CALIBRATIONS,
+    DTYPES,
+    NORMALIZATIONS,
+    STRATEGIES,
+    RunSettings,
+    processes,
+    run_settings,
+)
 from twosome.policy_settings import check_policy_settings
-from twosome.rl.settings import ALGORITHMS, algorithm_spec
+from twosome.rl.settings import ALGORITHMS, REFERENCE_AGENTS, algorithm_spec
 
 
 def check_algorithm(cfg: DictConfig, run: RunSettings) -> None:
@@ -53,6 +61,42 @@ def check_algorithm(cfg: DictConfig, run: RunSettings) -> None:
     problems = run.algo.config_problems(cfg)
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+def check_exploration(cfg: DictConfig, run: RunSettings) -> None:
+    """The exploration mechanisms (``explore``, ``agent.policy.calibration``) where they apply: action-level policies
+    trained by the PPO family (PPO, GiGPO; not POAD, which trains tokens), a KL term only to an agent with an
+    untrained reference, an entropy floor only where the entropy bonus can move."""
+    calibration = cfg.agent.policy.get("calibration", "none")
+    check(calibration in CALIBRATIONS, "agent.policy.calibration", calibration, list(CALIBRATIONS))
+    explore, target = run.explore, OmegaConf.select(cfg, "algo._target_")
+    if not explore.active:
+        return
+    if not cfg.agent.train:
+        raise ConfigError(f"explore.* acts on training and agent={cfg.agent.name} does not train: leave it off")
+    spec = algorithm_spec(target)
+    if spec is not None and spec.trains_written_tokens:
+        raise ConfigError(
+            f"explore.* acts on a policy over whole actions and algo ({target}) trains the tokens of the chosen "
+            "action: leave explore.* at their defaults, or use algo=ppo or algo=gigpo"
+        )
+    if explore.prior_kl_coef:
+        agent_class = cfg.agent.policy.get("_target_")
+        if agent_class not in REFERENCE_AGENTS:
+            raise ConfigError(
+                f"explore.prior_kl_coef={explore.prior_kl_coef} needs an agent with an untrained reference policy "
+                f"{list(REFERENCE_AGENTS)}; agent={cfg.agent.name} is {agent_class}: use explore.prior_kl_coef=0"
+            )
+        if OmegaConf.select(cfg, "algo.kl_coef"):
+            raise ConfigError(
+                f"explore.prior_kl_coef={explore.prior_kl_coef} and algo.kl_coef={cfg.algo.kl_coef} are the same KL "
+                "term to the untrained policy: set one of them"
+            )
+    if explore.entropy_floor is not None and not run.ppo.ent_coef > 0:
+        raise ConfigError(
+            f"explore.entropy_floor={explore.entropy_floor} adapts the entropy coefficient from ppo.ent_coef, which "
+            f"is {run.ppo.ent_coef}: valid: ppo.ent_coef > 0 with an entropy floor"
+        )
 
 
 def layer_count(model_path: Path) -> int | None:
@@ -299,6 +343,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         )
     parsed = run_settings(cfg)  # the checks types cannot express, and keys added with +
     check_algorithm(cfg, parsed)
+    check_exploration(cfg, parsed)
     check_loggers(cfg)
     check_callbacks(cfg)
     check_lora_layers(cfg)

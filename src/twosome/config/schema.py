@@ -11,7 +11,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from twosome.checked import Checked, ConfigError, problem, settings
-from twosome.rl.settings import ALGORITHMS, NOT_SETTINGS, AlgorithmSettings, PPOConfig
+from twosome.rl.settings import ALGORITHMS, NOT_SETTINGS, AlgorithmSettings, ExplorationConfig, PPOConfig
 
 # The names the heavy modules accept, here so that validation does not import them (tests/test_config.py checks
 # that they agree with twosome.scoring.NORMALIZATIONS and twosome.lm.loading.DTYPES).
@@ -19,6 +19,7 @@ NORMALIZATIONS = ("none", "token", "word", "trie")
 DTYPES = ("auto", "bfloat16", "float16", "float32")  # auto: measured at start-up (twosome.lm.dtype)
 STRATEGIES = ("auto", "fsdp")
 SCORER_MODES = ("shared", "naive")
+CALIBRATIONS = ("none", "premise")  # agent.policy.calibration (twosome.scoring.calibration)
 
 # --- The typed schema ----------------------------------------------------------------------------------------------
 # Hydra merges every group's YAML and every command-line override onto these dataclasses (``train_schema``, first in
@@ -198,6 +199,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    explore: ExplorationConfig = field(default_factory=ExplorationConfig)  # all off by default
     algo: dict[str, Any] = field(default_factory=dict)
     agent: AgentConfig = field(default_factory=AgentConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -216,6 +218,7 @@ class TrainConfig:
 SCHEMAS = {
     "rollout": RolloutConfig,
     "ppo": PPOConfig,
+    "explore": ExplorationConfig,
     "eval": EvalConfig,
     "checkpoint": CheckpointConfig,
     "agent": AgentConfig,
@@ -224,6 +227,10 @@ SCHEMAS = {
     "norm": NormConfig,
     "model": ModelConfig,
 }
+
+
+# Groups a run saved before they existed does not have: read as their defaults (what that run did).
+ADDED_LATER = {"explore": ExplorationConfig}
 
 
 def train_schema() -> DictConfig:
@@ -244,6 +251,7 @@ class RunSettings:
 
     rollout: RolloutConfig
     ppo: PPOConfig
+    explore: ExplorationConfig
     eval: EvalConfig
     checkpoint: CheckpointConfig
     agent: AgentConfig
@@ -257,7 +265,8 @@ class RunSettings:
 
 def run_settings(cfg: DictConfig) -> RunSettings:
     """Every typed group of ``cfg`` as its dataclass (with its checks; a key added with + is refused)."""
-    groups = {key: settings(cfg, key, kind) for key, kind in SCHEMAS.items()}
+    groups = {key: settings(cfg, key, kind) for key, kind in SCHEMAS.items() if key in cfg or key not in ADDED_LATER}
+    groups |= {key: ADDED_LATER[key]() for key in ADDED_LATER if key not in groups}
     problems = groups["ppo"].batch_problems(groups["rollout"].batch_size)
     if problems:
         raise ConfigError("; ".join(problems))

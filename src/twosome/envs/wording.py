@@ -109,6 +109,15 @@ class Reworded(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(inner)
         return obs, reward, terminated, truncated, self._reword(info)
 
+    def optimal_actions(self) -> tuple[int, ...]:
+        """The wrapped environment's ``optimal_actions`` as indices of the actions shown here (a shuffle moves them;
+        a paraphrase keeps them), in the environment's order of preference."""
+        inner = self.env.get_wrapper_attr("optimal_actions")()
+        if self.order is None:
+            return tuple(inner)
+        shown = np.argsort(self.order)  # the environment's action index -> the index shown
+        return tuple(int(shown[a]) for a in inner)
+
     def _reword(self, info: dict) -> dict:
         actions = [self.wording.action_text(a) for a in info[ACTIONS]]
         mask = np.asarray(info[ACTION_MASK], dtype=bool)

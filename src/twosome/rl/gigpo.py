@@ -33,11 +33,9 @@ import torch
 from twosome.agents.base import ActorCritic
 from twosome.agents.capabilities import Referenced
 from twosome.agents.memo import candidate_keys
-from twosome.rl.algorithm import UpdateContext
-from twosome.rl.losses import reference_kl
 from twosome.rl.ppo import PPO
 from twosome.rl.rollout import Rollout
-from twosome.rl.settings import GiGPOSettings, PPOConfig
+from twosome.rl.settings import ExplorationConfig, GiGPOSettings, PPOConfig
 
 EPS = 1e-6
 
@@ -113,14 +111,21 @@ class GiGPO(PPO):
     needs_values = False
     restarts = True  # every rollout starts its episodes afresh, group by group
 
-    def __init__(self, agent: ActorCritic, ppo: PPOConfig, settings: GiGPOSettings | None = None):
-        super().__init__(agent, ppo)
+    def __init__(
+        self,
+        agent: ActorCritic,
+        ppo: PPOConfig,
+        settings: GiGPOSettings | None = None,
+        explore: ExplorationConfig | None = None,
+    ):
+        super().__init__(agent, ppo, explore=explore)
         settings = settings if settings is not None else GiGPOSettings()
         if settings.kl_coef and not isinstance(agent, Referenced):
             raise ValueError(
                 f"algo.kl_coef={settings.kl_coef} needs an agent with a reference policy; {type(agent).__name__}"
             )
         self.step_weight, self.kl_coef = settings.step_weight, settings.kl_coef
+        self.reference_kl_coef = settings.kl_coef or self.reference_kl_coef  # PPO's KL term, GiGPO's beta
         self.group_size = settings.group_size  # None: all the run's environments (the run knows how many)
 
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
@@ -150,10 +155,7 @@ class GiGPO(PPO):
             "advantages": advantages.reshape(-1),
             "trained": trained.reshape(-1),
         }
-        if self.kl_coef:  # the reference at every decision, in the rollout's batches of N (its memory, its batching)
-            steps = [self.agent.reference_distribution(obs.select(range(t * N, (t + 1) * N))) for t in range(T)]
-            batch["ref_logits"] = torch.cat([pi.logits.float().cpu() for pi in steps])
-        return batch
+        return self.with_reference(batch, (T, N))
 
     def trained_rows(self, batch: dict, batch_size: int) -> torch.Tensor:
         """The decisions of complete episodes: the others have no return."""
@@ -161,17 +163,6 @@ class GiGPO(PPO):
 
     def minibatch_advantages(self, batch: dict, mb: torch.Tensor) -> torch.Tensor:
         return batch["advantages"][mb]  # already normalized, within their groups
-
-    def policy_penalty(self, pi, obs, batch: dict, idx, ctx: UpdateContext, stats: dict):
-        """``kl_coef * KL(pi || pi_ref)`` when there is a reference."""
-        if not self.kl_coef:
-            return None
-        kl = reference_kl(pi.logits, batch["ref_logits"][idx].to(ctx.device), obs.action_mask).mean()
-        stats["reference_kl"].append(kl.item())
-        return self.kl_coef * kl
-
-    def new_stats(self) -> dict[str, list[float]]:
-        return {**super().new_stats(), "reference_kl": []}
 
     def explained_variance(self, batch: dict) -> float:
         return float("nan")  # no critic

@@ -34,7 +34,7 @@ from twosome.rl.gae import rollout_gae
 from twosome.rl.losses import explained_variance, policy_loss, value_loss
 from twosome.rl.ppo import PPO
 from twosome.rl.rollout import Rollout
-from twosome.rl.settings import POADSettings, PPOConfig
+from twosome.rl.settings import ExplorationConfig, POADSettings, PPOConfig
 
 
 class POAD(PPO):
@@ -42,7 +42,18 @@ class POAD(PPO):
     ``credit=action`` exists because a writer whose penalty arrives with its last token otherwise learns to put that
     token off (docs/ALGORITHMS.md)."""
 
-    def __init__(self, agent: ActorCritic, ppo: PPOConfig, settings: POADSettings | None = None):
+    def __init__(
+        self,
+        agent: ActorCritic,
+        ppo: PPOConfig,
+        settings: POADSettings | None = None,
+        explore: ExplorationConfig | None = None,
+    ):
+        if explore is not None and explore.active:
+            raise ValueError(
+                "the explore settings act on a policy over whole actions; POAD trains the tokens of the chosen "
+                "action: leave explore.* at their defaults with algo=poad"
+            )
         super().__init__(agent, ppo)
         settings = settings if settings is not None else POADSettings()
         if not isinstance(agent, TokenLevel) or getattr(agent, "norm", "trie") != "trie":

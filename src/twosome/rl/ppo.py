@@ -12,13 +12,15 @@ import numpy as np
 import torch
 
 from twosome.agents.base import ActorCritic
+from twosome.agents.capabilities import Referenced
 from twosome.parallel import collectives
 from twosome.rl.algorithm import UpdateContext, check_finite
 from twosome.rl.chunking import Chunking
+from twosome.rl.exploration import Exploration, entropy_fraction
 from twosome.rl.gae import rollout_gae
-from twosome.rl.losses import explained_variance, policy_loss, value_loss
+from twosome.rl.losses import explained_variance, policy_loss, reference_kl, value_loss
 from twosome.rl.rollout import Rollout
-from twosome.rl.settings import PPOConfig, PPOSettings
+from twosome.rl.settings import ExplorationConfig, PPOConfig, PPOSettings
 
 
 class PPO:
@@ -26,9 +28,22 @@ class PPO:
     restarts = False  # rollouts continue the episodes of the last one
     group_size = None
 
-    def __init__(self, agent: ActorCritic, ppo: PPOConfig, settings: PPOSettings | None = None):
+    def __init__(
+        self,
+        agent: ActorCritic,
+        ppo: PPOConfig,
+        settings: PPOSettings | None = None,
+        explore: ExplorationConfig | None = None,
+    ):
         self.agent, self.config = agent, ppo
         self.chunking = Chunking(ppo.policy_chunk_size, ppo.policy_minibatch_size)
+        self.exploration = Exploration(explore, ppo.ent_coef)  # rl/exploration.py: all off by default
+        self.reference_kl_coef = self.exploration.prior_kl_coef  # beta of KL(pi || pi_untrained); 0: none
+        if self.reference_kl_coef and not isinstance(agent, Referenced):
+            raise ValueError(
+                f"a KL term to the untrained policy (coefficient {self.reference_kl_coef}) needs an agent with a "
+                f"reference policy; {type(agent).__name__} has none"
+            )
 
     def configure_optimizers(self, total_updates: int) -> tuple[list, list]:
         """AdamW for the policy (TWOSOME's, no weight decay), Adam for the critic; linear decay to 0 over the run."""
@@ -77,14 +92,16 @@ class PPO:
                     break
                 policy_steps += 1
 
+        if stats.get("entropy_fraction"):
+            self.exploration.adapt(float(np.nanmean(stats["entropy_fraction"])))
         metrics = self.finish(ctx, stats, self.explained_variance(batch), value_seconds, policy_steps, kl_stop)
-        return {**metrics, **self.batch_metrics(batch)}
+        return {**metrics, **self.batch_metrics(batch), **self.exploration.metrics()}
 
     # --- PPO's steps (a PPO-family algorithm overrides these) ----------------------------------------------
     def prepare(self, rollout: Rollout) -> dict:
         """What the update reads, computed once at the rollout's weights: GAE advantages and returns per decision."""
         advantages, returns = rollout_gae(rollout, self.config.gae_lambda)
-        return {
+        batch = {
             "obs": rollout.flat_obs(),
             "actions": rollout.actions.reshape(-1),
             "logprobs": rollout.logprobs.reshape(-1),
@@ -92,6 +109,17 @@ class PPO:
             "advantages": advantages.reshape(-1),
             "returns": returns.reshape(-1),
         }
+        return self.with_reference(batch, rollout.actions.shape)
+
+    def with_reference(self, batch: dict, shape: tuple[int, int]) -> dict:
+        """With a KL term, the untrained policy's logits at every decision, computed once per update in the
+        rollout's batches of N (its memory, its batching)."""
+        if self.reference_kl_coef:
+            T, N = shape
+            obs = batch["obs"]
+            steps = [self.agent.reference_distribution(obs.select(range(t * N, (t + 1) * N))) for t in range(T)]
+            batch["ref_logits"] = torch.cat([pi.logits.float().cpu() for pi in steps])
+        return batch
 
     def trained_rows(self, batch: dict, batch_size: int) -> torch.Tensor:
         """The decisions the update trains on (PPO: all of them)."""
@@ -114,16 +142,23 @@ class PPO:
         dev, idx = ctx.device, mb[chunk]
         obs = batch["obs"].select(idx)
         pi = self.agent.distribution(obs)
-        new_logprob = pi.log_prob(batch["actions"][idx].to(dev))
+        acting = self.exploration.behaviour(pi, obs.action_mask)  # pi itself unless mixed with the uniform policy
+        new_logprob = acting.log_prob(batch["actions"][idx].to(dev))
         pg_loss, s = policy_loss(
             new_logprob, batch["logprobs"][idx].to(dev), advantages[chunk].to(dev), self.config.clip_coef
         )
+        if self.exploration.config.entropy_floor is not None:
+            stats["entropy_fraction"].append(float(entropy_fraction(pi, obs.action_mask).detach().nanmean()))
         penalty = self.policy_penalty(pi, obs, batch, idx, ctx, stats)
         return self.policy_backward(pg_loss, pi.entropy().mean(), s, len(chunk) / len(mb), ctx, stats, penalty)
 
     def policy_penalty(self, pi, obs, batch: dict, idx, ctx: UpdateContext, stats: dict):
-        """A further term of a chunk's policy loss (e.g. a KL to a reference policy), or None (PPO: none)."""
-        return None
+        """``beta * KL(pi || pi_ref)`` when the run has a KL term to the untrained policy; else None."""
+        if not self.reference_kl_coef:
+            return None
+        kl = reference_kl(pi.logits, batch["ref_logits"][idx].to(ctx.device), obs.action_mask).mean()
+        stats["reference_kl"].append(kl.item())
+        return self.reference_kl_coef * kl
 
     def explained_variance(self, batch: dict) -> float:
         return explained_variance(batch["values"], batch["returns"])
@@ -134,7 +169,8 @@ class PPO:
 
     def new_stats(self) -> dict[str, list[float]]:
         """The per-step statistics the update averages into ``losses/<name>`` (a subclass adds its own)."""
-        return {k: [] for k in ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")}
+        names = ("value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac")
+        return {k: [] for k in (*names, "reference_kl", "entropy_fraction")}  # the last two: when their term is on
 
     # --- the steps every PPO-family update takes (rl/poad.py reuses them) ----------------------------------
     def value_step(self, v_loss: torch.Tensor, ctx: UpdateContext, stats: dict) -> None:
@@ -168,7 +204,7 @@ class PPO:
         """Accumulate one chunk's gradient (``weight``: its share of the minibatch); return its weighted KL.
         ``penalty``: a further term of the loss (a KL to a reference policy), logged by whoever adds it."""
         check_finite(pg_loss, "the policy loss")
-        loss = pg_loss - self.config.ent_coef * entropy
+        loss = pg_loss - self.exploration.ent_coef * entropy  # ppo.ent_coef, or as an entropy floor adapts it
         if penalty is not None:
             check_finite(penalty, "the policy loss's penalty")
             loss = loss + penalty

@@ -73,6 +73,52 @@ class PPOConfig(Checked):
         ]
 
 
+@dataclass
+class ExplorationConfig(Checked):
+    """Mechanisms that keep a skewed prior exploring (``explore``; docs/ALGORITHMS.md, "Exploration"). Each is off by
+    default, so a run without them is the run it was before they existed.
+
+    ``uniform_mix``: epsilon, the weight of the uniform policy over the valid actions in the policy that acts and
+    trains, ``(1 - epsilon) pi + epsilon / n``, annealed linearly to 0 by ``uniform_mix_until`` (a fraction of the
+    run's updates); the evaluation reads pi alone. ``entropy_floor``: a target for the policy's entropy as a
+    fraction of log(number of valid actions); the entropy coefficient is then adapted after every update, as SAC
+    adapts its temperature (``log c += entropy_coef_lr * (target - fraction)``), starting from ``ppo.ent_coef``.
+    ``prior_kl_coef``: beta of a KL term to the untrained policy (the LM without its adapter), exact over the
+    candidate list (GiGPO's ``algo.kl_coef`` is the same term)."""
+
+    uniform_mix: float = 0.0
+    uniform_mix_until: float = 1.0
+    entropy_floor: float | None = None
+    entropy_coef_lr: float = 0.5
+    prior_kl_coef: float = 0.0
+    # ask the environments for their optimal next actions at each rollout decision, to log the policy's probability
+    # of them (training/exploration_log.py); an environment without an oracle is not asked
+    oracle: bool = True
+
+    def problems(self) -> list[str]:
+        floor = self.entropy_floor
+        rules = {
+            "uniform_mix": (0 <= self.uniform_mix < 1, "a number in [0, 1) (0: off)"),
+            "uniform_mix_until": (0 < self.uniform_mix_until <= 1, "a fraction of the run's updates in (0, 1]"),
+            "entropy_floor": (
+                floor is None or 0 < floor < 1,
+                "null (off) or a fraction of log(valid actions) in (0, 1)",
+            ),
+            "entropy_coef_lr": (self.entropy_coef_lr > 0, "a finite number > 0"),
+            "prior_kl_coef": (self.prior_kl_coef >= 0, "a finite number >= 0 (0: off)"),
+        }
+        out = []
+        for key, (ok, valid) in rules.items():
+            value = getattr(self, key)
+            if not ok or (value is not None and not math.isfinite(value)):
+                out.append(problem(f"explore.{key}", value, valid))
+        return out
+
+    @property
+    def active(self) -> bool:
+        return bool(self.uniform_mix or self.entropy_floor is not None or self.prior_kl_coef)
+
+
 # --- The registry ----------------------------------------------------------------------------------------------
 
 

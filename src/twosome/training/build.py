@@ -74,9 +74,12 @@ def build_algorithm(cfg: DictConfig, run: RunSettings, agent: ActorCritic):
     """The algorithm of ``algo._target_``, given the agent, the ``ppo`` hyperparameters and its own parsed settings;
     one the registry (rl.settings) does not know is instantiated with ``algo``'s keys as its arguments."""
     if run.algo is not None:
-        return hydra.utils.get_class(cfg.algo._target_)(agent=agent, ppo=run.ppo, settings=run.algo)
+        return hydra.utils.get_class(cfg.algo._target_)(
+            agent=agent, ppo=run.ppo, settings=run.algo, explore=run.explore
+        )
     options = {k: v for k, v in cfg.algo.items() if k != "label"}
-    return hydra.utils.instantiate(options, _partial_=True, _convert_="all")(agent=agent, ppo=run.ppo)
+    explore = {"explore": run.explore} if run.explore.active else {}  # (an algorithm of one's own may not take it)
+    return hydra.utils.instantiate(options, _partial_=True, _convert_="all")(agent=agent, ppo=run.ppo, **explore)
 
 
 def build_strategy(cfg: DictConfig):

@@ -123,18 +123,22 @@ class RLModule(pl.LightningModule):
                 values=getattr(self.algorithm, "needs_values", True),
                 group_size=(self.algorithm.group_size or n) if getattr(self.algorithm, "restarts", False) else None,
             )
+            exploration = getattr(self.algorithm, "exploration", None)
+            if exploration is not None:
+                self.collector.behaviour = exploration.behaviour
+                self.collector.ask_oracle = exploration.config.oracle
         self.run_state.start_clock(self.env_steps)
 
     def on_train_start(self):
         # Here, not in on_fit_start: with ModelParallelStrategy Lightning restores checkpoints after fit starts.
-        self.run_state.apply(self.collector, self.agent)
+        self.run_state.apply(self.collector, self.agent, self.algorithm)
         self.run_state.start_clock(self.env_steps)  # SPS: steps since this process started
 
     def on_save_checkpoint(self, checkpoint):
         # The frozen LM is never trained: keep only what is, so a 7B run checkpoints megabytes, not gigabytes.
         trainable = {n for n, prm in self.named_parameters() if prm.requires_grad}
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
-        checkpoint[RUN_STATE_KEY] = self.run_state.to_bytes(self.collector, self.agent, self.env_steps)
+        checkpoint[RUN_STATE_KEY] = self.run_state.to_bytes(self.collector, self.agent, self.env_steps, self.algorithm)
 
     def on_load_checkpoint(self, checkpoint):
         self.run_state.restore(stored_run_state(checkpoint))
@@ -145,10 +149,18 @@ class RLModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         """One update; ``batch`` is its index (0-based) in the run."""
         t0 = time.time()
+        self.begin_update()
         rollout = self.collector.collect()
         ctx = UpdateContext(self.optimizers(), self.lr_schedulers(), self.manual_backward, self.device)
         metrics = self.learn(rollout, time.time() - t0, ctx)
         self._progress_bar(metrics)
+
+    def begin_update(self) -> None:
+        """Before the update's rollout: the exploration settings of this update (epsilon from the update's index,
+        so the same after a resume)."""
+        exploration = getattr(self.algorithm, "exploration", None)
+        if exploration is not None:
+            exploration.begin_update(self.updates_done, self.num_updates)
 
     def learn(self, rollout, rollout_time: float, ctx: UpdateContext) -> dict[str, float]:
         """Everything after the rollout: the algorithm's update, evaluation when due, the metrics logged (the
@@ -173,6 +185,7 @@ class RLModule(pl.LightningModule):
         env_steps = self.env_steps
         metrics["charts/SPS"] = self.run_state.steps_per_second(env_steps)
         metrics.update(summarize(dist.gather(self.collector.tracker.pop()), "charts"))
+        metrics.update(self.collector.exploration.pop())  # this rank's decisions (explore/*)
         update = self.updates_done + 1
         every = self.eval_cfg.every_updates
         if update < self.num_updates and every > 0 and update % every == 0:

@@ -15,6 +15,7 @@ from twosome.agents.capabilities import Writes, frozen_policy
 from twosome.agents.observation import ObsBatch
 from twosome.envs.invalid import INVALID_ACTION
 from twosome.rl.rollout import Rollout
+from twosome.training.exploration_log import ExplorationLog, optimal_actions
 from twosome.training.vector_env import final_obs_batch, step_field, to_obs_batch
 
 
@@ -97,6 +98,10 @@ class RolloutCollector:
         self.next_obs = to_obs_batch(obs, info)
         self.tracker = EpisodeTracker(gamma, envs.num_envs)
         self.env_steps = 0
+        # the policy that acts, given the agent's (an exploration mechanism's mixture: rl/exploration.py); None: pi
+        self.behaviour = None
+        self.exploration = ExplorationLog()  # the policy's entropy and its optimal actions' probability, per update
+        self.ask_oracle = True  # whether to ask the environments for their optimal next actions at each decision
 
     def state_dict(self) -> dict:
         """Everything a resumed run needs to continue this rollout stream exactly: the environments (their
@@ -169,8 +174,10 @@ class RolloutCollector:
             self._tokens.append(written.tokens.cpu())
         else:
             dist = self.agent.distribution(obs)
-            action = dist.sample()
-            logprob = dist.log_prob(action)
+            self.exploration.add(dist, obs.action_mask, optimal_actions(self.envs) if self.ask_oracle else None)
+            acting = dist if self.behaviour is None else self.behaviour(dist, obs.action_mask)
+            action = acting.sample()
+            logprob = acting.log_prob(action)
         value = self._value(obs)
         self._obs.append(obs)
         self._actions.append(action.cpu())

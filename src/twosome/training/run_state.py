@@ -59,6 +59,12 @@ def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
 
 
+def algorithm_state(algorithm) -> dict | None:
+    """What an algorithm keeps besides its optimizers (the PPO family: its exploration state)."""
+    exploration = getattr(algorithm, "exploration", None)
+    return None if exploration is None else {"exploration": exploration.state_dict()}
+
+
 class RunState:
     """Owned by the run's LightningModule; ``to_bytes``/``restore`` are called from its checkpoint hooks."""
 
@@ -84,9 +90,10 @@ class RunState:
     def elapsed_seconds(self) -> float:
         return self.elapsed_before + time.time() - self._start
 
-    def to_bytes(self, collector, agent, env_steps: int) -> bytes:
+    def to_bytes(self, collector, agent, env_steps: int, algorithm=None) -> bytes:
         """Pickled to bytes: Lightning loads checkpoints with torch.load(weights_only=True), which accepts bytes.
-        A collective: every rank's environments and generators are gathered, in rank order."""
+        A collective: every rank's environments and generators are gathered, in rank order. ``algorithm``: its own
+        state beyond the optimizers, if it keeps one (an adapted entropy coefficient: rl/exploration.py)."""
         here = {"collector": collector.state_dict(), "rng": rng_state(), "caches": capabilities.cache_state(agent)}
         return pickle.dumps(
             {
@@ -96,6 +103,7 @@ class RunState:
                 "elapsed_seconds": self.elapsed_seconds(),
                 "final_eval": self.final_eval,
                 "final_row": self.final_row,
+                "algorithm": algorithm_state(algorithm),
             }
         )
 
@@ -110,10 +118,13 @@ class RunState:
         self._pending = {**run, **run["ranks"][dist.rank()]}
         self.schedule.done = int(run["updates_done"])
 
-    def apply(self, collector, agent) -> None:
+    def apply(self, collector, agent, algorithm=None) -> None:
         if self._pending is None:
             return
         state, self._pending = self._pending, None
+        exploration = getattr(algorithm, "exploration", None)
+        if exploration is not None and state.get("algorithm"):  # absent from checkpoints written before it existed
+            exploration.load_state_dict(state["algorithm"]["exploration"])
         collector.load_state_dict(state["collector"])
         capabilities.load_cache_state(agent, state["caches"])
         self.elapsed_before = state["elapsed_seconds"]

@@ -194,7 +194,7 @@ class SeedGroupModule(pl.LightningModule):
 
     def save_checkpoint(self, m: Member) -> None:
         with m.own_generators():  # the run state records the global generators: the member's own
-            run = m.module.run_state.to_bytes(m.module.collector, m.agent, m.module.env_steps)
+            run = m.module.run_state.to_bytes(m.module.collector, m.agent, m.module.env_steps, m.module.algorithm)
         checkpoint = {
             GROUP_FORMAT: {"members": len(self.members)},
             "state_dict": {k: v.detach().cpu() for k, v in self._weights(m).items()},
@@ -226,6 +226,7 @@ class SeedGroupModule(pl.LightningModule):
         with contextlib.ExitStack() as stack:
             for m in members:
                 stack.enter_context(capabilities.frozen_policy(m.agent))
+                m.module.begin_update()
                 m.module.collector.start()
             for _ in range(members[0].module.collector.num_steps):
                 prefetch(agents, [m.module.collector.next_obs for m in members])

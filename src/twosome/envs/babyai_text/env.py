@@ -23,6 +23,7 @@ from twosome.envs.actions import check_action
 from twosome.envs.contract import decision_info, step_info
 
 from .levels import FAMILIES, NUM_DISTRACTORS, SPLITS, MixedLocalLevel, check_num_distractors
+from .oracle import BotOracle
 from .text import build_prompt, describe
 from .variants import VARIANTS, Variant
 
@@ -183,6 +184,7 @@ class BabyAITextEnv(gym.Env):
         self._observations: deque[list[str]] = deque(maxlen=self.history)
         self._past_actions: deque[str] = deque(maxlen=self.history - 1)
         self._ended = True
+        self._oracle = BotOracle(self.split, self.num_distractors, self.max_steps)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -193,10 +195,12 @@ class BabyAITextEnv(gym.Env):
             self._pinned = family
         self.family = family
         self.level = self._level(family)
+        level_seed = int(self.np_random.integers(2**31 - 1))
         try:
-            obs, _ = self.level.reset(seed=int(self.np_random.integers(2**31 - 1)))
+            obs, _ = self.level.reset(seed=level_seed)
         except RuntimeError as error:  # no layout passed: say which env reset drew the level's seed
             raise RuntimeError(f"{error}; the level's seed came from env.reset(seed={seed!r})") from error
+        self._oracle.start(family, level_seed)
         self._goal = self.variant.goal(self.level)
         self._observations.clear()
         self._past_actions.clear()
@@ -208,6 +212,7 @@ class BabyAITextEnv(gym.Env):
         if self._ended:
             raise RuntimeError("step() called after the episode ended; call reset() first")
         obs, raw, terminated, truncated, _ = self.level.step(self._minigrid_actions[index])
+        self._oracle.record(self._minigrid_actions[index])
         success = bool(terminated and raw > 0)
         truncated = bool(truncated and not terminated)
         self._ended = bool(terminated or truncated)
@@ -224,6 +229,24 @@ class BabyAITextEnv(gym.Env):
         if self.render_mode == "rgb_array":
             return self.level.get_frame()
         return None
+
+    def optimal_actions(self) -> tuple[int, ...]:
+        """Indices, into the valid actions of the current observation (the list the agent scores, in its order),
+        of the actions that begin an optimal continuation from the current state; () when none is known.
+
+        minigrid's BabyAI bot's next action (``oracle.BotOracle``: the bot follows the whole episode on a copy of the
+        level, so asking changes nothing of the environment), as the index of its text: one index, or () when the
+        action space lacks it (``navigation_3`` and a bot that wants to pick up, drop or toggle), when the bot has
+        nothing but minigrid's ``done`` to suggest, when it gave up on this episode (it raises, e.g. after a box was
+        opened: ``self._oracle.failure`` says why), or after the episode ended. The bot solves every BabyAI level
+        GLAM's families are drawn from, but it is not guaranteed shortest (it explores what it has not seen).
+        """
+        if self._ended or self.level is None:
+            return ()
+        action = self._oracle.next_action(self.level)
+        if action is None or action == MINIGRID_DONE:
+            return ()
+        return tuple(i for i, m in enumerate(self._minigrid_actions) if m == action)
 
     def close(self):
         for level in self._levels.values():

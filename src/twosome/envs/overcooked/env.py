@@ -13,6 +13,7 @@ from twosome.envs.contract import decision_info, step_info
 from .macros import run_macro
 from .observation import encode, vector_size
 from .render import render_ansi
+from .solver import solution
 from .tasks import TASKS, TaskSpec
 from .text import describe
 from .world import CHOPS_NEEDED, World, kitchen_of
@@ -89,6 +90,21 @@ class OvercookedEnv(gym.Env):
         if self.render_mode == "ansi":
             return render_ansi(self.world)
         return None
+
+    def optimal_actions(self) -> tuple[int, ...]:
+        """Indices, into the valid actions of the current observation (the list the agent scores, in its order),
+        of the actions that begin an optimal continuation from the current state; () when none is known.
+
+        Exact: the macro actions whose Q-value, from the current state with the primitive steps already used, is
+        the best one (ties within ``solver.RELATIVE_TIE``), from the solver's graph and value table for this task,
+        gamma, view radius and horizon (built at the first call, about a second for Tomato-Lettuce Salad, then
+        cached for the process). Every macro action is valid here, so the indices are macro-action indices. ()
+        after the episode ended or in a state the graph from the reset state lacks (which should not happen).
+        """
+        if self._ended:
+            return ()
+        solved = solution(self.task, self.gamma, self.view_radius, self.max_steps)
+        return solved.best_actions(self.world.key(), self.elapsed_steps)
 
     def _text_info(self, obs: np.ndarray) -> dict[str, Any]:
         return decision_info(*describe(obs, self.task))  # every macro action is always valid

@@ -5,12 +5,16 @@ macro reward``, a macro reward being itself discounted inside the macro; this is
 return that the original logs as ``episodic_return``. The macro-action graph of all states reachable from the
 reset state is built once (the dynamics are deterministic), then solved by backward dynamic programming over
 (state, primitive steps used), since the horizon makes the best choice depend on the time left.
+
+:func:`solution` keeps the graph (with the index of every state's key) and the value table, cached per
+(task, gamma, view radius, horizon): the environment's ``optimal_actions`` reads the Q-values of its current
+(state, steps used) from them at every decision.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -33,6 +37,12 @@ class MacroGraph:
 
 
 def build_graph(task: TaskSpec, gamma: float, view_radius: int = 2) -> MacroGraph:
+    return explore(task, gamma, view_radius)[0]
+
+
+def explore(task: TaskSpec, gamma: float, view_radius: int = 2) -> tuple[MacroGraph, dict[tuple, int]]:
+    """The macro-action graph of every state reachable from the reset state, and each state's number by its
+    ``World.key()``. The edges of state ``s`` are ``s * A .. s * A + A - 1``, in action order (``A`` macro actions)."""
     start = World(task, view_radius)
     index = {start.key(): 0}
     worlds = [start]
@@ -51,7 +61,7 @@ def build_graph(task: TaskSpec, gamma: float, view_radius: int = 2) -> MacroGrap
             rows.append((i, action, dst, result.reward, result.steps, result.success))
         i += 1
     src, act, dst, reward, steps, success = zip(*rows, strict=True)
-    return MacroGraph(
+    graph = MacroGraph(
         src=np.array(src),
         action=np.array(act),
         dst=np.array(dst),
@@ -60,24 +70,38 @@ def build_graph(task: TaskSpec, gamma: float, view_radius: int = 2) -> MacroGrap
         success=np.array(success),
         n_states=len(worlds),
     )
+    return graph, index
+
+
+def solve_values(graph: MacroGraph, horizon: int, gamma: float) -> np.ndarray:
+    """``value[u, s]``: the best return from state ``s`` when ``u`` primitive steps are already used; an episode
+    ends after the macro action during which the step count reaches the horizon, so rows ``u >= horizon`` are never
+    needed (they stay 0)."""
+    value = np.zeros((horizon + 1, graph.n_states))
+    discount = gamma ** graph.steps.astype(float)
+    for used in range(horizon - 1, -1, -1):
+        best = np.full(graph.n_states, -np.inf)
+        np.maximum.at(best, graph.src, _q_values(graph, value, discount, horizon, used))
+        value[used] = best
+    return value
+
+
+def _q_values(
+    graph: MacroGraph, value: np.ndarray, discount: np.ndarray, horizon: int, used: int, edges=slice(None)
+) -> np.ndarray:
+    """Q of ``edges`` (all by default) when ``used`` primitive steps are already used."""
+    later = used + graph.steps[edges]
+    goes_on = ~graph.success[edges] & (later < horizon)
+    tail = np.where(goes_on, value[np.minimum(later, horizon), np.maximum(graph.dst[edges], 0)], 0.0)
+    return graph.reward[edges] + discount[edges] * tail
 
 
 def solve_graph(graph: MacroGraph, horizon: int, gamma: float) -> tuple[float, list[int], int]:
-    # value[u, s]: best return from state s when u primitive steps are already used; an episode ends after the
-    # macro action during which the step count reaches the horizon, so rows u >= horizon are never needed.
-    value = np.zeros((horizon + 1, graph.n_states))
+    value = solve_values(graph, horizon, gamma)
     discount = gamma ** graph.steps.astype(float)
 
     def q_values(used: int) -> np.ndarray:
-        later = used + graph.steps
-        goes_on = ~graph.success & (later < horizon)
-        tail = np.where(goes_on, value[np.minimum(later, horizon), np.maximum(graph.dst, 0)], 0.0)
-        return graph.reward + discount * tail
-
-    for used in range(horizon - 1, -1, -1):
-        best = np.full(graph.n_states, -np.inf)
-        np.maximum.at(best, graph.src, q_values(used))
-        value[used] = best
+        return _q_values(graph, value, discount, horizon, used)
 
     plan, state, used = [], 0, 0
     while True:
@@ -105,3 +129,56 @@ def optimal_return(env_id: str, gamma: float = 0.99) -> tuple[float, list[int], 
     """Best discounted return from the reset state, the macro actions achieving it, their primitive steps."""
     best, plan, steps = _solve(env_id, float(gamma))
     return best, list(plan), steps
+
+
+RELATIVE_TIE = 1e-9
+"""A Q-value within ``RELATIVE_TIE * max(1, |best|)`` of the best one ties with it (both are optimal)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """The solved task: the graph from the reset state, each state's number by ``World.key()``, the value table."""
+
+    graph: MacroGraph
+    index: dict[tuple, int]
+    value: np.ndarray  # (horizon + 1, n_states)
+    discount: np.ndarray  # gamma ** steps, per edge
+    horizon: int
+    n_actions: int
+
+    def q_values(self, state: int, used: int) -> np.ndarray:
+        """Q of every macro action (in action order) at ``state`` with ``used`` primitive steps already used."""
+        edges = slice(state * self.n_actions, (state + 1) * self.n_actions)
+        return _q_values(self.graph, self.value, self.discount, self.horizon, used, edges)
+
+    def best_actions(self, key: tuple, used: int) -> tuple[int, ...]:
+        """The macro actions whose Q-value is the best one (ties within :data:`RELATIVE_TIE`), in action order, at
+        the state of ``key`` with ``used`` primitive steps used; () for a state not in the graph or an ended
+        episode (``used >= horizon``)."""
+        state = self.index.get(key)
+        if state is None or not 0 <= used < self.horizon:
+            return ()
+        q = self.q_values(state, used)
+        best = q.max()
+        return tuple(int(a) for a in np.flatnonzero(q >= best - RELATIVE_TIE * max(1.0, abs(best))))
+
+
+@cache
+def _explored(task: TaskSpec, gamma: float, view_radius: int) -> tuple[MacroGraph, dict[tuple, int]]:
+    return explore(task, gamma, view_radius)
+
+
+@lru_cache(maxsize=16)
+def solution(task: TaskSpec, gamma: float, view_radius: int = 2, horizon: int | None = None) -> Solution:
+    """The solved task (graph, state index, value table), built once per (task, gamma, view radius, horizon);
+    ``horizon`` None: the task's."""
+    horizon = task.horizon if horizon is None else int(horizon)
+    gamma = float(gamma)
+    graph, index = _explored(task, gamma, int(view_radius))
+    n_actions = len(task.macro_actions)
+    expected = np.repeat(np.arange(graph.n_states), n_actions), np.tile(np.arange(n_actions), graph.n_states)
+    if not (np.array_equal(graph.src, expected[0]) and np.array_equal(graph.action, expected[1])):
+        raise RuntimeError("the macro graph's edges are not laid out state by state in action order")
+    value = solve_values(graph, horizon, gamma)
+    discount = gamma ** graph.steps.astype(float)
+    return Solution(graph, index, value, discount, horizon, n_actions)

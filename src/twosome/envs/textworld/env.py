@@ -107,7 +107,7 @@ class TextWorldCookingEnv(gym.Env):
             self._game.close()
         infos = textworld.EnvInfos(
             admissible_commands=True, won=True, lost=True, score=True, max_score=True, inventory=True,
-            description=True, objective=True, feedback=True,
+            description=True, objective=True, feedback=True, policy_commands=True,  # for optimal_actions
         )  # fmt: skip
         self._game = textworld.start(str(path), request_infos=infos)
         self.game_index = index
@@ -181,6 +181,26 @@ class TextWorldCookingEnv(gym.Env):
         reward = float(int(state.score or 0) - before)
         info = step_info(self._info(), 1, success, command=command)
         return info["prompt"], reward, terminated, truncated, info
+
+    def optimal_actions(self) -> tuple[int, ...]:
+        """Indices, into the valid actions of the current observation (the list the agent scores, in its order),
+        of the actions that begin an optimal continuation from the current state; () when none is known.
+
+        The first of TextWorld's winning commands from the current state (its ``policy_commands``, the quest's
+        winning policy as TextWorld tracks it: a plan that wins, not proven shortest), as its slot among this
+        state's commands; () when that command is not among them (``meta_commands="drop"`` or ``max_actions`` cut
+        it), when TextWorld knows no winning policy (a lost game), or after the episode ended.
+        """
+        if self._game is None or self._over():
+            return ()
+        policy = self._state.get("policy_commands") or []
+        if not policy or policy[0] not in self.commands:
+            return ()
+        return (self.commands.index(policy[0]),)
+
+    def _over(self) -> bool:
+        s = self._state
+        return bool(s.get("won")) or bool(s.get("lost")) or self.elapsed_steps >= self.max_steps
 
     def answer(self, command: str) -> str:
         """The game's answer to ``command`` (any text) from the current state, the episode unchanged: the command runs

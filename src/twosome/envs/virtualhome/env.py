@@ -11,6 +11,7 @@ from twosome.envs.actions import check_action
 from twosome.envs.contract import decision_info, step_info
 
 from .observation import holds_goal, read_features, to_vector
+from .planner import planner
 from .prompts import describe
 from .render import render_card
 from .tasks import TASKS, TaskSpec
@@ -78,6 +79,19 @@ class VirtualHomeEnv(gym.Env):
         if self.render_mode == "ansi":
             return render_card(self.world, self.task, self.elapsed_steps)
         return None
+
+    def optimal_actions(self) -> tuple[int, ...]:
+        """Indices, into the valid actions of the current observation (the list the agent scores, in its order),
+        of the actions that begin an optimal continuation from the current state; () when none is known.
+
+        The valid actions (``action_mask``) that begin a shortest plan (fewest decisions) to the goal, each later
+        decision also among its state's valid actions (``planner.Planner``: breadth-first over world copies, the
+        distances memoized per state key and task for the process). () after the episode ended, or when no plan
+        reaches the goal within the steps left before truncation.
+        """
+        if self._ended:
+            return ()
+        return planner(self.task).best_actions(self.world, self.max_steps - self.elapsed_steps)
 
     def state_key(self):
         """A hashable snapshot of everything the dynamics read (the world's relations and object states): two
