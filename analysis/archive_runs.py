@@ -39,11 +39,16 @@ KEPT_COLUMNS = (
     "charts/invalid_action_rate",  # agents that write their actions (agent=generate, generate_rl)
     "charts/tokens_per_action",  # token-level algorithms
     "charts/trained_decisions",  # GiGPO: the share of decisions in complete episodes
+    # the exploration mechanisms' state (rl/exploration.py); explore/* (how the policy explores) is kept whole
+    "charts/uniform_mix",
+    "losses/ent_coef",
+    "losses/entropy_fraction",
+    "losses/reference_kl",
 )
 
 
 def kept(column: str) -> bool:
-    return column in ("global_step", "update", *KEPT_COLUMNS) or column.startswith(("eval/", "sampled/"))
+    return column in ("global_step", "update", *KEPT_COLUMNS) or column.startswith(("eval/", "sampled/", "explore/"))
 
 
 def relative_paths(config_text: str) -> str:
