@@ -40,7 +40,7 @@ import doctables  # noqa: E402
 from twosome.fileio import damaged_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ("docs/RESULTS.md", "docs/BENCHMARKS.md", "docs/LOG.md")
+DOCS = ("docs/RESULTS.md", "docs/BENCHMARKS.md", "docs/LOG.md", "docs/EXPLORATION.md")
 TYPED = "typed"
 NOT_KEPT = "raw data not kept"
 BLOCK = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)

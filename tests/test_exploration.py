@@ -225,3 +225,19 @@ def test_exploration_settings_are_refused_where_they_do_not_apply_before_anythin
 def test_the_mechanisms_compose_with_ppo_and_gigpo():
     validate(compose_cfg("explore.uniform_mix=0.2", "explore.entropy_floor=0.5", "explore.prior_kl_coef=0.1"))
     validate(compose_cfg("algo=gigpo", "explore.uniform_mix=0.2", "agent.policy.calibration=premise"))
+
+
+def test_a_run_written_before_the_exploration_settings_resumes_with_them_off(tmp_path):
+    """A run's config.yaml from before ``explore`` and ``agent.policy.calibration`` existed is the same run as a
+    new command's with them at their defaults (so campaigns resume across the change), and not one with them on."""
+    from omegaconf import OmegaConf
+
+    from twosome.config.run_config import config_changes, with_omitted_defaults
+
+    new = OmegaConf.to_container(compose_cfg(), resolve=True)
+    old = {k: v for k, v in new.items() if k != "explore"}
+    old["agent"] = {**old["agent"], "policy": {k: v for k, v in old["agent"]["policy"].items() if k != "calibration"}}
+    old = OmegaConf.to_container(with_omitted_defaults(OmegaConf.create(old)))
+    assert config_changes(old, new) == []
+    on = OmegaConf.to_container(compose_cfg("explore.uniform_mix=0.1"), resolve=True)
+    assert config_changes(old, on) == ["explore.uniform_mix: 0.0 -> 0.1"]

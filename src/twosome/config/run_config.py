@@ -3,12 +3,16 @@ resumes. No torch here."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from twosome.checked import ConfigError
+from twosome.rl.settings import ExplorationConfig
 from twosome.run_dir import RunDir
+
+CALIBRATED_AGENTS = ("twosome.agents.twosome.TwosomeAgent",)  # take agent.policy.calibration
 
 
 def load_run_config(path: Path) -> DictConfig:
@@ -23,6 +27,12 @@ def with_omitted_defaults(cfg: DictConfig) -> DictConfig:
     default."""
     if "env" in cfg and "wording" not in cfg.env:
         cfg.env.wording = "canonical"
+    # settings added after runs were written: a run without them ran with them off
+    if "ppo" in cfg and "explore" not in cfg:
+        cfg.explore = asdict(ExplorationConfig())
+    policy = OmegaConf.select(cfg, "agent.policy")
+    if policy is not None and policy.get("_target_") in CALIBRATED_AGENTS and "calibration" not in policy:
+        policy.calibration = "none"
     return cfg
 
 
