@@ -4,9 +4,11 @@
     python analysis/generalization_table.py A/generalization.csv B/generalization.csv --out table   # joined
 
 Reads the rows written by ``python -m twosome.evaluation.generalization``; writes ``<out>.csv``, ``<out>.md`` and a
-bar chart ``<out>.png`` / ``.pdf``. One row per task, one column per agent (TWOSOME per normalization); each cell is
-the success rate ``mean ± standard error`` over the pooled evaluation episodes of all seeds, and ``n/a`` with the
-reason where the agent cannot be run on the task (PPO from scratch on a task with other objects).
+bar chart ``<out>.png`` / ``.pdf``. One row per task, one column per agent (TWOSOME per normalization). The seed is
+the unit: with several seeds a cell is the mean over seeds (and the IQM from 5 seeds) of each seed's success rate,
+with a 95% bootstrap interval over seeds; with one seed, that seed's success over its episodes with a 95% Wilson
+interval (one agent: the interval says nothing of another seed). ``n/a`` with the reason where the agent cannot be
+run on the task (PPO from scratch on a task with other objects).
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ import math
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from twosome.evaluation.statistics import interval, wilson  # noqa: E402
 from twosome.fileio import input_file  # noqa: E402
 
+IQM_SEEDS = 5  # the IQM is given from this many seeds (under it, a quarter cut from each end leaves too little)
 AGENT_ORDER = ["twosome", "zeroshot", "saycan", "ppo"]
 
 
@@ -40,11 +45,30 @@ def agent_label(row) -> str:
     )
 
 
+def success_estimate(ok: pd.DataFrame) -> dict:
+    """Several seeds: each seed's success (its episodes pooled), their mean and (from IQM_SEEDS seeds) IQM with 95%
+    bootstrap intervals over seeds. One seed: its success over its episodes with the Wilson interval."""
+    n = ok["episodes"].to_numpy()
+    per_seed = (ok["success_rate"] * n).groupby(ok["seed"]).sum() / pd.Series(n, index=ok.index).groupby(
+        ok["seed"]
+    ).sum()
+    if len(per_seed) == 1:
+        k = int(round(float((ok["success_rate"] * n).sum())))
+        low, high = wilson(k, int(n.sum()))
+        return dict(unit="episodes", success_rate=k / n.sum(), success_low=low, success_high=high)
+    mean = interval(list(per_seed), "mean")
+    out = dict(unit="seeds", success_rate=mean.value, success_low=mean.low, success_high=mean.high)
+    if len(per_seed) >= IQM_SEEDS:
+        iqm = interval(list(per_seed), "iqm")
+        out.update(iqm=iqm.value, iqm_low=iqm.low, iqm_high=iqm.high)
+    return out
+
+
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (task, agent): pooled success and return, mean and standard error, or the n/a reason, and the
-    success relative to the agent's own on its training task (GLAM's measure: -0.13 is 13% below it). Agents of
-    different models (a pretrained LM and its random-weight twin), or trained by different algorithms (PPO, GiGPO), are
-    told apart by the model's or algorithm's name."""
+    """One row per (task, agent): success with its interval (success_estimate: seeds, or one seed's episodes), the
+    mean return, or the n/a reason, and the success relative to the agent's own on its training task (GLAM's
+    measure: -0.13 is 13% below it). Agents of different models (a pretrained LM and its random-weight twin), or
+    trained by different algorithms (PPO, GiGPO), are told apart by the model's or algorithm's name."""
     rows = rows.copy()
     rows["agent_label"] = rows.apply(agent_label, axis=1)
     for column in ("model", "algorithm"):  # older files have no algorithm column
@@ -64,21 +88,9 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
         if ok.empty:
             record.update(applicable=False, note=group["note"].iloc[0])
         else:
+            record.update(applicable=True, note="", **success_estimate(ok))
             n = ok["episodes"].to_numpy()
-            p = float((ok["success_rate"] * n).sum() / n.sum())
-            # pooled episodes: the per-run variance plus the spread of the run means
-            var = float(
-                (ok["success_se"] ** 2 * n * (n - 1) + n * (ok["success_rate"] - p) ** 2).sum() / max(n.sum() - 1, 1)
-            )
-            ret = float((ok["return_mean"] * n).sum() / n.sum())
-            record.update(
-                applicable=True,
-                note="",
-                success_rate=p,
-                success_se=math.sqrt(var / n.sum()),
-                return_mean=ret,
-                episodes=int(n.sum()),
-            )
+            record.update(return_mean=float((ok["return_mean"] * n).sum() / n.sum()), episodes=int(n.sum()))
         out.append(record)
     summary = pd.DataFrame(out)
     if "success_rate" not in summary:
@@ -108,13 +120,25 @@ def markdown(summary: pd.DataFrame) -> str:
                 relative = (
                     f" ({r['relative']:+.0%})" if task != r["trained_on"] and math.isfinite(r["relative"]) else ""
                 )
-                cells.append(f"{r['success_rate']:.2f} ± {r['success_se']:.2f}{relative}")
+                cells.append(cell(r) + relative)
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return (
         "\n".join(lines)
-        + "\n\nSuccess rate (actions sampled from the policy), mean ± standard error over all evaluation episodes "
-        + "of all seeds; in brackets, relative to the same agent's success on its training task.\n"
+        + "\n\nSuccess rate (actions sampled from the policy). Several seeds: the mean over seeds of each seed's rate "
+        + f"[95% bootstrap interval over seeds], and from {IQM_SEEDS} seeds the IQM; the seed is the unit. One seed: "
+        + "its success over its episodes [95% Wilson interval], which says nothing of another seed. In parentheses, "
+        + "relative to the same agent's success on its training task.\n"
     )
+
+
+def cell(r) -> str:
+    if r["unit"] == "episodes":
+        where = f"(1 seed, {r['episodes']} episodes, Wilson)"
+        return f"{r['success_rate']:.2f} [{r['success_low']:.2f}, {r['success_high']:.2f}] {where}"
+    text = f"mean {r['success_rate']:.2f} [{r['success_low']:.2f}, {r['success_high']:.2f}]"
+    if "iqm" in r and not pd.isna(r["iqm"]):
+        text += f", IQM {r['iqm']:.2f} [{r['iqm_low']:.2f}, {r['iqm_high']:.2f}]"
+    return text + f" ({r['seeds']} seeds)"
 
 
 def bar_chart(summary: pd.DataFrame, path: Path) -> None:
@@ -132,9 +156,10 @@ def bar_chart(summary: pd.DataFrame, path: Path) -> None:
             hit = data[(data["task"] == task) & (data["agent"] == label)]
             if not hit.empty:
                 x = j - 0.4 + width * (i + 0.5)
-                ax.errorbar(
-                    x, hit["success_rate"].iloc[0], yerr=hit["success_se"].iloc[0], color="black", capsize=2, lw=1
-                )
+                r = hit.iloc[0]
+                below, above = r["success_rate"] - r["success_low"], r["success_high"] - r["success_rate"]
+                if np.isfinite(below):
+                    ax.errorbar(x, r["success_rate"], yerr=[[below], [above]], color="black", capsize=2, lw=1)
     for _, r in summary[~summary["applicable"]].iterrows():  # say so on the chart too, not just leave a gap
         if r["agent"] in labels:
             x = tasks.index(r["task"]) - 0.4 + width * (labels.index(r["agent"]) + 0.5)
@@ -144,7 +169,9 @@ def bar_chart(summary: pd.DataFrame, path: Path) -> None:
     ax.set_xlabel("")
     plt.setp(ax.get_xticklabels(), rotation=20, ha="right", rotation_mode="anchor")
     caveat = "; n/a: cannot read the task" if not summary["applicable"].all() else ""
-    ax.set_title(f"Generalization to unseen tasks (mean ± s.e.{caveat})")
+    units = set(data["unit"]) if "unit" in data else set()
+    bars = "mean over seeds, 95% bootstrap" if units == {"seeds"} else "95% CI: over seeds, or Wilson for one seed"
+    ax.set_title(f"Generalization to unseen tasks ({bars}{caveat})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the axes: never on a bar or label
     fig.tight_layout()
     for suffix in (".png", ".pdf"):

@@ -172,7 +172,10 @@ def test_the_word_token_table_compares_the_two_normalizations_once_both_have_run
     text = word_token(tmp_path)
     assert "| Food Preparation | word | 1 |" in text and "| Food Preparation | token | 1 |" in text
     assert "s0: 25/100 = 0.25 [0.18, 0.34]" in text  # Wilson 95% for 25 of 100
-    assert "word ends with more sampled success than token | 1.00 (n=1: no interval) | not shown (1 seeds) |" in text
+    assert (
+        "word ends with more sampled success than token | 1.00 (n=1: no interval) | "
+        "interim, 1 of 5 (rule set after the data) |" in text
+    )
     assert word_token(tmp_path / "nothing").startswith("Not run yet")
 
 
@@ -284,12 +287,13 @@ def test_every_test_the_docs_name_exists():
     assert not found, found
 
 
-def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_before_five_seeds(tmp_path):
+def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_before_the_planned_seeds(tmp_path):
     """A campaign run being evaluated has part of its rows on disk and no summary yet: the tables skip it. A claim
-    over fewer than 5 seeds per arm is "not shown ... so far", even where its interval would exclude 0.5."""
+    whose arms lack seeds of their plan is "interim, n of N", even where its interval would exclude 0.5."""
     import shutil
 
     from doctables import smollm2_cpu
+    from doctables.common import claim_status
 
     from twosome.evaluation.statistics import Estimate
 
@@ -306,13 +310,15 @@ def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_befo
     assert list(smollm2_cpu.unseen_rows(word).seed) == [int(runs[0].name[-1])]
     arms = smollm2_cpu.smollm2_cpu_arms(tmp_path)
     assert "| Food Preparation | TWOSOME (word) | bfloat16 | 1/10 (0) |" in arms
-    assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 4), 4) == "not shown (4 seeds so far)"
-    assert smollm2_cpu.retention_verdict([0.02])[1] == "not shown (1 adapter so far)"
+    assert claim_status(Estimate(0.9, 0.8, 1.0, 4), [1, 1, 1, 0.5], [0, 0, 0, 0], (10, 10)).startswith(
+        "interim, 4 of 10"
+    )
+    assert smollm2_cpu.retention_verdict([0.02], 10)[1].startswith("interim, 1 of 10")
     small = [0.017, 0.015, 0.005, -0.001, 0.056]  # lr 1e-4's five adapters: above 0, and under +10%
-    assert smollm2_cpu.retention_verdict(small)[1] == "**loss holds**, **no loss beyond +10%**"
-    assert smollm2_cpu.retention_verdict([0.3, 0.4, 0.2, 0.5, 0.6])[1] == "**loss holds**"
-    assert smollm2_cpu.retention_verdict([-0.01, 0.0, 0.01, 0.02, -0.02])[1] == "**no loss beyond +10%**"
-    assert smollm2_cpu.campaign_status(Estimate(0.9, 0.8, 1.0, 5), 5) == "**holds**"
+    assert smollm2_cpu.retention_verdict(small, 5)[1].startswith("**loss holds**, **no loss beyond +10%**")
+    assert smollm2_cpu.retention_verdict([0.3, 0.4, 0.2, 0.5, 0.6], 5, late=False)[1] == "**loss holds**"
+    assert smollm2_cpu.retention_verdict([-0.01, 0.0, 0.01, 0.02, -0.02], 5, late=False)[1] == "**no loss beyond +10%**"
+    assert claim_status(Estimate(0.9, 0.8, 1.0, 5), [1] * 5, [0] * 5, (5, 5)) == "**holds**"
 
 
 def test_the_learning_rate_seeds_table_gives_each_adapter_s_change_against_the_base(tmp_path):
@@ -346,8 +352,8 @@ def test_the_learning_rate_seeds_table_gives_each_adapter_s_change_against_the_b
 def test_goto_runs_have_no_optimum_and_robustness_is_each_seeds_change_against_its_own_goto_success(tmp_path):
     """BabyAI-Text has no single optimal plan: a GoTo arm's row reads no fraction of an optimum (it must not fail).
     GLAM's robustness per seed: the mean sampled success over a group of settings less that seed's final sampled
-    success on GoTo, checked against the hand-computed changes; under 5 seeds it claims nothing."""
-    from doctables import smollm2_cpu
+    success on GoTo, checked against the hand-computed changes; short of its planned seeds it claims nothing."""
+    from doctables import claims, smollm2_cpu
 
     arm = tmp_path / smollm2_cpu.CAMPAIGN / "glam_goto" / "pretrained"
     goto = {0: 0.5, 1: 0.75}
@@ -373,9 +379,9 @@ def test_goto_runs_have_no_optimum_and_robustness_is_each_seeds_change_against_i
     distractors, actions = changes.values()
     assert distractors == pytest.approx([0.25 - 0.5, 0.75 - 0.75]) and actions == pytest.approx([0.5, -0.5])
     assert set(rows.setting) == {"GoTo", "Distractors0", "Distractors4", "Distractors16", "Navigation3"}
-    assert smollm2_cpu.robustness_claim(tmp_path).count("not shown (2 seeds so far)") == 2
-    assert smollm2_cpu.robustness_verdict([0.05, -0.05, 0.0, 0.02, -0.02]).startswith("**robust**")
-    assert smollm2_cpu.robustness_verdict([-0.5, -0.4, -0.45, -0.6, -0.5]) == "**loss holds**"
+    assert claims.robustness_claim(tmp_path).count("interim, 2 of 10") == 2
+    assert smollm2_cpu.robustness_verdict([0.05, -0.05, 0.0, 0.02, -0.02], 5).startswith("**robust**")
+    assert smollm2_cpu.robustness_verdict([-0.5, -0.4, -0.45, -0.6, -0.5], 5) == "**loss holds**"
 
 
 def test_the_goto_seeds_table_counts_each_seeds_training_wins_by_window_and_its_entropy_first_and_last(tmp_path):
@@ -478,7 +484,7 @@ def test_the_textworld_tables_join_each_seed_s_unseen_games_to_its_run_and_compa
     assert "| 10.0 | 13.7 |" in word_row and "| 10.0 | - |" in untrained_row  # minutes; env steps/s (none untrained)
     expected = probability_of_improvement([0.4, 0.2, 0.6], [0.0, 0.0]).text()
     claims = textworld.textworld_cpu_claims(tmp_path)
-    assert f"| test games | {expected} | not shown (2 seeds so far) |" in claims
+    assert f"| test games | {expected} | interim, 2 of 5 (rule set after the data) |" in claims
     assert "not run (3 and 0 seeds)" in claims  # DRRN not archived yet
 
 

@@ -143,7 +143,9 @@ def test_table_tells_models_apart_and_gives_success_relative_to_the_training_tas
     summary = generalization_table.summarize(rows).set_index(["agent", "task"])
     assert summary.loc[("glam [lm]", "B"), "relative"] == -0.75  # 0.2 / 0.8 - 1
     assert summary.loc[("glam [lm-random]", "B"), "relative"] == 0.0
-    assert "0.20 ± 0.10 (-75%)" in generalization_table.markdown(summary.reset_index())
+    assert "0.20 [0.06, 0.51] (1 seed, 10 episodes, Wilson) (-75%)" in generalization_table.markdown(
+        summary.reset_index()
+    )
 
     # Evaluations written by separate commands (a trained agent, a random baseline) join into one table.
     rows.iloc[:2].to_csv(tmp_path / "a.csv", index=False)

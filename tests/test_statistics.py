@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from twosome.evaluation.statistics import interval, iqm, probability_of_improvement, wilson
+from twosome.evaluation.statistics import (
+    interval,
+    iqm,
+    joint_interval,
+    joint_probability_of_improvement,
+    probability_of_improvement,
+    wilson,
+)
 
 
 def test_iqm_is_the_mean_of_the_middle_half():
@@ -82,3 +89,44 @@ def test_wilson_interval_matches_its_closed_form(k, n):
     assert low == pytest.approx(max(0.0, centre - half), abs=1e-9) and high == pytest.approx(min(1.0, centre + half))
     with pytest.raises(ValueError, match="successes=5, episodes=4"):
         wilson(5, 4)
+
+
+def numpy_joint_poi(x: np.ndarray, y: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
+    """Agents drawn with all their tasks, one resample at a time, by hand: X's draws first, then Y's."""
+    rng = np.random.default_rng(seed)
+    ix, iy = rng.integers(0, len(x), (resamples, len(x))), rng.integers(0, len(y), (resamples, len(y)))
+    values = []
+    for a, b in zip(x[ix], y[iy]):
+        per_task = [np.mean([[(p > q) + 0.5 * (p == q) for q in b[:, t]] for p in a[:, t]]) for t in range(x.shape[1])]
+        values.append(np.mean(per_task))
+    return tuple(np.percentile(values, [2.5, 97.5]))
+
+
+def test_the_joint_bootstrap_draws_agents_with_all_their_tasks():
+    """X's agent 0 succeeds on task a only, agent 1 on task b only; Y scores 0.5 everywhere. Whichever agents a
+    resample draws, P(X > Y) averaged over the two tasks is exactly 0.5 (by hand: a drawn agent adds 1 on one task
+    and 0 on the other), so the joint interval is [0.5, 0.5]; resampling each task's seeds apart breaks the agents
+    and widens it."""
+    x, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.full((2, 2), 0.5)
+    joint = joint_probability_of_improvement(x, y)
+    assert (joint.value, joint.low, joint.high, joint.n) == (0.5, 0.5, 0.5, 2)
+    apart = probability_of_improvement({"a": x[:, 0], "b": x[:, 1]}, {"a": y[:, 0], "b": y[:, 1]})
+    assert apart.value == 0.5 and apart.high - apart.low > 0.4
+
+
+def test_the_joint_bootstrap_agrees_with_a_direct_numpy_loop_and_collapses_for_identical_agents():
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(0, 1, (6, 4)), rng.uniform(0, 0.8, (5, 4))
+    ours = joint_probability_of_improvement(x, y, resamples=500, seed=7)
+    assert (ours.low, ours.high) == pytest.approx(numpy_joint_poi(x, y, 500, 7), abs=1e-12)
+    by_task = probability_of_improvement({t: x[:, t] for t in range(4)}, {t: y[:, t] for t in range(4)})
+    assert ours.value == pytest.approx(by_task.value)  # the same point as the stratified aggregate
+    same = np.tile([0.2, 0.9, 0.4], (5, 1))  # five identical agents
+    for e in (joint_interval(same, "iqm"), joint_interval(same, "mean")):
+        assert e.low == pytest.approx(e.value) and e.high == pytest.approx(e.value)  # every draw is the same matrix
+    assert joint_interval(same, "mean").value == pytest.approx(0.5)
+    mean = joint_interval(x, "mean", resamples=500, seed=7)
+    draws = x[np.random.default_rng(7).integers(0, 6, (500, 6))].reshape(500, -1).mean(axis=1)
+    assert (mean.low, mean.high) == pytest.approx(tuple(np.percentile(draws, [2.5, 97.5])), abs=1e-12)
+    with pytest.raises(ValueError, match="same tasks"):
+        joint_probability_of_improvement(x, y[:, :3])

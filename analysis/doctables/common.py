@@ -124,16 +124,98 @@ def poi(x, y) -> Estimate:
 # The equivalence margin on a probability of improvement: P within [0.4, 0.6] means neither arm's run beats the
 # other's in more than 60% of pairs. docs/RESULTS.md ("How to read these numbers") states it and why.
 EQUIVALENCE_MARGIN = 0.1
+REPOSITORY = Path(__file__).resolve().parents[2]
+# A row whose status comes from a rule written after the data it first applied to says so (RESULTS, "How to read
+# these numbers", dates each rule against the commits of its data).
+LATE = " (rule set after the data)"
+JOINT = "agents resampled with all their tasks; rule set after the data"  # the joint bootstrap's rows
 
 
 def status(e: Estimate, seeds: int) -> str:
     """The rule of "How to read these numbers": 'holds' (or 'reversed') only where the interval excludes 0.5;
-    'equivalent within +-d' only where the interval lies inside 0.5 +- d; otherwise 'not shown', with the seeds."""
+    'equivalent within +-d' only where the interval lies inside 0.5 +- d; otherwise 'not shown', with the seeds.
+    Where the decision turns on an interval end that prints as the value it is compared with, the end is shown."""
     if e.excludes(0.5):
-        return "**holds**" if e.value > 0.5 else "**reversed**"
+        return ("**holds**" if e.value > 0.5 else "**reversed**") + boundary_note(e, [0.5])
     if e.within(0.5, EQUIVALENCE_MARGIN):
-        return f"equivalent within ±{EQUIVALENCE_MARGIN:g} ({seeds} seeds)"
-    return f"not shown ({seeds} seeds)"
+        bounds = [0.5 - EQUIVALENCE_MARGIN, 0.5 + EQUIVALENCE_MARGIN]
+        return f"equivalent within ±{EQUIVALENCE_MARGIN:g} ({seeds} seeds)" + boundary_note(e, bounds)
+    return f"not shown ({seeds} seeds)" + boundary_note(e, [0.5, 0.5 - EQUIVALENCE_MARGIN, 0.5 + EQUIVALENCE_MARGIN])
+
+
+def boundary_note(e: Estimate, bounds, digits: int = 2) -> str:
+    """' (lower end 0.0049)' where an interval end prints, at ``digits``, as a bound it was compared with but is not
+    that bound: the digits that show which side it is on. Empty otherwise."""
+    notes = []
+    for name, end in (("lower", e.low), ("upper", e.high)):
+        for bound in bounds:
+            if not np.isnan(end) and end != bound and f"{end:.{digits}f}" == f"{bound:.{digits}f}":
+                notes.append(f"{name} end {precise(end, bound, digits)}")
+                break
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+def precise(value: float, bound: float, digits: int = 2) -> str:
+    """``value`` with the fewest digits (beyond ``digits``) that print it apart from ``bound``."""
+    for d in range(digits + 1, 12):
+        if f"{value:.{d}f}" != f"{bound:.{d}f}":
+            return f"{value:.{d}f}"
+    return f"{value:.3g}"
+
+
+def seed_counts(scores) -> int:
+    """Seeds of one arm: a list's length, or the smallest task's over a mapping of task -> scores."""
+    if isinstance(scores, dict):
+        return min((len(v) for v in scores.values()), default=0)
+    return len(scores)
+
+
+def _progress(scores, planned) -> tuple[int, int]:
+    """(seeds archived, seeds planned) of one arm; over a claim's tasks, summed (``planned``: one N, or per task)."""
+    if not isinstance(scores, dict):
+        return len(scores), int(planned)
+    want = {t: planned[t] if isinstance(planned, dict) else int(planned) for t in scores}
+    return sum(min(len(v), want[t]) for t, v in scores.items()), sum(want.values())
+
+
+def claim_status(e: Estimate, x, y, planned: tuple, seeds: int | None = None) -> str:
+    """The status of a claim X > Y at its fixed n: 'interim, n of N' until both arms have their planned seeds
+    (``planned``: N of X and of Y, each one number or task -> N); then 'both at floor' (or ceiling) where every
+    seed of both arms scored 0 (or 1), nothing to compare; otherwise ``status``. ``seeds``: the count the status
+    names, if not the arms' smaller."""
+    (nx, wx), (ny, wy) = _progress(x, planned[0]), _progress(y, planned[1])
+    if nx < wx or ny < wy:
+        return (f"interim, {min(nx, ny)} of {wx}" if wx == wy else f"interim, {nx} of {wx} vs {ny} of {wy}") + LATE
+    values = [float(v) for arm in (x, y) for v in _flat(arm)]
+    if values and all(v == 0 for v in values):
+        return "both at floor, not measurable" + LATE
+    if values and all(v == 1 for v in values):
+        return "both at ceiling, not measurable" + LATE
+    return status(e, min(seed_counts(x), seed_counts(y)) if seeds is None else seeds)
+
+
+def _flat(scores) -> list:
+    """Every score of an arm: a mapping's over its tasks, a matrix's (agents x tasks) over its cells."""
+    if isinstance(scores, dict):
+        return [v for vs in scores.values() for v in vs]
+    return list(np.asarray(scores, dtype=float).ravel())
+
+
+@cache
+def _plan(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def planned_seeds(root: Path, plan: str, archive: str | None = None, sweep: str | None = None) -> int:
+    """The seeds per arm a plan names, read from the plan itself: a campaign's sweeps archived into ``archive``
+    (or the sweep named ``sweep``), the union of their ``seeds:``; a compare profile's ``seeds``."""
+    data = _plan(root / plan if (root / plan).is_file() else REPOSITORY / plan)  # a test's data root has no plans
+    if "sweeps" not in data:
+        return len(data["seeds"])
+    seeds = {s for w in data["sweeps"] if w.get("archive") == archive or w["name"] == sweep for s in w["seeds"]}
+    if not seeds:
+        raise KeyError(f"{plan} has no sweep archived into {archive!r} or named {sweep!r}")
+    return len(seeds)
 
 
 def identical(a: pd.DataFrame, b: pd.DataFrame) -> bool:

@@ -11,7 +11,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables.common import LORA_TARGET, _config, archived_runs, est, fmt_steps, poi, status, steps_to_fraction, table
+from doctables.common import (
+    LORA_TARGET,
+    _config,
+    archived_runs,
+    claim_status,
+    est,
+    fmt_steps,
+    planned_seeds,
+    poi,
+    steps_to_fraction,
+    table,
+)
 from twosome.evaluation.statistics import interval, wilson
 from twosome.run_dir import RunDir
 
@@ -83,9 +94,12 @@ def generate_rl(root: Path) -> str:
         "decisions per sampled episode (median)",
     ]
     out = table(header, rows)
-    faster = poi([-x for x in steps_by_arm["twosome"]], [-x for x in steps_by_arm["generate_rl"]])
-    n = len(steps_by_arm["generate_rl"])
-    claims = [["TWOSOME reaches 95% of optimal sooner than the writer", faster.text(), status(faster, n)]]
+    x, y = [-x for x in steps_by_arm["twosome"]], [-x for x in steps_by_arm["generate_rl"]]
+    faster = poi(x, y)
+    n = planned_seeds(root, "experiments/campaigns/generate_rl.yaml", archive="generate_rl")  # TWOSOME: its seeds
+    claims = [
+        ["TWOSOME reaches 95% of optimal sooner than the writer", faster.text(), claim_status(faster, x, y, (n, n))]
+    ]
     return out + "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
 
 

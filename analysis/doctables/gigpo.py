@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables.common import LORA_TARGET, archived_runs, est, poi, status, steps_to_fraction, table
+from doctables.common import LORA_TARGET, archived_runs, claim_status, est, planned_seeds, poi, steps_to_fraction, table
 from doctables.poad import ARM_COLUMNS
 from twosome.evaluation.statistics import interval
+
+PLAN = "experiments/campaigns/gigpo_ten_seeds.yaml"  # the stream variant's runs share its seeds per arm
+POAD_PLAN = "experiments/campaigns/poad_ten_seeds.yaml"
 
 
 def gigpo_ten_seeds(directory: str) -> Callable[[Path], str]:
@@ -52,12 +55,21 @@ def _gigpo_ten_seeds(root: Path, directory: str) -> str:
                 ]
             )
         gigpo = arms["GiGPO (word), no critic"]
+        n = (
+            planned_seeds(root, PLAN, archive=f"gigpo_ten_seeds/{task}"),
+            planned_seeds(root, POAD_PLAN, sweep=f"{task}-ppo_word"),
+        )
         for other in ("PPO (word), TWOSOME", "POAD (trie)"):
-            seeds = min(len(gigpo), len(arms[other]))
-            e = poi(gigpo.sampled_return, arms[other].sampled_return)
-            claims.append([task.replace("_", " "), f"GiGPO ends better than {other}", e.text(), status(e, seeds)])
-            e = poi([-x for x in steps["GiGPO (word), no critic"]], [-x for x in steps[other]])
-            claims.append([task.replace("_", " "), f"GiGPO learns faster than {other}", e.text(), status(e, seeds)])
+            x, y = list(gigpo.sampled_return), list(arms[other].sampled_return)
+            e = poi(x, y)
+            claims.append(
+                [task.replace("_", " "), f"GiGPO ends better than {other}", e.text(), claim_status(e, x, y, n)]
+            )
+            x, y = [-x for x in steps["GiGPO (word), no critic"]], [-x for x in steps[other]]
+            e = poi(x, y)
+            claims.append(
+                [task.replace("_", " "), f"GiGPO learns faster than {other}", e.text(), claim_status(e, x, y, n)]
+            )
     if not rows:
         plan = "experiments/campaigns/gigpo_ten_seeds.yaml"
         return f"Not run yet: `python experiments/campaign.py local {plan}` (and `poad_ten_seeds.yaml`).\n"

@@ -9,9 +9,22 @@ from pathlib import Path
 
 import numpy as np
 
-from doctables.common import LORA_TARGET, archived_runs, count, est, poi, status, steps_to_target, successes, table
+from doctables.common import (
+    LORA_TARGET,
+    archived_runs,
+    claim_status,
+    count,
+    est,
+    planned_seeds,
+    poi,
+    steps_to_target,
+    successes,
+    table,
+)
 from twosome.evaluation.statistics import interval
 
+LORA_PLAN = "experiments/campaigns/lora_check.yaml"
+WORD_TOKEN_PLAN = "experiments/campaigns/word_token.yaml"
 LORA_ARMS = [("all", "every block (30)"), ("top15", "top 15 blocks"), ("top8", "top 8 blocks")]
 
 
@@ -60,11 +73,13 @@ def lora_check(root: Path) -> str:
             if arm not in arms:
                 continue
             (a, a_steps), (b, b_steps) = arms[arm], arms["all"]
-            seeds = min(len(a), len(b))
-            faster = poi([-x for x in a_steps], [-x for x in b_steps])
+            n = tuple(planned_seeds(root, LORA_PLAN, archive=f"lora_check/{x}") for x in (arm, "all"))
+            xs, ys = [-x for x in a_steps], [-x for x in b_steps]
+            faster = poi(xs, ys)
             better = poi(a.sampled_return, b.sampled_return)
-            claims.append([f"{label} learns faster than every block", faster.text(), status(faster, seeds)])
-            claims.append([f"{label} ends better than every block", better.text(), status(better, seeds)])
+            claims.append([f"{label} learns faster than every block", faster.text(), claim_status(faster, xs, ys, n)])
+            claims.append([f"{label} ends better than every block", better.text(),
+                           claim_status(better, list(a.sampled_return), list(b.sampled_return), n)])  # fmt: skip
     if claims:
         out += "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
     return out
@@ -106,13 +121,13 @@ def word_token(root: Path) -> str:
             )
         if len(arms) == 2:
             (w, w_steps), (t, t_steps) = arms["word"], arms["token"]
-            seeds = min(len(w), len(t))
-            faster = poi([-x for x in w_steps], [-x for x in t_steps])
+            n = tuple(planned_seeds(root, WORD_TOKEN_PLAN, archive=f"word_token/{task}/{x}") for x in ("word", "token"))
+            xs, ys = [-x for x in w_steps], [-x for x in t_steps]
+            faster = poi(xs, ys)
             better = poi(w.sampled_success, t.sampled_success)
-            claims.append([f"{name}: word learns faster than token", faster.text(), status(faster, seeds)])
-            claims.append(
-                [f"{name}: word ends with more sampled success than token", better.text(), status(better, seeds)]
-            )
+            claims.append([f"{name}: word learns faster than token", faster.text(), claim_status(faster, xs, ys, n)])
+            claims.append([f"{name}: word ends with more sampled success than token", better.text(),
+                           claim_status(better, list(w.sampled_success), list(t.sampled_success), n)])  # fmt: skip
     if not rows:
         return "Not run yet: `python experiments/campaign.py local experiments/campaigns/word_token.yaml`.\n"
     header = [

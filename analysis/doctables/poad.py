@@ -9,7 +9,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables.common import TARGET, archived_runs, est, optimal_discounted, poi, reached_cells, status, table
+from doctables.common import (
+    TARGET,
+    archived_runs,
+    claim_status,
+    est,
+    optimal_discounted,
+    planned_seeds,
+    poi,
+    reached_cells,
+    table,
+)
 
 POAD_ROWS = [
     ("twosome", "word", "PPO (word), TWOSOME"),
@@ -101,9 +111,10 @@ def poad_ten_seeds(root: Path) -> str:
         poad_runs = arms["POAD (trie)"]
         for other in ("PPO (word), TWOSOME", "PPO (trie), ablation"):
             if len(poad_runs) and len(arms[other]):
-                e = poi(poad_runs.sampled_return, arms[other].sampled_return)
-                seeds = min(len(poad_runs), len(arms[other]))
-                claims.append([task.replace("_", " "), f"POAD > {other}", e.text(), status(e, seeds)])
+                x, y = list(poad_runs.sampled_return), list(arms[other].sampled_return)
+                e = poi(x, y)
+                n = planned_seeds(root, "experiments/campaigns/poad_ten_seeds.yaml", sweep=f"{task}-poad_trie")
+                claims.append([task.replace("_", " "), f"POAD > {other}", e.text(), claim_status(e, x, y, (n, n))])
     if not rows:
         return "Not run yet: `python experiments/campaign.py local experiments/campaigns/poad_ten_seeds.yaml`.\n"
     header = [

@@ -12,23 +12,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables import default_retention
 from doctables.common import (
+    JOINT,
+    LATE,
     _config,
     archived_runs,
+    boundary_note,
+    claim_status,
     est,
     finished,
+    planned_seeds,
     retention_records,
-    status,
     steps_to_target,
     table,
     training_return,
 )
-from doctables.ten_seeds import TEN_SEEDS, ten_seed_scores
-from twosome.evaluation.statistics import interval, probability_of_improvement
+from doctables.ten_seeds import TEN_SEEDS
+from twosome.evaluation.statistics import interval, joint_probability_of_improvement, probability_of_improvement
 
 CAMPAIGN = "docs/data/smollm2_cpu"
-PLANNED = {"glam_goto": 10, "word_lr3e-4": 5, "word_lr1e-4": 5, "word_50k": 5}  # seeds per arm; otherwise 10
+PLAN = "experiments/campaigns/smollm2_cpu.yaml"  # each arm's planned seeds: its sweeps' ``seeds:``
+PPO_PLAN = "conf/compare/ten_seeds.yaml"  # PPO from scratch's seeds (docs/data/ten_seeds)
 TASKS = {
     "food_preparation": "Food Preparation",
     "tomato_salad": "Tomato Salad",
@@ -48,22 +52,18 @@ ARMS = {  # arm folder -> label, in the order of the papers' comparison
     "word_50k": "TWOSOME (word), 50,000 steps",
     "pretrained": "GLAM, pretrained SmolLM2",
     "random": "GLAM, random-init SmolLM2",
+    "random_token": "GLAM, random-init SmolLM2, token-normalized",
 }
-# The bfloat16 seeds of earlier studies, with these settings but another dtype: shown beside, never pooled.
+# The bfloat16 seeds of earlier studies, with these settings but another dtype: shown beside, never pooled; each
+# study planned 5 seeds (experiments/campaigns/word_token.yaml, lora_check.yaml).
+BFLOAT16_PLANNED = 5
 BFLOAT16 = {
     ("food_preparation", "word"): "docs/data/word_token/food_preparation/word",
     ("food_preparation", "token"): "docs/data/word_token/food_preparation/token",
     ("tomato_salad", "word"): "docs/data/lora_check/top15",
 }
-PPO_TASKS = ("food_preparation", "tomato_salad")
-DEFAULT_TASKS = (
-    "tomato_salad",
-    "food_preparation",
-    "entertainment",
-)  # the default model's 10-seed comparison  # PPO from scratch's 10 seeds in docs/data/ten_seeds
 RETENTION = [("twosome_english_ppl", "word_perplexity", "English word perplexity"),
              ("twosome_household_mc", "acc", "household MC accuracy")]  # fmt: skip
-MIN_SEEDS = 5  # the campaign's claims take a status only once an arm has this many seeds (partial arms: not shown)
 PERPLEXITY_MARGIN = 0.10  # "no significant loss" shown only if the perplexity rises by less than 10%, interval included
 LR_ARMS = {"word": "1e-3", "word_lr3e-4": "3e-4", "word_lr1e-4": "1e-4"}  # Food Preparation word arms by policy lr
 # GLAM's robustness, per seed of the pretrained GoTo arm: sampled success in each unseen setting less the seed's own
@@ -73,6 +73,15 @@ ROBUSTNESS_GROUPS = {
     "more or fewer distractors (0, 4, 16)": ("Distractors0", "Distractors4", "Distractors16"),
     "other action sets (3, 6, 9 actions)": ("Navigation3", "Useless6", "Useless9"),
 }
+
+
+def planned(root: Path, task: str, arm: str) -> int:
+    """The seeds the plan names for an arm of the campaign."""
+    return planned_seeds(root, PLAN, archive=f"smollm2_cpu/{task}/{arm}")
+
+
+def ppo_planned(root: Path) -> int:
+    return planned_seeds(root, PPO_PLAN)
 
 
 def arm_dirs(root: Path) -> list[tuple[str, str, Path]]:
@@ -138,11 +147,12 @@ def smollm2_cpu_arms(root: Path) -> str:
     The earlier bfloat16 seeds of the same settings are rows of their own."""
     rows = []
     for task, arm, directory in arm_dirs(root):
-        planned = PLANNED.get(task, PLANNED.get(arm, 10))
-        rows.append(arm_row(task, ARMS[arm], archived_runs(directory), facts(directory), planned))
+        rows.append(arm_row(task, ARMS[arm], archived_runs(directory), facts(directory), planned(root, task, arm)))
         earlier = root / BFLOAT16.get((task, arm), "none")
         if (task, arm) in BFLOAT16 and any(earlier.glob("*/summary.json")):
-            rows.append(arm_row(task, f"{ARMS[arm]}, earlier study", archived_runs(earlier), facts(earlier), 5))
+            rows.append(
+                arm_row(task, f"{ARMS[arm]}, earlier study", archived_runs(earlier), facts(earlier), BFLOAT16_PLANNED)
+            )
     if not rows:
         return "Not run yet: `python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml`.\n"
     header = ["task", "arm", "dtype", "seeds archived / planned", "reach 95% of optimal", "steps to it, IQM [95% CI]",
@@ -166,9 +176,10 @@ def smollm2_cpu_dtype(root: Path) -> str:
             rows.append(
                 [TASKS[task], ARMS[arm], p.seed, f"{p.sampled_success_bf16:.2f}", f"{p.sampled_success_f32:.2f}"]
             )
-        e = probability_of_improvement(list(pairs.sampled_success_f32), list(pairs.sampled_success_bf16))
+        x, y = list(pairs.sampled_success_f32), list(pairs.sampled_success_bf16)
+        e = probability_of_improvement(x, y)
         claims.append([f"{TASKS[task]}, {ARMS[arm]}: float32 ends with more sampled success than bfloat16",
-                       e.text(), campaign_status(e, len(pairs))])  # fmt: skip
+                       e.text(), claim_status(e, x, y, (BFLOAT16_PLANNED, BFLOAT16_PLANNED))])  # fmt: skip
     if not rows:
         return "Not run yet: no seed in both dtypes.\n"
     out = table(["task", "arm", "seed", "bfloat16: final sampled success", "float32: final sampled success"], rows)
@@ -190,7 +201,7 @@ def smollm2_cpu_unseen(root: Path) -> str:
         return "Not run yet: the campaign's Food Preparation word arm evaluates each seed on the unseen tasks.\n"
     runs = archived_runs(base / "word")
     optimal_seeds = set(runs[runs.greedy >= 0.97].seed)
-    rows, scores = [], {"trained": {}, "twin": {}}
+    rows = []
     for task, cells in trained.groupby("task", sort=False):
         name = task.split("/")[-1].removesuffix("-v0").replace("VirtualHome-", "")
         cells = cells.sort_values("seed")
@@ -201,19 +212,44 @@ def smollm2_cpu_unseen(root: Path) -> str:
                f"{est(twin_cells.success_rate)} ({len(twin_cells)} sampling seeds)" if len(twin_cells)
                else "not run"]  # fmt: skip
         if len(twin_cells) and task != "twosome/VirtualHome-FoodPreparation-v0":
-            e = probability_of_improvement(list(cells.success_rate), list(twin_cells.success_rate))
-            row += [e.text(), campaign_status(e, min(len(cells), len(twin_cells)))]
-            scores["trained"][task], scores["twin"][task] = list(cells.success_rate), list(twin_cells.success_rate)
+            x, y = list(cells.success_rate), list(twin_cells.success_rate)
+            e = probability_of_improvement(x, y)
+            row += [e.text(), claim_status(e, x, y, unseen_planned(root))]
         else:
             row += ["-", "-"]
         rows.append(row)
-    if len(scores["trained"]) > 1:
-        e = probability_of_improvement(scores["trained"], scores["twin"])
-        n = min(len(v) for v in scores["trained"].values())
-        rows.append([f"**all {len(scores['trained'])} other tasks**", "", "", "", e.text(), campaign_status(e, n)])
+    aggregate = unseen_aggregate(root)
+    if aggregate:
+        rows.append([f"**all {aggregate[0]} other tasks** ({JOINT})", "", "", "",
+                     *aggregate[1:]])  # fmt: skip
     header = ["task", "trained, sampled success IQM [95% CI]", "... seeds whose greedy policy is optimal",
               "untrained twin", "P(trained > untrained) [95% CI]", "status"]  # fmt: skip
     return table(header, rows)
+
+
+def unseen_planned(root: Path) -> tuple[int, int]:
+    return planned(root, "food_preparation", "word"), planned(root, "food_preparation", "untrained_word")
+
+
+def unseen_matrices(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeds x other tasks of sampled success, trained agents and their untrained twin's sampling seeds: the same
+    agents are scored on every task, so an agent is one row (a seed missing a task is left out)."""
+    base = root / CAMPAIGN / "food_preparation"
+    trained, twin = unseen_rows(base / "word"), unseen_rows(base / "untrained_word")
+    if trained.empty or twin.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    tasks = [t for t in trained.task.unique() if t in set(twin.task) and not t.endswith("FoodPreparation-v0")]
+    a, b = (d.pivot_table(index="seed", columns="task", values="success_rate")[tasks].dropna() for d in (trained, twin))
+    return a, b
+
+
+def unseen_aggregate(root: Path) -> tuple[int, str, str] | None:
+    """Trained > untrained twin over the other tasks: the per-task probabilities averaged, agents drawn jointly."""
+    a, b = unseen_matrices(root)
+    if a.shape[1] < 2:
+        return None
+    e = joint_probability_of_improvement(a.to_numpy(), b.to_numpy())
+    return a.shape[1], e.text(), claim_status(e, a.to_numpy(), b.to_numpy(), unseen_planned(root))
 
 
 def base_scores(root: Path) -> dict[tuple[str, str], float]:
@@ -270,12 +306,14 @@ def smollm2_cpu_lr(root: Path) -> str:
             rows.append([lr, 0, "not run yet", "-", "-", "-", "-"])
             continue
         changes = perplexity_changes(root, "food_preparation", arm)
-        text, verdict = retention_verdict(changes) if changes else ("not measured", "-")
+        n = planned(root, "food_preparation", arm)
+        text, verdict = retention_verdict(changes, n) if changes else ("not measured", "-")
         if arm == "word" or not reference:
             learn = ["-", "-"]
         else:
             e = probability_of_improvement(scores, reference)
-            learn = [e.text(), campaign_status(e, min(len(scores), len(reference)))]
+            n = (planned(root, "food_preparation", arm), planned(root, "food_preparation", "word"))
+            learn = [e.text(), claim_status(e, scores, reference, n)]
         rows.append([lr, len(scores), est(scores), *learn, text, verdict])
     if sum(row[1] > 0 for row in rows) < 2:
         return "Not run yet: the campaign's learning-rate arms (fp-word-lr3e-4, fp-word-lr1e-4).\n"
@@ -322,9 +360,8 @@ def smollm2_cpu_entertainment(root: Path) -> str:
                          ("final sampled success, each at the end of its schedule (beside)",
                           list(word.sampled_success), list(ppo.sampled_success))]:  # fmt: skip
         e = probability_of_improvement(x, y)
-        rows.append(
-            [metric, f"{len(x)} vs {len(y)}", est(x), est(y), e.text(), campaign_status(e, min(len(x), len(y)))]
-        )
+        n = (planned(root, "entertainment", "word_50k"), ppo_planned(root))
+        rows.append([metric, f"{len(x)} vs {len(y)}", est(x), est(y), e.text(), claim_status(e, x, y, n)])
     header = ["metric", "seeds (TWOSOME vs PPO)", "TWOSOME (word), SmolLM2, IQM [95% CI]", "PPO from scratch, IQM",
               "P(TWOSOME better) [95% CI]", "status"]  # fmt: skip
     return table(header, rows)
@@ -353,15 +390,17 @@ def robustness_changes(root: Path) -> tuple[pd.DataFrame, dict[str, list[float]]
     return rows, changes
 
 
-def robustness_verdict(changes: list[float]) -> str:
+def robustness_verdict(changes: list[float], planned: int) -> str:
+    """GLAM's robustness rule on the per-seed changes, read once the arm has its ``planned`` seeds."""
     e = interval(changes)
-    if len(changes) < MIN_SEEDS:
-        return not_shown_yet(len(changes), "seed")
+    if len(changes) < planned:
+        return f"interim, {len(changes)} of {planned}{LATE}"
+    bounds = [-ROBUSTNESS_MARGIN, ROBUSTNESS_MARGIN]
     if e.within(0.0, ROBUSTNESS_MARGIN):
-        return f"**robust**: equivalent within ±{ROBUSTNESS_MARGIN:g} ({len(changes)} seeds)"
+        return f"**robust**: equivalent within ±{ROBUSTNESS_MARGIN:g} ({len(changes)} seeds)" + boundary_note(e, bounds)
     if e.excludes(0.0):
-        return "**loss holds**" if e.value < 0 else "**gain holds**"
-    return f"not shown ({len(changes)} seeds)"
+        return ("**loss holds**" if e.value < 0 else "**gain holds**") + boundary_note(e, [0.0])
+    return f"not shown ({len(changes)} seeds)" + boundary_note(e, [0.0, *bounds])
 
 
 def smollm2_cpu_glam_robustness(root: Path) -> str:
@@ -375,7 +414,8 @@ def smollm2_cpu_glam_robustness(root: Path) -> str:
     runs = archived_runs(root / CAMPAIGN / "glam_goto" / "pretrained")
     out.insert(0, ["GoTo, each run's final 100 sampled episodes (the reference)",
                    f"{est(runs.sampled_success)} ({len(runs)} seeds)"])  # fmt: skip
-    claims = [[g, est(c), robustness_verdict(c)] for g, c in changes.items() if c]
+    n = planned(root, "glam_goto", "pretrained")
+    claims = [[g, est(c), robustness_verdict(c, n)] for g, c in changes.items() if c]
     return (
         table(["setting", "sampled success, IQM [95% CI]"], out)
         + "\n"
@@ -383,78 +423,9 @@ def smollm2_cpu_glam_robustness(root: Path) -> str:
     )
 
 
-def robustness_claim(root: Path) -> str:
-    _, changes = robustness_changes(root)
-    cells = [f"{g.split(' (')[0]}: {est(c)}, {robustness_verdict(c)}" for g, c in changes.items() if c]
-    return "; ".join(cells) if cells else "not run yet"
-
-
-# --- the claims table that opens RESULTS ------------------------------------------------------------------------
 def smol_scores(root: Path, task: str, arm: str, column: str = "sampled_success") -> list[float]:
     runs = archived_runs(root / CAMPAIGN / task / arm)
     return list(runs.sort_values("seed")[column]) if not runs.empty else []
-
-
-def joining(seeds: dict[str, int]) -> list[str]:
-    """The tasks a claim aggregates (``seeds``: task -> the smaller arm's seeds there): those whose arms have
-    MIN_SEEDS seeds each, so that a task's first seeds do not pull a claim back to "not shown"; before any task has
-    them, every task with data."""
-    ready = [t for t, n in seeds.items() if n >= MIN_SEEDS]
-    return ready or [t for t, n in seeds.items() if n]
-
-
-def smol_claim(root: Path, arm: str, other: str, tasks=("food_preparation", "tomato_salad")) -> str:
-    a = {t: smol_scores(root, t, arm) for t in tasks}
-    b = {t: smol_scores(root, t, other) for t in tasks}
-    both = joining({t: min(len(a[t]), len(b[t])) for t in tasks})
-    if not both:
-        return "not run yet"
-    e = probability_of_improvement({t: a[t] for t in both}, {t: b[t] for t in both})
-    n = min(min(len(a[t]), len(b[t])) for t in both)
-    names = ", ".join(TASKS[t] for t in both)
-    return f"{e.text()}, {campaign_status(e, n)}; {names}"
-
-
-def campaign_status(e, seeds: int) -> str:
-    """The status rule, read only once the arms have MIN_SEEDS seeds: a partial arm's claim is not shown yet."""
-    return status(e, seeds) if seeds >= MIN_SEEDS else not_shown_yet(seeds, "seed")
-
-
-def not_shown_yet(count: int, unit: str) -> str:
-    """A partial arm's status, counted in its unit (seeds, adapters)."""
-    return f"not shown ({count} {unit}{'s' if count != 1 else ''} so far)"
-
-
-def default_claim(root: Path, agent: str, norm: str, other: tuple[str, str]) -> str:
-    a, b = ten_seed_scores(root, agent, norm), ten_seed_scores(root, *other)
-    both = [t for t in a if t in b]
-    if not both:
-        return "not run"
-    e = probability_of_improvement({t: a[t] for t in both}, {t: b[t] for t in both})
-    n = min(min(len(a[t]), len(b[t])) for t in both)
-    return f"{e.text()}, {status(e, n)}; {len(both)} tasks"
-
-
-def sample_efficiency(root: Path, word_dirs: dict[str, Path]) -> str:
-    """TWOSOME (word)'s training return / optimal over the last 2,048 steps of its budget against PPO from scratch
-    (docs/data/ten_seeds) at the same step, over the tasks both ran."""
-    word, ppo = {}, {}
-    for task, directory in word_dirs.items():
-        runs, scratch = archived_runs(directory), archived_runs(root / TEN_SEEDS / task)
-        scratch = scratch[scratch.agent == "ppo"] if not scratch.empty else scratch
-        runs = runs[runs.agent == "twosome"] if not runs.empty else runs
-        if runs.empty or scratch.empty:
-            continue
-        budget = int(runs.env_steps.max())
-        word[task] = [training_return(m, budget) / o for m, o in zip(runs.metrics, runs.optimal)]
-        ppo[task] = [training_return(m, budget) / o for m, o in zip(scratch.metrics, scratch.optimal)]
-    if not word:
-        return "not run yet"
-    tasks = joining({t: min(len(word[t]), len(ppo[t])) for t in word})
-    word, ppo = {t: word[t] for t in tasks}, {t: ppo[t] for t in tasks}
-    e = probability_of_improvement(word, ppo)
-    n = min(min(len(word[t]), len(ppo[t])) for t in word)
-    return f"{e.text()}, {campaign_status(e, n)}; {', '.join(TASKS.get(t, t) for t in word)}"
 
 
 def perplexity_changes(root: Path, task: str, arm: str) -> list[float]:
@@ -472,108 +443,24 @@ def perplexity_change_by_seed(root: Path, task: str, arm: str) -> dict[int, floa
     return {int(seed): float(value) / base - 1 for seed, value in zip(after.seed, after.value)}
 
 
-def retention_verdict(changes: list[float]) -> tuple[str, str]:
+def retention_verdict(changes: list[float], planned: int, late: bool = True) -> tuple[str, str]:
     """The change's IQM with its interval, and its status: a loss holds where the interval lies above 0; "no loss"
-    only where it lies below +PERPLEXITY_MARGIN; an interval in both says both (a small loss, detected); a partial
-    arm (under MIN_SEEDS adapters) is not shown yet."""
+    only where it lies below +PERPLEXITY_MARGIN; an interval in both says both (a small loss, detected); read once
+    the arm has its ``planned`` adapters (interim before)."""
     e = interval(changes)
-    if len(changes) < MIN_SEEDS:
-        return e.text(), not_shown_yet(len(changes), "adapter")
+    if len(changes) < planned:
+        return e.text(), f"interim, {len(changes)} of {planned}{LATE}"
     within = not np.isnan(e.low) and e.high < PERPLEXITY_MARGIN
     no_loss = f"**no loss beyond +{PERPLEXITY_MARGIN:.0%}**"
+    note = boundary_note(e, [0.0, PERPLEXITY_MARGIN]) + (LATE if late else "")  # SmolLM2's: after its first data
     if e.low > 0:
-        return e.text(), "**loss holds**" + (f", {no_loss}" if within else "")
+        return e.text(), "**loss holds**" + (f", {no_loss}" if within else "") + note
     if within:
-        return e.text(), no_loss
-    return e.text(), f"not shown ({len(changes)} adapters)"
-
-
-def smol_retention_claim(root: Path) -> str:
-    per_task = {t: perplexity_changes(root, t, "word") for t in ("food_preparation", "tomato_salad")}
-    changes = [c for t in joining({t: len(v) for t, v in per_task.items()}) for c in per_task[t]]
-    if not changes:
-        return "not run yet"
-    text, verdict = retention_verdict(changes)
-    cell = f"English perplexity change {text} (IQM over {len(changes)} adapters), {verdict}; policy lr 1e-3"
-    for arm, lr in list(LR_ARMS.items())[1:]:
-        lower = perplexity_changes(root, "food_preparation", arm)
-        if lower:
-            text, verdict = retention_verdict(lower)
-            cell += f"; lr {lr} (Food Preparation): {text}, {verdict}"
-    return cell
-
-
-def default_retention_claim(root: Path) -> str:
-    """The default model's adapters by SmolLM2's rule, on the perplexity of its own language (household text)."""
-    per_task = default_retention.perplexity_changes(root)
-    changes = [c for t in joining({t: len(v) for t, v in per_task.items()}) for c in per_task[t]]
-    if not changes:
-        return "not measured yet (experiments/campaigns/default_retention.yaml)"
-    text, verdict = retention_verdict(changes)
-    lr = default_retention.policy_lr(root)
-    return f"household perplexity change {text} (IQM over {len(changes)} adapters), {verdict}; policy lr {lr}"
-
-
-def unseen_claim(root: Path) -> str:
-    """Trained Food Preparation agents against their untrained twin over the other tasks (Agarwal's aggregate)."""
-    base = root / CAMPAIGN / "food_preparation"
-    trained, twin = unseen_rows(base / "word"), unseen_rows(base / "untrained_word")
-    if trained.empty or twin.empty:
-        return "not run yet"
-    tasks = [t for t in trained.task.unique() if t in set(twin.task) and not t.endswith("FoodPreparation-v0")]
-    a = {t: list(trained[trained.task == t].sort_values("seed").success_rate) for t in tasks}
-    b = {t: list(twin[twin.task == t].success_rate) for t in tasks}
-    e = probability_of_improvement(a, b)
-    n = min(min(len(a[t]), len(b[t])) for t in tasks)
-    return f"{e.text()}, {campaign_status(e, n)}; {len(tasks)} other tasks"
-
-
-def prior_claim(root: Path) -> str:
-    """The default model's pretrained against random-init weights (TWOSOME on Tomato Salad, each at its picked rate)."""
-    runs = archived_runs(root / "docs/data/prior_ten_seeds")
-    if runs.empty:
-        return "not run"
-    pre, rand = (runs[runs.model == m].sort_values("seed") for m in ("tiny-household", "tiny-household-random"))
-    e = probability_of_improvement(list(pre.sampled_success), list(rand.sampled_success))
-    return f"{e.text()}, {status(e, min(len(pre), len(rand)))}; Tomato Salad (TWOSOME)"
-
-
-DEFAULT_MODEL_SECTION = "#the-papers-comparison-at-10-seeds-the-embedded-default-model"
-
-
-def papers_claims(root: Path) -> str:
-    """Each claim of the two papers: what the paper found, the default model at 10 seeds, SmolLM2 on the CPU."""
-    rows = [
-        ["TWOSOME more sample efficient than PPO from scratch (training return / optimal at TWOSOME's budget)",
-         "yes, on every task",
-         sample_efficiency(root, {t: root / TEN_SEEDS / t for t in DEFAULT_TASKS}),
-         sample_efficiency(root, {**{t: root / CAMPAIGN / t / "word" for t in PPO_TASKS},
-                                  "entertainment": root / CAMPAIGN / "entertainment" / "word_50k"})],
-        ["TWOSOME (word) better than SayCan", "yes", default_claim(root, "twosome", "word", ("saycan", "word")),
-         smol_claim(root, "word", "saycan")],
-        ["TWOSOME (word) better than the untrained LLM", "yes",
-         default_claim(root, "twosome", "word", ("zeroshot", "word")), smol_claim(root, "word", "untrained_word")],
-        ["word >= token", "yes", "token = word by construction (every action word is one token)",
-         smol_claim(root, "word", "token", ("food_preparation",))],
-        ["word > none", "yes", default_claim(root, "twosome", "word", ("twosome", "none")),
-         smol_claim(root, "word", "none")],
-        ["generalization to unseen tasks (trained > untrained twin, sampled success on the other tasks)",
-         "yes (Food Preparation agent on 6 unseen tasks)", f"see [the 10-seed comparison]({DEFAULT_MODEL_SECTION})",
-         unseen_claim(root)],
-        ["no significant loss of language ability", "yes (7B, lr ~1e-6)", default_retention_claim(root),
-         smol_retention_claim(root)],
-        ["GLAM: pretrained >> random init", "yes (Flan-T5, BabyAI-Text)", prior_claim(root),
-         smol_claim(root, "pretrained", "random", ("glam_goto",))],
-        ["GLAM: robust to distractors and to useless actions (change in sampled success on unseen settings, "
-         f"margin ±{ROBUSTNESS_MARGIN:g})", "yes (one agent trained per setting)",
-         "not measured (the default model does not learn GoTo)", robustness_claim(root)],
-    ]  # fmt: skip
-    header = ["claim", "paper", "default model, 10 seeds: P(improvement) [95% CI], status", "SmolLM2-135M, CPU"]
-    return table(header, rows)
+        return e.text(), no_loss + note
+    return e.text(), f"not shown ({len(changes)} adapters)" + note
 
 
 TABLES: dict[str, Callable[[Path], str]] = {
-    "papers_claims": papers_claims,
     "smollm2_cpu_arms": smollm2_cpu_arms,
     "smollm2_cpu_dtype": smollm2_cpu_dtype,
     "smollm2_cpu_unseen": smollm2_cpu_unseen,

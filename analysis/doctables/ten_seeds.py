@@ -14,14 +14,15 @@ import pandas as pd
 from doctables.common import (
     TARGET,
     archived_runs,
+    claim_status,
     count,
     count_rows,
     est,
     fmt_steps,
     identical,
+    planned_seeds,
     poi,
     reached_cells,
-    status,
     successes,
     table,
     training_return,
@@ -29,6 +30,7 @@ from doctables.common import (
 from twosome.evaluation.statistics import interval, probability_of_improvement
 
 TEN_SEEDS = "docs/data/ten_seeds"
+PLAN = "conf/compare/ten_seeds.yaml"  # its ``seeds``: the planned n of every arm
 AGENT_ROWS = [  # (agent, norm, label), in the order of the paper's comparison
     ("twosome", "word", "TWOSOME (word)"),
     ("twosome", "token", "TWOSOME (token)"),
@@ -216,8 +218,8 @@ def ten_seed_claims(root: Path) -> str:
             else:
                 xa, xb = list(a.sampled_success), list(b.sampled_success)
             e = poi(xa, xb)
-            seeds = min(len(xa), len(xb))
-            verdict = status(e, seeds)
+            n = planned_seeds(root, PLAN)
+            verdict = claim_status(e, xa, xb, (n, n))
             if identical(a, b):
                 verdict = "**identical seed for seed** (same trained weights)"
             rows.append(
@@ -252,6 +254,8 @@ def ten_seed_aggregate_claims(root: Path) -> list[list[str]]:
             e = probability_of_improvement({t: word[t] for t in tasks}, {t: other[t] for t in tasks})
             means = [np.mean([np.mean(scores[t]) for t in tasks]) for scores in (word, other)]
             seeds = min(min(len(word[t]), len(other[t])) for t in tasks)
+            n = planned_seeds(root, PLAN)
+            a, b = {t: word[t] for t in tasks}, {t: other[t] for t in tasks}
             rows.append(
                 [
                     f"all {len(tasks)} tasks",
@@ -260,7 +264,7 @@ def ten_seed_aggregate_claims(root: Path) -> list[list[str]]:
                     f"{seeds} per task",
                     f"{means[0]:.2f} vs {means[1]:.2f}",
                     e.text(),
-                    status(e, seeds),
+                    claim_status(e, a, b, (n, n)),
                 ]
             )
     return rows

@@ -2,7 +2,7 @@
 docs/data/textworld_cpu/): each arm's success on its training games and on TextWorld's unseen validation and test
 games, and the claims fixed in docs/RESULTS.md before the data came in. The seed is the unit: a run's episodes are
 one success rate; IQM and mean over seeds with 95% stratified bootstrap intervals; comparisons as probabilities of
-improvement, with a status only once both arms have MIN_SEEDS seeds."""
+improvement, with a status only once both arms have the seeds their plan names."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables.common import est, finished, table
-from doctables.smollm2_cpu import MIN_SEEDS, campaign_status, facts, short_cpu
+from doctables.common import claim_status, est, finished, planned_seeds, table
+from doctables.smollm2_cpu import facts, short_cpu
 from twosome.evaluation.statistics import probability_of_improvement
 
 CAMPAIGN = "docs/data/textworld_cpu"
 PRIOR = "docs/data/textworld_prior"  # twosome.evaluation.walkthrough_prior, one CSV per policy
-PLANNED = 5  # seeds per arm
+PLAN = "experiments/campaigns/textworld_cpu.yaml"
+PLANNED = 5  # seeds per arm (the plan's)
 ARMS = {  # archive folder -> (model, agent, planned training steps), in the order of the comparison
     "tiny/word": ("default model", "TWOSOME (word)", 8192),
     "tiny/untrained": ("default model", "untrained TWOSOME (word)", 0),
@@ -108,7 +109,7 @@ def textworld_cpu_arms(root: Path) -> str:
 
 def textworld_cpu_claims(root: Path) -> str:
     """The claims fixed before the data: P(the first arm's seed ends with more sampled success than the other's)
-    on the named games, with the status rule applied once both arms have MIN_SEEDS seeds."""
+    on the named games, with the status rule applied once both arms have their planned seeds."""
     found = arms(root)
     rows = []
     for first, other, games, question in CLAIMS:
@@ -119,9 +120,10 @@ def textworld_cpu_claims(root: Path) -> str:
             rows.append([question, label, f"{games} games", "-", f"not run ({len(a)} and {len(b)} seeds)"])
             continue
         e = probability_of_improvement(list(a), list(b))
-        rows.append([question, label, f"{games} games", e.text(), campaign_status(e, min(len(a), len(b)))])
+        n = tuple(planned_seeds(root, PLAN, archive=f"textworld_cpu/{arm}") for arm in (first, other))
+        rows.append([question, label, f"{games} games", e.text(), claim_status(e, list(a), list(b), n)])
     header = ["question", "comparison", "games (sampled success)", "P(improvement) [95% CI]", "status"]
-    return table(header, rows) + f"\nA status is read once both arms have {MIN_SEEDS} seeds.\n"
+    return table(header, rows) + "\nA status is read once both arms have the seeds their plan names.\n"
 
 
 def textworld_walkthrough_prior(root: Path) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doctables.common import est, poi, status, table
+from doctables.common import LATE, claim_status, est, planned_seeds, poi, table
 from twosome.evaluation.statistics import wilson
 
 
@@ -57,6 +57,7 @@ def prompt_robustness(csv_name: str) -> Callable[[Path], str]:
     return make
 
 
+PLAN = "experiments/campaigns/wording.yaml"
 LEARNED = 0.5  # a seed "learned" its task at this sampled success on the canonical wording
 MIN_SPREAD_SEEDS = 3  # fewer learning seeds in an arm: the spread comparison is not made
 TRAINING_WORDINGS = 3  # env.wording=random draws from each family's first three paraphrases (envs/wording.py)
@@ -123,7 +124,8 @@ def wording_training(csv_name: str) -> Callable[[Path], str]:
                 )
                 + ".\n"
             )
-        n = min(seeds.values())
+        task = csv_name.removeprefix("wording_training_").removesuffix(".csv")
+        planned = tuple(planned_seeds(root, PLAN, archive=f"wording/{task}/{arm}") for arm in ("random", "canonical"))
         claims = []
         n_learned = min(len(v) for v in learned.values())
         for label in ("held out and canonical", "all wordings"):
@@ -131,12 +133,18 @@ def wording_training(csv_name: str) -> Callable[[Path], str]:
             if n_learned < MIN_SPREAD_SEEDS:
                 claims.append([what, f"not made: {n_learned} seeds learned in one arm", "—"])
                 continue
-            narrower = poi([-x for x in spreads[("random", label, "max - min")]],
-                           [-x for x in spreads[("canonical", label, "max - min")]])  # fmt: skip
-            claims.append([what, narrower.text(), status(narrower, n_learned)])
+            xs, ys = ([-x for x in spreads[(arm, label, "max - min")]] for arm in ("random", "canonical"))
+            narrower = poi(xs, ys)
+            # read once both arms have their planned seeds; the spread is over the seeds of those that learned
+            have = min(seeds.values())
+            verdict = claim_status(narrower, xs, ys, (len(xs), len(ys)), seeds=n_learned)
+            claims.append(
+                [what, narrower.text(), verdict if have >= max(planned) else f"interim, {have} of {planned[0]}{LATE}"]
+            )
         canonical = {arm: runs[arm][runs[arm].wording == "canonical"].sort_values("seed").success_rate for arm in arms}
         better = poi(canonical["random"], canonical["canonical"])
-        claims.append(["random paraphrases succeed more on the canonical wording", better.text(), status(better, n)])
+        verdict = claim_status(better, list(canonical["random"]), list(canonical["canonical"]), planned)
+        claims.append(["random paraphrases succeed more on the canonical wording", better.text(), verdict])
         return out + "\n" + table(["comparison", "P(improvement) [95% CI]", "status"], claims)
 
     return make

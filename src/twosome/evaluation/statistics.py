@@ -6,6 +6,9 @@ Precipice"), on scipy: the seed is the unit.
   pooled across tasks or episodes. ``iqm`` (interquartile mean) and ``mean`` are the statistics used in docs/.
 - ``probability_of_improvement(x, y)``: P(a run of X scores above a run of Y) per task (ties count half), averaged
   over tasks, with its stratified bootstrap interval.
+- ``joint_interval`` and ``joint_probability_of_improvement``: the same where the same agents (seeds) are scored
+  on several tasks or settings: the bootstrap draws agents, each drawn agent keeping its scores on all tasks
+  together (tasks of one agent are not independent samples; resampling them apart would narrow the interval).
 - ``wilson(k, n)``: the Wilson interval of one agent's success rate over n episodes.
 - Performance profiles (the fraction of runs above each threshold, with bands) are ``interval`` of 0/1 indicators:
   analysis/performance_profiles.py.
@@ -144,6 +147,67 @@ def probability_of_improvement(
         return np.mean([_improvement(resampled[i], resampled[k + i], axis=axis) for i in range(k)], axis=0)
 
     return Estimate(point, *_bootstrap(xs + ys, statistic, confidence, resamples, seed), n)
+
+
+def _agents(scores: Mapping[str, Sequence[float]] | Sequence[Sequence[float]]) -> np.ndarray:
+    """Agents x tasks: a mapping task -> one score per agent (the same agents, in the same order), or a matrix."""
+    rows = np.column_stack([np.asarray(list(v), float) for v in scores.values()]) if isinstance(scores, Mapping) \
+        else np.asarray(scores, dtype=float)  # fmt: skip
+    if rows.ndim != 2 or 0 in rows.shape:
+        raise ValueError("need a score per agent and task (agents x tasks)")
+    if np.isnan(rows).any():
+        raise ValueError("an agent's score is NaN: every agent needs a score on every task")
+    return rows
+
+
+def _percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    tail = 50 * (1 - confidence)
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def joint_interval(
+    scores: Mapping[str, Sequence[float]] | Sequence[Sequence[float]],
+    statistic: str = "iqm",
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> Estimate:
+    """``statistic`` over all agents' scores on all tasks, with a percentile interval from a bootstrap that draws
+    agents (rows), each with its scores on every task."""
+    fn = STATISTICS[statistic]
+    rows = _agents(scores)
+    point = float(fn(rows.ravel()))
+    n = rows.shape[0]
+    if n < 2:
+        return Estimate(point, float("nan"), float("nan"), n)
+    drawn = rows[np.random.default_rng(seed).integers(0, n, (resamples, n))]  # resamples x agents x tasks
+    return Estimate(point, *_percentile_interval(fn(drawn.reshape(resamples, -1), axis=-1), confidence), n)
+
+
+def joint_probability_of_improvement(
+    x: Mapping[str, Sequence[float]] | Sequence[Sequence[float]],
+    y: Mapping[str, Sequence[float]] | Sequence[Sequence[float]],
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> Estimate:
+    """P(X > Y) per task averaged over tasks (the point of ``probability_of_improvement``), where each arm's agents
+    are scored on every task: the bootstrap draws X's agents and Y's agents (independently of each other), each
+    drawn agent keeping its scores on all tasks together."""
+    xs, ys = _agents(x), _agents(y)
+    if xs.shape[1] != ys.shape[1] or (isinstance(x, Mapping) and list(x) != list(y)):
+        raise ValueError("x and y must score the same tasks, in the same order")
+    point = float(np.mean([_improvement(xs[:, t], ys[:, t]) for t in range(xs.shape[1])]))
+    n = min(xs.shape[0], ys.shape[0])
+    if n < 2:
+        return Estimate(point, float("nan"), float("nan"), n)
+    rng = np.random.default_rng(seed)
+    a = xs[rng.integers(0, xs.shape[0], (resamples, xs.shape[0]))]  # resamples x agents x tasks
+    b = ys[rng.integers(0, ys.shape[0], (resamples, ys.shape[0]))]
+    pairs = a[:, :, None, :], b[:, None, :, :]
+    per_task = (pairs[0] > pairs[1]).mean(axis=(1, 2)) + 0.5 * (pairs[0] == pairs[1]).mean(axis=(1, 2))
+    return Estimate(point, *_percentile_interval(per_task.mean(axis=1), confidence), n)
 
 
 def wilson(successes: int, episodes: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
