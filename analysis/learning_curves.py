@@ -5,10 +5,11 @@
 Every directory below the given paths that holds a ``summary.json`` and ``metrics.csv`` is one run; runs are
 grouped by configuration (env, agent, model, norm and every other setting of their config.yaml but the seed) and
 seeds are aggregated; configurations that differ in other settings are drawn apart, labelled with those settings.
-Evaluation-only runs (zero-shot, random) are drawn as horizontal lines. The line is the interquartile mean over
-seeds at each step (``--estimator iqm``, Agarwal et al. 2021; ``mean`` as before) and the band its 95% bootstrap
-interval over seeds (seaborn's, seeded: the same runs draw the same figure). Writes a PNG, a PDF and the tidy CSV
-behind them.
+Evaluation-only runs (zero-shot, random) are drawn as horizontal lines, at their greedy evaluation or, with
+``--untrained sampled``, their sampled one (the training curves' actions are sampled: compare like with like).
+The line is the interquartile mean over seeds at each step (``--estimator iqm``, Agarwal et al. 2021; ``mean`` as
+before) and the band its 95% bootstrap interval over seeds (seaborn's, seeded: the same runs draw the same figure).
+Writes a PNG, a PDF and the tidy CSV behind them.
 """
 
 from __future__ import annotations
@@ -239,15 +240,21 @@ def summary_table(
     )
 
 
+EVALUATIONS = {"greedy": "eval", "sampled": "sampled"}  # an evaluation-only run's line -> its summary's prefix
+
+
 def eval_only_table(
-    paths: list[Path], metric: str = "discounted_return", fraction: float = TARGET_FRACTION
+    paths: list[Path], metric: str = "discounted_return", fraction: float = TARGET_FRACTION, evaluation: str = "greedy"
 ) -> pd.DataFrame:
-    """Runs that only evaluate (zero-shot, random): their evaluation return, in the summary table's columns."""
+    """Runs that only evaluate (zero-shot, random): their evaluation return, in the summary table's columns.
+    ``evaluation``: the greedy evaluation (``eval/``) or the sampled one (``sampled/``, actions drawn from the policy
+    as in the training episodes); a run without it is left out. The column ``evaluation`` names which."""
+    key = f"{EVALUATIONS[evaluation]}/{metric}"
     rows = []
     for root in paths:
         for summary_path in sorted(Path(root).rglob(SUMMARY)):
             summary = json.loads(summary_path.read_text())
-            if summary.get("env_steps", 0) != 0 or f"eval/{metric}" not in summary:
+            if summary.get("env_steps", 0) != 0 or key not in summary:
                 continue
             rows.append(
                 {
@@ -256,7 +263,7 @@ def eval_only_table(
                     "model": run_model(summary_path.parent, summary),
                     "norm": summary["norm"],
                     "seed": summary["seed"],
-                    "final_return": summary[f"eval/{metric}"],
+                    "final_return": summary[key],
                     "gamma": run_gamma(summary_path.parent),
                     "run": str(summary_path.parent),
                 }
@@ -276,6 +283,7 @@ def eval_only_table(
         )
         .reset_index()
     )
+    out["evaluation"] = evaluation
     out["optimal"] = out.env.map(optimal)
     out["reached"] = (out.final_return >= fraction * out.optimal).astype(int) * out.seeds
     out["steps_to_target"] = float("nan")  # no training: 0 steps if it is already there, else never
@@ -362,12 +370,13 @@ def plot(
             rows = untrained[untrained.env == env_id]
             lines: dict[float, list[str]] = {}
             with_model = rows.model.nunique() > 1  # two untrained models' lines would otherwise share a label
+            evaluation = rows.evaluation.iloc[0] if "evaluation" in rows and len(rows) else "greedy"
             for row in rows.itertuples():
                 label = series_label(pd.DataFrame([row._asdict()]), with_model).iloc[0]
                 lines.setdefault(round(float(row.final_return), 9), []).append(label)
             for i, (value, labels) in enumerate(lines.items()):
                 ax.axhline(value, color=f"C{(len(order) + i) % 10}", ls=":", lw=1.5,
-                           label=f"{' = '.join(labels)} (untrained; greedy evaluation return)")  # fmt: skip
+                           label=f"{' = '.join(labels)} (untrained; {evaluation} evaluation return)")  # fmt: skip
         budgets = data.groupby("series")["global_step"].max()
         if budgets.max() > 4 * budgets.min():
             ax.set_xscale("log")
@@ -400,6 +409,9 @@ def main(argv=None) -> None:
     )
     ap.add_argument("--curves", default="train", choices=["train", "eval", "both"], help="which curves to draw")
     ap.add_argument("--estimator", default="iqm", choices=sorted(ESTIMATORS), help="the line: over seeds, per step")
+    ap.add_argument("--untrained", default="greedy", choices=sorted(EVALUATIONS),
+                    help="evaluation-only runs' lines: their greedy or their sampled evaluation (sampled matches the "
+                    "training curves, whose actions are sampled)")  # fmt: skip
     args = ap.parse_args(argv)
     try:
         df = smooth(load_runs(args.paths, args.metric), args.smooth)
@@ -410,7 +422,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"{type(err).__name__}: {err}; damaged data files:\n  " + "\n  ".join(damaged)) from err
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out.with_suffix(".csv"), index=False)
-    untrained = eval_only_table(args.paths, args.metric)
+    untrained = eval_only_table(args.paths, args.metric, evaluation=args.untrained)
     plot(df, args.out, args.metric, args.curves, untrained, args.estimator)
     table = pd.concat([summary_table(df, args.metric), untrained], ignore_index=True)
     table.to_csv(args.out.with_name(args.out.name + "_summary.csv"), index=False)

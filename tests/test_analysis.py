@@ -104,6 +104,7 @@ def test_runs_of_different_configurations_are_not_pooled_and_untrained_runs_are_
                 "norm": "word",
                 "env_steps": 0,
                 "eval/discounted_return": 0.3,
+                "sampled/discounted_return": 0.6,
             }
         )
     )
@@ -115,6 +116,11 @@ def test_runs_of_different_configurations_are_not_pooled_and_untrained_runs_are_
     assert "1-2 seeds, 95% CI where more than 1 seed" in title  # one configuration has 2 seeds, the other 1
     assert "twosome (word) [ppo.policy_lr=0.001]" in legend and "twosome (word) [ppo.policy_lr=0.01]" in legend
     assert "zeroshot (word) (untrained; greedy evaluation return)" in legend
+    # Training curves are sampled: the untrained line can be its sampled evaluation instead, named so.
+    sampled = learning_curves.eval_only_table([tmp_path / "sweep"], evaluation="sampled")
+    assert sampled.final_return.tolist() == [0.6] and untrained.final_return.tolist() == [0.3]
+    legend = learning_curves.plot(learning_curves.smooth(df, 2), tmp_path / "sampled", untrained=sampled)[0][1]
+    assert "zeroshot (word) (untrained; sampled evaluation return)" in legend
     # Two series with the same points, seed for seed, and two untrained agents with one return: one line each,
     # labelled with both names, instead of one hidden under the other.
     twin = df[df.variant == "ppo.policy_lr=0.001"]

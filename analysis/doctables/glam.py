@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from doctables.common import count, count_rows, successes, table
-from twosome.evaluation.statistics import interval
+from twosome.evaluation.statistics import interval, wilson
 from twosome.run_dir import RunDir
 
 # --- GLAM on BabyAI-Text GoTo ---------------------------------------------------------------------------------------
@@ -151,9 +151,10 @@ def glam_robustness(root: Path) -> str:
 
 
 # --- the SmolLM2 campaign's GoTo seeds, one row each --------------------------------------------------------------
-CAMPAIGN_GOTO = {  # label: archive
+CAMPAIGN_GOTO = {  # label: archive (an arm with no seed archived yet has no rows)
     "pretrained": "docs/data/smollm2_cpu/glam_goto/pretrained",
     "random weights": "docs/data/smollm2_cpu/glam_goto/random",
+    "random weights, token-normalized": "docs/data/smollm2_cpu/glam_goto/random_token",
 }
 
 
@@ -190,10 +191,46 @@ def smollm2_cpu_goto_seeds(root: Path) -> str:
     return table(header, rows)
 
 
+def uniform_policy(root: Path) -> tuple[int, int]:
+    """The uniform random policy's sampled GoTo successes and episodes (one agent: docs/data/glam_goto)."""
+    random = RunDir(root / GLAM / "random_uniform").read_summary()
+    n = int(random["eval/episodes"])
+    return successes(random["eval/success_rate"], n), n
+
+
+def smollm2_cpu_goto_chance(root: Path) -> str:
+    """Each seed of the campaign's GoTo arms against chance: its final sampled success (100 episodes) beside the
+    uniform random policy's Wilson interval (one agent over its episodes), how many seeds end above that interval,
+    and P(a seed ends above the uniform policy), the uniform policy taken as a fixed value (its rate), ties half,
+    with a bootstrap interval over the arm's seeds."""
+    k0, n0 = uniform_policy(root)
+    rate, (low, high) = k0 / n0, wilson(k0, n0)
+    rows = []
+    for arm, archive in CAMPAIGN_GOTO.items():
+        summaries = sorted((RunDir(p.parent).read_summary() for p in (root / archive).glob("*/summary.json")),
+                           key=lambda s: s["seed"])  # fmt: skip
+        if not summaries:
+            rows.append([arm, "no seed archived yet", "-", "-"])
+            continue
+        cells, wins = [], []
+        for s in summaries:
+            k, n = successes(s["sampled/success_rate"], s["sampled/episodes"]), int(s["sampled/episodes"])
+            side = "above" if k / n > high else "below" if k / n < low else "within"
+            cells.append(f"s{s['seed']}: {k / n:.2f} ({side})")
+            wins.append(1.0 if k / n > rate else 0.5 if k / n == rate else 0.0)
+        above = sum(c.endswith("(above)") for c in cells)
+        rows.append([arm, "; ".join(cells), f"{above}/{len(cells)}", interval(wins, "mean").text()])
+    header = ["arm", f"seed: final sampled success (against the uniform policy's {count(k0, n0)})",
+              "seeds above the uniform policy's interval",
+              f"P(a seed ends above the uniform policy) [95% CI], uniform taken as fixed at {rate:.2f}"]  # fmt: skip
+    return table(header, rows)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "glam_windows": glam_windows,
     "glam_trained_vs_untrained": glam_trained_vs_untrained,
     "glam_language": glam_language,
     "glam_robustness": glam_robustness,
     "smollm2_cpu_goto_seeds": smollm2_cpu_goto_seeds,
+    "smollm2_cpu_goto_chance": smollm2_cpu_goto_chance,
 }
