@@ -8,8 +8,9 @@ unchanged and its ``metrics.csv`` with the columns
 the tables and curves read (returns, success, episodes, evaluations, entropy and KL), floats to 6 significant
 digits: the weights, checkpoints and TensorBoard files stay behind. Unfinished runs are listed and skipped. A run
 already archived with the same settings is overwritten (atomically, file by file), so rerunning after more seeds
-finish adds them; one archived with other settings (a try-out at a smaller budget, say) is never replaced unless
-``--replace`` is given: every run is checked before anything is written.
+finish adds them; a run whose settings differ from those of the runs archived under its name or its other seeds (a
+try-out at a smaller budget, say) is neither written over them nor added beside them unless ``--replace`` is given:
+every run is checked before anything is written.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from twosome.config.run_config import RESUMABLE_CHANGES
 from twosome.run_dir import CONFIG, SUMMARY, RunDir
 from twosome.training.checkpointing import atomic_write_text
 
@@ -69,35 +71,62 @@ def flat(tree: object, prefix: str = "") -> dict[str, object]:
     return {k: v for key, value in tree.items() for k, v in flat(value, f"{prefix}{key}.").items()} or {prefix: {}}
 
 
-def differences(archived: str, new: str) -> list[str]:
-    """The settings both configs hold on which they differ (``paths`` aside: where a run lived is not what it ran;
-    a key only one holds is a key the suite added or moved since, not a setting the runs differ on)."""
+# Settings that do not change what a run computes: where it lived, and what a resume may change (threads, loggers,
+# checkpoints, the labels that only compose its name); a study's seeds differ in their seed and name alone.
+RESULT_FREE = ("paths.", *RESUMABLE_CHANGES)
+SEED_KEYS = ("seed.", "run_name.")
+
+
+def differences(archived: str, new: str, free: tuple[str, ...] = ()) -> list[str]:
+    """The settings both configs hold on which they differ (``RESULT_FREE`` and ``free`` aside; a key only one holds
+    is a key the suite added or moved since, not a setting the runs differ on)."""
     old, now = (flat(yaml.safe_load(text) or {}) for text in (archived, new))
-    keys = sorted(k for k in old.keys() & now.keys() if not k.startswith("paths.") and old[k] != now[k])
+    skip = (*RESULT_FREE, *free)
+    keys = sorted(k for k in old.keys() & now.keys() if not k.startswith(skip) and old[k] != now[k])
     return [f"{k.rstrip('.')}: {old[k]} -> {now[k]}" for k in keys]
 
 
 class Conflict(ValueError):
-    """An archived run would be replaced by a run of other settings."""
+    """An archived run would be replaced by, or joined by, a run of other settings."""
+
+
+def seeds_of(out: Path, run_name: str) -> list[Path]:
+    """The runs archived in ``out`` under ``run_name`` (first) or its other seeds (another ``-s<seed>`` ending)."""
+    arm = re.sub(r"-s\d+$", "", run_name)
+    seeds = re.compile(re.escape(arm) + r"-s\d+")
+    others = (
+        [p for p in sorted(out.glob("*-s*")) if seeds.fullmatch(p.name)] if arm != run_name and out.is_dir() else []
+    )
+    found = [out / run_name, *(p for p in others if p.name != run_name)]
+    return [p for p in found if (p / CONFIG).is_file()]
+
+
+def study_conflict(config_text: str, run_name: str, out: Path) -> str | None:
+    """Why a run of these settings (its config.yaml's text) does not belong in ``out``: the run archived under its
+    name, or another seed of it, holds other settings (results-free keys aside); None when it belongs."""
+    config_text = relative_paths(config_text)
+    for archived in seeds_of(out, run_name):
+        changed = differences((archived / CONFIG).read_text(), config_text, SEED_KEYS)
+        if changed:
+            shown = "; ".join(changed[:5]) + (f"; and {len(changed) - 5} more" if len(changed) > 5 else "")
+            if archived.name == run_name:
+                return f"{archived} holds a run of other settings ({shown})"
+            return f"{out} holds other seeds of {run_name} with other settings ({archived.name}: {shown})"
+    return None
 
 
 def conflict(run: Path, out: Path) -> str | None:
-    """Why archiving ``run`` into ``out`` would replace a run of other settings, or None."""
-    target = out / RunDir(run).read_summary()["run_name"]
-    if not (target / CONFIG).exists():
-        return None
-    changed = differences((target / CONFIG).read_text(), relative_paths((run / CONFIG).read_text()))
-    if not changed:
-        return None
-    shown = "; ".join(changed[:5]) + (f"; and {len(changed) - 5} more" if len(changed) > 5 else "")
-    return f"{target} holds a run of other settings than {run} ({shown})"
+    """Why archiving ``run`` into ``out`` would replace, or join, runs of other settings, or None."""
+    reason = study_conflict((run / CONFIG).read_text(), RunDir(run).read_summary()["run_name"], out)
+    return None if reason is None else f"{reason}, not those of {run}"
 
 
 def archive(run: Path, out: Path, replace: bool = False) -> Path:
-    """Copy one finished run into ``out``; a run of other settings already there is replaced only if ``replace``."""
+    """Copy one finished run into ``out``; beside or over runs of other settings only if ``replace``."""
     reason = None if replace else conflict(run, out)
     if reason:
-        raise Conflict(f"{reason}; not replaced (archive_runs.py --replace replaces it)")
+        raise Conflict(f"{reason}; not archived (a try-out goes into an archive of its own; archive_runs.py --replace "
+                       "archives it anyway)")  # fmt: skip
     summary = RunDir(run).read_summary()
     target = out / summary["run_name"]
     target.mkdir(parents=True, exist_ok=True)
@@ -131,8 +160,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
     conflicts = [] if args.replace else [c for c in (conflict(run, args.out) for run in finished) if c]
     if conflicts:
         raise SystemExit(
-            f"nothing archived: {len(conflicts)} archived runs would be replaced by runs of other settings "
-            f"(pass --replace to replace them):\n  " + "\n  ".join(conflicts)
+            f"nothing archived: {len(conflicts)} runs have other settings than the runs archived under their names "
+            f"or other seeds (pass --replace to archive them anyway):\n  " + "\n  ".join(conflicts)
         )
     done = [archive(run, args.out, replace=True) for run in finished]
     print(f"archived {len(done)} runs into {args.out}")

@@ -31,6 +31,7 @@ import argparse
 import dataclasses
 import io
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -118,7 +119,20 @@ class Plan:
 KEEPS_THE_PLAN = ("trainer.num_threads=", "checkpoint.", "logger.", "hydra.", "hydra/launcher=")
 
 
-def check_passthrough(extra: list[str]) -> None:
+# What the plan sets for each job: where its run goes and its seed. Given after --, every job would share one run
+# directory (each resuming the other's run) or one seed.
+PLAN_OWNS = ("hydra.run.dir", "hydra.sweep.dir", "seed")
+
+
+def check_passthrough(extra: list[str], verb: str = "local") -> None:
+    owned = [e for e in extra if e.lstrip("+~").split("=", 1)[0] in PLAN_OWNS]
+    if owned:
+        raise PlanError(
+            f"arguments after -- {' '.join(owned)}: the plan sets {', '.join(PLAN_OWNS)} for each job (its run "
+            f"directory under --root, its seed from `seeds:`); give --root for another place, or a plan of its own"
+        )
+    if verb not in ("local", "job"):
+        return
     changes = [e for e in extra if not e.lstrip("+~").startswith(KEEPS_THE_PLAN)]
     if changes:
         raise PlanError(
@@ -141,13 +155,20 @@ def only_sweeps(plan: Plan, names: list[str] | None) -> Plan:
 
 def load_plan(path: Path) -> Plan:
     """Read and check a plan before anything runs."""
+    import yaml
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
     if not path.is_file():
         raise PlanError(
             f"no plan at {path}; plans: {sorted(p.name for p in (ROOT / 'experiments/campaigns').glob('*.yaml'))}"
         )
-    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    try:
+        raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    except (yaml.YAMLError, OmegaConfBaseException) as err:  # the parser's own words, on one line
+        raise PlanError(f"{path} is not a valid plan: {' '.join(str(err).split())}") from None
+    if not isinstance(raw, dict):
+        raise PlanError(f"{path} is not a valid plan: a mapping of name, common, parallel, sweeps; got {raw!r:.80}")
     unknown = set(raw) - {"name", "description", "common", "parallel", "sweeps"}
     if unknown:
         raise PlanError(f"{path}: unknown keys {sorted(unknown)}; valid: name, description, common, parallel, sweeps")
@@ -498,8 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         plan = only_sweeps(load_plan(args.plan), args.sweeps)
-        if args.verb in ("local", "job"):
-            check_passthrough(extra)
+        if args.verb in ("run", "local", "job"):
+            check_passthrough(extra, args.verb)
         if getattr(args, "parallel", None) is not None:  # how many at a time, not what runs: the plan is the same
             if args.parallel < 1:
                 raise PlanError(f"--parallel={args.parallel} is not valid; valid: an integer >= 1")
@@ -521,6 +542,13 @@ def main(argv: list[str] | None = None) -> int:
 def check_limits(args: argparse.Namespace) -> PackLimits | None:
     """The call's time budget and packing limits (returned for the verbs that pack), refused before the plan's
     folder or lock is made."""
+    if args.verb in ("run", "local"):  # nan passes every comparison: the call took the lock and slept for ever
+        for flag, value in (("--grace-s", args.grace_s), ("--min-start-s", args.min_start_s)):
+            if not (math.isfinite(value) and value >= 0):
+                raise PlanError(f"{flag}={value:g} is not valid; valid: a finite number of seconds >= 0")
+        if not math.isfinite(args.budget_s):
+            raise PlanError(f"--budget-s={args.budget_s:g} is not valid; valid: a finite number of seconds, more "
+                            f"than --grace-s ({args.grace_s:g})")  # fmt: skip
     if args.verb in ("run", "local") and not args.dry_run and args.budget_s <= args.grace_s:
         raise PlanError(f"--budget-s={args.budget_s:g} is not valid; valid: more than --grace-s ({args.grace_s:g})")
     if args.verb in ("run", "pack"):

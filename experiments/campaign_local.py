@@ -9,8 +9,10 @@ language retention, whose outputs go beside its archived raw data), then copies 
 ``docs/data/<archive>/<run_name>/`` (``analysis/archive_runs.py``). ``parallel`` jobs run at a time, in plan order.
 When the budget is nearly spent, or on SIGTERM, SIGHUP or Ctrl-C, every job is told to stop: a training run saves
 at the end of its update, an evaluation step is dropped and redone next time. Calling the same command again
-continues: a job whose archive holds its summary and every ``after`` output is done and skipped; one that was
-stopped resumes from its checkpoint. The adapters stay on this machine; everything a table needs is archived.
+continues: a job whose archive holds its summary, with the plan's settings, and every ``after`` output is done and
+skipped (so is one whose run, which an ``after`` step would read, is no longer on this machine: it is said); one
+that was stopped resumes from its checkpoint. A plan whose archive holds its runs, or their other seeds, with other
+settings is refused before anything runs. The adapters stay on this machine; everything a table needs is archived.
 """
 
 from __future__ import annotations
@@ -62,15 +64,41 @@ class Job:
         names = run_names(self.plan.common, self.sweep.overrides, self.sweep.seeds)
         return self.data / self.sweep.archive / names[self.seed]
 
-    def done(self) -> bool:
-        """Archived (the job's last act, after every step finished) with every step's output, and its summary holds
-        the sweep's ``summary_keys``."""
+    def settings_conflict(self) -> str | None:
+        """Why this job's run, as the plan composes it, does not belong in its archive: the run archived under its
+        name, or another seed of it, has other settings (``archive_runs.study_conflict``); None when it belongs."""
+        from archive_runs import study_conflict  # analysis/ is on sys.path (campaign.py puts it there)
+
+        out = self.data / self.sweep.archive
+        if not out.is_dir():
+            return None
+        names = run_names(self.plan.common, self.sweep.overrides, self.sweep.seeds)
+        return study_conflict(planned_config(self.plan.common, self.sweep.overrides, self.sweep.seeds, self.seed),
+                              names[self.seed], out)  # fmt: skip
+
+    def status(self) -> str:
+        """``done``; ``archived; after step ... cannot run ...`` (done as far as this machine can take it: its run,
+        whose adapter an after step reads, is gone, and training it again would redo hours to replace a finished
+        run); ``other settings: ...`` (the archive holds this run or its other seeds with other settings than the
+        plan's: never run into it); ``trained`` or ``to run``."""
+        conflict = self.settings_conflict()
+        if conflict is not None:
+            return f"other settings: {conflict}"
         target = self.archived_dir()
-        if target is None or not (target / SUMMARY).is_file():
-            return False
-        if self.sweep.summary_keys and not set(self.sweep.summary_keys) <= RunDir(target).read_summary().keys():
-            return False
-        return all((target / step["creates"]).exists() for step in self.sweep.after)
+        archived = target is not None and (target / SUMMARY).is_file()
+        if archived and set(self.sweep.summary_keys) <= RunDir(target).read_summary().keys():
+            missing = [step["name"] for step in self.sweep.after if not (target / step["creates"]).exists()]
+            if not missing:
+                return "done"
+            if not self.run_dir.exists():
+                return f"archived; after step {', '.join(missing)} cannot run (its run is not on this machine)"
+        return "trained" if self.trained() else "to run"
+
+    def done(self) -> bool:
+        """Archived with the plan's settings (the job's last act, after every step finished), with every step's
+        output (or, its run gone from this machine, as many as were made), and its summary holds the sweep's
+        ``summary_keys``."""
+        return self.status().startswith(("done", "archived;"))
 
     def train_command(self, extra: list[str]) -> list[str]:
         overrides = [*self.plan.common, *self.sweep.overrides, f"seed={self.seed}"]
@@ -86,17 +114,48 @@ class Job:
         return [part.format(**values) for part in step["run"].split()]
 
 
+def composed(overrides: list[str]):
+    """The run config of these overrides, as ``src/run.py`` composes it; a plan whose overrides do not compose (a
+    typo, a group option that does not exist) ends the command with Hydra's one line, not its traceback."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+
+    try:
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            return compose("train", overrides=overrides)
+    except HydraException as err:
+        cause = str(err.__cause__ or "").splitlines()[:1]  # OmegaConf's first line; the rest is its internals
+        said = " ".join(" ".join([str(err), *cause]).split())
+        raise SystemExit(f"the plan's overrides {' '.join(overrides)} do not compose: {said}") from None
+
+
 @functools.cache
 def run_names(common: tuple[str, ...], overrides: tuple[str, ...], seeds: tuple[int, ...]) -> dict[int, str]:
     """Each seed's run name as ``src/run.py`` will name it, composed from the config (once per sweep where, as by
     default, names differ only by their ``-s<seed>`` ending)."""
-    from hydra import compose, initialize_config_dir
+    name = composed([*common, *overrides, f"seed={seeds[0]}"]).run_name
+    if name.endswith(f"-s{seeds[0]}"):
+        return {s: f"{name.removesuffix(f'-s{seeds[0]}')}-s{s}" for s in seeds}
+    return {s: composed([*common, *overrides, f"seed={s}"]).run_name for s in seeds}
 
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        name = compose("train", overrides=[*common, *overrides, f"seed={seeds[0]}"]).run_name
-        if name.endswith(f"-s{seeds[0]}"):
-            return {s: f"{name.removesuffix(f'-s{seeds[0]}')}-s{s}" for s in seeds}
-        return {s: compose("train", overrides=[*common, *overrides, f"seed={s}"]).run_name for s in seeds}
+
+@functools.cache
+def composed_config(common: tuple[str, ...], overrides: tuple[str, ...], seed: int) -> str:
+    """The config.yaml a seed's run writes (its resolved config), composed from the plan."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(composed([*common, *overrides, f"seed={seed}"]), resolve=True)
+
+
+def planned_config(common: tuple[str, ...], overrides: tuple[str, ...], seeds: tuple[int, ...], seed: int) -> str:
+    """``composed_config`` of a seed, composed twice per sweep where, as by default, its seeds' configs differ only
+    in their seed and name (which the archive's comparison leaves aside)."""
+    from archive_runs import SEED_KEYS, differences
+
+    first, last = composed_config(common, overrides, seeds[0]), composed_config(common, overrides, seeds[-1])
+    if seed == seeds[-1] or differences(first, last, SEED_KEYS):
+        return composed_config(common, overrides, seed)
+    return first
 
 
 def relative(path: Path) -> str:
@@ -278,8 +337,18 @@ def run_local(plan, root: Path, data: Path, budget_s: float, grace_s: float, min
     return 0 when the plan is complete, 3 when jobs remain (call again), 1 when a job failed."""
     start = time.monotonic()
     deadline = start + budget_s - grace_s
-    todo = [job for job in jobs_of(plan, root, data) if not job.done()]
-    total = len(jobs_of(plan, root, data))
+    states = [(job, job.status()) for job in jobs_of(plan, root, data)]
+    refused = [f"{job.name}: {state}" for job, state in states if state.startswith("other settings")]
+    if refused:  # a try-out whose archive names a study of other settings: nothing of it goes there
+        raise SystemExit(
+            f"{plan.name}: {len(refused)} job(s) would archive runs of other settings than the runs "
+            "archived there (give the plan an archive of its own):\n  " + "\n  ".join(refused)
+        )
+    for job, state in states:
+        if state.startswith("archived;"):
+            print(f"{job.name}: {state}", flush=True)
+    todo = [job for job, state in states if not state.startswith(("done", "archived;"))]
+    total = len(states)
     print(f"{plan.name}: {total - len(todo)}/{total} jobs done; {len(todo)} to run, {plan.parallel} at a time",
           flush=True)  # fmt: skip
     failed: list[str] = []
@@ -308,7 +377,10 @@ def run_local(plan, root: Path, data: Path, budget_s: float, grace_s: float, min
 
 def dry_run(plan, root: Path, data: Path, extra: list[str]) -> None:
     for job in jobs_of(plan, root, data):
-        state = "done" if job.done() else "trained" if job.trained() else "to run"
+        state = job.status()
+        if len(state) > 8:  # done as far as this machine goes, or refused: the reason on its own line
+            print(f"{job.name:<28} {state}")
+            state = ""
         print(f"{job.name:<28} {state:<8} {' '.join(job.train_command(extra)[2:])}")
         for step in job.sweep.after:
             print(f"{'':<28} {'after':<8} {step['run']}")

@@ -23,20 +23,25 @@ import twosome  # noqa: E402,F401  (registers the config's resolvers; light: tor
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig):
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from twosome.config import ValidateBeforeWriting
+    from twosome.config import ConfigError, ValidateBeforeWriting
     from twosome.fileio import DirectoryInUse
-    from twosome.training.checkpointing import Preempted
+    from twosome.training.checkpointing import DamagedCheckpoint, Preempted
+    from twosome.training.sweep_summary import Refused
     from twosome.training.train import train  # torch, Lightning, transformers: only once the config is valid
 
     try:
         summary = train(cfg, run=ValidateBeforeWriting.parsed_for(cfg))  # validated once, before writing
-    except (Preempted, DirectoryInUse) as stop:  # not a crash: the message says what happened and how to go on
-        if HydraConfig.get().mode != RunMode.RUN:
-            raise  # a sweep's launcher and its summary act on the job's result
+    except (Preempted, DirectoryInUse, ConfigError, DamagedCheckpoint) as stop:  # not a crash: the message says
+        if HydraConfig.get().mode != RunMode.RUN:  # what happened and how to go on
+            if isinstance(stop, Preempted):
+                raise  # a sweep's launcher and its summary act on the job's result (its signal)
+            return Refused(stop)  # a refused sweep job: its one line (the sweep's summary), not a traceback
+        if not isinstance(stop, Preempted | DirectoryInUse):
+            raise
         if isinstance(stop, DirectoryInUse):  # a stop signal's message was printed as the run stopped
             print(f"Error: {stop}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -446,6 +447,19 @@ def test_sweeps_runs_only_the_sweeps_named_and_refuses_a_name_the_plan_lacks(tmp
     campaign.main([*args, "--", "trainer.num_threads=1", "checkpoint.every_updates=4"])  # where and how: kept
 
 
+@pytest.mark.parametrize("verb", ["local", "job", "run"])
+@pytest.mark.parametrize("given", ["hydra.run.dir=one/folder", "hydra.sweep.dir=one", "seed=3", "+seed=3"])
+def test_a_run_directory_or_seed_after_the_separator_is_refused(tmp_path, verb, given):
+    """``-- hydra.run.dir=one/folder`` passed the filter (``hydra.`` keeps the plan): every job wrote one directory,
+    and a finished seed was reported failed."""
+    plan = write_plan(tmp_path, tmp_path / "no-model")
+    where = {"local": [], "job": ["word", "0"], "run": ["--out", str(tmp_path / "out")]}[verb]
+    data = [] if verb == "run" else ["--data", str(tmp_path)]
+    with pytest.raises(SystemExit, match=f"after -- {re.escape(given)}: the plan sets hydra.run.dir, hydra.sweep"):
+        campaign.main([verb, str(plan), *where, "--root", str(tmp_path / "root"), *data, "--", given])
+    assert not (tmp_path / "root").exists() and not (tmp_path / "out").exists()
+
+
 def test_parallel_sets_the_jobs_at_a_time_and_a_bad_value_is_refused_before_anything_runs(tmp_path, monkeypatch):
     """Two plans sharing the cores (one job each) run with --parallel 1; the plan file says its own default."""
     import campaign_local
@@ -498,8 +512,19 @@ def test_a_stop_that_reaches_a_job_as_it_starts_is_a_stop_not_a_failure(tiny_mod
         ("run", ["--part-mb", "0"], r"--part-mb=0 is not valid; valid: > 0"),
         ("run", ["--max-parts", "0"], r"--max-parts=0 is not valid; valid: >= 1"),
         ("pack", ["--total-mb", "0"], r"--total-mb=0 is not valid; valid: > 0"),  # 0 was taken as no limit
+        # nan passed every comparison: the call took the plan's lock and slept until killed
+        ("local", ["--budget-s", "nan"], r"--budget-s=nan is not valid; valid: a finite number of seconds"),
+        ("local", ["--budget-s", "inf"], r"--budget-s=inf is not valid; valid: a finite number of seconds"),
+        ("run", ["--budget-s", "nan"], r"--budget-s=nan is not valid; valid: a finite number of seconds"),
+        ("local", ["--grace-s", "nan"], r"--grace-s=nan is not valid; valid: a finite number of seconds >= 0"),
+        ("local", ["--grace-s", "-1"], r"--grace-s=-1 is not valid; valid: a finite number of seconds >= 0"),
+        ("local", ["--min-start-s=-inf"], r"--min-start-s=-inf is not valid; valid: a finite number of seconds"),
+        ("run", ["--min-start-s", "nan"], r"--min-start-s=nan is not valid; valid: a finite number of seconds"),
+        ("local", ["--parallel", "0"], r"--parallel=0 is not valid; valid: an integer >= 1"),
+        ("local", ["--dry-run", "--budget-s", "nan"], r"--budget-s=nan is not valid"),
     ],
 )
+@pytest.mark.timeout(120)
 def test_a_budget_or_packing_limit_is_refused_before_the_plan_s_folder_is_made(tmp_path, verb, args, message):
     plan = write_plan(tmp_path, tmp_path / "no-model")
     out = ["--out", str(tmp_path / "out")] if verb in ("run", "pack") else []

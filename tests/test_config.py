@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
@@ -476,3 +477,56 @@ def test_a_tools_bad_override_is_one_error_line_not_a_traceback_and_nothing_is_w
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.startswith("Error: ") and message in result.stderr and "Traceback" not in result.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def number_settings() -> list[tuple[str, type, str, object, str]]:
+    """Every float and int field of the typed groups (``SCHEMAS``) and of the registered algorithms' settings, each
+    with the values it must refuse: a field added later is in this list by itself."""
+    from twosome.checked import FINITE, INT64, typed_fields
+    from twosome.config.schema import SCHEMAS
+    from twosome.rl.settings import ALGORITHMS
+
+    kinds = [*SCHEMAS.items(), *(("algo", spec.settings) for spec in ALGORITHMS.values())]
+    bad = {float: ([math.nan, math.inf, -math.inf], FINITE), int: ([10**22, -(10**22)], INT64)}
+    found = [
+        (group, kind, name, value, valid)
+        for group, kind in kinds
+        for number, (values, valid) in bad.items()
+        for name in typed_fields(kind, number)
+        for value in values
+    ]
+    names = {name for _, kind, name, *_ in found if kind.__name__ in ("PPOConfig", "RolloutConfig")}
+    assert names >= {"ent_coef", "target_kl", "adam_eps", "total_env_steps"}
+    return found
+
+
+@pytest.mark.parametrize(
+    "group,kind,name,value,valid", number_settings(), ids=lambda x: getattr(x, "__name__", str(x))[:12]
+)
+def test_every_number_setting_refuses_non_finite_or_overflowing_values_naming_the_key(group, kind, name, value, valid):
+    """nan passed every ``x < 0``-style check and inf every lower bound: a run failed after a rollout, or trained with
+    the KL stop off (``ppo.target_kl=nan``); ``rollout.total_env_steps`` of 23 digits overflowed after the run
+    directory was written."""
+    from twosome.checked import settings
+
+    with pytest.raises(ConfigError, match=re.escape(f"{group}.{name}={value!r} is not valid; valid: {valid}")):
+        settings(OmegaConf.create({group: {name: value}}), group, kind)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "algo=gigpo algo.step_weight=inf",
+        "ppo.value_lr=inf",
+        "ppo.ent_coef=nan",
+        "ppo.vf_coef=inf",
+        "ppo.max_grad_norm=nan",
+        "ppo.adam_eps=nan",
+        "ppo.target_kl=nan",
+        "agent.policy.lora_dropout=inf",
+    ],
+)
+def test_non_finite_settings_are_refused_before_anything_is_written(override):
+    key, value = override.split()[-1].split("=")
+    with pytest.raises(ConfigError, match=f"{key}={value} is not valid; valid: a finite number"):
+        validate(compose_cfg(*override.split()))

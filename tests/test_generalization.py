@@ -112,6 +112,28 @@ def test_cli_needs_one_of_tasks_or_suite_run_directories_and_known_tasks_before_
         assert message in capsys.readouterr().err and not out.exists()
 
 
+def test_a_run_with_damaged_weights_is_refused_before_out_or_its_lock_is_made(tmp_path, capsys):
+    """The damaged weights were found after ``--out`` and its lock were made: the refusal left ``--out/.lock``."""
+    import json
+
+    from twosome.evaluation.generalization import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = compose_cfg("agent=drrn", f"paths.root_dir={tmp_path}")
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    (run / "weights.pt").write_bytes(b"half")
+    saved = {"weights.pt": {"bytes": 8, "sha256": "0" * 64}}
+    (run / "summary.json").write_text(
+        json.dumps({"run_name": cfg.run_name, "saved": ["weights.pt"], "saved_files": saved})
+    )
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit):
+        main([str(run), "--tasks", "twosome/Overcooked-TomatoSalad-v0", "--episodes", "1", "--out", str(out)])
+    assert "weights.pt (4 bytes, 8 written)" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_table_tells_models_apart_and_gives_success_relative_to_the_training_task(tmp_path):
     import pytest
 

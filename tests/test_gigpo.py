@@ -237,7 +237,7 @@ def test_the_reference_is_the_untrained_policy_even_where_the_trained_ones_score
 def test_the_kl_coefficient_is_checked_before_anything_is_written():
     validate(compose_cfg("algo=gigpo", "algo.kl_coef=0.1"))
     for bad in ("-0.1", "nan", "inf"):
-        with pytest.raises(ConfigError, match=f"algo.kl_coef={bad} is not valid; valid: a finite number >= 0"):
+        with pytest.raises(ConfigError, match=f"algo.kl_coef={bad} is not valid; valid: a finite number"):
             validate(compose_cfg("algo=gigpo", f"algo.kl_coef={bad}"))
     with pytest.raises(ConfigError, match="algo.kl_coef=0.1 needs an agent with a reference policy"):
         validate(compose_cfg("algo=gigpo", "algo.kl_coef=0.1", "agent=ppo"))

@@ -385,6 +385,7 @@ def test_a_failing_sweep_member_loses_none_of_the_others(tmp_path, tiny_model_di
     assert bad["status"] == "failed" and "ppo.policy_lr=-1" in bad["overrides"]
     assert "ppo.policy_lr=-1.0 is not valid" in bad["error"]
     assert f"Sweep summary (2 jobs so far, 1 not finished): {sweep / 'sweep_summary.csv'}" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr  # a refused job: its line, not a traceback around it
 
 
 def test_a_run_that_died_before_its_first_checkpoint_starts_afresh(tmp_path):

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,64 @@ def test_a_refused_sweep_job_leaves_the_runs_hydra_records_as_they_were(tmp_path
     assert {k: v for k, v in after.items() if k not in (".lock", "run.log")} == before  # the lock and Hydra's log
 
 
+def _paused_sweep(tmp_path: Path, name: str, *overrides: str) -> tuple[subprocess.Popen, Path, Path]:
+    """``src/run.py -m`` with one job that stops once Hydra has written its records (``tests/pause_at.py``) until
+    its ``go`` file exists; returns the process, the file it writes when it stops there and its ``go`` file."""
+    marker, go = tmp_path / f"{name}.paused", tmp_path / f"{name}.go"
+    pause = [f"+hydra.callbacks.pause.{k}" for k in ("_target_=pause_at.PauseAtJobStart", f"marker={marker}")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+    args = [
+        *small_run(tmp_path / "no-model", None, NO_SAMPLED_EPISODES)[2:],
+        *overrides,
+        *pause,
+        f"+hydra.callbacks.pause.go={go}",
+    ]
+    args = [a for a in args if not a.startswith(("model.", "hydra.run"))]
+    cmd = [sys.executable, str(ROOT / "src" / "run.py"), "-m", *args, f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, marker, go
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0][-3000:]
+        time.sleep(0.05)
+
+
+def test_a_sweep_refused_as_in_use_leaves_the_running_jobs_records_and_the_sweeps_as_they_were(tmp_path):
+    """Two sweeps of one job directory: the second, started while the first had not yet taken the directory, wrote
+    its records over the first's (Hydra writes them before the suite's checks), and the first then took them as its
+    own: the running run's .hydra/ and the sweep's multirun.yaml said ppo.policy_lr=0.002, which it never ran with.
+    The refused sweep printed a traceback around its one line."""
+    long = "rollout.total_env_steps=100000"  # the first still runs when the second asks for its directory
+    first, first_paused, first_go = _paused_sweep(tmp_path, "first", long, "ppo.policy_lr=0.001")
+    second = None
+    try:
+        _wait_for(first_paused, first)  # its records written, its directory not yet taken
+        sweep = tmp_path / "sweep"
+        multirun = (sweep / "multirun.yaml").read_text()
+        second, second_paused, second_go = _paused_sweep(tmp_path, "second", long, "ppo.policy_lr=0.002")
+        _wait_for(second_paused, second)  # the second's records written too
+        first_go.touch()
+        job = next(sweep.glob("0_*"))
+        _wait_for(job / ".hydra" / "config.yaml", first)  # the first took the directory and its records
+        second_go.touch()
+        output = second.communicate(timeout=300)[0]
+        assert second.returncode != 0 and "is in use by process" in output, output[-3000:]
+        assert "Traceback" not in output, output[-3000:]
+        records = {p.name: p.read_text() for p in (job / ".hydra").iterdir()}
+        assert "ppo.policy_lr=0.001" in records["overrides.yaml"] and "0.002" not in records["overrides.yaml"]
+        assert "policy_lr: 0.001" in records["config.yaml"]
+        assert (sweep / "multirun.yaml").read_text() == multirun
+        assert not [p.name for p in job.iterdir() if p.name.startswith(".hydra-pending")]
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
 # --- 12: --help and config errors are fast ------------------------------------------------------------------------
 HEAVY = ("torch", "pytorch_lightning", "transformers")
 
@@ -191,7 +250,7 @@ LATE_MISTAKES = [
     ("agent.policy.trunk_cache_mb=abc", "agent.policy.trunk_cache_mb='abc' is not valid; valid: float"),
     ("agent.policy.lora_r=abc", "agent.policy.lora_r='abc' is not valid; valid: int"),
     ("agent.policy.memoize=maybe", "agent.policy.memoize='maybe' is not valid; valid: bool"),
-    ("+agent.policy.typo=1", "agent.policy.typo is not a setting of TwosomeAgent; valid: \\['critic', "),
+    ("+agent.policy.typo=1", "agent.policy.typo is not a setting of TwosomeAgent; valid: \\['calibration', 'critic', "),
     ("agent=saycan +agent.policy.lora_rank=4", "agent.policy.lora_rank is not a setting of SayCanAgent"),
     ("algo=poad algo.token_gamma=0", "algo.token_gamma=0.0 is not valid; valid: 0 < token_gamma <= 1"),
     ("algo=poad algo.token_gamma=1.5", "algo.token_gamma=1.5 is not valid"),
@@ -214,6 +273,11 @@ LATE_MISTAKES = [
         "env=babyai_text +env.kwargs.action_space=navigation_3 +env.kwargs.variant=french",
         "env.kwargs .*navigation_3.*french|env.kwargs .*french.*navigation_3",
     ),
+    # a network's sizes: refused by the agent's constructor after the run directory was written, or allocated
+    ("agent=drrn agent.policy.embedding_dim=-1", "agent.policy.embedding_dim=-1 is not valid; valid: a size >= 1"),
+    ("agent=drrn agent.policy.hidden=0", "agent.policy.hidden=0 is not valid; valid: a size >= 1"),
+    ("agent=ppo agent.policy.hidden=[64,0]", "agent.policy.hidden=\\[64, 0\\] is not valid; valid: sizes >= 1"),
+    ("agent=drrn agent.policy.hidden=100000000", "DRRNAgent: .*hidden=100000000.* weights; valid: at most 1e\\+09"),
 ]
 
 

@@ -362,3 +362,40 @@ def test_a_generalization_row_stopped_midway_resumes_at_its_step(tmp_path, tiny_
     assert resumed_steps[0] == steps[0] - (stop - 1)  # the first row reused, the second resumed at its step
     pd.testing.assert_frame_equal(resumed, whole)
     assert not (tmp_path / "stopped" / ".progress").exists()
+
+
+@pytest.mark.parametrize("agent", ["random", "zeroshot"])
+def test_an_evaluation_only_run_says_running_from_its_start(tmp_path, tiny_model_dir, monkeypatch, agent):
+    """Evaluation-only runs wrote status.json only at their end: none while they ran, none after a SIGKILL."""
+    import twosome.training.train as training
+
+    seen = {}
+
+    def status() -> str | None:
+        path = RunDir(tmp_path / "run").status
+        return json.loads(path.read_text())["status"] if path.is_file() else None
+
+    build = training.build_agent
+    monkeypatch.setattr(
+        training, "build_agent", lambda *a, **k: (seen.setdefault("built", status()), build(*a, **k))[1]
+    )
+    original = evaluation.to_obs_batch
+    monkeypatch.setattr(evaluation, "to_obs_batch", lambda *a: (seen.setdefault("step", status()), original(*a))[1])
+    train(evaluation_only_config(tmp_path, tiny_model_dir, f"agent={agent}"), run_dir=tmp_path / "run")
+    assert seen == {"built": "running", "step": "running"} and status() == "finished"
+
+
+def test_a_resumed_evaluation_counts_no_more_episodes_than_it_plays(tmp_path, capsys):
+    """Several environments can end an episode at the same step, so a phase may end with more episodes than it
+    plays: resumed, it said "resumed after 4 of 2"."""
+    from twosome.agents.random_agent import UniformRandomAgent
+
+    saved = SavedEvaluation(tmp_path / "final_evaluation.pkl", 3, every_s=0)
+    saved.write("greedy", SETTINGS, {"records": [{"episode": i} for i in range(4)]})
+    envs = make_vector_env(TOMATO, 2)
+    try:
+        records = evaluate(UniformRandomAgent(), envs, 2, 0.99, 0, True, saved=saved.phase("greedy", SETTINGS))
+    finally:
+        envs.close()
+    assert records == [{"episode": 0}, {"episode": 1}]
+    assert "greedy episodes: all 2 were played before the stop" in capsys.readouterr().out

@@ -20,6 +20,24 @@ from omegaconf import DictConfig, OmegaConf
 # Arguments the agent builder passes itself (training/build.py), never taken from the config.
 BUILDER_ARGUMENTS = ("self", "lm", "tokenizer", "obs_dim", "n_actions", "adapter_name")
 
+# Arguments that size a network, whatever the agent (a width, each width of a list, an embedding's rows, a rank, the
+# words read): 0 or less failed in torch, after the run directory was written.
+SIZES = ("vocab_buckets", "embedding_dim", "hidden", "max_words", "critic_hidden", "lora_r")
+
+# A from-scratch agent's weights at most: 4 GB in float32, 16 GB with the gradients and Adam's two moments.
+# (``agent.policy.hidden=100000000`` for DRRN asked for 76.8 GB in its first layer.)
+MAX_WEIGHTS = 10**9
+
+
+def drrn_weights(s: dict) -> int:
+    """DRRNAgent's weight count (agents/drrn.py): two embeddings, three GRU encoders, the pair scorer, the critic."""
+    buckets, dim, hidden = s.get("vocab_buckets", 8192), s.get("embedding_dim", 64), s.get("hidden", 128)
+    gru = 3 * (dim * hidden + hidden * hidden + 2 * hidden)
+    return 2 * buckets * dim + 3 * gru + (2 * hidden * hidden + 2 * hidden + 1) + (hidden * hidden + 2 * hidden + 1)
+
+
+WEIGHTS = {"twosome.agents.drrn.DRRNAgent": drrn_weights}  # the agents whose every weight the config sizes
+
 
 def module_file(module: str) -> Path | None:
     """The source file of a dotted module name, found without importing it (nor its packages)."""
@@ -102,4 +120,19 @@ def check_policy_settings(cfg: DictConfig, error: type[Exception] = ValueError) 
         if key not in settable:
             raise error(f"agent.policy.{key} is not a setting of {cls}; valid: {sorted(settable)}")
         if not matches(value, settable[key]):
-            raise error(f"agent.policy.{key}={value!r} is not valid; valid: {settable[key]}")
+            valid = settable[key]
+            if isinstance(value, float) and not math.isfinite(value) and "float" in valid:
+                valid = "a finite number"  # nan and inf are floats: "valid: float" would read as a contradiction
+            raise error(f"agent.policy.{key}={value!r} is not valid; valid: {valid}")
+        sizes = value if isinstance(value, list | tuple) else [value]
+        if key in SIZES and not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in sizes):
+            raise error(
+                f"agent.policy.{key}={value!r} is not valid; valid: {'sizes' if sizes is value else 'a size'} >= 1"
+            )
+    count = WEIGHTS[str(policy._target_)](values) if str(policy._target_) in WEIGHTS else 0
+    if count > MAX_WEIGHTS:
+        given = ", ".join(f"{k}={values[k]}" for k in SIZES if k in values)
+        raise error(
+            f"agent.policy ({cls}: {given}) makes {count:.2g} weights; valid: at most {MAX_WEIGHTS:.0e} (4 GB in "
+            "float32, 16 GB with the gradients and Adam's moments)"
+        )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ SAVED_EVALUATION = "final_evaluation.pkl"
 TENSORBOARD = "tensorboard"
 LOG = "run.log"
 HYDRA_RECORDS = ".hydra"  # Hydra's config, overrides and hydra.yaml of the command that ran the run
-HYDRA_PENDING = ".hydra-pending"  # where Hydra writes them, until the suite's checks accept the command
+# Where Hydra writes them (``hydra.output_subdir``), until the suite's checks accept the command: one folder per
+# process (``.hydra-pending-<pid>``), so that a command refused later never writes over the records of one accepted.
+HYDRA_PENDING = ".hydra-pending"
 STAGING = ".saving"  # the trained weights are written here first, then moved into place
 
 RESULTS = (SUMMARY, METRICS, ADAPTER, CHECKPOINTS, TENSORBOARD)  # what a fresh start clears
@@ -171,17 +174,25 @@ def check_weights(run: RunDir) -> None:
         )
 
 
+def pending_records(run: RunDir) -> Path:
+    """Where Hydra wrote this process's records of the command (conf/hydra/default.yaml: ``${twosome.pid:}``)."""
+    return run.root / f"{HYDRA_PENDING}-{os.getpid()}"
+
+
 def accept_hydra_records(run: RunDir) -> None:
-    """The accepted command's Hydra records become the run's ``.hydra/`` (a refused command's never do)."""
-    pending = run.root / HYDRA_PENDING
+    """The accepted command's Hydra records become the run's ``.hydra/`` (a refused command's never do). Called with
+    the run's lock held: any other pending records are a refused or killed command's, and go."""
+    pending = pending_records(run)
     if pending.is_dir():
         shutil.rmtree(run.root / HYDRA_RECORDS, ignore_errors=True)
         pending.replace(run.root / HYDRA_RECORDS)
+    for other in run.root.glob(f"{HYDRA_PENDING}*"):
+        shutil.rmtree(other, ignore_errors=True)
 
 
 def drop_hydra_records(run: RunDir) -> None:
     """A refused command's Hydra records: the run's ``.hydra/`` keeps describing the command it ran with."""
-    shutil.rmtree(run.root / HYDRA_PENDING, ignore_errors=True)
+    shutil.rmtree(pending_records(run), ignore_errors=True)
 
 
 def finished_runs(root: str | Path) -> Iterator[RunDir]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import pickle
 import signal
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from helpers import run_cli, same_results, small_run, start, wait_for_checkpoint
+from helpers import compose_cfg, run_cli, same_results, small_run, start, wait_for_checkpoint
 
 import twosome.envs  # noqa: F401  (registers the ids)
 from twosome.envs.textworld.games import (
@@ -264,3 +265,56 @@ def test_the_walkthrough_prior_reads_the_policy_along_the_games_winning_commands
     assert tiny["rank"].between(1, tiny.commands).all() and (tiny.model == "tiny-household").all()
     written = pd.read_csv(tmp_path / "tiny.csv")
     assert list(written.probability) == pytest.approx(list(tiny.probability))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "json", "unrecorded"])
+def test_a_damaged_game_is_built_again_before_textworld_reads_it(tmp_path, capsys, damage):
+    """A truncated .z8 ended every run with TextWorld's engine's `Fatal error: Story file read error` (no file named,
+    the process gone, status.json left `running`); a damaged .json with a bare JSONDecodeError. ``unrecorded``: a game
+    built before builds recorded their files' digests, checked by its header's length."""
+    path = ensure_game(tmp_path, CookingSettings(), "train", 0)
+    written = path.read_bytes()
+    if damage == "json":
+        path.with_suffix(".json").write_text('{"metadata": {"walk')
+    else:
+        if damage == "unrecorded":
+            path.with_name(f".{path.stem}.files.json").unlink()
+        path.write_bytes(written[:1000])
+    again = ensure_game(tmp_path, CookingSettings(), "train", 0)
+    assert again == path and len(path.read_bytes()) == len(written), "rebuilt before anything reads it"
+    json.loads(path.with_suffix(".json").read_text())
+    assert f"{path}: " in capsys.readouterr().err  # the file and what was wrong with it
+    assert game_digest(path) == FIRST_GAME  # the same game as played
+
+
+def test_a_games_folder_that_cannot_be_written_is_refused_before_the_run_directory(tmp_path):
+    """A read-only artifacts/textworld gave a PermissionError traceback at the first episode, after the run
+    directory was written."""
+    import os
+
+    from twosome.config import ConfigError, validate
+    from twosome.envs.textworld.games import GameCacheError
+
+    if os.geteuid() == 0:  # permissions do not stop root: a read-only file system does
+        read_only = Path("/sys/fs") / f"twosome-{os.getpid()}"
+        if not Path("/sys/fs").is_dir() or not _mkdir_fails(read_only):
+            pytest.skip("no read-only folder to try")
+    else:
+        (tmp_path / "ro").mkdir(mode=0o555)
+        read_only = tmp_path / "ro" / "textworld"
+    with pytest.raises(ConfigError, match=f"{read_only}/.* cannot be written .* env.kwargs.game_dir=<a writable"):
+        validate(compose_cfg("env=textworld", f"env.kwargs.game_dir={read_only}"))
+    with pytest.raises(GameCacheError, match="is not built yet, and .* cannot be written to build it"):
+        ensure_game(read_only, CookingSettings(), "train", 0)
+    proc = run_cli("env=textworld", f"env.kwargs.game_dir={read_only}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert proc.returncode != 0 and "cannot be written" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def _mkdir_fails(path: Path) -> bool:
+    try:
+        path.mkdir()
+    except OSError:
+        return True
+    path.rmdir()
+    return False

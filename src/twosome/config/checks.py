@@ -243,12 +243,27 @@ def check_env_options(cfg: DictConfig) -> None:
     except (TypeError, ValueError) as err:
         raise ConfigError(f"env.kwargs ({cfg.env.id}): {err}") from None
     vector = env.observation_space.shape is not None
-    env.close()
+    try:
+        check_game_files(env.unwrapped)
+    finally:
+        env.close()
     if cfg.agent.uses_vectors and not vector:
         raise ConfigError(
             f"agent={cfg.agent.name} reads the symbolic observation vector, and {cfg.env.id} provides none (text "
             f"only): use a text agent (agent={', '.join(text_agents())})"
         )
+
+
+def check_game_files(env) -> None:
+    """TextWorld's games are compiled into ``game_dir`` at a run's first episodes: a folder that cannot be written
+    failed there, after the run directory was written (a ``PermissionError`` traceback). No TextWorld import here."""
+    from twosome.envs.textworld.env import TextWorldCookingEnv
+    from twosome.envs.textworld.games import cache_problem
+
+    if isinstance(env, TextWorldCookingEnv):
+        problem = cache_problem(env.game_dir, env.settings, env.split, env.num_games)
+        if problem is not None:
+            raise ConfigError(f"env.kwargs ({env.spec.id if env.spec else 'textworld'}): {problem}")
 
 
 def text_agents() -> list[str]:

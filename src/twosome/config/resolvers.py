@@ -3,6 +3,7 @@ and the names they compute. No torch here."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -46,7 +47,14 @@ def label_tag(label) -> str:
     return "" if label is None or str(label) == "" else f"-{label}"
 
 
+def process_id() -> int:
+    """This process's id: Hydra's records of a command go to ``.hydra-pending-<pid>`` (twosome.run_dir)."""
+    return os.getpid()
+
+
 def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("twosome.pid"):
+        OmegaConf.register_new_resolver("twosome.pid", process_id)
     if not OmegaConf.has_resolver("twosome.label_tag"):
         OmegaConf.register_new_resolver("twosome.label_tag", label_tag)
     if not OmegaConf.has_resolver("twosome.wording_tag"):

@@ -563,9 +563,11 @@ def main(argv: list[str] | None = None) -> None:
     try:  # before --out is made
         check_tasks(tasks)
         for run_dir in args.runs:
-            run_config(run_dir)
+            if run_config(run_dir).agent.train:
+                check_weights(RunDir(run_dir))  # a damaged adapter, named before any model loads
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
+    made = not args.out.exists()
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         with directory_lock(args.out, "wait for that evaluation to end, or give this one another --out"):
@@ -580,6 +582,10 @@ def main(argv: list[str] | None = None) -> None:
                 workers=args.workers,
             )
     except (ValueError, FileNotFoundError, DirectoryInUse) as error:
+        if made and not isinstance(error, DirectoryInUse):  # refused: the folder this call made holds nothing
+            (args.out / ".lock").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                args.out.rmdir()
         parser.error(str(error))
     print(readable(table))
     print(f"wrote {args.out / 'generalization.csv'} ({len(table)} rows)")

@@ -188,10 +188,14 @@ class _Episodes:
 def _evaluate(agent, envs, episodes, gamma, seed, deterministic, lockstep, progress=None, saved=None) -> list[dict]:
     resumed = saved.load() if saved is not None else None
     run = _Episodes(agent, envs, gamma, seed, resumed)
-    if resumed is not None:
-        print(f"{saved.name} episodes: resumed after {len(run.records)} of {episodes}")
-        if progress is not None and run.records:
-            progress(min(len(run.records), episodes))
+    if resumed is not None:  # several environments may end at one step: a phase can end with more than it plays
+        done = min(len(run.records), episodes)
+        said = (
+            f"resumed after {done} of {episodes}" if done < episodes else f"all {episodes} were played before the stop"
+        )
+        print(f"{saved.name} episodes: {said}")
+        if progress is not None and done:
+            progress(done)
     while _needs_more(len(run.records), episodes, lockstep):
         batch = to_obs_batch(run.obs, run.info)
         if isinstance(agent, Writes):  # greedy: the most likely text, sampled: a text the policy writes

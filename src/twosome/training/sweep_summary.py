@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,19 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from twosome.fileio import DirectoryInUse, atomic_write_text
+from twosome.fileio import DirectoryInUse, atomic_write_bytes, atomic_write_text
 from twosome.run_dir import RunDir
 
 COLUMNS = ["job", "status", "overrides", "error", "eval/episodic_return", "eval/success_rate", "env_steps", "run_dir"]
+
+
+class Refused:
+    """What a sweep job the suite refused before it ran returns (its config, or its directory in use): the job ends
+    without an exception, so Hydra prints no traceback around the refusal's one line; the sweep still exits non-zero
+    (``SweepSummary.on_multirun_end``)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def _job_record(config: DictConfig, job_return: JobReturn) -> dict[str, Any]:
@@ -38,16 +48,19 @@ def _job_record(config: DictConfig, job_return: JobReturn) -> dict[str, Any]:
         "overrides": " ".join(job_return.overrides or []),
         "run_dir": str(run_dir),
         "error": "",
+        "ended_at": time.time(),  # in the job's record only (not a column): which command's job it was
     }
     run = RunDir(run_dir)
     run_status = run.read_status()
-    if job_return.status == JobStatus.COMPLETED:
+    refused = isinstance(job_return._return_value, Refused)
+    if job_return.status == JobStatus.COMPLETED and not refused:
         record["status"] = "finished"
         if run.summary.exists():
             summary = run.read_summary()
             record.update({k: summary.get(k) for k in ("eval/episodic_return", "eval/success_rate", "env_steps")})
     else:
-        error = job_return._return_value
+        error = job_return._return_value.error if refused else job_return._return_value
+        record["refused"] = refused  # in the job's record only: not a column
         stopped = run_status.get("status") in ("preempted", "interrupted")
         record["status"] = run_status["status"] if stopped else "failed"
         if isinstance(error, DirectoryInUse):  # an earlier job on this directory still runs: not this one's failure
@@ -93,8 +106,24 @@ class SweepSummary(Callback):
                     f"To finish it, rerun the same command with hydra.sweep.dir={sweep_dir}"
                 )
 
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        """Keep the sweep's ``multirun.yaml`` as it is: Hydra's sweeper writes this command's over it next, and a
+        command whose every job is refused (another command runs them) must not leave it describing itself."""
+        self.started = time.time()
+        previous = Path(config.hydra.sweep.dir) / "multirun.yaml"
+        self.previous = previous.read_bytes() if previous.is_file() else None
+
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        print_sweep_summary(config.hydra.sweep.dir)
+        sweep_dir = Path(config.hydra.sweep.dir)
+        print_sweep_summary(sweep_dir)
+        jobs = sweep_dir / ".jobs"
+        records = [json.loads(p.read_text()) for p in sorted(jobs.glob("*.json"))] if jobs.is_dir() else []
+        mine = [r for r in records if r.get("ended_at", 0) >= getattr(self, "started", float("inf"))]
+        refused = [r for r in mine if r.get("refused")]
+        if refused and len(refused) == len(mine) and getattr(self, "previous", None) is not None:
+            atomic_write_bytes(sweep_dir / "multirun.yaml", self.previous)
+        if refused:
+            raise SystemExit(1)  # a job of this command was refused: its line is above
 
 
 def print_sweep_summary(sweep_dir: str | Path) -> None:

@@ -120,6 +120,8 @@ def _interrupted_at_once(run_dir: Path) -> Interrupted:
 def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     start = time.time()
+    if not run.agent.train:  # its evaluation is the whole run, from here (a trained run says so once it resumes)
+        write_status(run_dir, "running")
     agent = build_agent(cfg, run)
     module = build_module(cfg, agent, run)
     saved_evaluation = RunDir(run_dir).saved_evaluation

@@ -5,6 +5,8 @@ distribution (``train``: training foods and preparations; ``valid`` and ``test``
 in training) and a seed range of its own, so no game of one split is a game of another. The first use compiles the
 game (a few seconds, TextWorld's Inform 7 compiler) into ``<game_dir>/<settings tag>/<split>/``; later uses read it.
 Concurrent processes wait for each other's compile (a lock per game) and a killed compile leaves nothing half written.
+Each build records its files' sizes and SHA-256 beside them; a game whose files no longer match (truncated, edited)
+is built again before TextWorld reads it: its engine ends the process on a damaged story file, naming none.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -73,17 +76,111 @@ def game_path(game_dir: str | os.PathLike, settings: CookingSettings, split: str
     return Path(game_dir) / settings.tag() / split / f"{split}-{index:06d}.z8"
 
 
+class GameCacheError(OSError):
+    """The games' folder cannot hold a game that must be built; the message names it and the way out."""
+
+
+def record_path(path: Path) -> Path:
+    """Where a game's build recorded its files' sizes and SHA-256."""
+    return path.with_name(f".{path.stem}.files.json")
+
+
+def file_record(paths: list[Path], names: list[str] | None = None) -> dict[str, dict]:
+    """Each file's size and SHA-256, under its name (or the name it is moved to)."""
+    names = names or [p.name for p in paths]
+    return {
+        name: {"bytes": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+        for p, name in zip(paths, names, strict=True)
+    }
+
+
+# The Z-machine header's file length (bytes 26-27) counts units of this many bytes, by version (byte 0).
+Z_LENGTH_UNIT = {1: 2, 2: 2, 3: 2, 4: 4, 5: 4, 6: 8, 7: 8, 8: 8}
+
+
+def game_damage(path: Path) -> str | None:
+    """What is wrong with a compiled game's files (its ``.z8`` and ``.json``), or None. Against its build's record;
+    a game built before records were kept: its ``.json`` must parse and its ``.z8`` hold the length its header says."""
+    files = [path, path.with_suffix(".json")]
+    missing = [p.name for p in files if not p.is_file()]
+    if missing:
+        return f"{', '.join(missing)} missing"
+    try:
+        recorded = json.loads(record_path(path).read_text()) if record_path(path).is_file() else None
+    except ValueError:
+        return f"its record {record_path(path).name} does not parse"
+    if recorded is not None:
+        for name, now in file_record(files).items():
+            was = recorded.get(name, {})
+            if now["bytes"] != was.get("bytes"):
+                return f"{name} has {now['bytes']} bytes, {was.get('bytes')} written"
+            if now["sha256"] != was.get("sha256"):
+                return f"{name}'s SHA-256 differs from the one written"
+        return None
+    try:
+        json.loads(files[1].read_text())
+    except ValueError as err:
+        return f"{files[1].name} does not parse ({err})"
+    header = path.read_bytes()[:64]
+    if len(header) < 64 or header[0] not in Z_LENGTH_UNIT:
+        return f"{path.name} is not a Z-machine story file"
+    length = int.from_bytes(header[26:28], "big") * Z_LENGTH_UNIT[header[0]]
+    size = path.stat().st_size
+    return f"{path.name} has {size} bytes, its header says {length}" if size < length else None
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why nothing can be written into ``folder`` (made if absent), or None; a probe file is written and removed."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        return f"{type(err).__name__}: {err.strerror or err}"
+    return None
+
+
+def cache_problem(game_dir: str | os.PathLike, settings: CookingSettings, split: str, num_games: int) -> str | None:
+    """Why the games a run plays (``0 .. num_games - 1`` of ``split``) cannot all be read or built, or None: some
+    are missing or damaged and their folder cannot be written. Said before a run writes anything, not at its first
+    episode."""
+    folder = game_path(game_dir, settings, split, 0).parent
+    todo = [i for i in range(num_games) if game_damage(game_path(game_dir, settings, split, i)) is not None]
+    why = unwritable(folder) if todo else None
+    if why is None:
+        return None
+    return (
+        f"{folder} cannot be written ({why}), and {len(todo)} of the {num_games} TextWorld games this run plays must "
+        f"be built there (the first: {game_path(game_dir, settings, split, todo[0]).name}): make it writable, or give "
+        "env.kwargs.game_dir=<a writable folder>"
+    )
+
+
 def ensure_game(game_dir: str | os.PathLike, settings: CookingSettings, split: str, index: int) -> Path:
-    """The compiled game (``.z8``, with TextWorld's ``.json`` beside it), generated the first time it is asked for."""
+    """The compiled game (``.z8``, with TextWorld's ``.json`` beside it), generated the first time it is asked for,
+    and again when its files are damaged."""
     path = game_path(game_dir, settings, split, index)
-    if path.is_file():  # the .json is moved into place first: a .z8 means both are there
+    if path.is_file() and game_damage(path) is None:  # the .json is moved into place first: a .z8 means both are
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    why = unwritable(path.parent)
+    if why is not None:
+        state = f"{path} is damaged ({game_damage(path)})" if path.is_file() else f"{path} is not built yet"
+        raise GameCacheError(
+            f"{state}, and {path.parent} cannot be written to build it ({why}): make the folder writable, or give "
+            "env.kwargs.game_dir=<a writable folder>"
+        )
     with flock(path.with_name(f".{path.name}.lock"), str(os.getpid())):
-        if path.is_file():  # another process compiled it while this one waited
+        damage = game_damage(path) if path.is_file() else None
+        if path.is_file() and damage is None:  # another process compiled it while this one waited
             return path
+        if damage is not None:
+            print(f"{path}: {damage}; building the game again", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".compiling-") as tmp:
             compiled = compile_game(settings, split, index, Path(tmp) / path.name)
+            record = Path(tmp) / record_path(path).name
+            built = [compiled, compiled.with_suffix(".json")]
+            record.write_text(json.dumps(file_record(built, [path.name, path.with_suffix(".json").name]), indent=1))
+            os.replace(record, record_path(path))
             os.replace(compiled.with_suffix(".json"), path.with_suffix(".json"))
             os.replace(compiled, path)
     return path
