@@ -51,6 +51,8 @@ def test_the_entropy_floor_raises_the_coefficient_below_it_lowers_it_above_and_k
     assert explore.ent_coef == pytest.approx(0.01 * math.exp(0.4))
     explore.adapt(0.9)
     assert explore.ent_coef == pytest.approx(0.01)
+    explore.adapt(0.9)  # above the floor: never under ppo.ent_coef (plain PPO's bonus is kept)
+    assert explore.ent_coef == 0.01
     for _ in range(100):
         explore.adapt(0.0)
     assert explore.ent_coef == 10.0

@@ -16,7 +16,8 @@ from torch.distributions import Categorical
 
 from twosome.rl.settings import ExplorationConfig
 
-# The adapted entropy coefficient stays within these (a floor that cannot be met must not blow the loss up).
+# The adapted entropy coefficient stays under the upper end (a floor that cannot be met must not blow the loss up);
+# the lower end is ppo.ent_coef's when it is above it.
 ENT_COEF_RANGE = (1e-6, 10.0)
 
 
@@ -46,6 +47,7 @@ class Exploration:
     def __init__(self, config: ExplorationConfig | None, ent_coef: float):
         self.config = config if config is not None else ExplorationConfig()
         self.epsilon = self.config.uniform_mix
+        self.base_ent_coef = ent_coef  # ppo.ent_coef: a floor adds to it, never takes it away
         self.ent_coef = ent_coef  # exactly ppo.ent_coef until a floor adapts it
 
     @property
@@ -65,11 +67,14 @@ class Exploration:
 
     def adapt(self, fraction: float) -> None:
         """After an update whose policy had mean entropy ``fraction`` (of log n): raise the coefficient below the
-        floor, lower it above (SAC's temperature rule, on the log of the coefficient)."""
+        floor, lower it above (SAC's temperature rule, on the log of the coefficient), but never under
+        ``ppo.ent_coef``: above its floor the policy trains as plain PPO would, its entropy bonus intact (a
+        two-sided rule took the bonus away from a policy above the floor, which then met the floor with no bonus to
+        raise quickly)."""
         floor = self.config.entropy_floor
         if floor is None or not math.isfinite(fraction):
             return
-        low, high = ENT_COEF_RANGE
+        low, high = max(self.base_ent_coef, ENT_COEF_RANGE[0]), ENT_COEF_RANGE[1]
         log_coef = math.log(max(self.ent_coef, low)) + self.config.entropy_coef_lr * (floor - fraction)
         self.ent_coef = min(max(math.exp(log_coef), low), high)
 

@@ -82,7 +82,7 @@ class ExplorationConfig(Checked):
     trains, ``(1 - epsilon) pi + epsilon / n``, annealed linearly to 0 by ``uniform_mix_until`` (a fraction of the
     run's updates); the evaluation reads pi alone. ``entropy_floor``: a target for the policy's entropy as a
     fraction of log(number of valid actions); the entropy coefficient is then adapted after every update, as SAC
-    adapts its temperature (``log c += entropy_coef_lr * (target - fraction)``), starting from ``ppo.ent_coef``.
+    adapts its temperature (``log c += entropy_coef_lr * (target - fraction)``), from and never under ``ppo.ent_coef``.
     ``prior_kl_coef``: beta of a KL term to the untrained policy (the LM without its adapter), exact over the
     candidate list (GiGPO's ``algo.kl_coef`` is the same term)."""
 
