@@ -9,7 +9,17 @@ import signal
 import pandas as pd
 import pytest
 import torch
-from helpers import compose_cfg, learning_config, register, run_cli, same_results, small_run, start, wait_for_checkpoint
+from helpers import (
+    ROOT,
+    compose_cfg,
+    learning_config,
+    register,
+    run_cli,
+    same_results,
+    small_run,
+    start,
+    wait_for_checkpoint,
+)
 
 from twosome.agents.base import masked_categorical
 from twosome.config import ConfigError, validate
@@ -243,3 +253,25 @@ def test_a_run_written_before_the_exploration_settings_resumes_with_them_off(tmp
     assert config_changes(old, new) == []
     on = OmegaConf.to_container(compose_cfg("explore.uniform_mix=0.1"), resolve=True)
     assert config_changes(old, on) == ["explore.uniform_mix: 0.0 -> 0.1"]
+
+
+def test_the_exploration_figure_draws_each_arm_and_leaves_superseded_runs_out(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "analysis"))
+    from exploration_figure import arms, draw
+
+    for arm in ("baseline", "uniform_mix_0.1", "superseded/old"):
+        for seed in (0, 1):
+            run = tmp_path / arm / f"run-s{seed}"
+            run.mkdir(parents=True)
+            (run / "summary.json").write_text("{}")
+            steps = [128, 256, 384]
+            columns = {"explore/entropy_fraction": [0.9, 0.8, 0.7 - 0.1 * seed], "explore/optimal_prob_mean": [0.2] * 3}
+            pd.DataFrame({"global_step": steps, **columns}).to_csv(run / "metrics.csv", index=False)
+    (tmp_path / "baseline" / "unfinished").mkdir()
+    pd.DataFrame({"global_step": [128]}).to_csv(tmp_path / "baseline" / "unfinished" / "metrics.csv", index=False)
+    found = arms(tmp_path)
+    assert sorted(found) == ["baseline", "uniform_mix_0.1"] and [len(r) for r in found.values()] == [2, 2]
+    draw(tmp_path, tmp_path / "figure.png")
+    assert (tmp_path / "figure.png").stat().st_size > 10_000

@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None) -> None:
     try:  # before --out is made
         check_tasks(tasks)
         for run_dir in args.runs:
-            if run_config(run_dir).agent.train:
+            if run_config(run_dir).agent.get("train", True):
                 check_weights(RunDir(run_dir))  # a damaged adapter, named before any model loads
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))

@@ -1,0 +1,87 @@
+"""How each arm of an exploration study explores over training: the policy's entropy as a fraction of log(valid
+actions), the probability it gives the environment's optimal next actions in the states it visits, and its training
+success, one thin line per seed and a thick one for the arm's mean (docs/EXPLORATION.md).
+
+    python analysis/exploration_figure.py docs/data/exploration_pilot --out docs/figures/exploration_pilot.png
+
+Every arm is a folder of archived runs (analysis/archive_runs.py) under the given directory; ``superseded`` folders
+are left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+PANELS = {
+    "explore/entropy_fraction": "entropy / log(valid actions)",
+    "explore/optimal_prob_mean": "probability of an optimal next action",
+    "charts/success_rate": "training success (episodes ending in the update)",
+}
+
+
+def arms(directory: Path) -> dict[str, list[pd.DataFrame]]:
+    """Each arm's runs' metrics, by the arm's folder name (relative to ``directory``)."""
+    out: dict[str, list[pd.DataFrame]] = {}
+    for metrics in sorted(directory.glob("**/metrics.csv")):
+        arm = metrics.parent.parent.relative_to(directory)
+        if "superseded" in arm.parts or not (metrics.parent / "summary.json").is_file():
+            continue
+        out.setdefault(str(arm), []).append(pd.read_csv(metrics))
+    return out
+
+
+def on_grid(runs: list[pd.DataFrame], column: str, grid: np.ndarray) -> np.ndarray:
+    """Each run's column interpolated on ``grid`` (environment steps), NaN where a run has no value."""
+    rows = []
+    for m in runs:
+        m = m.dropna(subset=[column]) if column in m else m.iloc[0:0]
+        rows.append(np.interp(grid, m.global_step, m[column], left=np.nan, right=np.nan) if len(m) else grid * np.nan)
+    return np.array(rows)
+
+
+def draw(directory: Path, out: Path) -> None:
+    found = arms(directory)
+    if not found:
+        raise SystemExit(f"no archived run with metrics under {directory}")
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(5.2 * len(PANELS), 3.8), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for i, (arm, runs) in enumerate(found.items()):
+        end = max(float(m.global_step.max()) for m in runs)
+        grid = np.linspace(0, end, 200)
+        for ax, (column, label) in zip(axes[0], PANELS.items()):
+            values = on_grid(runs, column, grid)
+            for row in values:
+                ax.plot(grid, row, color=colours(i % 10), alpha=0.25, linewidth=0.8)
+            with warnings.catch_warnings():  # a step no run reached has no mean: drawn as a gap
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(values, axis=0)
+            ax.plot(grid, mean, color=colours(i % 10), linewidth=2, label=f"{arm} ({len(runs)} seeds)")
+            ax.set_title(label, fontsize=10)
+            ax.set_xlabel("environment steps")
+            ax.set_ylim(-0.02, 1.02)
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    print(f"wrote {out}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("directory", type=Path, help="a study's archive: one folder of runs per arm")
+    parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    args = parser.parse_args(argv)
+    draw(args.directory, args.out)
+
+
+if __name__ == "__main__":
+    main()
