@@ -151,8 +151,10 @@ def test_a_floor_keeps_the_entropy_that_plain_ppo_lets_fall_on_the_toy_task(tmp_
 
 
 def test_a_run_with_every_mechanism_stopped_by_sigkill_resumes_exactly(tmp_path, tiny_model_dir):
-    """The adapted entropy coefficient is in the checkpoint, epsilon follows the update's index."""
-    mechanisms = ("explore.uniform_mix=0.3", "explore.entropy_floor=0.9", "explore.prior_kl_coef=0.05",
+    """The adapted entropy coefficient is in the checkpoint, epsilon follows the update's index. The floor sits just
+    under the uniform policy's entropy, so the coefficient moves on any machine (at 0.9 a near-uniform policy on one
+    CPU stayed above it and the coefficient never moved)."""
+    mechanisms = ("explore.uniform_mix=0.3", "explore.entropy_floor=0.9999", "explore.prior_kl_coef=0.05",
                   "agent.policy.calibration=premise")  # fmt: skip
     whole = run_cli(*small_run(tiny_model_dir, tmp_path / "whole", *mechanisms), cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]
