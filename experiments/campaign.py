@@ -48,9 +48,8 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "analysis")]
 from archive_runs import archive  # noqa: E402
 
 from twosome import run_dir as layout  # noqa: E402
-from twosome.fileio import DirectoryInUse, directory_lock  # noqa: E402
+from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock  # noqa: E402
 from twosome.processes import attached_child, clock, supervise  # noqa: E402
-from twosome.training.checkpointing import atomic_write_text  # noqa: E402
 
 RUN_FILES = (layout.CONFIG, layout.SUMMARY, layout.METRICS, layout.STATUS, layout.LOG, layout.CRITIC_HEAD)
 RUN_DIRS = (layout.ADAPTER,)

@@ -183,7 +183,7 @@ def holder_alive(run_dir: Path) -> bool:
 
 def at_final_evaluation(checkpoint: Path, total: int) -> bool:
     """Whether the run's checkpoint is its last update's, saved before its final evaluation (which it resumes at)."""
-    from twosome.training.checkpointing import DamagedCheckpoint, read_run_state
+    from twosome.training.run_state import DamagedCheckpoint, read_run_state
 
     try:
         state = read_run_state(checkpoint) if checkpoint.is_file() else {}

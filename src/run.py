@@ -29,7 +29,8 @@ def main(cfg: DictConfig):
 
     from twosome.config import ConfigError, ValidateBeforeWriting
     from twosome.fileio import DirectoryInUse
-    from twosome.training.checkpointing import DamagedCheckpoint, Preempted
+    from twosome.training.run_state import DamagedCheckpoint
+    from twosome.training.stopping import Preempted
     from twosome.training.sweep_summary import Refused
     from twosome.training.train import train  # torch, Lightning, transformers: only once the config is valid
 

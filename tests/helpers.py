@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from toy_env import register
 
 from twosome.scoring import ActionScorer
-from twosome.training.checkpointing import read_run_state
+from twosome.training.run_state import read_run_state
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 

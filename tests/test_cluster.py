@@ -164,13 +164,13 @@ def test_real_two_job_multirun_through_submitit_local(tmp_path):
 
 
 def _requeued():
-    from twosome.training.checkpointing import Requeued
+    from twosome.training.stopping import Requeued
 
     raise Requeued("SIGUSR2 at update 5: checkpoint x; SLURM job 1 was requeued and resumes from it")
 
 
 def _preempted():
-    from twosome.training.checkpointing import Preempted
+    from twosome.training.stopping import Preempted
 
     raise Preempted("SIGTERM at update 5: checkpoint x; SLURM job 1 was not requeued: resubmit it to resume")
 

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 
 from twosome.parallel import collectives as dist
 from twosome.rl.losses import normalize_advantages
-from twosome.training.checkpointing import read_run_state
+from twosome.training.run_state import read_run_state
 
 ADVANTAGES = torch.tensor([0.5, -1.0, 2.0, 0.0, 3.5, -0.25, 1.0])
 

@@ -26,7 +26,8 @@ from helpers import (
 )
 
 from twosome.config import ConfigError, config_changes, validate
-from twosome.training.checkpointing import AtomicCheckpointIO, read_run_state
+from twosome.training.checkpointing import AtomicCheckpointIO
+from twosome.training.run_state import read_run_state
 from twosome.training.train import train
 
 
@@ -210,7 +211,7 @@ def test_a_requeued_job_reads_preempted_and_ends_without_a_result(tmp_path, monk
     ``failed: SystemExit: -1``. ``Requeued`` is a SystemExit, not an Exception: Hydra's job runner and submitit record
     no result for it, so the submitting process waits for the requeued job instead of reporting a failure."""
     import twosome.training.train as train_module
-    from twosome.training.checkpointing import Requeued
+    from twosome.training.stopping import Requeued
 
     def requeued(*args, **kwargs):
         raise Requeued("SIGUSR2 at update 5: checkpoint x; the job was requeued by submitit and resumes from it")
@@ -256,7 +257,7 @@ def test_an_interrupted_checkpoint_write_keeps_the_previous_checkpoint(tmp_path,
 def test_atomically_written_files_respect_the_umask(tmp_path, umask, mode):
     """mkstemp's 0600 once made config, status, summary, checkpoints (and metrics.csv after a resume) unreadable
     to colleagues whatever the umask."""
-    from twosome.training.checkpointing import atomic_write_text
+    from twosome.fileio import atomic_write_text
 
     old = os.umask(umask)
     try:
@@ -420,7 +421,7 @@ class _FakeModule:
 def test_requeue_signal_calls_submitits_handler_after_saving(tmp_path):
     """Under hydra/launcher=slurm, submitit's SIGUSR2 handler (installed first) requeues the job: ours saves at the
     update boundary, then hands the signal to it."""
-    from twosome.training.checkpointing import Preempted, PreemptionCheckpoint
+    from twosome.training.stopping import Preempted, PreemptionCheckpoint
 
     handed = []
     previous = signal.signal(signal.SIGUSR2, lambda signum, frame: handed.append(signum))
@@ -437,7 +438,7 @@ def test_requeue_signal_calls_submitits_handler_after_saving(tmp_path):
 
 
 def test_submitits_requeue_exit_becomes_requeued(tmp_path):
-    from twosome.training.checkpointing import PreemptionCheckpoint, Requeued
+    from twosome.training.stopping import PreemptionCheckpoint, Requeued
 
     def submitit_requeues(signum, frame):
         sys.exit(-1)  # what submitit's checkpoint_and_try_requeue does after `scontrol requeue`
@@ -455,7 +456,7 @@ def test_submitits_requeue_exit_becomes_requeued(tmp_path):
 
 
 def test_requeue_signal_inside_a_slurm_job_runs_scontrol_requeue(tmp_path, monkeypatch):
-    from twosome.training.checkpointing import PreemptionCheckpoint, Requeued
+    from twosome.training.stopping import PreemptionCheckpoint, Requeued
 
     scontrol_args = stand_in_scontrol(tmp_path, monkeypatch)
     before = signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # no handler of an earlier test (or library) to hand to
@@ -476,7 +477,7 @@ def test_sigterm_inside_a_slurm_job_saves_and_ends_as_slurm_decided(tmp_path, mo
     """SLURM sends SIGTERM on scontrol requeue and on preemption (PreemptMode=REQUEUE), having already requeued the
     job (its restart count went up; seen on Slurm 22.05): the job saves and ends as requeued. On scancel (count
     unchanged) it saves and stops as preempted, not requeued: cancelling means stop."""
-    from twosome.training.checkpointing import Preempted, PreemptionCheckpoint, Requeued
+    from twosome.training.stopping import Preempted, PreemptionCheckpoint, Requeued
 
     scontrol_args = stand_in_scontrol(tmp_path, monkeypatch, restarts)
     callback, trainer = PreemptionCheckpoint(tmp_path / "last.ckpt", ()), _FakeTrainer()

@@ -20,8 +20,8 @@ from helpers import NO_SAMPLED_EPISODES, ROOT, compose_cfg, run_cli, small_run, 
 from omegaconf import OmegaConf
 
 from twosome.config import ConfigError, budget_note, run_settings, validate
-from twosome.training.checkpointing import DamagedCheckpoint, read_run_state
 from twosome.training.lifecycle import RunDirInUse, prepare_run_dir, run_dir_lock
+from twosome.training.run_state import DamagedCheckpoint, read_run_state
 from twosome.training.train import train
 
 

@@ -291,7 +291,7 @@ def test_a_group_killed_between_its_members_checkpoint_writes_resumes_every_seed
     stopped = train_group(cfgs, killed, enable_progress_bar=False)
     assert all(isinstance(r, Killed) for r in stopped), stopped
     monkeypatch.setattr(SeedGroupModule, "save_checkpoint", original)
-    from twosome.training.checkpointing import read_run_state
+    from twosome.training.run_state import read_run_state
 
     assert [read_run_state(d / "checkpoints" / "last.ckpt")["updates_done"] for d in killed] == [2, 1, 1]
     results = train_group(cfgs, killed, enable_progress_bar=False)

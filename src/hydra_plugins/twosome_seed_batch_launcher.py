@@ -143,8 +143,8 @@ class SeedBatchLauncher(Launcher):
     def _run_group(self, group: list[int], configs: list[DictConfig], returns: dict[int, JobReturn]) -> str | None:
         """Prepare each member's job as Hydra does (its directory, ``.hydra/``), train them together, then end each
         job with the sweep's callbacks (``sweep_summary.csv``). Returns the stop signal's name if one stopped them."""
-        from twosome.training.checkpointing import Requeued
         from twosome.training.seed_group import train_group
+        from twosome.training.stopping import Requeued
 
         loader, callbacks = self.hydra_context.config_loader, self.hydra_context.callbacks
         quiet = HydraContext(config_loader=loader, callbacks=_StartOnly(callbacks))

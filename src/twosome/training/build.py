@@ -145,12 +145,8 @@ def build_trainer(
     settings parsed from ``cfg``."""
     from pytorch_lightning.plugins.environments import SLURMEnvironment
 
-    from twosome.training.checkpointing import (
-        AtomicCheckpointIO,
-        PeriodicCheckpoint,
-        PreemptionCheckpoint,
-        checkpoint_path,
-    )
+    from twosome.training.checkpointing import AtomicCheckpointIO, PeriodicCheckpoint, checkpoint_path
+    from twosome.training.stopping import PreemptionCheckpoint
 
     use_num_threads(cfg)
     quiet_lightning_notes()

@@ -9,10 +9,7 @@ import csv
 import io
 import json
 import shutil
-import signal
-import threading
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,15 +17,14 @@ from typing import Any
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from twosome.agents import capabilities
 from twosome.config import ConfigError, RunSettings, check_run_dir
-from twosome.fileio import DirectoryInUse, directory_lock
+from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
 from twosome.lm.dtype import cpu_flags, cpu_model
 from twosome.parallel import collectives as dist
 from twosome.run_dir import RESULTS, RunDir, accept_hydra_records, damaged_weights, drop_hydra_records, weight_files
-from twosome.training.checkpointing import Interrupted, Preempted, Requeued, atomic_write_text, checkpoint_path
+from twosome.training.checkpointing import checkpoint_path
 
 
 def run_dir_of(cfg: DictConfig) -> Path:
@@ -142,41 +138,6 @@ def summary_line(summary: dict) -> str:
     return line
 
 
-class HeldCtrlC:
-    """Ctrl-C held while a run takes its directory (lock, Hydra records, config), then delivered where the run's
-    own stop handling begins (``release``): a Ctrl-C in between used to escape as a bare KeyboardInterrupt, which
-    Hydra does not report, so the run's status and its sweep's record went unwritten. Taking the directory never
-    waits (a busy lock refuses at once), so nothing is held for long."""
-
-    def __enter__(self) -> HeldCtrlC:
-        self.caught = False
-        # main thread only (only it has handlers), and never over a handler Python cannot put back (set in C: None)
-        main = threading.current_thread() is threading.main_thread()
-        self.installed = main and signal.getsignal(signal.SIGINT) is not None
-        if self.installed:
-            self.previous = signal.signal(signal.SIGINT, self._hold)
-        return self
-
-    def _hold(self, signum, frame) -> None:
-        self.caught = True
-
-    def release(self) -> None:
-        """Restore the previous handler; a Ctrl-C held so far reaches it now."""
-        if not self.installed:
-            return
-        signal.signal(signal.SIGINT, self.previous)
-        self.installed = False
-        if self.caught:
-            signal.raise_signal(signal.SIGINT)
-
-    def __exit__(self, kind, error, tb) -> None:
-        if kind is None:
-            self.release()  # e.g. a finished run: the Ctrl-C arrives as if after it
-        elif self.installed:  # an error already stops the run, with its own record: it stands
-            signal.signal(signal.SIGINT, self.previous)
-            self.installed = False
-
-
 def open_run(
     cfg: DictConfig, run_dir: Path, locks: contextlib.ExitStack, inspect: Callable[[Path], Any] | None = None
 ) -> tuple[Path | None, dict | None, Any]:
@@ -266,18 +227,3 @@ def frozen_dtype(agent) -> str:
     what it chose, so that runs of one study on different machines can be told apart)."""
     frozen = next((p.dtype for p in agent.parameters() if not p.requires_grad), None)
     return "-" if frozen is None else str(frozen).removeprefix("torch.")
-
-
-def stop_status(err: BaseException) -> tuple[str, dict]:
-    """The status (and its details) a run records when ``err`` stops it."""
-    if isinstance(err, Interrupted):
-        return "interrupted", {"reason": str(err)}
-    if isinstance(err, (Preempted, Requeued)):
-        return "preempted", {"reason": str(err)}
-    if isinstance(err, SIGTERMException):
-        return "preempted", {"reason": "SIGTERM: stopped at each run's last checkpoint"}
-    if isinstance(err, KeyboardInterrupt) or (
-        isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt)
-    ):
-        return "interrupted", {"reason": "Ctrl-C: stopped at once; each run's last checkpoint resumes"}
-    return "failed", {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}

@@ -3,7 +3,8 @@ rank's environments and random generators, the agent's memoized values, the cloc
 update's metrics while its final evaluation is still to come.
 
 Lightning saves the trainable weights, optimizers and schedulers itself; this is the rest, so that a resumed run
-continues bit for bit where the uninterrupted one would be.
+continues bit for bit where the uninterrupted one would be. ``read_run_state`` reads it back from a checkpoint file
+without Lightning (a campaign's status does).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pickle
 import random
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +27,24 @@ RUN_STATE_KEY = "run_state"  # where a checkpoint keeps this state (any algorith
 def stored_run_state(checkpoint: dict) -> bytes:
     """The run state a checkpoint carries."""
     return checkpoint[RUN_STATE_KEY]
+
+
+class DamagedCheckpoint(RuntimeError):
+    """A checkpoint that cannot be read (truncated or overwritten outside the suite)."""
+
+
+def read_run_state(path: str | Path) -> dict:
+    """The run state stored in a checkpoint (updates done, env steps), without building a trainer or importing
+    Lightning (a campaign's status reads it); ``seed_group``: whether a seed group wrote it
+    (``training/seed_group.py``)."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        return {**pickle.loads(stored_run_state(checkpoint)), "seed_group": "seed_group" in checkpoint}
+    except Exception as err:
+        raise DamagedCheckpoint(
+            f"{path} cannot be read ({type(err).__name__}: {err}); the suite writes checkpoints atomically, so it was "
+            "damaged or replaced outside it. checkpoint.resume=false starts the run afresh (deleting its results)"
+        ) from err
 
 
 class UpdateSchedule:

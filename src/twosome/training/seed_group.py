@@ -32,26 +32,27 @@ from twosome.fileio import atomic_write_bytes
 from twosome.rl.algorithm import UpdateContext
 from twosome.run_dir import RunDir
 from twosome.training.build import build_agent, build_loggers, build_module, build_trainer
-from twosome.training.checkpointing import (
-    DamagedCheckpoint,
-    PreemptionCheckpoint,
-    checkpoint_path,
-    read_run_state,
-    signal_handlers_kept,
-)
+from twosome.training.checkpointing import checkpoint_path
 from twosome.training.lifecycle import (
-    HeldCtrlC,
     NothingTrained,
     check_something_trained,
     clear_results,
     finish_run,
     open_run,
-    stop_status,
     truncate_csv,
     write_status,
 )
 from twosome.training.rl_module import RLModule
-from twosome.training.run_state import RUN_STATE_KEY, UpdateSchedule, rng_state, set_rng_state, stored_run_state
+from twosome.training.run_state import (
+    RUN_STATE_KEY,
+    DamagedCheckpoint,
+    UpdateSchedule,
+    read_run_state,
+    rng_state,
+    set_rng_state,
+    stored_run_state,
+)
+from twosome.training.stopping import HeldCtrlC, PreemptionCheckpoint, signal_handlers_kept, stop_status
 from twosome.training.weights import save_agent, trained_weights
 
 GROUP_FORMAT = "seed_group"  # the key that marks a member's checkpoint
@@ -333,7 +334,7 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                 ctrl_c.release()
                 _run(members, results, trainer_overrides)
             except BaseException as err:  # every unfinished run records it; the caller decides what it means
-                status, stop = stop_status(err)
+                status, stop, _ = stop_status(err, "each run's last checkpoint", "each run's last checkpoint resumes")
                 first = str(checkpoint_path(members[0].run_dir))  # the signal's message names the first's
                 for m in members:
                     if results[m.index] is None:

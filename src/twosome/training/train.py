@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import time
-import traceback
 import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 from tqdm.auto import tqdm
 
 from twosome.agents.capabilities import Persistent
@@ -22,17 +19,8 @@ from twosome.config import ConfigError, RunSettings, budget_note, validate
 from twosome.parallel import collectives as dist
 from twosome.run_dir import RunDir
 from twosome.training.build import build_agent, build_module, build_trainer, use_num_threads
-from twosome.training.checkpointing import (
-    Interrupted,
-    Preempted,
-    Requeued,
-    checkpoint_path,
-    evaluation_stops,
-    read_run_state,
-    signal_handlers_kept,
-)
+from twosome.training.checkpointing import checkpoint_path
 from twosome.training.lifecycle import (
-    HeldCtrlC,
     check_something_trained,
     finish_run,
     open_run,
@@ -40,6 +28,8 @@ from twosome.training.lifecycle import (
     truncate_csv,
     write_status,
 )
+from twosome.training.run_state import read_run_state
+from twosome.training.stopping import HeldCtrlC, evaluation_stops, signal_handlers_kept, stop_status
 from twosome.training.weights import save_agent
 
 log = logging.getLogger(__name__)
@@ -75,46 +65,29 @@ def train(cfg: DictConfig, run_dir: Path | None = None, run: RunSettings | None 
 def _train_with_status(
     cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from, ctrl_c: HeldCtrlC, **trainer_overrides
 ) -> dict:
-    """The run, with ``status.json`` saying how it stopped on every exit path."""
+    """The run, with ``status.json`` saying how it stopped on every exit path (``stop_status``)."""
     try:
         ctrl_c.release()
         return _train(cfg, run, run_dir, resume_from, **trainer_overrides)
-    except Interrupted as stop:
-        write_status(run_dir, "interrupted", reason=str(stop))
-        print(f"Interrupted: {stop}")
-        raise
-    except (Preempted, Requeued) as stop:
-        write_status(run_dir, "preempted", reason=str(stop))
-        print(f"Preempted: {stop}")
-        raise
-    except SIGTERMException as stop:  # SIGTERM outside an update (Lightning's own exit would have status 0)
-        reason = f"SIGTERM: stopped at the last checkpoint, {checkpoint_path(run_dir)}"
-        write_status(run_dir, "preempted", reason=reason)
-        raise Preempted(f"{reason}; rerun the same command to resume", signum=signal.SIGTERM) from stop
-    except KeyboardInterrupt as stop:  # Ctrl-C outside the training loop (loading, saving)
-        raise _interrupted_at_once(run_dir) from stop
     except BaseException as err:
-        # Lightning's bare sys.exit(1) after a Ctrl-C it caught (a second one in training, or one while the default
-        # LM is built): the Ctrl-C it was
-        if isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt):
-            raise _interrupted_at_once(run_dir) from err
-        write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
-        raise
+        status, details, stop = stop_status(err, f"the last checkpoint, {checkpoint_path(run_dir)}", _resumes(run_dir))
+        write_status(run_dir, status, **details)
+        # said, with what a rerun does; a SIGTERM outside an update only by its status
+        if status == "interrupted" or (status == "preempted" and stop is err):
+            print(f"{status.capitalize()}: {stop}")
+        if stop is err:
+            raise
+        raise stop from err
 
 
-def _interrupted_at_once(run_dir: Path) -> Interrupted:
-    """Ctrl-C that stopped the run at once: recorded (status ``interrupted``) and said, with what a rerun does."""
+def _resumes(run_dir: Path) -> str:
+    """What a rerun continues from after a Ctrl-C that stopped the run at once."""
     ckpt, saved = checkpoint_path(run_dir), RunDir(run_dir).saved_evaluation
     if ckpt.exists():
-        resumes = f"the last checkpoint ({ckpt}) resumes"
-    elif saved.exists():
-        resumes = f"the evaluation's saved progress ({saved}) resumes"
-    else:
-        resumes = "there is no checkpoint: it starts afresh"
-    reason = f"Ctrl-C: stopped at once; {resumes}"
-    write_status(run_dir, "interrupted", reason=reason)
-    print(f"Interrupted: {reason}; rerun the same command to continue")
-    return Interrupted(f"{reason}; rerun the same command to continue")
+        return f"the last checkpoint ({ckpt}) resumes"
+    if saved.exists():
+        return f"the evaluation's saved progress ({saved}) resumes"
+    return "there is no checkpoint: it starts afresh"
 
 
 def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
