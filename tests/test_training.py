@@ -111,13 +111,28 @@ class CriticFreeAgent(ActorCritic):
 
 
 def test_an_algorithm_that_needs_no_values_collects_rollouts_without_a_critic():
-    """``values=False`` (``Algorithm.needs_values``) never calls the critic, so an agent may have none."""
+    """``values=False`` (a registration's ``needs_values``) never calls the critic, so an agent may have none."""
     env_id = register()
     envs = make_vector_env(env_id, 2, {"horizon": 3})
     with pytest.raises(NotImplementedError):
         RolloutCollector(envs, CriticFreeAgent(), num_steps=4, gamma=0.9, seed=0).collect()
     rollout = RolloutCollector(envs, CriticFreeAgent(), num_steps=4, gamma=0.9, seed=0, values=False).collect()
     assert rollout.values.shape == (4, 2) and not rollout.values.any() and not rollout.next_values.any()
+
+
+def test_an_algorithm_s_needs_are_read_from_its_registration_or_its_nearest_registered_base():
+    """Declared once, where its settings are registered (rl/settings.py): the run reads what the config check reads."""
+    import standin_algorithm
+
+    from twosome.rl.gigpo import GiGPO
+    from twosome.rl.poad import POAD
+    from twosome.rl.ppo import PPO
+    from twosome.rl.settings import ALGORITHMS, spec_of
+
+    assert spec_of(GiGPO) is ALGORITHMS["twosome.rl.gigpo.GiGPO"] and not spec_of(GiGPO).needs_values
+    assert spec_of(standin_algorithm.OptionPPO) is spec_of(PPO) and spec_of(PPO).needs_values
+    assert spec_of(object).needs_values  # no registered class: the defaults
+    assert not [c.__name__ for c in (PPO, POAD, GiGPO) if "needs_values" in vars(c)]
 
 
 def test_an_algorithm_the_registry_does_not_know_is_built_from_algo_s_keys_and_trains(tiny_model_dir, tmp_path):

@@ -22,8 +22,9 @@ def masked_categorical(logits: torch.Tensor, mask: torch.Tensor) -> Categorical:
 
 
 class ActorCritic(nn.Module):
-    """What an algorithm trains: a policy and, for an algorithm that reads values (``Algorithm.needs_values``), a
-    critic. An agent without one leaves ``value`` and ``value_parameters`` as they are here."""
+    """What an algorithm trains: a policy and, for an algorithm that reads values (``needs_values`` where it is
+    registered, rl/settings.py), a critic. An agent without one leaves ``value`` and ``value_parameters`` as they are
+    here."""
 
     def distribution(self, obs: ObsBatch) -> Categorical:
         """pi(. | s) over the action indices of ``obs`` (invalid ones have probability 0)."""

@@ -48,7 +48,9 @@ def as_list(items) -> list:
 
 
 class Algorithm(Protocol):
-    needs_values: bool  # whether rollouts compute V(s) (a critic-free algorithm: False, and the agent needs no critic)
+    """What it needs of the agent and the config (a critic's values, a normalization, an agent class) is declared
+    once, where its settings are registered (rl/settings.py, ``register``), and read from there by the run."""
+
     restarts: bool  # episode groups: each rollout restarts the environments, groups of group_size from one seeded
     # state (False: one continuous stream of episodes across rollouts, as PPO's)
     group_size: int | None  # with restarts: the environments per group (None: all of them, one group)

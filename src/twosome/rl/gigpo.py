@@ -108,7 +108,6 @@ class GiGPO(PPO):
     """Critic-free PPO over episode groups; its settings (``step_weight``, ``group_size``, ``kl_coef``) and their
     meaning: rl.settings.GiGPOSettings."""
 
-    needs_values = False
     restarts = True  # every rollout starts its episodes afresh, group by group
 
     def __init__(

@@ -20,11 +20,12 @@ from twosome.rl.exploration import Exploration, entropy_fraction
 from twosome.rl.gae import rollout_gae
 from twosome.rl.losses import explained_variance, policy_loss, reference_kl, value_loss
 from twosome.rl.rollout import Rollout
-from twosome.rl.settings import ExplorationConfig, PPOConfig, PPOSettings
+from twosome.rl.settings import ExplorationConfig, PPOConfig, PPOSettings, spec_of
 
 
 class PPO:
-    needs_values = True  # GAE reads the critic's V(s) at every decision
+    """Its needs (GAE reads the critic's V(s) at every decision) are declared where it is registered: rl/settings.py."""
+
     restarts = False  # rollouts continue the episodes of the last one
     group_size = None
 
@@ -75,7 +76,7 @@ class PPO:
 
             # Value phase: fit the critic to the returns (an algorithm without a critic has none).
             t_value = time.time()
-            if self.needs_values:
+            if spec_of(type(self)).needs_values:
                 for mb in order.split(p.value_minibatch_size):
                     self.value_step(self.value_loss(batch, mb, ctx), ctx, stats)
             value_seconds += time.time() - t_value

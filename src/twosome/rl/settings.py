@@ -125,13 +125,14 @@ class ExplorationConfig(Checked):
 @dataclass(frozen=True)
 class AlgorithmSpec:
     """What the config check knows of an algorithm (``algo._target_``) without importing it: its settings and what
-    it needs of the rest of the config. An algorithm not registered is built as configured, unchecked."""
+    it needs of the rest of the config. The one place an algorithm's needs are declared: the run reads them here too
+    (``spec_of``). An algorithm not registered is built as configured, unchecked."""
 
     settings: type
     norms: tuple[str, ...] | None = None  # the normalizations it can train (None: any)
     agents: tuple[str, ...] | None = None  # the agent classes (``agent.policy._target_``) it can train
     trains_written_tokens: bool = False  # trains an agent that writes its actions (the tokens, not an index)
-    needs_values: bool = True  # reads the critic's V(s) (Algorithm.needs_values): the agent must have a critic
+    needs_values: bool = True  # reads the critic's V(s): rollouts compute it, and the agent must have a critic
 
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {}
@@ -152,6 +153,16 @@ def register(target: str, **needs):
 
 def algorithm_spec(target: str | None) -> AlgorithmSpec | None:
     return ALGORITHMS.get(target)
+
+
+def spec_of(algorithm: type) -> AlgorithmSpec:
+    """The registration of the algorithm class ``algorithm`` or of the nearest registered class it derives from (an
+    unregistered subclass of PPO needs what PPO needs); the defaults where none is registered."""
+    for cls in algorithm.__mro__:
+        spec = ALGORITHMS.get(f"{cls.__module__}.{cls.__qualname__}")
+        if spec is not None:
+            return spec
+    return AlgorithmSpec(AlgorithmSettings)
 
 
 class AlgorithmSettings(Checked):

@@ -22,6 +22,7 @@ from twosome.config import EvalConfig, RolloutConfig
 from twosome.parallel import collectives as dist
 from twosome.parallel.fsdp import shard
 from twosome.rl.algorithm import Algorithm, NonFiniteLossError, UpdateContext
+from twosome.rl.settings import spec_of
 from twosome.training.evaluation import EvaluationPhase, SavedEvaluation, evaluate
 from twosome.training.rollout import RolloutCollector
 from twosome.training.run_state import RUN_STATE_KEY, RunState, stored_run_state
@@ -120,7 +121,7 @@ class RLModule(pl.LightningModule):
                 self.rollout.gamma,
                 seed=self.seed + rank * n,
                 lockstep=self.lockstep,
-                values=getattr(self.algorithm, "needs_values", True),
+                values=spec_of(type(self.algorithm)).needs_values,
                 group_size=(self.algorithm.group_size or n) if getattr(self.algorithm, "restarts", False) else None,
             )
             exploration = getattr(self.algorithm, "exploration", None)

@@ -73,8 +73,8 @@ class EpisodeTracker:
 class RolloutCollector:
     """``lockstep``: data-parallel training, where every model forward is a collective: every rank makes the same
     forwards whatever its data (a bootstrap value on one rank means one on all). ``values``: whether the algorithm
-    reads V(s) (``Algorithm.needs_values``); without, the agent's critic is never called (it may have none) and the
-    rollout's values are zeros."""
+    reads V(s) (its registration's ``needs_values``, rl/settings.py); without, the agent's critic is never called
+    (it may have none) and the rollout's values are zeros."""
 
     def __init__(
         self,
