@@ -1,6 +1,6 @@
-"""Write every table of measured numbers in docs/ from the raw data committed under docs/ (never typed by hand).
+"""Write every table of measured numbers in the documents from the raw data committed beside them (never typed).
 
-    python analysis/docs_tables.py            # regenerate the tables in docs/RESULTS.md and docs/BENCHMARKS.md
+    python analysis/docs_tables.py            # regenerate the tables of docs/ and of every studies/<name>/README.md
     python analysis/docs_tables.py --check    # exit 1, naming each table that differs from its data (CI's test)
 
 A generated table sits between markers in the Markdown, named after a function registered here:
@@ -16,10 +16,11 @@ table of settings or definitions, or a claims table whose numbers are quoted fro
 interval quoted in the prose or a typed table (``0.75 [0.58, 0.92]``, ``16/26 [0.43, 0.78]``) that no generated
 table of the same document gives: prose quotes the tables as they are, so new data that moves a number makes its
 quote fail until it is mended.
-The table functions live in the package ``doctables``, one module per study: ``doctables/benchmarks.py`` for
-BENCHMARKS.md, the others (``ten_seeds.py``, ``glam.py``, ``smollm2_cpu.py``, ...) for RESULTS.md, with their
-shared helpers in ``doctables/common.py``. Each takes the repository root and returns Markdown; every module that
-defines ``TABLES`` registers its tables there, and ``registry()`` collects them all.
+A study's tables live in its folder (``studies/<name>/tables.py``, and any other module there that defines
+``TABLES``) and fill its write-up, ``studies/<name>/README.md``; the tables no study owns (the claims table of
+docs/RESULTS.md, docs/BENCHMARKS.md's) live in the package ``doctables``, with the helpers all of them share in
+``doctables/common.py``. Each function takes the repository root and returns Markdown; every module that defines
+``TABLES`` registers its tables there, and ``registry()`` collects them all.
 """
 
 from __future__ import annotations
@@ -40,16 +41,30 @@ import doctables  # noqa: E402
 from twosome.fileio import damaged_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ("docs/RESULTS.md", "docs/BENCHMARKS.md", "docs/LOG.md", "docs/EXPLORATION.md")
+STUDIES = ROOT / "studies"
+DOCS = ("docs/RESULTS.md", "docs/BENCHMARKS.md", "docs/LOG.md")  # and every study's README.md: documents()
 TYPED = "typed"
 NOT_KEPT = "raw data not kept"
 BLOCK = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
+def study_names(root: Path = ROOT) -> list[str]:
+    """The studies: the folders of studies/ with a write-up."""
+    return sorted(p.parent.name for p in (root / "studies").glob("*/README.md"))
+
+
+def documents(root: Path = ROOT) -> list[str]:
+    """The documents with generated tables: docs/'s, then each study's write-up."""
+    return [*DOCS, *(f"studies/{name}/README.md" for name in study_names(root))]
+
+
 def table_modules() -> list[ModuleType]:
-    """Every module of the package ``doctables`` that defines ``TABLES``, in the order of their names."""
-    names = sorted(m.name for m in pkgutil.iter_modules(doctables.__path__))
-    modules = [importlib.import_module(f"doctables.{name}") for name in names]
+    """Every module that defines ``TABLES``: the package ``doctables``'s, then each study's, in the order of names."""
+    names = [f"doctables.{m.name}" for m in sorted(pkgutil.iter_modules(doctables.__path__), key=lambda m: m.name)]
+    for study in study_names():
+        names += [f"studies.{study}.{m.name}" for m in sorted(pkgutil.iter_modules([str(STUDIES / study)]),
+                                                                key=lambda m: m.name)]  # fmt: skip
+    modules = [importlib.import_module(name) for name in names]
     return [module for module in modules if hasattr(module, "TABLES")]
 
 
@@ -88,8 +103,8 @@ class DamagedData(SystemExit):
     """A table or figure could not be made: says which, and which data files under docs/ do not parse."""
 
     def __init__(self, what: str, root: Path):
-        damaged = damaged_files([root / "docs"])
-        found = "; every data file under docs/ parses"
+        damaged = damaged_files([root / "docs", root / "studies"])
+        found = "; every data file under docs/ and studies/ parses"
         if damaged:
             found = "; damaged data files:\n  " + "\n  ".join(damaged)
         super().__init__(what + found)
@@ -132,15 +147,22 @@ def _estimate_keys(match: re.Match) -> set[tuple[str, str, str]]:
     return {(lead, *interval) for lead in (match["count"], match["point"]) if lead is not None}
 
 
-def unquoted_estimates(text: str) -> list[tuple[int, str]]:
-    """(line, estimate) for every interval quoted outside the generated tables (prose, typed claims tables) that no
-    generated table of the same document gives: a stale quote, or a number typed from nowhere. An interval with
-    neither a point nor a count before it (``Wilson interval [0.07, 0.59]``) is not checked."""
+def generated_estimates(text: str) -> set[tuple[str, str, str]]:
+    """What the generated tables of a document give, as ``_estimate_keys`` names it."""
     generated = set()
     for block in BLOCK.finditer(text):
         if block[2] != TYPED:
             for match in ESTIMATE.finditer(block[3]):
                 generated |= _estimate_keys(match)
+    return generated
+
+
+def unquoted_estimates(text: str, results: str = "") -> list[tuple[int, str]]:
+    """(line, estimate) for every interval quoted outside the generated tables (prose, typed claims tables) that no
+    generated table of the same document gives, nor one of ``results`` (for a study's write-up: docs/RESULTS.md and
+    every study's, one body of results a study may quote): a stale quote, or a number typed from nowhere. An
+    interval with neither a point nor a count before it (``Wilson interval [0.07, 0.59]``) is not checked."""
+    generated = generated_estimates(text) | generated_estimates(results)
     # The generated blocks blanked line for line, so that a match's line is its line in the document
     outside = BLOCK.sub(lambda b: b[0] if b[2] == TYPED else "\n" * b[0].count("\n"), text)
     return [
@@ -157,17 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tables = registry()
     problems = []
-    for doc in DOCS:
+    rendered = {doc: render((args.root / doc).read_text(), args.root, tables) for doc in documents(args.root)}
+    results = "\n".join(new for doc, (new, _) in rendered.items() if doc == DOCS[0] or doc.startswith("studies/"))
+    for doc, (new, changed) in rendered.items():
         path = args.root / doc
-        text = path.read_text()
-        new, changed = render(text, args.root, tables)
         problems += [f"{doc}: table {name!r} differs from its data" for name in changed]
         problems += [
             f"{doc}:{line}: a table neither generated nor marked '{NOT_KEPT}'" for line in unmarked_tables(new)
         ]
         problems += [
-            f"{doc}:{line}: {quote} is quoted, and no generated table of {doc} gives it: quote the table as it is now"
-            for line, quote in unquoted_estimates(new)
+            f"{doc}:{line}: {quote} is quoted, and no generated table of {doc}"
+            + (" nor of the other results" if doc.startswith("studies/") else "")
+            + " gives it: quote the table as it is now"
+            for line, quote in unquoted_estimates(new, results if doc.startswith("studies/") else "")
         ]
         if changed and not args.check:
             tmp = path.with_suffix(".md.tmp")

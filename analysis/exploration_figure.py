@@ -1,8 +1,9 @@
 """How each arm of an exploration study explores over training: the policy's entropy as a fraction of log(valid
 actions), the probability it gives the environment's optimal next actions in the states it visits, and its training
-success, one thin line per seed and a thick one for the arm's mean (docs/EXPLORATION.md).
+success, one thin line per seed and a thick one for the arm's mean (studies/exploration/README.md).
 
-    python analysis/exploration_figure.py docs/data/exploration_pilot --out docs/figures/exploration_pilot.png
+    python analysis/exploration_figure.py studies/exploration/data/exploration_pilot --out
+    docs/figures/exploration_pilot.png
 
 Every arm is a folder of archived runs (analysis/archive_runs.py) under the given directory; ``superseded`` folders
 are left out.

@@ -1,7 +1,7 @@
 """The LM writing its action (action misalignment): the share of decisions that name no executable action, per
-task, model and decoding, from the runs of the plan ``experiments/campaigns/misalignment.yaml`` (campaign.py local).
+task, model and decoding, from the runs of the plan ``studies/misalignment/plan_misalignment.yaml`` (campaign.py local).
 
-    python analysis/misalignment_figure.py docs/data/misalignment --out docs/figures/misalignment
+    python analysis/misalignment_figure.py studies/misalignment/data/misalignment --out docs/figures/misalignment
 
 Reads each run's summary.json (``eval/invalid_action_rate``, ``eval/episodes``) and writes ``<out>.png``: one bar
 per model and decoding within each task. TWOSOME's scoring policy would be a bar of height 0 everywhere.

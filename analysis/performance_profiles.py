@@ -1,7 +1,7 @@
 """Performance profiles (Agarwal et al. 2021): for each agent, the fraction of its runs, over every task, whose score
 exceeds a threshold tau, with a 95% stratified bootstrap band (seeds resampled within each task).
 
-    python analysis/performance_profiles.py docs/data/ten_seeds --out docs/figures/ten_seeds_profiles
+    python analysis/performance_profiles.py studies/ten_seeds/data/ten_seeds --out docs/figures/ten_seeds_profiles
 
 Reads the runs archived under each task directory (analysis/archive_runs.py); the score is a run's final sampled
 success rate (``--score sampled_success``) or its sampled discounted return as a fraction of the optimal one
@@ -22,10 +22,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]  # analysis/, studies
 from doctables.common import archived_runs  # noqa: E402
-from doctables.ten_seeds import AGENT_ROWS  # noqa: E402
 
+from studies.ten_seeds.tables import AGENT_ROWS  # noqa: E402
 from twosome.evaluation.statistics import interval  # noqa: E402
 
 TAUS = np.linspace(0.0, 1.0, 41)

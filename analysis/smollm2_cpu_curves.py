@@ -1,13 +1,14 @@
 """Learning curves of the SmolLM2-135M CPU campaign, seed by seed: one panel per task and trained arm.
 
-    python analysis/smollm2_cpu_curves.py docs/data/smollm2_cpu --out docs/figures/smollm2_cpu_curves
+    python analysis/smollm2_cpu_curves.py studies/smollm2_cpu/data/smollm2_cpu --out docs/figures/smollm2_cpu_curves
 
 Reads each archived run's ``metrics.csv`` (analysis/archive_runs.py) under ``<campaign>/<task>/<arm>/`` and draws,
 for every trained arm, each seed's training success over environment steps: the training episodes (actions sampled
 from the policy) that ended in the last ``--window`` steps, successes / episodes, as the tables count them
 (``charts/success_rate`` x ``charts/episodes``). A seed's line starts once an episode has ended. Beside, dotted: the
 arm's untrained twin (its sampled evaluation, mean over its sampling seeds) where the campaign ran one, and on GoTo
-the uniform random policy's sampled success (docs/data/glam_goto/random_uniform): sampled against sampled.
+the uniform random policy's sampled success (studies/smollm2_cpu/data/glam_goto/random_uniform): sampled against
+sampled.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ import argparse
 import json
 from pathlib import Path
 
+import doctables  # noqa: F401  (analysis/, this script's folder, is on sys.path; doctables puts the repository there)
 import numpy as np
 import pandas as pd
-from doctables.smollm2_cpu import ARMS, TASKS  # analysis/ (this script's directory) is on sys.path
 from plots import save_png
 
+from studies.smollm2_cpu.tables import ARMS, TASKS  # noqa: E402
+
 REPOSITORY = Path(__file__).resolve().parents[1]
-UNIFORM_GOTO = REPOSITORY / "docs/data/glam_goto/random_uniform/summary.json"  # one agent: its sampled GoTo success
+UNIFORM_GOTO = (
+    REPOSITORY / "studies/smollm2_cpu/data/glam_goto/random_uniform/summary.json"
+)  # one agent: its sampled GoTo success
 
 
 def windowed_success(metrics: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -106,7 +111,7 @@ def figure(campaign: Path, out: Path, window: int = 1024) -> Path:
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("campaign", type=Path, help="the campaign's archive, e.g. docs/data/smollm2_cpu")
+    parser.add_argument("campaign", type=Path, help="the campaign's archive, e.g. studies/smollm2_cpu/data/smollm2_cpu")
     parser.add_argument("--out", type=Path, required=True, help="figure path without suffix")
     parser.add_argument("--window", type=int, default=1024, help="steps over which training episodes are counted")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Success per wording (prompt sensitivity): one dot per seed and wording, the trained runs beside their untrained twin.
 
-    python analysis/wording_figure.py docs/data/prompt_robustness_tomato_salad.csv \
+    python analysis/wording_figure.py studies/misalignment/data/prompt_robustness_tomato_salad.csv \
         --out docs/figures/prompt_robustness_tomato_salad
 
 Reads the rows of ``python -m twosome.evaluation.generalization ... --suite prompt_robustness`` and writes

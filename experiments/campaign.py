@@ -2,15 +2,16 @@
 preemptible allocation, or a laptop in the evenings. ``local`` runs the plan's jobs here, two at a time (the usual
 way on a workstation); ``run`` runs whole sweeps and packs what finished for copying back from a remote machine.
 
-    python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml --budget-s 9000
-    python experiments/campaign.py local experiments/campaigns/poad_ten_seeds.yaml --sweeps tomato_salad-poad_trie
-    python experiments/campaign.py run experiments/campaigns/smollm2_gpu.yaml --budget-s 540 --out "$OUT"
-    python experiments/campaign.py status experiments/campaigns/smollm2_cpu.yaml   (runs here, in the archive, and
+    python experiments/campaign.py local studies/smollm2_cpu/plan.yaml --budget-s 9000
+    python experiments/campaign.py local studies/poad/plan.yaml --sweeps tomato_salad-poad_trie
+    python experiments/campaign.py run studies/smollm2_gpu/plan.yaml --budget-s 540 --out "$OUT"
+    python experiments/campaign.py status studies/smollm2_cpu/plan.yaml   (runs here, in the archive, and
                                                          where each unfinished job here stands)
     python experiments/campaign.py unpack <where the packed files came back>/*.tar.gz
 
-A plan (experiments/campaigns/*.yaml) lists sweeps of ``src/run.py``: each its name, its overrides (Hydra syntax,
-comma lists sweep), its seeds and the folder under docs/data/ its raw data goes to (optionally ``after`` steps run
+A plan (a study's ``studies/<name>/plan*.yaml``) lists sweeps of ``src/run.py``: each its name, its overrides (Hydra
+syntax, comma lists sweep), its seeds and the folder its raw data goes to, under the data/ folder beside the plan
+(optionally ``after`` steps run
 on each finished run, and ``summary_keys`` an archived run's summary must hold to count as done); ``common``
 overrides go to every sweep, ``parallel`` sweeps run at a time. ``run`` starts the sweeps in plan order into
 ``multirun/campaigns/<plan>/<sweep>``, and when the budget is nearly spent (or on SIGTERM, SIGHUP, Ctrl-C) stops
@@ -20,7 +21,7 @@ finished since the last pack (config, summary, metrics, status, log, adapter, cr
 under ``--out``, plus a status file. ``--part-mb`` bounds each file, and ``--max-parts`` and ``--total-mb`` (none by
 default) what one call packs, for a transfer that limits file count or size (an upload cap, a job's output staging);
 over a slow link a failed copy is redone one part at a time. Runs that do not fit wait for the next call.
-``unpack`` copies each run's raw data into docs/data/<archive>/<run_name>/ as ``analysis/archive_runs.py`` does,
+``unpack`` copies each run's raw data into its study's data/<archive>/<run_name>/ as ``analysis/archive_runs.py`` does,
 and its weights into ``artifacts/campaigns/<plan>/<run_name>/`` (ignored by git: at 2 MB per SmolLM2 adapter,
 committed weights would soon make the repository slow to clone or to copy to another machine).
 """
@@ -85,7 +86,7 @@ class Sweep:
     name: str
     overrides: tuple[str, ...]
     seeds: tuple[int, ...]
-    archive: str  # under docs/data/
+    archive: str  # under the data/ folder beside the plan (its study's)
     after: tuple[dict, ...] = ()  # steps run on each finished run (``local``): {name, run, creates}
     # an archived run counts as done only if its summary holds these keys: a metric added since reruns the runs
     # archived before it
@@ -136,8 +137,8 @@ def check_passthrough(extra: list[str], verb: str = "local") -> None:
     if changes:
         raise PlanError(
             f"arguments after -- {' '.join(changes)} change what the plan runs, and its runs are archived into "
-            f"docs/data by run name: write a plan of its own for a try-out (another name and archive); valid after "
-            f"--: {', '.join(k.rstrip('=.') for k in KEEPS_THE_PLAN)} settings"
+            f"its study's data/ by run name: write a plan of its own for a try-out (another name and archive); "
+            f"valid after --: {', '.join(k.rstrip('=.') for k in KEEPS_THE_PLAN)} settings"
         )
 
 
@@ -160,7 +161,7 @@ def load_plan(path: Path) -> Plan:
 
     if not path.is_file():
         raise PlanError(
-            f"no plan at {path}; plans: {sorted(p.name for p in (ROOT / 'experiments/campaigns').glob('*.yaml'))}"
+            f"no plan at {path}; plans: {sorted(str(p.relative_to(ROOT)) for p in ROOT.glob('studies/*/plan*.yaml'))}"
         )
     try:
         raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
@@ -209,7 +210,9 @@ def load_plan(path: Path) -> Plan:
         if any(o.startswith(("seed=", "hydra.sweep.dir=")) for o in (*raw.get("common", []), *sweep.overrides)):
             raise PlanError(f"{where}: seed and hydra.sweep.dir are the campaign's; give seeds as `seeds:`")
         if Path(sweep.archive).is_absolute() or ".." in Path(sweep.archive).parts:
-            raise PlanError(f"{where}: archive={sweep.archive!r} is not valid; valid: a relative path under docs/data/")
+            raise PlanError(
+                f"{where}: archive={sweep.archive!r} is not valid; valid: a relative path under the plan's data/"
+            )
         seen.add(sweep.name)
         sweeps.append(sweep)
     if not sweeps:
@@ -443,9 +446,18 @@ def pack(plan: Plan, root: Path, out: Path, ledger: Ledger, repack: bool = False
     return written
 
 
-def unpack(tars: list[Path], data_root: Path, weights_root: Path) -> list[Path]:
-    """Each packed run's raw data into ``data_root/<archive>/<run_name>/`` (archive_runs's format) and its weights
-    into ``weights_root/<plan>/<run_name>/``; return the archived directories."""
+def study_data(plan_name: str) -> Path:
+    """The data folder of the study whose plan has this name: where a packed run of that plan is unpacked."""
+    for path in sorted(ROOT.glob("studies/*/plan*.yaml")):
+        if load_plan(path).name == plan_name:
+            return path.parent / "data"
+    raise SystemExit(f"no plan named {plan_name!r} under studies/: give --data, the folder its runs go to")
+
+
+def unpack(tars: list[Path], data_root: Path | None, weights_root: Path) -> list[Path]:
+    """Each packed run's raw data into ``data_root/<archive>/<run_name>/`` (archive_runs's format; by default the
+    data folder beside the plan that packed it) and its weights into ``weights_root/<plan>/<run_name>/``; return the
+    archived directories."""
     missing = [str(t) for t in tars if not t.is_file()]
     if missing:
         raise SystemExit(f"no such file: {', '.join(missing)}")
@@ -457,9 +469,10 @@ def unpack(tars: list[Path], data_root: Path, weights_root: Path) -> list[Path]:
         with tempfile.TemporaryDirectory() as tmp, tarfile.open(tar_path) as tar:
             tar.extractall(tmp, filter="data")
             manifest = json.loads((Path(tmp) / "manifest.json").read_text())
+            into = data_root or study_data(manifest["plan"])
             for run in manifest["runs"]:
                 run_dir = Path(tmp) / run["dir"]
-                target = archive(run_dir, data_root / run["archive"])
+                target = archive(run_dir, into / run["archive"])
                 weights = weights_root / manifest["plan"] / target.name
                 for name in WEIGHTS:
                     source = run_dir / name
@@ -469,7 +482,7 @@ def unpack(tars: list[Path], data_root: Path, weights_root: Path) -> list[Path]:
                         weights.mkdir(parents=True, exist_ok=True)
                         shutil.copyfile(source, weights / name)
                 done.append(target)
-        print(f"{tar_path.name}: {len(manifest['runs'])} run(s) into {data_root}", flush=True)
+        print(f"{tar_path.name}: {len(manifest['runs'])} run(s) into {into}", flush=True)
     return done
 
 
@@ -504,20 +517,22 @@ def main(argv: list[str] | None = None) -> int:
     job.add_argument("sweep")
     job.add_argument("seed", type=int)
     for p in (loc, job, sub.choices["status"]):
-        p.add_argument("--data", type=Path, default=ROOT / "docs" / "data", help="where finished runs are archived")
+        p.add_argument("--data", type=Path, help="where finished runs are archived (default: data/ beside the plan)")
     u = sub.add_parser("unpack")
     u.add_argument("tars", nargs="+", type=Path)
-    u.add_argument("--data", type=Path, default=ROOT / "docs" / "data")
+    u.add_argument("--data", type=Path, help="default: data/ beside the plan named in the packed files")
     u.add_argument("--weights", type=Path, default=ROOT / "artifacts" / "campaigns")
     args = parser.parse_args(argv)
     if getattr(args, "data", None) is not None and not args.data.is_dir():  # a typo would rerun what is archived
         raise SystemExit(f"--data={args.data}: no such folder; valid: the archive of finished runs, an existing folder "
-                         f"(default: docs/data of this checkout)")  # fmt: skip
+                         f"(default: data/ beside the plan)")  # fmt: skip
     if args.verb == "unpack":
         unpack(args.tars, args.data, args.weights)
         return 0
     try:
         plan = only_sweeps(load_plan(args.plan), args.sweeps)
+        if hasattr(args, "data") and args.data is None:  # a study's runs go into its own folder
+            args.data = plan.path.parent / "data"
         if args.verb in ("run", "local", "job"):
             check_passthrough(extra, args.verb)
         if getattr(args, "parallel", None) is not None:  # how many at a time, not what runs: the plan is the same

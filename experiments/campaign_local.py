@@ -1,12 +1,13 @@
 """A campaign on this machine: a plan's runs, a few at a time, each evaluated and archived as soon as it finishes.
 
-    python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml --budget-s 9000
-    python experiments/campaign.py local experiments/campaigns/smollm2_cpu.yaml --dry-run   # the jobs, in order
+    python experiments/campaign.py local studies/smollm2_cpu/plan.yaml --budget-s 9000
+    python experiments/campaign.py local studies/smollm2_cpu/plan.yaml --dry-run   # the jobs, in order
 
 A job is one seed of one sweep: it trains (``src/run.py`` into ``multirun/campaigns/<plan>/<sweep>/s<seed>``), then
 runs the sweep's ``after`` steps on the finished run (evaluations that need its adapter, such as unseen tasks or
 language retention, whose outputs go beside its archived raw data), then copies the run's raw data into
-``docs/data/<archive>/<run_name>/`` (``analysis/archive_runs.py``). ``parallel`` jobs run at a time, in plan order.
+``data/<archive>/<run_name>/`` beside the plan (``analysis/archive_runs.py``). ``parallel`` jobs run at a time, in
+plan order.
 When the budget is nearly spent, or on SIGTERM, SIGHUP or Ctrl-C, every job is told to stop: a training run saves
 at the end of its update, an evaluation step is dropped and redone next time. Calling the same command again
 continues: a job whose archive holds its summary, with the plan's settings, and every ``after`` output is done and
@@ -41,7 +42,7 @@ class Job:
     sweep: object  # campaign.Sweep
     seed: int
     root: Path  # where sweeps run
-    data: Path  # docs/data
+    data: Path  # the study's data/ (beside the plan)
 
     @property
     def name(self) -> str:
@@ -55,7 +56,8 @@ class Job:
         return RunDir(self.run_dir).summary.is_file()
 
     def archived_dir(self) -> Path | None:
-        """The run's folder under docs/data (named by its run name), once it has trained; where the run directory is
+        """The run's folder under the study's data/ (named by its run name), once it has trained; where the run
+        directory is
         gone (a new machine, a cleaned checkout), the archived run of this seed: the archive is the record."""
         if self.trained():
             return self.data / self.sweep.archive / RunDir(self.run_dir).read_summary()["run_name"]

@@ -1,7 +1,8 @@
 """Does the default model's pretraining help it learn? A fair comparison of pretrained and random-init weights: each
 model gets the policy learning rate that serves it best on three pick seeds (100-102, never the reported ones), by
 mean sampled success, then 10 seeds at that rate (Tomato Salad, 16,384 steps). The pick depends on the pick runs'
-results, so this study is a script; every other study is a plan of experiments/campaigns/ (campaign.py local).
+results, so this study is a script; every other study is a plan in its folder, studies/<name>/plan*.yaml (campaign.py
+local).
 
     python experiments/prior_study.py                              # pick, then the 10 seeds
     python experiments/prior_study.py --dry-run                    # print the commands
@@ -9,7 +10,8 @@ results, so this study is a script; every other study is a plan of experiments/c
 
 Each part is a Hydra multirun of ``src/run.py`` into ``multirun/prior/...``; every run ends with 100 sampled
 evaluation episodes. Rerunning continues: finished runs are kept, interrupted ones resume. When a sweep's runs are
-done, their raw data is copied into ``docs/data/prior_ten_seeds/`` (analysis/archive_runs.py), where the tables of
+done, their raw data is copied into ``studies/prior/data/prior_ten_seeds/`` (analysis/archive_runs.py), where the
+tables of
 docs/RESULTS.md are made from. A try-out with arguments after ``--`` that change what runs (a smaller budget, say)
 is not archived: its runs stay in ``multirun/``. Only settings of where and how it runs (threads, checkpoints,
 loggers, launcher) keep it archived. The pick is printed and kept in ``multirun/prior/pick.json``.
@@ -112,7 +114,7 @@ def execute(jobs: list[tuple[list[str], str]], dry_run: bool, changes: list[str]
         if changes:
             print(f"  not archived: {' '.join(changes)} change the study; its runs stay in {sweep}", flush=True)
         else:
-            print(f"  archived into docs/data/{archive} when its runs finish", flush=True)
+            print(f"  archived into studies/prior/data/{archive} when its runs finish", flush=True)
         if dry_run:
             continue
         returncode = run_sweep(cmd, "prior_study.py", sweep)  # stopping this script stops the sweep
@@ -121,11 +123,17 @@ def execute(jobs: list[tuple[list[str], str]], dry_run: bool, changes: list[str]
         if changes:
             continue
         archived = subprocess.run(
-            [sys.executable, str(ROOT / "analysis" / "archive_runs.py"), sweep, "--out", f"docs/data/{archive}"],
+            [
+                sys.executable,
+                str(ROOT / "analysis" / "archive_runs.py"),
+                sweep,
+                "--out",
+                f"studies/prior/data/{archive}",
+            ],
             cwd=ROOT,
         )
         if archived.returncode != 0:
-            failed.append(f"archiving hydra.sweep.dir={sweep} into docs/data/{archive}")
+            failed.append(f"archiving hydra.sweep.dir={sweep} into studies/prior/data/{archive}")
     return failed
 
 

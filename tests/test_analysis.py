@@ -164,7 +164,7 @@ def test_the_wording_figure_draws_the_committed_rows_and_refuses_rows_without_wo
     import wording_figure
 
     root = Path(__file__).resolve().parent.parent
-    rows = pd.read_csv(root / "docs/data/prompt_robustness_tomato_salad.csv")
+    rows = pd.read_csv(root / "studies/misalignment/data/prompt_robustness_tomato_salad.csv")
     rows[rows.seed.isin(sorted(rows.seed.unique())[:2])].to_csv(tmp_path / "rows.csv", index=False)
     path = wording_figure.main([str(tmp_path / "rows.csv"), "--out", str(tmp_path / "fig")])
     assert path.stat().st_size > 10_000
@@ -179,12 +179,12 @@ def test_the_wording_figure_draws_runs_trained_in_other_wordings_as_separate_age
     import wording_figure
 
     root = Path(__file__).resolve().parent.parent
-    rows = pd.read_csv(root / "docs/data/wording_training_tomato_salad.csv")
+    rows = pd.read_csv(root / "studies/misalignment/data/wording_training_tomato_salad.csv")
     labels = wording_figure.labelled(rows).groupby("agent").seed.nunique()
     assert labels.to_dict() == {"TWOSOME trained on canonical": 5, "TWOSOME trained on random": 5}
-    old = wording_figure.labelled(pd.read_csv(root / "docs/data/prompt_robustness_tomato_salad.csv"))
+    old = wording_figure.labelled(pd.read_csv(root / "studies/misalignment/data/prompt_robustness_tomato_salad.csv"))
     assert set(old.agent) == {"trained TWOSOME", "untrained twin"}
-    assert wording_figure.main([str(root / "docs/data/wording_training_food_preparation.csv"), "--out",
+    assert wording_figure.main([str(root / "studies/misalignment/data/wording_training_food_preparation.csv"), "--out",
                                 str(tmp_path / "fig")]).stat().st_size > 10_000  # fmt: skip
 
 
@@ -197,10 +197,12 @@ def test_the_misalignment_figure_draws_the_committed_runs_and_refuses_other_runs
     import pytest
 
     root = Path(__file__).resolve().parent.parent
-    df = misalignment_figure.rows(root / "docs/data/misalignment")
+    df = misalignment_figure.rows(root / "studies/misalignment/data/misalignment")
     assert set(df.decoding) <= {"greedy", "sample"} and df.invalid_share.between(0, 1).all()
     assert (df.episodes == 100).all()
-    path = misalignment_figure.main([str(root / "docs/data/misalignment"), "--out", str(tmp_path / "fig")])
+    path = misalignment_figure.main(
+        [str(root / "studies/misalignment/data/misalignment"), "--out", str(tmp_path / "fig")]
+    )
     assert path.stat().st_size > 10_000
     (tmp_path / "other" / "run").mkdir(parents=True)
     (tmp_path / "other" / "run" / "summary.json").write_text(json.dumps({"run_name": "twosome-x-s0"}))

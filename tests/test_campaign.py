@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "experiments"))
 import campaign  # noqa: E402
 
-PLANS = sorted((ROOT / "experiments" / "campaigns").glob("*.yaml"))
+PLANS = sorted((ROOT / "studies").glob("*/plan*.yaml"))
+assert PLANS, "no plan under studies/"  # an empty list would skip the tests over every plan
 
 
-@pytest.mark.parametrize("plan_path", PLANS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("plan_path", PLANS, ids=lambda p: f"{p.parent.name}-{p.stem}")
 def test_every_planned_job_composes_validates_and_has_its_own_run_name(plan_path):
     plan = campaign.load_plan(plan_path)
     names = set()

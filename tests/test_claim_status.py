@@ -17,13 +17,13 @@ HOLDS = Estimate(0.9, 0.8, 1.0, 10)
 
 
 def test_the_planned_n_is_read_from_each_plan():
-    plan = "experiments/campaigns/smollm2_cpu.yaml"
+    plan = "studies/smollm2_cpu/plan.yaml"
     assert planned_seeds(ROOT, plan, archive="smollm2_cpu/glam_goto/pretrained") == 10  # two sweeps, 5 + 5
     assert planned_seeds(ROOT, plan, archive="smollm2_cpu/glam_goto/random") == 5
     assert planned_seeds(ROOT, plan, archive="smollm2_cpu/glam_goto/random_token") == 10
     assert planned_seeds(ROOT, plan, archive="smollm2_cpu/entertainment/word_50k") == 5
     assert planned_seeds(ROOT, "conf/compare/ten_seeds.yaml") == 10
-    assert planned_seeds(ROOT, "experiments/campaigns/poad_ten_seeds.yaml", sweep="tomato_salad-poad_trie") == 10
+    assert planned_seeds(ROOT, "studies/poad/plan.yaml", sweep="tomato_salad-poad_trie") == 10
 
 
 def test_a_claim_is_interim_until_both_arms_have_their_planned_seeds():

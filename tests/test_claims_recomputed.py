@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "docs/data/smollm2_cpu"
+DATA = ROOT / "studies/smollm2_cpu/data/smollm2_cpu"
 RESAMPLES, SEED = 2000, 0  # docs/RESULTS.md: 2,000 resamples, seeded
 
 
@@ -95,5 +95,5 @@ def test_the_glam_claim_is_interim_until_the_planned_pretrained_seeds():
     point, low, high = stratified([pre], [rand])
     cell = claims_row("GLAM: pretrained >> random init")
     assert cell.startswith(printed(point, low, high) + ", ")
-    if len(pre) < 10:  # the plan's 10 pretrained seeds (experiments/campaigns/smollm2_cpu.yaml)
+    if len(pre) < 10:  # the plan's 10 pretrained seeds (studies/smollm2_cpu/plan.yaml)
         assert f"interim, {len(pre)} of 10 vs {len(rand)} of 5" in cell

@@ -67,7 +67,7 @@ def test_a_study_try_out_is_never_archived_over_the_committed_data(capsys, monke
     """Arguments after -- that change what the study runs make it a try-out: --dry-run says it will not be archived,
     and running it never calls the archiver; threads and launcher settings keep it archived."""
     prior_study.main(["--dry-run", "--", "trainer.num_threads=1"])
-    assert "  archived into docs/data/prior_ten_seeds/pick when its runs finish" in capsys.readouterr().out
+    assert "  archived into studies/prior/data/prior_ten_seeds/pick when its runs finish" in capsys.readouterr().out
     prior_study.main(["--dry-run", "--", "rollout.total_env_steps=512"])
     out = capsys.readouterr().out
     assert "not archived: rollout.total_env_steps=512 change the study" in out and "archived into" not in out

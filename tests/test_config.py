@@ -279,7 +279,11 @@ def test_the_light_config_module_agrees_with_the_modules_it_stands_in_for():
 
 # docs/BABYAI_TEXT.md once spelt `env.kwargs.num_distractors=16`, which Hydra refuses (the key is not in
 # conf/env/babyai_text.yaml: adding one takes `+`). Every override and command the docs spell must compose.
-DOCS = [CONF.parent / "README.md", *sorted((CONF.parent / "docs").glob("*.md"))]
+DOCS = [
+    CONF.parent / "README.md",
+    *sorted((CONF.parent / "docs").glob("*.md")),
+    *sorted((CONF.parent / "studies").glob("*/README.md")),
+]
 BABYAI_GOTO = ["env=babyai_text", "env.task=goto"]
 DOC_ENV = {"BABYAI_TEXT.md": BABYAI_GOTO, "RELIABILITY.md": BABYAI_GOTO, "VIRTUALHOME.md": ["env=virtualhome"]}
 REFUSED_BY_THE_ENV = {"RELIABILITY.md"}  # its table spells values the environment refuses, on purpose
@@ -350,7 +354,8 @@ def test_every_documented_run_command_composes_and_validates(command, overrides)
 
 
 def test_smollm2_adapts_its_top_15_blocks_by_default_and_the_paper_presets_every_block():
-    """The CPU default chosen by the learning check (docs/RESULTS.md 3e) comes from the model config; the agent's key
+    """The CPU default chosen by the learning check (studies/lora_word_token/README.md, 3e) comes from the model config;
+    the agent's key
     overrides it, and the paper presets keep the paper's every block whatever the model."""
     assert compose_cfg().agent.policy.lora_layers is None
     for agent in ("twosome", "glam", "zeroshot"):

@@ -159,12 +159,12 @@ def test_the_word_token_table_compares_the_two_normalizations_once_both_have_run
     both rows, each seed's Wilson interval and the two comparisons (one seed: no claim)."""
     import shutil
 
-    from doctables.lora_word_token import word_token
+    from studies.lora_word_token.tables import word_token
 
-    source = ROOT / "docs/data/word_token/food_preparation/word"
+    source = ROOT / "studies/lora_word_token/data/word_token/food_preparation/word"
     run = sorted(p for p in source.iterdir() if (p / "summary.json").exists())[0]
     for norm, rate in (("word", None), ("token", 0.25)):
-        out = tmp_path / "docs/data/word_token/food_preparation" / norm / run.name
+        out = tmp_path / "studies/lora_word_token/data/word_token/food_preparation" / norm / run.name
         shutil.copytree(run, out)
         if rate is not None:
             summary = json.loads((out / "summary.json").read_text())
@@ -184,11 +184,11 @@ def test_the_exact_success_table_checks_each_trained_seed_against_its_sampled_ep
     (the count says which); the untrained row's chance of a success in 100 episodes is 1 - (1 - p)^100."""
     import shutil
 
-    from doctables.exact_success import exact_success
+    from studies.lora_word_token.exact_success import exact_success
 
-    source = ROOT / "docs/data/word_token/food_preparation/word"
+    source = ROOT / "studies/lora_word_token/data/word_token/food_preparation/word"
     run = sorted(p for p in source.iterdir() if (p / "summary.json").exists())[0]
-    shutil.copytree(run, tmp_path / "docs/data/word_token/food_preparation/word" / run.name)
+    shutil.copytree(run, tmp_path / "studies/lora_word_token/data/word_token/food_preparation/word" / run.name)
     k = round(json.loads((run / "summary.json").read_text())["sampled/success_rate"] * 100)
     metrics = pd.read_csv(run / "metrics.csv").dropna(subset=["charts/episodes"])  # episodes before the first success:
     first = int(
@@ -197,7 +197,7 @@ def test_the_exact_success_table_checks_each_trained_seed_against_its_sampled_ep
         ].sum()
     )
     row = {"run": "x", "run_name": run.name, "env_id": "e", "model": "m", "norm": "word", "seed": 0, "states": 48}
-    out = tmp_path / "docs/data/exact_success"
+    out = tmp_path / "studies/lora_word_token/data/exact_success"
     out.mkdir(parents=True)
     pd.DataFrame([{**row, "trained": False, "horizon": 50, "p_success": 0.01}]).to_csv(
         out / "word_token_untrained.csv", index=False
@@ -238,8 +238,10 @@ def test_every_archived_run_is_complete_and_no_lock_or_partial_file_is_committed
     half-written file and its lock. Every committed run folder with evaluations beside it has its summary."""
     import subprocess
 
-    listed = subprocess.run(["git", "ls-files", "docs/data"], cwd=ROOT, capture_output=True, text=True, check=True)
+    listed = subprocess.run(["git", "ls-files", "docs/data", "studies/*/data/*"], cwd=ROOT, capture_output=True,
+                            text=True, check=True)  # fmt: skip
     names = listed.stdout.split()
+    assert any(n.startswith("studies/") for n in names)  # the pathspec still finds the studies' data
     partial = [n for n in names if Path(n).name == ".lock" or n.endswith(".tmp")]
     assert not partial, partial[:20]
     evaluated = {Path(n).parent.parent for n in names if Path(n).parent.name in ("unseen", "retention")}
@@ -259,6 +261,7 @@ def test_no_code_doc_or_test_speaks_of_the_tracker_s_issue_numbers():
         path = ROOT / name
         if (
             name.startswith("docs/data/")
+            or "/data/" in name
             or path.suffix not in {".py", ".md", ".yaml", ".sh", ".toml"}
             or not path.is_file()
         ):
@@ -292,12 +295,12 @@ def test_the_campaign_tables_count_only_complete_archives_and_claim_nothing_befo
     whose arms lack seeds of their plan is "interim, n of N", even where its interval would exclude 0.5."""
     import shutil
 
-    from doctables import smollm2_cpu
     from doctables.common import claim_status
 
+    from studies.smollm2_cpu import tables as smollm2_cpu
     from twosome.evaluation.statistics import Estimate
 
-    source = ROOT / "docs/data/word_token/food_preparation/word"
+    source = ROOT / "studies/lora_word_token/data/word_token/food_preparation/word"
     runs = sorted(p for p in source.iterdir() if (p / "summary.json").exists())
     word = tmp_path / smollm2_cpu.CAMPAIGN / "food_preparation" / "word"
     for run in runs[:2]:
@@ -326,7 +329,7 @@ def test_the_learning_rate_seeds_table_gives_each_adapter_s_change_against_the_b
     from the run that evaluated it (Food Preparation word seed 1), checked against the retention records by hand."""
     import shutil
 
-    from doctables import smollm2_cpu
+    from studies.smollm2_cpu import tables as smollm2_cpu
 
     source = ROOT / smollm2_cpu.CAMPAIGN / "food_preparation"
     for arm, seed in [("word", 1), ("word_lr3e-4", 0), ("word_lr3e-4", 1)]:
@@ -353,7 +356,9 @@ def test_goto_runs_have_no_optimum_and_robustness_is_each_seeds_change_against_i
     """BabyAI-Text has no single optimal plan: a GoTo arm's row reads no fraction of an optimum (it must not fail).
     GLAM's robustness per seed: the mean sampled success over a group of settings less that seed's final sampled
     success on GoTo, checked against the hand-computed changes; short of its planned seeds it claims nothing."""
-    from doctables import claims, smollm2_cpu
+    from doctables import claims
+
+    from studies.smollm2_cpu import tables as smollm2_cpu
 
     arm = tmp_path / smollm2_cpu.CAMPAIGN / "glam_goto" / "pretrained"
     goto = {0: 0.5, 1: 0.75}
@@ -387,7 +392,7 @@ def test_goto_runs_have_no_optimum_and_robustness_is_each_seeds_change_against_i
 def test_the_goto_seeds_table_counts_each_seeds_training_wins_by_window_and_its_entropy_first_and_last(tmp_path):
     """One row per seed, in seed order: the training episodes that ended in each window counted from the logged
     rates (0.5 of 2 episodes is 1 win), the entropy of the first and last update, the final evaluations' counts."""
-    from doctables import glam
+    from studies.smollm2_cpu import glam
 
     arm = tmp_path / glam.CAMPAIGN_GOTO["pretrained"]
     for seed, success in ((1, 0.0), (0, 0.4)):
@@ -451,8 +456,7 @@ def test_a_damaged_data_file_is_named_when_a_table_cannot_be_made(tmp_path):
 def test_the_textworld_tables_join_each_seed_s_unseen_games_to_its_run_and_compare_seeds(tmp_path):
     """Each seed's unseen-game rows land on that seed's row, whatever the file order; a run still being evaluated
     (no summary) is skipped; the claims are probabilities of improvement over the seeds' own success rates."""
-    from doctables import textworld
-
+    from studies.textworld import tables as textworld
     from twosome.evaluation.statistics import probability_of_improvement
 
     def archive(arm, seed, training, test, summary=True, env_steps=8192):
@@ -490,7 +494,7 @@ def test_the_textworld_tables_join_each_seed_s_unseen_games_to_its_run_and_compa
 
 def test_the_walkthrough_prior_table_gives_each_commands_median_over_games_beside_uniform(tmp_path):
     """Take commands of different ingredients are one kind; medians over games, a uniform policy's 1 / commands."""
-    from doctables import textworld
+    from studies.textworld import tables as textworld
 
     rows = [("twosome", "tiny-household", "word", game, step, command, p, rank, n)
             for game, (p_take, p_eat) in enumerate([(0.1, 1e-6), (0.3, 1e-4), (0.2, 1e-5)])
@@ -508,7 +512,7 @@ def test_the_walkthrough_prior_table_gives_each_commands_median_over_games_besid
 def test_the_default_model_s_retention_is_each_adapter_against_its_base_and_skips_unfinished_runs(tmp_path):
     """Household perplexity as after / before - 1 and accuracy as after - before, per seed, hand-computed; a run
     whose summary is not archived yet (still being evaluated) counts nowhere."""
-    from doctables import default_retention as dr
+    from studies.ten_seeds import default_retention as dr
 
     def run(task: str, seed: int, before: tuple, after: tuple, finished: bool = True) -> None:
         folder = tmp_path / dr.STUDY / task / f"twosome-s{seed}"

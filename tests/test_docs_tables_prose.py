@@ -17,7 +17,7 @@ def test_the_goto_chance_table_places_each_seed_against_the_uniform_policy_s_int
     """Uniform policy 50/200 = 0.25, Wilson [0.20, 0.31]: seeds at 0.40, 0.25 and 0.00 are above, within and below
     it; 1 of 3 above its interval; P(seed > 0.25, the uniform taken as fixed) = (1 + 0.5 + 0) / 3 = 0.50. An arm with
     no seed archived (random weights, token-normalized) is a row that says so."""
-    from doctables import glam
+    from studies.smollm2_cpu import glam
 
     uniform = tmp_path / glam.GLAM / "random_uniform"
     uniform.mkdir(parents=True)
@@ -50,7 +50,9 @@ def test_sample_efficiency_per_task_reads_both_arms_at_twosome_s_budget_and_says
     """TWOSOME (word) trains 4,096 steps, PPO 8,192: both are read over (2,048, 4,096], TWOSOME at (0.5 + 1.0) / 2 =
     0.75 of optimal, PPO at (0 + 0.5) / 2 = 0.25, which is 50% into PPO's schedule. A TWOSOME (none) run is not
     TWOSOME (word): left out. Every word seed beats every PPO seed: P = 1.00, interim short of the planned 10."""
-    from doctables import claims, ten_seeds
+    from doctables import claims
+
+    from studies.ten_seeds import tables as ten_seeds
 
     task = tmp_path / ten_seeds.TEN_SEEDS / "food_preparation"
     for seed in (0, 1):
@@ -70,7 +72,9 @@ def test_sample_efficiency_per_task_reads_both_arms_at_twosome_s_budget_and_says
 def test_the_claims_per_task_table_gives_each_task_s_own_seeds_and_those_ending_at_zero(tmp_path):
     """Tomato Salad alone: word seeds 1.0, 0.0, 1.0 against SayCan's 0.9, 0.8: P = (2 + 0 + 2) / 6 = 0.67; one word
     seed of three ends at 0.00, no SayCan seed; greedy return / optimal beside (here equal to the success)."""
-    from doctables import claims, smollm2_cpu
+    from doctables import claims
+
+    from studies.smollm2_cpu import tables as smollm2_cpu
 
     base = tmp_path / smollm2_cpu.CAMPAIGN / "tomato_salad"
     for seed, success in enumerate([1.0, 0.0, 1.0]):
@@ -86,7 +90,7 @@ def test_the_claims_per_task_table_gives_each_task_s_own_seeds_and_those_ending_
 
 def test_the_dtype_table_labels_an_earlier_study_s_dtype_as_its_runs_recorded_it(tmp_path):
     """Runs that recorded `dtype: auto` and no resolved dtype are labelled so, never as bfloat16."""
-    from doctables import smollm2_cpu
+    from studies.smollm2_cpu import tables as smollm2_cpu
 
     earlier = tmp_path / smollm2_cpu.BFLOAT16[("tomato_salad", "word")]
     for seed in (0, 1):
@@ -99,7 +103,7 @@ def test_the_dtype_table_labels_an_earlier_study_s_dtype_as_its_runs_recorded_it
 
 
 def test_smollm2_against_drrn_at_equal_steps_is_named_a_comparison_of_learning_speed():
-    from doctables import textworld
+    from studies.textworld import tables as textworld
 
     pair = ("smollm2/word", "drrn_1024")
     rows = [question for first, other, _, question in textworld.CLAIMS if (first, other) == pair]

@@ -224,7 +224,7 @@ def gpu_fsdp_one_update(root: Path) -> str:
 def smollm2_gpu_runs(root: Path) -> str:
     """Per-update cost of the SmolLM2 training runs that shared one H100 twelve at a time (docs/RESULTS.md's 3b)."""
     updates = []
-    for run in sorted((root / DATA / "smollm2_gpu").iterdir()):
+    for run in sorted((root / "studies/smollm2_gpu/data/smollm2_gpu").iterdir()):
         summary = pd.read_json(RunDir(run).summary, typ="series")
         agent = "SayCan" if summary["agent"] == "saycan" else f"TWOSOME, {summary['norm']}"
         metrics = update_rows(pd.read_csv(RunDir(run).metrics))

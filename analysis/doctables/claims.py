@@ -1,5 +1,5 @@
 """The claims table that opens docs/RESULTS.md: each claim of TWOSOME and GLAM, with the default model at 10 seeds
-and SmolLM2-135M on the CPU (experiments/campaigns/smollm2_cpu.yaml). A claim's status is read only once both arms
+and SmolLM2-135M on the CPU (studies/smollm2_cpu/plan.yaml). A claim's status is read only once both arms
 have the seeds their plan names (common.claim_status); the metric of each claim is the one fixed in "How to read
 these numbers"."""
 
@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from doctables import default_retention
-from doctables.common import LATE, archived_runs, claim_status, est, planned_seeds, table, training_return
-from doctables.prior import PRIOR_PLANNED
-from doctables.smollm2_cpu import (
+from doctables.common import LATE, TEN_SEEDS, archived_runs, claim_status, est, planned_seeds, table, training_return
+from studies.prior.tables import PRIOR_PLANNED
+from studies.smollm2_cpu.tables import (
     CAMPAIGN,
     LR_ARMS,
     PPO_PLAN,
@@ -26,12 +25,13 @@ from doctables.smollm2_cpu import (
     smol_scores,
     unseen_aggregate,
 )
-from doctables.ten_seeds import TEN_SEEDS, ten_seed_scores
+from studies.ten_seeds import default_retention
+from studies.ten_seeds.tables import ten_seed_scores
 from twosome.evaluation.statistics import probability_of_improvement
 
 DEFAULT_TASKS = ("tomato_salad", "food_preparation", "entertainment")  # the default model's 10-seed comparison
 PPO_TASKS = ("food_preparation", "tomato_salad")
-RETENTION_PLAN = "experiments/campaigns/default_retention.yaml"
+RETENTION_PLAN = "studies/ten_seeds/plan_default_retention.yaml"
 
 
 def smol_claim(root: Path, arm: str, other: str, tasks=PPO_TASKS) -> str:
@@ -60,7 +60,8 @@ def default_claim(root: Path, agent: str, norm: str, other: tuple[str, str]) -> 
 
 def efficiency_scores(root: Path, word_dirs: dict[str, Path]) -> dict[str, dict]:
     """Per task both ran: TWOSOME (word)'s training return / optimal over the last 2,048 steps of its budget and PPO
-    from scratch's (docs/data/ten_seeds) at the same step. The budget read is TWOSOME's (its runs' env steps), so PPO,
+    from scratch's (studies/ten_seeds/data/ten_seeds) at the same step. The budget read is TWOSOME's (its runs' env
+    steps), so PPO,
     whose own schedule may be longer, is read where TWOSOME stops; ``ppo_steps`` is PPO's schedule, for the reader."""
     out = {}
     for task, directory in word_dirs.items():
@@ -88,7 +89,7 @@ def efficiency_aggregate(root: Path, scores: dict[str, dict], word_planned: dict
 
 def sample_efficiency(root: Path, word_dirs: dict[str, Path], word_planned: dict[str, int]) -> str:
     """TWOSOME (word)'s training return / optimal over the last 2,048 steps of its budget against PPO from scratch
-    (docs/data/ten_seeds) at the same step, over the tasks both ran (Agarwal's aggregate)."""
+    (studies/ten_seeds/data/ten_seeds) at the same step, over the tasks both ran (Agarwal's aggregate)."""
     scores = efficiency_scores(root, word_dirs)
     if not scores:
         return "not run yet"
@@ -195,7 +196,7 @@ def default_retention_claim(root: Path) -> str:
     per_task = default_retention.perplexity_changes(root)
     changes = [c for v in per_task.values() for c in v]
     if not changes:
-        return "not measured yet (experiments/campaigns/default_retention.yaml)"
+        return "not measured yet (studies/ten_seeds/plan_default_retention.yaml)"
     want = sum(planned_seeds(root, RETENTION_PLAN, archive=f"default_retention/{t}") for t in per_task)
     text, verdict = retention_verdict(changes, want, late=False)  # its rule was fixed before its data
     lr = default_retention.policy_lr(root)
@@ -213,7 +214,7 @@ def unseen_claim(root: Path) -> str:
 
 def prior_claim(root: Path) -> str:
     """The default model's pretrained against random-init weights (TWOSOME on Tomato Salad, each at its picked rate)."""
-    runs = archived_runs(root / "docs/data/prior_ten_seeds")
+    runs = archived_runs(root / "studies/prior/data/prior_ten_seeds")
     if runs.empty:
         return "not run"
     pre, rand = (runs[runs.model == m].sort_values("seed") for m in ("tiny-household", "tiny-household-random"))
@@ -229,7 +230,7 @@ def robustness_claim(root: Path) -> str:
     return "; ".join(cells) if cells else "not run yet"
 
 
-DEFAULT_MODEL_SECTION = "#the-papers-comparison-at-10-seeds-the-embedded-default-model"
+DEFAULT_MODEL_SECTION = "../studies/ten_seeds/README.md#the-papers-comparison-at-10-seeds-the-embedded-default-model"
 
 
 def papers_claims(root: Path) -> str:

@@ -279,3 +279,41 @@ def retention_records(directory: Path) -> pd.DataFrame:
     """Base and adapted retention scores of every finished run in ``directory``."""
     frames = [pd.DataFrame(json.loads(p.read_text())) for p in finished(directory, "*/retention/retention.json")]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# --- summary readers shared by several studies ---
+def facts(directory: Path, metrics: dict[str, str] | None = None) -> pd.DataFrame:
+    """Per run: seed, resolved dtype, the machine that finished it, its minutes and env steps per second (over its
+    wall time), and each summary key of ``metrics`` as the named column (NaN where a run did not record it)."""
+    rows = []
+    for path in sorted(directory.glob("*/summary.json")):
+        s = json.loads(path.read_text())
+        minutes = s.get("wall_seconds", np.nan) / 60
+        sps = s["env_steps"] / (minutes * 60) if s.get("env_steps") else np.nan
+        dtype = s.get("model_dtype") or f"{_config(path.parent)['model']['dtype']} (resolved dtype not recorded)"
+        rows.append({"seed": int(s["seed"]), "dtype": dtype, "cpu": s.get("cpu", "not recorded"),
+                     "minutes": minutes, "sps": sps,
+                     **{column: s.get(key, np.nan) for column, key in (metrics or {}).items()}})  # fmt: skip
+    columns = ["seed", "dtype", "cpu", "minutes", "sps", *(metrics or {})]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def short_cpu(cpus: pd.Series) -> str:
+    """The distinct machines of an arm, each as its model and whether it has bfloat16 instructions."""
+    out = []
+    for cpu in sorted(set(cpus)):
+        model, _, flags = cpu.partition("; ")
+        bf16 = "avx512_bf16=yes" in flags or "amx_bf16=yes" in flags
+        out.append(f"{model} ({'bf16' if bf16 else 'no bf16'})" if flags else model)
+    return "; ".join(out)
+
+
+# --- what several studies read of one another ---
+TEN_SEEDS = "studies/ten_seeds/data/ten_seeds"  # the default model's ten-seed runs: PPO from scratch's, among others
+ARM_COLUMNS = [  # the first columns of the 10-seed tables of arms: POAD's, and GiGPO's beside the same runs
+    "task",
+    "algorithm (policy)",
+    "seeds",
+    "sampled success, IQM [95% CI]",
+    "sampled return / optimal, IQM [95% CI]",
+]

@@ -1,7 +1,8 @@
 """The exact probability that a sampled policy succeeds within the horizon, on a task small enough to enumerate.
 
 A hundred sampled episodes cannot tell a success probability of 1e-5 from 3e-5: SmolLM2's untrained policies on
-VirtualHome read 0/100 with word and with token normalization alike (RESULTS 3a). Yet how often an exploring policy
+VirtualHome read 0/100 with word and with token normalization alike (studies/smollm2_gpu/README.md, 3a). Yet how
+often an exploring policy
 stumbles on the reward decides whether PPO ever sees one. Where the dynamics are deterministic and the states the
 policy can reach are few (VirtualHome: 48 for Food Preparation, 315 for Entertainment), the probability is a sum
 over paths: enumerate the reachable states once (breadth-first over the actions the mask offers), score each state's

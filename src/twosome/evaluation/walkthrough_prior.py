@@ -6,7 +6,7 @@ environment and records, at every step, the probability the untrained policy giv
 rank among the state's admissible commands, and their number (a uniform policy gives each 1 / that number). It
 reads the prior of the LLM before any training, and explains a plateau that no learning curve does.
 
-    python -m twosome.evaluation.walkthrough_prior --games 20 --out docs/data/textworld_prior/tiny.csv
+    python -m twosome.evaluation.walkthrough_prior --games 20 --out studies/textworld/data/textworld_prior/tiny.csv
     python -m twosome.evaluation.walkthrough_prior model=smollm2 model.dtype=float32 --games 20 --out FILE.csv
 
 Arguments without dashes are Hydra overrides of ``src/run.py``'s config (``env=textworld`` is set; any agent
