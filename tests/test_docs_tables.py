@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "analysis"))
@@ -536,3 +537,39 @@ def test_the_default_model_s_retention_is_each_adapter_against_its_base_and_skip
     rows = dr.default_retention(tmp_path)
     assert "| Tomato Salad | household word perplexity (the claim's metric) | 2 | 4 |" in rows
     assert "| Food Preparation | household MC accuracy | 1 | 0.5 |" in rows
+
+
+def test_the_studies_index_counts_each_plan_s_runs_against_its_study_s_data(tmp_path):
+    """A study's status in docs/RESULTS.md is counted, not typed: the runs its plans ask for (seeds times comma
+    lists, sweeps sharing an archive summed) against the runs archived there; a study without a plan says so."""
+    from doctables.studies_index import studies_index
+
+    study = tmp_path / "studies" / "demo"
+    (study / "README.md").parent.mkdir(parents=True)
+    (study / "README.md").write_text("# A demo study\n\n**Question.** Does it count?\n")
+    plan = {"name": "demo", "sweeps": [
+        {"name": "a", "overrides": ["norm=word,token"], "seeds": [0, 1], "archive": "demo/task"},
+        {"name": "b", "overrides": ["agent=saycan"], "seeds": [0, 1, 2], "archive": "demo/task"},
+    ]}  # fmt: skip
+    (study / "plan.yaml").write_text(yaml.safe_dump(plan))
+    for seed in range(3):
+        fake_archived_run(study / "data" / "demo" / "task", "twosome", "word", seed, 0.5)
+    assert "| [A demo study](../studies/demo/README.md) | Does it count? | in progress: 3 of 7 planned runs" in (
+        studies_index(tmp_path)
+    )
+    for seed in range(3, 10):  # more runs than planned count as the planned ones
+        fake_archived_run(study / "data" / "demo" / "task", "twosome", "word", seed, 0.5)
+    assert "| complete |" in studies_index(tmp_path)
+    (study / "plan.yaml").unlink()
+    assert "10 runs archived (made by a script, no plan)" in studies_index(tmp_path)
+
+
+def test_a_study_quotes_any_generated_table_of_the_results_and_nothing_typed_from_nowhere():
+    """A study's write-up may quote the claims table of docs/RESULTS.md or another study's table (the results are
+    one body), but a number no generated table gives is still refused; docs/ documents quote only their own."""
+    other = "<!-- table: t -->\n| a |\n|---|\n| 0.79 [0.64, 0.93] |\n<!-- /table -->\n"
+    prose = "Over the tasks, 0.79 [0.64, 0.93]; typed, 0.50 [0.16, 1.00].\n"
+    assert docs_tables.unquoted_estimates(prose, other) == [(1, "0.50 [0.16, 1.00]")]
+    assert len(docs_tables.unquoted_estimates(prose)) == 2
+    assert "studies/exploration/README.md" in docs_tables.documents()
+    assert any(m.__name__ == "studies.exploration.tables" for m in docs_tables.table_modules())
