@@ -73,9 +73,11 @@ def test_slurm_launcher_values_follow_the_trainer_and_overrides():
     assert (cfg.trainer.accelerator, cfg.trainer.strategy, cfg.trainer.num_nodes) == ("gpu", "fsdp", 2)
     from pytorch_lightning.strategies import ModelParallelStrategy
 
+    from twosome.config.schema import trainer_settings
     from twosome.training.build import build_strategy
 
-    strategy = build_strategy(cfg)  # FSDP over all 8 GPUs: one data-parallel group, no tensor parallelism
+    # FSDP over all 8 GPUs: one data-parallel group, no tensor parallelism
+    strategy = build_strategy(trainer_settings(cfg))
     assert isinstance(strategy, ModelParallelStrategy)
     assert (strategy._data_parallel_size, strategy._tensor_parallel_size) == (8, 1)
 

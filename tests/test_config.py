@@ -416,7 +416,7 @@ def test_callbacks_are_a_config_group_added_to_the_suites_own(tmp_path):
     from twosome.training.build import build_trainer
 
     def names(cfg):
-        return [type(c).__name__ for c in build_trainer(cfg, tmp_path, loggers=[], run=run_settings(cfg)).callbacks]
+        return [type(c).__name__ for c in build_trainer(run_settings(cfg), tmp_path, loggers=[]).callbacks]
 
     suite = names(compose_cfg())
     assert "PeriodicCheckpoint" in suite and "DeviceStatsMonitor" not in suite
@@ -438,7 +438,7 @@ def test_trackers_are_a_config_group_and_a_missing_package_is_refused_before_any
 
     from twosome.training.build import build_loggers
 
-    names = lambda cfg: [type(x).__name__ for x in build_loggers(cfg, tmp_path)]  # noqa: E731
+    names = lambda cfg: [type(x).__name__ for x in build_loggers(run_settings(cfg).trainer, tmp_path)]  # noqa: E731
     assert names(compose_cfg()) == ["ContinuingCSVLogger", "TensorBoardLogger"]
     assert names(compose_cfg("logger.tensorboard=null")) == names(compose_cfg("logger=none")) == ["ContinuingCSVLogger"]
     assert names(compose_cfg("logger.tensorboard=false")) == ["ContinuingCSVLogger"]  # the older spelling

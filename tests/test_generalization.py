@@ -244,7 +244,7 @@ def test_saycan_is_not_applicable_where_the_action_count_differs():
     settings keep the vector's size, and used to crash with a tensor-size mismatch on every rerun."""
     from omegaconf import OmegaConf
 
-    from twosome.config import AgentConfig
+    from twosome.config import AgentConfig, EnvConfig
     from twosome.evaluation.generalization import not_applicable_reason, spaces_of
     from twosome.training.build import env_spaces
 
@@ -255,7 +255,7 @@ def test_saycan_is_not_applicable_where_the_action_count_differs():
         )
     )
     train_env = "twosome/BabyAI-GoTo-v0"
-    trained = env_spaces(OmegaConf.create({"env": {"id": train_env}}))
+    trained = env_spaces(EnvConfig(id=train_env))
     assert trained == spaces_of(train_env) and trained["n_actions"] == 6
     for task, n in [("twosome/BabyAI-GoTo-Navigation3-v0", 3), ("twosome/BabyAI-GoTo-Useless9-v0", 9)]:
         assert spaces_of(task)["obs_dim"] == trained["obs_dim"]  # what the old check compared

@@ -392,6 +392,7 @@ def test_a_failing_sweep_member_loses_none_of_the_others(tmp_path, tiny_model_di
 def test_a_run_that_died_before_its_first_checkpoint_starts_afresh(tmp_path):
     from omegaconf import OmegaConf
 
+    from twosome.config import run_settings
     from twosome.training.lifecycle import prepare_run_dir
 
     cfg = compose_cfg()
@@ -399,7 +400,7 @@ def test_a_run_that_died_before_its_first_checkpoint_starts_afresh(tmp_path):
     (run / "tensorboard").mkdir(parents=True)
     (run / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     (run / "metrics.csv").write_text("update,global_step\n1,32\n")  # logged, then killed before last.ckpt
-    assert prepare_run_dir(cfg, run) == (None, None)
+    assert prepare_run_dir(run_settings(cfg), run) == (None, None)
     assert not (run / "metrics.csv").exists() and not (run / "tensorboard").exists()  # no stale rows to append to
 
 

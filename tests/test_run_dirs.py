@@ -361,7 +361,7 @@ def test_a_damaged_checkpoint_or_summary_names_the_file_and_the_way_out(tmp_path
     (run / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     (run / "summary.json").write_text("")
     with pytest.raises(ConfigError, match=f"{run / 'summary.json'} cannot be read .*checkpoint.resume=false"):
-        prepare_run_dir(cfg, run)
+        prepare_run_dir(run_settings(cfg), run)
 
 
 def test_a_finished_run_with_deleted_weights_writes_them_again_and_prints_its_summary(

@@ -11,17 +11,19 @@ from twosome.checked import ConfigError, settings
 from twosome.config.checks import ValidateBeforeWriting, budget_note, env_kwargs, env_wording, validate
 from twosome.config.compose import compose_run_config, run_tool
 from twosome.config.resolvers import GPU_ACCELERATORS, register_resolvers
-from twosome.config.run_config import check_run_dir, config_changes, load_run_config
+from twosome.config.run_config import check_run_dir, check_same_run, config_changes, load_run_config
 from twosome.config.schema import (
     DTYPES,
     NORMALIZATIONS,
     SCORER_MODES,
     AgentConfig,
+    AlgorithmChoice,
     CheckpointConfig,
     EnvConfig,
     EvalConfig,
     RolloutConfig,
     RunSettings,
+    TrainerSettings,
     register_schema,
     run_settings,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "NORMALIZATIONS",
     "SCORER_MODES",
     "AgentConfig",
+    "AlgorithmChoice",
     "CheckpointConfig",
     "ConfigError",
     "EnvConfig",
@@ -40,9 +43,11 @@ __all__ = [
     "PPOConfig",
     "RolloutConfig",
     "RunSettings",
+    "TrainerSettings",
     "ValidateBeforeWriting",
     "budget_note",
     "check_run_dir",
+    "check_same_run",
     "compose_run_config",
     "config_changes",
     "env_kwargs",

@@ -58,7 +58,7 @@ def check_algorithm(cfg: DictConfig, run: RunSettings) -> None:
         raise ConfigError(
             f"{name} needs norm.mode in {list(spec.norms)}, got {cfg.norm.mode!r}: drop the norm override"
         )
-    problems = run.algo.config_problems(cfg)
+    problems = run.algo.settings.config_problems(cfg)
     if problems:
         raise ConfigError("; ".join(problems))
 

@@ -73,10 +73,15 @@ def config_changes(old: dict, new: dict) -> list[str]:
 
 def check_run_dir(cfg: DictConfig, run_dir: Path) -> None:
     """Refuse to resume a run directory that holds a run of another config (before anything is written)."""
-    if not (cfg.checkpoint.resume and RunDir(run_dir).has_previous_run()):
-        return
+    if cfg.checkpoint.resume and RunDir(run_dir).has_previous_run():
+        check_same_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
+
+
+def check_same_run(config: dict, run_dir: Path) -> None:
+    """Refuse to resume the previous run in ``run_dir`` if it ran another config than ``config`` (resolved, as
+    ``RunSettings.record`` holds it)."""
     old = OmegaConf.to_container(load_run_config(RunDir(run_dir).config))
-    new = with_omitted_defaults(OmegaConf.create(OmegaConf.to_container(cfg, resolve=True)))
+    new = with_omitted_defaults(OmegaConf.create(config))
     changes = config_changes(old, OmegaConf.to_container(new))
     if changes:
         raise ConfigError(

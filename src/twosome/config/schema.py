@@ -245,9 +245,36 @@ def register_schema() -> None:
 
 
 @dataclass(frozen=True)
+class TrainerSettings:
+    """What the run reads of ``trainer`` (Lightning's arguments, an open group) and the trackers and callbacks it adds
+    to the suite's own (``logger``, ``callbacks``: name -> the resolved node to instantiate; None or False: dropped)."""
+
+    accelerator: str
+    devices: Any  # a number of devices, or what Lightning accepts instead ("auto", a list)
+    precision: Any
+    num_nodes: int
+    strategy: str
+    num_threads: int | None  # torch threads on CPU; None keeps torch's default
+    loggers: dict[str, Any]
+    callbacks: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AlgorithmChoice:
+    """The run's algorithm (``algo``): its class, and either the settings its registration parses them into or, for
+    a class the registry does not know, the keys it is built with (``label``, which only names runs, aside)."""
+
+    target: str | None  # algo._target_ (None: a run written before algorithms were a group)
+    settings: AlgorithmSettings | None  # None: an algorithm not in rl.settings' registry
+    options: dict[str, Any] = field(default_factory=dict)  # an unregistered algorithm's constructor arguments
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """A run's config as typed objects, parsed and checked once (``validate``) and passed down to what builds and
-    runs it, instead of each part re-reading the DictConfig."""
+    runs it: below the entry point (``training.train.train``, a seed group's ``train_group``) nothing reads the
+    DictConfig. ``record`` is the config itself, resolved: what ``config.yaml`` holds and what a resumed run's is
+    compared with; no setting is read from it."""
 
     rollout: RolloutConfig
     ppo: PPOConfig
@@ -259,8 +286,12 @@ class RunSettings:
     env: EnvConfig
     norm: NormConfig
     model: ModelConfig
-    algo: AlgorithmSettings | None  # the algorithm's own settings (None: an algorithm not in rl.settings' registry)
+    algo: AlgorithmChoice
+    trainer: TrainerSettings
+    seed: int
+    run_name: str
     processes: int  # devices x nodes: the data-parallel ranks that share the budget
+    record: dict[str, Any]
 
 
 def run_settings(cfg: DictConfig) -> RunSettings:
@@ -270,17 +301,43 @@ def run_settings(cfg: DictConfig) -> RunSettings:
     problems = groups["ppo"].batch_problems(groups["rollout"].batch_size)
     if problems:
         raise ConfigError("; ".join(problems))
-    return RunSettings(**groups, algo=algorithm_settings(cfg), processes=processes(cfg))
+    return RunSettings(
+        **groups,
+        algo=algorithm_choice(cfg),
+        trainer=trainer_settings(cfg),
+        seed=cfg.seed,
+        run_name=cfg.run_name,
+        processes=processes(cfg),
+        record=OmegaConf.to_container(cfg, resolve=True),
+    )
 
 
-def algorithm_settings(cfg: DictConfig) -> AlgorithmSettings | None:
-    """``algo``'s settings as the registered algorithm's dataclass (its checks run); None for an algorithm the registry
-    does not know, which is built as configured."""
-    spec = ALGORITHMS.get(OmegaConf.select(cfg, "algo._target_"))
-    if spec is None:
-        return None
+def algorithm_choice(cfg: DictConfig) -> AlgorithmChoice:
+    """``algo``'s class and its settings as the registered algorithm's dataclass (its checks run); an algorithm the
+    registry does not know keeps its keys, and is built as configured."""
+    target = OmegaConf.select(cfg, "algo._target_")
+    if target is None:
+        return AlgorithmChoice(None, None)
     options = {k: v for k, v in OmegaConf.to_container(cfg.algo, resolve=True).items() if k not in NOT_SETTINGS}
-    return settings(OmegaConf.create({"algo": options}), "algo", spec.settings)
+    spec = ALGORITHMS.get(target)
+    if spec is None:
+        return AlgorithmChoice(target, None, options)
+    return AlgorithmChoice(target, settings(OmegaConf.create({"algo": options}), "algo", spec.settings))
+
+
+def trainer_settings(cfg: DictConfig) -> TrainerSettings:
+    """``trainer``, ``logger`` and ``callbacks``; a key left out: one node, strategy auto, torch's threads."""
+    trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
+    return TrainerSettings(
+        accelerator=trainer["accelerator"],
+        devices=trainer["devices"],
+        precision=trainer["precision"],
+        num_nodes=trainer.get("num_nodes", 1),
+        strategy=trainer.get("strategy", "auto"),
+        num_threads=trainer.get("num_threads"),
+        loggers=OmegaConf.to_container(cfg.logger, resolve=True) if cfg.get("logger") else {},
+        callbacks=OmegaConf.to_container(cfg.callbacks, resolve=True) if cfg.get("callbacks") else {},
+    )
 
 
 def processes(cfg: DictConfig) -> int:

@@ -77,8 +77,9 @@ def run_config(run_dir: Path):
 def load_run(run_dir: Path, untrained: bool = False, cfg=None):
     """(config, agent) of a finished run; ``untrained`` skips loading the weights (the zero-shot twin)."""
     cfg = cfg if cfg is not None else run_config(run_dir)
-    agent = build_agent(cfg, run_settings(cfg))
-    use_num_threads(cfg)  # the run's own thread count (evaluations side by side, as a campaign runs them)
+    run = run_settings(cfg)
+    agent = build_agent(run)
+    use_num_threads(run.trainer)  # the run's own thread count (evaluations side by side, as a campaign runs them)
     # An evaluation-only run (random, zero-shot) trained nothing and saved nothing: its agent is evaluated as built.
     if not untrained and cfg.agent.train and isinstance(agent, Persistent):
         check_weights(RunDir(run_dir))
@@ -233,7 +234,7 @@ def generalization(
     )
     rows: list[dict] = []  # every row, in the suite's order
     todo: list[Row] = []  # the rows to evaluate
-    spaces = {str(run_dir): env_spaces(cfg) if cfg.agent.uses_vectors else {} for run_dir, _, cfg, _, _ in agents}
+    spaces = {str(d): env_spaces(run_settings(cfg).env) if cfg.agent.uses_vectors else {} for d, _, cfg, _, _ in agents}
     for run_dir, untrained, cfg, label, weights in agents:
         train_spaces = spaces[str(run_dir)]
         for task in expand_tasks(tasks, cfg.env.id):

@@ -61,8 +61,9 @@ def play(cfg, episodes: int, progress=None) -> pd.DataFrame:
     from twosome.training.build import build_agent, use_num_threads
 
     torch.manual_seed(cfg.seed)
-    agent = build_agent(cfg, run_settings(cfg))
-    use_num_threads(cfg)
+    run = run_settings(cfg)
+    agent = build_agent(run)
+    use_num_threads(run.trainer)
     env = InvalidAsNoOp(
         gym.make(cfg.env.id, **env_kwargs(cfg)),
         reward=cfg.agent.invalid_action_reward,

@@ -47,8 +47,8 @@ def walk(cfg, games: int, progress=None) -> pd.DataFrame:
 
     torch.manual_seed(cfg.seed)  # an agent with fresh weights (DRRN) is the same agent for the same seed
     run = run_settings(cfg)
-    agent = build_agent(cfg, run)
-    use_num_threads(cfg)
+    agent = build_agent(run)
+    use_num_threads(run.trainer)
     env = gym.make(run.env.id, **env_kwargs(cfg)).unwrapped
     meta = {"model": cfg.model.name if run.agent.uses_lm else "none", "agent": cfg.agent.name,
             "norm": cfg.norm.mode if run.agent.uses_lm else "-", "split": env.split}  # fmt: skip

@@ -15,22 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from twosome.agents import capabilities
-from twosome.config import ConfigError, RunSettings, check_run_dir
+from twosome.config import ConfigError, RunSettings, check_same_run
 from twosome.fileio import DirectoryInUse, atomic_write_text, directory_lock
 from twosome.lm.dtype import cpu_flags, cpu_model
 from twosome.parallel import collectives as dist
 from twosome.run_dir import RESULTS, RunDir, accept_hydra_records, damaged_weights, drop_hydra_records, weight_files
 from twosome.training.checkpointing import checkpoint_path
-
-
-def run_dir_of(cfg: DictConfig) -> Path:
-    if HydraConfig.initialized():
-        return Path(HydraConfig.get().runtime.output_dir)
-    return Path(cfg.paths.runs_dir) / cfg.run_name
 
 
 def write_status(run_dir: Path, status: str, **details) -> None:
@@ -81,11 +74,11 @@ def _read_summary(path: Path) -> dict:
         ) from None
 
 
-def prepare_run_dir(cfg: DictConfig, run_dir: Path) -> tuple[Path | None, dict | None]:
+def prepare_run_dir(run: RunSettings, run_dir: Path) -> tuple[Path | None, dict | None]:
     """Decide how this run starts: (checkpoint to resume from, None), (None, finished summary), or (None, None)."""
     ckpt, summary_file = checkpoint_path(run_dir), RunDir(run_dir).summary
-    if RunDir(run_dir).has_previous_run() and cfg.checkpoint.resume:
-        check_run_dir(cfg, run_dir)
+    if RunDir(run_dir).has_previous_run() and run.checkpoint.resume:
+        check_same_run(run.record, run_dir)
         if not summary_file.exists():
             return (ckpt if ckpt.exists() else None), None  # none: an evaluation-only run's saved progress
         summary = _read_summary(summary_file)
@@ -139,7 +132,7 @@ def summary_line(summary: dict) -> str:
 
 
 def open_run(
-    cfg: DictConfig, run_dir: Path, locks: contextlib.ExitStack, inspect: Callable[[Path], Any] | None = None
+    run: RunSettings, run_dir: Path, locks: contextlib.ExitStack, inspect: Callable[[Path], Any] | None = None
 ) -> tuple[Path | None, dict | None, Any]:
     """Take ``run_dir`` (its lock held until ``locks`` closes) and decide how the run starts: (checkpoint to resume
     from or None, None, what ``inspect`` read of that checkpoint) or (None, finished summary, None). The command's
@@ -148,7 +141,7 @@ def open_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         locks.enter_context(run_dir_lock(run_dir))
-        resume_from, finished = prepare_run_dir(cfg, run_dir)
+        resume_from, finished = prepare_run_dir(run, run_dir)
         state = inspect(resume_from) if inspect is not None and resume_from is not None else None
     except Exception:
         if dist.rank() == 0:
@@ -161,7 +154,7 @@ def open_run(
         print(summary_line(finished))
         return None, finished, None
     if dist.rank() == 0:
-        atomic_write_text(RunDir(run_dir).config, OmegaConf.to_yaml(cfg, resolve=True))
+        atomic_write_text(RunDir(run_dir).config, OmegaConf.to_yaml(run.record))  # resolved when parsed
     return resume_from, None, state
 
 
@@ -186,21 +179,19 @@ def check_something_trained(run_dir: Path, run: RunSettings, algorithm) -> None:
         )
 
 
-def finish_run(
-    cfg: DictConfig, run: RunSettings, run_dir: Path, module, digest: str | None, saved: list[str], start: float
-) -> dict:
+def finish_run(run: RunSettings, run_dir: Path, module, digest: str | None, saved: list[str], start: float) -> dict:
     """Write the run's summary.json and status ``finished``, say its summary line; return the summary."""
     # The normalization the policy really uses ("-" for agents that read no action likelihoods, e.g. PPO).
-    norm = OmegaConf.select(cfg, "agent.policy.norm", default="-")
+    norm = run.agent.policy.get("norm", "-")
     summary = {
-        "run_name": cfg.run_name,
+        "run_name": run.run_name,
         "agent": run.agent.name,
         "algorithm": type(module.algorithm).__name__,
         "env_id": run.env.id,
         "norm": norm,
         "model": run.model.name if run.agent.uses_lm else "-",  # "-": the agent reads no text (PPO, random)
         "model_dtype": frozen_dtype(module.agent) if run.agent.uses_lm else "-",  # model.dtype=auto, as resolved
-        "seed": cfg.seed,
+        "seed": run.seed,
         "env_steps": module.env_steps,
         "updates": module.num_updates if module.collector else 0,
         "wall_seconds": round(time.time() - start + module.elapsed_before, 1),

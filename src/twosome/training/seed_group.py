@@ -85,8 +85,7 @@ class Member:
     """One run of the group and everything that is its own."""
 
     index: int
-    cfg: DictConfig
-    settings: RunSettings  # cfg, parsed once (validate)
+    settings: RunSettings  # its config, parsed once (validate)
     run_dir: Path
     resume_from: Path | None
     resume_state: dict | None = None  # read_run_state(resume_from), read once before the group starts
@@ -285,7 +284,7 @@ class SeedGroupModule(pl.LightningModule):
         digest, saved = save_agent(m.agent, m.run_dir)
         for logger in m.loggers:
             logger.finalize("success")
-        self.results[m.index] = finish_run(m.cfg, m.settings, m.run_dir, m.module, digest, saved, self.group_start)
+        self.results[m.index] = finish_run(m.settings, m.run_dir, m.module, digest, saved, self.group_start)
 
     def fail(self, m: Member, err: BaseException) -> None:
         m.done = True
@@ -312,12 +311,12 @@ def train_group(cfgs: list[DictConfig], run_dirs: list[Path], **trainer_override
                     raise ConfigError(f"{run_dir}: a seed group's runs must differ only in their seed")
                 run_dir = Path(run_dir)
                 resume_from, finished, state = open_run(
-                    cfg, run_dir, locks, inspect=lambda ckpt, run_dir=run_dir: own_checkpoint(run_dir, ckpt)
+                    parsed, run_dir, locks, inspect=lambda ckpt, run_dir=run_dir: own_checkpoint(run_dir, ckpt)
                 )
                 if finished is not None:
                     results[i] = finished
                     continue
-                members.append(Member(i, cfg, parsed, run_dir, resume_from, state))
+                members.append(Member(i, parsed, run_dir, resume_from, state))
             except Exception as err:
                 results[i] = err
         if members:
@@ -397,10 +396,10 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
     start = time.time()
     base = None
     for m in members:
-        pl.seed_everything(m.cfg.seed, workers=True, verbose=False)  # as a run alone: its agent's initial weights
-        agent = build_agent(m.cfg, m.settings, base=base, adapter_name=f"seed_group_{m.index}")
+        pl.seed_everything(m.settings.seed, workers=True, verbose=False)  # as a run alone: its agent's initial weights
+        agent = build_agent(m.settings, base=base, adapter_name=f"seed_group_{m.index}")
         base = (agent.group_base(), agent.scorer.tokenizer)
-        m.module = build_module(m.cfg, agent, m.settings)
+        m.module = build_module(agent, m.settings)
         m.rng = {"cpu": rng_state()}
         purge = None
         if m.resume_from is not None:
@@ -409,7 +408,7 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
             purge = state["env_steps"] + 1
             m.first_update = state["updates_done"]
             print(f"Resuming {m.run_dir} from update {state['updates_done']} ({state['env_steps']} env steps)")
-        m.loggers = build_loggers(m.cfg, m.run_dir, purge)
+        m.loggers = build_loggers(m.settings.trainer, m.run_dir, purge)
         m.module.metric_loggers = m.loggers
         write_status(m.run_dir, "running", resumed_from_update=m.first_update)
     for m in members:  # peft leaves only the active adapter trainable; every member trains its own
@@ -420,10 +419,10 @@ def _run(members: list[Member], results: list, trainer_overrides: dict) -> None:
         for m in members[1:]:
             m.agent.scorer.trunk = scorer.trunk
     group = SeedGroupModule(members, start)
-    cfg, run = members[0].cfg, members[0].settings
+    run = members[0].settings
     signals = tuple(run.checkpoint.requeue_signals or ())
     callbacks = [PreemptionCheckpoint(checkpoint_path(members[0].run_dir), signals)] if signals else []
-    trainer = build_trainer(cfg, members[0].run_dir, loggers=[], callbacks=callbacks, run=run, **trainer_overrides)
+    trainer = build_trainer(run, members[0].run_dir, loggers=[], callbacks=callbacks, **trainer_overrides)
     try:
         with signal_handlers_kept():
             trainer.fit(group)

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
@@ -24,7 +25,6 @@ from twosome.training.lifecycle import (
     check_something_trained,
     finish_run,
     open_run,
-    run_dir_of,
     truncate_csv,
     write_status,
 )
@@ -48,27 +48,33 @@ for _message in (
 
 
 def train(cfg: DictConfig, run_dir: Path | None = None, run: RunSettings | None = None, **trainer_overrides) -> dict:
-    """``run``: the settings ``validate`` already parsed from ``cfg`` in this process (the command line's check
-    before writing), or None to parse them here; either way once, and passed down."""
+    """The entry point, and the only reader of ``cfg``: ``run`` is the settings ``validate`` already parsed from it
+    in this process (the command line's check before writing), or None to parse them here; either way once, and
+    passed down in its place."""
     run = run if run is not None else validate(cfg)
     run_dir = Path(run_dir) if run_dir is not None else run_dir_of(cfg)
     with contextlib.ExitStack() as locks, HeldCtrlC() as ctrl_c:
-        resume_from, finished, _ = open_run(cfg, run_dir, locks)
+        resume_from, finished, _ = open_run(run, run_dir, locks)
         if finished is not None:
             return finished
         note = budget_note(run)
         if note:
             print(note)
-        return _train_with_status(cfg, run, run_dir, resume_from, ctrl_c, **trainer_overrides)
+        return _train_with_status(run, run_dir, resume_from, ctrl_c, **trainer_overrides)
 
 
-def _train_with_status(
-    cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from, ctrl_c: HeldCtrlC, **trainer_overrides
-) -> dict:
+def run_dir_of(cfg: DictConfig) -> Path:
+    """Hydra's output directory for the run, or, outside Hydra, ``<paths.runs_dir>/<run_name>``."""
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    return Path(cfg.paths.runs_dir) / cfg.run_name
+
+
+def _train_with_status(run: RunSettings, run_dir: Path, resume_from, ctrl_c: HeldCtrlC, **trainer_overrides) -> dict:
     """The run, with ``status.json`` saying how it stopped on every exit path (``stop_status``)."""
     try:
         ctrl_c.release()
-        return _train(cfg, run, run_dir, resume_from, **trainer_overrides)
+        return _train(run, run_dir, resume_from, **trainer_overrides)
     except BaseException as err:
         status, details, stop = stop_status(err, f"the last checkpoint, {checkpoint_path(run_dir)}", _resumes(run_dir))
         write_status(run_dir, status, **details)
@@ -90,13 +96,13 @@ def _resumes(run_dir: Path) -> str:
     return "there is no checkpoint: it starts afresh"
 
 
-def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+def _train(run: RunSettings, run_dir: Path, resume_from: Path | None, **trainer_overrides) -> dict:
+    pl.seed_everything(run.seed, workers=True, verbose=False)
     start = time.time()
     if not run.agent.train:  # its evaluation is the whole run, from here (a trained run says so once it resumes)
         write_status(run_dir, "running")
-    agent = build_agent(cfg, run)
-    module = build_module(cfg, agent, run)
+    agent = build_agent(run)
+    module = build_module(agent, run)
     saved_evaluation = RunDir(run_dir).saved_evaluation
     if run.agent.train and resume_from is None:  # training afresh: no evaluation of an earlier run resumes
         saved_evaluation.unlink(missing_ok=True)
@@ -122,16 +128,16 @@ def _train(cfg: DictConfig, run: RunSettings, run_dir: Path, resume_from: Path |
             where = "at its final evaluation, after" if at_evaluation else "from"
             print(f"Resuming {run_dir} {where} update {state['updates_done']} ({state['env_steps']} env steps)")
         write_status(run_dir, "running", resumed_from_update=state["updates_done"] if resume_from else 0)
-        trainer = build_trainer(cfg, run_dir, tb_purge_step=purge, run=run, **trainer_overrides)
+        trainer = build_trainer(run, run_dir, tb_purge_step=purge, **trainer_overrides)
         with signal_handlers_kept():
             trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
         check_something_trained(run_dir, run, module.algorithm)
         digest, saved = save_agent(agent, run_dir)
     else:  # evaluation-only agents (random, zero-shot): the final evaluation is the whole run
-        use_num_threads(cfg)
+        use_num_threads(run.trainer)
         episodes = run.eval.episodes + run.eval.final_sampled_episodes
         bar = tqdm(total=episodes, unit="episode", desc=f"{run.agent.name} evaluation", disable=dist.rank() != 0)
         with bar, evaluation_stops(module, tuple(run.checkpoint.requeue_signals or ())):
             module.evaluation_only(progress=bar.update)
         digest, saved = None, []
-    return finish_run(cfg, run, run_dir, module, digest, saved, start)
+    return finish_run(run, run_dir, module, digest, saved, start)
