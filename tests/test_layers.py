@@ -1,5 +1,6 @@
 """The packages' layering, as docs/EXTENDING.md states it: environments know nothing of models, the scorer nothing
-of environments, agents nothing of algorithms, algorithms nothing of training (Lightning, checkpoints)."""
+of environments, agents nothing of algorithms, algorithms nothing of training (Lightning, checkpoints). Import
+circles between modules, of any length: tests/test_house_limits.py."""
 
 from __future__ import annotations
 
@@ -58,31 +59,3 @@ def test_a_seed_group_shares_the_run_lifecycle_instead_of_reaching_into_the_sing
         for a in n.names
     }
     assert "twosome.training.train" not in modules and "train" not in names
-
-
-def module_imports() -> dict[str, set[str]]:
-    """Each twosome module's imports of other twosome modules (a package's name means its __init__)."""
-    modules = {}
-    for path in SRC.rglob("*.py"):
-        parts = path.relative_to(SRC.parent).with_suffix("").parts
-        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    graph = {}
-    for name, path in modules.items():
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                candidates = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
-            elif isinstance(node, ast.Import):
-                candidates = [a.name for a in node.names]
-            else:
-                continue
-            found |= {next(c for c in candidates if c in modules)} if any(c in modules for c in candidates) else set()
-        graph[name] = found - {name}
-    return graph
-
-
-def test_no_two_modules_import_each_other():
-    """The scorer and its kernels once did (the kernels called back into the scorer to pad)."""
-    graph = module_imports()
-    circles = sorted({tuple(sorted((a, b))) for a, deps in graph.items() for b in deps if a in graph.get(b, set())})
-    assert circles == []
