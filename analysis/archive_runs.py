@@ -25,8 +25,8 @@ import pandas as pd
 import yaml
 
 from twosome.config.run_config import RESUMABLE_CHANGES
+from twosome.fileio import atomic_write_text
 from twosome.run_dir import CONFIG, SUMMARY, RunDir
-from twosome.training.checkpointing import atomic_write_text
 
 KEPT_COLUMNS = (
     "charts/SPS",

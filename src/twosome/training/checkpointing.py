@@ -21,8 +21,7 @@ import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from pytorch_lightning.callbacks import Callback
 
-# atomic_write_text: re-exported for analysis/archive_runs.py, which imports it from here
-from twosome.fileio import atomic_write_bytes, atomic_write_text  # noqa: F401
+from twosome.fileio import atomic_write_bytes
 from twosome.run_dir import RunDir
 
 
