@@ -59,3 +59,18 @@ def test_a_seed_group_shares_the_run_lifecycle_instead_of_reaching_into_the_sing
         for a in n.names
     }
     assert "twosome.training.train" not in modules and "train" not in names
+
+
+def test_the_campaign_driver_writes_its_statuses_without_importing_lightning():
+    """A campaign only starts runs and reads their files: importing its verbs must not pull in Lightning (it did,
+    through the checkpoint module, to write a status)."""
+    import subprocess
+    import sys
+
+    root = SRC.parents[1]
+    probe = (
+        "import sys; sys.path[:0] = ['experiments']; import campaign, campaign_local; "
+        "print(sorted(m for m in sys.modules if 'lightning' in m))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout[:300]
