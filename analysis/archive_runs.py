@@ -1,7 +1,6 @@
 """Copy the raw data of finished runs into the repository (docs/data/), where the tables of docs/ are made from.
 
-    python analysis/archive_runs.py multirun/compare-ten_seeds/tomato_salad --out
-    studies/ten_seeds/data/ten_seeds/tomato_salad
+    python analysis/archive_runs.py multirun/prior/tiny --out studies/prior/data/prior_ten_seeds
 
 Every directory below the given paths that holds a ``summary.json`` is one finished run; it is copied to
 ``<out>/<run_name>/`` as its ``config.yaml`` (the checkout's absolute path written as ``.``), its ``summary.json``

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from compare import run_sweep, split_passthrough  # experiments/ (this script's directory) is on sys.path
-
+from twosome.processes import Stopped, run_attached
 from twosome.run_dir import SUMMARY, RunDir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +104,26 @@ KEEPS_THE_STUDY = ("trainer.num_threads=", "checkpoint.", "logger.", "hydra.", "
 def changes_to_the_study(extra: list[str]) -> list[str]:
     """The passthrough arguments that change what a study runs (its runs are then a try-out, never archived)."""
     return [e for e in extra if not e.lstrip("+~").startswith(KEEPS_THE_STUDY)]
+
+
+def split_passthrough(argv: list[str] | None) -> tuple[list[str], list[str]]:
+    """(this script's arguments, the arguments after ``--`` that go to every run)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in argv:
+        return argv, []
+    return argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+
+
+def run_sweep(cmd: list[str], script: str, during: str) -> int:
+    """Run one sweep to its end and return its status; a stop of this script (SIGTERM, SIGHUP, Ctrl-C) is passed to
+    the sweep, which saves, and then ends this script saying how to continue."""
+    try:
+        return run_attached(cmd, cwd=ROOT)
+    except Stopped as stop:
+        raise SystemExit(
+            f"{script} stopped on {signal.Signals(stop.signum).name} during {during}; rerun the same command "
+            "to continue: finished runs are kept, the stopped ones resume from their checkpoints"
+        ) from None
 
 
 def execute(jobs: list[tuple[list[str], str]], dry_run: bool, changes: list[str] | None = None) -> list[str]:

@@ -22,7 +22,7 @@ def test_the_planned_n_is_read_from_each_plan():
     assert planned_seeds(ROOT, plan, archive="smollm2_cpu/glam_goto/random") == 5
     assert planned_seeds(ROOT, plan, archive="smollm2_cpu/glam_goto/random_token") == 10
     assert planned_seeds(ROOT, plan, archive="smollm2_cpu/entertainment/word_50k") == 5
-    assert planned_seeds(ROOT, "conf/compare/ten_seeds.yaml") == 10
+    assert planned_seeds(ROOT, "studies/ten_seeds/plan.yaml", sweep="entertainment-ppo") == 10
     assert planned_seeds(ROOT, "studies/poad/plan.yaml", sweep="tomato_salad-poad_trie") == 10
 
 

@@ -1,4 +1,7 @@
-"""The comparison presets: every command they generate composes into a valid run config."""
+"""The paper's comparison as plans of its study, run by campaign.py: studies/ten_seeds/plan.yaml (10 seeds: its jobs
+are composed with every study's plan by tests/test_campaign.py) and the profiles' plans, studies/ten_seeds/profiles/
+(smoke, small, paper: composed here). Each runs every agent on its tasks; names it lacks are refused. And
+experiments/prior_study.py, the one study still a script."""
 
 from __future__ import annotations
 
@@ -13,36 +16,56 @@ from twosome.config import validate
 ROOT = Path(__file__).resolve().parent.parent
 
 sys.path.insert(0, str(ROOT / "experiments"))
-import compare  # noqa: E402
+import campaign  # noqa: E402
 
-PROFILES = sorted(p.stem for p in (ROOT / "conf" / "compare").glob("*.yaml"))
-
-
-@pytest.mark.parametrize("profile", PROFILES)
-def test_every_comparison_job_composes_and_validates(profile):
-    from omegaconf import OmegaConf
-
-    tasks = OmegaConf.load(ROOT / "conf" / "compare" / f"{profile}.yaml").tasks
-    seen_agents = set()
-    for task in tasks:
-        cmds = compare.commands(profile, task, None, [])
-        for cmd in cmds:
-            for job in sweep_members(cmd):
-                cfg = compose_cfg(*job)
-                validate(cfg)
-                seen_agents.add(cfg.agent.name)
-                if cfg.agent.train:
-                    assert cfg.rollout.total_env_steps >= 1000
-    assert seen_agents == {"twosome", "ppo", "saycan", "zeroshot"}
+STUDY = ROOT / "studies" / "ten_seeds"
+AGENTS = {"twosome", "saycan", "ppo", "zeroshot"}
+FOUR_TASKS = {"tomato_salad", "tomato_lettuce_salad", "food_preparation", "entertainment"}
+# plan -> (its tasks, its seeds, the archive its runs go to under its data folder, the fewest steps of a trained agent)
+PLANS = {
+    "plan.yaml": ({"tomato_salad", "food_preparation", "entertainment"}, 10, "ten_seeds", 8192),
+    "profiles/plan_smoke.yaml": ({"tomato_salad", "food_preparation"}, 1, "compare_smoke", 1024),
+    "profiles/plan_small.yaml": (FOUR_TASKS, 3, "compare_small", 8192),
+    "profiles/plan_paper.yaml": (FOUR_TASKS, 3, "compare_paper", 200000),
+}
+PROFILES = sorted((STUDY / "profiles").glob("plan*.yaml"))
 
 
-def test_comparison_rejects_unknown_names():
-    with pytest.raises(SystemExit, match="valid: "):
-        compare.commands("small", "tomato_soup", None, [])
-    with pytest.raises(SystemExit, match="valid: "):
-        compare.commands("huge", "tomato_salad", None, [])
-    with pytest.raises(SystemExit, match="unknown agents"):
-        compare.commands("small", "tomato_salad", ["dqn"], [])
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_each_comparison_plan_runs_every_agent_on_each_of_its_tasks(name):
+    """A sweep per task, agent and normalization, named ``<task>-<agent>[-<norm>]`` after what it runs (a task's
+    sweeps are ``<task>-*``), with the profile's seeds, archived per task."""
+    tasks, seeds, archive, fewest_steps = PLANS[name]
+    plan = campaign.load_plan(STUDY / name)
+    seen: dict[str, set[str]] = {}
+    for sweep in plan.sweeps:
+        overrides = dict(o.split("=", 1) for o in sweep.overrides)
+        task, agent, *norm = sweep.name.split("-")
+        assert sweep.archive == f"{archive}/{task}" and len(sweep.seeds) == seeds
+        assert overrides.get("env.task", overrides.get("experiment", "").removeprefix("twosome_paper_")) == task
+        assert overrides["agent"] == agent and overrides["norm"] == (norm or ["word"])[0]  # PPO reads no text
+        if agent != "zeroshot":  # the untrained agent only evaluates
+            assert int(overrides["rollout.total_env_steps"]) >= fewest_steps
+        seen.setdefault(task, set()).add(agent)
+    assert seen == {task: AGENTS for task in tasks}
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
+def test_every_job_of_a_profile_composes_and_validates(path):
+    """The profiles' plans are not among the study's (``studies/*/plan*.yaml``), which test_campaign.py composes."""
+    plan = campaign.load_plan(path)
+    for sweep in plan.sweeps:
+        for job in sweep_members(campaign.command(plan, sweep, Path("/tmp/root"), [])):
+            validate(compose_cfg(*job))
+
+
+def test_the_comparison_refuses_a_plan_task_or_agent_it_lacks_naming_what_is_valid(capsys):
+    with pytest.raises(SystemExit, match=r"no plan at .*plan_huge.yaml; plans: .*studies/ten_seeds/plan.yaml"):
+        campaign.main(["status", str(STUDY / "profiles" / "plan_huge.yaml")])
+    for sweep in ("entertainment-twosome-word", "tomato_salad-dqn"):  # smoke runs two tasks; dqn is no agent
+        with pytest.raises(SystemExit, match=f"--sweeps {sweep}: not in .*; valid: tomato_salad-twosome-word, "):
+            campaign.main(["local", "--dry-run", str(STUDY / "profiles" / "plan_smoke.yaml"), "--sweeps", sweep])
+    assert capsys.readouterr().out == ""  # refused before any job is composed or listed
 
 
 import prior_study  # noqa: E402
@@ -107,7 +130,7 @@ def test_the_prior_study_picks_each_models_best_learning_rate(tmp_path):
         prior_study.pick_learning_rates(tmp_path)
 
 
-# A comparison or study stopped (kill, Ctrl-C, a closed terminal) or killed outright once took none of its
+# A study stopped (kill, Ctrl-C, a closed terminal) or killed outright once took none of its
 # running sweep along. The sweep here is a stand-in that records the signals it gets and ends, as a run does, after it
 # has "saved".
 STAND_IN = """
@@ -125,8 +148,6 @@ with open(log + ".pid", "w") as f:
 time.sleep(60)
 """
 DRIVERS = {  # each script's loop over its sweeps, with the stand-in as the one sweep
-    "compare.py": "compare.commands = lambda *a: [[sys.executable, '-c', STAND_IN, LOG, 'agent=twosome']]\n"
-    "compare.main(['--task', 'tomato_salad'])",
     "prior_study.py": "prior_study.execute([([sys.executable, '-c', STAND_IN, LOG, 'hydra.sweep.dir=s'], 'x')], False)",
 }
 
@@ -139,14 +160,14 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("script", sorted(DRIVERS))
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "Ctrl-C", "SIGKILL"])
-def test_stopping_a_comparison_stops_its_running_sweep(tmp_path, script, how):
+def test_stopping_a_study_stops_its_running_sweep(tmp_path, script, how):
     import os
     import signal
     import subprocess
     import time
 
     log = tmp_path / "signals"
-    driver = f"import sys\nsys.path.insert(0, {str(ROOT / 'experiments')!r})\nimport compare, prior_study\n"
+    driver = f"import sys\nsys.path.insert(0, {str(ROOT / 'experiments')!r})\nimport prior_study\n"
     driver += f"STAND_IN, LOG = {STAND_IN!r}, {str(log)!r}\n{DRIVERS[script]}\n"
     err = tmp_path / "stderr"
     with open(err, "w") as stderr:  # a file, not a pipe: a sweep left running would hold a pipe open

@@ -1,5 +1,5 @@
 """The DVC pipeline (dvc.yaml, params.yaml): it parses into the documented stages and graph, its default (smoke)
-comparison composes, writes where the pipeline expects it, and (slow) the whole pipeline runs on a fresh clone."""
+comparison plan runs where the pipeline expects it, and (slow) the whole pipeline runs on a fresh clone."""
 
 from __future__ import annotations
 
@@ -12,14 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import compose_cfg
-
-from twosome.config import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
 sys.path.insert(0, str(ROOT / "experiments"))
-import compare  # noqa: E402
+import campaign  # noqa: E402
 
 DVC = Path(sys.executable).parent / "dvc"
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -38,8 +35,15 @@ def dvc(*args, cwd: Path = ROOT, env: dict | None = None, timeout: int = 120) ->
     )
 
 
-def expected_stages(params: dict) -> set[str]:
-    return {"default_model", "curves", "generalization", *(f"compare@{task}" for task in params["tasks"])}
+STAGES = {"default_model", "compare", "curves", "generalization"}
+
+
+def plan_of(profile: str):
+    return campaign.load_plan(ROOT / "studies" / "ten_seeds" / "profiles" / f"plan_{profile}.yaml")
+
+
+def plan_tasks(profile: str) -> set[str]:
+    return {sweep.name.split("-")[0] for sweep in plan_of(profile).sweeps}
 
 
 @needs_dvc
@@ -47,10 +51,10 @@ def test_dvc_lists_the_stages_and_their_outputs():
     proc = dvc("stage", "list")
     assert proc.returncode == 0, proc.stderr
     outputs = {line.split()[0]: line.split(maxsplit=2)[2] for line in proc.stdout.splitlines() if line.strip()}
-    assert set(outputs) == expected_stages(PARAMS)
+    assert set(outputs) == STAGES
     profile = PARAMS["profile"]
-    for task in PARAMS["tasks"]:
-        assert outputs[f"compare@{task}"] == f"multirun/compare-{profile}/{task}"
+    # the runs, and their archive: outside the study's committed data/
+    assert outputs["compare"].split(", ") == [f"multirun/compare-{profile}", f"results/compare-{profile}"]
     assert outputs["default_model"] == "artifacts/pipeline/models/tiny-household"  # never the shipped model
     assert f"figures/compare-{profile}" in outputs["curves"]
     assert f"figures/generalization-{profile}" in outputs["generalization"]
@@ -65,41 +69,38 @@ def test_dvc_graph_connects_comparisons_to_figures_and_not_to_the_model_recipe()
         for line in proc.stdout.splitlines()
         if "->" in line
     }
-    for task in PARAMS["tasks"]:
-        assert (f"compare@{task}", "curves") in edges
-    assert ("compare@food_preparation", "generalization") in edges
+    assert ("compare", "curves") in edges and ("compare", "generalization") in edges
     assert not any("default_model" in edge for edge in edges)  # runs use the shipped model: recipe optional
 
 
-def test_params_choose_an_existing_profile_and_its_tasks():
-    profile = yaml.safe_load((ROOT / "conf" / "compare" / f"{PARAMS['profile']}.yaml").read_text())
-    assert set(PARAMS["tasks"]) <= set(profile["tasks"])
-    assert "food_preparation" in PARAMS["tasks"]  # the generalization stage's input
+def test_params_choose_an_existing_plan_that_runs_what_the_later_stages_read():
+    assert "food_preparation" in plan_tasks(PARAMS["profile"])  # the generalization stage's input
     assert (ROOT / "conf" / "generalization" / f"{PARAMS['generalization']['suite']}.yaml").exists()
+    runs = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["generalization"]["cmd"][0].split()
+    runs = [r for r in runs if r.startswith("multirun/")]
+    sweeps = {s.name for s in plan_of(PARAMS["profile"]).sweeps}
+    assert len(runs) == 3
+    for pattern in runs:  # the campaign's layout: <root>/<plan>/<sweep>/s<seed>, one job's run
+        root, plan, sweep, run = pattern.rstrip("/").split("/")[1:]
+        assert (root, plan, run) == ("compare-${profile}", "compare_${profile}", "s*") and sweep in sweeps
 
 
-def test_smoke_profile_is_small_and_its_commands_compose():
+def test_smoke_plan_is_small_and_the_pipeline_runs_it_with_the_arguments_after_the_separator(tmp_path, capsys):
     assert PARAMS["profile"] == "smoke"  # the pipeline's default is what CI can run
-    spec = yaml.safe_load((ROOT / "conf" / "compare" / "smoke.yaml").read_text())
-    assert spec["seeds"] == [0] and set(spec["tasks"]) == {"tomato_salad", "food_preparation"}
-    agents = set()
-    for task in spec["tasks"]:
-        cmds = compare.commands("smoke", task, None, ["hydra/launcher=slurm"])
-        assert len(cmds) == len(spec["agents"])
-        for cmd in cmds:
-            assert cmd[1] == str(ROOT / "src" / "run.py") and cmd[2] == "-m"
-            assert f"hydra.sweep.dir=multirun/compare-smoke/{task}" in cmd  # the dvc.yaml output of compare@task
-            assert cmd[-1] == "hydra/launcher=slurm"  # what follows -- reaches every run
-            overrides = [a for a in cmd[3:] if not a.startswith("hydra")]
-            assert not any("," in a for a in overrides)  # one job per agent: one seed, one normalization
-            cfg = compose_cfg(*overrides)
-            validate(cfg)
-            agents.add(cfg.agent.name)
-            if cfg.agent.train:
-                assert 1000 <= cfg.rollout.total_env_steps <= 2048
-            else:
-                assert cfg.eval.episodes == 2
-    assert agents == {"twosome", "saycan", "ppo", "zeroshot"}
+    plan = plan_of("smoke")
+    assert plan.name == "compare_smoke" and plan_tasks("smoke") == {"tomato_salad", "food_preparation"}
+    assert len(plan.sweeps) == 8 and {s.runs for s in plan.sweeps} == {1}  # 4 agents x 2 tasks, one run each
+    for sweep in plan.sweeps:
+        steps = [int(o.split("=")[1]) for o in sweep.overrides if o.startswith("rollout.total_env_steps=")]
+        assert all(1000 <= n <= 2048 for n in steps)
+    cmd = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["compare"]["cmd"][-1].split()
+    assert cmd[1:3] == ["experiments/campaign.py", "local"] and cmd[-2:] == ["--", "${run_overrides}"]
+    args = [a.replace("${profile}", "smoke") for a in cmd[2:-2]]
+    assert args[args.index("--data") + 1] == "results/compare-smoke"  # never the study's committed data/
+    args[args.index("--data") + 1] = str(tmp_path)  # the stage makes its folder first
+    campaign.main([*args, "--dry-run", "--", "trainer.num_threads=1"])
+    out = capsys.readouterr().out
+    assert out.count("hydra.run.dir=multirun/compare-smoke/compare_smoke/") == 8 and "trainer.num_threads=1" in out
 
 
 def fresh_clone(dst: Path) -> Path:
@@ -136,8 +137,14 @@ def test_smoke_pipeline_reproduces_on_a_fresh_clone(tmp_path):
     assert proc.returncode == 0, (proc.stdout[-4000:], proc.stderr[-4000:])
     print(f"dvc repro (smoke) took {seconds:.0f}s")
     profile = PARAMS["profile"]
-    for task in PARAMS["tasks"]:
-        assert len(list((repo / "multirun" / f"compare-{profile}" / task).glob("*/summary.json"))) == 4
+    for task in plan_tasks(profile):  # each agent's run, and its archive outside the study's committed data/
+        runs = repo / "multirun" / f"compare-{profile}" / f"compare_{profile}"
+        assert len(list(runs.glob(f"{task}-*/s0/summary.json"))) == 4
+        assert (
+            len(list((repo / "results" / f"compare-{profile}" / f"compare_{profile}" / task).glob("*/summary.json")))
+            == 4
+        )
+    assert not (repo / "studies" / "ten_seeds" / "data" / f"compare_{profile}").exists()
     for figure in (f"compare-{profile}/learning_curves", f"generalization-{profile}/table"):
         for suffix in (".png", ".pdf", ".csv"):
             assert (repo / "figures" / f"{figure}{suffix}").stat().st_size > 0

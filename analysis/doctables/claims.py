@@ -13,7 +13,6 @@ from studies.prior.tables import PRIOR_PLANNED
 from studies.smollm2_cpu.tables import (
     CAMPAIGN,
     LR_ARMS,
-    PPO_PLAN,
     ROBUSTNESS_MARGIN,
     TASKS,
     perplexity_changes,
@@ -26,7 +25,7 @@ from studies.smollm2_cpu.tables import (
     unseen_aggregate,
 )
 from studies.ten_seeds import default_retention
-from studies.ten_seeds.tables import ten_seed_scores
+from studies.ten_seeds.tables import ten_seed_planned, ten_seed_scores
 from twosome.evaluation.statistics import probability_of_improvement
 
 DEFAULT_TASKS = ("tomato_salad", "food_preparation", "entertainment")  # the default model's 10-seed comparison
@@ -54,7 +53,7 @@ def default_claim(root: Path, agent: str, norm: str, other: tuple[str, str]) -> 
         return "not run"
     a, b = {t: a[t] for t in both}, {t: b[t] for t in both}
     e = probability_of_improvement(a, b)
-    n = planned_seeds(root, PPO_PLAN)
+    n = {t: ten_seed_planned(root, t) for t in both}
     return f"{e.text()}, {claim_status(e, a, b, (n, n))}; {len(both)} tasks"
 
 
@@ -84,7 +83,9 @@ def efficiency_aggregate(root: Path, scores: dict[str, dict], word_planned: dict
     """Agarwal's aggregate P(TWOSOME better) over the tasks of ``scores`` (efficiency_scores) and its status."""
     word, ppo = ({t: v[arm] for t, v in scores.items()} for arm in ("word", "ppo"))
     e = probability_of_improvement(word, ppo)
-    return e.text(), claim_status(e, word, ppo, ({t: word_planned[t] for t in word}, ppo_planned(root)))
+    return e.text(), claim_status(
+        e, word, ppo, ({t: word_planned[t] for t in word}, {t: ppo_planned(root, t) for t in ppo})
+    )
 
 
 def sample_efficiency(root: Path, word_dirs: dict[str, Path], word_planned: dict[str, int]) -> str:
@@ -106,12 +107,12 @@ def where_read(budget: int, schedule: int) -> str:
 
 def efficiency_arms(root: Path) -> list[tuple[str, dict[str, Path], dict[str, int]]]:
     """(model, task -> TWOSOME (word) archive, task -> planned seeds) of the sample-efficiency claim's two models."""
-    ten = planned_seeds(root, PPO_PLAN)
     smol_dirs = {**{t: root / CAMPAIGN / t / "word" for t in PPO_TASKS},
                  "entertainment": root / CAMPAIGN / "entertainment" / "word_50k"}  # fmt: skip
     smol_planned = {**{t: planned(root, t, "word") for t in PPO_TASKS},
                     "entertainment": planned(root, "entertainment", "word_50k")}  # fmt: skip
-    return [("default model", {t: root / TEN_SEEDS / t for t in DEFAULT_TASKS}, dict.fromkeys(DEFAULT_TASKS, ten)),
+    ten_planned = {t: ten_seed_planned(root, t) for t in DEFAULT_TASKS}
+    return [("default model", {t: root / TEN_SEEDS / t for t in DEFAULT_TASKS}, ten_planned),
             ("SmolLM2-135M, CPU", smol_dirs, smol_planned)]  # fmt: skip
 
 
@@ -124,7 +125,7 @@ def sample_efficiency_per_task(root: Path) -> str:
         scores = efficiency_scores(root, dirs)
         for task, v in scores.items():
             e = probability_of_improvement(v["word"], v["ppo"])
-            status = claim_status(e, v["word"], v["ppo"], (want[task], ppo_planned(root)))
+            status = claim_status(e, v["word"], v["ppo"], (want[task], ppo_planned(root, task)))
             rows.append([model, TASKS.get(task, task), f"{v['budget']:,}", where_read(v["budget"], v["ppo_steps"]),
                          f"{est(v['word'])} ({len(v['word'])})", f"{est(v['ppo'])} ({len(v['ppo'])})", e.text(),
                          status])  # fmt: skip

@@ -207,11 +207,9 @@ def _plan(path: Path) -> dict:
 
 
 def planned_seeds(root: Path, plan: str, archive: str | None = None, sweep: str | None = None) -> int:
-    """The seeds per arm a plan names, read from the plan itself: a campaign's sweeps archived into ``archive``
-    (or the sweep named ``sweep``), the union of their ``seeds:``; a compare profile's ``seeds``."""
+    """The seeds per arm a plan names, read from the plan itself: its sweeps archived into ``archive`` (or the sweep
+    named ``sweep``), the union of their ``seeds:``."""
     data = _plan(root / plan if (root / plan).is_file() else REPOSITORY / plan)  # a test's data root has no plans
-    if "sweeps" not in data:
-        return len(data["seeds"])
     seeds = {s for w in data["sweeps"] if w.get("archive") == archive or w["name"] == sweep for s in w["seeds"]}
     if not seeds:
         raise KeyError(f"{plan} has no sweep archived into {archive!r} or named {sweep!r}")

@@ -33,7 +33,7 @@ from twosome.evaluation.statistics import interval, joint_probability_of_improve
 
 CAMPAIGN = "studies/smollm2_cpu/data/smollm2_cpu"
 PLAN = "studies/smollm2_cpu/plan.yaml"  # each arm's planned seeds: its sweeps' ``seeds:``
-PPO_PLAN = "conf/compare/ten_seeds.yaml"  # PPO from scratch's seeds (studies/ten_seeds/data/ten_seeds)
+PPO_PLAN = "studies/ten_seeds/plan.yaml"  # PPO from scratch's seeds: its sweep <task>-ppo
 TASKS = {
     "food_preparation": "Food Preparation",
     "tomato_salad": "Tomato Salad",
@@ -82,8 +82,8 @@ def planned(root: Path, task: str, arm: str) -> int:
     return planned_seeds(root, PLAN, archive=f"smollm2_cpu/{task}/{arm}")
 
 
-def ppo_planned(root: Path) -> int:
-    return planned_seeds(root, PPO_PLAN)
+def ppo_planned(root: Path, task: str) -> int:
+    return planned_seeds(root, PPO_PLAN, sweep=f"{task}-ppo")
 
 
 def arm_dirs(root: Path) -> list[tuple[str, str, Path]]:
@@ -339,7 +339,7 @@ def smollm2_cpu_entertainment(root: Path) -> str:
                          ("final sampled success, each at the end of its schedule (beside)",
                           list(word.sampled_success), list(ppo.sampled_success))]:  # fmt: skip
         e = probability_of_improvement(x, y)
-        n = (planned(root, "entertainment", "word_50k"), ppo_planned(root))
+        n = (planned(root, "entertainment", "word_50k"), ppo_planned(root, "entertainment"))
         rows.append([metric, f"{len(x)} vs {len(y)}", est(x), est(y), e.text(), claim_status(e, x, y, n)])
     header = ["metric", "seeds (TWOSOME vs PPO)", "TWOSOME (word), SmolLM2, IQM [95% CI]", "PPO from scratch, IQM",
               "P(TWOSOME better) [95% CI]", "status"]  # fmt: skip

@@ -30,7 +30,7 @@ from doctables.common import (
 
 from twosome.evaluation.statistics import interval, probability_of_improvement
 
-PLAN = "conf/compare/ten_seeds.yaml"  # its ``seeds``: the planned n of every arm
+PLAN = "studies/ten_seeds/plan.yaml"  # each arm's planned n: its sweep's ``seeds:``
 AGENT_ROWS = [  # (agent, norm, label), in the order of the paper's comparison
     ("twosome", "word", "TWOSOME (word)"),
     ("twosome", "token", "TWOSOME (token)"),
@@ -43,6 +43,11 @@ AGENT_ROWS = [  # (agent, norm, label), in the order of the paper's comparison
 ]
 
 
+def ten_seed_planned(root: Path, task: str, arm: str = "twosome-word") -> int:
+    """The seeds the plan names for an arm of the comparison on ``task`` (its sweep ``<task>-<arm>``)."""
+    return planned_seeds(root, PLAN, sweep=f"{task}-{arm}")
+
+
 def ten_seed_runs(root: Path, task: str) -> pd.DataFrame:
     """One row per archived run of the 10-seed comparison on ``task``."""
     return archived_runs(root / TEN_SEEDS / task)
@@ -53,7 +58,7 @@ def ten_seed_comparison(task: str) -> Callable[[Path], str]:
         df = ten_seed_runs(root, task)
         if df.empty:
             return (
-                f"No run archived yet: `python experiments/compare.py --profile ten_seeds --task {task}` is to run.\n"
+                f"No run archived yet: `python experiments/campaign.py local {PLAN}` is to run (its sweeps {task}-*).\n"
             )
         rows = []
         for agent, norm, label in AGENT_ROWS:
@@ -218,7 +223,7 @@ def ten_seed_claims(root: Path) -> str:
             else:
                 xa, xb = list(a.sampled_success), list(b.sampled_success)
             e = poi(xa, xb)
-            n = planned_seeds(root, PLAN)
+            n = ten_seed_planned(root, task)
             verdict = claim_status(e, xa, xb, (n, n))
             if identical(a, b):
                 verdict = "**identical seed for seed** (same trained weights)"
@@ -254,7 +259,7 @@ def ten_seed_aggregate_claims(root: Path) -> list[list[str]]:
             e = probability_of_improvement({t: word[t] for t in tasks}, {t: other[t] for t in tasks})
             means = [np.mean([np.mean(scores[t]) for t in tasks]) for scores in (word, other)]
             seeds = min(min(len(word[t]), len(other[t])) for t in tasks)
-            n = planned_seeds(root, PLAN)
+            n = {t: ten_seed_planned(root, t) for t in tasks}
             a, b = {t: word[t] for t in tasks}, {t: other[t] for t in tasks}
             rows.append(
                 [
