@@ -172,3 +172,11 @@ def after_steps(steps: list, where: str) -> tuple[dict, ...]:
         if Path(step["creates"]).is_absolute() or ".." in Path(step["creates"]).parts:
             raise PlanError(f"{where}: after[{k}].creates={step['creates']!r}; valid: a path inside the run's archive")
     return tuple(steps)
+
+
+if __name__ == "__main__":  # a module of campaign.py: it only explains itself
+    import argparse
+    import sys
+
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    sys.exit("a plan is run by: python experiments/campaign.py local PLAN")

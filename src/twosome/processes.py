@@ -1,6 +1,7 @@
-"""Processes that end with the process that started them: a sweep driver (experiments/compare.py) or a
-launcher killed by ``kill`` or SIGKILL must not leave its training jobs running unseen. Linux only (``/proc``,
-``prctl``), as the rest of the suite's process handling (``fcntl`` locks); elsewhere the helpers do nothing."""
+"""Processes that end with the process that started them: a sweep driver (experiments/prior_study.py, a
+campaign) or a launcher killed by ``kill`` or SIGKILL must not leave its training jobs running unseen. Linux only
+(``/proc``, ``prctl``), as the rest of the suite's process handling (``fcntl`` locks); elsewhere the helpers do
+nothing."""
 
 from __future__ import annotations
 

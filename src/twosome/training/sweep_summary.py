@@ -86,7 +86,7 @@ class SweepSummary(Callback):
             return
         record = _job_record(config, job_return)
         sweep_dir = Path(config.hydra.sweep.dir)
-        # One record per job directory: several multiruns may share a sweep dir (experiments/compare.py).
+        # One record per job directory: several multiruns may share a sweep dir (a study's script, one sweep per arm).
         name = Path(record["run_dir"]).name
         atomic_write_text(sweep_dir / ".jobs" / f"{name}.json", json.dumps(record))
         table = write_sweep_summary(sweep_dir)
