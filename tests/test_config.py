@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from twosome.config import AgentConfig, ConfigError, check_run_dir, load_run_config, run_settings, validate
 
-GROUPS = [d.name for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra", "experiment", "generalization")]
+GROUPS = [d.name for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra", "experiment")]
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ def test_dvc_graph_connects_comparisons_to_figures_and_not_to_the_model_recipe()
 
 def test_params_choose_an_existing_plan_that_runs_what_the_later_stages_read():
     assert "food_preparation" in plan_tasks(PARAMS["profile"])  # the generalization stage's input
-    assert (ROOT / "conf" / "generalization" / f"{PARAMS['generalization']['suite']}.yaml").exists()
+    assert (ROOT / "src" / "twosome" / "evaluation" / "suites" / f"{PARAMS['generalization']['suite']}.yaml").exists()
     runs = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["generalization"]["cmd"][0].split()
     runs = [r for r in runs if r.startswith("multirun/")]
     sweeps = {s.name for s in plan_of(PARAMS["profile"]).sweeps}

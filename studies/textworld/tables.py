@@ -28,7 +28,7 @@ ARMS = {  # archive folder -> (model, agent, planned training steps), in the ord
     "smollm2/untrained": ("SmolLM2-135M", "untrained TWOSOME (word)", 0),
 }
 TRAINING = "training"  # the final evaluation of the run itself: 100 sampled episodes on its own training games
-SPLITS = {  # the generalization tool's tasks (conf/generalization/textworld_cooking.yaml) -> column
+SPLITS = {  # the generalization tool's tasks (twosome/evaluation/suites/textworld_cooking.yaml) -> column
     "twosome/TextWorld-CookingValid-v0": "validation",
     "twosome/TextWorld-CookingTest-v0": "test",
 }

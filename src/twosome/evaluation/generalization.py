@@ -1,7 +1,7 @@
 """Unseen-task generalization: evaluate trained agents (and their untrained twins) on a list of tasks.
 
     python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --tasks ID [ID ...] --episodes 50 --out DIR
-    python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --suite virtualhome_food   # conf/generalization/
+    python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --suite virtualhome_food   # a suite of suites/
     python -m twosome.evaluation.generalization RUN_DIR [RUN_DIR ...] --suite prompt_robustness  # every wording
     python -m twosome.evaluation.generalization RUN_DIR --suite textworld_cooking --workers 2     # two rows at once
 
@@ -59,7 +59,7 @@ from twosome.training.build import build_agent, env_spaces, use_num_threads
 from twosome.training.evaluation import EvaluationPhase, SavedEvaluation, evaluate
 from twosome.training.vector_env import make_vector_env
 
-SUITES = Path(__file__).resolve().parents[3] / "conf" / "generalization"
+SUITES = Path(__file__).resolve().parent / "suites"  # the task lists, shipped with the package
 
 
 def suites() -> list[str]:
@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (config.yaml + saved weights)")
     parser.add_argument("--tasks", nargs="+", help="registered env ids, e.g. twosome/VirtualHome-Cheese-v0")
-    parser.add_argument("--suite", help=f"a task list from conf/generalization/: {suites()}")
+    parser.add_argument("--suite", help=f"a task list from twosome/evaluation/suites/: {suites()}")
     parser.add_argument("--episodes", type=int, default=50)
     parser.add_argument("--seed", type=int, default=10_000, help="evaluation seed (differs from training seeds)")
     parser.add_argument(
