@@ -23,12 +23,12 @@ train: venv
 	$(PY) src/run.py $(ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check src tests analysis experiments
-	$(VENV)/bin/ruff format --check src tests analysis experiments
+	$(VENV)/bin/ruff check src tests analysis experiments studies
+	$(VENV)/bin/ruff format --check src tests analysis experiments studies
 
 format: venv
-	$(VENV)/bin/ruff format src tests analysis experiments
-	$(VENV)/bin/ruff check --fix src tests analysis experiments
+	$(VENV)/bin/ruff format src tests analysis experiments studies
+	$(VENV)/bin/ruff check --fix src tests analysis experiments studies
 
 test: lint
 	$(PY) -m pytest -q -m "not slow" --timeout 900 --durations 15 $(WORKERS)
