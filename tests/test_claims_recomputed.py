@@ -90,10 +90,21 @@ def test_the_unseen_task_claim_recomputed_drawing_agents_with_all_their_tasks():
     assert cell.startswith(printed(point, low, high) + ", **holds**; 10 other tasks")
 
 
-def test_the_glam_claim_is_interim_until_the_planned_pretrained_seeds():
-    pre, rand = sampled_success("glam_goto", "pretrained"), sampled_success("glam_goto", "random")
-    point, low, high = stratified([pre], [rand])
+BESIDE = "; beside it, against random init with summed scores (a control that cannot move): "
+
+
+def test_the_glam_claim_reads_the_control_that_moves_and_shows_the_summed_one_beside():
+    pre = sampled_success("glam_goto", "pretrained")
+    token, summed = sampled_success("glam_goto", "random_token"), sampled_success("glam_goto", "random")
     cell = claims_row("GLAM: pretrained >> random init")
-    assert cell.startswith(printed(point, low, high) + ", ")
+    fair, _, beside = cell.partition(BESIDE)
+
+    assert beside.startswith(printed(*stratified([pre], [summed])) + ", ")
     if len(pre) < 10:  # the plan's 10 pretrained seeds (studies/smollm2_cpu/plan.yaml)
-        assert f"interim, {len(pre)} of 10 vs {len(rand)} of 5" in cell
+        assert f"interim, {len(pre)} of 10 vs {len(summed)} of 5" in beside
+    if not token:
+        assert fair.startswith("not run yet against random init with token-normalized scores (0 of 10 seeds")
+    else:
+        assert fair.startswith(printed(*stratified([pre], [token])) + ", ")
+        if min(len(pre), len(token)) < 10:
+            assert "interim" in fair
