@@ -541,7 +541,8 @@ def test_the_default_model_s_retention_is_each_adapter_against_its_base_and_skip
 
 def test_the_studies_index_counts_each_plan_s_runs_against_its_study_s_data(tmp_path):
     """A study's status in docs/RESULTS.md is counted, not typed: the runs its plans ask for (seeds times comma
-    lists, sweeps sharing an archive summed) against the runs archived there; a study without a plan says so."""
+    lists, sweeps sharing an archive summed) against the runs archived there, runs outside its plans beside; a study
+    without a plan says so."""
     from doctables.studies_index import studies_index
 
     study = tmp_path / "studies" / "demo"
@@ -560,8 +561,10 @@ def test_the_studies_index_counts_each_plan_s_runs_against_its_study_s_data(tmp_
     for seed in range(3, 10):  # more runs than planned count as the planned ones
         fake_archived_run(study / "data" / "demo" / "task", "twosome", "word", seed, 0.5)
     assert "| complete |" in studies_index(tmp_path)
+    fake_archived_run(study / "data" / "demo" / "pilot", "twosome", "word", 0, 0.5)  # a script's run, in no plan
+    assert "| complete; 1 more run archived outside its plans |" in studies_index(tmp_path)
     (study / "plan.yaml").unlink()
-    assert "10 runs archived (made by a script, no plan)" in studies_index(tmp_path)
+    assert "11 runs archived (made by a script, no plan)" in studies_index(tmp_path)
 
 
 def test_a_study_quotes_any_generated_table_of_the_results_and_nothing_typed_from_nowhere():

@@ -7,21 +7,10 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import yaml
-
 from doctables.common import table
+from experiments.campaign_plan import load_plan
 
 QUESTION = re.compile(r"^\*\*Question\.\*\* (.+)$", re.M)
-
-
-def _planned_runs(sweep: dict) -> int:
-    """A sweep's runs: its seeds times every comma list of its overrides (as campaign.py counts its jobs)."""
-    runs = len(sweep["seeds"])
-    for override in sweep["overrides"]:
-        key, _, value = str(override).partition("=")
-        if value and not key.startswith("hydra"):
-            runs *= len(value.split(","))
-    return runs
 
 
 def _archived(folder: Path) -> int:
@@ -29,19 +18,22 @@ def _archived(folder: Path) -> int:
 
 
 def study_status(study: Path) -> str:
-    """ "complete" once every archive its plans name holds the runs planned for it; else how far it is."""
+    """ "complete" once every archive its plans name holds the runs planned for it, else how far it is; runs its
+    data holds outside those archives (made by a script, or by an earlier study) are counted beside."""
     planned: dict[str, int] = defaultdict(int)
-    for plan in sorted(study.glob("plan*.yaml")):
-        for sweep in yaml.safe_load(plan.read_text())["sweeps"]:
-            planned[sweep["archive"]] += _planned_runs(sweep)
+    for path in sorted(study.glob("plan*.yaml")):
+        for sweep in load_plan(path).sweeps:
+            planned[sweep.archive] += sweep.runs  # as the campaign counts its jobs
+    every = sum(1 for _ in (study / "data").rglob("summary.json"))
     if not planned:
-        runs = sum(1 for _ in (study / "data").rglob("summary.json"))
-        return f"{runs} runs archived (made by a script, no plan)"
+        return f"{every} runs archived (made by a script, no plan)"
     have = sum(min(_archived(study / "data" / archive), n) for archive, n in planned.items())
     want = sum(planned.values())
+    outside = every - sum(_archived(study / "data" / archive) for archive in planned)
+    beside = f"; {outside} more run{'s' * (outside != 1)} archived outside its plans" if outside else ""
     if have == want:
-        return "complete"
-    return f"{'plan not run yet' if have == 0 else 'in progress'}: {have} of {want} planned runs archived"
+        return "complete" + beside
+    return f"{'plan not run yet' if have == 0 else 'in progress'}: {have} of {want} planned runs archived{beside}"
 
 
 def studies_index(root: Path) -> str:
