@@ -56,16 +56,19 @@ def draw(directory: Path, out: Path) -> None:
     fig, axes = plt.subplots(1, len(PANELS), figsize=(5.2 * len(PANELS), 3.8), squeeze=False)
     colours = plt.get_cmap("tab10")
     for i, (arm, runs) in enumerate(found.items()):
+        # the baseline black and dashed, on top: a mechanism that never binds draws exactly over it
+        colour, style, order = ("black", "--", 5) if arm == "baseline" else (colours(i % 10), "-", 3)
         end = max(float(m.global_step.max()) for m in runs)
         grid = np.linspace(0, end, 200)
         for ax, (column, label) in zip(axes[0], PANELS.items()):
             values = on_grid(runs, column, grid)
             for row in values:
-                ax.plot(grid, row, color=colours(i % 10), alpha=0.25, linewidth=0.8)
+                ax.plot(grid, row, color=colour, alpha=0.2, linewidth=0.8)
             with warnings.catch_warnings():  # a step no run reached has no mean: drawn as a gap
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(values, axis=0)
-            ax.plot(grid, mean, color=colours(i % 10), linewidth=2, label=f"{arm} ({len(runs)} seeds)")
+            ax.plot(grid, mean, color=colour, linestyle=style, zorder=order, linewidth=2,
+                    label=f"{arm} ({len(runs)} seeds)")
             ax.set_title(label, fontsize=10)
             ax.set_xlabel("environment steps")
             ax.set_ylim(-0.02, 1.02)

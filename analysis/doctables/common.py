@@ -69,6 +69,7 @@ def archived_runs(directory: Path) -> pd.DataFrame:
             "model": s.get("model", "-"),
             "algorithm": s.get("algorithm", "PPO"),
             "wall_seconds": s.get("wall_seconds", np.nan),
+            "cpu": s.get("cpu", "-"),
         }
         if RunDir(run).metrics.exists():
             m = pd.read_csv(RunDir(run).metrics)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from doctables.common import archived_runs, est, poi, table
+from doctables.common import archived_runs, est, poi, short_cpu, table
 
 PILOT = "studies/exploration/data/exploration_pilot"
 # The pilot's arms: mechanism -> the folders of its settings, smallest first (a tie goes to the smaller setting).
@@ -104,7 +104,8 @@ SCREENING_SEEDS = 5
 
 def exploration_screening(root: Path) -> str:
     """The screening (pre-registered in studies/exploration/README.md): every arm's final sampled success per task, its
-    exploration beside, and each mechanism against the baseline (probability of improvement over seeds)."""
+    exploration beside, and each mechanism against the baseline (probability of improvement over seeds), with how many
+    of its seeds ended with the baseline's weights, bit for bit: there the mechanism never changed an update."""
     rows = []
     for task in SCREENING_TASKS:
         folder = root / SCREENING / task
@@ -115,6 +116,12 @@ def exploration_screening(root: Path) -> str:
         for arm in ["baseline", *(a for a in arms if a != "baseline")]:
             runs = archived_runs(folder / arm).sort_values("seed")
             against = "" if arm == "baseline" else poi(runs.sampled_success, base.sampled_success).text()
+            pairs = runs.merge(base, on="seed", suffixes=("", "_base"))
+            same = (
+                ""
+                if arm == "baseline"
+                else f"{int((pairs.digest.notna() & (pairs.digest == pairs.digest_base)).sum())}"
+            )
             rows.append(
                 [
                     task.replace("_", " ") if arm == "baseline" else "",
@@ -122,9 +129,11 @@ def exploration_screening(root: Path) -> str:
                     f"{len(runs)}/{SCREENING_SEEDS}",
                     est(runs.sampled_success, "mean"),
                     against,
+                    same,
                     f"{arm_exploration(runs, 'entropy_fraction', 'last')}",
                     arm_exploration(runs, "optimal_prob_mean", "last"),
                     f"{runs.wall_seconds.median() / 60:.1f}",
+                    short_cpu(runs.cpu),
                 ]
             )
     header = [
@@ -133,9 +142,11 @@ def exploration_screening(root: Path) -> str:
         "seeds",
         "final sampled success, mean [95% CI]",
         "P(arm > baseline)",
+        "seeds trained to the baseline's weights (a mechanism that never acted)",
         "entropy fraction, last quarter",
         "optimal action's probability, last quarter",
         "minutes per seed (median)",
+        "CPU (one thread)",
     ]
     return table(header, rows) if rows else "No screening run is archived yet.\n"
 
