@@ -1,0 +1,66 @@
+"""The real LLM's failures, rerun with the exploration columns (studies/exploration/plan_failures.yaml): each rerun
+beside the archived run it repeats (same seed and settings), whether it trained to the same weights, and how it
+explored on its own decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from doctables.common import archived_runs, short_cpu, table
+
+from experiments.campaign_plan import load_plan
+from studies.exploration.tables import exploration_at
+
+PLAN = "studies/exploration/plan_failures.yaml"
+ORIGINALS = {  # each rerun's sweep -> (what failed, the archive of the run it repeats)
+    "tomato-salad": ("Tomato Salad, TWOSOME (word)", "studies/smollm2_cpu/data/smollm2_cpu/tomato_salad/word"),
+    "entertainment": ("Entertainment at 50,000 steps", "studies/smollm2_cpu/data/smollm2_cpu/entertainment/word_50k"),
+    "textworld": ("TextWorld cooking games, 1,024 steps", "studies/textworld/data/textworld_cpu/smollm2/word"),
+    "goto": ("BabyAI-Text GoTo, GLAM pretrained", "studies/smollm2_cpu/data/smollm2_cpu/glam_goto/pretrained"),
+}
+
+
+def episodes_won(metrics: pd.DataFrame) -> str:
+    """Training episodes that ended in success over all updates (each update's count times its success rate)."""
+    m = metrics.dropna(subset=["charts/episodes", "charts/success_rate"])
+    return f"{round(float((m['charts/episodes'] * m['charts/success_rate']).sum()))}/{int(m['charts/episodes'].sum())}"
+
+
+def first_to_last(metrics: pd.DataFrame, column: str) -> str:
+    return f"{exploration_at(metrics, column, 'first'):.2f} → {exploration_at(metrics, column, 'last'):.2f}"
+
+
+def exploration_failures(root: Path) -> str:
+    """One row per failure: the archived run's and the rerun's final sampled success, whether they trained to the
+    same weights, and the rerun's exploration from its first update to the last quarter of its updates."""
+    plan = load_plan(root / PLAN if (root / PLAN).is_file() else Path(__file__).with_name("plan_failures.yaml"))
+    rows = []
+    for sweep in plan.sweeps:
+        what, original = ORIGINALS[sweep.name]
+        seed = sweep.seeds[0]
+        before = archived_runs(root / original)
+        before = before[before.seed == seed] if len(before) else before
+        rerun = archived_runs(root / "studies/exploration/data" / sweep.archive)
+        if rerun.empty:
+            rows.append([what, seed, f"{before.sampled_success.iloc[0]:.2f}" if len(before) else "-", "not run yet",
+                         *[""] * 7])  # fmt: skip
+            continue
+        r = rerun.iloc[0]
+        same = "yes" if len(before) and r.digest is not None and r.digest == before.digest.iloc[0] else "no"
+        rows.append([
+            what, seed, f"{before.sampled_success.iloc[0]:.2f}" if len(before) else "-", f"{r.sampled_success:.2f}",
+            same, episodes_won(r.metrics), first_to_last(r.metrics, "entropy_fraction"),
+            first_to_last(r.metrics, "optimal_prob_mean"), first_to_last(r.metrics, "optimal_top1_rate"),
+            f"{r.wall_seconds / 60:.0f}", short_cpu(rerun.cpu),
+        ])  # fmt: skip
+    header = ["failure", "seed", "archived run: final sampled success", "rerun: final sampled success",
+              "same weights as the archived run", "training episodes won",
+              "entropy fraction, first update → last quarter", "optimal action's probability, first → last quarter",
+              "optimal action ranked first, first → last quarter",
+              "minutes", "CPU (one thread)"]  # fmt: skip
+    return table(header, rows)
+
+
+TABLES: dict[str, Callable[[Path], str]] = {"exploration_failures": exploration_failures}
