@@ -49,30 +49,45 @@ def on_grid(runs: list[pd.DataFrame], column: str, grid: np.ndarray) -> np.ndarr
     return np.array(rows)
 
 
-def draw(directory: Path, out: Path) -> None:
+def seeds(n: int) -> str:
+    return f"{n} seed{'s' * (n != 1)}"
+
+
+def draw(directory: Path, out: Path, by_row: bool = False) -> None:
+    """``by_row``: each arm on its own row of panels, with its own step axis (arms of different tasks and budgets)."""
     found = arms(directory)
     if not found:
         raise SystemExit(f"no archived run with metrics under {directory}")
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(5.2 * len(PANELS), 3.8), squeeze=False)
+    n_rows = len(found) if by_row else 1
+    fig, axes = plt.subplots(n_rows, len(PANELS), figsize=(5.2 * len(PANELS), 3.4 * n_rows + 0.4), squeeze=False)
     colours = plt.get_cmap("tab10")
     for i, (arm, runs) in enumerate(found.items()):
+        row_axes = axes[i if by_row else 0]
         # the baseline black and dashed, on top: a mechanism that never binds draws exactly over it
         colour, style, order = ("black", "--", 5) if arm == "baseline" else (colours(i % 10), "-", 3)
         end = max(float(m.global_step.max()) for m in runs)
         grid = np.linspace(0, end, 200)
-        for ax, (column, label) in zip(axes[0], PANELS.items()):
+        for ax, (column, label) in zip(row_axes, PANELS.items()):
             values = on_grid(runs, column, grid)
             for row in values:
                 ax.plot(grid, row, color=colour, alpha=0.2, linewidth=0.8)
             with warnings.catch_warnings():  # a step no run reached has no mean: drawn as a gap
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(values, axis=0)
-            ax.plot(grid, mean, color=colour, linestyle=style, zorder=order, linewidth=2,
-                    label=f"{arm} ({len(runs)} seeds)")
-            ax.set_title(label, fontsize=10)
+            ax.plot(
+                grid,
+                mean,
+                color=colour,
+                linestyle=style,
+                zorder=order,
+                linewidth=2,
+                label=f"{arm} ({seeds(len(runs))})",
+            )
+            ax.set_title(f"{arm}: {label}" if by_row else label, fontsize=10)
             ax.set_xlabel("environment steps")
             ax.set_ylim(-0.02, 1.02)
-    axes[0][0].legend(fontsize=7, loc="lower left")
+    for row_axes in axes if by_row else axes[:1]:
+        row_axes[0].legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
@@ -83,8 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("directory", type=Path, help="a study's archive: one folder of runs per arm")
     parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    parser.add_argument("--by-row", action="store_true", help="each arm on its own row, with its own step axis")
     args = parser.parse_args(argv)
-    draw(args.directory, args.out)
+    draw(args.directory, args.out, args.by_row)
 
 
 if __name__ == "__main__":

@@ -277,3 +277,7 @@ def test_the_exploration_figure_draws_each_arm_and_leaves_superseded_runs_out(tm
     assert sorted(found) == ["baseline", "uniform_mix_0.1"] and [len(r) for r in found.values()] == [2, 2]
     draw(tmp_path, tmp_path / "figure.png")
     assert (tmp_path / "figure.png").stat().st_size > 10_000
+    draw(tmp_path, tmp_path / "rows.png", by_row=True)  # one row of panels per arm: twice the height
+    from PIL import Image
+
+    assert Image.open(tmp_path / "rows.png").size[1] > 1.8 * Image.open(tmp_path / "figure.png").size[1]
