@@ -401,15 +401,18 @@ def test_the_goto_seeds_table_counts_each_seeds_training_wins_by_window_and_its_
         run = arm / f"glam-none-s{seed}"
         summary = json.loads((run / "summary.json").read_text())
         (run / "summary.json").write_text(json.dumps({**summary, "eval/success_rate": 0.25, "eval/episodes": 16}))
+        explore = ",explore/optimal_prob_mean" if seed == 0 else ""  # seed 1 archived before it was logged
+        values = [",0.2", ",", ",0.4", ",0.6"] if seed == 0 else [""] * 4
         (run / "metrics.csv").write_text(
-            "global_step,charts/episodes,charts/success_rate,losses/entropy\n"
-            "1024,2,0.5,1.5\n2048,,,1.0\n3072,4,0.25,\n4096,3,1.0,0.5\n"
+            f"global_step,charts/episodes,charts/success_rate,losses/entropy{explore}\n"
+            f"1024,2,0.5,1.5{values[0]}\n2048,,,1.0{values[1]}\n3072,4,0.25,{values[2]}\n4096,3,1.0,0.5{values[3]}\n"
         )
     rows = glam.smollm2_cpu_goto_seeds(tmp_path).splitlines()[2:]
     assert [r.split(" | ")[1] for r in rows] == ["0", "1"]
     cells = rows[0].split(" | ")
     assert cells[2].startswith("5/9 = 0.56") and cells[3].startswith("3/3 = 1.00") and cells[4] == "1.50 -> 0.50"
-    assert cells[5].startswith("40/100 = 0.40") and cells[6].startswith("4/16 = 0.25")
+    assert cells[5] == "0.20 -> 0.60" and rows[1].split(" | ")[5] == "-"  # the last quarter of 3 values: the last
+    assert cells[6].startswith("40/100 = 0.40") and cells[7].startswith("4/16 = 0.25")
 
 
 def test_archiving_never_replaces_a_run_of_other_settings_without_replace(tmp_path, capsys):

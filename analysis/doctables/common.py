@@ -308,6 +308,16 @@ def short_cpu(cpus: pd.Series) -> str:
 
 
 # --- what several studies read of one another ---
+
+
+def exploration_at(metrics: pd.DataFrame, column: str, where: str) -> float:
+    """A run's ``explore/<column>`` at its first update, or averaged over the last quarter of its updates."""
+    values = metrics[f"explore/{column}"].dropna().to_numpy() if f"explore/{column}" in metrics else np.array([])
+    if not len(values):
+        return np.nan
+    return float(values[0]) if where == "first" else float(values[-max(1, len(values) // 4) :].mean())
+
+
 TEN_SEEDS = "studies/ten_seeds/data/ten_seeds"  # the default model's ten-seed runs: PPO from scratch's, among others
 ARM_COLUMNS = [  # the first columns of the 10-seed tables of arms: POAD's, and GiGPO's beside the same runs
     "task",

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from doctables.common import archived_runs, table
+from doctables.common import archived_runs, exploration_at, table
 
-from studies.exploration.tables import SCREENING, SCREENING_SEEDS, SCREENING_TASKS, exploration_at
+from studies.exploration.tables import SCREENING, SCREENING_SEEDS, SCREENING_TASKS
 
 MECHANISMS = {  # the rule's tie order: the cheaper first
     "calibration": "calibration",

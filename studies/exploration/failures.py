@@ -8,10 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from doctables.common import archived_runs, short_cpu, table
+from doctables.common import archived_runs, exploration_at, short_cpu, table
 
 from experiments.campaign_plan import load_plan
-from studies.exploration.tables import exploration_at
 
 PLAN = "studies/exploration/plan_failures.yaml"
 ORIGINALS = {  # each rerun's sweep -> (what failed, the archive of the run it repeats)

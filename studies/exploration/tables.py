@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from doctables.common import archived_runs, est, poi, short_cpu, table
+from doctables.common import archived_runs, est, exploration_at, poi, short_cpu, table
 
 PILOT = "studies/exploration/data/exploration_pilot"
 # The pilot's arms: mechanism -> the folders of its settings, smallest first (a tie goes to the smaller setting).
@@ -20,14 +20,6 @@ PILOT_SETTINGS = {
     "KL to the untrained policy (explore.prior_kl_coef)": ("prior_kl_0.01", "prior_kl_0.1"),
 }
 PILOT_SEEDS = 2
-
-
-def exploration_at(metrics: pd.DataFrame, column: str, where: str) -> float:
-    """A run's ``explore/<column>`` at its first update, or averaged over the last quarter of its updates."""
-    values = metrics[f"explore/{column}"].dropna().to_numpy() if f"explore/{column}" in metrics else np.array([])
-    if not len(values):
-        return np.nan
-    return float(values[0]) if where == "first" else float(values[-max(1, len(values) // 4) :].mean())
 
 
 def arm_exploration(runs: pd.DataFrame, column: str, where: str) -> str:
