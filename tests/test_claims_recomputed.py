@@ -104,6 +104,8 @@ def test_the_glam_claim_reads_the_control_that_moves_and_shows_the_summed_one_be
         assert f"interim, {len(pre)} of 10 vs {len(summed)} of 5" in beside
     if not token:
         assert fair.startswith("not run yet against random init with token-normalized scores (0 of 10 seeds")
+    elif len(token) == 1:  # one seed: the point alone, no interval to bootstrap
+        assert fair.startswith(f"{pairs_above(np.array(pre), np.array(token)):.2f} (n=1: no interval), ")
     else:
         assert fair.startswith(printed(*stratified([pre], [token])) + ", ")
         if min(len(pre), len(token)) < 10:
