@@ -318,6 +318,12 @@ def exploration_at(metrics: pd.DataFrame, column: str, where: str) -> float:
     return float(values[0]) if where == "first" else float(values[-max(1, len(values) // 4) :].mean())
 
 
+def first_to_last(metrics: pd.DataFrame, column: str, arrow: str = "→") -> str:
+    """An exploration measure at the first update and over the last quarter; "-" for a run that never logged it."""
+    first, last = exploration_at(metrics, column, "first"), exploration_at(metrics, column, "last")
+    return "-" if np.isnan(first) else f"{first:.2f} {arrow} {last:.2f}"
+
+
 TEN_SEEDS = "studies/ten_seeds/data/ten_seeds"  # the default model's ten-seed runs: PPO from scratch's, among others
 ARM_COLUMNS = [  # the first columns of the 10-seed tables of arms: POAD's, and GiGPO's beside the same runs
     "task",

@@ -46,10 +46,15 @@ def kept(means: dict[tuple[str, str], float], arm: str) -> bool:
     return means["tomato_salad", arm] >= means["tomato_salad", "baseline"] - KEEP_MARGIN - EPS
 
 
+def score(means: dict[tuple[str, str], float], arm: str) -> float:
+    """Rule (2): the mean, over the tasks where the real LLM fails, of the mechanism's mean minus the baseline's."""
+    return float(np.mean([means[t, arm] - means[t, "baseline"] for t in SCORED]))
+
+
 def decide(means: dict[tuple[str, str], float], fallback: dict[str, float]) -> tuple[str | None, str]:
     """The rule on complete data: (the chosen mechanism or None, why)."""
     eligible = [a for a in MECHANISMS if kept(means, a)]
-    scores = {a: float(np.mean([means[t, a] - means[t, "baseline"] for t in SCORED])) for a in eligible}
+    scores = {a: score(means, a) for a in eligible}
     positive = [a for a in eligible if scores[a] > 0]
     if positive:
         best = max(scores[a] for a in positive)
@@ -82,13 +87,12 @@ def exploration_decision(root: Path) -> str:
     for arm, label in MECHANISMS.items():
         ts_complete = min(seeds["tomato_salad", arm], seeds["tomato_salad", "baseline"]) >= SCREENING_SEEDS
         ok = kept(means, arm)
-        score = np.mean([means[t, arm] - means[t, "baseline"] for t in SCORED])
         verdict = "pending" if not complete else ""
         if complete and arm == chosen:
             verdict = "**chosen**" if why.startswith("the largest") else "**taken by rule 4**"
         rows.append([
             label, diff("tomato_salad", arm), ("yes" if ok else "no") if ts_complete else "pending",
-            *(diff(t, arm) for t in SCORED), signed(score) if complete else "pending",
+            *(diff(t, arm) for t in SCORED), signed(score(means, arm)) if complete else "pending",
             f"{fallback[arm]:.2f}" if not np.isnan(fallback[arm]) else "n/a", verdict,
         ])  # fmt: skip
     header = ["mechanism", "Tomato Salad: mean - baseline's", f"eligible (>= -{KEEP_MARGIN:.2f})",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from doctables.common import archived_runs, exploration_at, short_cpu, table
+from doctables.common import archived_runs, first_to_last, short_cpu, table
 
 from experiments.campaign_plan import load_plan
 
@@ -25,10 +25,6 @@ def episodes_won(metrics: pd.DataFrame) -> str:
     """Training episodes that ended in success over all updates (each update's count times its success rate)."""
     m = metrics.dropna(subset=["charts/episodes", "charts/success_rate"])
     return f"{round(float((m['charts/episodes'] * m['charts/success_rate']).sum()))}/{int(m['charts/episodes'].sum())}"
-
-
-def first_to_last(metrics: pd.DataFrame, column: str) -> str:
-    return f"{exploration_at(metrics, column, 'first'):.2f} → {exploration_at(metrics, column, 'last'):.2f}"
 
 
 def exploration_failures(root: Path) -> str:

@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from doctables.common import count, count_rows, exploration_at, successes, table
+from doctables.common import count, count_rows, first_to_last, successes, table
 
 from twosome.evaluation.statistics import interval, wilson
 from twosome.run_dir import RunDir
@@ -160,12 +159,6 @@ CAMPAIGN_GOTO = {  # label: archive (an arm with no seed archived yet has no row
 }
 
 
-def first_to_last(metrics: pd.DataFrame, column: str) -> str:
-    """An exploration measure at the first update and over the last quarter; runs from before it was logged: "-"."""
-    first, last = exploration_at(metrics, column, "first"), exploration_at(metrics, column, "last")
-    return "-" if np.isnan(first) else f"{first:.2f} -> {last:.2f}"
-
-
 def smollm2_cpu_goto_seeds(root: Path) -> str:
     """Each seed of the campaign's GoTo arms on its own: whether its training ever met a reward, where its policy's
     entropy went, and its final evaluations; the arms' IQMs (table ``smollm2_cpu_arms``) hide which seeds learned."""
@@ -183,7 +176,7 @@ def smollm2_cpu_goto_seeds(root: Path) -> str:
                     count(*window_counts(metrics, 0, last)),
                     count(*window_counts(metrics, last - 1024, last)),
                     f"{entropy.iloc[0]:.2f} -> {entropy.iloc[-1]:.2f}",
-                    first_to_last(metrics, "optimal_prob_mean"),
+                    first_to_last(metrics, "optimal_prob_mean", "->"),
                     count(successes(s["sampled/success_rate"], s["sampled/episodes"]), int(s["sampled/episodes"])),
                     count(successes(s["eval/success_rate"], s["eval/episodes"]), int(s["eval/episodes"])),
                 ]
