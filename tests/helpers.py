@@ -282,3 +282,24 @@ def stand_in_scontrol(tmp_path, monkeypatch, restarts: int = 0) -> Path:
     monkeypatch.setenv("SLURM_JOB_ID", "4242")
     monkeypatch.setenv("SLURM_RESTART_COUNT", "0")
     return tmp_path / "scontrol_args"
+
+
+def archived_run_stub(
+    directory: Path,
+    seed: int,
+    success: float,
+    digest: str,
+    metrics: pd.DataFrame | None = None,
+    env_id: str = "twosome/Overcooked-TomatoSalad-v0",
+) -> None:
+    """An archived run as the doc tables read it: its summary, config and (optionally) metrics."""
+    run = directory / f"twosome-word-s{seed}"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("env:\n  gamma: 0.99\n")
+    summary = {"run_name": run.name, "agent": "twosome", "norm": "word", "seed": seed, "env_steps": 16384,
+               "env_id": env_id, "eval/discounted_return": 0.0, "weights_digest": digest,
+               "sampled/success_rate": success, "sampled/episodes": 100, "sampled/discounted_return": 0.0,
+               "wall_seconds": 480.0, "cpu": "AMD EPYC; avx512f=yes avx512_bf16=yes"}  # fmt: skip
+    (run / "summary.json").write_text(json.dumps(summary))
+    if metrics is not None:
+        metrics.to_csv(run / "metrics.csv", index=False)
