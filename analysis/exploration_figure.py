@@ -53,9 +53,21 @@ def seeds(n: int) -> str:
     return f"{n} seed{'s' * (n != 1)}"
 
 
-def draw(directory: Path, out: Path, by_row: bool = False) -> None:
-    """``by_row``: each arm on its own row of panels, with its own step axis (arms of different tasks and budgets)."""
-    found = arms(directory)
+def single_runs(pairs: list[str]) -> dict[str, list[pd.DataFrame]]:
+    """``LABEL=RUN`` pairs: one archived run, kept elsewhere, drawn as an arm of its own."""
+    out = {}
+    for pair in pairs:
+        label, sep, run = pair.partition("=")
+        if not sep or not (Path(run) / "metrics.csv").is_file():
+            raise SystemExit(f"--run {pair!r}: expected LABEL=RUN, RUN an archived run with a metrics.csv")
+        out[label] = [pd.read_csv(Path(run) / "metrics.csv")]
+    return out
+
+
+def draw(directory: Path, out: Path, by_row: bool = False, runs: list[str] = ()) -> None:
+    """``by_row``: each arm on its own row of panels, with its own step axis (arms of different tasks and budgets);
+    ``runs``: ``LABEL=RUN`` single runs archived elsewhere, drawn after the directory's arms."""
+    found = {**arms(directory), **single_runs(list(runs))}
     if not found:
         raise SystemExit(f"no archived run with metrics under {directory}")
     n_rows = len(found) if by_row else 1
@@ -99,8 +111,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("directory", type=Path, help="a study's archive: one folder of runs per arm")
     parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
     parser.add_argument("--by-row", action="store_true", help="each arm on its own row, with its own step axis")
+    parser.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="LABEL=RUN",
+        help="one archived run kept elsewhere, drawn as its own arm (repeatable)",
+    )
     args = parser.parse_args(argv)
-    draw(args.directory, args.out, args.by_row)
+    draw(args.directory, args.out, args.by_row, args.run)
 
 
 if __name__ == "__main__":

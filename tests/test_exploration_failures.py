@@ -33,3 +33,4 @@ def test_a_rerun_is_shown_beside_the_run_it_repeats_with_its_exploration(tmp_pat
     )
     assert "| 8 | AMD EPYC (bf16) |" in text
     assert "| Entertainment at 50,000 steps | 1 | - | not run yet |" in text
+    assert "| BabyAI-Text GoTo, GLAM pretrained | 7 | not run yet |" in text  # read where the campaign archives it

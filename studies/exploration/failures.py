@@ -17,7 +17,10 @@ ORIGINALS = {  # each rerun's sweep -> (what failed, the archive of the run it r
     "tomato-salad": ("Tomato Salad, TWOSOME (word)", "studies/smollm2_cpu/data/smollm2_cpu/tomato_salad/word"),
     "entertainment": ("Entertainment at 50,000 steps", "studies/smollm2_cpu/data/smollm2_cpu/entertainment/word_50k"),
     "textworld": ("TextWorld cooking games, 1,024 steps", "studies/textworld/data/textworld_cpu/smollm2/word"),
-    "goto": ("BabyAI-Text GoTo, GLAM pretrained", "studies/smollm2_cpu/data/smollm2_cpu/glam_goto/pretrained"),
+}
+# Failures whose campaign run already logged the exploration columns: read as they are, not rerun.
+LOGGED = {  # what failed -> (its archive, the seed)
+    "BabyAI-Text GoTo, GLAM pretrained": ("studies/smollm2_cpu/data/smollm2_cpu/glam_goto/pretrained", 7),
 }
 
 
@@ -25,6 +28,13 @@ def episodes_won(metrics: pd.DataFrame) -> str:
     """Training episodes that ended in success over all updates (each update's count times its success rate)."""
     m = metrics.dropna(subset=["charts/episodes", "charts/success_rate"])
     return f"{round(float((m['charts/episodes'] * m['charts/success_rate']).sum()))}/{int(m['charts/episodes'].sum())}"
+
+
+def exploration_cells(r: pd.Series) -> list[str]:
+    """Training episodes won, entropy, optimal action's probability and rank-1 rate (first -> last quarter), minutes."""
+    return [episodes_won(r.metrics), first_to_last(r.metrics, "entropy_fraction"),
+            first_to_last(r.metrics, "optimal_prob_mean"), first_to_last(r.metrics, "optimal_top1_rate"),
+            f"{r.wall_seconds / 60:.0f}"]  # fmt: skip
 
 
 def exploration_failures(root: Path) -> str:
@@ -46,10 +56,17 @@ def exploration_failures(root: Path) -> str:
         same = "yes" if len(before) and r.digest is not None and r.digest == before.digest.iloc[0] else "no"
         rows.append([
             what, seed, f"{before.sampled_success.iloc[0]:.2f}" if len(before) else "-", f"{r.sampled_success:.2f}",
-            same, episodes_won(r.metrics), first_to_last(r.metrics, "entropy_fraction"),
-            first_to_last(r.metrics, "optimal_prob_mean"), first_to_last(r.metrics, "optimal_top1_rate"),
-            f"{r.wall_seconds / 60:.0f}", short_cpu(rerun.cpu),
+            same, *exploration_cells(r), short_cpu(rerun.cpu),
         ])  # fmt: skip
+    for what, (archive, seed) in LOGGED.items():
+        runs = archived_runs(root / archive)
+        runs = runs[runs.seed == seed] if len(runs) else runs
+        if runs.empty or "metrics" not in runs:
+            rows.append([what, seed, "not run yet", "", *[""] * 7])
+            continue
+        r = runs.iloc[0]
+        rows.append([what, seed, f"{r.sampled_success:.2f}", "(the campaign's run, logged with the columns)",
+                     "(the same run)", *exploration_cells(r), short_cpu(runs.cpu)])  # fmt: skip
     header = ["failure", "seed", "archived run: final sampled success", "rerun: final sampled success",
               "same weights as the archived run", "training episodes won",
               "entropy fraction, first update → last quarter", "optimal action's probability, first → last quarter",
