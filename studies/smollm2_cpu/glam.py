@@ -156,6 +156,8 @@ CAMPAIGN_GOTO = {  # label: archive (an arm with no seed archived yet has no row
     "pretrained": "studies/smollm2_cpu/data/smollm2_cpu/glam_goto/pretrained",
     "random weights": "studies/smollm2_cpu/data/smollm2_cpu/glam_goto/random",
     "random weights, token-normalized": "studies/smollm2_cpu/data/smollm2_cpu/glam_goto/random_token",
+    "pretrained + mechanism": "studies/smollm2_cpu/data/smollm2_cpu/glam_goto/pretrained_mechanism",
+    "random weights + mechanism": "studies/smollm2_cpu/data/smollm2_cpu/glam_goto/random_mechanism",
 }
 
 

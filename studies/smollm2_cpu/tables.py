@@ -54,6 +54,11 @@ ARMS = {  # arm folder -> label, in the order of the papers' comparison
     "pretrained": "GLAM, pretrained SmolLM2",
     "random": "GLAM, random-init SmolLM2",
     "random_token": "GLAM, random-init SmolLM2, token-normalized",
+    # the exploration screening's mechanism on the real LLM (mechanism.py): the same settings plus the mechanism
+    "word_mechanism": "TWOSOME (word) + mechanism",
+    "word_50k_mechanism": "TWOSOME (word), 50,000 steps + mechanism",
+    "pretrained_mechanism": "GLAM, pretrained SmolLM2 + mechanism",
+    "random_mechanism": "GLAM, random-init SmolLM2 + mechanism",
 }
 # The seeds of earlier studies with these settings but another dtype (bfloat16, or `dtype: auto` with no resolved
 # dtype recorded: each labelled as recorded): shown beside, never pooled; each study planned 5 seeds

@@ -26,6 +26,9 @@ ARMS = {  # archive folder -> (model, agent, planned training steps), in the ord
     "drrn_1024": ("none (from scratch)", "DRRN", 1024),
     "smollm2/word": ("SmolLM2-135M", "TWOSOME (word)", 1024),
     "smollm2/untrained": ("SmolLM2-135M", "untrained TWOSOME (word)", 0),
+    # the exploration screening's mechanism on the real LLM (studies/smollm2_cpu/README.md, "The exploration
+    # mechanism on SmolLM2"): the SmolLM2 arm's settings plus the mechanism
+    "smollm2/word_mechanism": ("SmolLM2-135M", "TWOSOME (word) + mechanism", 1024),
 }
 TRAINING = "training"  # the final evaluation of the run itself: 100 sampled episodes on its own training games
 SPLITS = {  # the generalization tool's tasks (twosome/evaluation/suites/textworld_cooking.yaml) -> column
@@ -43,6 +46,10 @@ CLAIMS = [  # (trained arm, other arm, games, what it asks): fixed before the da
     # comparison is of learning speed at equal experience, not of the prior (the plan asked it as the prior's)
     ("smollm2/word", "drrn_1024", "test", "learns faster at equal experience (1,024 steps): unseen test games"),
     ("smollm2/word", "drrn_1024", TRAINING, "... and on the training games (beside)"),
+    # fixed before the mechanism's first seed: does it let SmolLM2 learn the games at 1,024 steps?
+    ("smollm2/word_mechanism", "drrn_1024", "test", "with the mechanism, faster than DRRN at equal experience"),
+    ("smollm2/word_mechanism", "drrn_1024", TRAINING, "... and on the training games (beside)"),
+    ("smollm2/word_mechanism", "smollm2/word", TRAINING, "the mechanism against none: training games"),
 ]
 
 
