@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "analysis"))
-from studies.exploration.decision import MECHANISMS, decide, exploration_decision  # noqa: E402
+from studies.exploration.decision import MECHANISMS, decide, determined, exploration_decision  # noqa: E402
 
 
 def means(ts: dict, ent: dict, tw: dict | None = None, base=(1.0, 0.5, 0.2)) -> dict:
@@ -57,3 +57,19 @@ def test_with_no_eligible_mechanism_nothing_goes_to_the_real_llm():
 def test_the_decision_is_pending_until_every_arm_has_its_seeds(tmp_path, folder):
     text = exploration_decision(tmp_path / folder)
     assert "Decision pending: 0 of 75 runs." in text and "**chosen**" not in text
+
+
+def seeds_short_on(short: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    cells = [(t, a) for t in ("tomato_salad", "entertainment", "textworld") for a in ("baseline", *MECHANISMS)]
+    return {cell: short.get(cell, 5) for cell in cells}
+
+
+def test_a_decision_no_missing_seed_can_change_is_called_early_and_only_then():
+    # TextWorld at 3 of 5 seeds: calibration 0.96 against a baseline of 0; every other mechanism 0 there
+    m = means(ts={}, ent={"calibration": 0.44, "uniform_mix": 0.56}, tw={"calibration": 0.96}, base=(1.0, 0.5, 0.0))
+    short = {("textworld", arm): 3 for arm in ("baseline", *MECHANISMS)}
+    assert determined(m, seeds_short_on(short), FALLBACK) == "calibration"  # its worst corner: (-0.06 + 0.18) / 2
+    # at 1 of 5 seeds the baseline and the others could still overtake it
+    assert determined(m, seeds_short_on({k: 1 for k in short}), FALLBACK) is None
+    # Tomato Salad short of its seeds: eligibility could change, nothing is called
+    assert determined(m, seeds_short_on({**short, ("tomato_salad", "prior_kl"): 4}), FALLBACK) is None

@@ -4,6 +4,7 @@ task has its 5 seeds; before, the rule's inputs are shown and the decision reads
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,6 +67,28 @@ def decide(means: dict[tuple[str, str], float], fallback: dict[str, float]) -> t
     return chosen, "no eligible mechanism scores above 0: none is chosen; the real LLM takes this one (rule 4)"
 
 
+def determined(
+    means: dict[tuple[str, str], float], seeds: dict[tuple[str, str], int], fallback: dict[str, float]
+) -> str | None:
+    """Before the data is complete: the mechanism the rule chooses under every outcome of the missing seeds (each
+    seed's success anywhere in [0, 1]) by rule 2, or None where the outcome could still change it. Once Tomato Salad
+    has its seeds, eligibility is fixed and the region where rule 2 chooses a given mechanism is an intersection of
+    half-spaces in the arms' means (positive, and above the others, the cheaper by more than the tie tolerance), so
+    the box of possible means lies in it when all its corners do: checking the corners is exact. Rule 4 (its
+    fallback reads Entertainment's exploration) and an incomplete Tomato Salad are never called early."""
+    if any(seeds["tomato_salad", arm] < SCREENING_SEEDS for arm in ("baseline", *MECHANISMS)):
+        return None
+    ranges = {}
+    for cell, n in seeds.items():
+        known = 0.0 if n == 0 else means[cell] * n
+        missing = max(SCREENING_SEEDS - n, 0)
+        ranges[cell] = (known / SCREENING_SEEDS, (known + missing) / SCREENING_SEEDS) if missing else (means[cell],)
+    cells = list(ranges)
+    outcomes = {decide(dict(zip(cells, corner)), fallback) for corner in itertools.product(*ranges.values())}
+    chosen = {arm for arm, why in outcomes if why.startswith("the largest")}
+    return chosen.pop() if len(outcomes) == 1 and chosen else None
+
+
 def exploration_decision(root: Path) -> str:
     """Per mechanism, the rule's inputs (each task's mean minus the baseline's), eligibility and score; the
     decision only once every arm of every task has its seeds."""
@@ -100,6 +123,13 @@ def exploration_decision(root: Path) -> str:
               "score (mean of the two)", "Entertainment: optimal action's probability, last quarter",
               "decision"]  # fmt: skip
     status = f"Decision: {label_of(chosen)}; {why}." if complete else f"Decision pending: {have} of {want} runs."
+    early = None if complete else determined(means, seeds, fallback)
+    if early:
+        status += (
+            f" Already determined: the rule chooses {label_of(early)} under every outcome of the {want - have} missing"
+            " runs (each seed's success anywhere in [0, 1]), so the real-LLM campaign can start with it; the"
+            f" decision is read at {want} of {want}."
+        )
     return table(header, rows) + "\n" + status + "\n"
 
 
