@@ -76,3 +76,24 @@ def test_each_comparison_on_its_metric_and_read_only_at_the_planned_seeds(tmp_pa
     goto = [r for r in rows(text) if r[0].startswith("BabyAI")][0]
     assert goto[7] == "not run yet (0 and 0 seeds)"
     assert LATE not in text
+
+
+def test_the_textworld_adapters_retention_joins_the_campaigns_against_the_same_base(tmp_path):
+    import shutil
+
+    from studies.smollm2_cpu.tables import RETENTION_ELSEWHERE, smollm2_cpu_retention
+
+    (base_run,) = (ROOT / CAMPAIGN / "food_preparation/word").glob("*-s1")  # the run that evaluated the base
+    shutil.copytree(base_run, tmp_path / CAMPAIGN / "food_preparation/word" / base_run.name)
+    english = {"which": "before", "task": "twosome_english_ppl", "metric": "word_perplexity"}
+    records = json.loads((base_run / "retention/retention.json").read_text())
+    (before,) = [r["value"] for r in records if all(r[k] == v for k, v in english.items())]
+    ((task, arm), folder) = next(iter(RETENTION_ELSEWHERE.items()))
+    archived_run_stub(tmp_path / folder, 0, 0.0, "t0")
+    record = {**english, "seed": 0, "which": "after"}
+    (tmp_path / folder / "twosome-word-s0/retention").mkdir()
+    (tmp_path / folder / "twosome-word-s0/retention/retention.json").write_text(
+        json.dumps([{**record, "value": before * 1.5}])
+    )
+    row = [r for r in rows(smollm2_cpu_retention(tmp_path)) if r[0] == task]
+    assert len(row) == 1 and row[0][1] == arm and row[0][4] == "1" and row[0][7].startswith("0.50")

@@ -251,13 +251,28 @@ def retention_records_all(root: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+# Adapters of this campaign's questions archived in another study: the mechanism's TextWorld arm (README, "The
+# exploration mechanism on SmolLM2"), its retention measured against the same float32 base
+RETENTION_ELSEWHERE = {
+    ("TextWorld", "TWOSOME (word) + mechanism"): "studies/textworld/data/textworld_cpu/smollm2/word_mechanism"
+}
+
+
+def retention_dirs(root: Path) -> list[tuple[str, str, Path]]:
+    """(task, arm, folder) of every adapter whose retention the table reads: the campaign's arms, then the others."""
+    here = [(TASKS[t], ARMS[a], d) for t, a, d in arm_dirs(root)]
+    return here + [
+        (t, a, root / d) for (t, a), d in RETENTION_ELSEWHERE.items() if any((root / d).glob("*/summary.json"))
+    ]
+
+
 def smollm2_cpu_retention(root: Path) -> str:
     """Language retention per adapter: the base against each seed's adapted model, the change IQM over seeds; the
     policy learning rate beside (the paper's 7B rates, 1e-6 on VirtualHome and 5e-7 on Overcooked, are 1,000x and
     2,000x below this suite's 1e-3)."""
     base = base_scores(root)
     rows = []
-    for task, arm, directory in arm_dirs(root):
+    for task, arm, directory in retention_dirs(root):
         records = retention_records(directory)
         if records.empty or not base:
             continue
@@ -269,7 +284,7 @@ def smollm2_cpu_retention(root: Path) -> str:
                 continue
             b = base[(rtask, metric)]
             change = values.value / b - 1 if metric.endswith("perplexity") else values.value - b
-            rows.append([TASKS[task], ARMS[arm], f"{lr:g}", label, len(values), f"{b:.3g}", est(values.value),
+            rows.append([task, arm, f"{lr:g}", label, len(values), f"{b:.3g}", est(values.value),
                          est(change)])  # fmt: skip
     if not rows:
         return "Not run yet: the campaign evaluates each adapter's retention as its run finishes.\n"
