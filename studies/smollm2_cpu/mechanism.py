@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from doctables.common import LATE, TEN_SEEDS, archived_runs, claim_status, est, table, training_return
+from doctables.common import LATE, archived_runs, claim_status, est, table
 
-from studies.smollm2_cpu.tables import ARMS, CAMPAIGN, TASKS, planned, ppo_planned
+from studies.smollm2_cpu.tables import ARMS, CAMPAIGN, TASKS, planned, ppo_from_scratch, ppo_planned, returns_at
 from twosome.evaluation.statistics import probability_of_improvement
 
 SAMPLED = "final sampled success"
@@ -36,11 +35,7 @@ COMPARISONS = [  # (task, arm, other arm, metric, the question): fixed before th
 
 def arm_runs(root: Path, task: str, arm: str) -> pd.DataFrame:
     """The archived runs of one arm, in seed order (PPO from scratch: the ten-seed study's)."""
-    if arm == PPO_FROM_SCRATCH:
-        runs = archived_runs(root / TEN_SEEDS / task)
-        runs = runs[runs.agent == "ppo"] if not runs.empty else runs
-    else:
-        runs = archived_runs(root / CAMPAIGN / task / arm)
+    runs = ppo_from_scratch(root, task) if arm == PPO_FROM_SCRATCH else archived_runs(root / CAMPAIGN / task / arm)
     return runs.sort_values("seed", ignore_index=True) if not runs.empty else runs
 
 
@@ -48,10 +43,7 @@ def scores(runs: pd.DataFrame, metric: str, budget: int) -> list[float]:
     """One value per seed: its final sampled success, or its training return / optimal at ``budget``."""
     if runs.empty:
         return []
-    if metric == SAMPLED:
-        return [float(v) for v in runs.sampled_success]
-    values = [training_return(m, budget) / o for m, o in zip(runs.metrics, runs.optimal)]
-    return [v for v in values if not np.isnan(v)]
+    return [float(v) for v in runs.sampled_success] if metric == SAMPLED else returns_at(runs, budget)
 
 
 def label(arm: str) -> str:

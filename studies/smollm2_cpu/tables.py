@@ -342,18 +342,29 @@ def smollm2_cpu_lr_seeds(root: Path) -> str:
     return table(header, rows)
 
 
+def ppo_from_scratch(root: Path, task: str) -> pd.DataFrame:
+    """PPO from scratch's runs on ``task``: the ten-seed study's."""
+    runs = archived_runs(root / TEN_SEEDS / task)
+    return runs[runs.agent == "ppo"] if not runs.empty else runs
+
+
+def returns_at(runs: pd.DataFrame, budget: int) -> list[float]:
+    """Each run's training return / optimal over the last 2,048 steps up to ``budget``; runs with no episode there
+    are left out."""
+    values = [training_return(m, budget) / o for m, o in zip(runs.metrics, runs.optimal)] if len(runs) else []
+    return [v for v in values if not np.isnan(v)]
+
+
 def smollm2_cpu_entertainment(root: Path) -> str:
     """TWOSOME (word) on Entertainment at PPO from scratch's budget against PPO's 10 seeds: the sample-efficiency
     metric (training return / optimal at TWOSOME's budget, PPO at the same step) and, beside it, sampled success at
     the end of each one's schedule."""
     word = archived_runs(root / CAMPAIGN / "entertainment" / "word_50k")
-    ppo = archived_runs(root / TEN_SEEDS / "entertainment")
-    ppo = ppo[ppo.agent == "ppo"] if not ppo.empty else ppo
+    ppo = ppo_from_scratch(root, "entertainment")
     if word.empty or ppo.empty:
         return "Not run yet: the campaign's Entertainment arm at 50,000 steps (ent-word-50k).\n"
     budget = int(word.env_steps.max())
-    at_budget = [[training_return(m, budget) / o for m, o in zip(r.metrics, r.optimal)] for r in (word, ppo)]
-    a, b = ([x for x in xs if not np.isnan(x)] for xs in at_budget)
+    a, b = returns_at(word, budget), returns_at(ppo, budget)
     rows = []
     for metric, x, y in [(f"training return / optimal at {budget:,} steps (the claim's metric)", a, b),
                          ("final sampled success, each at the end of its schedule (beside)",
