@@ -11,6 +11,7 @@ import pandas as pd
 from doctables.common import archived_runs, first_to_last, short_cpu, table
 
 from experiments.campaign_plan import load_plan
+from studies.exploration.tables import won_and_played
 
 PLAN = "studies/exploration/plan_failures.yaml"
 ORIGINALS = {  # each rerun's sweep -> (what failed, the archive of the run it repeats)
@@ -25,9 +26,8 @@ LOGGED = {  # what failed -> (its archive, the seed)
 
 
 def episodes_won(metrics: pd.DataFrame) -> str:
-    """Training episodes that ended in success over all updates (each update's count times its success rate)."""
-    m = metrics.dropna(subset=["charts/episodes", "charts/success_rate"])
-    return f"{round(float((m['charts/episodes'] * m['charts/success_rate']).sum()))}/{int(m['charts/episodes'].sum())}"
+    won, played = won_and_played(metrics)
+    return f"{won}/{played}"
 
 
 def exploration_cells(r: pd.Series) -> list[str]:

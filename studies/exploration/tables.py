@@ -29,6 +29,22 @@ def arm_exploration(runs: pd.DataFrame, column: str, where: str) -> str:
     return f"{np.mean(values):.2f}" if values else "n/a"
 
 
+def won_and_played(metrics: pd.DataFrame) -> tuple[int, int]:
+    """Training episodes that ended in success, and all that ended, over all updates (each update's count times its
+    success rate): whether a run ever met the reward it trains on."""
+    m = metrics.dropna(subset=["charts/episodes", "charts/success_rate"])
+    return round(float((m["charts/episodes"] * m["charts/success_rate"]).sum())), int(m["charts/episodes"].sum())
+
+
+def arm_episodes_won(runs: pd.DataFrame) -> str:
+    """Training episodes won over all of an arm's seeds, and in how many seeds any was won."""
+    counts = [won_and_played(m) for m in runs.get("metrics", []) if isinstance(m, pd.DataFrame)]
+    if not counts:
+        return "n/a"
+    won, played = (sum(c[i] for c in counts) for i in (0, 1))
+    return f"{won}/{played} ({sum(c[0] > 0 for c in counts)} of {len(counts)} seeds)"
+
+
 def per_seed(runs: pd.DataFrame) -> str:
     return ", ".join(f"s{s}: {x:.2f}" for s, x in zip(runs.seed, runs.sampled_success))
 
@@ -122,6 +138,7 @@ def exploration_screening(root: Path) -> str:
                     est(runs.sampled_success, "mean"),
                     against,
                     same,
+                    arm_episodes_won(runs),
                     f"{arm_exploration(runs, 'entropy_fraction', 'last')}",
                     arm_exploration(runs, "optimal_prob_mean", "last"),
                     f"{runs.wall_seconds.median() / 60:.1f}",
@@ -135,6 +152,7 @@ def exploration_screening(root: Path) -> str:
         "final sampled success, mean [95% CI]",
         "P(arm > baseline)",
         "seeds trained to the baseline's weights (a mechanism that never acted)",
+        "training episodes won, all seeds (seeds with any)",
         "entropy fraction, last quarter",
         "optimal action's probability, last quarter",
         "minutes per seed (median)",
