@@ -41,7 +41,7 @@ def arm_episodes_won(runs: pd.DataFrame) -> str:
     counts = [won_and_played(m) for m in runs.get("metrics", []) if isinstance(m, pd.DataFrame)]
     if not counts:
         return "n/a"
-    won, played = (sum(c[i] for c in counts) for i in (0, 1))
+    won, played = map(sum, zip(*counts))
     return f"{won}/{played} ({sum(c[0] > 0 for c in counts)} of {len(counts)} seeds)"
 
 
