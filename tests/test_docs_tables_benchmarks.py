@@ -9,7 +9,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
 from doctables import benchmarks as tb  # noqa: E402
-from doctables import utilization  # noqa: E402
+from doctables import common  # noqa: E402
 
 
 def scoring_frame(**extra) -> pd.DataFrame:
@@ -43,11 +43,11 @@ def test_cpu_table_shows_recorded_flags_or_says_they_are_missing():
 
 def test_cpu_column_names_the_widest_vector_unit():
     flags = "avx512f={} avx512_bf16={} amx_bf16={} amx_tile={}"
-    assert utilization.cpu_with_isa("AMD EPYC; " + flags.format("no", "no", "no", "no")) == "AMD EPYC (no AVX512)"
-    assert utilization.cpu_with_isa("AMD EPYC; " + flags.format("yes", "yes", "no", "no")) == "AMD EPYC (AVX512-BF16)"
-    assert utilization.cpu_with_isa("Xeon; " + flags.format("yes", "yes", "yes", "yes")) == "Xeon (AMX)"
-    assert utilization.cpu_with_isa("Xeon; " + flags.format("yes", "no", "no", "no")) == "Xeon (AVX512)"
-    assert utilization.cpu_with_isa("Xeon") == "Xeon (flags not recorded)"
+    assert common.cpu_with_isa("AMD EPYC; " + flags.format("no", "no", "no", "no")) == "AMD EPYC (no AVX512)"
+    assert common.cpu_with_isa("AMD EPYC; " + flags.format("yes", "yes", "no", "no")) == "AMD EPYC (AVX512-BF16)"
+    assert common.cpu_with_isa("Xeon; " + flags.format("yes", "yes", "yes", "yes")) == "Xeon (AMX)"
+    assert common.cpu_with_isa("Xeon; " + flags.format("yes", "no", "no", "no")) == "Xeon (AVX512)"
+    assert common.cpu_with_isa("Xeon") == "Xeon (flags not recorded)"
 
 
 def test_rate_keeps_three_significant_figures():

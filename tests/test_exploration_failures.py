@@ -31,6 +31,6 @@ def test_a_rerun_is_shown_beside_the_run_it_repeats_with_its_exploration(tmp_pat
         "| Tomato Salad, TWOSOME (word) | 5 | 0.00 | 0.00 | yes | 3/10 | 0.80 → 0.20 | 0.30 → 0.05 | 0.50 → 0.00 |"
         in text
     )
-    assert "| 8 | AMD EPYC (bf16) |" in text
+    assert "| 8 | AMD EPYC (AVX512-BF16) |" in text
     assert "| Entertainment at 50,000 steps | 1 | - | not run yet |" in text
     assert "| BabyAI-Text GoTo, GLAM pretrained | 7 | not run yet |" in text  # read where the campaign archives it

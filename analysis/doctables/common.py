@@ -297,14 +297,20 @@ def facts(directory: Path, metrics: dict[str, str] | None = None) -> pd.DataFram
     return pd.DataFrame(rows, columns=columns)
 
 
+CPU_ISA = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX512"))
+
+
+def cpu_with_isa(cpu: str) -> str:
+    """ "AMD EPYC (AVX512-BF16)": machines of one name differ in what their bfloat16 and float32 products can use."""
+    name, _, flags = cpu.partition("; ")
+    has = {k for k, _, v in (f.partition("=") for f in flags.split()) if v == "yes"}
+    isa = next((label for flag, label in CPU_ISA if flag in has), "no AVX512") if flags else "flags not recorded"
+    return f"{name} ({isa})"
+
+
 def short_cpu(cpus: pd.Series) -> str:
-    """The distinct machines of an arm, each as its model and whether it has bfloat16 instructions."""
-    out = []
-    for cpu in sorted(set(cpus)):
-        model, _, flags = cpu.partition("; ")
-        bf16 = "avx512_bf16=yes" in flags or "amx_bf16=yes" in flags
-        out.append(f"{model} ({'bf16' if bf16 else 'no bf16'})" if flags else model)
-    return "; ".join(out)
+    """The distinct machines of an arm, each as its model and the widest matrix instructions it has."""
+    return "; ".join(sorted({cpu_with_isa(cpu) if "; " in cpu else cpu for cpu in cpus}))
 
 
 # --- what several studies read of one another ---

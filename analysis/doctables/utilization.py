@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from doctables.benchmarks import BENCH, NO_CPU_FLAGS, markdown, rate
+from doctables.common import cpu_with_isa
 
 UTILIZATION_CASES = {
     "tiny": "tiny (default)",
@@ -31,17 +32,6 @@ def share(value: float) -> str:
 def cpu_flag_sets(frame: pd.DataFrame) -> str:
     """The distinct CPU flag sets of a table's rows, for its caption."""
     return "; ".join(sorted({c.split("; ", 1)[1] for c in frame.cpu if "; " in c})) or NO_CPU_FLAGS
-
-
-def cpu_with_isa(cpu: str) -> str:
-    """ "AMD EPYC (AVX512-BF16)": machines of one name differ in what their bfloat16 and float32 products can use."""
-    name, _, flags = cpu.partition("; ")
-    has = {k for k, _, v in (f.partition("=") for f in flags.split()) if v == "yes"}
-    isa = next((label for flag, label in CPU_ISA if flag in has), "no AVX512") if flags else "flags not recorded"
-    return f"{name} ({isa})"
-
-
-CPU_ISA = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX512"))
 
 
 def utilization_cpu(root: Path) -> str:
