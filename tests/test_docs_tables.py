@@ -367,25 +367,38 @@ def test_goto_runs_have_no_optimum_and_robustness_is_each_seeds_change_against_i
         0: {"Distractors0": 0.5, "Distractors4": 0.25, "Distractors16": 0.0, "Navigation3": 1.0},
         1: {"Distractors0": 0.75, "Distractors4": 0.75, "Distractors16": 0.75, "Navigation3": 0.25},
     }
-    for seed, success in goto.items():
-        fake_archived_run(arm, "glam", "none", seed, success)
-        run = arm / f"glam-none-s{seed}"
+
+    def goto_run(directory: Path, seed: int, success: float, robustness: dict[str, float] | None) -> None:
+        fake_archived_run(directory, "glam", "none", seed, success)
+        run = directory / f"glam-none-s{seed}"
         summary = json.loads((run / "summary.json").read_text())
         summary.update({"env_id": "twosome/BabyAI-GoTo-v0", "env_steps": 4096, "eval/discounted_return": 0.0,
                         "model_dtype": "float32", "wall_seconds": 4096.0})  # fmt: skip
         (run / "summary.json").write_text(json.dumps(summary))
-        (run / "robustness").mkdir()
-        rows = [f"twosome/BabyAI-GoTo-{name}-v0,{seed},{rate},8" for name, rate in settings[seed].items()]
-        (run / "robustness" / "generalization.csv").write_text(
-            "task,seed,success_rate,episodes\n" + "\n".join([f"twosome/BabyAI-GoTo-v0,{seed},0.5,8", *rows]) + "\n"
-        )
+        if robustness is not None:
+            (run / "robustness").mkdir()
+            rows = [f"twosome/BabyAI-GoTo-{name}-v0,{seed},{rate},8" for name, rate in robustness.items()]
+            (run / "robustness" / "generalization.csv").write_text(
+                "task,seed,success_rate,episodes\n" + "\n".join([f"twosome/BabyAI-GoTo-v0,{seed},0.5,8", *rows]) + "\n"
+            )
+
+    for seed, success in goto.items():
+        goto_run(arm, seed, success, settings[seed])
+    # seed 2 of the arm has no robustness (its adapter was lost); its retrained run has, against its own GoTo success
+    goto_run(arm, 2, 0.0, None)
+    retrained = tmp_path / smollm2_cpu.CAMPAIGN / "glam_goto" / "pretrained_retrained"
+    goto_run(retrained, 2, 0.25, {"Distractors0": 0.5, "Useless6": 0.0})
     arms = smollm2_cpu.smollm2_cpu_arms(tmp_path)
-    assert "| BabyAI-Text GoTo (GLAM) | GLAM, pretrained SmolLM2 |" in arms and "| 2/10 (0, 1) | - | - |" in arms
+    assert "| BabyAI-Text GoTo (GLAM) | GLAM, pretrained SmolLM2 |" in arms and "| 3/10 (0, 1, 2) | - | - |" in arms
     rows, changes = smollm2_cpu.robustness_changes(tmp_path)
     distractors, actions = changes.values()
-    assert distractors == pytest.approx([0.25 - 0.5, 0.75 - 0.75]) and actions == pytest.approx([0.5, -0.5])
-    assert set(rows.setting) == {"GoTo", "Distractors0", "Distractors4", "Distractors16", "Navigation3"}
-    assert claims.robustness_claim(tmp_path).count("interim, 2 of 10") == 2
+    assert distractors == pytest.approx([0.25 - 0.5, 0.75 - 0.75, 0.5 - 0.25])
+    assert actions == pytest.approx([0.5, -0.5, 0.0 - 0.25])
+    assert set(rows.setting) == {"GoTo", "Distractors0", "Distractors4", "Distractors16", "Navigation3", "Useless6"}
+    assert claims.robustness_claim(tmp_path).count("interim, 3 of 10") == 2
+    assert "(the reference; seeds 2 from their retrained runs) | 0.50 [" in smollm2_cpu.smollm2_cpu_glam_robustness(
+        tmp_path
+    )
     assert smollm2_cpu.robustness_verdict([0.05, -0.05, 0.0, 0.02, -0.02], 5).startswith("**robust**")
     assert smollm2_cpu.robustness_verdict([-0.5, -0.4, -0.45, -0.6, -0.5], 5) == "**loss holds**"
 

@@ -6,6 +6,7 @@ as probabilities of improvement with their status, each claim's metric the one f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +55,7 @@ ARMS = {  # arm folder -> label, in the order of the papers' comparison
     "pretrained": "GLAM, pretrained SmolLM2",
     "random": "GLAM, random-init SmolLM2",
     "random_token": "GLAM, random-init SmolLM2, token-normalized",
+    "pretrained_retrained": "GLAM, pretrained SmolLM2, retrained for robustness",
     # the exploration screening's mechanism on the real LLM (mechanism.py): the same settings plus the mechanism
     "word_mechanism": "TWOSOME (word) + mechanism",
     "word_50k_mechanism": "TWOSOME (word), 50,000 steps + mechanism",
@@ -76,6 +78,9 @@ LR_ARMS = {"word": "1e-3", "word_lr3e-4": "3e-4", "word_lr1e-4": "1e-4"}  # Food
 # GLAM's robustness, per seed of the pretrained GoTo arm: sampled success in each unseen setting less the seed's own
 # final sampled success on GoTo (100 episodes); "robust" only where the change's whole interval lies within +-0.1.
 ROBUSTNESS_MARGIN = 0.10
+# Where each seed's robustness is read: the arm's run, else (its adapter lost before the step, and a rerun on another
+# CPU not the same agent) a retrained run of the same seed, evaluated against its own final GoTo success.
+ROBUSTNESS_ARMS = ("pretrained", "pretrained_retrained")
 ROBUSTNESS_GROUPS = {
     "more or fewer distractors (0, 4, 16)": ("Distractors0", "Distractors4", "Distractors16"),
     "other action sets (3, 6, 9 actions)": ("Navigation3", "Useless6", "Useless9"),
@@ -385,18 +390,23 @@ def goto_setting(task: str) -> str:
 
 def robustness_changes(root: Path) -> tuple[pd.DataFrame, dict[str, list[float]]]:
     """The pretrained GoTo agents on GLAM's robustness settings (8 sampled episodes per seed and setting), and per
-    group of settings each seed's mean change in sampled success against its own final sampled success on GoTo."""
-    directory = root / CAMPAIGN / "glam_goto" / "pretrained"
-    frames = [pd.read_csv(p) for p in finished(directory, "*/robustness/generalization.csv")]
-    runs = archived_runs(directory)
-    if not frames or runs.empty:
+    group of settings each seed's mean change in sampled success against its own final sampled success on GoTo.
+    A seed whose adapter was lost before its robustness step is read from its retrained run (ROBUSTNESS_ARMS), the
+    change against that run's own GoTo success (column ``reference``)."""
+    per_seed: dict[int, pd.DataFrame] = {}
+    for arm in ROBUSTNESS_ARMS:
+        for path in finished(root / CAMPAIGN / "glam_goto" / arm, "*/robustness/generalization.csv"):
+            summary = json.loads((path.parents[1] / "summary.json").read_text())
+            reference = summary.get("sampled/success_rate", np.nan)
+            per_seed.setdefault(int(summary["seed"]), pd.read_csv(path).assign(reference=reference, arm=arm))
+    if not per_seed:
         return pd.DataFrame(), {}
-    rows = pd.concat(frames, ignore_index=True).assign(setting=lambda d: d.task.map(goto_setting))
-    reference = dict(zip(runs.seed, runs.sampled_success))
+    rows = pd.concat(per_seed.values(), ignore_index=True).assign(setting=lambda d: d.task.map(goto_setting))
+    reference = rows.groupby("seed").reference.first()
     changes = {}
     for group, settings in ROBUSTNESS_GROUPS.items():
-        per_seed = rows[rows.setting.isin(settings)].groupby("seed").success_rate.mean()
-        changes[group] = [v - reference[seed] for seed, v in per_seed.sort_index().items() if seed in reference]
+        success = rows[rows.setting.isin(settings)].groupby("seed").success_rate.mean()
+        changes[group] = [v - reference[seed] for seed, v in success.sort_index().items()]
     return rows, changes
 
 
@@ -421,9 +431,11 @@ def smollm2_cpu_glam_robustness(root: Path) -> str:
         return "Not run yet: the campaign's pretrained GoTo arm evaluates each seed on the robustness settings.\n"
     out = [[s, f"{est(c.sort_values('seed').success_rate)} ({len(c)} seeds)"]
            for s, c in rows.groupby("setting", sort=False)]  # fmt: skip
-    runs = archived_runs(root / CAMPAIGN / "glam_goto" / "pretrained")
-    out.insert(0, ["GoTo, each run's final 100 sampled episodes (the reference)",
-                   f"{est(runs.sampled_success)} ({len(runs)} seeds)"])  # fmt: skip
+    reference = rows.groupby("seed").reference.first().sort_index()
+    retrained = sorted(rows[rows.arm != ROBUSTNESS_ARMS[0]].seed.unique())
+    note = f"; seeds {', '.join(map(str, retrained))} from their retrained runs" if retrained else ""
+    out.insert(0, [f"GoTo, each evaluated run's final 100 sampled episodes (the reference{note})",
+                   f"{est(reference)} ({len(reference)} seeds)"])  # fmt: skip
     n = planned(root, "glam_goto", "pretrained")
     claims = [[g, est(c), robustness_verdict(c, n)] for g, c in changes.items() if c]
     return (
