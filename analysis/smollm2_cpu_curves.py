@@ -94,7 +94,8 @@ def figure(campaign: Path, out: Path, window: int = 1024) -> Path:
             below = line[0] > 0.85
             ax.annotate(line[1], (0.99, line[0]), xycoords=("axes fraction", "data"), ha="right",
                         va="top" if below else "bottom", fontsize=6.5, xytext=(0, -2 if below else 2),
-                        textcoords="offset points")  # fmt: skip
+                        textcoords="offset points", zorder=5,
+                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))  # fmt: skip
         ax.set(ylim=(-0.03, 1.03))
         ax.set_title(f"{TASKS[task]}: {ARMS[arm]} ({len(runs)} seeds)", fontsize=8.5)
         ax.set_xlabel("environment steps", fontsize=8)
