@@ -396,7 +396,7 @@ def test_goto_runs_have_no_optimum_and_robustness_is_each_seeds_change_against_i
     assert actions == pytest.approx([0.5, -0.5, 0.0 - 0.25])
     assert set(rows.setting) == {"GoTo", "Distractors0", "Distractors4", "Distractors16", "Navigation3", "Useless6"}
     assert claims.robustness_claim(tmp_path).count("interim, 3 of 10") == 2
-    assert "(the reference; seeds 2 from their retrained runs) | 0.50 [" in smollm2_cpu.smollm2_cpu_glam_robustness(
+    assert "(the reference; seed 2 from its retrained run) | 0.50 [" in smollm2_cpu.smollm2_cpu_glam_robustness(
         tmp_path
     )
     assert smollm2_cpu.robustness_verdict([0.05, -0.05, 0.0, 0.02, -0.02], 5).startswith("**robust**")

@@ -433,7 +433,10 @@ def smollm2_cpu_glam_robustness(root: Path) -> str:
            for s, c in rows.groupby("setting", sort=False)]  # fmt: skip
     reference = rows.groupby("seed").reference.first().sort_index()
     retrained = sorted(rows[rows.arm != ROBUSTNESS_ARMS[0]].seed.unique())
-    note = f"; seeds {', '.join(map(str, retrained))} from their retrained runs" if retrained else ""
+    seeds = ", ".join(map(str, retrained))
+    one = len(retrained) == 1
+    which = f"seed {seeds} from its retrained run" if one else f"seeds {seeds} from their retrained runs"
+    note = f"; {which}" if retrained else ""
     out.insert(0, [f"GoTo, each evaluated run's final 100 sampled episodes (the reference{note})",
                    f"{est(reference)} ({len(reference)} seeds)"])  # fmt: skip
     n = planned(root, "glam_goto", "pretrained")
