@@ -8,12 +8,14 @@ from the policy) that ended in the last ``--window`` steps, successes / episodes
 (``charts/success_rate`` x ``charts/episodes``). A seed's line starts once an episode has ended. Beside, dotted: the
 arm's untrained twin (its sampled evaluation, mean over its sampling seeds) where the campaign ran one, and on GoTo
 the uniform random policy's sampled success (studies/smollm2_cpu/data/glam_goto/random_uniform): sampled against
-sampled.
+sampled. Dashed, on the cooking and household tasks: PPO from scratch's training success in the same window, the mean
+of its seeds (the ten-seed study's runs), the sample-efficiency claims' comparator: training against training.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import textwrap
 from pathlib import Path
@@ -23,7 +25,7 @@ import numpy as np
 import pandas as pd
 from plots import save_png
 
-from studies.smollm2_cpu.tables import ARMS, TASKS  # noqa: E402
+from studies.smollm2_cpu.tables import ARMS, TASKS, ppo_from_scratch  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 UNIFORM_GOTO = (
@@ -68,6 +70,19 @@ def reference(campaign: Path, task: str, arm: str) -> tuple[float, str] | None:
     return None
 
 
+@functools.lru_cache  # read once per task, drawn in each of its panels
+def scratch_curve(task: str, window: int) -> tuple[pd.DataFrame, int] | None:
+    """PPO from scratch's windowed training success on ``task``: at each step, the mean over its seeds of each one's
+    latest value (from the step every seed has one), and its number of seeds; None where it has no runs (GoTo's PPO
+    is symbolic, read elsewhere)."""
+    runs = ppo_from_scratch(REPOSITORY, task) if task != "glam_goto" else pd.DataFrame()
+    if runs.empty:
+        return None
+    curves = [windowed_success(m, window).set_index("step").success for m in runs.metrics]
+    mean = pd.concat(curves, axis=1).sort_index().ffill().dropna().mean(axis=1)
+    return mean.rename("success").reset_index(), len(curves)
+
+
 def figure(campaign: Path, out: Path, window: int = 1024) -> Path:
     import matplotlib
 
@@ -85,10 +100,18 @@ def figure(campaign: Path, out: Path, window: int = 1024) -> Path:
     handles = {}
     for ax, (task, arm, folder) in zip(axes.flat, arms):
         runs = sorted(folder.glob("*/summary.json"), key=lambda p: json.loads(p.read_text())["seed"])
+        last = 0
         for summary in runs:
             seed = json.loads(summary.read_text())["seed"]
             curve = windowed_success(pd.read_csv(summary.parent / "metrics.csv"), window)
             (handles[f"seed {seed}"],) = ax.plot(curve.step, curve.success, lw=1.1, color=f"C{seed % 10}")
+            last = max(last, int(curve.step.max()))
+        scratch = scratch_curve(task, window)
+        if scratch is not None:  # up to the arm's last step: the same budget
+            curve, n = scratch[0][scratch[0].step <= last], scratch[1]
+            (handles[f"PPO from scratch (mean of {n} seeds)"],) = ax.plot(
+                curve.step, curve.success, color="0.3", ls="--", lw=1.2, zorder=4
+            )
         line = reference(campaign, task, arm)
         if line is not None:  # labelled on the panel: its meaning differs between panels
             ax.axhline(line[0], color="black", ls=":", lw=1.3)
@@ -105,9 +128,11 @@ def figure(campaign: Path, out: Path, window: int = 1024) -> Path:
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(arms) :]:
         ax.set_visible(False)
-    order = sorted(handles, key=lambda name: int(name.split()[-1]))
+    seeds = sorted((n for n in handles if n.startswith("seed ")), key=lambda name: int(name.split()[-1]))
+    order = seeds + sorted(n for n in handles if not n.startswith("seed "))
+    legend = "each seed's colour; dotted: untrained twin or chance, sampled; dashed: PPO from scratch, training"
     fig.legend([handles[n] for n in order], order, loc="lower center", ncol=len(order), fontsize=8, frameon=False,
-               title="each seed's colour; dotted: untrained twin or chance, sampled", title_fontsize=8)  # fmt: skip
+               title=legend, title_fontsize=8)  # fmt: skip
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save_png(fig, out)
 

@@ -119,3 +119,19 @@ def test_the_campaign_curves_count_training_wins_over_the_last_window_of_steps()
                             "charts/success_rate": [0.5, None, 0.25, 1.0]})  # fmt: skip
     assert list(smollm2_cpu_curves.windowed_success(metrics, 1024).success) == pytest.approx([0.5, 0.25, 1.0])
     assert smollm2_cpu_curves.windowed_success(metrics, 2048).success.iloc[-1] == pytest.approx(4 / 7)
+
+
+def test_the_campaign_curves_average_ppo_from_scratch_over_its_seeds_once_each_has_a_value(monkeypatch):
+    """Seed a logs at 1024 (win rate 1) and 3072 (0); seed b at 2048 (0.5) only: from 2048, each seed's latest
+    value, so (1 + 0.5) / 2 at 2048 and (0 + 0.5) / 2 at 3072; nothing before 2048; GoTo reads none."""
+    import smollm2_cpu_curves
+
+    a = pd.DataFrame({"global_step": [1024, 3072], "charts/episodes": [2, 2], "charts/success_rate": [1.0, 0.0]})
+    b = pd.DataFrame({"global_step": [2048], "charts/episodes": [4], "charts/success_rate": [0.5]})
+    monkeypatch.setattr(smollm2_cpu_curves, "ppo_from_scratch", lambda root, task: pd.DataFrame({"metrics": [a, b]}))
+    smollm2_cpu_curves.scratch_curve.cache_clear()
+    curve, seeds = smollm2_cpu_curves.scratch_curve("entertainment", 1024)
+    assert seeds == 2 and list(curve.step) == [2048, 3072]
+    assert list(curve.success) == pytest.approx([0.75, 0.25])
+    assert smollm2_cpu_curves.scratch_curve("glam_goto", 1024) is None
+    smollm2_cpu_curves.scratch_curve.cache_clear()
