@@ -121,7 +121,8 @@ def figure(campaign: Path, out: Path, window: int = 1024) -> Path:
                         textcoords="offset points", zorder=5,
                         bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))  # fmt: skip
         ax.set(ylim=(-0.03, 1.03))
-        title = f"{TASKS[task]}: {ARMS[arm]} ({len(runs)}\N{NO-BREAK SPACE}seeds)"  # a long one wraps, not overlaps
+        seeds = f"{len(runs)}\N{NO-BREAK SPACE}seed{'' if len(runs) == 1 else 's'}"
+        title = f"{TASKS[task]}: {ARMS[arm]} ({seeds})"  # a long one wraps, not overlaps
         ax.set_title(textwrap.fill(title, 60, break_on_hyphens=False), fontsize=8.5)
         ax.set_xlabel("environment steps", fontsize=8)
         ax.set_ylabel(f"training success, last {window:,} steps", fontsize=8)
