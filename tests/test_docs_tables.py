@@ -507,6 +507,13 @@ def test_the_textworld_tables_join_each_seed_s_unseen_games_to_its_run_and_compa
     claims = textworld.textworld_cpu_claims(tmp_path)
     assert f"| test games | {expected} | interim, 2 of 5 (rule set after the data) |" in claims
     assert "not run (3 and 0 seeds)" in claims  # DRRN not archived yet
+    # the mechanism's claims were fixed before their first seed, under the status rules: no late mark
+    archive("smollm2/word_mechanism", 0, 0.3, 0.2, env_steps=1024)
+    archive("drrn_1024", 0, 0.1, 0.1, env_steps=1024)
+    mechanism = [r for r in textworld.textworld_cpu_claims(tmp_path).splitlines() if "+ mechanism" in r]
+    assert len(mechanism) == 3
+    assert all(r.endswith("| interim, 1 of 5 |") for r in mechanism[:2]), mechanism
+    assert mechanism[2].endswith("| not run (1 and 0 seeds) |")  # SmolLM2 without it not archived here
 
 
 def test_the_walkthrough_prior_table_gives_each_commands_median_over_games_beside_uniform(tmp_path):
