@@ -516,6 +516,31 @@ def test_the_textworld_tables_join_each_seed_s_unseen_games_to_its_run_and_compa
     assert mechanism[2].endswith("| not run (1 and 0 seeds) |")  # SmolLM2 without it not archived here
 
 
+def test_the_textworld_per_seed_table_counts_each_seed_s_training_wins_from_its_own_metrics(tmp_path):
+    """Wins summed over updates from the logged rates (2 of 4, then 1 of 2: 3 of 6), points and entropy at the first
+    and last update, final sampled success as a count, and "not run" where a seed's unseen games are missing."""
+    from studies.textworld import tables as textworld
+
+    for arm, seed, entropy in (("smollm2/word", 2, 2.0), ("smollm2/word_mechanism", 0, 1.4)):
+        run = tmp_path / textworld.CAMPAIGN / arm / f"run-s{seed}"
+        run.mkdir(parents=True)
+        (run / "summary.json").write_text(
+            json.dumps({"seed": seed, "sampled/success_rate": 0.07, "sampled/episodes": 100, "model_dtype": "float32"})
+        )
+        (run / "metrics.csv").write_text(
+            "global_step,charts/episodes,charts/success_rate,charts/episodic_return,losses/entropy\n"
+            f"128,4,0.5,1.25,{entropy}\n128,,,,\n256,2,0.5,2.0,{entropy + 0.5}\n"
+        )
+    rows = textworld.textworld_smollm2_seeds(tmp_path).splitlines()[2:]
+    assert rows == [
+        "| TWOSOME (word) | 2 | 3/6 = 0.50 [0.19, 0.81] | 1.25 -> 2.00 | 2.00 -> 2.50 | 7/100 = 0.07 [0.03, 0.14] | "
+        "not run |",
+        "| TWOSOME (word) + mechanism | 0 | 3/6 = 0.50 [0.19, 0.81] | 1.25 -> 2.00 | 1.40 -> 1.90 | "
+        "7/100 = 0.07 [0.03, 0.14] | not run |",
+    ]
+    assert textworld.textworld_smollm2_seeds(tmp_path / "nothing").startswith("Not run yet")
+
+
 def test_the_walkthrough_prior_table_gives_each_commands_median_over_games_beside_uniform(tmp_path):
     """Take commands of different ingredients are one kind; medians over games, a uniform policy's 1 / commands."""
     from studies.textworld import tables as textworld

@@ -240,6 +240,15 @@ def count(k: int, n: int) -> str:
     return f"{k}/{n} = {k / n:.2f} [{low:.2f}, {high:.2f}]"
 
 
+def window_counts(metrics: pd.DataFrame, lo: int, hi: int) -> tuple[int, int]:
+    """Training episodes that ended in updates with ``lo < global_step <= hi``: (successes, episodes)."""
+    m = metrics.dropna(subset=["charts/episodes"])
+    m = m[(m.global_step > lo) & (m.global_step <= hi)]
+    return sum(successes(r, n) for r, n in zip(m["charts/success_rate"], m["charts/episodes"])), int(
+        m["charts/episodes"].sum()
+    )
+
+
 def count_rows(csv: Path) -> pd.DataFrame:
     df = pd.read_csv(csv)
     df["k"] = [successes(r, n) for r, n in zip(df.success_rate, df.episodes)]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from doctables.common import count, count_rows, first_to_last, successes, table
+from doctables.common import count, count_rows, first_to_last, successes, table, window_counts
 
 from twosome.evaluation.statistics import interval, wilson
 from twosome.run_dir import RunDir
@@ -35,15 +35,6 @@ GLAM_RUNS = [  # (label, run directories)
         ["scratch_s0", "scratch_s1", "scratch_s2"],
     ),
 ]
-
-
-def window_counts(metrics: pd.DataFrame, lo: int, hi: int) -> tuple[int, int]:
-    """Training episodes that ended in updates with ``lo < global_step <= hi``: (successes, episodes)."""
-    m = metrics.dropna(subset=["charts/episodes"])
-    m = m[(m.global_step > lo) & (m.global_step <= hi)]
-    return sum(successes(r, n) for r, n in zip(m["charts/success_rate"], m["charts/episodes"])), int(
-        m["charts/episodes"].sum()
-    )
 
 
 def glam_windows(root: Path) -> str:

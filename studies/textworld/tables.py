@@ -7,11 +7,24 @@ improvement, with a status only once both arms have the seeds their plan names."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from doctables.common import LATE, claim_status, est, facts, finished, planned_seeds, short_cpu, table
+from doctables.common import (
+    LATE,
+    claim_status,
+    count,
+    est,
+    facts,
+    finished,
+    planned_seeds,
+    short_cpu,
+    successes,
+    table,
+    window_counts,
+)
 
 from twosome.evaluation.statistics import probability_of_improvement
 
@@ -141,6 +154,39 @@ def textworld_cpu_claims(root: Path) -> str:
     return table(header, rows) + "\nA status is read once both arms have the seeds their plan names.\n"
 
 
+PER_SEED = ["smollm2/word", "smollm2/word_mechanism"]  # the trained SmolLM2 arms, whose seeds barely move
+
+
+def textworld_smollm2_seeds(root: Path) -> str:
+    """Each trained SmolLM2 seed on its own: how many training episodes it won, the points they scored and where its
+    policy's entropy went, beside its final sampled success on its training and unseen test games; the arms' IQMs
+    (table ``textworld_cpu_arms``) cannot tell a seed that never met a win from one that met some and lost them."""
+    rows = []
+    for arm in PER_SEED:
+        tests = seed_scores(root / CAMPAIGN / arm).set_index("seed")["test"]
+        summaries = [(json.loads(p.read_text()), p.parent) for p in (root / CAMPAIGN / arm).glob("*/summary.json")]
+        for s, run in sorted(summaries, key=lambda summary_run: summary_run[0]["seed"]):
+            metrics = pd.read_csv(run / "metrics.csv")
+            points = metrics.dropna(subset=["charts/episodes"])["charts/episodic_return"]
+            entropy = metrics["losses/entropy"].dropna()
+            test = tests.get(int(s["seed"]), np.nan)
+            rows.append([
+                ARMS[arm][1],
+                s["seed"],
+                count(*window_counts(metrics, 0, int(metrics.global_step.max()))),
+                f"{points.iloc[0]:.2f} -> {points.iloc[-1]:.2f}",
+                f"{entropy.iloc[0]:.2f} -> {entropy.iloc[-1]:.2f}",
+                count(successes(s["sampled/success_rate"], s["sampled/episodes"]), int(s["sampled/episodes"])),
+                "not run" if np.isnan(test) else f"{test:.2f}",
+            ])  # fmt: skip
+    if not rows:
+        return "Not run yet: no trained SmolLM2 seed is archived.\n"
+    header = ["arm", "seed", "training episodes won [Wilson 95%]", "points per training episode, first -> last update",
+              "policy entropy (nats), first -> last update", "final sampled success, training games [Wilson 95%]",
+              "... test games (50 episodes)"]  # fmt: skip
+    return table(header, rows)
+
+
 def textworld_walkthrough_prior(root: Path) -> str:
     """Along TextWorld's walkthrough of each training game (twosome.evaluation.walkthrough_prior), the probability
     the untrained policy gives the winning command, by kind of command: its median over games, beside a uniform
@@ -165,5 +211,6 @@ def textworld_walkthrough_prior(root: Path) -> str:
 TABLES = {
     "textworld_cpu_arms": textworld_cpu_arms,
     "textworld_cpu_claims": textworld_cpu_claims,
+    "textworld_smollm2_seeds": textworld_smollm2_seeds,
     "textworld_walkthrough_prior": textworld_walkthrough_prior,
 }
