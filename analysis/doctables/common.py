@@ -179,19 +179,21 @@ def _progress(scores, planned) -> tuple[int, int]:
     return sum(min(len(v), want[t]) for t, v in scores.items()), sum(want.values())
 
 
-def claim_status(e: Estimate, x, y, planned: tuple, seeds: int | None = None) -> str:
+def claim_status(e: Estimate, x, y, planned: tuple, seeds: int | None = None, late: bool = True) -> str:
     """The status of a claim X > Y at its fixed n: 'interim, n of N' until both arms have their planned seeds
     (``planned``: N of X and of Y, each one number or task -> N); then 'both at floor' (or ceiling) where every
     seed of both arms scored 0 (or 1), nothing to compare; otherwise ``status``. ``seeds``: the count the status
-    names, if not the arms' smaller."""
+    names, if not the arms' smaller. ``late``: whether the interim and floor rules came after the claim's data (they
+    say so), False for a claim registered after them."""
+    mark = LATE if late else ""
     (nx, wx), (ny, wy) = _progress(x, planned[0]), _progress(y, planned[1])
     if nx < wx or ny < wy:
-        return (f"interim, {min(nx, ny)} of {wx}" if wx == wy else f"interim, {nx} of {wx} vs {ny} of {wy}") + LATE
+        return (f"interim, {min(nx, ny)} of {wx}" if wx == wy else f"interim, {nx} of {wx} vs {ny} of {wy}") + mark
     values = [float(v) for arm in (x, y) for v in _flat(arm)]
     if values and all(v == 0 for v in values):
-        return "both at floor, not measurable" + LATE
+        return "both at floor, not measurable" + mark
     if values and all(v == 1 for v in values):
-        return "both at ceiling, not measurable" + LATE
+        return "both at ceiling, not measurable" + mark
     return status(e, min(seed_counts(x), seed_counts(y)) if seeds is None else seeds)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from doctables.common import LATE, archived_runs, claim_status, est, table
+from doctables.common import archived_runs, claim_status, est, table
 
 from studies.smollm2_cpu.tables import ARMS, CAMPAIGN, TASKS, planned, ppo_from_scratch, ppo_planned, returns_at
 from twosome.evaluation.statistics import probability_of_improvement
@@ -70,7 +70,7 @@ def smollm2_cpu_mechanism(root: Path) -> str:
             continue
         e = probability_of_improvement(a, b)
         n = (arm_planned(root, task, arm), arm_planned(root, task, other))
-        status = claim_status(e, a, b, n).replace(LATE, "")
+        status = claim_status(e, a, b, n, late=False)
         rows.append([*cells, f"{est(a)} ({len(a)})", f"{est(b)} ({len(b)})", e.text(), status])
     header = ["task", "question", "comparison", "metric", "with the mechanism: IQM [95% CI] (seeds)",
               "the other arm: IQM [95% CI] (seeds)", "P(first better) [95% CI]", "status"]  # fmt: skip

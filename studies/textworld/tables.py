@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from doctables.common import (
-    LATE,
     claim_status,
     count,
     est,
@@ -146,9 +145,7 @@ def textworld_cpu_claims(root: Path) -> str:
             continue
         e = probability_of_improvement(list(a), list(b))
         n = tuple(planned_seeds(root, PLAN, archive=f"textworld_cpu/{arm}") for arm in (first, other))
-        status = claim_status(e, list(a), list(b), n)
-        if first in REGISTERED_AFTER_THE_RULES:
-            status = status.replace(LATE, "")
+        status = claim_status(e, list(a), list(b), n, late=first not in REGISTERED_AFTER_THE_RULES)
         rows.append([question, label, f"{games} games", e.text(), status])
     header = ["question", "comparison", "games (sampled success)", "P(improvement) [95% CI]", "status"]
     return table(header, rows) + "\nA status is read once both arms have the seeds their plan names.\n"
